@@ -1,0 +1,51 @@
+"""Command line: ``carrier-studio [gui]``, ``doctor``, ``headless``.
+
+Kept free of Qt and heavy imports so ``doctor`` answers fast and works without a display.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from carrier_studio import __version__
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="carrier-studio",
+        description="Build, test and run AI agents (characters) on your own machine.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--workspace",
+        metavar="PATH",
+        help="workspace folder to open (default: $CARRIER_STUDIO_HOME, else the one in your "
+        "user data folder). A Carrier checkout works as it is.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    gui = commands.add_parser("gui", help="open the studio window (the default)")
+    # For bench/startup.py: print the wall-clock time of the first paint and quit.
+    gui.add_argument("--exit-after-first-paint", action="store_true", help=argparse.SUPPRESS)
+    commands.add_parser("doctor", help="print versions, workspace, keyring and provider status")
+    commands.add_parser("headless", help="run the bots and workers without a window")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    command = args.command or "gui"
+    if command == "doctor":
+        from carrier_studio.app import run_doctor
+
+        return run_doctor(args)
+    if command == "headless":
+        print(
+            "carrier-studio headless is not built yet: it arrives with the Discord bot and the "
+            "Instagram worker (see the README's roadmap).",
+            file=sys.stderr,
+        )
+        return 2
+    from carrier_studio.app import run_gui
+
+    return run_gui(args)

@@ -1,0 +1,1 @@
+"""Plain-Python domain code: no Qt, no qasync, no network clients (import-linter checks this)."""

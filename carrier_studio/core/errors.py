@@ -1,0 +1,59 @@
+"""One root error with typed subclasses.
+
+Core and services raise these; only the UI (or the CLI) words them for a person. Each error
+carries where the problem is (a file, a field) so the message can say what and where.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class CarrierError(Exception):
+    """The root of every error the studio raises on purpose.
+
+    Args:
+        message: What is wrong, in a sentence a user can act on.
+        path: The file the problem is in, when there is one.
+        where: A location inside that file: a JSON path, a field name or ``line 3, column 7``.
+        hint: What the user can do about it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: Path | str | None = None,
+        where: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = Path(path) if path is not None else None
+        self.where = where
+        self.hint = hint
+
+    def __str__(self) -> str:
+        parts = []
+        if self.path is not None:
+            parts.append(str(self.path) + (f" ({self.where})" if self.where else ""))
+        elif self.where:
+            parts.append(self.where)
+        text = f"{': '.join(parts)}: {self.message}" if parts else self.message
+        return f"{text} {self.hint}" if self.hint else text
+
+
+class ConfigError(CarrierError):
+    """A settings or configuration file is unreadable or invalid."""
+
+
+class WorkspaceError(CarrierError):
+    """The workspace folder cannot be opened or seeded."""
+
+
+class DatabaseError(CarrierError):
+    """studio.db cannot be opened, migrated or used."""
+
+
+class SecretStoreError(CarrierError):
+    """A secret cannot be stored or read (for example, no keyring backend works)."""

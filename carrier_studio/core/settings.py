@@ -1,0 +1,161 @@
+"""Typed, versioned application settings.
+
+Settings hold choices, never secrets: keys and tokens live in the keyring (see
+`services/secrets.py`); a setting only names the secret it needs. The file carries a
+``version``; `migrate` lifts an older file to the current shape step by step, and keys this
+version does not know are kept (``extra="allow"``) so a newer studio's settings survive a
+round-trip through an older one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from carrier_studio.core.errors import ConfigError
+
+SETTINGS_VERSION = 2
+
+Provider = Literal["openai", "anthropic", "openai-compatible"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="allow", validate_assignment=True)
+
+
+class CompatEndpoint(_Section):
+    """An OpenAI-compatible server (Ollama, LM Studio, a llama.cpp server…)."""
+
+    name: str = Field(min_length=1)
+    base_url: str
+    models: list[str] = Field(default_factory=list)
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        value = value.strip()
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @property
+    def secret_name(self) -> str:
+        """The keyring entry for this endpoint's API key (most local servers need none)."""
+        slug = "".join(c if c.isalnum() else "_" for c in self.name.upper())
+        return f"COMPAT_{slug}_API_KEY"
+
+
+class ModelChoice(_Section):
+    provider: Provider = "openai"
+    model: str = "gpt-4.1-mini"
+    #: For provider "openai-compatible": the `CompatEndpoint.name` to use.
+    endpoint: str | None = None
+    temperature: float = Field(default=0.7, ge=0.0, le=2.0)
+
+
+class ProviderSettings(_Section):
+    default: ModelChoice = Field(default_factory=ModelChoice)
+    endpoints: list[CompatEndpoint] = Field(default_factory=list)
+    #: Upload traces to OpenAI. Off unless the user turns it on; runs are recorded locally.
+    openai_tracing: bool = False
+
+
+class MemorySettings(_Section):
+    backend: Literal["sqlite", "supabase"] = "sqlite"
+    embedder: Literal["local-minilm", "openai"] = "local-minilm"
+    supabase_url: str = ""
+
+
+class DiscordSettings(_Section):
+    start_at_launch: bool = False
+    character: str = ""
+
+
+class InstagramSettings(_Section):
+    user_id: str = ""
+    graph_api_version: str = "v23.0"
+
+
+class FtpSettings(_Section):
+    host: str = ""
+    port: int = Field(default=21, ge=1, le=65535)
+    user: str = ""
+    remote_dir: str = "/"
+    public_base_url: str = ""
+    use_tls: bool = True
+
+
+class SecretsSettings(_Section):
+    #: Where secrets go: the OS keyring; this session only (forgotten on quit); or the
+    #: workspace .env in plain text, which the user must choose knowingly.
+    storage: Literal["keyring", "session", "dotenv"] = "keyring"
+
+
+class UiSettings(_Section):
+    theme: Literal["system", "light", "dark"] = "system"
+    #: QMainWindow.saveGeometry() / saveState(), base64.
+    geometry: str = ""
+    window_state: str = ""
+    last_page: str = "characters"
+
+
+class Settings(_Section):
+    version: int = SETTINGS_VERSION
+    providers: ProviderSettings = Field(default_factory=ProviderSettings)
+    memory: MemorySettings = Field(default_factory=MemorySettings)
+    discord: DiscordSettings = Field(default_factory=DiscordSettings)
+    instagram: InstagramSettings = Field(default_factory=InstagramSettings)
+    ftp: FtpSettings = Field(default_factory=FtpSettings)
+    secrets: SecretsSettings = Field(default_factory=SecretsSettings)
+    ui: UiSettings = Field(default_factory=UiSettings)
+
+
+def _v1_to_v2(raw: dict[str, Any]) -> dict[str, Any]:
+    # Version 1 kept the theme at the top level; version 2 groups window state under "ui".
+    ui = dict(raw.get("ui") or {})
+    if "theme" in raw:
+        ui.setdefault("theme", raw.pop("theme"))
+    raw["ui"] = ui
+    return raw
+
+
+#: MIGRATIONS[n] lifts a version-n file to version n + 1.
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
+
+
+def migrate(raw: dict[str, Any]) -> dict[str, Any]:
+    """Lift a raw settings mapping to `SETTINGS_VERSION`."""
+    version = raw.get("version", 1)
+    if not isinstance(version, int) or version < 1:
+        raise ConfigError(f"'version' must be a whole number ≥ 1, not {version!r}", where="version")
+    if version > SETTINGS_VERSION:
+        raise ConfigError(
+            f"written by a newer Carrier Studio (settings version {version}; "
+            f"this one knows up to {SETTINGS_VERSION})",
+            where="version",
+            hint="Update Carrier Studio, or move the file away to start from defaults.",
+        )
+    raw = dict(raw)
+    while version < SETTINGS_VERSION:
+        raw = MIGRATIONS[version](raw)
+        version += 1
+        raw["version"] = version
+    return raw
+
+
+def parse_settings(raw: object) -> Settings:
+    """Validate a decoded settings document, migrating older versions first."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"the top level must be an object, not {type(raw).__name__}")
+    try:
+        return Settings.model_validate(migrate(raw))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ConfigError(first["msg"], where=where) from exc
+
+
+def dump_settings(settings: Settings) -> dict[str, Any]:
+    return settings.model_dump(mode="json")

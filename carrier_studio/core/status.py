@@ -1,0 +1,57 @@
+"""Live status of the background services, one slot each, shown in the status bar.
+
+Services report into a `StatusBoard`; the UI listens. Plain Python so headless mode can log the
+same states the window shows.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+class State(enum.Enum):
+    STOPPED = "stopped"
+    STARTING = "starting"
+    RUNNING = "running"
+    ERROR = "error"
+    #: The feature is not built in this version; the slot says so instead of pretending.
+    NOT_BUILT = "not built yet"
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    key: str
+    title: str
+    state: State
+    detail: str = ""
+
+
+class StatusBoard:
+    """The current status of every background service, in a fixed order."""
+
+    def __init__(self) -> None:
+        self._slots: dict[str, ServiceStatus] = {}
+        self._listeners: list[Callable[[ServiceStatus], None]] = []
+
+    def add(self, key: str, title: str, state: State = State.STOPPED, detail: str = "") -> None:
+        self._slots[key] = ServiceStatus(key, title, state, detail)
+
+    def set(self, key: str, state: State, detail: str = "") -> None:
+        current = self._slots[key]
+        status = ServiceStatus(key, current.title, state, detail)
+        if status == current:
+            return
+        self._slots[key] = status
+        for listener in list(self._listeners):
+            listener(status)
+
+    def get(self, key: str) -> ServiceStatus:
+        return self._slots[key]
+
+    def all(self) -> list[ServiceStatus]:
+        return list(self._slots.values())
+
+    def subscribe(self, listener: Callable[[ServiceStatus], None]) -> None:
+        self._listeners.append(listener)

@@ -1,0 +1,1 @@
+"""Adapters to the outside world: files, SQLite, keyring, providers. No Qt (import-linter)."""

@@ -1,0 +1,24 @@
+"""The services one studio session runs with, built by app.py and handed to the UI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from carrier_studio.core.status import StatusBoard
+from carrier_studio.services.db import Database
+from carrier_studio.services.logs import Redactor
+from carrier_studio.services.paths import AppPaths
+from carrier_studio.services.secrets import SecretStore
+from carrier_studio.services.settings_store import SettingsStore
+from carrier_studio.services.workspace import OpenedWorkspace
+
+
+@dataclass
+class StudioContext:
+    app_paths: AppPaths
+    workspace: OpenedWorkspace
+    settings: SettingsStore
+    secrets: SecretStore
+    database: Database
+    status: StatusBoard
+    redactor: Redactor

@@ -1,0 +1,150 @@
+"""The one way to open studio.db: apsw with sqlite-vec loaded, WAL, versioned migrations.
+
+Why apsw: the stdlib ``sqlite3`` of many Pythons (this machine's, python.org's macOS builds) has
+no ``enable_load_extension``, so sqlite-vec cannot be loaded through it. apsw ships its own
+current SQLite with extension loading on Linux, macOS and Windows.
+
+All statements run on one worker thread that owns the connection (`Database.run`), so the
+asyncio loop — and with it the window — never waits on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import apsw
+import sqlite_vec
+
+from carrier_studio import assets
+from carrier_studio.core.errors import DatabaseError
+from carrier_studio.services.files import move_aside
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def load_migrations(folder: Path | None = None) -> list[Migration]:
+    """The numbered ``NNNN_name.sql`` files, in order, with no gaps."""
+    folder = folder or assets.resource("sql")
+    found = []
+    for path in sorted(folder.glob("*.sql")):
+        match = _MIGRATION_NAME.match(path.name)
+        if match:
+            found.append(Migration(int(match.group(1)), path.stem, path.read_text("utf-8")))
+    for expected, migration in enumerate(found, start=1):
+        if migration.version != expected:
+            raise DatabaseError(f"migration {migration.name} is out of sequence", path=folder)
+    return found
+
+
+def connect(path: Path | str) -> apsw.Connection:
+    """A connection with sqlite-vec loaded and the pragmas every user of studio.db expects."""
+    conn = apsw.Connection(str(path))
+    conn.enable_load_extension(True)
+    conn.load_extension(sqlite_vec.loadable_path())
+    conn.enable_load_extension(False)
+    conn.setbusytimeout(5000)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    return conn
+
+
+def migrate(conn: apsw.Connection, migrations: list[Migration], path: Path | str = "") -> int:
+    """Apply the migrations the database has not seen; returns the schema version."""
+    current = conn.execute("PRAGMA user_version").fetchone()[0]
+    latest = migrations[-1].version if migrations else 0
+    if current > latest:
+        raise DatabaseError(
+            f"was written by a newer Carrier Studio (schema {current}; this one knows {latest})",
+            path=path,
+            hint="Update Carrier Studio to open this workspace.",
+        )
+    for migration in migrations[current:]:
+        with conn:  # one transaction per migration: all of it or none of it
+            conn.execute(migration.sql)
+            conn.execute(f"PRAGMA user_version={migration.version}")
+        log.info("studio.db migrated to %s", migration.name)
+    return max(current, latest)
+
+
+@dataclass(frozen=True)
+class OpenResult:
+    schema_version: int
+    sqlite_version: str
+    vec_version: str
+    #: Where a damaged database was moved to, when it had to be replaced.
+    recovered_from: Path | None = None
+
+
+class Database:
+    """studio.db for one workspace, used from asyncio through a single worker thread."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._conn: apsw.Connection | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="studio-db")
+
+    async def open(self) -> OpenResult:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self._open)
+
+    def _open(self) -> OpenResult:
+        migrations = load_migrations()
+        recovered = None
+        try:
+            conn = self._connect_and_migrate(migrations)
+        except (apsw.NotADBError, apsw.CorruptError):
+            # The file is not a database we can read. Keep it for the user, start a new one.
+            recovered = move_aside(self.path)
+            for suffix in ("-wal", "-shm"):
+                side = self.path.with_name(self.path.name + suffix)
+                if side.exists():
+                    move_aside(side)
+            log.warning("studio.db was damaged; moved to %s", recovered)
+            conn = self._connect_and_migrate(migrations)
+        self._conn = conn
+        sqlite_version, vec_version = conn.execute(
+            "SELECT sqlite_version(), vec_version()"
+        ).fetchone()
+        schema = conn.execute("PRAGMA user_version").fetchone()[0]
+        return OpenResult(schema, sqlite_version, vec_version, recovered)
+
+    def _connect_and_migrate(self, migrations: list[Migration]) -> apsw.Connection:
+        conn = connect(self.path)
+        try:
+            # Reading the schema is what fails first on a file that is not a database.
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            migrate(conn, migrations, self.path)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    async def run(self, fn: Callable[[apsw.Connection], T]) -> T:
+        """Run ``fn(connection)`` on the database thread and return its result."""
+        if self._conn is None:
+            raise DatabaseError("is not open", path=self.path)
+        conn = self._conn
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, conn)
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            await asyncio.get_running_loop().run_in_executor(self._executor, conn.close)
+        self._executor.shutdown(wait=True)

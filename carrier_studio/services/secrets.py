@@ -1,0 +1,183 @@
+"""Credentials: the OS keyring (service ``carrier-studio``), never a silent plaintext file.
+
+Where no keyring works (a headless Linux has no Secret Service), `SecretStore.keyring_available`
+is False and the UI says so plainly; the user may then keep secrets for this session only or
+write them, knowingly, to the workspace ``.env``. A ``.env`` in the workspace is always read and
+can be imported into the keyring.
+
+Keyring calls may block (D-Bus, a locked keychain): callers on the event loop run them in a
+thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+import dotenv
+import keyring
+import keyring.backends.fail
+from keyring.backend import KeyringBackend
+from keyring.errors import KeyringError
+
+from carrier_studio.core.errors import SecretStoreError
+from carrier_studio.services.logs import Redactor
+
+SERVICE = "carrier-studio"
+Storage = Literal["keyring", "session", "dotenv"]
+Source = Literal["session", "keyring", ".env", "environment"]
+
+#: The secrets the studio knows by name, with the label the Settings page shows.
+KNOWN_SECRETS: dict[str, str] = {
+    "OPENAI_API_KEY": "OpenAI API key",
+    "ANTHROPIC_API_KEY": "Anthropic API key",
+    "DISCORD_BOT_TOKEN": "Discord bot token",
+    "INSTAGRAM_ACCESS_TOKEN": "Instagram access token",
+    "FTP_PASSWORD": "FTP password",
+    "SUPABASE_SERVICE_KEY": "Supabase service key",
+    "GITHUB_PERSONAL_ACCESS_TOKEN": "GitHub token (MCP server)",
+}
+_SECRET_SUFFIXES = ("_KEY", "_TOKEN", "_PASSWORD", "_SECRET")
+
+
+def looks_secret(name: str) -> bool:
+    return name in KNOWN_SECRETS or name.upper().endswith(_SECRET_SUFFIXES)
+
+
+def _is_insecure(backend: KeyringBackend) -> bool:
+    # keyrings.alt's "plaintext" backends only base64-encode: that is a plaintext file.
+    return type(backend).__module__.startswith("keyrings.alt")
+
+
+class SecretStore:
+    def __init__(
+        self,
+        storage: Storage,
+        env_file: Path,
+        *,
+        backend: KeyringBackend | None = None,
+        redactor: Redactor | None = None,
+        environ: Mapping[str, str] = os.environ,
+    ) -> None:
+        self.storage: Storage = storage
+        self.env_file = env_file
+        self.backend = backend or keyring.get_keyring()
+        self.redactor = redactor or Redactor()
+        self._environ = environ
+        self._session: dict[str, str] = {}
+
+    @property
+    def backend_name(self) -> str:
+        cls = type(self.backend)
+        return f"{cls.__module__}.{cls.__name__}"
+
+    @property
+    def keyring_available(self) -> bool:
+        return (
+            not isinstance(self.backend, keyring.backends.fail.Keyring)
+            and self.backend.priority > 0
+            and not _is_insecure(self.backend)
+        )
+
+    @property
+    def needs_choice(self) -> bool:
+        """True when secrets should go to the keyring but there is none to go to."""
+        return self.storage == "keyring" and not self.keyring_available
+
+    def _env_file_values(self) -> dict[str, str]:
+        if not self.env_file.is_file():
+            return {}
+        return {k: v for k, v in dotenv.dotenv_values(self.env_file).items() if v is not None}
+
+    def lookup(self, name: str) -> tuple[str, Source] | None:
+        """The value of a secret and where it came from: session, keyring, .env, environment."""
+        found: tuple[str, Source] | None = None
+        if name in self._session:
+            found = (self._session[name], "session")
+        elif self.keyring_available and (value := self._keyring_get(name)):
+            found = (value, "keyring")
+        elif value := self._env_file_values().get(name):
+            found = (value, ".env")
+        elif value := self._environ.get(name):
+            found = (value, "environment")
+        if found:
+            self.redactor.add(found[0])
+        return found
+
+    def get(self, name: str) -> str | None:
+        found = self.lookup(name)
+        return found[0] if found else None
+
+    def source(self, name: str) -> Source | None:
+        found = self.lookup(name)
+        return found[1] if found else None
+
+    def set(self, name: str, value: str) -> None:
+        self.redactor.add(value)
+        if self.storage == "session":
+            self._session[name] = value
+        elif self.storage == "dotenv":
+            self.env_file.parent.mkdir(parents=True, exist_ok=True)
+            self.env_file.touch(mode=0o600, exist_ok=True)
+            dotenv.set_key(self.env_file, name, value, quote_mode="always")
+        else:
+            self._require_keyring()
+            try:
+                self.backend.set_password(SERVICE, name, value)
+            except KeyringError as exc:
+                raise SecretStoreError(f"the keyring refused to store {name}: {exc}") from exc
+
+    def delete(self, name: str) -> None:
+        self._session.pop(name, None)
+        if self.storage == "dotenv" and name in self._env_file_values():
+            dotenv.unset_key(self.env_file, name)
+        elif self.storage == "keyring" and self.keyring_available:
+            try:
+                self.backend.delete_password(SERVICE, name)
+            except keyring.errors.PasswordDeleteError:
+                pass
+
+    def import_env_file(self) -> list[str]:
+        """Copy the secret-looking entries of the workspace .env into the keyring.
+
+        The .env itself is left as it is: it is the user's file to delete.
+        """
+        self._require_keyring()
+        imported = []
+        for name, value in self._env_file_values().items():
+            if looks_secret(name) and value:
+                self.redactor.add(value)
+                self.backend.set_password(SERVICE, name, value)
+                imported.append(name)
+        return imported
+
+    # Async forms for the event loop: keyring back ends may block on D-Bus or a locked keychain.
+
+    async def sources(self, names: list[str]) -> dict[str, Source | None]:
+        return await asyncio.to_thread(lambda: {name: self.source(name) for name in names})
+
+    async def store(self, values: dict[str, str]) -> None:
+        await asyncio.to_thread(lambda: [self.set(k, v) for k, v in values.items()])
+
+    async def remove(self, name: str) -> None:
+        await asyncio.to_thread(self.delete, name)
+
+    async def import_env_file_async(self) -> list[str]:
+        return await asyncio.to_thread(self.import_env_file)
+
+    def _keyring_get(self, name: str) -> str | None:
+        try:
+            return self.backend.get_password(SERVICE, name)
+        except KeyringError:
+            return None
+
+    def _require_keyring(self) -> None:
+        if not self.keyring_available:
+            raise SecretStoreError(
+                f"no system keyring is available (backend: {self.backend_name})",
+                hint="In Settings, choose to keep secrets for this session only or in the "
+                "workspace .env file.",
+            )

@@ -1,0 +1,84 @@
+"""Loads and saves `Settings` as JSON in the config folder.
+
+A damaged or invalid settings file is never silently reset: it is moved aside as a backup, the
+studio starts from defaults, and the user is told what was wrong, where, and where the backup is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from carrier_studio.core import messages
+from carrier_studio.core.errors import ConfigError
+from carrier_studio.core.settings import Settings, dump_settings, parse_settings
+from carrier_studio.services.files import atomic_write_json, move_aside
+
+log = logging.getLogger(__name__)
+
+
+def read_settings(path: Path) -> Settings:
+    """Read and validate a settings file; raises `ConfigError` naming the file and place."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 text (byte {exc.start})", path=path) from exc
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            exc.msg, path=path, where=f"line {exc.lineno}, column {exc.colno}"
+        ) from exc
+    try:
+        return parse_settings(raw)
+    except ConfigError as exc:
+        raise ConfigError(exc.message, path=path, where=exc.where, hint=exc.hint) from exc
+
+
+class SettingsStore:
+    """The current settings, their file, and who wants to hear when they change."""
+
+    def __init__(self, path: Path, settings: Settings) -> None:
+        self.path = path
+        self.settings = settings
+        self._listeners: list[Callable[[Settings], None]] = []
+
+    @classmethod
+    def load(cls, path: Path) -> SettingsStore:
+        if not path.exists():
+            return cls(path, Settings())
+        try:
+            return cls(path, read_settings(path))
+        except ConfigError as exc:
+            backup = move_aside(path)
+            messages.warning(
+                "Your settings file could not be read, so Carrier Studio started with default "
+                f"settings. The old file is kept as {backup.name}.",
+                details=f"{exc}\n\nBackup: {backup}",
+            )
+            return cls(path, Settings())
+
+    def subscribe(self, listener: Callable[[Settings], None]) -> None:
+        self._listeners.append(listener)
+
+    def save(self, settings: Settings | None = None) -> None:
+        """Write the settings atomically and tell the listeners."""
+        if settings is not None:
+            self.settings = settings
+        atomic_write_json(self.path, dump_settings(self.settings))
+        self._saved()
+
+    async def save_async(self, settings: Settings | None = None) -> None:
+        """`save` with the disk write off the event loop; listeners run on the caller's thread."""
+        if settings is not None:
+            self.settings = settings
+        await asyncio.to_thread(atomic_write_json, self.path, dump_settings(self.settings))
+        self._saved()
+
+    def _saved(self) -> None:
+        log.info("settings saved to %s", self.path)
+        for listener in list(self._listeners):
+            listener(self.settings)

@@ -1,0 +1,64 @@
+"""Opening a workspace folder, seeding a new one from the shipped examples."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from carrier_studio import assets
+from carrier_studio.core.errors import WorkspaceError
+from carrier_studio.services.paths import WorkspacePaths
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class OpenedWorkspace:
+    paths: WorkspacePaths
+    #: True when this run created the workspace and copied the examples into it.
+    seeded: bool
+
+    @property
+    def root(self) -> Path:
+        return self.paths.root
+
+
+def _is_empty_dir(path: Path) -> bool:
+    return path.is_dir() and not any(path.iterdir())
+
+
+def open_workspace(root: Path) -> OpenedWorkspace:
+    """Open ``root`` as a workspace, creating and seeding it when it is new or empty.
+
+    An existing folder with content is never seeded or rewritten: only a missing
+    ``characters/`` folder is created. A Carrier checkout (``config/mcp_servers.json``) is used
+    in place.
+    """
+    if root.exists() and not root.is_dir():
+        raise WorkspaceError("is a file, not a folder", path=root, hint="Choose a folder.")
+    fresh = not root.exists() or _is_empty_dir(root)
+    paths = WorkspacePaths(root)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        if fresh:
+            _seed(paths)
+        paths.characters_dir.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise WorkspaceError(f"cannot be created or written ({exc.strerror})", path=root) from exc
+    log.info(
+        "workspace %s%s%s",
+        root,
+        " (seeded with examples)" if fresh else "",
+        " (Carrier checkout)" if paths.is_carrier_checkout else "",
+    )
+    return OpenedWorkspace(paths, seeded=fresh)
+
+
+def _seed(paths: WorkspacePaths) -> None:
+    source = assets.seed_characters_dir()
+    paths.characters_dir.mkdir(exist_ok=True)
+    for item in sorted(source.glob("*.json")):
+        shutil.copy2(item, paths.characters_dir / item.name)
+    shutil.copy2(assets.seed_mcp_catalogue(), paths.root / "mcp_servers.json")

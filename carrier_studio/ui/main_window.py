@@ -1,0 +1,212 @@
+"""The main window: a sidebar of pages, the page stack, and a status bar. Nothing else.
+
+Pages are handed in by app.py, which decides what each one needs; the window only arranges
+them, keeps shortcuts (Ctrl+1…8, Ctrl+, for Settings, Ctrl+Q) and restores its geometry.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+
+from PySide6.QtCore import QByteArray, QEvent, QObject, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from carrier_studio import __version__
+from carrier_studio.core.settings import UiSettings
+from carrier_studio.core.status import ServiceStatus, StatusBoard
+from carrier_studio.ui import icons
+from carrier_studio.ui.theme import ThemeManager
+from carrier_studio.ui.widgets.status_slot import StatusSlot
+
+
+@dataclass
+class PageEntry:
+    key: str
+    title: str
+    icon: str
+    widget: QWidget
+
+
+class MainWindow(QMainWindow):
+    #: The user asked to close the window; app.py shuts down the services and then quits.
+    close_requested = Signal()
+    #: The window has painted for the first time (start-up benchmark, tests).
+    first_painted = Signal()
+    page_changed = Signal(str)
+
+    def __init__(
+        self,
+        pages: list[PageEntry],
+        status: StatusBoard,
+        theme: ThemeManager,
+        workspace_label: str,
+    ) -> None:
+        super().__init__()
+        self.setObjectName("mainWindow")
+        self.setWindowTitle("Carrier Studio")
+        self.setWindowIcon(icons.icon("app", size=64))
+        self.setMinimumSize(720, 480)
+        self.resize(1180, 760)
+        self._theme = theme
+        self._pages = pages
+        self._painted = False
+        self._closing_allowed = False
+
+        central = QWidget()
+        row = QHBoxLayout(central)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(0)
+        row.addWidget(self._build_sidebar(workspace_label))
+        self.stack = QStackedWidget()
+        self.stack.setObjectName("pageStack")
+        for page in pages:
+            self.stack.addWidget(page.widget)
+        row.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
+
+        self.status_slots: dict[str, StatusSlot] = {}
+        colors = self._theme.colors()
+        for service in status.all():
+            slot = StatusSlot(service, colors)
+            self.status_slots[service.key] = slot
+            self.statusBar().addPermanentWidget(slot)
+        status.subscribe(self._on_status_changed)
+        theme.changed.connect(self._on_theme_changed)
+
+        self._install_shortcuts()
+        self.sidebar.currentRowChanged.connect(self._on_sidebar_current_row_changed)
+        self.sidebar.setCurrentRow(0)
+        self.installEventFilter(self)
+
+    # -- building ---------------------------------------------------------------------------
+
+    def _build_sidebar(self, workspace_label: str) -> QWidget:
+        panel = QFrame()
+        panel.setObjectName("sidebarPanel")
+        panel.setFixedWidth(212)
+        column = QVBoxLayout(panel)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        title = QLabel("Carrier Studio")
+        title.setObjectName("appTitle")
+        column.addWidget(title)
+        self.sidebar = QListWidget()
+        self.sidebar.setObjectName("sidebar")
+        self.sidebar.setIconSize(QSize(18, 18))
+        self.sidebar.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        for number, page in enumerate(self._pages, start=1):
+            item = QListWidgetItem(page.title)
+            item.setData(Qt.ItemDataRole.UserRole, page.key)
+            item.setToolTip(f"{page.title} (Ctrl+{number})")
+            self.sidebar.addItem(item)
+        self._paint_sidebar_icons()
+        column.addWidget(self.sidebar, 1)
+        workspace = QLabel(f"Workspace\n{workspace_label}\nv{__version__}")
+        workspace.setObjectName("workspaceLabel")
+        workspace.setToolTip(workspace_label)
+        workspace.setWordWrap(True)
+        column.addWidget(workspace)
+        return panel
+
+    def _paint_sidebar_icons(self) -> None:
+        color = self._theme.color("text_muted")
+        for row, page in enumerate(self._pages):
+            self.sidebar.item(row).setIcon(icons.icon(page.icon, color))
+
+    def _install_shortcuts(self) -> None:
+        self.page_actions: dict[str, QAction] = {}
+        for number, page in enumerate(self._pages, start=1):
+            action = QAction(f"Go to {page.title}", self)
+            shortcuts = [QKeySequence(f"Ctrl+{number}")]
+            if page.key == "settings":
+                shortcuts.append(QKeySequence("Ctrl+,"))
+            action.setShortcuts(shortcuts)
+            action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+            action.triggered.connect(lambda _checked=False, key=page.key: self.show_page(key))
+            self.addAction(action)
+            self.page_actions[page.key] = action
+        self.quit_action = QAction("Quit", self)
+        self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
+        self.quit_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+        self.quit_action.triggered.connect(self.close)
+        self.addAction(self.quit_action)
+
+    # -- pages ------------------------------------------------------------------------------
+
+    def page_keys(self) -> list[str]:
+        return [page.key for page in self._pages]
+
+    def page(self, key: str) -> QWidget:
+        return next(page.widget for page in self._pages if page.key == key)
+
+    def current_page_key(self) -> str:
+        return self._pages[self.stack.currentIndex()].key
+
+    def show_page(self, key: str) -> None:
+        self.sidebar.setCurrentRow(self.page_keys().index(key))
+
+    def _on_sidebar_current_row_changed(self, row: int) -> None:
+        if row < 0:
+            return
+        self.stack.setCurrentIndex(row)
+        self.page_changed.emit(self._pages[row].key)
+
+    # -- state that survives a restart ------------------------------------------------------
+
+    def restore_ui_state(self, ui: UiSettings) -> None:
+        if ui.geometry:
+            self.restoreGeometry(QByteArray(base64.b64decode(ui.geometry)))
+        if ui.window_state:
+            self.restoreState(QByteArray(base64.b64decode(ui.window_state)))
+        if ui.last_page in self.page_keys():
+            self.show_page(ui.last_page)
+
+    def ui_state(self, ui: UiSettings) -> UiSettings:
+        return ui.model_copy(
+            update={
+                "geometry": base64.b64encode(bytes(self.saveGeometry().data())).decode(),
+                "window_state": base64.b64encode(bytes(self.saveState().data())).decode(),
+                "last_page": self.current_page_key(),
+            }
+        )
+
+    # -- events -----------------------------------------------------------------------------
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if watched is self and not self._painted and event.type() == QEvent.Type.Paint:
+            self._painted = True
+            self.first_painted.emit()
+        return super().eventFilter(watched, event)
+
+    def allow_close(self) -> None:
+        """Called by app.py once shutdown is done, so the next close really closes."""
+        self._closing_allowed = True
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        if self._closing_allowed:
+            event.accept()
+            return
+        # Services shut down asynchronously first; app.py closes the window when they are done.
+        event.ignore()
+        self.close_requested.emit()
+
+    def _on_theme_changed(self, _scheme: str) -> None:
+        colors = self._theme.colors()
+        for slot in self.status_slots.values():
+            slot.set_colors(colors)
+        self._paint_sidebar_icons()
+
+    def _on_status_changed(self, status: ServiceStatus) -> None:
+        self.status_slots[status.key].show_status(status)

@@ -1,0 +1,521 @@
+"""Settings: providers and keys, memory, Discord, Instagram, FTP, secrets storage, appearance.
+
+Choices are saved to the settings file; secrets go to the `SecretStore` (the keyring unless the
+user chose otherwise) and are never shown back, only where they are kept.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from carrier_studio.core import messages
+from carrier_studio.core.settings import Settings
+from carrier_studio.ui.tasks import TaskOwner
+from carrier_studio.ui.theme import ThemeManager
+from carrier_studio.ui.widgets.page import Page
+from carrier_studio.ui.widgets.secret_field import SecretField
+
+if TYPE_CHECKING:
+    from carrier_studio.services.secrets import SecretStore
+    from carrier_studio.services.settings_store import SettingsStore
+
+_STORAGE_CHOICES = [
+    ("keyring", "System keyring (recommended)"),
+    ("session", "This session only — forgotten when the studio quits"),
+    ("dotenv", "Workspace .env file — plain text, readable by anyone with the folder"),
+]
+_PROVIDERS = [
+    ("openai", "OpenAI"),
+    ("anthropic", "Anthropic"),
+    ("openai-compatible", "OpenAI-compatible endpoint"),
+]
+
+
+def _combo(choices: list[tuple[str, str]], name: str) -> QComboBox:
+    combo = QComboBox()
+    combo.setObjectName(name)
+    for value, label in choices:
+        combo.addItem(label, value)
+    return combo
+
+
+def _select(combo: QComboBox, value: Any) -> None:
+    index = combo.findData(value)
+    combo.setCurrentIndex(max(index, 0))
+
+
+class SettingsPage(Page):
+    #: True when the form differs from what is saved.
+    dirty_changed = Signal(bool)
+    saved = Signal()
+
+    def __init__(
+        self,
+        store: SettingsStore,
+        secrets: SecretStore,
+        theme: ThemeManager,
+        tasks: TaskOwner,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(
+            "Settings",
+            "Providers and keys, memory, Discord, Instagram and hosting. Keys are kept in your "
+            "system keyring, never in settings files or logs.",
+            parent,
+        )
+        self._store = store
+        self._secrets = secrets
+        self._theme = theme
+        self._tasks = tasks
+        self._loading = False
+        self.dirty = False
+        self.secret_fields: dict[str, SecretField] = {}
+
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        content = QWidget()
+        self._column = QVBoxLayout(content)
+        self._column.setContentsMargins(0, 0, 12, 0)
+        scroll.setWidget(content)
+        self.body.addWidget(scroll, 1)
+
+        self._build_secrets_section()
+        self._build_providers_section()
+        self._build_memory_section()
+        self._build_discord_section()
+        self._build_instagram_section()
+        self._build_ftp_section()
+        self._build_appearance_section()
+        self._column.addStretch(1)
+
+        self.error_label = QLabel()
+        self.error_label.setObjectName("settingsError")
+        self.error_label.setStyleSheet("color: #D0393E")
+        self.error_label.setWordWrap(True)
+        self.error_label.hide()
+        self.body.addWidget(self.error_label)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        self.revert_button = QPushButton("Revert")
+        self.revert_button.clicked.connect(self.load_from_store)
+        self.save_button = QPushButton("Save")
+        self.save_button.setProperty("primary", True)
+        self.save_button.setToolTip("Save settings (Ctrl+S)")
+        self.save_button.clicked.connect(self.save)
+        buttons.addWidget(self.revert_button)
+        buttons.addWidget(self.save_button)
+        self.body.addLayout(buttons)
+        shortcut = QShortcut(QKeySequence.StandardKey.Save, self)
+        shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        shortcut.activated.connect(self.save)
+
+        self.load_from_store()
+
+    # -- building -------------------------------------------------------------------------
+
+    def _group(self, title: str) -> QFormLayout:
+        box = QGroupBox(title)
+        form = QFormLayout(box)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self._column.addWidget(box)
+        return form
+
+    def _secret(self, form: QFormLayout, name: str, label: str) -> SecretField:
+        field = SecretField(name)
+        field.edited.connect(self._mark_dirty)
+        field.clear_requested.connect(self._on_secret_clear_requested)
+        form.addRow(label, field)
+        self.secret_fields[name] = field
+        return field
+
+    def _watch(self, *widgets: QWidget) -> None:
+        for widget in widgets:
+            for signal in ("textEdited", "currentIndexChanged", "valueChanged", "toggled"):
+                if hasattr(widget, signal):
+                    getattr(widget, signal).connect(self._mark_dirty)
+
+    def _build_secrets_section(self) -> None:
+        form = self._group("Where secrets are kept")
+        self.keyring_banner = QLabel()
+        self.keyring_banner.setObjectName("banner")
+        self.keyring_banner.setWordWrap(True)
+        form.addRow(self.keyring_banner)
+        self.storage = _combo(_STORAGE_CHOICES, "secretStorage")
+        form.addRow("Store secrets in", self.storage)
+        self.import_env_button = QPushButton("Import workspace .env into the keyring")
+        self.import_env_button.setObjectName("importEnv")
+        self.import_env_button.clicked.connect(self._on_import_env_clicked)
+        form.addRow("", self.import_env_button)
+        self._watch(self.storage)
+
+    def _build_providers_section(self) -> None:
+        form = self._group("Model providers")
+        self._secret(form, "OPENAI_API_KEY", "OpenAI API key")
+        self._secret(form, "ANTHROPIC_API_KEY", "Anthropic API key")
+        self.provider = _combo(_PROVIDERS, "defaultProvider")
+        form.addRow("Default provider", self.provider)
+        self.model = QLineEdit()
+        self.model.setObjectName("defaultModel")
+        self.model.setPlaceholderText("e.g. gpt-4.1-mini, claude-sonnet-4-5, llama3.2")
+        form.addRow("Default model", self.model)
+        self.endpoint = QComboBox()
+        self.endpoint.setObjectName("defaultEndpoint")
+        form.addRow("Endpoint", self.endpoint)
+        self.temperature = QDoubleSpinBox()
+        self.temperature.setRange(0.0, 2.0)
+        self.temperature.setSingleStep(0.1)
+        form.addRow("Temperature", self.temperature)
+        self.tracing = QCheckBox("Upload run traces to OpenAI (off: runs are recorded locally)")
+        form.addRow("", self.tracing)
+
+        self.endpoints = QTableWidget(0, 3)
+        self.endpoints.setObjectName("endpointsTable")
+        self.endpoints.setHorizontalHeaderLabels(["Name", "Base URL", "Models (comma-separated)"])
+        self.endpoints.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.endpoints.verticalHeader().hide()
+        self.endpoints.setMinimumHeight(110)
+        self.endpoints.itemChanged.connect(self._on_endpoints_item_changed)
+        form.addRow("OpenAI-compatible\nendpoints", self.endpoints)
+        row = QHBoxLayout()
+        add = QPushButton("Add endpoint")
+        add.clicked.connect(self._on_add_endpoint_clicked)
+        remove = QPushButton("Remove selected")
+        remove.clicked.connect(self._on_remove_endpoint_clicked)
+        row.addWidget(add)
+        row.addWidget(remove)
+        row.addStretch(1)
+        form.addRow("", row)
+        self.provider.currentIndexChanged.connect(self._update_endpoint_enabled)
+        self._watch(self.provider, self.model, self.endpoint, self.temperature, self.tracing)
+
+    def _build_memory_section(self) -> None:
+        form = self._group("Memory")
+        self.memory_backend = _combo(
+            [("sqlite", "Local (SQLite + sqlite-vec)"), ("supabase", "Supabase (pgvector)")],
+            "memoryBackend",
+        )
+        form.addRow("Backend", self.memory_backend)
+        self.embedder = _combo(
+            [("local-minilm", "Local all-MiniLM-L6-v2 (offline)"), ("openai", "OpenAI embeddings")],
+            "embedder",
+        )
+        form.addRow("Embedder", self.embedder)
+        self.supabase_url = QLineEdit()
+        self.supabase_url.setPlaceholderText("https://YOUR-PROJECT.supabase.co")
+        form.addRow("Supabase URL", self.supabase_url)
+        self._secret(form, "SUPABASE_SERVICE_KEY", "Supabase service key")
+        self._watch(self.memory_backend, self.embedder, self.supabase_url)
+
+    def _build_discord_section(self) -> None:
+        form = self._group("Discord")
+        self._secret(form, "DISCORD_BOT_TOKEN", "Bot token")
+        self.discord_at_launch = QCheckBox("Start the bot when the studio opens")
+        form.addRow("", self.discord_at_launch)
+        self._watch(self.discord_at_launch)
+
+    def _build_instagram_section(self) -> None:
+        form = self._group("Instagram")
+        self.instagram_user = QLineEdit()
+        self.instagram_user.setPlaceholderText("Instagram business account id")
+        form.addRow("Account id", self.instagram_user)
+        self._secret(form, "INSTAGRAM_ACCESS_TOKEN", "Access token")
+        self.graph_version = QLineEdit()
+        form.addRow("Graph API version", self.graph_version)
+        self._watch(self.instagram_user, self.graph_version)
+
+    def _build_ftp_section(self) -> None:
+        form = self._group("Media hosting (FTP)")
+        self.ftp_host = QLineEdit()
+        self.ftp_host.setObjectName("ftpHost")
+        form.addRow("Server", self.ftp_host)
+        self.ftp_port = QSpinBox()
+        self.ftp_port.setRange(1, 65535)
+        form.addRow("Port", self.ftp_port)
+        self.ftp_user = QLineEdit()
+        form.addRow("User", self.ftp_user)
+        self._secret(form, "FTP_PASSWORD", "Password")
+        self.ftp_dir = QLineEdit()
+        form.addRow("Remote folder", self.ftp_dir)
+        self.ftp_public = QLineEdit()
+        self.ftp_public.setPlaceholderText("https://media.example.com/uploads")
+        form.addRow("Public base URL", self.ftp_public)
+        self.ftp_tls = QCheckBox("Use FTPS (TLS)")
+        form.addRow("", self.ftp_tls)
+        self._watch(
+            self.ftp_host, self.ftp_port, self.ftp_user, self.ftp_dir, self.ftp_public, self.ftp_tls
+        )
+
+    def _build_appearance_section(self) -> None:
+        form = self._group("Appearance")
+        self.theme_choice = _combo(
+            [("system", "Follow the system"), ("light", "Light"), ("dark", "Dark")], "themeChoice"
+        )
+        form.addRow("Theme", self.theme_choice)
+        # The theme applies at once, so the user sees it before deciding to save it.
+        self.theme_choice.currentIndexChanged.connect(
+            lambda _i: self._theme.set_choice(self.theme_choice.currentData())
+        )
+        self._watch(self.theme_choice)
+
+    # -- form <-> settings ---------------------------------------------------------------
+
+    def load_from_store(self) -> None:
+        """Fill the form from the saved settings and refresh where each secret is kept."""
+        self._loading = True
+        try:
+            s = self._store.settings
+            _select(self.storage, s.secrets.storage)
+            _select(self.provider, s.providers.default.provider)
+            self.model.setText(s.providers.default.model)
+            self.temperature.setValue(s.providers.default.temperature)
+            self.tracing.setChecked(s.providers.openai_tracing)
+            self.endpoints.setRowCount(0)
+            for endpoint in s.providers.endpoints:
+                self._append_endpoint_row(
+                    endpoint.name, endpoint.base_url, ", ".join(endpoint.models)
+                )
+            self._refresh_endpoint_choices(s.providers.default.endpoint)
+            _select(self.memory_backend, s.memory.backend)
+            _select(self.embedder, s.memory.embedder)
+            self.supabase_url.setText(s.memory.supabase_url)
+            self.discord_at_launch.setChecked(s.discord.start_at_launch)
+            self.instagram_user.setText(s.instagram.user_id)
+            self.graph_version.setText(s.instagram.graph_api_version)
+            self.ftp_host.setText(s.ftp.host)
+            self.ftp_port.setValue(s.ftp.port)
+            self.ftp_user.setText(s.ftp.user)
+            self.ftp_dir.setText(s.ftp.remote_dir)
+            self.ftp_public.setText(s.ftp.public_base_url)
+            self.ftp_tls.setChecked(s.ftp.use_tls)
+            _select(self.theme_choice, s.ui.theme)
+            for field in self.secret_fields.values():
+                field.reset()
+        finally:
+            self._loading = False
+        self._update_endpoint_enabled()
+        self._update_keyring_banner()
+        self.error_label.hide()
+        self._set_dirty(False)
+        self.refresh_secret_sources()
+
+    def form_settings(self) -> Settings:
+        """The settings the form describes; raises ValidationError naming the bad field."""
+        data = self._store.settings.model_dump(mode="json")
+        data["secrets"]["storage"] = self.storage.currentData()
+        default = data["providers"]["default"]
+        default.update(
+            provider=self.provider.currentData(),
+            model=self.model.text().strip(),
+            endpoint=self.endpoint.currentData(),
+            temperature=round(self.temperature.value(), 2),
+        )
+        data["providers"]["openai_tracing"] = self.tracing.isChecked()
+        data["providers"]["endpoints"] = self._endpoint_rows()
+        data["memory"].update(
+            backend=self.memory_backend.currentData(),
+            embedder=self.embedder.currentData(),
+            supabase_url=self.supabase_url.text().strip(),
+        )
+        data["discord"]["start_at_launch"] = self.discord_at_launch.isChecked()
+        data["instagram"].update(
+            user_id=self.instagram_user.text().strip(),
+            graph_api_version=self.graph_version.text().strip() or "v23.0",
+        )
+        data["ftp"].update(
+            host=self.ftp_host.text().strip(),
+            port=self.ftp_port.value(),
+            user=self.ftp_user.text().strip(),
+            remote_dir=self.ftp_dir.text().strip() or "/",
+            public_base_url=self.ftp_public.text().strip(),
+            use_tls=self.ftp_tls.isChecked(),
+        )
+        data["ui"]["theme"] = self.theme_choice.currentData()
+        return Settings.model_validate(data)
+
+    def save(self) -> None:
+        self._tasks.start("Saving settings", self._save(), busy=[self.save_button])
+
+    async def _save(self) -> None:
+        try:
+            settings = self.form_settings()
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = self._describe_location(first["loc"])
+            self._show_error(f"{where}: {first['msg']}")
+            return
+        new_secrets = {
+            name: f.new_value() for name, f in self.secret_fields.items() if f.new_value()
+        }
+        self._secrets.storage = settings.secrets.storage
+        if new_secrets and self._secrets.needs_choice:
+            self._show_error(
+                "There is no system keyring on this computer, so the keys you typed were not "
+                "saved. Under “Where secrets are kept”, choose this session only or the "
+                "workspace .env, then save again."
+            )
+            return
+        await self._secrets.store(new_secrets)
+        await self._store.save_async(settings)
+        self.error_label.hide()
+        for field in self.secret_fields.values():
+            field.reset()
+        self._set_dirty(False)
+        self._update_keyring_banner()
+        await self._refresh_secret_sources()
+        messages.info("Settings saved.")
+        self.saved.emit()
+
+    def _describe_location(self, loc: tuple[Any, ...]) -> str:
+        if loc[:2] == ("providers", "endpoints") and len(loc) >= 4:
+            column = {"name": "name", "base_url": "base URL", "models": "models"}.get(
+                loc[3], loc[3]
+            )
+            return f"Endpoint row {int(loc[2]) + 1}, {column}"
+        return ".".join(str(part) for part in loc)
+
+    def _show_error(self, text: str) -> None:
+        self.error_label.setText(text)
+        self.error_label.show()
+
+    # -- secrets ---------------------------------------------------------------------------
+
+    def refresh_secret_sources(self) -> None:
+        self._tasks.start("Reading the keyring", self._refresh_secret_sources())
+
+    async def _refresh_secret_sources(self) -> None:
+        sources = await self._secrets.sources(list(self.secret_fields))
+        for name, source in sources.items():
+            self.secret_fields[name].set_source(source)
+
+    def _on_secret_clear_requested(self, name: str) -> None:
+        self._tasks.start(f"Clearing {name}", self._clear_secret(name))
+
+    async def _clear_secret(self, name: str) -> None:
+        await self._secrets.remove(name)
+        await self._refresh_secret_sources()
+        messages.info(f"{name} removed.")
+
+    def _on_import_env_clicked(self) -> None:
+        self._tasks.start("Importing .env", self._import_env(), busy=[self.import_env_button])
+
+    async def _import_env(self) -> None:
+        names = await self._secrets.import_env_file_async()
+        await self._refresh_secret_sources()
+        if names:
+            messages.info(
+                f"Imported {', '.join(names)} into the keyring. You may now delete them from "
+                f"{self._secrets.env_file}."
+            )
+        else:
+            messages.info(f"No keys, tokens or passwords found in {self._secrets.env_file}.")
+
+    def _update_keyring_banner(self) -> None:
+        store = self._secrets
+        if store.keyring_available:
+            text = f"Secrets are stored in your system keyring ({store.backend_name})."
+            severity = "info"
+        else:
+            text = (
+                "<b>No system keyring is available on this computer</b> "
+                f"(backend: {store.backend_name}). Choose where keys should go: for this session "
+                "only, or the workspace .env file in plain text. Nothing is written to a "
+                "plaintext file unless you choose it."
+            )
+            severity = "warning"
+        self.keyring_banner.setText(text)
+        self.keyring_banner.setProperty("severity", severity)
+        self.keyring_banner.style().unpolish(self.keyring_banner)
+        self.keyring_banner.style().polish(self.keyring_banner)
+        self.import_env_button.setEnabled(store.keyring_available and store.env_file.is_file())
+
+    # -- endpoints table -------------------------------------------------------------------
+
+    def _append_endpoint_row(self, name: str, url: str, models: str) -> None:
+        row = self.endpoints.rowCount()
+        self.endpoints.insertRow(row)
+        for column, text in enumerate((name, url, models)):
+            self.endpoints.setItem(row, column, QTableWidgetItem(text))
+
+    def _endpoint_rows(self) -> list[dict[str, Any]]:
+        rows = []
+        for row in range(self.endpoints.rowCount()):
+            cells = [self.endpoints.item(row, c) for c in range(3)]
+            name, url, models = (cell.text().strip() if cell else "" for cell in cells)
+            if not (name or url or models):
+                continue
+            rows.append(
+                {
+                    "name": name,
+                    "base_url": url,
+                    "models": [m.strip() for m in models.split(",") if m.strip()],
+                }
+            )
+        return rows
+
+    def _on_add_endpoint_clicked(self) -> None:
+        self._append_endpoint_row("local", "http://127.0.0.1:11434/v1", "")
+        self.endpoints.editItem(self.endpoints.item(self.endpoints.rowCount() - 1, 0))
+        self._mark_dirty()
+
+    def _on_remove_endpoint_clicked(self) -> None:
+        rows = sorted({index.row() for index in self.endpoints.selectedIndexes()}, reverse=True)
+        for row in rows:
+            self.endpoints.removeRow(row)
+        if rows:
+            self._refresh_endpoint_choices(self.endpoint.currentData())
+            self._mark_dirty()
+
+    def _on_endpoints_item_changed(self, _item: QTableWidgetItem) -> None:
+        if not self._loading:
+            self._refresh_endpoint_choices(self.endpoint.currentData())
+            self._mark_dirty()
+
+    def _refresh_endpoint_choices(self, selected: str | None) -> None:
+        self.endpoint.blockSignals(True)
+        self.endpoint.clear()
+        for row in self._endpoint_rows():
+            if row["name"]:
+                self.endpoint.addItem(row["name"], row["name"])
+        if selected:
+            _select(self.endpoint, selected)
+        self.endpoint.blockSignals(False)
+
+    def _update_endpoint_enabled(self) -> None:
+        self.endpoint.setEnabled(self.provider.currentData() == "openai-compatible")
+
+    # -- dirty state ----------------------------------------------------------------------
+
+    def _mark_dirty(self, *_args: object) -> None:
+        if not self._loading:
+            self._set_dirty(True)
+
+    def _set_dirty(self, dirty: bool) -> None:
+        if dirty != self.dirty:
+            self.dirty = dirty
+            self.dirty_changed.emit(dirty)
+        self.save_button.setEnabled(True)
+        self.revert_button.setEnabled(dirty)

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from carrier_studio.app import Studio, build_context
+
+
+@pytest.fixture
+def make_studio(qapp, loop, app_paths, keyring_backend, tmp_path) -> Iterator[Callable[..., Studio]]:
+    """Builds and starts studios on the shared paths; shuts down any still open at the end."""
+    opened: list[Studio] = []
+
+    def make(workspace: str | None = None, backend=keyring_backend, start: bool = True) -> Studio:
+        ctx = build_context(
+            app_paths,
+            workspace or str(tmp_path / "workspace"),
+            keyring_backend=backend,
+            environ={},
+        )
+        studio = Studio(ctx, qapp)
+        opened.append(studio)
+        if start:
+            loop.run_until_complete(studio.start())
+        return studio
+
+    yield make
+    for studio in opened:
+        if studio.window.isVisible():
+            loop.run_until_complete(studio.shutdown())
+        studio.window.deleteLater()

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtTest import QTest
+
+from carrier_studio.app import SERVICE_SLOTS
+from carrier_studio.core.messages import Level
+from carrier_studio.core.status import State
+from carrier_studio.ui.pages.planned import PlannedPage
+
+PAGES = ["characters", "chat", "memory", "mcp", "instagram", "discord", "teams", "settings"]
+
+
+def test_window_opens_paints_and_lists_every_page(make_studio, qtbot):
+    studio = make_studio(start=False)
+    with qtbot.waitSignal(studio.window.first_painted, timeout=5000):
+        studio.window.show()
+    assert studio.window.page_keys() == PAGES
+    assert studio.window.windowTitle() == "Carrier Studio"
+
+
+def test_every_page_is_reachable_by_click(make_studio, qtbot):
+    window = make_studio().window
+    for row, key in enumerate(PAGES):
+        item = window.sidebar.item(row)
+        rect = window.sidebar.visualItemRect(item)
+        QTest.mouseClick(window.sidebar.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+        assert window.current_page_key() == key
+        assert window.stack.currentWidget() is window.page(key)
+
+
+def test_every_page_is_reachable_by_shortcut(make_studio, qtbot):
+    window = make_studio().window
+    window.activateWindow()
+    for number, key in reversed(list(enumerate(PAGES, start=1))):
+        QTest.keyClick(window, Qt.Key(Qt.Key.Key_0 + number), Qt.KeyboardModifier.ControlModifier)
+        assert window.current_page_key() == key
+    QTest.keyClick(window, Qt.Key.Key_Comma, Qt.KeyboardModifier.ControlModifier)
+    assert window.current_page_key() == "settings"
+
+
+def test_unbuilt_pages_say_so(make_studio):
+    window = make_studio().window
+    for key in PAGES[:-1]:
+        page = window.page(key)
+        assert isinstance(page, PlannedPage)
+        assert page.issue > 2
+
+
+def test_status_bar_has_a_slot_per_service_and_the_database_runs(make_studio):
+    studio = make_studio()
+    assert list(studio.window.status_slots) == [key for key, _title, _issue in SERVICE_SLOTS]
+    database = studio.ctx.status.get("database")
+    assert database.state is State.RUNNING
+    assert "sqlite-vec" in database.detail
+    assert "sqlite-vec" in studio.window.status_slots["database"].toolTip()
+    assert studio.window.status_slots["mcp"].status.state is State.NOT_BUILT
+
+
+def test_ctrl_q_shuts_down_in_order_and_closes(make_studio, loop):
+    studio = make_studio()
+    QTest.keyClick(studio.window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
+    assert studio.window.isVisible(), "the window waits for the services to stop"
+    loop.run_until_complete(studio.wait_closed())
+    loop.run_until_complete(studio.shutdown())
+    assert not studio.window.isVisible()
+    assert studio.ctx.status.get("database").state is State.STOPPED
+    assert studio.ctx.database._conn is None
+
+
+def test_geometry_and_page_survive_a_restart(make_studio, loop):
+    first = make_studio()
+    first.window.resize(781, 563)  # inside the 800x600 offscreen screen
+    first.window.move(QPoint(37, 41))
+    first.window.show_page("memory")
+    loop.run_until_complete(first.shutdown())
+    second = make_studio()
+    assert second.window.size().width() == 781
+    assert second.window.size().height() == 563
+    assert second.window.current_page_key() == "memory"
+
+
+def test_first_run_says_the_workspace_was_created(make_studio):
+    studio = make_studio()
+    texts = [m.text for m in studio.messages.history]
+    assert any("Created a new workspace" in t for t in texts)
+    assert studio.ctx.workspace.seeded
+
+
+def test_a_damaged_database_is_reported_with_its_backup(make_studio, tmp_path):
+    workspace = tmp_path / "damaged"
+    workspace.mkdir()
+    (workspace / "studio.db").write_bytes(b"\x00garbage" * 500)
+    studio = make_studio(str(workspace))
+    warnings = [m for m in studio.messages.history if m.level is Level.WARNING]
+    assert len(warnings) == 1
+    assert "studio.db.corrupt-" in warnings[0].text
+    assert len(list(workspace.glob("studio.db.corrupt-*"))) == 1
+    assert studio.ctx.status.get("database").state is State.RUNNING
+
+
+def test_a_corrupt_settings_file_is_reported_once_the_window_exists(make_studio, app_paths):
+    app_paths.config_dir.mkdir(parents=True)
+    app_paths.settings_file.write_text("{ not json", encoding="utf-8")
+    studio = make_studio()
+    warning = next(m for m in studio.messages.history if m.level is Level.WARNING)
+    assert "settings.json.corrupt-" in warning.text
+    assert "line 1" in warning.details
+    dialogs = studio.window.findChildren(type(studio.messages.show_dialog(warning)))
+    assert dialogs, "a warning with details is shown in a dialog"

@@ -1,0 +1,141 @@
+from __future__ import annotations
+
+import json
+
+import keyring.backends.fail
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+
+from carrier_studio.services.secrets import SERVICE
+from carrier_studio.services.settings_store import read_settings
+
+KEY = "sk-settings-page-secret-0123456789"
+
+
+def _settings_page(studio):
+    studio.window.show_page("settings")
+    return studio.window.page("settings")
+
+
+def _save(page, loop, studio):
+    QTest.mouseClick(page.save_button, Qt.MouseButton.LeftButton)
+    loop.run_until_complete(studio.tasks.wait_idle())
+
+
+def test_settings_round_trip_and_the_key_goes_to_the_keyring(
+    make_studio, loop, app_paths, keyring_backend
+):
+    studio = make_studio()
+    page = _settings_page(studio)
+    QTest.keyClicks(page.secret_fields["OPENAI_API_KEY"].edit, KEY)
+    page.model.clear()
+    QTest.keyClicks(page.model, "llama3.2")
+    page.provider.setCurrentIndex(page.provider.findData("openai-compatible"))
+    page._on_add_endpoint_clicked()
+    page.endpoints.item(0, 0).setText("ollama")
+    page.endpoints.item(0, 2).setText("llama3.2, qwen3")
+    page.endpoint.setCurrentIndex(page.endpoint.findData("ollama"))
+    QTest.keyClicks(page.ftp_host, "ftp.example.net")
+    assert page.dirty
+    _save(page, loop, studio)
+
+    assert not page.dirty
+    assert page.error_label.isHidden()
+    assert keyring_backend.entries[(SERVICE, "OPENAI_API_KEY")] == KEY
+    saved = read_settings(app_paths.settings_file)
+    assert saved.providers.default.provider == "openai-compatible"
+    assert saved.providers.default.model == "llama3.2"
+    assert saved.providers.default.endpoint == "ollama"
+    assert saved.providers.endpoints[0].models == ["llama3.2", "qwen3"]
+    assert saved.ftp.host == "ftp.example.net"
+    assert page.secret_fields["OPENAI_API_KEY"].edit.text() == ""
+    assert page.secret_fields["OPENAI_API_KEY"].source == "keyring"
+
+    # The secret is in no settings file and no log.
+    assert KEY not in app_paths.settings_file.read_text()
+    for path in app_paths.config_dir.rglob("*"):
+        assert KEY not in path.read_text(errors="replace")
+
+    # A restart shows what was saved.
+    loop.run_until_complete(studio.shutdown())
+    again = _settings_page(make_studio())
+    assert again.model.text() == "llama3.2"
+    assert again.endpoint.currentData() == "ollama"
+    assert again.ftp_host.text() == "ftp.example.net"
+
+
+def test_invalid_endpoint_is_explained_and_nothing_saved(make_studio, loop, app_paths):
+    studio = make_studio()
+    page = _settings_page(studio)
+    page._on_add_endpoint_clicked()
+    page.endpoints.item(0, 1).setText("localhost:11434")
+    before = app_paths.settings_file.read_bytes() if app_paths.settings_file.exists() else None
+    _save(page, loop, studio)
+    assert page.error_label.isVisible()
+    assert page.error_label.text().startswith("Endpoint row 1, base URL:")
+    assert "http://" in page.error_label.text()
+    after = app_paths.settings_file.read_bytes() if app_paths.settings_file.exists() else None
+    assert after == before
+    assert page.dirty
+
+
+def test_without_a_keyring_the_user_must_choose(make_studio, loop, app_paths, tmp_path):
+    studio = make_studio(backend=keyring.backends.fail.Keyring())
+    page = _settings_page(studio)
+    assert page.keyring_banner.property("severity") == "warning"
+    assert "No system keyring" in page.keyring_banner.text()
+    QTest.keyClicks(page.secret_fields["ANTHROPIC_API_KEY"].edit, KEY)
+    _save(page, loop, studio)
+    assert "no system keyring" in page.error_label.text().lower()
+    assert studio.ctx.secrets.get("ANTHROPIC_API_KEY") is None
+    assert not studio.ctx.workspace.paths.env_file.exists()
+
+    page.storage.setCurrentIndex(page.storage.findData("session"))
+    _save(page, loop, studio)
+    assert page.error_label.isHidden()
+    assert studio.ctx.secrets.lookup("ANTHROPIC_API_KEY") == (KEY, "session")
+    assert page.secret_fields["ANTHROPIC_API_KEY"].source == "session"
+    assert not studio.ctx.workspace.paths.env_file.exists()
+    assert KEY not in app_paths.settings_file.read_text()
+    assert json.loads(app_paths.settings_file.read_text())["secrets"]["storage"] == "session"
+
+
+def test_clear_removes_a_stored_secret(make_studio, loop, keyring_backend):
+    keyring_backend.set_password(SERVICE, "DISCORD_BOT_TOKEN", "a-discord-token-value")
+    studio = make_studio()
+    page = _settings_page(studio)
+    loop.run_until_complete(studio.tasks.wait_idle())
+    field = page.secret_fields["DISCORD_BOT_TOKEN"]
+    assert field.source == "keyring"
+    assert field.clear_button.isEnabled()
+    field.clear_button.click()
+    loop.run_until_complete(studio.tasks.wait_idle())
+    assert (SERVICE, "DISCORD_BOT_TOKEN") not in keyring_backend.entries
+    assert field.source is None
+
+
+def test_dotenv_import_moves_keys_into_the_keyring(make_studio, loop, keyring_backend, tmp_path):
+    workspace = tmp_path / "with-env"
+    workspace.mkdir()
+    (workspace / ".env").write_text(f"OPENAI_API_KEY={KEY}\nDEBUG=1\n")
+    studio = make_studio(str(workspace))
+    page = _settings_page(studio)
+    assert page.import_env_button.isEnabled()
+    page.import_env_button.click()
+    loop.run_until_complete(studio.tasks.wait_idle())
+    assert keyring_backend.entries == {(SERVICE, "OPENAI_API_KEY"): KEY}
+    info = studio.messages.history[-1].text
+    assert "Imported OPENAI_API_KEY" in info
+
+
+def test_ctrl_s_saves_the_settings_page(make_studio, loop, app_paths, qtbot):
+    studio = make_studio()
+    page = _settings_page(studio)
+    QTest.keyClicks(page.ftp_user, "creator")
+    studio.window.activateWindow()
+    page.ftp_user.setFocus()
+    qtbot.waitUntil(page.ftp_user.hasFocus)
+    with qtbot.waitSignal(page.saved, timeout=5000):
+        QTest.keyClick(page.ftp_user, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+        loop.run_until_complete(studio.tasks.wait_idle())
+    assert read_settings(app_paths.settings_file).ftp.user == "creator"
