@@ -7,7 +7,6 @@ This is the only module that wires layers together. Qt is imported inside the GU
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import signal
@@ -16,25 +15,21 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from keyring.backend import KeyringBackend
-
 from carrier_studio.core import messages
 from carrier_studio.core.errors import CarrierError
 from carrier_studio.core.status import State, StatusBoard
-from carrier_studio.services import doctor
-from carrier_studio.services.context import StudioContext
-from carrier_studio.services.db import Database
-from carrier_studio.services.logs import Redactor, setup_logging
+from carrier_studio.core.window_state import WindowState, peek_window_state
 from carrier_studio.services.paths import AppPaths
-from carrier_studio.services.secrets import SecretStore
-from carrier_studio.services.settings_store import SettingsStore
-from carrier_studio.services.workspace import open_workspace
 
+# Only what the first paint needs is imported at module level; asyncio and the services
+# (pydantic, apsw, keyring) are imported inside functions that run after the window has painted.
 if TYPE_CHECKING:
+    from keyring.backend import KeyringBackend
     from PySide6.QtWidgets import QApplication
 
-    from carrier_studio.ui.main_window import MainWindow, PageEntry
-    from carrier_studio.ui.tasks import TaskOwner
+    from carrier_studio.services.context import StudioContext
+    from carrier_studio.services.logs import Redactor
+    from carrier_studio.ui.main_window import MainWindow
     from carrier_studio.ui.theme import ThemeManager
 
 log = logging.getLogger(__name__)
@@ -59,8 +54,16 @@ def build_context(
     redactor: Redactor | None = None,
     keyring_backend: KeyringBackend | None = None,
     environ: Mapping[str, str] = os.environ,
+    status: StatusBoard | None = None,
 ) -> StudioContext:
     """Everything a session needs that is not Qt: settings, workspace, secrets, database."""
+    from carrier_studio.services.context import StudioContext
+    from carrier_studio.services.db import Database
+    from carrier_studio.services.logs import Redactor
+    from carrier_studio.services.secrets import SecretStore
+    from carrier_studio.services.settings_store import SettingsStore
+    from carrier_studio.services.workspace import open_workspace
+
     redactor = redactor or Redactor()
     settings = SettingsStore.load(app_paths.settings_file)
     workspace = open_workspace(app_paths.choose_workspace(workspace_arg, environ))
@@ -72,24 +75,20 @@ def build_context(
         environ=environ,
     )
     settings.subscribe(lambda s: setattr(secrets, "storage", s.secrets.storage))
-    status = StatusBoard()
-    for key, title, issue in SERVICE_SLOTS:
-        if issue is None:
-            status.add(key, title, State.STOPPED)
-        else:
-            status.add(key, title, State.NOT_BUILT, f"arrives with issue #{issue}")
     return StudioContext(
         app_paths=app_paths,
         workspace=workspace,
         settings=settings,
         secrets=secrets,
         database=Database(workspace.paths.database),
-        status=status,
+        status=status or new_status_board(),
         redactor=redactor,
     )
 
 
 def run_doctor(args: argparse.Namespace) -> int:
+    from carrier_studio.services import doctor
+
     try:
         ctx = build_context(AppPaths.for_user(), args.workspace)
     except CarrierError as exc:
@@ -187,43 +186,79 @@ _PLANNED_PAGES = [
 ]
 
 
-def build_pages(ctx: StudioContext, theme: ThemeManager, tasks: TaskOwner) -> list[PageEntry]:
-    from carrier_studio.ui.main_window import PageEntry
-    from carrier_studio.ui.pages.planned import PlannedPage
-    from carrier_studio.ui.pages.settings import SettingsPage
+PAGES = [(key, title, icon) for key, title, icon, *_ in _PLANNED_PAGES] + [
+    ("settings", "Settings", "settings")
+]
 
-    pages = [
-        PageEntry(key, title, icon, PlannedPage(title, subtitle, issue, plans))
-        for key, title, icon, subtitle, issue, plans in _PLANNED_PAGES
-    ]
-    settings_page = SettingsPage(ctx.settings, ctx.secrets, theme, tasks)
-    pages.append(PageEntry("settings", "Settings", "settings", settings_page))
-    return pages
+
+def create_window(
+    qapp: QApplication, status: StatusBoard, workspace_root: str, state: WindowState
+) -> tuple[ThemeManager, MainWindow]:
+    """The themed main window with no page content yet: cheap enough to paint at once."""
+    from carrier_studio.ui.main_window import MainWindow, PageSpec
+    from carrier_studio.ui.theme import ThemeManager
+
+    theme = ThemeManager(qapp, state.theme)
+    window = MainWindow([PageSpec(*spec) for spec in PAGES], status, theme, workspace_root)
+    window.restore_window_state(state)
+    return theme, window
+
+
+def new_status_board() -> StatusBoard:
+    status = StatusBoard()
+    for key, title, issue in SERVICE_SLOTS:
+        if issue is None:
+            status.add(key, title, State.STOPPED)
+        else:
+            status.add(key, title, State.NOT_BUILT, f"arrives with issue #{issue}")
+    return status
 
 
 class Studio:
     """One running studio window: built from a context, started, then shut down in order."""
 
-    def __init__(self, ctx: StudioContext, qapp: QApplication) -> None:
-        from carrier_studio.ui.main_window import MainWindow
+    def __init__(
+        self,
+        ctx: StudioContext,
+        qapp: QApplication,
+        *,
+        theme: ThemeManager | None = None,
+        window: MainWindow | None = None,
+    ) -> None:
+        import asyncio
+
         from carrier_studio.ui.messages import MessageBridge
         from carrier_studio.ui.tasks import TaskOwner
-        from carrier_studio.ui.theme import ThemeManager
 
         self.ctx = ctx
         self.qapp = qapp
-        self.theme = ThemeManager(qapp, ctx.settings.settings.ui.theme)
+        ui = ctx.settings.settings.ui
+        if theme is None or window is None:
+            state = WindowState(ui.theme, ui.geometry, ui.window_state, ui.last_page)
+            theme, window = create_window(qapp, ctx.status, str(ctx.workspace.root), state)
+        else:
+            theme.set_choice(ui.theme)  # the peeked choice may differ from the validated one
+        self.theme = theme
+        self.window = window
         self.tasks = TaskOwner()
-        self.window: MainWindow = MainWindow(
-            build_pages(ctx, self.theme, self.tasks),
-            ctx.status,
-            self.theme,
-            str(ctx.workspace.root),
-        )
-        self.messages = MessageBridge(messages.bus, self.window.statusBar(), self.window)
-        self.window.restore_ui_state(ctx.settings.settings.ui)
+        self.messages = MessageBridge(messages.bus, window.statusBar(), window)
         self._close_requested = asyncio.Event()
-        self.window.close_requested.connect(self._close_requested.set)
+        window.close_requested.connect(self._close_requested.set)
+        window.page_needed.connect(self._on_window_page_needed)
+        window.services_ready()
+
+    def _on_window_page_needed(self, key: str) -> None:
+        from carrier_studio.ui.pages.planned import PlannedPage
+        from carrier_studio.ui.pages.settings import SettingsPage
+
+        if key == "settings":
+            page = SettingsPage(self.ctx.settings, self.ctx.secrets, self.theme, self.tasks)
+        else:
+            _key, title, _icon, subtitle, issue, plans = next(
+                p for p in _PLANNED_PAGES if p[0] == key
+            )
+            page = PlannedPage(title, subtitle, issue, plans)
+        self.window.set_page_widget(key, page)
 
     def request_close(self) -> None:
         self._close_requested.set()
@@ -263,10 +298,17 @@ class Studio:
 
     async def shutdown(self) -> None:
         """Stop everything in reverse order of start, then close the window for real."""
-        ui = self.window.ui_state(self.ctx.settings.settings.ui)
-        settings = self.ctx.settings.settings.model_copy(update={"ui": ui})
+        current = self.ctx.settings.settings
+        state = self.window.window_state(current.ui.theme)
+        ui = current.ui.model_copy(
+            update={
+                "geometry": state.geometry,
+                "window_state": state.window_state,
+                "last_page": state.last_page,
+            }
+        )
         try:
-            await self.ctx.settings.save_async(settings)
+            await self.ctx.settings.save_async(current.model_copy(update={"ui": ui}))
         except OSError as exc:
             log.warning("could not save window state: %s", exc)
         await self.tasks.cancel_all()
@@ -278,35 +320,67 @@ class Studio:
 
 
 def run_gui(args: argparse.Namespace) -> int:
-    import qasync
-    from PySide6.QtWidgets import QApplication, QMessageBox
-
-    from carrier_studio.ui.crash import CrashHandler
+    """Paint first, import later: the window shows before pydantic, keyring, qasync or apsw."""
+    from PySide6.QtCore import QElapsedTimer, QEventLoop
+    from PySide6.QtWidgets import QApplication
 
     app_paths = AppPaths.for_user()
-    redactor = Redactor()
-    setup_logging(app_paths.log_file, redactor)
     qapp = QApplication.instance() or QApplication(sys.argv)
     qapp.setApplicationName("Carrier Studio")
     qapp.setDesktopFileName("carrier-studio")
     qapp.setQuitOnLastWindowClosed(False)
+    status = new_status_board()
+    workspace_root = app_paths.choose_workspace(args.workspace)
+    theme, window = create_window(
+        qapp, status, str(workspace_root), peek_window_state(app_paths.settings_file)
+    )
+    exit_after_paint = getattr(args, "exit_after_first_paint", False)
+    if exit_after_paint:
+        window.first_painted.connect(_report_first_paint)
+    window.show()
+    clock = QElapsedTimer()
+    clock.start()
+    while not window.painted and clock.elapsed() < 2000:
+        qapp.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+    return _run_services(args, qapp, app_paths, status, theme, window, exit_after_paint)
+
+
+def _run_services(
+    args: argparse.Namespace,
+    qapp: QApplication,
+    app_paths: AppPaths,
+    status: StatusBoard,
+    theme: ThemeManager,
+    window: MainWindow,
+    exit_after_paint: bool,
+) -> int:
+    import asyncio
+
+    import qasync
+    from PySide6.QtWidgets import QMessageBox
+
+    from carrier_studio.services.logs import Redactor, setup_logging
+    from carrier_studio.ui.crash import CrashHandler
+
+    redactor = Redactor()
+    setup_logging(app_paths.log_file, redactor)
     try:
-        ctx = build_context(app_paths, args.workspace, redactor=redactor)
+        ctx = build_context(app_paths, args.workspace, redactor=redactor, status=status)
     except CarrierError as exc:
-        QMessageBox.critical(None, "Carrier Studio", f"Carrier Studio cannot start: {exc}")
+        QMessageBox.critical(window, "Carrier Studio", f"Carrier Studio cannot start: {exc}")
         return 1
     crash = CrashHandler(redactor)
-    exit_after_paint = getattr(args, "exit_after_first_paint", False)
 
     async def main() -> int:
         loop = asyncio.get_running_loop()
         crash.install(loop)
-        studio = Studio(ctx, qapp)
-        if exit_after_paint:
-            studio.window.first_painted.connect(lambda: _report_first_paint(studio))
-        if hasattr(signal, "SIGTERM") and os.name == "posix":
+        studio = Studio(ctx, qapp, theme=theme, window=window)
+        if os.name == "posix":
             loop.add_signal_handler(signal.SIGTERM, studio.request_close)
         await studio.start()
+        if exit_after_paint:
+            print(f"ready {time.time():.6f}", flush=True)
+            studio.request_close()
         await studio.wait_closed()
         await studio.shutdown()
         crash.uninstall()
@@ -315,7 +389,8 @@ def run_gui(args: argparse.Namespace) -> int:
     return qasync.run(main())
 
 
-def _report_first_paint(studio: Studio) -> None:
-    heavy = sorted(name for name in HEAVY_MODULES if name in sys.modules)
-    print(f"first-paint {time.time():.6f} heavy={','.join(heavy) or 'none'}", flush=True)
-    studio.request_close()
+def _report_first_paint() -> None:
+    # Printed for bench/startup.py, with what had been imported by then.
+    watched = HEAVY_MODULES + ("pydantic", "keyring", "qasync", "numpy")
+    early = [name for name in watched if name in sys.modules]
+    print(f"first-paint {time.time():.6f} imported={','.join(early) or 'none'}", flush=True)

@@ -11,7 +11,9 @@ asyncio loop — and with it the window — never waits on disk.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
+import os
 import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -20,11 +22,23 @@ from pathlib import Path
 from typing import TypeVar
 
 import apsw
-import sqlite_vec
 
 from carrier_studio import assets
 from carrier_studio.core.errors import DatabaseError
 from carrier_studio.services.files import move_aside
+
+
+def vec_extension_path() -> str:
+    """The sqlite-vec loadable extension, found without importing ``sqlite_vec``.
+
+    ``import sqlite_vec`` imports numpy (≈0.2 s), which start-up cannot afford; the package's own
+    ``loadable_path()`` is just this file beside its ``__init__``.
+    """
+    spec = importlib.util.find_spec("sqlite_vec")
+    if spec is None or not spec.submodule_search_locations:
+        raise DatabaseError("the sqlite-vec package is not installed")
+    return os.path.join(spec.submodule_search_locations[0], "vec0")
+
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -57,7 +71,7 @@ def connect(path: Path | str) -> apsw.Connection:
     """A connection with sqlite-vec loaded and the pragmas every user of studio.db expects."""
     conn = apsw.Connection(str(path))
     conn.enable_load_extension(True)
-    conn.load_extension(sqlite_vec.loadable_path())
+    conn.load_extension(vec_extension_path())
     conn.enable_load_extension(False)
     conn.setbusytimeout(5000)
     conn.execute("PRAGMA journal_mode=WAL")

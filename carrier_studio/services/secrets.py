@@ -6,7 +6,8 @@ write them, knowingly, to the workspace ``.env``. A ``.env`` in the workspace is
 can be imported into the keyring.
 
 Keyring calls may block (D-Bus, a locked keychain): callers on the event loop run them in a
-thread.
+thread. The keyring package itself is imported on first use (it costs ≈0.14 s, and choosing a
+backend reads entry points), so building a store costs nothing at start-up.
 """
 
 from __future__ import annotations
@@ -15,16 +16,13 @@ import asyncio
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
-
-import dotenv
-import keyring
-import keyring.backends.fail
-from keyring.backend import KeyringBackend
-from keyring.errors import KeyringError
+from typing import TYPE_CHECKING, Literal
 
 from carrier_studio.core.errors import SecretStoreError
 from carrier_studio.services.logs import Redactor
+
+if TYPE_CHECKING:
+    from keyring.backend import KeyringBackend
 
 SERVICE = "carrier-studio"
 Storage = Literal["keyring", "session", "dotenv"]
@@ -64,10 +62,18 @@ class SecretStore:
     ) -> None:
         self.storage: Storage = storage
         self.env_file = env_file
-        self.backend = backend or keyring.get_keyring()
+        self._backend = backend
         self.redactor = redactor or Redactor()
         self._environ = environ
         self._session: dict[str, str] = {}
+
+    @property
+    def backend(self) -> KeyringBackend:
+        if self._backend is None:
+            import keyring
+
+            self._backend = keyring.get_keyring()
+        return self._backend
 
     @property
     def backend_name(self) -> str:
@@ -76,6 +82,8 @@ class SecretStore:
 
     @property
     def keyring_available(self) -> bool:
+        import keyring.backends.fail
+
         return (
             not isinstance(self.backend, keyring.backends.fail.Keyring)
             and self.backend.priority > 0
@@ -90,6 +98,8 @@ class SecretStore:
     def _env_file_values(self) -> dict[str, str]:
         if not self.env_file.is_file():
             return {}
+        import dotenv
+
         return {k: v for k, v in dotenv.dotenv_values(self.env_file).items() if v is not None}
 
     def lookup(self, name: str) -> tuple[str, Source] | None:
@@ -120,11 +130,15 @@ class SecretStore:
         if self.storage == "session":
             self._session[name] = value
         elif self.storage == "dotenv":
+            import dotenv
+
             self.env_file.parent.mkdir(parents=True, exist_ok=True)
             self.env_file.touch(mode=0o600, exist_ok=True)
             dotenv.set_key(self.env_file, name, value, quote_mode="always")
         else:
             self._require_keyring()
+            from keyring.errors import KeyringError
+
             try:
                 self.backend.set_password(SERVICE, name, value)
             except KeyringError as exc:
@@ -133,11 +147,15 @@ class SecretStore:
     def delete(self, name: str) -> None:
         self._session.pop(name, None)
         if self.storage == "dotenv" and name in self._env_file_values():
+            import dotenv
+
             dotenv.unset_key(self.env_file, name)
         elif self.storage == "keyring" and self.keyring_available:
+            from keyring.errors import PasswordDeleteError
+
             try:
                 self.backend.delete_password(SERVICE, name)
-            except keyring.errors.PasswordDeleteError:
+            except PasswordDeleteError:
                 pass
 
     def import_env_file(self) -> list[str]:
@@ -159,6 +177,10 @@ class SecretStore:
     async def sources(self, names: list[str]) -> dict[str, Source | None]:
         return await asyncio.to_thread(lambda: {name: self.source(name) for name in names})
 
+    async def probe(self) -> bool:
+        """Load the keyring backend off the loop; True when a usable keyring exists."""
+        return await asyncio.to_thread(lambda: self.keyring_available)
+
     async def store(self, values: dict[str, str]) -> None:
         await asyncio.to_thread(lambda: [self.set(k, v) for k, v in values.items()])
 
@@ -169,6 +191,8 @@ class SecretStore:
         return await asyncio.to_thread(self.import_env_file)
 
     def _keyring_get(self, name: str) -> str | None:
+        from keyring.errors import KeyringError
+
         try:
             return self.backend.get_password(SERVICE, name)
         except KeyringError:

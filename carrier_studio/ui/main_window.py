@@ -1,7 +1,9 @@
 """The main window: a sidebar of pages, the page stack, and a status bar. Nothing else.
 
-Pages are handed in by app.py, which decides what each one needs; the window only arranges
-them, keeps shortcuts (Ctrl+1…8, Ctrl+, for Settings, Ctrl+Q) and restores its geometry.
+The window is built from page *specs* (key, title, icon) so that it can paint before any page
+content or service exists. A page's widget is asked for (`page_needed`) the first time it is
+shown, and app.py answers with `set_page_widget`. The window keeps the shortcuts (Ctrl+1…8,
+Ctrl+, for Settings, Ctrl+Q) and restores its geometry.
 """
 
 from __future__ import annotations
@@ -24,19 +26,18 @@ from PySide6.QtWidgets import (
 )
 
 from carrier_studio import __version__
-from carrier_studio.core.settings import UiSettings
 from carrier_studio.core.status import ServiceStatus, StatusBoard
+from carrier_studio.core.window_state import WindowState
 from carrier_studio.ui import icons
 from carrier_studio.ui.theme import ThemeManager
 from carrier_studio.ui.widgets.status_slot import StatusSlot
 
 
-@dataclass
-class PageEntry:
+@dataclass(frozen=True)
+class PageSpec:
     key: str
     title: str
     icon: str
-    widget: QWidget
 
 
 class MainWindow(QMainWindow):
@@ -45,10 +46,12 @@ class MainWindow(QMainWindow):
     #: The window has painted for the first time (start-up benchmark, tests).
     first_painted = Signal()
     page_changed = Signal(str)
+    #: A page without content is about to be shown; the owner should call `set_page_widget`.
+    page_needed = Signal(str)
 
     def __init__(
         self,
-        pages: list[PageEntry],
+        pages: list[PageSpec],
         status: StatusBoard,
         theme: ThemeManager,
         workspace_label: str,
@@ -62,6 +65,7 @@ class MainWindow(QMainWindow):
         self._theme = theme
         self._pages = pages
         self._painted = False
+        self._services_ready = False
         self._closing_allowed = False
 
         central = QWidget()
@@ -71,8 +75,10 @@ class MainWindow(QMainWindow):
         row.addWidget(self._build_sidebar(workspace_label))
         self.stack = QStackedWidget()
         self.stack.setObjectName("pageStack")
-        for page in pages:
-            self.stack.addWidget(page.widget)
+        self._built: set[str] = set()
+        for _page in pages:
+            # An empty stand-in until the page is first shown: cheap to paint at start-up.
+            self.stack.addWidget(QWidget())
         row.addWidget(self.stack, 1)
         self.setCentralWidget(central)
 
@@ -149,7 +155,20 @@ class MainWindow(QMainWindow):
         return [page.key for page in self._pages]
 
     def page(self, key: str) -> QWidget:
-        return next(page.widget for page in self._pages if page.key == key)
+        """The page's widget, asking for it first if it has not been built yet."""
+        if key not in self._built:
+            self.page_needed.emit(key)
+        return self.stack.widget(self.page_keys().index(key))
+
+    def set_page_widget(self, key: str, widget: QWidget) -> None:
+        index = self.page_keys().index(key)
+        current = self.stack.currentIndex()
+        stand_in = self.stack.widget(index)
+        self.stack.insertWidget(index, widget)
+        self.stack.removeWidget(stand_in)
+        stand_in.deleteLater()
+        self._built.add(key)
+        self.stack.setCurrentIndex(current)
 
     def current_page_key(self) -> str:
         return self._pages[self.stack.currentIndex()].key
@@ -157,32 +176,50 @@ class MainWindow(QMainWindow):
     def show_page(self, key: str) -> None:
         self.sidebar.setCurrentRow(self.page_keys().index(key))
 
+    def build_current_page(self) -> None:
+        """Ask for the visible page's content (after the first paint)."""
+        self.page(self.current_page_key())
+
     def _on_sidebar_current_row_changed(self, row: int) -> None:
         if row < 0:
             return
+        key = self._pages[row].key
+        if self._services_ready and key not in self._built:
+            self.page_needed.emit(key)
         self.stack.setCurrentIndex(row)
-        self.page_changed.emit(self._pages[row].key)
+        self.page_changed.emit(key)
+
+    def services_ready(self) -> None:
+        """From now on pages are built when shown; the current one at once."""
+        self._services_ready = True
+        self.build_current_page()
 
     # -- state that survives a restart ------------------------------------------------------
 
-    def restore_ui_state(self, ui: UiSettings) -> None:
-        if ui.geometry:
-            self.restoreGeometry(QByteArray(base64.b64decode(ui.geometry)))
-        if ui.window_state:
-            self.restoreState(QByteArray(base64.b64decode(ui.window_state)))
-        if ui.last_page in self.page_keys():
-            self.show_page(ui.last_page)
+    def restore_window_state(self, state: WindowState) -> None:
+        try:
+            if state.geometry:
+                self.restoreGeometry(QByteArray(base64.b64decode(state.geometry)))
+            if state.window_state:
+                self.restoreState(QByteArray(base64.b64decode(state.window_state)))
+        except ValueError:  # not base64: keep the default geometry
+            pass
+        if state.last_page in self.page_keys():
+            self.show_page(state.last_page)
 
-    def ui_state(self, ui: UiSettings) -> UiSettings:
-        return ui.model_copy(
-            update={
-                "geometry": base64.b64encode(bytes(self.saveGeometry().data())).decode(),
-                "window_state": base64.b64encode(bytes(self.saveState().data())).decode(),
-                "last_page": self.current_page_key(),
-            }
+    def window_state(self, theme: str) -> WindowState:
+        return WindowState(
+            theme=theme,
+            geometry=base64.b64encode(bytes(self.saveGeometry().data())).decode(),
+            window_state=base64.b64encode(bytes(self.saveState().data())).decode(),
+            last_page=self.current_page_key(),
         )
 
     # -- events -----------------------------------------------------------------------------
+
+    @property
+    def painted(self) -> bool:
+        return self._painted
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
         if watched is self and not self._painted and event.type() == QEvent.Type.Paint:

@@ -20,6 +20,7 @@ def make_studio(qapp, loop, app_paths, keyring_backend, tmp_path) -> Iterator[Ca
             environ={},
         )
         studio = Studio(ctx, qapp)
+        studio.qapp_loop = loop  # for helpers that need to run the studio's tasks
         opened.append(studio)
         if start:
             loop.run_until_complete(studio.start())
@@ -29,4 +30,6 @@ def make_studio(qapp, loop, app_paths, keyring_backend, tmp_path) -> Iterator[Ca
     for studio in opened:
         if studio.window.isVisible():
             loop.run_until_complete(studio.shutdown())
+        else:
+            loop.run_until_complete(studio.tasks.cancel_all())
         studio.window.deleteLater()

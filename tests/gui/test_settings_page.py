@@ -13,8 +13,11 @@ KEY = "sk-settings-page-secret-0123456789"
 
 
 def _settings_page(studio):
+    """Show the settings page and let it finish reading the keyring."""
     studio.window.show_page("settings")
-    return studio.window.page("settings")
+    page = studio.window.page("settings")
+    studio.qapp_loop.run_until_complete(studio.tasks.wait_idle())
+    return page
 
 
 def _save(page, loop, studio):
@@ -104,7 +107,6 @@ def test_clear_removes_a_stored_secret(make_studio, loop, keyring_backend):
     keyring_backend.set_password(SERVICE, "DISCORD_BOT_TOKEN", "a-discord-token-value")
     studio = make_studio()
     page = _settings_page(studio)
-    loop.run_until_complete(studio.tasks.wait_idle())
     field = page.secret_fields["DISCORD_BOT_TOKEN"]
     assert field.source == "keyring"
     assert field.clear_button.isEnabled()

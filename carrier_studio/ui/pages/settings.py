@@ -160,7 +160,7 @@ class SettingsPage(Page):
 
     def _build_secrets_section(self) -> None:
         form = self._group("Where secrets are kept")
-        self.keyring_banner = QLabel()
+        self.keyring_banner = QLabel("Checking the system keyring…")
         self.keyring_banner.setObjectName("banner")
         self.keyring_banner.setWordWrap(True)
         form.addRow(self.keyring_banner)
@@ -168,6 +168,7 @@ class SettingsPage(Page):
         form.addRow("Store secrets in", self.storage)
         self.import_env_button = QPushButton("Import workspace .env into the keyring")
         self.import_env_button.setObjectName("importEnv")
+        self.import_env_button.setEnabled(False)
         self.import_env_button.clicked.connect(self._on_import_env_clicked)
         form.addRow("", self.import_env_button)
         self._watch(self.storage)
@@ -317,7 +318,6 @@ class SettingsPage(Page):
         finally:
             self._loading = False
         self._update_endpoint_enabled()
-        self._update_keyring_banner()
         self.error_label.hide()
         self._set_dirty(False)
         self.refresh_secret_sources()
@@ -384,7 +384,6 @@ class SettingsPage(Page):
         for field in self.secret_fields.values():
             field.reset()
         self._set_dirty(False)
-        self._update_keyring_banner()
         await self._refresh_secret_sources()
         messages.info("Settings saved.")
         self.saved.emit()
@@ -407,6 +406,8 @@ class SettingsPage(Page):
         self._tasks.start("Reading the keyring", self._refresh_secret_sources())
 
     async def _refresh_secret_sources(self) -> None:
+        await self._secrets.probe()
+        self._update_keyring_banner()
         sources = await self._secrets.sources(list(self.secret_fields))
         for name, source in sources.items():
             self.secret_fields[name].set_source(source)
