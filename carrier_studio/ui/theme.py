@@ -24,7 +24,8 @@ def _template() -> string.Template:
 
 
 def stylesheet(scheme: str) -> str:
-    return _template().substitute(palettes()[scheme])
+    icons_dir = assets.resource("icons").as_posix()
+    return _template().substitute(palettes()[scheme], scheme=scheme, icons_dir=icons_dir)
 
 
 def system_scheme() -> str:

@@ -1,0 +1,92 @@
+"""Render every page of the studio to PNG with demo data, so anyone can see the app.
+
+Run: ``uv run python scripts/screenshots.py [--out docs/screenshots] [--theme light|dark]``.
+Uses the real window on a throw-away workspace. With ``DISPLAY`` set (e.g. under Xvfb) it draws
+through the real X11 platform; otherwise it falls back to Qt's offscreen platform.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+if not os.environ.get("DISPLAY"):
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import qasync
+from PySide6.QtWidgets import QApplication
+
+from carrier_studio.app import Studio, build_context
+from carrier_studio.core.messages import bus
+from carrier_studio.services.paths import AppPaths
+
+
+class DemoKeyring:
+    """A keyring with one key stored, so the Settings page shows a realistic state."""
+
+    def __new__(cls):
+        from keyring.backend import KeyringBackend
+
+        class _Demo(KeyringBackend):
+            priority = 1
+
+            def __init__(self):
+                super().__init__()
+                self.data = {("carrier-studio", "OPENAI_API_KEY"): "demo-value"}
+
+            def get_password(self, service, username):
+                return self.data.get((service, username))
+
+            def set_password(self, service, username, password):
+                self.data[(service, username)] = password
+
+            def delete_password(self, service, username):
+                self.data.pop((service, username), None)
+
+        return _Demo()
+
+
+async def render(out: Path, theme: str, size: tuple[int, int]) -> list[Path]:
+    root = Path(tempfile.mkdtemp(prefix="carrier-shots-"))
+    ctx = build_context(
+        AppPaths.under(root), str(root / "workspace"), keyring_backend=DemoKeyring(), environ={}
+    )
+    ctx.settings.settings.ui.theme = theme
+    ctx.settings.settings.ftp.host = "ftp.example.com"
+    studio = Studio(ctx, QApplication.instance())
+    studio.window.resize(*size)
+    await studio.start()
+    written = []
+    for number, key in enumerate(studio.window.page_keys(), start=1):
+        studio.window.show_page(key)
+        await studio.tasks.wait_idle()
+        QApplication.processEvents()
+        path = out / f"{number}-{key}-{theme}.png"
+        studio.window.grab().save(str(path))
+        written.append(path)
+    await studio.shutdown()
+    return written
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
+    parser.add_argument("--theme", choices=["light", "dark"], nargs="*", default=["light", "dark"])
+    parser.add_argument("--size", default="1180x760")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    width, height = (int(n) for n in args.size.split("x"))
+    QApplication.instance() or QApplication(sys.argv)
+    bus.connect(lambda m: None)  # demo messages need no listener
+    for theme in args.theme:
+        for path in qasync.run(render(args.out, theme, (width, height))):
+            print(path)
+
+
+if __name__ == "__main__":
+    asyncio.set_event_loop_policy(None)
+    main()
