@@ -63,8 +63,13 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def setup_logging(log_file: Path | None, redactor: Redactor, *, stream: bool = False) -> None:
-    """Send the studio's logs to a rotating file (and optionally stderr), redacted."""
+def setup_logging(
+    log_file: Path | None, redactor: Redactor, *, stream: bool = False
+) -> list[logging.Handler]:
+    """Send the studio's logs to a rotating file (and optionally stderr), redacted.
+
+    Returns the handlers it added, so a caller (a test, headless mode) can remove them again.
+    """
     root = logging.getLogger()
     root.setLevel(logging.INFO)
     formatter = logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
@@ -82,3 +87,10 @@ def setup_logging(log_file: Path | None, redactor: Redactor, *, stream: bool = F
         handler.setFormatter(formatter)
         handler.addFilter(RedactingFilter(redactor))
         root.addHandler(handler)
+    return handlers
+
+
+def remove_handlers(handlers: list[logging.Handler]) -> None:
+    for handler in handlers:
+        logging.getLogger().removeHandler(handler)
+        handler.close()

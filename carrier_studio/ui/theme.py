@@ -28,9 +28,8 @@ def stylesheet(scheme: str) -> str:
     return _template().substitute(palettes()[scheme], scheme=scheme, icons_dir=icons_dir)
 
 
-def system_scheme() -> str:
-    hints = QGuiApplication.styleHints()
-    return "dark" if hints.colorScheme() == Qt.ColorScheme.Dark else "light"
+def _scheme_name(scheme: Qt.ColorScheme) -> str:
+    return "dark" if scheme == Qt.ColorScheme.Dark else "light"
 
 
 class ThemeManager(QObject):
@@ -43,6 +42,7 @@ class ThemeManager(QObject):
         self._app = app
         self._choice = choice
         self.scheme = ""
+        self._system = _scheme_name(QGuiApplication.styleHints().colorScheme())
         app.setStyle("Fusion")
         QGuiApplication.styleHints().colorSchemeChanged.connect(self._on_hints_color_scheme_changed)
         self.apply()
@@ -62,7 +62,7 @@ class ThemeManager(QObject):
         return self.colors()[name]
 
     def apply(self) -> None:
-        scheme = system_scheme() if self._choice == "system" else self._choice
+        scheme = self._system if self._choice == "system" else self._choice
         if scheme == self.scheme:
             return
         self.scheme = scheme
@@ -88,6 +88,7 @@ class ThemeManager(QObject):
         self._app.setStyleSheet(stylesheet(scheme))
         self.changed.emit(scheme)
 
-    def _on_hints_color_scheme_changed(self, _scheme: Qt.ColorScheme) -> None:
+    def _on_hints_color_scheme_changed(self, scheme: Qt.ColorScheme) -> None:
+        self._system = _scheme_name(scheme)
         if self._choice == "system":
             self.apply()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -8,7 +9,9 @@ from carrier_studio.app import Studio, build_context
 
 
 @pytest.fixture
-def make_studio(qapp, loop, app_paths, keyring_backend, tmp_path) -> Iterator[Callable[..., Studio]]:
+def make_studio(
+    qapp, loop, app_paths, keyring_backend, tmp_path
+) -> Iterator[Callable[..., Studio]]:
     """Builds and starts studios on the shared paths; shuts down any still open at the end."""
     opened: list[Studio] = []
 
@@ -33,3 +36,11 @@ def make_studio(qapp, loop, app_paths, keyring_backend, tmp_path) -> Iterator[Ca
         else:
             loop.run_until_complete(studio.tasks.cancel_all())
         studio.window.deleteLater()
+
+
+@pytest.fixture(autouse=True)
+def collect_qt_garbage_on_the_gui_thread():
+    """Collect cycles holding Qt objects here, not later in whichever worker thread the garbage
+    collector happens to run (Qt warns when a QObject with timers dies on another thread)."""
+    yield
+    gc.collect()

@@ -141,3 +141,24 @@ def test_ctrl_s_saves_the_settings_page(make_studio, loop, app_paths, qtbot):
         QTest.keyClick(page.ftp_user, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
         loop.run_until_complete(studio.tasks.wait_idle())
     assert read_settings(app_paths.settings_file).ftp.user == "creator"
+
+
+def test_keys_typed_in_settings_never_reach_the_log(make_studio, loop, app_paths):
+    import logging
+
+    from carrier_studio.services.logs import remove_handlers, setup_logging
+
+    studio = make_studio()
+    handlers = setup_logging(app_paths.log_file, studio.ctx.redactor)
+    try:
+        page = _settings_page(studio)
+        QTest.keyClicks(page.secret_fields["ANTHROPIC_API_KEY"].edit, "plain-looking-secret-99")
+        _save(page, loop, studio)
+        # Even a careless log line with the key in it is redacted.
+        logging.getLogger("carrier_studio.test").warning("key was %s", "plain-looking-secret-99")
+    finally:
+        remove_handlers(handlers)
+    text = app_paths.log_file.read_text()
+    assert "settings saved" in text
+    assert "key was [redacted]" in text
+    assert "plain-looking-secret-99" not in text

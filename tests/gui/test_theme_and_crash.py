@@ -45,3 +45,20 @@ def test_crash_handler_owns_excepthook_until_uninstalled(qapp):
     assert sys.excepthook == handler.handle
     handler.uninstall()
     assert sys.excepthook is before
+
+
+def test_system_theme_follows_the_os_switching(make_studio, qapp):
+    from PySide6.QtCore import Qt
+
+    studio = make_studio()
+    studio.theme.set_choice("system")
+    hints = qapp.styleHints()
+    hints.colorSchemeChanged.emit(Qt.ColorScheme.Dark)
+    assert studio.theme.scheme == "dark"
+    assert palettes()["dark"]["window"] in qapp.styleSheet()
+    hints.colorSchemeChanged.emit(Qt.ColorScheme.Light)
+    assert studio.theme.scheme == "light"
+    # A theme the user picked is kept whatever the OS does.
+    studio.theme.set_choice("dark")
+    hints.colorSchemeChanged.emit(Qt.ColorScheme.Light)
+    assert studio.theme.scheme == "dark"

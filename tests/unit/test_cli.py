@@ -10,9 +10,7 @@ from carrier_studio import __version__
 
 
 def _run(tmp_path, *args, env_extra=None):
-    env = {
-        k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_TOKEN"))
-    }
+    env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_TOKEN"))}
     env.update(
         XDG_CONFIG_HOME=str(tmp_path / "config"),
         XDG_DATA_HOME=str(tmp_path / "data"),

@@ -41,9 +41,10 @@ def test_session_storage_forgets_on_a_new_store(tmp_path):
     store.set("DISCORD_BOT_TOKEN", "discord-token-value")
     assert store.lookup("DISCORD_BOT_TOKEN") == ("discord-token-value", "session")
     assert list(tmp_path.iterdir()) == []
-    assert SecretStore("session", tmp_path / ".env", backend=fail, environ={}).get(
-        "DISCORD_BOT_TOKEN"
-    ) is None
+    assert (
+        SecretStore("session", tmp_path / ".env", backend=fail, environ={}).get("DISCORD_BOT_TOKEN")
+        is None
+    )
 
 
 def test_dotenv_storage_is_explicit_and_private(tmp_path):
