@@ -25,7 +25,7 @@ from carrier_studio.services.paths import AppPaths
 # (pydantic, apsw, keyring) are imported inside functions that run after the window has painted.
 if TYPE_CHECKING:
     from keyring.backend import KeyringBackend
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtWidgets import QApplication, QWidget
 
     from carrier_studio.services.context import StudioContext
     from carrier_studio.services.logs import Redactor
@@ -57,6 +57,7 @@ def build_context(
     status: StatusBoard | None = None,
 ) -> StudioContext:
     """Everything a session needs that is not Qt: settings, workspace, secrets, database."""
+    from carrier_studio.services.characters import CharacterStore
     from carrier_studio.services.context import StudioContext
     from carrier_studio.services.db import Database
     from carrier_studio.services.logs import Redactor
@@ -83,6 +84,7 @@ def build_context(
         database=Database(workspace.paths.database),
         status=status or new_status_board(),
         redactor=redactor,
+        characters=CharacterStore(workspace.paths.characters_dir, workspace.paths.trash_dir),
     )
 
 
@@ -103,19 +105,6 @@ def run_doctor(args: argparse.Namespace) -> int:
 # -- the window ---------------------------------------------------------------------------------
 
 _PLANNED_PAGES = [
-    (
-        "characters",
-        "Characters",
-        "characters",
-        "Persona files your agents are built from.",
-        3,
-        [
-            "Edit ElizaOS-style character files with a form and a raw JSON tab kept in sync",
-            "Validation that names the file, field and problem; lint warnings",
-            "Import ElizaOS v0/v1/v2 and Character Card V2; export ElizaOS v1 and Card V2",
-            "A live prompt preview, and a builder that drafts a character from a description",
-        ],
-    ),
     (
         "chat",
         "Chat",
@@ -186,8 +175,10 @@ _PLANNED_PAGES = [
 ]
 
 
-PAGES = [(key, title, icon) for key, title, icon, *_ in _PLANNED_PAGES] + [
-    ("settings", "Settings", "settings")
+PAGES = [
+    ("characters", "Characters", "characters"),
+    *((key, title, icon) for key, title, icon, *_ in _PLANNED_PAGES),
+    ("settings", "Settings", "settings"),
 ]
 
 
@@ -243,6 +234,7 @@ class Studio:
         self.tasks = TaskOwner()
         self.messages = MessageBridge(messages.bus, window.statusBar(), window)
         self._close_requested = asyncio.Event()
+        self.closed = False
         window.close_requested.connect(self._close_requested.set)
         window.page_needed.connect(self._on_window_page_needed)
         window.services_ready()
@@ -253,12 +245,27 @@ class Studio:
 
         if key == "settings":
             page = SettingsPage(self.ctx.settings, self.ctx.secrets, self.theme, self.tasks)
+        elif key == "characters":
+            page = self._characters_page()
         else:
             _key, title, _icon, subtitle, issue, plans = next(
                 p for p in _PLANNED_PAGES if p[0] == key
             )
             page = PlannedPage(title, subtitle, issue, plans)
         self.window.set_page_widget(key, page)
+
+    def _characters_page(self) -> QWidget:
+        from carrier_studio.services.mcp_catalogue import server_names
+        from carrier_studio.ui.pages.characters import CharacterPageDeps, CharactersPage
+
+        ctx = self.ctx
+        deps = CharacterPageDeps(
+            store=ctx.characters,
+            secrets=ctx.secrets,
+            mcp_servers=lambda: server_names(ctx.workspace.paths.mcp_config),
+            endpoints=lambda: [e.name for e in ctx.settings.settings.providers.endpoints],
+        )
+        return CharactersPage(deps, self.tasks)
 
     def request_close(self) -> None:
         self._close_requested.set()
@@ -315,8 +322,10 @@ class Studio:
         await self.ctx.database.close()
         self.ctx.status.set("database", State.STOPPED)
         self.messages.detach()
+        self.theme.close()
         self.window.allow_close()
         self.window.close()
+        self.closed = True
 
 
 def run_gui(args: argparse.Namespace) -> int:

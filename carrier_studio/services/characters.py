@@ -17,7 +17,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from carrier_studio.core.characters.document import CharacterDoc, CharacterError
+from carrier_studio.core.characters.document import (
+    CharacterDoc,
+    CharacterError,
+    ExternalChangeError,
+)
 from carrier_studio.core.characters.validation import Issue, Severity, errors, validate
 from carrier_studio.services.files import atomic_write_text
 
@@ -58,10 +62,6 @@ class Entry:
 class TrashEntry:
     original: Path
     trashed: Path
-
-
-class ExternalChangeError(CharacterError):
-    """The file changed on disk after it was loaded; saving would overwrite someone's edit."""
 
 
 def slugify(name: str) -> str:

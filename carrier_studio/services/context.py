@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from carrier_studio.core.status import StatusBoard
+from carrier_studio.services.characters import CharacterStore
 from carrier_studio.services.db import Database
 from carrier_studio.services.logs import Redactor
 from carrier_studio.services.paths import AppPaths
@@ -22,3 +23,4 @@ class StudioContext:
     database: Database
     status: StatusBoard
     redactor: Redactor
+    characters: CharacterStore

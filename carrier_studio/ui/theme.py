@@ -47,6 +47,12 @@ class ThemeManager(QObject):
         QGuiApplication.styleHints().colorSchemeChanged.connect(self._on_hints_color_scheme_changed)
         self.apply()
 
+    def close(self) -> None:
+        """Stop following the OS (the window is going away)."""
+        QGuiApplication.styleHints().colorSchemeChanged.disconnect(
+            self._on_hints_color_scheme_changed
+        )
+
     @property
     def choice(self) -> str:
         return self._choice

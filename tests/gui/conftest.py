@@ -4,6 +4,8 @@ import gc
 from collections.abc import Callable, Iterator
 
 import pytest
+from PySide6.QtCore import QEvent
+from PySide6.QtWidgets import QApplication
 
 from carrier_studio.app import Studio, build_context
 
@@ -33,9 +35,14 @@ def make_studio(
     for studio in opened:
         if studio.window.isVisible():
             loop.run_until_complete(studio.shutdown())
-        else:
+        elif not studio.closed:  # never started
             loop.run_until_complete(studio.tasks.cancel_all())
+            studio.messages.detach()
+            studio.theme.close()
         studio.window.deleteLater()
+    # Deferred deletes only run from Qt's own loop: flush them so windows do not pile up
+    # across tests (every theme change would restyle all of them).
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
 
 
 @pytest.fixture(autouse=True)

@@ -48,6 +48,10 @@ class CharacterError(CarrierError):
     """A character file cannot be read, parsed or written."""
 
 
+class ExternalChangeError(CharacterError):
+    """The file changed on disk after it was loaded; saving would overwrite someone's edit."""
+
+
 def _is_empty(value: Any) -> bool:
     return value is None or value == "" or value == [] or value == {}
 

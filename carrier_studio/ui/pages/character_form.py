@@ -1,0 +1,380 @@
+"""The character form: one tab per part of a character, each field bound to one JSON key.
+
+A field writes its key only when the user changes it, so a file's other keys, and the shape of
+keys the form did not touch (``bio`` as one string, say), stay exactly as they were.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QScrollArea,
+    QSpinBox,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from carrier_studio.core.characters.document import CharacterDoc
+from carrier_studio.ui.widgets.examples_editor import MessageExamplesEditor
+from carrier_studio.ui.widgets.list_editor import StringListEditor
+
+_PROVIDERS = [
+    ("", "Workspace default"),
+    ("openai", "OpenAI"),
+    ("anthropic", "Anthropic"),
+    ("openai-compatible", "OpenAI-compatible endpoint"),
+]
+_POLICIES = ["ask", "auto", "off"]
+
+
+def _form_tab(tabs: QTabWidget, title: str) -> QFormLayout:
+    page = QWidget()
+    form = QFormLayout(page)
+    form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+    scroll = QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+    scroll.setWidget(page)
+    tabs.addTab(scroll, title)
+    return form
+
+
+def _checklist(name: str) -> QListWidget:
+    widget = QListWidget()
+    widget.setObjectName(name)
+    widget.setMaximumHeight(140)
+    return widget
+
+
+def _checked(widget: QListWidget) -> list[str]:
+    return [
+        widget.item(row).data(Qt.ItemDataRole.UserRole)
+        for row in range(widget.count())
+        if widget.item(row).checkState() == Qt.CheckState.Checked
+    ]
+
+
+def _fill_checklist(widget: QListWidget, options: list[str], checked: list[str], missing: str):
+    widget.clear()
+    for value in list(dict.fromkeys(options + checked)):
+        label = value if value in options else f"{value} ({missing})"
+        item = QListWidgetItem(label)
+        item.setData(Qt.ItemDataRole.UserRole, value)
+        item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+        item.setCheckState(Qt.CheckState.Checked if value in checked else Qt.CheckState.Unchecked)
+        widget.addItem(item)
+
+
+class CharacterForm(QTabWidget):
+    #: The document was changed through the form.
+    edited = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("characterForm")
+        self.doc = CharacterDoc({})
+        self._loading = False
+        self._build_persona()
+        self._build_examples()
+        self._build_style()
+        self._build_model_and_tools()
+        self._build_clients()
+
+    # -- binding ----------------------------------------------------------------------------
+
+    def _bind(self, signal: Any, write: Callable[[], None]) -> None:
+        def on_change(*_args: Any) -> None:
+            if not self._loading:
+                write()
+                self.edited.emit()
+
+        signal.connect(on_change)
+
+    def _list_writer(self, key: str, editor: StringListEditor) -> Callable[[], None]:
+        def write() -> None:
+            values = editor.values()
+            # A one-string bio stays a string while it has at most one line.
+            if isinstance(self.doc.data.get(key), str) and len(values) <= 1:
+                self.doc.set(key, values[0] if values else "")
+            else:
+                self.doc.set(key, values)
+
+        return write
+
+    # -- tabs -------------------------------------------------------------------------------
+
+    def _build_persona(self) -> None:
+        form = _form_tab(self, "Persona")
+        self.name_edit = QLineEdit()
+        self.name_edit.setObjectName("nameEdit")
+        self._bind(self.name_edit.textEdited, lambda: self.doc.set("name", self.name_edit.text()))
+        form.addRow("Name", self.name_edit)
+        self.username_edit = QLineEdit()
+        self._bind(
+            self.username_edit.textEdited,
+            lambda: self.doc.set("username", self.username_edit.text()),
+        )
+        form.addRow("Username", self.username_edit)
+        self.system_edit = QPlainTextEdit()
+        self.system_edit.setObjectName("systemEdit")
+        self.system_edit.setMinimumHeight(110)
+        self._bind(
+            self.system_edit.textChanged,
+            lambda: self.doc.set("system", self.system_edit.toPlainText()),
+        )
+        form.addRow("System prompt", self.system_edit)
+        self.lists: dict[str, StringListEditor] = {}
+        for key, label, placeholder in [
+            ("bio", "Bio", "A fact about the character"),
+            ("lore", "Lore", "A story from their past"),
+            ("adjectives", "Adjectives", "curious"),
+            ("topics", "Topics", "a topic"),
+        ]:
+            editor = StringListEditor(placeholder)
+            editor.setObjectName(f"{key}Editor")
+            editor.setMinimumHeight(130)
+            self._bind(editor.changed, self._list_writer(key, editor))
+            self.lists[key] = editor
+            form.addRow(label, editor)
+
+    def _build_examples(self) -> None:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.addWidget(QLabel("Message examples — how the character answers"))
+        self.examples = MessageExamplesEditor()
+        self._bind(
+            self.examples.changed, lambda: self.doc.set("messageExamples", self.examples.examples())
+        )
+        layout.addWidget(self.examples, 2)
+        layout.addWidget(QLabel("Post examples — for Instagram and other social posts"))
+        posts = StringListEditor("A post in the character's voice")
+        posts.setObjectName("postExamplesEditor")
+        self._bind(posts.changed, self._list_writer("postExamples", posts))
+        self.lists["postExamples"] = posts
+        layout.addWidget(posts, 1)
+        self.addTab(page, "Examples")
+
+    def _build_style(self) -> None:
+        form = _form_tab(self, "Style")
+        self.style_editors: dict[str, StringListEditor] = {}
+        for part, label in [("all", "Always"), ("chat", "In chat"), ("post", "In posts")]:
+            editor = StringListEditor("A writing rule")
+            editor.setObjectName(f"style_{part}")
+            editor.setMinimumHeight(120)
+            self._bind(
+                editor.changed,
+                lambda part=part, editor=editor: self.doc.set_in("style", part, editor.values()),
+            )
+            self.style_editors[part] = editor
+            form.addRow(label, editor)
+
+    def _build_model_and_tools(self) -> None:
+        form = _form_tab(self, "Model && tools")
+        self.provider = QComboBox()
+        self.provider.setObjectName("characterProvider")
+        for value, label in _PROVIDERS:
+            self.provider.addItem(label, value)
+        form.addRow("Provider", self.provider)
+        self.model_edit = QLineEdit()
+        self.model_edit.setPlaceholderText("the workspace default model")
+        form.addRow("Model", self.model_edit)
+        self.endpoint = QComboBox()
+        form.addRow("Endpoint", self.endpoint)
+        self.temperature = QDoubleSpinBox()
+        self.temperature.setRange(0.0, 2.0)
+        self.temperature.setSingleStep(0.1)
+        form.addRow("Temperature", self.temperature)
+        for signal in (
+            self.provider.currentIndexChanged,
+            self.model_edit.textEdited,
+            self.endpoint.currentIndexChanged,
+            self.temperature.valueChanged,
+        ):
+            self._bind(signal, self._write_model)
+
+        self.mcp_list = _checklist("mcpChecklist")
+        self._bind(self.mcp_list.itemChanged, self._write_mcp)
+        form.addRow("MCP servers", self.mcp_list)
+        self.policy = QComboBox()
+        self.policy.addItems(_POLICIES)
+        self.policy.setToolTip("Whether tool calls need your approval: ask, auto (no), off")
+        self._bind(self.policy.currentIndexChanged, self._write_policy)
+        form.addRow("Tool approval for the\nselected server", self.policy)
+        self.mcp_list.currentItemChanged.connect(lambda *_: self._show_policy())
+        self.handoffs = _checklist("handoffChecklist")
+        self._bind(
+            self.handoffs.itemChanged, lambda: self.doc.set("handoffs", _checked(self.handoffs))
+        )
+        form.addRow("Hands off to", self.handoffs)
+
+    def _build_clients(self) -> None:
+        form = _form_tab(self, "Clients && memory")
+        self.discord = QCheckBox("Answer on Discord as this character")
+        self._bind(self.discord.toggled, self._write_clients)
+        form.addRow("Discord", self.discord)
+        self.initial_channel = QLineEdit()
+        self.initial_channel.setPlaceholderText("general")
+        self._bind(
+            self.initial_channel.textEdited,
+            lambda: self.doc.set_in(
+                "discord_config", "initial_channel", self.initial_channel.text()
+            ),
+        )
+        form.addRow("First channel", self.initial_channel)
+        self.initial_message = QLineEdit()
+        self._bind(
+            self.initial_message.textEdited,
+            lambda: self.doc.set_in(
+                "discord_config", "initial_message", self.initial_message.text()
+            ),
+        )
+        form.addRow("First message", self.initial_message)
+        self.instagram = QCheckBox("Write Instagram captions as this character")
+        self._bind(
+            self.instagram.toggled,
+            lambda: self.doc.set_in("instagram", "enabled", self.instagram.isChecked()),
+        )
+        form.addRow("Instagram", self.instagram)
+        self.hashtags = QLineEdit()
+        self.hashtags.setPlaceholderText("#handmade, #ceramics")
+        self._bind(
+            self.hashtags.textEdited,
+            lambda: self.doc.set_in(
+                "instagram",
+                "default_hashtags",
+                [t.strip() for t in self.hashtags.text().split(",") if t.strip()],
+            ),
+        )
+        form.addRow("Default hashtags", self.hashtags)
+        self.memory = QCheckBox("Remember conversations (long-term memory)")
+        self._bind(
+            self.memory.toggled,
+            lambda: self.doc.set_in("memory", "enabled", self.memory.isChecked()),
+        )
+        form.addRow("Memory", self.memory)
+        self.recall = QSpinBox()
+        self.recall.setRange(1, 100)
+        self._bind(
+            self.recall.valueChanged,
+            lambda: self.doc.set_in("memory", "recall_k", self.recall.value()),
+        )
+        form.addRow("Memories recalled per reply", self.recall)
+
+    # -- writers ----------------------------------------------------------------------------
+
+    def _write_model(self) -> None:
+        provider = self.provider.currentData()
+        self.endpoint.setEnabled(provider == "openai-compatible")
+        if not provider:
+            self.doc.data.pop("model", None)
+            return
+        model: dict[str, Any] = dict(self.doc.section("model"))
+        model["provider"] = provider
+        model["model"] = self.model_edit.text().strip()
+        if provider == "openai-compatible" and self.endpoint.currentData():
+            model["endpoint"] = self.endpoint.currentData()
+        else:
+            model.pop("endpoint", None)
+        model["temperature"] = round(self.temperature.value(), 2)
+        self.doc.data["model"] = model
+
+    def _write_mcp(self) -> None:
+        self.doc.set("mcp_servers", _checked(self.mcp_list))
+
+    def _write_policy(self) -> None:
+        item = self.mcp_list.currentItem()
+        if item is not None:
+            server = item.data(Qt.ItemDataRole.UserRole)
+            self.doc.set_in("tool_policy", server, self.policy.currentText())
+
+    def _show_policy(self) -> None:
+        item = self.mcp_list.currentItem()
+        self.policy.setEnabled(item is not None)
+        if item is None:
+            return
+        server = item.data(Qt.ItemDataRole.UserRole)
+        current = self.doc.section("tool_policy").get(server, "ask")
+        self._loading = True
+        self.policy.setCurrentText(current if current in _POLICIES else "ask")
+        self._loading = False
+
+    def _write_clients(self) -> None:
+        clients = [c for c in self.doc.strings("clients") if c != "discord"]
+        if self.discord.isChecked():
+            clients.append("discord")
+        self.doc.set("clients", clients)
+
+    # -- loading ----------------------------------------------------------------------------
+
+    def load(
+        self,
+        doc: CharacterDoc,
+        *,
+        mcp_servers: list[str],
+        characters: list[str],
+        endpoints: list[str],
+    ) -> None:
+        """Show ``doc`` (the form edits this object in place)."""
+        self._loading = True
+        try:
+            self.doc = doc
+            self.name_edit.setText(doc.name)
+            self.username_edit.setText(doc.text("username"))
+            if self.system_edit.toPlainText() != doc.text("system"):
+                self.system_edit.setPlainText(doc.text("system"))
+            for key, editor in self.lists.items():
+                editor.set_values(doc.strings(key))
+            for part, editor in self.style_editors.items():
+                editor.set_values(doc.style(part))
+            self.examples.set_examples(doc.data.get("messageExamples"), doc.name)
+            model = doc.section("model")
+            index = self.provider.findData(model.get("provider", "") if model else "")
+            self.provider.setCurrentIndex(max(index, 0))
+            self.model_edit.setText(str(model.get("model", "")))
+            self.endpoint.clear()
+            for name in dict.fromkeys(
+                endpoints + [str(model.get("endpoint", ""))] if model.get("endpoint") else endpoints
+            ):
+                self.endpoint.addItem(name, name)
+            if model.get("endpoint"):
+                self.endpoint.setCurrentIndex(self.endpoint.findData(model["endpoint"]))
+            self.endpoint.setEnabled(model.get("provider") == "openai-compatible")
+            temperature = model.get("temperature", doc.data.get("temperature", 0.7))
+            self.temperature.setValue(
+                float(temperature) if isinstance(temperature, (int, float)) else 0.7
+            )
+            _fill_checklist(
+                self.mcp_list, mcp_servers, doc.strings("mcp_servers"), "not in catalogue"
+            )
+            others = [c for c in characters if c != doc.name]
+            _fill_checklist(self.handoffs, others, doc.strings("handoffs"), "no such character")
+            self.discord.setChecked("discord" in doc.strings("clients"))
+            discord = doc.section("discord_config")
+            self.initial_channel.setText(str(discord.get("initial_channel", "")))
+            self.initial_message.setText(str(discord.get("initial_message", "")))
+            instagram = doc.section("instagram")
+            self.instagram.setChecked(bool(instagram.get("enabled", False)))
+            tags = instagram.get("default_hashtags", [])
+            self.hashtags.setText(
+                ", ".join(t for t in tags if isinstance(t, str)) if isinstance(tags, list) else ""
+            )
+            memory = doc.section("memory")
+            self.memory.setChecked(bool(memory.get("enabled", True)))
+            recall = memory.get("recall_k", 5)
+            self.recall.setValue(recall if isinstance(recall, int) else 5)
+        finally:
+            self._loading = False
+        self._show_policy()

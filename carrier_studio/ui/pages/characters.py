@@ -1,0 +1,709 @@
+"""The Characters page: a searchable list, the form, the raw JSON, and the prompt preview.
+
+The page edits a working copy of one character. It is dirty when the copy's JSON differs from
+what was last loaded or saved. All file work goes through the `CharacterStore` in a worker
+thread; the page only decides what to ask and shows the answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QFileSystemWatcher, Qt, QTimer, Signal
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from carrier_studio.core import messages
+from carrier_studio.core.characters.document import (
+    CharacterDoc,
+    CharacterError,
+    ExternalChangeError,
+)
+from carrier_studio.core.characters.prompt import compose_instructions
+from carrier_studio.core.characters.validation import Issue, Severity, validate
+from carrier_studio.ui.models.character_list import CharacterFilterModel, QtCharacterListModel
+from carrier_studio.ui.pages.character_form import CharacterForm
+from carrier_studio.ui.tasks import TaskOwner
+from carrier_studio.ui.widgets.page import Page
+
+if TYPE_CHECKING:
+    from carrier_studio.services.characters import CharacterStore, Entry, Stamp, TrashEntry
+    from carrier_studio.services.secrets import SecretStore
+
+
+@dataclass
+class CharacterPageDeps:
+    """What the page needs, handed in by app.py."""
+
+    store: CharacterStore
+    secrets: SecretStore
+    #: Reads the workspace MCP catalogue's server names (called off the GUI thread).
+    mcp_servers: Callable[[], list[str]]
+    #: The names of the configured OpenAI-compatible endpoints (in memory, cheap).
+    endpoints: Callable[[], list[str]]
+
+
+class Ask:
+    """The page's questions to the user; tests replace these instead of driving dialogs."""
+
+    @staticmethod
+    def unsaved(parent: QWidget, name: str) -> str:
+        box = QMessageBox(parent)
+        box.setWindowTitle("Unsaved changes")
+        box.setText(f"{name} has unsaved changes.")
+        box.setStandardButtons(
+            QMessageBox.StandardButton.Save
+            | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel
+        )
+        answer = box.exec()
+        return {
+            QMessageBox.StandardButton.Save: "save",
+            QMessageBox.StandardButton.Discard: "discard",
+        }.get(QMessageBox.StandardButton(answer), "cancel")
+
+    @staticmethod
+    def text(parent: QWidget, title: str, label: str, value: str) -> str | None:
+        text, ok = QInputDialog.getText(parent, title, label, QLineEdit.EchoMode.Normal, value)
+        return text if ok else None
+
+    @staticmethod
+    def open_file(parent: QWidget) -> list[str]:
+        paths, _ = QFileDialog.getOpenFileNames(
+            parent, "Import characters", "", "Character files (*.json);;All files (*)"
+        )
+        return paths
+
+    @staticmethod
+    def save_file(parent: QWidget, suggested: str) -> str | None:
+        path, _ = QFileDialog.getSaveFileName(
+            parent, "Export character", suggested, "JSON (*.json)"
+        )
+        return path or None
+
+
+class CharactersPage(Page):
+    #: The open character was saved (tests, other pages).
+    saved = Signal(str)
+    dirty_changed = Signal(bool)
+
+    def __init__(self, deps: CharacterPageDeps, tasks: TaskOwner, parent: QWidget | None = None):
+        super().__init__(
+            "Characters",
+            "Persona files your agents are built from. Drop a character file here to import it.",
+            parent,
+        )
+        self.deps = deps
+        self.tasks = tasks
+        self.ask = Ask
+        self.path: Path | None = None
+        self.stamp: Stamp | None = None
+        self.doc: CharacterDoc | None = None
+        self._saved_text = ""
+        self._mcp_names: list[str] = []
+        self._json_error: str | None = None
+        self._updating_json = False
+        self._last_trashed: TrashEntry | None = None
+        #: Set when the user chose to keep their version over a change made outside.
+        self._overwrite_next = False
+        self.issues: list[Issue] = []
+        self.setAcceptDrops(True)
+
+        splitter = QSplitter()
+        splitter.addWidget(self._build_list_panel())
+        splitter.addWidget(self._build_editor_panel())
+        splitter.setSizes([260, 900])
+        splitter.setChildrenCollapsible(False)
+        self.body.addWidget(splitter, 1)
+
+        self.watcher = QFileSystemWatcher(self)
+        self.watcher.directoryChanged.connect(self._on_watcher_directory_changed)
+        self.watcher.fileChanged.connect(self._on_watcher_file_changed)
+        # Bursts of file events (an editor's save is several) become one check.
+        self._recheck = QTimer(self, singleShot=True, interval=150)
+        self._recheck.timeout.connect(self._check_external_change)
+
+        save = QShortcut(QKeySequence.StandardKey.Save, self)
+        save.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        save.activated.connect(self.save)
+        self._set_editor_enabled(False)
+        self.refresh()
+
+    # -- building ---------------------------------------------------------------------------
+
+    def _build_list_panel(self) -> QWidget:
+        panel = QWidget()
+        layout = QVBoxLayout(panel)
+        layout.setContentsMargins(0, 0, 8, 0)
+        self.search = QLineEdit()
+        self.search.setObjectName("characterSearch")
+        self.search.setPlaceholderText("Search characters…")
+        self.search.setClearButtonEnabled(True)
+        layout.addWidget(self.search)
+        self.model = QtCharacterListModel(self)
+        self.proxy = CharacterFilterModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.search.textChanged.connect(self.proxy.set_search)
+        self.list = QListView()
+        self.list.setObjectName("characterList")
+        self.list.setModel(self.proxy)
+        self.list.selectionModel().currentChanged.connect(self._on_list_current_changed)
+        layout.addWidget(self.list, 1)
+        row = QHBoxLayout()
+        self.new_button = QPushButton("New")
+        self.new_button.setToolTip("A new, empty character (Ctrl+N)")
+        self.new_button.clicked.connect(self.new_character)
+        QShortcut(QKeySequence.StandardKey.New, self, self.new_character).setContext(
+            Qt.ShortcutContext.WidgetWithChildrenShortcut
+        )
+        self.more_button = QPushButton("More ▾")
+        menu = QMenu(self.more_button)
+        self.describe_action = menu.addAction("New from description…")
+        menu.addSeparator()
+        self.import_action = menu.addAction("Import…", self.import_files)
+        self.duplicate_action = menu.addAction("Duplicate", self.duplicate)
+        self.rename_action = menu.addAction("Rename…", self.rename)
+        menu.addSeparator()
+        self.delete_action = menu.addAction("Delete", self.delete)
+        self.more_button.setMenu(menu)
+        row.addWidget(self.new_button)
+        row.addWidget(self.more_button)
+        layout.addLayout(row)
+        self.trash_banner = QFrame()
+        self.trash_banner.setObjectName("banner")
+        trash_row = QHBoxLayout(self.trash_banner)
+        trash_row.setContentsMargins(8, 4, 8, 4)
+        self.trash_label = QLabel()
+        self.trash_label.setWordWrap(True)
+        self.undo_button = QPushButton("Undo")
+        self.undo_button.clicked.connect(self.undo_delete)
+        trash_row.addWidget(self.trash_label, 1)
+        trash_row.addWidget(self.undo_button)
+        self.trash_banner.hide()
+        layout.addWidget(self.trash_banner)
+        return panel
+
+    def _build_editor_panel(self) -> QWidget:
+        panel = QWidget()
+        layout = QVBoxLayout(panel)
+        layout.setContentsMargins(8, 0, 0, 0)
+        header = QHBoxLayout()
+        self.title = QLabel("No character selected")
+        self.title.setObjectName("characterTitle")
+        self.title.setStyleSheet("font-size: 13pt; font-weight: 600")
+        header.addWidget(self.title, 1)
+        self.export_button = QPushButton("Export ▾")
+        export_menu = QMenu(self.export_button)
+        export_menu.addAction("ElizaOS v1…", lambda: self.export("eliza-v1"))
+        export_menu.addAction("Character Card V2…", lambda: self.export("card-v2"))
+        self.export_button.setMenu(export_menu)
+        header.addWidget(self.export_button)
+        self.save_button = QPushButton("Save")
+        self.save_button.setProperty("primary", True)
+        self.save_button.setToolTip("Save this character (Ctrl+S)")
+        self.save_button.clicked.connect(self.save)
+        header.addWidget(self.save_button)
+        layout.addLayout(header)
+
+        self.reload_banner = QFrame()
+        self.reload_banner.setObjectName("banner")
+        self.reload_banner.setProperty("severity", "warning")
+        reload_row = QHBoxLayout(self.reload_banner)
+        reload_row.setContentsMargins(8, 4, 8, 4)
+        self.reload_label = QLabel("This file changed on disk.")
+        self.reload_label.setWordWrap(True)
+        self.reload_button = QPushButton("Reload")
+        self.reload_button.clicked.connect(self.reload)
+        self.keep_button = QPushButton("Keep mine")
+        self.keep_button.clicked.connect(self._on_keep_mine_clicked)
+        reload_row.addWidget(self.reload_label, 1)
+        reload_row.addWidget(self.reload_button)
+        reload_row.addWidget(self.keep_button)
+        self.reload_banner.hide()
+        layout.addWidget(self.reload_banner)
+
+        self.issue_list = QListWidget()
+        self.issue_list.setObjectName("issueList")
+        self.issue_list.setMaximumHeight(96)
+        self.issue_list.hide()
+        layout.addWidget(self.issue_list)
+        self.move_secrets_button = QPushButton("Move secrets to the keyring")
+        self.move_secrets_button.clicked.connect(self.move_secrets_to_keyring)
+        self.move_secrets_button.hide()
+        layout.addWidget(self.move_secrets_button, 0, Qt.AlignmentFlag.AlignLeft)
+
+        self.form = CharacterForm()
+        self.form.edited.connect(self._on_form_edited)
+        self.json_edit = QPlainTextEdit()
+        self.json_edit.setObjectName("jsonEdit")
+        self.json_edit.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.json_edit.textChanged.connect(self._on_json_text_changed)
+        self.json_error = QLabel()
+        self.json_error.setObjectName("jsonError")
+        self.json_error.setStyleSheet("color: #D0393E")
+        self.json_error.hide()
+        json_page = QWidget()
+        json_layout = QVBoxLayout(json_page)
+        json_layout.addWidget(self.json_error)
+        json_layout.addWidget(self.json_edit)
+        self.json_tab = self.form.addTab(json_page, "JSON")
+        prompt_page = QWidget()
+        prompt_layout = QVBoxLayout(prompt_page)
+        seed_row = QHBoxLayout()
+        seed_row.addWidget(QLabel("What the model is told. Sample seed:"))
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 9999)
+        self.seed.valueChanged.connect(lambda _v: self._update_prompt())
+        seed_row.addWidget(self.seed)
+        seed_row.addStretch(1)
+        prompt_layout.addLayout(seed_row)
+        self.prompt_view = QPlainTextEdit()
+        self.prompt_view.setObjectName("promptPreview")
+        self.prompt_view.setReadOnly(True)
+        prompt_layout.addWidget(self.prompt_view)
+        self.prompt_tab = self.form.addTab(prompt_page, "Prompt")
+        layout.addWidget(self.form, 1)
+        return panel
+
+    # -- list -------------------------------------------------------------------------------
+
+    def refresh(self, select: Path | None = None) -> None:
+        self.tasks.start("Loading characters", self._refresh(select))
+
+    async def _refresh(self, select: Path | None = None) -> None:
+        entries = await asyncio.to_thread(self.deps.store.list)
+        self._mcp_names = await asyncio.to_thread(self.deps.mcp_servers)
+        self._apply_entries(entries, select or self.path)
+
+    def _apply_entries(self, entries: list[Entry], select: Path | None) -> None:
+        self.list.selectionModel().blockSignals(True)
+        self.model.set_entries(entries)
+        if self.path is not None and self.dirty:
+            self.model.set_dirty(self.path, True)
+        self.list.selectionModel().blockSignals(False)
+        folder = str(self.deps.store.folder)
+        if folder not in self.watcher.directories() and self.deps.store.folder.is_dir():
+            self.watcher.addPath(folder)
+        row = self.model.row_of(select) if select else -1
+        if row < 0 and self.path is None and entries:
+            row = 0
+        if row >= 0:
+            proxy_index = self.proxy.mapFromSource(self.model.index(row))
+            self.list.selectionModel().blockSignals(True)
+            self.list.setCurrentIndex(proxy_index)
+            self.list.selectionModel().blockSignals(False)
+            entry = self.model.entry(row)
+            if entry.path != self.path or (self.doc is None and entry.doc is not None):
+                self._open(entry)
+
+    def _on_list_current_changed(self, current: Any, previous: Any) -> None:
+        if not current.isValid():
+            return
+        entry = self.model.entry(self.proxy.mapToSource(current).row())
+        if entry.path == self.path:
+            return
+        if self.dirty:
+            answer = self.ask.unsaved(self, self.doc.name if self.doc else "This character")
+            if answer == "cancel":
+                self.list.selectionModel().blockSignals(True)
+                self.list.setCurrentIndex(previous)
+                self.list.selectionModel().blockSignals(False)
+                return
+            if answer == "save":
+                self.tasks.start("Saving", self._save_then_open(entry))
+                return
+        self._open(entry)
+
+    async def _save_then_open(self, entry: Entry) -> None:
+        if await self._save():
+            self._open(entry)
+
+    def _open(self, entry: Entry) -> None:
+        if self.path is not None:
+            self.model.set_dirty(self.path, False)
+            if str(self.path) in self.watcher.files():
+                self.watcher.removePath(str(self.path))
+        self.reload_banner.hide()
+        self.path = entry.path
+        self.stamp = entry.stamp
+        if entry.doc is None:
+            self.doc = None
+            self._saved_text = ""
+            self._set_editor_enabled(False)
+            self.title.setText(entry.path.name)
+            self._show_issues([], error=str(entry.error))
+            return
+        self.watcher.addPath(str(entry.path))
+        self._load_doc(entry.doc.copy())
+        self._saved_text = self.doc.to_text() if self.doc else ""
+        self._update_dirty()
+
+    def _load_doc(self, doc: CharacterDoc, *, from_json: bool = False) -> None:
+        self.doc = doc
+        self._set_editor_enabled(True)
+        self.form.load(
+            doc,
+            mcp_servers=self._mcp_names,
+            characters=[self.model.entry(r).name for r in range(self.model.rowCount())],
+            endpoints=self.deps.endpoints(),
+        )
+        if not from_json:  # the user's own JSON text stays as they typed it
+            self._set_json_text(doc.to_text())
+        self._after_change()
+
+    def _set_editor_enabled(self, enabled: bool) -> None:
+        for widget in (self.form, self.save_button, self.export_button):
+            widget.setEnabled(enabled)
+        for action in (self.duplicate_action, self.rename_action, self.delete_action):
+            action.setEnabled(self.path is not None)
+        self.describe_action.setEnabled(True)
+
+    # -- edits ------------------------------------------------------------------------------
+
+    @property
+    def dirty(self) -> bool:
+        return self.doc is not None and (
+            self._json_error is not None or self.doc.to_text() != self._saved_text
+        )
+
+    def _on_form_edited(self) -> None:
+        if self.doc is not None:
+            self._set_json_text(self.doc.to_text())
+            self._after_change()
+
+    def _set_json_text(self, text: str) -> None:
+        self._updating_json = True
+        self.json_edit.setPlainText(text)
+        self._updating_json = False
+        self._set_json_error(None)
+
+    def _on_json_text_changed(self) -> None:
+        if self._updating_json or self.doc is None:
+            return
+        try:
+            doc = CharacterDoc.from_text(self.json_edit.toPlainText())
+        except CharacterError as exc:
+            self._set_json_error(f"{exc.where}: {exc.message}" if exc.where else exc.message)
+            self._update_dirty()
+            return
+        self._set_json_error(None)
+        self._load_doc(doc, from_json=True)
+
+    def _set_json_error(self, error: str | None) -> None:
+        self._json_error = error
+        self.json_error.setText(f"Invalid JSON, not applied: {error}" if error else "")
+        self.json_error.setVisible(error is not None)
+        # While the raw JSON is broken the form would overwrite it: lock the other tabs.
+        for index in range(self.form.count()):
+            if index != self.json_tab:
+                self.form.setTabEnabled(index, error is None)
+
+    def _after_change(self) -> None:
+        self._update_prompt()
+        self._update_issues()
+        self._update_dirty()
+
+    def _update_prompt(self) -> None:
+        if self.doc is not None:
+            self.prompt_view.setPlainText(compose_instructions(self.doc, seed=self.seed.value()))
+
+    def _update_issues(self) -> None:
+        if self.doc is None:
+            return
+        entries = [self.model.entry(r) for r in range(self.model.rowCount())]
+        others = [e.name for e in entries if e.path != self.path]
+        issues = validate(self.doc, mcp_servers=self._mcp_names, characters=others)
+        if self.doc.name in others:
+            issues.insert(
+                0,
+                Issue(Severity.ERROR, "$.name", f'another character is named "{self.doc.name}"'),
+            )
+        self._show_issues(issues)
+
+    def _show_issues(self, issues: list[Issue], error: str | None = None) -> None:
+        self.issues = issues
+        self.issue_list.clear()
+        if error:
+            item = QListWidgetItem(f"⛔ {error}")
+            self.issue_list.addItem(item)
+        for issue in issues:
+            mark = "⛔" if issue.severity is Severity.ERROR else "⚠"
+            self.issue_list.addItem(QListWidgetItem(f"{mark} {issue}"))
+        self.issue_list.setVisible(bool(issues) or bool(error))
+        self.move_secrets_button.setVisible(any(i.code == "secret-in-file" for i in issues))
+
+    def _update_dirty(self) -> None:
+        name = self.doc.name if self.doc else ""
+        dirty = self.dirty
+        self.title.setText(f"{name or 'Unnamed'}{' •' if dirty else ''}")
+        if self.path is not None:
+            self.model.set_dirty(self.path, dirty)
+        self.dirty_changed.emit(dirty)
+
+    # -- saving -----------------------------------------------------------------------------
+
+    def save(self) -> None:
+        force, self._overwrite_next = self._overwrite_next, False
+        self.tasks.start("Saving character", self._save(force), busy=[self.save_button])
+
+    async def _save(self, force: bool = False) -> bool:
+        if self.doc is None or self.path is None:
+            return False
+        if self._json_error:
+            messages.error(
+                f"{self.path.name} was not saved: the JSON tab has an error "
+                f"({self._json_error}). Fix it, or select another tab's value to revert."
+            )
+            return False
+        doc = self.doc.copy()
+        try:
+            self.stamp = await asyncio.to_thread(
+                self.deps.store.save, doc, self.path, self.stamp, force=force
+            )
+        except CharacterError as exc:
+            if isinstance(exc, ExternalChangeError):
+                self.reload_label.setText(
+                    f"{self.path.name} changed on disk since you opened it; saving would "
+                    "overwrite that change. Reload it, or save again to overwrite."
+                )
+                self.reload_banner.show()
+                self._overwrite_next = True
+            else:
+                messages.error(str(exc))
+            return False
+        self._saved_text = doc.to_text()
+        self._overwrite_next = False
+        self.reload_banner.hide()
+        self._update_dirty()
+        messages.info(f"Saved {self.path.name}")
+        self.saved.emit(str(self.path))
+        if str(self.path) not in self.watcher.files():
+            self.watcher.addPath(str(self.path))
+        await self._refresh(self.path)
+        return True
+
+    # -- external changes -------------------------------------------------------------------
+
+    def _on_watcher_directory_changed(self, _path: str) -> None:
+        self.refresh()
+        self._recheck.start()
+
+    def _on_watcher_file_changed(self, _path: str) -> None:
+        self._recheck.start()
+
+    def _check_external_change(self) -> None:
+        if self.path is not None:
+            self.tasks.start("Checking for outside changes", self._check())
+
+    async def _check(self) -> None:
+        path, stamp = self.path, self.stamp
+        if path is None:
+            return
+        changed = await asyncio.to_thread(self.deps.store.changed_on_disk, path, stamp)
+        # An editor that saves by replacing the file makes the watcher drop it: watch again.
+        if path.exists() and str(path) not in self.watcher.files():
+            self.watcher.addPath(str(path))
+        if changed and path == self.path:
+            gone = not path.exists()
+            self.reload_label.setText(
+                f"{path.name} was {'removed' if gone else 'changed'} outside the studio."
+                + ("" if gone else " Reload it to see the change.")
+            )
+            self.reload_button.setVisible(not gone)
+            self.reload_banner.show()
+
+    def _on_keep_mine_clicked(self) -> None:
+        self._overwrite_next = True
+        self.reload_banner.hide()
+
+    def reload(self) -> None:
+        self.tasks.start("Reloading", self._reload())
+
+    async def _reload(self) -> None:
+        if self.path is None:
+            return
+        entries = await asyncio.to_thread(self.deps.store.list)
+        self.model.set_entries(entries)
+        row = self.model.row_of(self.path)
+        if row >= 0:
+            current = self.path
+            self.path = None
+            self._open(self.model.entry(row))
+            self.path = current
+            self.reload_banner.hide()
+
+    # -- list actions -------------------------------------------------------------------------
+
+    def new_character(self) -> None:
+        self.tasks.start("Creating a character", self._create(CharacterDoc.new("New character")))
+
+    async def _create(self, doc: CharacterDoc) -> None:
+        store = self.deps.store
+        doc.data["name"] = await asyncio.to_thread(store.free_name, doc.name)
+        path, _stamp = await asyncio.to_thread(store.create, doc)
+        await self._refresh(path)
+        messages.info(f"Created {path.name}")
+
+    def open_unsaved(self, doc: CharacterDoc) -> None:
+        """Show a drafted character that is not saved yet (the builder's output)."""
+        self.tasks.start("Opening draft", self._open_draft(doc))
+
+    async def _open_draft(self, doc: CharacterDoc) -> None:
+        store = self.deps.store
+        doc.data["name"] = await asyncio.to_thread(store.free_name, doc.name or "Draft")
+        path = await asyncio.to_thread(store.free_path, doc.name)
+        if self.path is not None:
+            self.model.set_dirty(self.path, False)
+        self.path, self.stamp = path, None
+        self._saved_text = ""
+        self._load_doc(doc)
+        self._update_dirty()
+
+    def duplicate(self) -> None:
+        if self.doc is not None:
+            self.tasks.start("Duplicating", self._duplicate(self.doc.copy()))
+
+    async def _duplicate(self, doc: CharacterDoc) -> None:
+        _copy, path, _stamp = await asyncio.to_thread(self.deps.store.duplicate, doc)
+        await self._refresh(path)
+
+    def rename(self) -> None:
+        if self.doc is None or self.path is None:
+            return
+        if self.dirty:
+            messages.warning("Save or revert your changes before renaming.")
+            return
+        name = self.ask.text(self, "Rename character", "New name:", self.doc.name)
+        if name and name.strip() != self.doc.name:
+            self.tasks.start("Renaming", self._rename(self.path, name))
+
+    async def _rename(self, path: Path, name: str) -> None:
+        target, _stamp = await asyncio.to_thread(self.deps.store.rename, path, self.stamp, name)
+        self.path = None
+        await self._refresh(target)
+
+    def delete(self) -> None:
+        if self.path is not None:
+            self.tasks.start("Deleting", self._delete(self.path))
+
+    async def _delete(self, path: Path) -> None:
+        name = self.doc.name if self.doc else path.name
+        entry = await asyncio.to_thread(self.deps.store.delete, path)
+        self._last_trashed = entry
+        self.path, self.doc, self.stamp = None, None, None
+        self._saved_text = ""
+        self.trash_label.setText(f"Deleted {name}. It is in the workspace trash.")
+        self.trash_banner.show()
+        await self._refresh()
+
+    def undo_delete(self) -> None:
+        if self._last_trashed is not None:
+            entry, self._last_trashed = self._last_trashed, None
+            self.tasks.start("Restoring", self._restore(entry))
+
+    async def _restore(self, entry: TrashEntry) -> None:
+        path = await asyncio.to_thread(self.deps.store.restore, entry)
+        self.trash_banner.hide()
+        await self._refresh(path)
+
+    # -- import / export ----------------------------------------------------------------------
+
+    def import_files(self) -> None:
+        paths = self.ask.open_file(self)
+        if paths:
+            self.tasks.start("Importing", self._import([Path(p) for p in paths]))
+
+    async def _import(self, sources: list[Path]) -> None:
+        last = None
+        for source in sources:
+            try:
+                doc, path, notes = await asyncio.to_thread(self.deps.store.import_file, source)
+            except CharacterError as exc:
+                messages.error(f"Could not import {source.name}: {exc}")
+                continue
+            last = path
+            details = "\n".join(notes) or None
+            messages.info(f"Imported {doc.name} from {source.name} as {path.name}", details)
+        if last is not None:
+            await self._refresh(last)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
+        urls = event.mimeData().urls()
+        if urls and all(u.isLocalFile() for u in urls):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
+        paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.tasks.start("Importing", self._import(paths))
+
+    def export(self, kind: str) -> None:
+        if self.doc is None:
+            return
+        suffix = {"eliza-v1": "eliza-v1", "card-v2": "card"}[kind]
+        target = self.ask.save_file(
+            self, f"{self.path.stem if self.path else 'character'}.{suffix}.json"
+        )
+        if target:
+            self.tasks.start("Exporting", self._export(self.doc.copy(), kind, Path(target)))
+
+    async def _export(self, doc: CharacterDoc, kind: str, target: Path) -> None:
+        lost = await asyncio.to_thread(self.deps.store.export, doc, kind, target)
+        label = {"eliza-v1": "ElizaOS v1", "card-v2": "Character Card V2"}[kind]
+        if lost:
+            messages.warning(
+                f"Exported {doc.name} as {label} to {target.name}. "
+                f"{len(lost)} field(s) could not be carried (details).",
+                "\n".join(lost),
+            )
+        else:
+            messages.info(f"Exported {doc.name} as {label} to {target.name}")
+
+    # -- secrets ------------------------------------------------------------------------------
+
+    def move_secrets_to_keyring(self) -> None:
+        if self.doc is not None:
+            self.tasks.start("Moving secrets", self._move_secrets())
+
+    async def _move_secrets(self) -> None:
+        assert self.doc is not None
+        secrets = self.doc.section("settings").get("secrets", {})
+        moving = {k: v for k, v in secrets.items() if isinstance(v, str) and v}
+        await self.deps.secrets.store(moving)
+        for key in moving:
+            # The character keeps naming the secret; the keyring holds its value.
+            secrets[key] = ""
+        self._load_doc(self.doc)
+        self._update_dirty()
+        messages.info(
+            f"Moved {', '.join(moving)} to the keyring. Save the character to remove "
+            "the values from its file."
+        )
+
+    def json_payload(self) -> Any:
+        """The raw JSON currently shown (tests)."""
+        return json.loads(self.json_edit.toPlainText())

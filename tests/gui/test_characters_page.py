@@ -1,0 +1,230 @@
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+from PySide6.QtTest import QTest
+
+from carrier_studio.services.secrets import SERVICE
+from carrier_studio.ui.models.character_list import QtCharacterListModel
+from tests.helpers.waiting import wait_until
+
+
+@pytest.fixture
+def page_and_studio(make_studio, loop):
+    studio = make_studio()
+    studio.window.show_page("characters")
+    page = studio.window.page("characters")
+    loop.run_until_complete(studio.tasks.wait_idle())
+    return page, studio
+
+
+def _select(page, name):
+    for row in range(page.proxy.rowCount()):
+        index = page.proxy.index(row, 0)
+        if index.data().startswith(name):
+            page.list.setCurrentIndex(index)
+            return
+    raise AssertionError(f"{name} not listed")
+
+
+def _idle(loop, studio):
+    loop.run_until_complete(studio.tasks.wait_idle())
+
+
+def test_the_examples_are_listed_and_the_first_is_open(page_and_studio):
+    page, _ = page_and_studio
+    names = [page.proxy.index(r, 0).data() for r in range(page.proxy.rowCount())]
+    assert names == ["Ada", "Juniper", "Mira", "Orchestrator"]
+    assert page.doc.name == "Ada"
+    assert page.form.name_edit.text() == "Ada"
+    assert not page.dirty
+    assert "You are Ada" in page.prompt_view.toPlainText()
+
+
+def test_search_filters_by_name_and_topic(page_and_studio):
+    page, _ = page_and_studio
+    QTest.keyClicks(page.search, "ceramic")
+    assert [page.proxy.index(r, 0).data() for r in range(page.proxy.rowCount())] == ["Mira"]
+    page.search.clear()
+    assert page.proxy.rowCount() == 4
+
+
+def test_form_edit_updates_json_then_save_and_reload(page_and_studio, loop, make_studio):
+    page, studio = page_and_studio
+    page.form.username_edit.clear()
+    QTest.keyClicks(page.form.username_edit, "ada_writes")
+    page.form.lists["topics"].add_item("typography")
+    page.form.lists["topics"].list.closePersistentEditor(
+        page.form.lists["topics"].list.currentItem()
+    )
+    assert page.json_payload()["username"] == "ada_writes"
+    assert page.json_payload()["topics"][-1] == "typography"
+    assert page.dirty
+    assert page.title.text().endswith("•")
+    assert "typography" in page.prompt_view.toPlainText()
+
+    page.save()
+    _idle(loop, studio)
+    assert not page.dirty
+    on_disk = json.loads(page.path.read_text())
+    assert on_disk["username"] == "ada_writes"
+    assert on_disk["topics"][-1] == "typography"
+
+    # A fresh window shows the same.
+    loop.run_until_complete(studio.shutdown())
+    second = make_studio(str(studio.ctx.workspace.root))
+    second.window.show_page("characters")
+    again = second.window.page("characters")
+    _idle(loop, second)
+    assert again.form.username_edit.text() == "ada_writes"
+    assert again.form.lists["topics"].values()[-1] == "typography"
+
+
+def test_editing_json_updates_the_form_and_bad_json_is_never_saved(page_and_studio, loop):
+    page, studio = page_and_studio
+    data = page.json_payload()
+    data["username"] = "from_json"
+    data["adjectives"] = ["terse"]
+    page.json_edit.setPlainText(json.dumps(data, indent=2))
+    assert page.form.username_edit.text() == "from_json"
+    assert page.form.lists["adjectives"].values() == ["terse"]
+
+    before = page.path.read_bytes()
+    page.json_edit.setPlainText('{"name": "Ada", oops}')
+    assert page.json_error.isVisible()
+    assert "line 1, column 17" in page.json_error.text()
+    assert not page.form.isTabEnabled(0), "the form is locked while the JSON is broken"
+    page.save()
+    _idle(loop, studio)
+    assert page.path.read_bytes() == before
+    assert any("JSON tab has an error" in m.text for m in studio.messages.history)
+
+
+def test_an_external_change_is_noticed_and_can_be_reloaded(page_and_studio, loop):
+    page, studio = page_and_studio
+    data = json.loads(page.path.read_text())
+    data["username"] = "changed_outside"
+    page.path.write_text(json.dumps(data, indent=2))
+    stat = page.path.stat()
+    os.utime(page.path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 2_000_000_000))
+    wait_until(loop, page.reload_banner.isVisible)
+    assert "changed outside the studio" in page.reload_label.text()
+    page.reload_button.click()
+    wait_until(loop, lambda: not page.reload_banner.isVisible())
+    assert page.form.username_edit.text() == "changed_outside"
+
+
+def test_saving_over_an_external_change_asks_first(page_and_studio, loop):
+    page, studio = page_and_studio
+    QTest.keyClicks(page.form.username_edit, "_mine")
+    data = json.loads(page.path.read_text())
+    data["lore"] = ["theirs"]
+    page.path.write_text(json.dumps(data, indent=2))
+    stat = page.path.stat()
+    os.utime(page.path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 2_000_000_000))
+    page.save()
+    _idle(loop, studio)
+    assert json.loads(page.path.read_text())["lore"] == ["theirs"], "their edit is not lost"
+    assert page.reload_banner.isVisible()
+    page.keep_button.click()
+    page.save()
+    _idle(loop, studio)
+    assert json.loads(page.path.read_text())["username"].endswith("_mine")
+
+
+def test_new_delete_and_undo(page_and_studio, loop):
+    page, studio = page_and_studio
+    page.new_character()
+    _idle(loop, studio)
+    assert page.doc.name == "New character"
+    path = page.path
+    assert path.exists()
+    page.delete()
+    _idle(loop, studio)
+    assert not path.exists()
+    assert page.trash_banner.isVisible()
+    page.undo_button.click()
+    _idle(loop, studio)
+    assert path.exists()
+    assert page.doc.name == "New character"
+
+
+def test_switching_with_unsaved_changes_asks(page_and_studio, loop, monkeypatch):
+    page, studio = page_and_studio
+    QTest.keyClicks(page.form.username_edit, "x")
+    asked = []
+    monkeypatch.setattr(page.ask, "unsaved", lambda parent, name: asked.append(name) or "cancel")
+    _select(page, "Mira")
+    assert asked == ["Ada"]
+    assert page.doc.name == "Ada" and page.dirty
+    monkeypatch.setattr(page.ask, "unsaved", lambda parent, name: "discard")
+    _select(page, "Mira")
+    assert page.doc.name == "Mira" and not page.dirty
+
+
+def test_dropping_a_card_imports_it(page_and_studio, loop, tmp_path):
+    page, studio = page_and_studio
+    card = tmp_path / "luna.json"
+    card.write_text(
+        json.dumps(
+            {
+                "spec": "chara_card_v2",
+                "spec_version": "2.0",
+                "data": {
+                    "name": "Luna",
+                    "description": "A night-sky guide.",
+                    "personality": "calm, wry",
+                    "scenario": "",
+                    "first_mes": "Look up.",
+                    "mes_example": "<START>\n{{user}}: What is that?\n{{char}}: Vega.",
+                    "tags": ["astronomy"],
+                },
+            }
+        )
+    )
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(card))])
+    event = QDropEvent(
+        QPoint(10, 10),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    page.dropEvent(event)
+    _idle(loop, studio)
+    assert page.doc.name == "Luna"
+    assert page.doc.strings("topics") == ["astronomy"]
+    assert (studio.ctx.workspace.paths.characters_dir / "luna.json").exists()
+    assert json.loads(card.read_text())["spec"] == "chara_card_v2", "the source is untouched"
+
+
+def test_secrets_in_a_character_move_to_the_keyring(page_and_studio, loop, keyring_backend):
+    page, studio = page_and_studio
+    data = page.json_payload()
+    data["settings"]["secrets"] = {"OPENAI_API_KEY": "sk-in-the-file-0123456789abcd"}
+    page.json_edit.setPlainText(json.dumps(data, indent=2))
+    assert page.move_secrets_button.isVisible()
+    page.move_secrets_button.click()
+    _idle(loop, studio)
+    assert keyring_backend.entries[(SERVICE, "OPENAI_API_KEY")] == "sk-in-the-file-0123456789abcd"
+    assert page.json_payload()["settings"]["secrets"] == {"OPENAI_API_KEY": ""}
+    page.save()
+    _idle(loop, studio)
+    assert "sk-in-the-file" not in page.path.read_text()
+
+
+def test_list_model_passes_the_model_tester(qtmodeltester, tmp_path):
+    from carrier_studio.services.characters import CharacterStore
+
+    store = CharacterStore(tmp_path, tmp_path / ".trash")
+    (tmp_path / "a.json").write_text('{"name": "A"}')
+    (tmp_path / "b.json").write_text("{oops")
+    model = QtCharacterListModel()
+    model.set_entries(store.list())
+    qtmodeltester.check(model)
+    assert model.rowCount() == 2
