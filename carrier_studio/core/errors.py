@@ -57,3 +57,12 @@ class DatabaseError(CarrierError):
 
 class SecretStoreError(CarrierError):
     """A secret cannot be stored or read (for example, no keyring backend works)."""
+
+
+class ProviderError(CarrierError):
+    """A model provider refused or failed a request (bad key, rate limit, unknown model…)."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs) -> None:
+        super().__init__(message, **kwargs)
+        #: Seconds the provider asked us to wait (HTTP 429 retry-after), when it said.
+        self.retry_after = retry_after

@@ -60,6 +60,9 @@ class ProviderSettings(_Section):
     endpoints: list[CompatEndpoint] = Field(default_factory=list)
     #: Upload traces to OpenAI. Off unless the user turns it on; runs are recorded locally.
     openai_tracing: bool = False
+    #: Advanced: a gateway or proxy in front of the official APIs (empty: the official URL).
+    openai_base_url: str = ""
+    anthropic_base_url: str = ""
 
 
 class MemorySettings(_Section):

@@ -1,0 +1,213 @@
+"""Model providers: OpenAI (Responses API), Anthropic (Messages), OpenAI-compatible servers.
+
+This module turns a `ModelChoice` plus settings and keys into something that can answer. For now
+that is a plain text completion (`TextModel`), used by the character builder; the chat runtime
+builds its `agents` models here too. Provider errors become `ProviderError`s worded for a person,
+with what to do about them. The SDKs are imported on first use: they cost seconds at start-up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from carrier_studio.core.errors import ProviderError
+from carrier_studio.core.settings import ModelChoice, ProviderSettings
+from carrier_studio.services.secrets import SecretStore
+
+#: Local servers (Ollama, LM Studio, llama.cpp) ignore the key but the client needs one.
+NO_KEY = "not-needed"
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+class TextModel(Protocol):
+    label: str
+
+    async def complete(self, system: str, messages: list[dict[str, str]]) -> Completion:
+        """Answer the conversation ``messages`` (role user/assistant) under ``system``."""
+        ...
+
+    async def close(self) -> None:
+        """Close the HTTP client."""
+        ...
+
+
+def _openai_error(exc: Exception, label: str) -> ProviderError:
+    import openai
+
+    if isinstance(exc, openai.AuthenticationError):
+        return ProviderError(
+            f"{label} refused the API key (401).",
+            hint="Check the key under Settings → Model providers.",
+        )
+    if isinstance(exc, openai.RateLimitError):
+        retry = exc.response.headers.get("retry-after")
+        wait = float(retry) if retry and retry.replace(".", "", 1).isdigit() else None
+        return ProviderError(
+            f"{label} is rate limiting requests (429)"
+            + (f"; it asks to wait {wait:g} s." if wait else "."),
+            retry_after=wait,
+            hint="Wait a moment and try again, or use another model.",
+        )
+    if isinstance(exc, openai.NotFoundError):
+        return ProviderError(
+            f"{label} does not know this model (404).",
+            hint="Check the model name under Settings or in the character.",
+        )
+    if isinstance(exc, openai.APIConnectionError):
+        return ProviderError(
+            f"{label} cannot be reached: {exc}.",
+            hint="Check your network connection, or that the local server is running.",
+        )
+    if isinstance(exc, openai.APIStatusError):
+        return ProviderError(f"{label} answered with an error ({exc.status_code}): {exc.message}")
+    return ProviderError(f"{label} failed: {exc}")
+
+
+def _anthropic_error(exc: Exception) -> ProviderError:
+    import anthropic
+
+    label = "Anthropic"
+    if isinstance(exc, anthropic.AuthenticationError):
+        return ProviderError(
+            "Anthropic refused the API key (401).",
+            hint="Check the key under Settings → Model providers.",
+        )
+    if isinstance(exc, anthropic.RateLimitError):
+        retry = exc.response.headers.get("retry-after")
+        wait = float(retry) if retry and retry.replace(".", "", 1).isdigit() else None
+        return ProviderError(
+            "Anthropic is rate limiting requests (429)"
+            + (f"; it asks to wait {wait:g} s." if wait else "."),
+            retry_after=wait,
+        )
+    if isinstance(exc, anthropic.NotFoundError):
+        return ProviderError("Anthropic does not know this model (404).")
+    if isinstance(exc, anthropic.APIConnectionError):
+        return ProviderError(f"{label} cannot be reached: {exc}.")
+    if isinstance(exc, anthropic.APIStatusError):
+        return ProviderError(f"{label} answered with an error ({exc.status_code}): {exc.message}")
+    return ProviderError(f"{label} failed: {exc}")
+
+
+class _OpenAIResponses:
+    def __init__(self, client: Any, model: str, temperature: float, label: str) -> None:
+        self._client, self._model, self._temperature, self.label = client, model, temperature, label
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    async def complete(self, system: str, messages: list[dict[str, str]]) -> Completion:
+        try:
+            response = await self._client.responses.create(
+                model=self._model,
+                instructions=system,
+                input=messages,
+                temperature=self._temperature,
+            )
+        except Exception as exc:  # noqa: BLE001 - every provider failure is reworded
+            raise _openai_error(exc, self.label) from exc
+        usage = response.usage
+        return Completion(
+            response.output_text,
+            usage.input_tokens if usage else 0,
+            usage.output_tokens if usage else 0,
+        )
+
+
+class _OpenAIChat:
+    def __init__(self, client: Any, model: str, temperature: float, label: str) -> None:
+        self._client, self._model, self._temperature, self.label = client, model, temperature, label
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    async def complete(self, system: str, messages: list[dict[str, str]]) -> Completion:
+        try:
+            response = await self._client.chat.completions.create(
+                model=self._model,
+                messages=[{"role": "system", "content": system}, *messages],
+                temperature=self._temperature,
+            )
+        except Exception as exc:  # noqa: BLE001 - every provider failure is reworded
+            raise _openai_error(exc, self.label) from exc
+        usage = response.usage
+        return Completion(
+            response.choices[0].message.content or "",
+            usage.prompt_tokens if usage else 0,
+            usage.completion_tokens if usage else 0,
+        )
+
+
+class _AnthropicMessages:
+    # anthropic 2.x's Messages API takes no temperature: the model's own default applies.
+    def __init__(self, client: Any, model: str) -> None:
+        self._client, self._model = client, model
+        self.label = f"Anthropic ({model})"
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    async def complete(self, system: str, messages: list[dict[str, str]]) -> Completion:
+        try:
+            response = await self._client.messages.create(
+                model=self._model,
+                system=system,
+                messages=messages,
+                max_tokens=4096,
+            )
+        except Exception as exc:  # noqa: BLE001 - every provider failure is reworded
+            raise _anthropic_error(exc) from exc
+        text = "".join(block.text for block in response.content if block.type == "text")
+        return Completion(text, response.usage.input_tokens, response.usage.output_tokens)
+
+
+def text_model(choice: ModelChoice, providers: ProviderSettings, secrets: SecretStore) -> TextModel:
+    """The model ``choice`` names, with its key from the secret store."""
+    if not choice.model.strip():
+        raise ProviderError("no model is chosen", hint="Pick a default model under Settings.")
+    if choice.provider == "anthropic":
+        import anthropic
+
+        key = secrets.get("ANTHROPIC_API_KEY")
+        if not key:
+            raise ProviderError(
+                "no Anthropic API key is set", hint="Add it under Settings → Model providers."
+            )
+        client = anthropic.AsyncAnthropic(
+            api_key=key, base_url=providers.anthropic_base_url or None, max_retries=1
+        )
+        return _AnthropicMessages(client, choice.model)
+
+    import openai
+
+    if choice.provider == "openai-compatible":
+        endpoint = next((e for e in providers.endpoints if e.name == choice.endpoint), None)
+        if endpoint is None:
+            raise ProviderError(
+                f"the endpoint {choice.endpoint or '(none)'} is not configured",
+                hint="Add it under Settings → OpenAI-compatible endpoints.",
+            )
+        client = openai.AsyncOpenAI(
+            base_url=endpoint.base_url,
+            api_key=secrets.get(endpoint.secret_name) or NO_KEY,
+            max_retries=1,
+        )
+        return _OpenAIChat(
+            client, choice.model, choice.temperature, f"{endpoint.name} ({choice.model})"
+        )
+    key = secrets.get("OPENAI_API_KEY")
+    if not key:
+        raise ProviderError(
+            "no OpenAI API key is set", hint="Add it under Settings → Model providers."
+        )
+    client = openai.AsyncOpenAI(
+        api_key=key, base_url=providers.openai_base_url or None, max_retries=1
+    )
+    return _OpenAIResponses(client, choice.model, choice.temperature, f"OpenAI ({choice.model})")

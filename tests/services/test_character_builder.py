@@ -1,0 +1,179 @@
+"""The agent builder end to end: real openai/anthropic clients against a scripted server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from carrier_studio.core.characters import validate
+from carrier_studio.core.characters.document import CharacterError
+from carrier_studio.core.errors import ProviderError
+from carrier_studio.core.settings import CompatEndpoint, ModelChoice, ProviderSettings
+from carrier_studio.services.character_builder import draft_character
+from carrier_studio.services.providers import text_model
+from carrier_studio.services.secrets import SecretStore
+from tests.fakes import ScriptedLLMServer, error, json_text, text
+
+DRAFT = {
+    "name": "Pip",
+    "username": "pip",
+    "system": "You are Pip, a cheerful bike mechanic.",
+    "bio": ["Fixes bikes.", "Loves gears."],
+    "lore": ["Rebuilt a tandem in a night."],
+    "messageExamples": [
+        [
+            {"user": "{{user1}}", "content": {"text": "My chain slips."}},
+            {"user": "Pip", "content": {"text": "Let's check the derailleur."}},
+        ]
+    ],
+    "postExamples": ["New brake pads in!"],
+    "topics": ["bikes"],
+    "adjectives": ["cheerful"],
+    "style": {"all": ["be brief"], "chat": ["ask one question"], "post": ["one emoji"]},
+    "settings": {"secrets": {"OPENAI_API_KEY": "sk-model-invented-this-000000"}},
+}
+
+
+def _secrets(tmp_path, keyring_backend, **values):
+    store = SecretStore("keyring", tmp_path / ".env", backend=keyring_backend, environ={})
+    for name, value in values.items():
+        store.set(name, value)
+    return store
+
+
+def _run(coro):
+    return asyncio.run(coro)
+
+
+async def _draft(model, description="A cheerful bike mechanic.", progress=None):
+    try:
+        return await draft_character(description, model, progress or (lambda _t: None))
+    finally:
+        await model.close()
+
+
+def _compat(server):
+    providers = ProviderSettings(
+        endpoints=[CompatEndpoint(name="local", base_url=server.openai_base_url)]
+    )
+    choice = ModelChoice(provider="openai-compatible", model="test-model", endpoint="local")
+    return choice, providers
+
+
+def test_a_compatible_server_drafts_a_valid_character(tmp_path, keyring_backend):
+    async def go():
+        async with ScriptedLLMServer() as server:
+            server.script(text("Sure! ```json\n" + json.dumps(DRAFT) + "\n```"))
+            choice, providers = _compat(server)
+            seen = []
+            doc = await _draft(
+                text_model(choice, providers, _secrets(tmp_path, keyring_backend)),
+                progress=seen.append,
+            )
+            return doc, server.requests, seen
+
+    doc, requests, seen = _run(go())
+    assert doc.name == "Pip"
+    assert [i for i in validate(doc) if i.severity.value == "error"] == []
+    assert doc.data["settings"]["secrets"] == {}, "a draft never carries secrets"
+    assert doc.data["version"] == 1 and "mcp_servers" in doc.data
+    (request,) = requests
+    assert request.path == "/v1/chat/completions"
+    assert request.body["messages"][0]["role"] == "system"
+    assert "A cheerful bike mechanic." in request.body["messages"][1]["content"]
+    assert seen[-1] == "Drafted Pip."
+
+
+def test_validation_errors_are_fed_back_once(tmp_path, keyring_backend):
+    bad = dict(DRAFT, bio=["fine", 7])
+
+    async def go():
+        async with ScriptedLLMServer() as server:
+            server.script(json_text(bad), json_text(DRAFT))
+            choice, providers = _compat(server)
+            doc = await _draft(text_model(choice, providers, _secrets(tmp_path, keyring_backend)))
+            return doc, server.requests
+
+    doc, requests = _run(go())
+    assert doc.name == "Pip"
+    assert len(requests) == 2
+    feedback = requests[1].body["messages"][-1]["content"]
+    assert "$.bio[1]: must be a string, not a number" in feedback
+
+
+def test_invalid_json_twice_gives_a_clear_error(tmp_path, keyring_backend):
+    async def go():
+        async with ScriptedLLMServer() as server:
+            server.script(text("I would love to help!"), text('{"name": "Pip", "bio": [}'))
+            choice, providers = _compat(server)
+            with pytest.raises(CharacterError) as info:
+                await _draft(text_model(choice, providers, _secrets(tmp_path, keyring_backend)))
+            return info.value, server.requests
+
+    exc, requests = _run(go())
+    assert len(requests) == 2
+    assert "did not produce a valid character in 2 attempts" in str(exc)
+    assert "JSON is malformed" in str(exc)
+    assert "no JSON object" in requests[1].body["messages"][-1]["content"]
+
+
+def test_openai_responses_api_with_a_key_from_the_keyring(tmp_path, keyring_backend):
+    async def go():
+        async with ScriptedLLMServer() as server:
+            server.script(json_text(DRAFT))
+            providers = ProviderSettings(openai_base_url=server.openai_base_url)
+            secrets = _secrets(tmp_path, keyring_backend, OPENAI_API_KEY="sk-from-keyring-123456")
+            model = text_model(ModelChoice(provider="openai", model="gpt-test"), providers, secrets)
+            doc = await _draft(model)
+            return doc, server.requests
+
+    doc, (request,) = _run(go())
+    assert doc.name == "Pip"
+    assert request.path == "/v1/responses"
+    assert request.headers["authorization"] == "Bearer sk-from-keyring-123456"
+
+
+def test_anthropic_messages(tmp_path, keyring_backend):
+    async def go():
+        async with ScriptedLLMServer() as server:
+            server.script(json_text(DRAFT))
+            providers = ProviderSettings(anthropic_base_url=server.base_url)
+            secrets = _secrets(tmp_path, keyring_backend, ANTHROPIC_API_KEY="sk-ant-test-123456")
+            choice = ModelChoice(provider="anthropic", model="claude-test")
+            doc = await _draft(text_model(choice, providers, secrets))
+            return doc, server.requests
+
+    doc, (request,) = _run(go())
+    assert doc.name == "Pip"
+    assert request.path == "/v1/messages"
+    assert request.headers["authorization"] == "Bearer sk-ant-test-123456"
+
+
+def test_a_refused_key_is_explained(tmp_path, keyring_backend):
+    async def go():
+        async with ScriptedLLMServer() as server:
+            server.script(error(401, "Incorrect API key provided", type_="invalid_request_error"))
+            providers = ProviderSettings(openai_base_url=server.openai_base_url)
+            secrets = _secrets(tmp_path, keyring_backend, OPENAI_API_KEY="sk-wrong-000000000")
+            model = text_model(ModelChoice(provider="openai", model="gpt-test"), providers, secrets)
+            with pytest.raises(ProviderError) as info:
+                await _draft(model)
+            return info.value
+
+    exc = _run(go())
+    assert "refused the API key (401)" in str(exc)
+    assert "Settings" in str(exc)
+
+
+def test_missing_key_or_endpoint_is_explained_before_any_request(tmp_path, keyring_backend):
+    secrets = _secrets(tmp_path, keyring_backend)
+    with pytest.raises(ProviderError, match="no OpenAI API key"):
+        text_model(ModelChoice(provider="openai", model="m"), ProviderSettings(), secrets)
+    with pytest.raises(ProviderError, match="endpoint nowhere is not configured"):
+        text_model(
+            ModelChoice(provider="openai-compatible", model="m", endpoint="nowhere"),
+            ProviderSettings(),
+            secrets,
+        )
