@@ -12,7 +12,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from carrier_studio.core import messages
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from keyring.backend import KeyringBackend
     from PySide6.QtWidgets import QApplication, QWidget
 
+    from carrier_studio.core.characters.document import CharacterDoc
     from carrier_studio.services.context import StudioContext
     from carrier_studio.services.logs import Redactor
     from carrier_studio.ui.main_window import MainWindow
@@ -259,11 +260,30 @@ class Studio:
         from carrier_studio.ui.pages.characters import CharacterPageDeps, CharactersPage
 
         ctx = self.ctx
+
+        async def draft(description: str, progress: Callable[[str], None]) -> CharacterDoc:
+            from carrier_studio.services.character_builder import draft_character
+            from carrier_studio.services.providers import text_model
+
+            providers = ctx.settings.settings.providers
+            model = text_model(providers.default, providers, ctx.secrets)
+            try:
+                return await draft_character(description, model, progress)
+            finally:
+                await model.close()
+
+        def model_label() -> str:
+            choice = ctx.settings.settings.providers.default
+            where = f" at {choice.endpoint}" if choice.provider == "openai-compatible" else ""
+            return f"{choice.model} ({choice.provider}{where})"
+
         deps = CharacterPageDeps(
             store=ctx.characters,
             secrets=ctx.secrets,
             mcp_servers=lambda: server_names(ctx.workspace.paths.mcp_config),
             endpoints=lambda: [e.name for e in ctx.settings.settings.providers.endpoints],
+            draft=draft,
+            model_label=model_label,
         )
         return CharactersPage(deps, self.tasks)
 

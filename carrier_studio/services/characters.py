@@ -16,6 +16,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from carrier_studio.core.characters.document import (
     CharacterDoc,
@@ -24,6 +25,9 @@ from carrier_studio.core.characters.document import (
 )
 from carrier_studio.core.characters.validation import Issue, Severity, errors, validate
 from carrier_studio.services.files import atomic_write_text
+
+if TYPE_CHECKING:
+    from carrier_studio.core.characters.formats import Format
 
 #: Larger files are refused: real character files are a few kB; a 5 MB "character" is a mistake.
 MAX_BYTES = 1_000_000
@@ -275,11 +279,10 @@ class CharacterStore:
         path, _ = self.create(imported)
         return imported, path, notes
 
-    def export(self, doc: CharacterDoc, kind: str, target: Path) -> list[str]:
-        """Write ``doc`` as ``kind`` ("eliza-v1" or "card-v2"); returns what could not be kept."""
-        from carrier_studio.core.characters import formats
+    def export(self, doc: CharacterDoc, kind: Format, target: Path) -> list[str]:
+        """Write ``doc`` in the format ``kind``; returns what the format could not carry."""
+        from carrier_studio.core.characters.formats import EXPORTERS
 
-        exporter = {"eliza-v1": formats.export_eliza_v1, "card-v2": formats.export_card_v2}[kind]
-        result = exporter(doc)
+        result = EXPORTERS[kind](doc)
         atomic_write_text(target, CharacterDoc(result.data).to_text())
         return result.lost

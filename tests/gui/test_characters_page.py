@@ -7,6 +7,7 @@ import pytest
 from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QLabel
 
 from carrier_studio.services.secrets import SERVICE
 from carrier_studio.ui.models.character_list import QtCharacterListModel
@@ -228,3 +229,56 @@ def test_list_model_passes_the_model_tester(qtmodeltester, tmp_path):
     model.set_entries(store.list())
     qtmodeltester.check(model)
     assert model.rowCount() == 2
+
+
+def _use_local_model(studio, server):
+    from carrier_studio.core.settings import CompatEndpoint, ModelChoice
+
+    providers = studio.ctx.settings.settings.providers
+    providers.endpoints = [CompatEndpoint(name="local", base_url=server.openai_base_url)]
+    providers.default = ModelChoice(
+        provider="openai-compatible", model="test-model", endpoint="local"
+    )
+
+
+def test_the_builder_drafts_an_unsaved_character(page_and_studio, loop):
+    from tests.fakes import json_text, running_server
+    from tests.helpers.drafts import DRAFT
+
+    page, studio = page_and_studio
+    with running_server() as server:
+        _use_local_model(studio, server)
+        server.script(json_text(DRAFT))
+        dialog = page.open_builder()
+        labels = [label.text() for label in dialog.findChildren(QLabel)]
+        assert any("test-model (openai-compatible at local)" in t for t in labels)
+        dialog.description.setPlainText("A cheerful bike mechanic.")
+        dialog.generate()
+        loop.run_until_complete(dialog.task)
+        _idle(loop, studio)
+    assert not dialog.isVisible()
+    assert page.doc.name == "Pip"
+    assert page.dirty, "a draft opens unsaved"
+    assert not page.path.exists()
+    page.save()
+    _idle(loop, studio)
+    assert page.path.exists() and not page.dirty
+    assert json.loads(page.path.read_text())["name"] == "Pip"
+
+
+def test_the_builder_keeps_the_description_when_the_model_fails(page_and_studio, loop):
+    from tests.fakes import running_server, text
+
+    page, studio = page_and_studio
+    with running_server() as server:
+        _use_local_model(studio, server)
+        server.script(text("no json here"), text("still none"))
+        dialog = page.open_builder()
+        dialog.description.setPlainText("A chess coach.")
+        dialog.generate()
+        loop.run_until_complete(dialog.task)
+    assert dialog.isVisible()
+    assert "did not produce a valid character in 2 attempts" in dialog.status.text()
+    assert dialog.description.toPlainText() == "A chess coach."
+    assert page.doc.name == "Ada", "nothing was opened"
+    dialog.reject()

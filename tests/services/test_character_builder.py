@@ -15,25 +15,7 @@ from carrier_studio.services.character_builder import draft_character
 from carrier_studio.services.providers import text_model
 from carrier_studio.services.secrets import SecretStore
 from tests.fakes import ScriptedLLMServer, error, json_text, text
-
-DRAFT = {
-    "name": "Pip",
-    "username": "pip",
-    "system": "You are Pip, a cheerful bike mechanic.",
-    "bio": ["Fixes bikes.", "Loves gears."],
-    "lore": ["Rebuilt a tandem in a night."],
-    "messageExamples": [
-        [
-            {"user": "{{user1}}", "content": {"text": "My chain slips."}},
-            {"user": "Pip", "content": {"text": "Let's check the derailleur."}},
-        ]
-    ],
-    "postExamples": ["New brake pads in!"],
-    "topics": ["bikes"],
-    "adjectives": ["cheerful"],
-    "style": {"all": ["be brief"], "chat": ["ask one question"], "post": ["one emoji"]},
-    "settings": {"secrets": {"OPENAI_API_KEY": "sk-model-invented-this-000000"}},
-}
+from tests.helpers.drafts import DRAFT
 
 
 def _secrets(tmp_path, keyring_backend, **values):

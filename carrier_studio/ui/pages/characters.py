@@ -42,11 +42,13 @@ from carrier_studio.core.characters.document import (
     CharacterError,
     ExternalChangeError,
 )
+from carrier_studio.core.characters.formats import EXPORTERS, FORMAT_LABELS, Format
 from carrier_studio.core.characters.prompt import compose_instructions
 from carrier_studio.core.characters.validation import Issue, Severity, validate
 from carrier_studio.ui.models.character_list import CharacterFilterModel, QtCharacterListModel
 from carrier_studio.ui.pages.character_form import CharacterForm
 from carrier_studio.ui.tasks import TaskOwner
+from carrier_studio.ui.widgets.builder_dialog import BuilderDialog, Draft
 from carrier_studio.ui.widgets.page import Page
 
 if TYPE_CHECKING:
@@ -64,6 +66,10 @@ class CharacterPageDeps:
     mcp_servers: Callable[[], list[str]]
     #: The names of the configured OpenAI-compatible endpoints (in memory, cheap).
     endpoints: Callable[[], list[str]]
+    #: Drafts a character from a description with the default model (the builder).
+    draft: Draft
+    #: Which model the builder will use, for the dialog to say.
+    model_label: Callable[[], str]
 
 
 class Ask:
@@ -179,9 +185,9 @@ class CharactersPage(Page):
         QShortcut(QKeySequence.StandardKey.New, self, self.new_character).setContext(
             Qt.ShortcutContext.WidgetWithChildrenShortcut
         )
-        self.more_button = QPushButton("More ▾")
+        self.more_button = QPushButton("More")
         menu = QMenu(self.more_button)
-        self.describe_action = menu.addAction("New from description…")
+        self.describe_action = menu.addAction("New from description…", self.open_builder)
         menu.addSeparator()
         self.import_action = menu.addAction("Import…", self.import_files)
         self.duplicate_action = menu.addAction("Duplicate", self.duplicate)
@@ -189,6 +195,7 @@ class CharactersPage(Page):
         menu.addSeparator()
         self.delete_action = menu.addAction("Delete", self.delete)
         self.more_button.setMenu(menu)
+        self.more_button.setProperty("hasMenu", True)
         row.addWidget(self.new_button)
         row.addWidget(self.more_button)
         layout.addLayout(row)
@@ -215,11 +222,12 @@ class CharactersPage(Page):
         self.title.setObjectName("characterTitle")
         self.title.setStyleSheet("font-size: 13pt; font-weight: 600")
         header.addWidget(self.title, 1)
-        self.export_button = QPushButton("Export ▾")
+        self.export_button = QPushButton("Export")
         export_menu = QMenu(self.export_button)
-        export_menu.addAction("ElizaOS v1…", lambda: self.export("eliza-v1"))
-        export_menu.addAction("Character Card V2…", lambda: self.export("card-v2"))
+        for kind in EXPORTERS:
+            export_menu.addAction(f"{FORMAT_LABELS[kind]}…", lambda k=kind: self.export(k))
         self.export_button.setMenu(export_menu)
+        self.export_button.setProperty("hasMenu", True)
         header.addWidget(self.export_button)
         self.save_button = QPushButton("Save")
         self.save_button.setProperty("primary", True)
@@ -582,6 +590,13 @@ class CharactersPage(Page):
         self._load_doc(doc)
         self._update_dirty()
 
+    def open_builder(self) -> BuilderDialog:
+        dialog = BuilderDialog(self.deps.draft, self.deps.model_label(), self)
+        dialog.drafted.connect(self.open_unsaved)
+        dialog.open()
+        self.builder_dialog = dialog
+        return dialog
+
     def duplicate(self) -> None:
         if self.doc is not None:
             self.tasks.start("Duplicating", self._duplicate(self.doc.copy()))
@@ -661,19 +676,19 @@ class CharactersPage(Page):
             event.acceptProposedAction()
             self.tasks.start("Importing", self._import(paths))
 
-    def export(self, kind: str) -> None:
+    def export(self, kind: Format) -> None:
         if self.doc is None:
             return
-        suffix = {"eliza-v1": "eliza-v1", "card-v2": "card"}[kind]
+        suffix = kind.name.lower().replace("_", "-")
         target = self.ask.save_file(
             self, f"{self.path.stem if self.path else 'character'}.{suffix}.json"
         )
         if target:
             self.tasks.start("Exporting", self._export(self.doc.copy(), kind, Path(target)))
 
-    async def _export(self, doc: CharacterDoc, kind: str, target: Path) -> None:
+    async def _export(self, doc: CharacterDoc, kind: Format, target: Path) -> None:
         lost = await asyncio.to_thread(self.deps.store.export, doc, kind, target)
-        label = {"eliza-v1": "ElizaOS v1", "card-v2": "Character Card V2"}[kind]
+        label = FORMAT_LABELS[kind]
         if lost:
             messages.warning(
                 f"Exported {doc.name} as {label} to {target.name}. "
