@@ -262,7 +262,10 @@ class CharacterStore:
         from carrier_studio.core.characters import formats
 
         doc, _ = read_character(source)
-        result = formats.import_character(doc.data)
+        try:
+            result = formats.import_character(doc.data)
+        except CharacterError as exc:
+            raise CharacterError(exc.message, path=source, where=exc.where, hint=exc.hint) from exc
         imported = result.doc
         problems = errors(validate(imported))
         if problems:

@@ -282,3 +282,34 @@ def test_the_builder_keeps_the_description_when_the_model_fails(page_and_studio,
     assert dialog.description.toPlainText() == "A chess coach."
     assert page.doc.name == "Ada", "nothing was opened"
     dialog.reject()
+
+
+def test_switching_characters_shows_their_own_examples(page_and_studio):
+    page, _ = page_and_studio
+    _select(page, "Mira")
+    first_turn = page.form.examples.turns.item(0, 1).text()
+    expected = page.doc.data["messageExamples"][0][0]["content"]["text"]
+    assert first_turn == expected
+    speakers = [
+        page.form.examples.turns.cellWidget(r, 0).currentText()
+        for r in range(page.form.examples.turns.rowCount())
+    ]
+    assert "Mira" in speakers and "Ada" not in speakers
+
+
+def test_examples_editor_edits_keep_other_message_keys(page_and_studio):
+    page, _ = page_and_studio
+    data = page.json_payload()
+    data["messageExamples"] = [
+        [
+            {"user": "{{user1}}", "content": {"text": "hi", "action": "NONE"}},
+            {"user": "Ada", "content": {"text": "hello"}},
+        ]
+    ]
+    page.json_edit.setPlainText(json.dumps(data, indent=2))
+    page.form.setCurrentIndex(1)
+    page.form.examples.turns.item(0, 1).setText("hi there")
+    message = page.json_payload()["messageExamples"][0][0]
+    assert message == {"user": "{{user1}}", "content": {"text": "hi there", "action": "NONE"}}
+    page.form.examples.add_turn()
+    assert page.json_payload()["messageExamples"][0][-1]["user"] == "{{user1}}"

@@ -138,3 +138,48 @@ def test_new_file_names_never_overwrite(store):
     path, _ = store.create(CharacterDoc.new("Nova"))
     assert path.name == "nova-2.json"
     assert json.loads((store.folder / "nova.json").read_text())["name"] == "Something else"
+
+
+@pytest.mark.parametrize(
+    ("filename", "content", "expected"),
+    [
+        ("malformed.json", b'{"name": "A",, }', "line 1, column 14"),
+        ("wrong-types.json", b'{"name": "A", "bio": [1, 2], "style": "loud"}', "$.bio[0]"),
+        ("latin1.json", '{"name": "Jos\xe9"}'.encode("latin-1"), "not UTF-8"),
+        ("empty.json", b"", "line 1, column 1"),
+        ("nothing.json", b'{"hello": "world"}', "$"),
+    ],
+)
+def test_importing_bad_files_changes_nothing(store, tmp_path, filename, content, expected):
+    source = tmp_path / filename
+    source.write_bytes(content)
+    before = _snapshot(store.folder)
+    with pytest.raises(CharacterError) as info:
+        store.import_file(source)
+    assert expected in str(info.value)
+    assert str(source) in str(info.value)
+    assert source.read_bytes() == content
+    assert _snapshot(store.folder) == before
+
+
+def test_importing_a_huge_file_or_a_folder_changes_nothing(store, tmp_path):
+    huge = tmp_path / "huge.json"
+    huge.write_bytes(b'{"name": "H", "bio": ["' + b"y" * 5_200_000 + b'"]}')
+    folder = tmp_path / "x.json"
+    folder.mkdir()
+    before = _snapshot(store.folder)
+    with pytest.raises(CharacterError, match="too large"):
+        store.import_file(huge)
+    with pytest.raises(CharacterError, match="is a folder"):
+        store.import_file(folder)
+    assert _snapshot(store.folder) == before
+
+
+def test_importing_a_duplicate_name_keeps_both(store, tmp_path):
+    source = tmp_path / "ada.json"
+    shutil.copy(store.folder / "ada.json", source)
+    doc, path, notes = store.import_file(source)
+    assert doc.name == "Ada 2"
+    assert path.name == "ada-2.json"
+    assert any('"Ada" already exists' in note for note in notes)
+    assert read_character(store.folder / "ada.json")[0].name == "Ada"

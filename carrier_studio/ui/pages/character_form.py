@@ -212,7 +212,8 @@ class CharacterForm(QTabWidget):
         self.policy.addItems(_POLICIES)
         self.policy.setToolTip("Whether tool calls need your approval: ask, auto (no), off")
         self._bind(self.policy.currentIndexChanged, self._write_policy)
-        form.addRow("Tool approval for the\nselected server", self.policy)
+        self.policy_label = QLabel("Tool approval")
+        form.addRow(self.policy_label, self.policy)
         self.mcp_list.currentItemChanged.connect(lambda *_: self._show_policy())
         self.handoffs = _checklist("handoffChecklist")
         self._bind(
@@ -306,6 +307,7 @@ class CharacterForm(QTabWidget):
         if item is None:
             return
         server = item.data(Qt.ItemDataRole.UserRole)
+        self.policy_label.setText(f"Approval for {server}")
         current = self.doc.section("tool_policy").get(server, "ask")
         self._loading = True
         self.policy.setCurrentText(current if current in _POLICIES else "ask")

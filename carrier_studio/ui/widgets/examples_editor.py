@@ -97,10 +97,12 @@ class MessageExamplesEditor(QWidget):
         self._character = character
         current = max(self.conversations.currentRow(), 0)
         self._refresh_list()
-        if self._conversations:
-            self.conversations.setCurrentRow(min(current, len(self._conversations) - 1))
-        else:
-            self._show_conversation(-1)
+        row = min(current, len(self._conversations) - 1)
+        self.conversations.blockSignals(True)
+        self.conversations.setCurrentRow(row)
+        self.conversations.blockSignals(False)
+        # Always redraw the turns: the row number may be unchanged while the data is new.
+        self._show_conversation(row)
 
     def examples(self) -> list[Any]:
         return copy.deepcopy(self._conversations)
