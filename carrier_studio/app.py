@@ -236,6 +236,10 @@ class Studio:
         self.messages = MessageBridge(messages.bus, window.statusBar(), window)
         self._close_requested = asyncio.Event()
         self.closed = False
+        from carrier_studio.ui.pages.characters import Ask
+
+        #: Asks save/discard/cancel for a page with unsaved work (tests replace it).
+        self.ask_unsaved = Ask.unsaved
         window.close_requested.connect(self._close_requested.set)
         window.page_needed.connect(self._on_window_page_needed)
         window.services_ready()
@@ -321,7 +325,27 @@ class Studio:
             )
 
     async def wait_closed(self) -> None:
-        await self._close_requested.wait()
+        """Wait until the user closes the window and agrees to what happens to unsaved work."""
+        while True:
+            await self._close_requested.wait()
+            self._close_requested.clear()
+            if await self.confirm_close():
+                return
+
+    async def confirm_close(self) -> bool:
+        """Ask about each page with unsaved changes: save, discard, or stay open."""
+        for key in self.window.built_pages():
+            page = self.window.page(key)
+            if not getattr(page, "dirty", False):
+                continue
+            self.window.show_page(key)
+            label = getattr(page, "unsaved_label", getattr(page, "title", key))
+            answer = self.ask_unsaved(self.window, label)
+            if answer == "cancel":
+                return False
+            if answer == "save" and not await page.save_now():
+                return False
+        return True
 
     async def shutdown(self) -> None:
         """Stop everything in reverse order of start, then close the window for real."""

@@ -160,6 +160,9 @@ class MainWindow(QMainWindow):
             self.page_needed.emit(key)
         return self.stack.widget(self.page_keys().index(key))
 
+    def built_pages(self) -> list[str]:
+        return [key for key in self.page_keys() if key in self._built]
+
     def set_page_widget(self, key: str, widget: QWidget) -> None:
         index = self.page_keys().index(key)
         current = self.stack.currentIndex()

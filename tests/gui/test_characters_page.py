@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 
@@ -65,7 +66,7 @@ def test_form_edit_updates_json_then_save_and_reload(page_and_studio, loop, make
     assert page.json_payload()["username"] == "ada_writes"
     assert page.json_payload()["topics"][-1] == "typography"
     assert page.dirty
-    assert page.title.text().endswith("•")
+    assert page.heading.text().endswith("•")
     assert "typography" in page.prompt_view.toPlainText()
 
     page.save()
@@ -313,3 +314,53 @@ def test_examples_editor_edits_keep_other_message_keys(page_and_studio):
     assert message == {"user": "{{user1}}", "content": {"text": "hi there", "action": "NONE"}}
     page.form.examples.add_turn()
     assert page.json_payload()["messageExamples"][0][-1]["user"] == "{{user1}}"
+
+
+def test_rename_renames_the_file_too(page_and_studio, loop, monkeypatch):
+    page, studio = page_and_studio
+    old = page.path
+    monkeypatch.setattr(page.ask, "text", lambda *args: "Ada Lovelace")
+    page.rename()
+    _idle(loop, studio)
+    assert page.doc.name == "Ada Lovelace"
+    assert page.path.name == "ada-lovelace.json" and not old.exists()
+
+
+def test_ctrl_s_saves_the_open_character(page_and_studio, loop, qtbot):
+    page, studio = page_and_studio
+    studio.window.activateWindow()
+    page.form.username_edit.setFocus()
+    qtbot.waitUntil(page.form.username_edit.hasFocus)
+    QTest.keyClicks(page.form.username_edit, "_s")
+    QTest.keyClick(page.form.username_edit, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    _idle(loop, studio)
+    assert json.loads(page.path.read_text())["username"] == "ada_s"
+    assert not page.dirty
+
+
+def test_quitting_with_unsaved_changes_asks(page_and_studio, loop):
+    page, studio = page_and_studio
+    QTest.keyClicks(page.form.username_edit, "_unsaved")
+    answers = iter(["cancel", "save"])
+    asked = []
+    answered = asyncio.Event()
+
+    def ask(parent, label):
+        asked.append(label)
+        answered.set()
+        return next(answers)
+
+    studio.ask_unsaved = ask
+
+    async def close_twice():
+        waiting = asyncio.ensure_future(studio.wait_closed())
+        studio.request_close()
+        await answered.wait()
+        await asyncio.sleep(0)  # one turn: wait_closed goes back to waiting
+        assert not waiting.done(), "cancel keeps the window open"
+        studio.request_close()
+        await waiting
+
+    loop.run_until_complete(close_twice())
+    assert asked == ["Ada", "Ada"]
+    assert json.loads(page.path.read_text())["username"] == "ada_unsaved"

@@ -218,10 +218,10 @@ class CharactersPage(Page):
         layout = QVBoxLayout(panel)
         layout.setContentsMargins(8, 0, 0, 0)
         header = QHBoxLayout()
-        self.title = QLabel("No character selected")
-        self.title.setObjectName("characterTitle")
-        self.title.setStyleSheet("font-size: 13pt; font-weight: 600")
-        header.addWidget(self.title, 1)
+        self.heading = QLabel("No character selected")
+        self.heading.setObjectName("characterTitle")
+        self.heading.setStyleSheet("font-size: 13pt; font-weight: 600")
+        header.addWidget(self.heading, 1)
         self.export_button = QPushButton("Export")
         export_menu = QMenu(self.export_button)
         for kind in EXPORTERS:
@@ -361,7 +361,7 @@ class CharactersPage(Page):
             self.doc = None
             self._saved_text = ""
             self._set_editor_enabled(False)
-            self.title.setText(entry.path.name)
+            self.heading.setText(entry.path.name)
             self._show_issues([], error=str(entry.error))
             return
         self.watcher.addPath(str(entry.path))
@@ -390,6 +390,10 @@ class CharactersPage(Page):
         self.describe_action.setEnabled(True)
 
     # -- edits ------------------------------------------------------------------------------
+
+    @property
+    def unsaved_label(self) -> str:
+        return self.doc.name if self.doc and self.doc.name else "This character"
 
     @property
     def dirty(self) -> bool:
@@ -466,7 +470,7 @@ class CharactersPage(Page):
     def _update_dirty(self) -> None:
         name = self.doc.name if self.doc else ""
         dirty = self.dirty
-        self.title.setText(f"{name or 'Unnamed'}{' •' if dirty else ''}")
+        self.heading.setText(f"{name or 'Unnamed'}{' •' if dirty else ''}")
         if self.path is not None:
             self.model.set_dirty(self.path, dirty)
         self.dirty_changed.emit(dirty)
@@ -476,6 +480,10 @@ class CharactersPage(Page):
     def save(self) -> None:
         force, self._overwrite_next = self._overwrite_next, False
         self.tasks.start("Saving character", self._save(force), busy=[self.save_button])
+
+    async def save_now(self) -> bool:
+        """Save if there is anything to save; False when it could not be saved."""
+        return await self._save(self._overwrite_next) if self.dirty else True
 
     async def _save(self, force: bool = False) -> bool:
         if self.doc is None or self.path is None:

@@ -359,14 +359,18 @@ class SettingsPage(Page):
     def save(self) -> None:
         self._tasks.start("Saving settings", self._save(), busy=[self.save_button])
 
-    async def _save(self) -> None:
+    async def save_now(self) -> bool:
+        """Save if there is anything to save; False when the form could not be saved."""
+        return await self._save() if self.dirty else True
+
+    async def _save(self) -> bool:
         try:
             settings = self.form_settings()
         except ValidationError as exc:
             first = exc.errors()[0]
             where = self._describe_location(first["loc"])
             self._show_error(f"{where}: {first['msg']}")
-            return
+            return False
         new_secrets = {
             name: f.new_value() for name, f in self.secret_fields.items() if f.new_value()
         }
@@ -377,7 +381,7 @@ class SettingsPage(Page):
                 "saved. Under “Where secrets are kept”, choose this session only or the "
                 "workspace .env, then save again."
             )
-            return
+            return False
         await self._secrets.store(new_secrets)
         await self._store.save_async(settings)
         self.error_label.hide()
@@ -387,6 +391,7 @@ class SettingsPage(Page):
         await self._refresh_secret_sources()
         messages.info("Settings saved.")
         self.saved.emit()
+        return True
 
     def _describe_location(self, loc: tuple[Any, ...]) -> str:
         if loc[:2] == ("providers", "endpoints") and len(loc) >= 4:
