@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from carrier_studio.core.characters.document import CharacterDoc
 from carrier_studio.core.errors import ProviderError
+from carrier_studio.core.runtime.events import ErrorKind, RunError
 from carrier_studio.core.settings import ModelChoice, ProviderSettings
 from carrier_studio.services.secrets import SecretStore
 
@@ -211,3 +213,114 @@ def text_model(choice: ModelChoice, providers: ProviderSettings, secrets: Secret
         api_key=key, base_url=providers.openai_base_url or None, max_retries=1
     )
     return _OpenAIResponses(client, choice.model, choice.temperature, f"OpenAI ({choice.model})")
+
+
+# -- agents SDK models ------------------------------------------------------------------------
+
+
+def choice_for(doc: CharacterDoc, providers: ProviderSettings) -> ModelChoice:
+    """The model a character runs on: its own ``model`` section, else the workspace default."""
+    own = doc.section("model")
+    default = providers.default
+    if not own.get("provider"):
+        temperature = doc.data.get("temperature")
+        if isinstance(temperature, (int, float)) and 0 <= temperature <= 2:
+            return default.model_copy(update={"temperature": float(temperature)})
+        return default
+    data = {
+        "provider": own.get("provider"),
+        "model": own.get("model") or default.model,
+        "endpoint": own.get("endpoint"),
+        "temperature": own.get("temperature", doc.data.get("temperature", default.temperature)),
+    }
+    try:
+        return ModelChoice.model_validate(data)
+    except ValueError as exc:
+        raise ProviderError(f"{doc.name}'s model section is invalid: {exc}") from exc
+
+
+def agents_model(
+    choice: ModelChoice, providers: ProviderSettings, secrets: SecretStore
+) -> tuple[Any, Any, Any]:
+    """An `agents.Model`, its `ModelSettings` and its HTTP client (the caller closes it).
+
+    Raises ProviderError when the choice cannot work (no key, unknown endpoint).
+    """
+    from agents import ModelSettings, OpenAIChatCompletionsModel, OpenAIResponsesModel
+
+    if not choice.model.strip():
+        raise ProviderError("no model is chosen", hint="Pick a default model under Settings.")
+    settings = ModelSettings(temperature=choice.temperature)
+    if choice.provider == "anthropic":
+        import anthropic
+
+        from carrier_studio.services.anthropic_model import AnthropicModel
+
+        key = secrets.get("ANTHROPIC_API_KEY")
+        if not key:
+            raise ProviderError(
+                "no Anthropic API key is set", hint="Add it under Settings → Model providers."
+            )
+        client = anthropic.AsyncAnthropic(
+            api_key=key, base_url=providers.anthropic_base_url or None, max_retries=1
+        )
+        return AnthropicModel(choice.model, client), settings, client
+    import openai
+
+    if choice.provider == "openai-compatible":
+        endpoint = next((e for e in providers.endpoints if e.name == choice.endpoint), None)
+        if endpoint is None:
+            raise ProviderError(
+                f"the endpoint {choice.endpoint or '(none)'} is not configured",
+                hint="Add it under Settings → OpenAI-compatible endpoints.",
+            )
+        client = openai.AsyncOpenAI(
+            base_url=endpoint.base_url,
+            api_key=secrets.get(endpoint.secret_name) or NO_KEY,
+            max_retries=1,
+        )
+        # Chat Completions streams carry no usage unless asked for.
+        settings = settings.resolve(ModelSettings(include_usage=True))
+        return (
+            OpenAIChatCompletionsModel(model=choice.model, openai_client=client),
+            settings,
+            client,
+        )
+    key = secrets.get("OPENAI_API_KEY")
+    if not key:
+        raise ProviderError(
+            "no OpenAI API key is set", hint="Add it under Settings → Model providers."
+        )
+    client = openai.AsyncOpenAI(
+        api_key=key, base_url=providers.openai_base_url or None, max_retries=1
+    )
+    return OpenAIResponsesModel(model=choice.model, openai_client=client), settings, client
+
+
+def classify_error(exc: BaseException) -> RunError:
+    """A failed run, worded for the chat: what happened and what to do about it."""
+    if isinstance(exc, ProviderError):
+        return RunError(ErrorKind.CONFIG, exc.message, exc.hint or "", exc.retry_after)
+    kind = ErrorKind.OTHER
+    module = type(exc).__module__.split(".")[0]
+    if module in ("openai", "anthropic"):
+        error = _openai_error(exc, "The provider") if module == "openai" else _anthropic_error(exc)
+        name = type(exc).__name__
+        kind = {
+            "AuthenticationError": ErrorKind.AUTH,
+            "PermissionDeniedError": ErrorKind.AUTH,
+            "RateLimitError": ErrorKind.RATE_LIMIT,
+            "NotFoundError": ErrorKind.UNKNOWN_MODEL,
+            "APIConnectionError": ErrorKind.NETWORK,
+            "APITimeoutError": ErrorKind.NETWORK,
+        }.get(name, ErrorKind.OTHER)
+        return RunError(kind, error.message, error.hint or "", error.retry_after)
+    from agents.exceptions import MaxTurnsExceeded
+
+    if isinstance(exc, MaxTurnsExceeded):
+        return RunError(
+            kind,
+            "The run stopped after too many turns (tool calls or handoffs going in circles).",
+            "Try again, or simplify the request.",
+        )
+    return RunError(kind, f"{type(exc).__name__}: {exc}")

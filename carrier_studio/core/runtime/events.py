@@ -1,0 +1,91 @@
+"""What a chat run tells the UI, independent of the agent SDK's own stream types."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    text: str
+    agent: str
+
+
+@dataclass(frozen=True)
+class ToolCallStarted:
+    call_id: str
+    name: str
+    arguments: str
+    agent: str
+
+
+@dataclass(frozen=True)
+class ToolCallFinished:
+    call_id: str
+    name: str
+    result: str
+    duration_s: float
+
+
+@dataclass(frozen=True)
+class HandoffEvent:
+    from_agent: str
+    to_agent: str
+
+
+@dataclass(frozen=True)
+class ApprovalRequested:
+    """A tool call waits for the user: approve or reject (optionally remembered)."""
+
+    approval_id: str
+    tool: str
+    arguments: str
+    agent: str
+
+
+@dataclass(frozen=True)
+class UsageEvent:
+    input_tokens: int
+    output_tokens: int
+    requests: int = 1
+
+
+class ErrorKind(enum.Enum):
+    AUTH = "auth"
+    RATE_LIMIT = "rate_limit"
+    NETWORK = "network"
+    UNKNOWN_MODEL = "unknown_model"
+    CONFIG = "config"
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class RunError:
+    kind: ErrorKind
+    message: str
+    hint: str = ""
+    #: Seconds the provider asked to wait before retrying (HTTP 429), when it said.
+    retry_after: float | None = None
+
+
+@dataclass(frozen=True)
+class Done:
+    final_text: str
+    agent: str
+    #: False when the run stopped early: cancelled, failed, or waiting for approvals.
+    completed: bool = True
+    cancelled: bool = False
+    pending_approvals: list[str] = field(default_factory=list)
+
+
+ChatEvent = (
+    TextDelta
+    | ToolCallStarted
+    | ToolCallFinished
+    | HandoffEvent
+    | ApprovalRequested
+    | UsageEvent
+    | RunError
+    | Done
+)

@@ -1,0 +1,87 @@
+"""Built-in function tools every character may use, and tool approval policies.
+
+A policy per character and tool decides how a call runs: ``auto`` (no question), ``ask`` (the
+user approves each call, or remembers an answer), ``off`` (the agent does not get the tool).
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Literal
+
+from agents import FunctionTool, function_tool
+
+Policy = Literal["off", "ask", "auto"]
+
+_OPERATORS: dict[type, Any] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+    ast.Pow: operator.pow,
+    ast.USub: operator.neg,
+    ast.UAdd: operator.pos,
+}
+
+
+def _evaluate(node: ast.AST) -> float:
+    if isinstance(node, ast.Expression):
+        return _evaluate(node.body)
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
+        return node.value
+    if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
+        if isinstance(node.op, ast.Pow) and abs(_evaluate(node.right)) > 100:
+            raise ValueError("exponent too large")
+        return _OPERATORS[type(node.op)](_evaluate(node.left), _evaluate(node.right))
+    if isinstance(node, ast.UnaryOp) and type(node.op) in _OPERATORS:
+        return _OPERATORS[type(node.op)](_evaluate(node.operand))
+    raise ValueError("only numbers and + - * / // % ** are allowed")
+
+
+@function_tool
+def calculate(expression: str) -> str:
+    """Evaluate an arithmetic expression exactly, e.g. "12 * (3 + 4) / 2".
+
+    Args:
+        expression: Numbers with + - * / // % ** and parentheses.
+    """
+    try:
+        return str(_evaluate(ast.parse(expression, mode="eval")))
+    except (SyntaxError, ValueError, ZeroDivisionError, OverflowError) as exc:
+        return f"error: {exc}"
+
+
+@function_tool
+def current_time() -> str:
+    """The current local date and time, ISO 8601, with the weekday."""
+    now = datetime.now().astimezone()
+    return f"{now.isoformat(timespec='seconds')} ({now:%A})"
+
+
+BUILTIN_TOOLS: dict[str, FunctionTool] = {tool.name: tool for tool in (calculate, current_time)}
+#: Built-in tools are harmless, so they run without asking unless a character says otherwise.
+DEFAULT_POLICY: Policy = "auto"
+
+
+def policy_for(
+    tool: str, character_policy: Mapping[str, Any], remembered: Mapping[str, str]
+) -> str:
+    """What to do with ``tool``: a remembered answer wins, then the character's file."""
+    if tool in remembered:
+        return remembered[tool]
+    value = character_policy.get(tool)
+    return value if value in ("off", "ask", "auto") else DEFAULT_POLICY
+
+
+def with_policy(tool: FunctionTool, policy: str) -> FunctionTool | None:
+    """The tool as the agent gets it under ``policy`` (None: not at all)."""
+    if policy == "off":
+        return None
+    import dataclasses
+
+    return dataclasses.replace(tool, needs_approval=policy == "ask")

@@ -1,0 +1,335 @@
+"""Chat threads: a `ChatSession` bound to a stored conversation.
+
+Everything a run produces is written to studio.db as it passes (user text first, so it is never
+lost; tool cards, handoffs, approvals and errors as they happen; the answer and the SDK history
+when the run ends), so a conversation reopens after a restart exactly as it was left — a run
+paused for approvals included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+from carrier_studio.core.characters.document import CharacterDoc
+from carrier_studio.core.errors import CarrierError
+from carrier_studio.core.runtime.agent_factory import AgentFactory
+from carrier_studio.core.runtime.events import (
+    ApprovalRequested,
+    ChatEvent,
+    Done,
+    ErrorKind,
+    HandoffEvent,
+    RunError,
+    TextDelta,
+    ToolCallFinished,
+    ToolCallStarted,
+    UsageEvent,
+)
+from carrier_studio.core.runtime.session import ChatSession
+from carrier_studio.core.settings import ModelChoice
+from carrier_studio.services.characters import CharacterStore
+from carrier_studio.services.conversations import Conversation, ConversationStore, StoredMessage
+from carrier_studio.services.providers import agents_model, choice_for, classify_error
+from carrier_studio.services.secrets import SecretStore
+from carrier_studio.services.settings_store import SettingsStore
+
+TITLE_LENGTH = 48
+
+
+class ChatService:
+    def __init__(
+        self,
+        conversations: ConversationStore,
+        characters: CharacterStore,
+        settings: SettingsStore,
+        secrets: SecretStore,
+    ) -> None:
+        self.conversations = conversations
+        self.characters = characters
+        self.settings = settings
+        self.secrets = secrets
+
+    async def characters_by_name(self) -> dict[str, CharacterDoc]:
+        entries = await asyncio.to_thread(self.characters.list)
+        return {e.doc.name: e.doc for e in entries if e.doc is not None and e.error is None}
+
+    async def open(self, conversation_id: int) -> ChatThread:
+        conversation = await self.conversations.get(conversation_id)
+        messages = await self.conversations.messages(conversation_id)
+        thread = ChatThread(self, conversation, messages)
+        if conversation.pending_state:
+            await thread.restore_pending()
+        return thread
+
+
+class ChatThread:
+    """One open conversation: send, retry, cancel, resolve approvals; all of it persisted."""
+
+    def __init__(
+        self, service: ChatService, conversation: Conversation, messages: list[StoredMessage]
+    ) -> None:
+        self._service = service
+        self.conversation = conversation
+        self.messages = messages
+        self.model_override: ModelChoice | None = None
+        self.pending: list[ApprovalRequested] = []
+        self._agent: Any = None
+        #: HTTP clients of the current agents' models, closed when they are replaced.
+        self._clients: list[Any] = []
+        self._rebuild_agent = False
+        self.session = ChatSession(
+            lambda: self._agent,
+            classify_error,
+            history=conversation.history,
+            run_config=self._run_config(),
+        )
+
+    @property
+    def id(self) -> int:
+        return self.conversation.id
+
+    @property
+    def character(self) -> str:
+        return self.conversation.character
+
+    def _run_config(self) -> Any:
+        from agents import RunConfig
+
+        tracing = self._service.settings.settings.providers.openai_tracing
+        return RunConfig(tracing_disabled=not tracing, workflow_name="Carrier Studio chat")
+
+    def model_choice(self, doc: CharacterDoc | None = None) -> ModelChoice:
+        providers = self._service.settings.settings.providers
+        if self.model_override is not None:
+            return self.model_override
+        return choice_for(doc or CharacterDoc({"name": self.character}), providers)
+
+    def set_model(self, choice: ModelChoice | None) -> None:
+        """Use another model for this conversation (the character file is not changed)."""
+        self.model_override = choice
+        self._agent = None
+
+    async def close(self) -> None:
+        """Close the model clients (the conversation itself is already saved)."""
+        self.session.cancel()
+        clients, self._clients = self._clients, []
+        for client in clients:
+            await client.close()
+
+    async def _ensure_agent(self) -> None:
+        if self._agent is not None:
+            return
+        old, self._clients = self._clients, []
+        for client in old:
+            await client.close()
+        service = self._service
+        docs = await service.characters_by_name()
+        doc = docs.get(self.character)
+        if doc is None:
+            raise CarrierError(
+                f'the character "{self.character}" no longer exists or cannot be read',
+                hint="Restore it on the Characters page, or start a conversation with another.",
+            )
+        remembered = {name: await service.conversations.remembered(name) for name in docs}
+        providers = service.settings.settings.providers
+
+        def resolve(character: CharacterDoc) -> Any:
+            choice = (
+                self.model_choice(character)
+                if character.name == self.character
+                else choice_for(character, providers)
+            )
+            model, settings, client = agents_model(choice, providers, service.secrets)
+            self._clients.append(client)
+            return model, settings
+
+        factory = AgentFactory(resolve, docs, remembered)
+        # Building reads keys from the keyring, which may block: off the event loop.
+        self._agent = await asyncio.to_thread(factory.build, doc)
+
+    async def restore_pending(self) -> None:
+        try:
+            await self._ensure_agent()
+            self.pending = await self.session.restore_pending(self.conversation.pending_state or "")
+        except Exception as exc:  # noqa: BLE001 - a stale paused run must not block the chat
+            self.pending = []
+            await self._service.conversations.add_message(
+                self.id,
+                "error",
+                f"A paused run could not be resumed: {exc}",
+                meta={"hint": "Send the message again.", "kind": ErrorKind.OTHER.value},
+            )
+            await self._service.conversations.save_history(self.id, self.session.history, None)
+
+    # -- turns ------------------------------------------------------------------------------
+
+    async def send(self, text: str) -> AsyncIterator[ChatEvent]:
+        store = self._service.conversations
+        await store.add_message(self.id, "user", text)
+        if self.conversation.title == "New conversation":
+            title = " ".join(text.split())[:TITLE_LENGTH] or "New conversation"
+            await store.rename(self.id, title)
+            self.conversation = Conversation(
+                self.id, self.character, title, self.conversation.history, None
+            )
+        async for event in self._guarded(lambda: self.session.send(text)):
+            yield event
+
+    async def retry(self) -> AsyncIterator[ChatEvent]:
+        """Answer the last user message again; the previous answer's messages are removed."""
+        store = self._service.conversations
+        stored = await store.messages(self.id)
+        last_user = next((m for m in reversed(stored) if m.kind == "user"), None)
+        if last_user is None:
+            return
+        await store.delete_messages_from(self.id, last_user.id)
+        await store.add_message(self.id, "user", last_user.content)
+        users = [i for i in self.session.history if isinstance(i, dict) and i.get("role") == "user"]
+        answered = bool(users) and users[-1].get("content") == last_user.content
+        # A run that failed before answering left no trace in the history: send it again.
+        again = self.session.retry if answered else (lambda: self.session.send(last_user.content))
+        async for event in self._guarded(again):
+            yield event
+
+    async def resolve(
+        self, decisions: dict[str, bool], remember: dict[str, bool] | None = None
+    ) -> AsyncIterator[ChatEvent]:
+        store = self._service.conversations
+        for request in self.pending:
+            approved = decisions.get(request.approval_id, False)
+            verdict = "approved" if approved else "rejected"
+            await store.add_message(
+                self.id,
+                "approval_result",
+                verdict,
+                agent=request.agent,
+                meta={"tool": request.tool, "approval_id": request.approval_id},
+            )
+            if (remember or {}).get(request.approval_id):
+                await store.remember(request.agent, request.tool, "auto" if approved else "off")
+                # The paused run goes on with its agent; the next turn's agent is rebuilt with
+                # the remembered policy.
+                self._rebuild_agent = True
+        self.pending = []
+        async for event in self._guarded(lambda: self.session.resolve(decisions)):
+            yield event
+
+    def cancel(self) -> None:
+        self.session.cancel()
+
+    # -- persistence ------------------------------------------------------------------------
+
+    async def _guarded(self, start: Any) -> AsyncIterator[ChatEvent]:
+        """Run a turn with the agent ready; a setup failure is a RunError like any other."""
+        try:
+            await self._ensure_agent()
+            stream = start()
+        except (CarrierError, ValueError) as exc:
+            error = (
+                classify_error(exc)
+                if isinstance(exc, CarrierError)
+                else RunError(ErrorKind.OTHER, str(exc))
+            )
+            await self._store_error(error)
+            yield error
+            yield Done("", self.character, completed=False)
+            return
+        async for event in self._persisted(stream):
+            yield event
+
+    async def _store_error(self, error: RunError) -> None:
+        await self._service.conversations.add_message(
+            self.id,
+            "error",
+            error.message,
+            meta={"hint": error.hint, "kind": error.kind.value, "retry_after": error.retry_after},
+        )
+
+    async def _persisted(self, stream: AsyncIterator[ChatEvent]) -> AsyncIterator[ChatEvent]:
+        store = self._service.conversations
+        started_at = datetime.now(UTC).isoformat(timespec="milliseconds")
+        clock = time.monotonic()
+        text: list[str] = []
+        agent = self.character
+        usage = (0, 0)
+        calls: dict[str, ToolCallStarted] = {}
+        status, error_text = "completed", None
+
+        async def flush(meta: dict[str, Any] | None = None) -> None:
+            if text:
+                await store.add_message(self.id, "assistant", "".join(text), agent=agent, meta=meta)
+                text.clear()
+
+        async for event in stream:
+            if isinstance(event, TextDelta):
+                text.append(event.text)
+                agent = event.agent
+            elif isinstance(event, ToolCallStarted):
+                await flush()
+                calls[event.call_id] = event
+            elif isinstance(event, ToolCallFinished):
+                call = calls.pop(event.call_id, None)
+                card = {
+                    "name": event.name,
+                    "arguments": call.arguments if call else "",
+                    "result": event.result,
+                }
+                await store.add_message(
+                    self.id,
+                    "tool",
+                    json.dumps(card),
+                    agent=call.agent if call else agent,
+                    meta={"duration_s": round(event.duration_s, 4), "call_id": event.call_id},
+                )
+            elif isinstance(event, HandoffEvent):
+                await flush()
+                agent = event.to_agent
+                await store.add_message(
+                    self.id, "handoff", f"{event.from_agent} → {event.to_agent}", agent=agent
+                )
+            elif isinstance(event, ApprovalRequested):
+                await flush()
+                self.pending.append(event)
+                await store.add_message(
+                    self.id,
+                    "approval",
+                    json.dumps({"tool": event.tool, "arguments": event.arguments}),
+                    agent=event.agent,
+                    meta={"approval_id": event.approval_id},
+                )
+            elif isinstance(event, UsageEvent):
+                usage = (event.input_tokens, event.output_tokens)
+            elif isinstance(event, RunError):
+                await flush()
+                await self._store_error(event)
+                status, error_text = "failed", event.message
+            elif isinstance(event, Done):
+                if self._rebuild_agent and not event.pending_approvals:
+                    self._rebuild_agent, self._agent = False, None
+                meta = {"input_tokens": usage[0], "output_tokens": usage[1]}
+                if event.cancelled:
+                    meta["stopped"] = True
+                    status = "cancelled"
+                elif event.pending_approvals:
+                    status = "waiting"
+                await flush(meta)
+                await store.save_history(
+                    self.id, self.session.history, self.session.pending_state()
+                )
+                await store.record_run(
+                    self.id,
+                    started_at=started_at,
+                    duration_ms=int((time.monotonic() - clock) * 1000),
+                    agent=event.agent,
+                    model=self.model_choice().model,
+                    status=status,
+                    input_tokens=usage[0],
+                    output_tokens=usage[1],
+                    error=error_text,
+                )
+            yield event

@@ -1,0 +1,204 @@
+"""Conversations in studio.db: titles, messages, SDK history, paused runs, approvals, runs."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import apsw
+
+from carrier_studio.services.db import Database
+
+
+@dataclass(frozen=True)
+class ConversationSummary:
+    id: int
+    character: str
+    title: str
+    updated_at: str
+    messages: int
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    id: int
+    kind: str
+    agent: str
+    content: str
+    meta: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: int
+    character: str
+    title: str
+    history: list[dict[str, Any]]
+    pending_state: str | None
+
+
+_NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+
+
+class ConversationStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def list(
+        self, character: str | None = None, search: str = ""
+    ) -> list[ConversationSummary]:
+        """Newest first; ``search`` matches titles and message text (case-insensitive)."""
+
+        def query(conn: apsw.Connection) -> list[ConversationSummary]:
+            sql = (
+                "SELECT c.id, c.character, c.title, c.updated_at,"
+                " (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id)"
+                " FROM conversations c WHERE 1=1"
+            )
+            args: list[Any] = []
+            if character is not None:
+                sql += " AND c.character = ?"
+                args.append(character)
+            if search.strip():
+                needle = f"%{search.strip()}%"
+                sql += (
+                    " AND (c.title LIKE ? OR EXISTS (SELECT 1 FROM messages m"
+                    " WHERE m.conversation_id = c.id AND m.content LIKE ?))"
+                )
+                args += [needle, needle]
+            sql += " ORDER BY c.updated_at DESC, c.id DESC"
+            return [ConversationSummary(*row) for row in conn.execute(sql, args)]
+
+        return await self._db.run(query)
+
+    async def create(self, character: str, title: str = "New conversation") -> int:
+        def insert(conn: apsw.Connection) -> int:
+            conn.execute(
+                "INSERT INTO conversations (character, title) VALUES (?, ?)", (character, title)
+            )
+            return conn.last_insert_rowid()
+
+        return await self._db.run(insert)
+
+    async def get(self, conversation_id: int) -> Conversation:
+        def read(conn: apsw.Connection) -> Conversation:
+            row = conn.execute(
+                "SELECT id, character, title, history, pending_state FROM conversations"
+                " WHERE id = ?",
+                (conversation_id,),
+            ).fetchone()
+            if row is None:
+                raise KeyError(conversation_id)
+            return Conversation(row[0], row[1], row[2], json.loads(row[3]), row[4])
+
+        return await self._db.run(read)
+
+    async def rename(self, conversation_id: int, title: str) -> None:
+        await self._exec(
+            f"UPDATE conversations SET title = ?, updated_at = {_NOW} WHERE id = ?",
+            (title, conversation_id),
+        )
+
+    async def delete(self, conversation_id: int) -> None:
+        await self._exec("DELETE FROM conversations WHERE id = ?", (conversation_id,))
+
+    async def messages(self, conversation_id: int) -> list[StoredMessage]:
+        def read(conn: apsw.Connection) -> list[StoredMessage]:
+            rows = conn.execute(
+                "SELECT id, kind, agent, content, meta FROM messages WHERE conversation_id = ?"
+                " ORDER BY id",
+                (conversation_id,),
+            )
+            return [StoredMessage(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows]
+
+        return await self._db.run(read)
+
+    async def add_message(
+        self,
+        conversation_id: int,
+        kind: str,
+        content: str,
+        *,
+        agent: str = "",
+        meta: dict[str, Any] | None = None,
+    ) -> int:
+        def insert(conn: apsw.Connection) -> int:
+            with conn:
+                conn.execute(
+                    "INSERT INTO messages (conversation_id, kind, agent, content, meta)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (conversation_id, kind, agent, content, json.dumps(meta or {})),
+                )
+                message_id = conn.last_insert_rowid()
+                conn.execute(
+                    f"UPDATE conversations SET updated_at = {_NOW} WHERE id = ?",
+                    (conversation_id,),
+                )
+            return message_id
+
+        return await self._db.run(insert)
+
+    async def delete_messages_from(self, conversation_id: int, message_id: int) -> None:
+        """Forget a turn's messages (retry replaces them)."""
+        await self._exec(
+            "DELETE FROM messages WHERE conversation_id = ? AND id >= ?",
+            (conversation_id, message_id),
+        )
+
+    async def save_history(
+        self, conversation_id: int, history: list[Any], pending_state: str | None
+    ) -> None:
+        await self._exec(
+            f"UPDATE conversations SET history = ?, pending_state = ?, updated_at = {_NOW}"
+            " WHERE id = ?",
+            (json.dumps(history), pending_state, conversation_id),
+        )
+
+    async def remembered(self, character: str) -> dict[str, str]:
+        def read(conn: apsw.Connection) -> dict[str, str]:
+            rows = conn.execute(
+                "SELECT tool, policy FROM tool_approvals WHERE character = ?", (character,)
+            )
+            return dict(rows)
+
+        return await self._db.run(read)
+
+    async def remember(self, character: str, tool: str, policy: str) -> None:
+        await self._exec(
+            "INSERT INTO tool_approvals (character, tool, policy) VALUES (?, ?, ?)"
+            " ON CONFLICT (character, tool) DO UPDATE SET policy = excluded.policy",
+            (character, tool, policy),
+        )
+
+    async def record_run(
+        self,
+        conversation_id: int,
+        *,
+        started_at: str,
+        duration_ms: int,
+        agent: str,
+        model: str,
+        status: str,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        error: str | None = None,
+    ) -> None:
+        await self._exec(
+            "INSERT INTO runs (conversation_id, started_at, duration_ms, agent, model, status,"
+            " input_tokens, output_tokens, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                conversation_id,
+                started_at,
+                duration_ms,
+                agent,
+                model,
+                status,
+                input_tokens,
+                output_tokens,
+                error,
+            ),
+        )
+
+    async def _exec(self, sql: str, args: tuple[Any, ...]) -> None:
+        await self._db.run(lambda conn: conn.execute(sql, args).fetchall())
