@@ -59,7 +59,9 @@ def build_context(
 ) -> StudioContext:
     """Everything a session needs that is not Qt: settings, workspace, secrets, database."""
     from carrier_studio.services.characters import CharacterStore
+    from carrier_studio.services.chat import ChatService
     from carrier_studio.services.context import StudioContext
+    from carrier_studio.services.conversations import ConversationStore
     from carrier_studio.services.db import Database
     from carrier_studio.services.logs import Redactor
     from carrier_studio.services.secrets import SecretStore
@@ -77,15 +79,18 @@ def build_context(
         environ=environ,
     )
     settings.subscribe(lambda s: setattr(secrets, "storage", s.secrets.storage))
+    database = Database(workspace.paths.database)
+    characters = CharacterStore(workspace.paths.characters_dir, workspace.paths.trash_dir)
     return StudioContext(
         app_paths=app_paths,
         workspace=workspace,
         settings=settings,
         secrets=secrets,
-        database=Database(workspace.paths.database),
+        database=database,
         status=status or new_status_board(),
         redactor=redactor,
-        characters=CharacterStore(workspace.paths.characters_dir, workspace.paths.trash_dir),
+        characters=characters,
+        chat=ChatService(ConversationStore(database), characters, settings, secrets),
     )
 
 
@@ -106,18 +111,6 @@ def run_doctor(args: argparse.Namespace) -> int:
 # -- the window ---------------------------------------------------------------------------------
 
 _PLANNED_PAGES = [
-    (
-        "chat",
-        "Chat",
-        "chat",
-        "Talk to a character to test it.",
-        4,
-        [
-            "OpenAI, Anthropic and OpenAI-compatible local servers through the OpenAI Agents SDK",
-            "Streaming replies, tool-call cards, handoffs and inline approvals",
-            "Conversations kept in studio.db and resumed after a restart",
-        ],
-    ),
     (
         "memory",
         "Memory",
@@ -178,6 +171,7 @@ _PLANNED_PAGES = [
 
 PAGES = [
     ("characters", "Characters", "characters"),
+    ("chat", "Chat", "chat"),
     *((key, title, icon) for key, title, icon, *_ in _PLANNED_PAGES),
     ("settings", "Settings", "settings"),
 ]
@@ -252,6 +246,8 @@ class Studio:
             page = SettingsPage(self.ctx.settings, self.ctx.secrets, self.theme, self.tasks)
         elif key == "characters":
             page = self._characters_page()
+        elif key == "chat":
+            page = self._chat_page()
         else:
             _key, title, _icon, subtitle, issue, plans = next(
                 p for p in _PLANNED_PAGES if p[0] == key
@@ -290,6 +286,31 @@ class Studio:
             model_label=model_label,
         )
         return CharactersPage(deps, self.tasks)
+
+    def _chat_page(self) -> QWidget:
+        from carrier_studio.core.settings import ModelChoice
+        from carrier_studio.ui.pages.chat import ChatPage, ChatPageDeps
+
+        settings = self.ctx.settings
+
+        def model_options() -> list[tuple[str, ModelChoice]]:
+            providers = settings.settings.providers
+            default = providers.default
+            options = [(f"Workspace default ({default.model})", default)]
+            for endpoint in providers.endpoints:
+                for model in endpoint.models:
+                    choice = ModelChoice(
+                        provider="openai-compatible", model=model, endpoint=endpoint.name
+                    )
+                    options.append((f"{model} at {endpoint.name}", choice))
+            return options
+
+        deps = ChatPageDeps(
+            chat=self.ctx.chat,
+            model_options=model_options,
+            dark=lambda: self.theme.scheme == "dark",
+        )
+        return ChatPage(deps, self.tasks)
 
     def request_close(self) -> None:
         self._close_requested.set()
@@ -362,6 +383,10 @@ class Studio:
             await self.ctx.settings.save_async(current.model_copy(update={"ui": ui}))
         except OSError as exc:
             log.warning("could not save window state: %s", exc)
+        for key in self.window.built_pages():
+            page = self.window.page(key)
+            if hasattr(page, "shutdown"):
+                await page.shutdown()
         await self.tasks.cancel_all()
         await self.ctx.database.close()
         self.ctx.status.set("database", State.STOPPED)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from carrier_studio.core.status import StatusBoard
 from carrier_studio.services.characters import CharacterStore
+from carrier_studio.services.chat import ChatService
 from carrier_studio.services.db import Database
 from carrier_studio.services.logs import Redactor
 from carrier_studio.services.paths import AppPaths
@@ -24,3 +25,4 @@ class StudioContext:
     status: StatusBoard
     redactor: Redactor
     characters: CharacterStore
+    chat: ChatService

@@ -1,4 +1,4 @@
-"""The chat runtime end to end: characters, agents SDK, real clients, scripted servers, studio.db."""
+"""The chat runtime end to end: agents SDK, real clients, scripted servers and studio.db."""
 
 from __future__ import annotations
 

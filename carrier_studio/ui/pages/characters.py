@@ -727,6 +727,13 @@ class CharactersPage(Page):
             "the values from its file."
         )
 
+    async def shutdown(self) -> None:
+        """Stop watching files (window shutdown)."""
+        self._recheck.stop()
+        paths = self.watcher.files() + self.watcher.directories()
+        if paths:
+            self.watcher.removePaths(paths)
+
     def json_payload(self) -> Any:
         """The raw JSON currently shown (tests)."""
         return json.loads(self.json_edit.toPlainText())

@@ -1,0 +1,535 @@
+"""The Chat page: conversations per character, a streaming transcript, approvals, errors.
+
+Every turn is one owned task that consumes a `ChatThread`'s events and turns each into a
+transcript widget. The thread (services/chat.py) has already stored the event by the time the
+page sees it, so the page only draws.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from carrier_studio.core import messages
+from carrier_studio.core.runtime.events import (
+    ApprovalRequested,
+    ChatEvent,
+    Done,
+    HandoffEvent,
+    RunError,
+    TextDelta,
+    ToolCallFinished,
+    ToolCallStarted,
+    UsageEvent,
+)
+from carrier_studio.core.settings import ModelChoice
+from carrier_studio.ui.pages.characters import Ask
+from carrier_studio.ui.tasks import TaskOwner
+from carrier_studio.ui.widgets.chat_items import (
+    ApprovalCard,
+    ErrorCard,
+    MessageBubble,
+    Notice,
+    ToolCard,
+    Transcript,
+)
+from carrier_studio.ui.widgets.page import Page
+
+if TYPE_CHECKING:
+    from carrier_studio.services.chat import ChatService, ChatThread
+    from carrier_studio.services.conversations import StoredMessage
+
+
+@dataclass
+class ChatPageDeps:
+    chat: ChatService
+    #: Models offered by the switcher besides the character's own: (label, choice).
+    model_options: Callable[[], list[tuple[str, ModelChoice]]]
+    #: Whether the dark theme is showing (code blocks are highlighted to match).
+    dark: Callable[[], bool]
+
+
+class Composer(QPlainTextEdit):
+    """Enter sends; Shift+Enter adds a line."""
+
+    submitted = Signal()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not (
+            event.modifiers() & Qt.KeyboardModifier.ShiftModifier
+        ):
+            self.submitted.emit()
+            return
+        super().keyPressEvent(event)
+
+
+class ChatPage(Page):
+    #: A turn finished (tests, bench).
+    turn_finished = Signal()
+    #: The first text of a reply was painted (bench/chat.py).
+    first_token_painted = Signal()
+
+    def __init__(self, deps: ChatPageDeps, tasks: TaskOwner, parent: QWidget | None = None):
+        super().__init__("Chat", "Talk to a character to test it.", parent)
+        self.deps = deps
+        self.tasks = tasks
+        self.ask = Ask
+        self.thread: ChatThread | None = None
+        self._bubble: MessageBubble | None = None
+        self._tools: dict[str, ToolCard] = {}
+        self._approvals: dict[str, ApprovalCard] = {}
+        self._decisions: dict[str, tuple[bool, bool]] = {}
+        self._usage: UsageEvent | None = None
+        self._running = False
+        self._turns = 0
+        self._characters: list[str] = []
+
+        splitter = QSplitter()
+        splitter.addWidget(self._build_sidebar())
+        splitter.addWidget(self._build_conversation())
+        splitter.setSizes([260, 900])
+        splitter.setChildrenCollapsible(False)
+        self.body.addWidget(splitter, 1)
+        self._set_conversation_enabled(False)
+        self.refresh()
+
+    # -- building -------------------------------------------------------------------------
+
+    def _build_sidebar(self) -> QWidget:
+        panel = QWidget()
+        layout = QVBoxLayout(panel)
+        layout.setContentsMargins(0, 0, 8, 0)
+        self.character = QComboBox()
+        self.character.setObjectName("chatCharacter")
+        self.character.currentTextChanged.connect(lambda _t: self.refresh_conversations())
+        layout.addWidget(self.character)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search conversations…")
+        self.search.setClearButtonEnabled(True)
+        self._search_timer = QTimer(self, singleShot=True, interval=200)
+        self._search_timer.timeout.connect(self.refresh_conversations)
+        self.search.textChanged.connect(lambda _t: self._search_timer.start())
+        layout.addWidget(self.search)
+        self.conversations = QListWidget()
+        self.conversations.setObjectName("conversationList")
+        self.conversations.currentItemChanged.connect(self._on_conversation_changed)
+        layout.addWidget(self.conversations, 1)
+        row = QHBoxLayout()
+        self.new_button = QPushButton("New")
+        self.new_button.clicked.connect(self.new_conversation)
+        self.rename_button = QPushButton("Rename")
+        self.rename_button.clicked.connect(self.rename_conversation)
+        self.delete_button = QPushButton("Delete")
+        self.delete_button.clicked.connect(self.delete_conversation)
+        for button in (self.new_button, self.rename_button, self.delete_button):
+            row.addWidget(button)
+        layout.addLayout(row)
+        return panel
+
+    def _build_conversation(self) -> QWidget:
+        panel = QWidget()
+        layout = QVBoxLayout(panel)
+        layout.setContentsMargins(8, 0, 0, 0)
+        header = QHBoxLayout()
+        self.heading = QLabel("No conversation")
+        self.heading.setStyleSheet("font-size: 13pt; font-weight: 600")
+        header.addWidget(self.heading, 1)
+        header.addWidget(QLabel("Model"))
+        self.model = QComboBox()
+        self.model.setObjectName("modelSwitcher")
+        self.model.setMinimumWidth(220)
+        self.model.activated.connect(self._on_model_activated)
+        header.addWidget(self.model)
+        layout.addLayout(header)
+        self.transcript = Transcript()
+        self.scroll = QScrollArea()
+        self.scroll.setObjectName("transcriptScroll")
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setWidget(self.transcript)
+        self.scroll.verticalScrollBar().rangeChanged.connect(self._on_scroll_range_changed)
+        layout.addWidget(self.scroll, 1)
+        row = QHBoxLayout()
+        self.composer = Composer()
+        self.composer.setObjectName("composer")
+        self.composer.setPlaceholderText("Message… (Enter sends, Shift+Enter adds a line)")
+        self.composer.setMaximumHeight(110)
+        self.composer.submitted.connect(self.send)
+        row.addWidget(self.composer, 1)
+        self.send_button = QPushButton("Send")
+        self.send_button.setObjectName("sendButton")
+        self.send_button.setProperty("primary", True)
+        self.send_button.clicked.connect(self._on_send_clicked)
+        row.addWidget(self.send_button, 0, Qt.AlignmentFlag.AlignBottom)
+        layout.addLayout(row)
+        return panel
+
+    # -- conversations ----------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        self.tasks.start("Loading characters for chat", self._load_characters())
+
+    async def _load_characters(self) -> None:
+        names = sorted(await self.deps.chat.characters_by_name())
+        current = self.character.currentText()
+        self._characters = names
+        self.character.blockSignals(True)
+        self.character.clear()
+        self.character.addItems(names)
+        if current in names:
+            self.character.setCurrentText(current)
+        self.character.blockSignals(False)
+        await self._load_conversations()
+
+    def refresh_conversations(self) -> None:
+        self.tasks.start("Loading conversations", self._load_conversations())
+
+    async def _load_conversations(self, select: int | None = None) -> None:
+        character = self.character.currentText()
+        if not character:
+            return
+        summaries = await self.deps.chat.conversations.list(character, self.search.text())
+        current = select if select is not None else (self.thread.id if self.thread else None)
+        self.conversations.blockSignals(True)
+        self.conversations.clear()
+        for summary in summaries:
+            item = QListWidgetItem(summary.title)
+            item.setData(Qt.ItemDataRole.UserRole, summary.id)
+            item.setToolTip(f"{summary.messages} messages · {summary.updated_at[:16]}")
+            self.conversations.addItem(item)
+            if summary.id == current:
+                self.conversations.setCurrentItem(item)
+        self.conversations.blockSignals(False)
+        if self.conversations.currentItem() is None and self.conversations.count():
+            self.conversations.setCurrentRow(0)  # opens it
+        elif self.conversations.currentItem() is not None and (
+            self.thread is None or self.thread.id != current
+        ):
+            await self._open(self.conversations.currentItem().data(Qt.ItemDataRole.UserRole))
+        elif not self.conversations.count():
+            await self._close_thread()
+            self.transcript.clear()
+            self.heading.setText("No conversation yet — press New")
+            self._set_conversation_enabled(False)
+
+    def _on_conversation_changed(self, current: QListWidgetItem | None, _previous: Any) -> None:
+        if current is None:
+            return
+        conversation_id = current.data(Qt.ItemDataRole.UserRole)
+        if self.thread is not None and self.thread.id == conversation_id:
+            return
+        if self._running and self.thread is not None:
+            self.thread.cancel()
+        self.tasks.start("Opening conversation", self._open(conversation_id))
+
+    async def _close_thread(self) -> None:
+        if self.thread is not None:
+            thread, self.thread = self.thread, None
+            await thread.close()
+
+    async def _open(self, conversation_id: int) -> None:
+        await self._close_thread()
+        thread = await self.deps.chat.open(conversation_id)
+        self.thread = thread
+        self.heading.setText(thread.conversation.title)
+        self._fill_models()
+        self._render_history(thread.messages)
+        for request in thread.pending:
+            self._approval_card(request)
+        self._set_conversation_enabled(True)
+        self._update_send_button()
+
+    def new_conversation(self) -> None:
+        character = self.character.currentText()
+        if character:
+            self.tasks.start("Starting a conversation", self._new(character))
+
+    async def _new(self, character: str) -> None:
+        conversation_id = await self.deps.chat.conversations.create(character)
+        await self._load_conversations(select=conversation_id)
+        await self._open(conversation_id)
+        self.composer.setFocus()
+
+    def rename_conversation(self) -> None:
+        if self.thread is None:
+            return
+        title = self.ask.text(self, "Rename conversation", "Title:", self.thread.conversation.title)
+        if title and title.strip():
+            self.tasks.start("Renaming", self._rename(self.thread.id, title.strip()))
+
+    async def _rename(self, conversation_id: int, title: str) -> None:
+        await self.deps.chat.conversations.rename(conversation_id, title)
+        if self.thread is not None and self.thread.id == conversation_id:
+            self.heading.setText(title)
+            self.thread.conversation = type(self.thread.conversation)(
+                conversation_id,
+                self.thread.character,
+                title,
+                self.thread.conversation.history,
+                self.thread.conversation.pending_state,
+            )
+        await self._load_conversations(select=conversation_id)
+
+    def delete_conversation(self) -> None:
+        if self.thread is None:
+            return
+        if self.confirm_delete(self.thread.conversation.title):
+            self.tasks.start("Deleting conversation", self._delete(self.thread.id))
+
+    def confirm_delete(self, title: str) -> bool:
+        answer = QMessageBox.question(
+            self,
+            "Delete conversation",
+            f"Delete “{title}” and all its messages? This cannot be undone.",
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    async def _delete(self, conversation_id: int) -> None:
+        await self._close_thread()
+        await self.deps.chat.conversations.delete(conversation_id)
+        self.transcript.clear()
+        await self._load_conversations()
+
+    # -- model switcher ---------------------------------------------------------------------
+
+    def _fill_models(self) -> None:
+        self.model.clear()
+        if self.thread is None:
+            return
+        own = self.thread.model_choice()
+        self.model.addItem(f"Character's model ({own.model})", None)
+        for label, choice in self.deps.model_options():
+            self.model.addItem(label, choice)
+        if self.thread.model_override is not None:
+            for index in range(1, self.model.count()):
+                if self.model.itemData(index) == self.thread.model_override:
+                    self.model.setCurrentIndex(index)
+
+    def _on_model_activated(self, index: int) -> None:
+        if self.thread is not None:
+            self.thread.set_model(self.model.itemData(index))
+
+    # -- transcript ---------------------------------------------------------------------------
+
+    def _render_history(self, stored: list[StoredMessage]) -> None:
+        self.transcript.clear()
+        self._bubble = None
+        self._tools = {}
+        dark = self.deps.dark()
+        for message in stored:
+            if message.kind in ("user", "assistant"):
+                bubble = MessageBubble(message.kind, message.agent, message.content, dark)
+                self._wire_bubble(bubble)
+                if message.kind == "assistant":
+                    bubble.finish(self._usage_text(message.meta))
+                self.transcript.add(bubble)
+            elif message.kind == "tool":
+                card_data = json.loads(message.content)
+                card = ToolCard(card_data["name"], card_data.get("arguments", ""), message.agent)
+                card.finish(card_data.get("result", ""), message.meta.get("duration_s", 0))
+                self.transcript.add(card)
+            elif message.kind == "handoff":
+                self.transcript.add(Notice(f"Handed off: {message.content}"))
+            elif message.kind == "approval":
+                data = json.loads(message.content)
+                card = ApprovalCard(
+                    message.meta.get("approval_id", ""),
+                    data["tool"],
+                    data["arguments"],
+                    message.agent,
+                )
+                card.show_verdict("answered")
+                self.transcript.add(card)
+            elif message.kind == "approval_result":
+                self.transcript.add(
+                    Notice(f"{message.meta.get('tool', 'Tool')} call {message.content}")
+                )
+            elif message.kind == "error":
+                self._error_card(message.content, message.meta.get("hint", ""), None)
+        self._mark_last_retry()
+
+    def _usage_text(self, meta: dict[str, Any]) -> str:
+        parts = []
+        if meta.get("input_tokens") or meta.get("output_tokens"):
+            parts.append(
+                f"{meta.get('input_tokens', 0)} in · {meta.get('output_tokens', 0)} out tokens"
+            )
+        if meta.get("stopped"):
+            parts.append("stopped")
+        return " · ".join(parts)
+
+    def _wire_bubble(self, bubble: MessageBubble) -> None:
+        bubble.retry_requested.connect(self.retry)
+        bubble.copy_requested.connect(lambda _t: messages.info("Copied to the clipboard."))
+
+    def _mark_last_retry(self) -> None:
+        bubbles = [w for w in self.transcript.items() if isinstance(w, MessageBubble)]
+        for bubble in bubbles:
+            bubble.retry_button.hide()
+        if bubbles and bubbles[-1].role == "assistant" and not self._running:
+            bubbles[-1].retry_button.show()
+
+    def _error_card(self, message: str, hint: str, retry_after: float | None) -> ErrorCard:
+        card = ErrorCard(message, hint, retry_after)
+        card.retry_requested.connect(self.retry)
+        self.transcript.add(card)
+        return card
+
+    def _approval_card(self, request: ApprovalRequested) -> ApprovalCard:
+        card = ApprovalCard(request.approval_id, request.tool, request.arguments, request.agent)
+        card.decided.connect(self._on_approval_decided)
+        self._approvals[request.approval_id] = card
+        self.transcript.add(card)
+        return card
+
+    def _on_scroll_range_changed(self, _low: int, high: int) -> None:
+        bar = self.scroll.verticalScrollBar()
+        if self._running or bar.value() >= bar.maximum() - 80:
+            bar.setValue(high)
+
+    # -- turns -------------------------------------------------------------------------------
+
+    def _on_send_clicked(self) -> None:
+        if self._running:
+            self.stop()
+        else:
+            self.send()
+
+    def send(self) -> None:
+        text = self.composer.toPlainText().strip()
+        if not text or self.thread is None or self._running:
+            return
+        self.composer.clear()
+        bubble = MessageBubble("user", "", text, self.deps.dark())
+        self._wire_bubble(bubble)
+        self.transcript.add(bubble)
+        self._run_turn(self.thread.send(text))
+
+    def retry(self) -> None:
+        if self.thread is None or self._running:
+            return
+        items = self.transcript.items()
+        last_user = next(
+            (w for w in reversed(items) if isinstance(w, MessageBubble) and w.role == "user"), None
+        )
+        if last_user is None:
+            return
+        after = items[items.index(last_user) + 1 :]
+        for widget in after:
+            self.transcript.remove_from(widget)
+            break
+        self._run_turn(self.thread.retry())
+
+    def stop(self) -> None:
+        if self.thread is not None and self._running:
+            self.thread.cancel()
+
+    def _on_approval_decided(self, approval_id: str, approved: bool, remember: bool) -> None:
+        self._decisions[approval_id] = (approved, remember)
+        if self.thread is None or any(a not in self._decisions for a in self._approvals):
+            return
+        decisions = {a: d[0] for a, d in self._decisions.items()}
+        remembered = {a: d[1] for a, d in self._decisions.items()}
+        self._approvals, self._decisions = {}, {}
+        self._run_turn(self.thread.resolve(decisions, remembered))
+
+    def _run_turn(self, events: AsyncIterator[ChatEvent]) -> None:
+        self._running = True
+        self._bubble = None
+        self._usage = None
+        self._update_send_button()
+        self._mark_last_retry()
+        # `_running` is the guard against a second turn; the task name only has to be unique,
+        # since a finished turn's task may not have been reaped yet when the next one starts.
+        self._turns += 1
+        self.tasks.start(f"Chat turn {self._turns}", self._consume(events))
+
+    async def _consume(self, events: AsyncIterator[ChatEvent]) -> None:
+        try:
+            async for event in events:
+                self._show(event)
+        finally:
+            self._running = False
+            self._update_send_button()
+            self._mark_last_retry()
+            self.turn_finished.emit()
+
+    def _show(self, event: ChatEvent) -> None:
+        if isinstance(event, TextDelta):
+            if self._bubble is None or self._bubble.agent != event.agent:
+                self._bubble = MessageBubble("assistant", event.agent, "", self.deps.dark())
+                self._wire_bubble(self._bubble)
+                self._bubble.first_text_painted.connect(self.first_token_painted)
+                self.transcript.add(self._bubble)
+            self._bubble.append(event.text)
+        elif isinstance(event, ToolCallStarted):
+            self._bubble = None
+            card = ToolCard(event.name, event.arguments, event.agent)
+            self._tools[event.call_id] = card
+            self.transcript.add(card)
+        elif isinstance(event, ToolCallFinished):
+            card = self._tools.get(event.call_id)
+            if card is None:
+                card = ToolCard(event.name, "", "")
+                self.transcript.add(card)
+            card.finish(event.result, event.duration_s)
+        elif isinstance(event, HandoffEvent):
+            self._bubble = None
+            self.transcript.add(Notice(f"Handed off: {event.from_agent} → {event.to_agent}"))
+        elif isinstance(event, ApprovalRequested):
+            self._approval_card(event)
+        elif isinstance(event, UsageEvent):
+            self._usage = event
+        elif isinstance(event, RunError):
+            self._error_card(event.message, event.hint, event.retry_after)
+        elif isinstance(event, Done):
+            if self._bubble is not None:
+                meta = {"stopped": event.cancelled}
+                if self._usage is not None:
+                    meta |= {
+                        "input_tokens": self._usage.input_tokens,
+                        "output_tokens": self._usage.output_tokens,
+                    }
+                self._bubble.finish(self._usage_text(meta))
+            if self.thread is not None and self.heading.text() != self.thread.conversation.title:
+                self.heading.setText(self.thread.conversation.title)
+                self.refresh_conversations()
+
+    def _update_send_button(self) -> None:
+        self.send_button.setText("Stop" if self._running else "Send")
+        self.send_button.setToolTip("Stop the reply" if self._running else "Send (Enter)")
+
+    def _set_conversation_enabled(self, enabled: bool) -> None:
+        for widget in (
+            self.composer,
+            self.send_button,
+            self.model,
+            self.rename_button,
+            self.delete_button,
+        ):
+            widget.setEnabled(enabled)
+
+    async def shutdown(self) -> None:
+        """Stop a running turn and close the open conversation (window shutdown)."""
+        if self.thread is not None:
+            self.thread.cancel()
+        await self._close_thread()

@@ -1,0 +1,309 @@
+"""The pieces of a chat transcript: messages, tool cards, handoff notices, approvals, errors."""
+
+from __future__ import annotations
+
+import json
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QApplication,
+    QCheckBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from carrier_studio.ui.markdown import to_html
+
+#: Re-render a streaming message at most this often (ms): 30 fps is smooth and cheap.
+RENDER_INTERVAL_MS = 33
+
+
+def _pretty_json(text: str) -> str:
+    try:
+        return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+    except (ValueError, TypeError):
+        return text
+
+
+class MessageBubble(QFrame):
+    """A user or assistant message, rendered as markdown; assistant text may stream in."""
+
+    copy_requested = Signal(str)
+    retry_requested = Signal()
+    #: The first text of this message has been painted (bench/chat.py measures it).
+    first_text_painted = Signal()
+
+    def __init__(self, role: str, agent: str, text: str = "", dark: bool = False) -> None:
+        super().__init__()
+        self.role = role
+        self.agent = agent
+        self._text = text
+        self._dark = dark
+        self._painted_text = False
+        self.setObjectName("userBubble" if role == "user" else "assistantBubble")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 8, 12, 8)
+        if role != "user":
+            who = QLabel(agent)
+            who.setObjectName("bubbleAuthor")
+            layout.addWidget(who)
+        self.body = QLabel()
+        self.body.setObjectName("bubbleBody")
+        self.body.setWordWrap(True)
+        self.body.setTextFormat(Qt.TextFormat.RichText)
+        self.body.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse
+            | Qt.TextInteractionFlag.LinksAccessibleByMouse
+        )
+        self.body.setOpenExternalLinks(True)
+        self.body.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+        self.body.installEventFilter(self)
+        layout.addWidget(self.body)
+        footer = QHBoxLayout()
+        self.info = QLabel()
+        self.info.setObjectName("bubbleInfo")
+        self.info.setProperty("muted", True)
+        footer.addWidget(self.info)
+        footer.addStretch(1)
+        self.copy_button = QToolButton()
+        self.copy_button.setText("Copy")
+        self.copy_button.setAutoRaise(True)
+        self.copy_button.clicked.connect(self._on_copy_clicked)
+        footer.addWidget(self.copy_button)
+        self.retry_button = QToolButton()
+        self.retry_button.setText("Retry")
+        self.retry_button.setAutoRaise(True)
+        self.retry_button.clicked.connect(self.retry_requested)
+        self.retry_button.hide()
+        footer.addWidget(self.retry_button)
+        layout.addLayout(footer)
+        self._render_timer = QTimer(self, singleShot=True, interval=RENDER_INTERVAL_MS)
+        self._render_timer.timeout.connect(self._render)
+        self._render()
+
+    @property
+    def text(self) -> str:
+        return self._text
+
+    def append(self, delta: str) -> None:
+        first = not self._text
+        self._text += delta
+        if first:
+            self._render()  # the first words appear at once
+        elif not self._render_timer.isActive():
+            self._render_timer.start()
+
+    def finish(self, info: str = "") -> None:
+        self._render_timer.stop()
+        self._render()
+        self.info.setText(info)
+
+    def _render(self) -> None:
+        self.body.setText(to_html(self._text, self._dark) if self._text else "…")
+
+    def _on_copy_clicked(self) -> None:
+        QApplication.clipboard().setText(self._text)
+        self.copy_requested.emit(self._text)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if (
+            watched is self.body
+            and event.type() == QEvent.Type.Paint
+            and self._text
+            and not self._painted_text
+        ):
+            self._painted_text = True
+            QTimer.singleShot(0, self.first_text_painted.emit)
+        return False
+
+
+class ToolCard(QFrame):
+    """A tool call: name and status in one line; arguments and result when expanded."""
+
+    def __init__(self, name: str, arguments: str, agent: str) -> None:
+        super().__init__()
+        self.setObjectName("toolCard")
+        self.name = name
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 6, 10, 6)
+        self.toggle = QToolButton()
+        self.toggle.setObjectName("toolToggle")
+        self.toggle.setCheckable(True)
+        self.toggle.setAutoRaise(True)
+        self.toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.toggle.toggled.connect(self._on_toggle_toggled)
+        layout.addWidget(self.toggle)
+        self.details = QPlainTextEdit()
+        self.details.setReadOnly(True)
+        self.details.setMaximumHeight(180)
+        self.details.hide()
+        layout.addWidget(self.details)
+        self._arguments = _pretty_json(arguments)
+        self._result: str | None = None
+        self._agent = agent
+        self._status = "running…"
+        self._update()
+
+    def finish(self, result: str, duration_s: float) -> None:
+        self._result = result
+        self._status = f"done in {duration_s * 1000:.0f} ms"
+        self._update()
+
+    def _update(self) -> None:
+        arrow = "▾" if self.toggle.isChecked() else "▸"
+        self.toggle.setText(f"{arrow}  🔧 {self.name} — {self._status}")
+        result = "(running)" if self._result is None else _pretty_json(self._result)
+        self.details.setPlainText(f"Arguments\n{self._arguments}\n\nResult\n{result}")
+
+    def _on_toggle_toggled(self, checked: bool) -> None:
+        self.details.setVisible(checked)
+        self._update()
+
+
+class Notice(QLabel):
+    """A one-line event in the transcript, such as a handoff."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.setObjectName("chatNotice")
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setProperty("muted", True)
+
+
+class ApprovalCard(QFrame):
+    """A tool call waiting for the user: approve or reject, optionally remembered."""
+
+    decided = Signal(str, bool, bool)  # approval id, approved, remember
+
+    def __init__(self, approval_id: str, tool: str, arguments: str, agent: str) -> None:
+        super().__init__()
+        self.setObjectName("approvalCard")
+        self.approval_id = approval_id
+        self.tool = tool
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 8, 12, 8)
+        title = QLabel(f"<b>{agent}</b> wants to run <b>{tool}</b>")
+        layout.addWidget(title)
+        args = QPlainTextEdit(_pretty_json(arguments))
+        args.setReadOnly(True)
+        args.setMaximumHeight(100)
+        layout.addWidget(args)
+        row = QHBoxLayout()
+        self.remember = QCheckBox(f"Remember for {tool}")
+        row.addWidget(self.remember)
+        row.addStretch(1)
+        self.reject_button = QPushButton("Reject")
+        self.reject_button.clicked.connect(lambda: self._decide(False))
+        self.approve_button = QPushButton("Approve")
+        self.approve_button.setProperty("primary", True)
+        self.approve_button.clicked.connect(lambda: self._decide(True))
+        row.addWidget(self.reject_button)
+        row.addWidget(self.approve_button)
+        layout.addLayout(row)
+        self.verdict = QLabel()
+        self.verdict.hide()
+        layout.addWidget(self.verdict)
+
+    def _decide(self, approved: bool) -> None:
+        for widget in (self.approve_button, self.reject_button, self.remember):
+            widget.setEnabled(False)
+        self.show_verdict("approved" if approved else "rejected")
+        self.decided.emit(self.approval_id, approved, self.remember.isChecked())
+
+    def show_verdict(self, verdict: str) -> None:
+        for widget in (self.approve_button, self.reject_button, self.remember):
+            widget.setEnabled(False)
+        self.verdict.setText(f"You {verdict} this call.")
+        self.verdict.show()
+
+
+class ErrorCard(QFrame):
+    """A failed turn: what went wrong, what to do, and Retry (after any wait asked for)."""
+
+    retry_requested = Signal()
+
+    def __init__(self, message: str, hint: str = "", retry_after: float | None = None) -> None:
+        super().__init__()
+        self.setObjectName("errorCard")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 8, 12, 8)
+        self.message = QLabel(f"<b>{message}</b>")
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.message)
+        if hint:
+            tip = QLabel(hint)
+            tip.setWordWrap(True)
+            layout.addWidget(tip)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        self.retry_button = QPushButton("Retry")
+        self.retry_button.clicked.connect(self.retry_requested)
+        row.addWidget(self.retry_button)
+        layout.addLayout(row)
+        self._wait = int(retry_after or 0)
+        self._countdown = QTimer(self, interval=1000)
+        self._countdown.timeout.connect(self._tick)
+        if self._wait > 0:
+            self.retry_button.setEnabled(False)
+            self._countdown.start()
+            self._tick(first=True)
+
+    def _tick(self, first: bool = False) -> None:
+        if not first:
+            self._wait -= 1
+        if self._wait <= 0:
+            self._countdown.stop()
+            self.retry_button.setEnabled(True)
+            self.retry_button.setText("Retry")
+        else:
+            self.retry_button.setText(f"Retry in {self._wait} s")
+
+
+class Transcript(QWidget):
+    """The column of transcript items, newest at the bottom."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("transcript")
+        self.column = QVBoxLayout(self)
+        self.column.setContentsMargins(16, 12, 16, 12)
+        self.column.setSpacing(10)
+        self.column.addStretch(1)
+        self.empty = QLabel("Say hello to start the conversation.")
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setProperty("muted", True)
+        self.column.insertWidget(0, self.empty)
+
+    def add(self, widget: QWidget) -> QWidget:
+        self.empty.hide()
+        self.column.insertWidget(self.column.count() - 1, widget)
+        return widget
+
+    def items(self) -> list[QWidget]:
+        return [
+            self.column.itemAt(i).widget()
+            for i in range(self.column.count())
+            if self.column.itemAt(i).widget() not in (None, self.empty)
+        ]
+
+    def clear(self) -> None:
+        for widget in self.items():
+            self.column.removeWidget(widget)
+            widget.deleteLater()
+        self.empty.show()
+
+    def remove_from(self, widget: QWidget) -> None:
+        """Remove ``widget`` and everything after it."""
+        items = self.items()
+        if widget in items:
+            for item in items[items.index(widget) :]:
+                self.column.removeWidget(item)
+                item.deleteLater()

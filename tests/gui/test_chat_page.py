@@ -1,0 +1,207 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+
+from carrier_studio.core.settings import CompatEndpoint, ModelChoice
+from carrier_studio.ui.widgets.chat_items import ApprovalCard, ErrorCard, MessageBubble, ToolCard
+from tests.fakes import error, running_server, slow_text, text, tool_call
+from tests.helpers.waiting import wait_until
+
+
+@pytest.fixture
+def server():
+    with running_server() as srv:
+        yield srv
+
+
+def _strip_models(workspace):
+    for path in (workspace / "characters").glob("*.json"):
+        data = json.loads(path.read_text())
+        data.pop("model", None)
+        path.write_text(json.dumps(data, indent=2))
+
+
+@pytest.fixture
+def chat(make_studio, loop, server, tmp_path):
+    studio = make_studio(start=False)
+    providers = studio.ctx.settings.settings.providers
+    providers.endpoints = [
+        CompatEndpoint(name="local", base_url=server.openai_base_url, models=["other-model"])
+    ]
+    providers.default = ModelChoice(provider="openai-compatible", model="m", endpoint="local")
+    _strip_models(studio.ctx.workspace.root)
+    loop.run_until_complete(studio.start())
+    studio.window.show_page("chat")
+    page = studio.window.page("chat")
+    loop.run_until_complete(studio.tasks.wait_idle())
+    page.character.setCurrentText("Ada")
+    loop.run_until_complete(studio.tasks.wait_idle())
+    page.new_conversation()
+    loop.run_until_complete(studio.tasks.wait_idle())
+    return page, studio
+
+
+def _send(page, loop, words):
+    page.composer.setFocus()
+    QTest.keyClicks(page.composer, words)
+    QTest.keyClick(page.composer, Qt.Key.Key_Return)
+    wait_until(loop, lambda: not page._running)
+
+
+def _items(page, kind):
+    return [w for w in page.transcript.items() if isinstance(w, kind)]
+
+
+def test_enter_sends_and_the_reply_streams(chat, loop, server):
+    page, studio = chat
+    server.script(text("Hello **there**."))
+    _send(page, loop, "Hi Ada")
+    bubbles = _items(page, MessageBubble)
+    assert [(b.role, b.text) for b in bubbles] == [
+        ("user", "Hi Ada"),
+        ("assistant", "Hello **there**."),
+    ]
+    assert "<strong>there</strong>" in bubbles[1].body.text()
+    assert "out tokens" in bubbles[1].info.text()
+    assert page.composer.toPlainText() == ""
+    wait_until(loop, lambda: page.conversations.currentItem().text() == "Hi Ada")
+    assert page.heading.text() == "Hi Ada"
+
+
+def test_shift_enter_adds_a_line(chat, loop):
+    page, _ = chat
+    QTest.keyClicks(page.composer, "one")
+    QTest.keyClick(page.composer, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
+    QTest.keyClicks(page.composer, "two")
+    assert page.composer.toPlainText() == "one\ntwo"
+    assert _items(page, MessageBubble) == []
+
+
+def test_tool_cards_expand_to_arguments_and_result(chat, loop, server):
+    page, _ = chat
+    server.script(tool_call("calculate", {"expression": "6*7"}), text("42 it is."))
+    _send(page, loop, "6*7?")
+    (card,) = _items(page, ToolCard)
+    assert "calculate" in card.toggle.text() and "done in" in card.toggle.text()
+    assert card.details.isHidden()
+    card.toggle.click()
+    assert card.details.isVisible()
+    assert '"expression": "6*7"' in card.details.toPlainText()
+    assert "Result\n42" in card.details.toPlainText()
+
+
+def test_approval_prompt_inline(chat, loop, server):
+    page, studio = chat
+    path = studio.ctx.workspace.paths.characters_dir / "ada.json"
+    data = json.loads(path.read_text())
+    data["tool_policy"] = {"calculate": "ask"}
+    path.write_text(json.dumps(data, indent=2))
+    page.new_conversation()
+    loop.run_until_complete(studio.tasks.wait_idle())
+    server.script(tool_call("calculate", {"expression": "1+1"}), text("Two."))
+    _send(page, loop, "1+1?")
+    (card,) = _items(page, ApprovalCard)
+    assert _items(page, ToolCard)[0].toggle.text().endswith("running…")
+    card.remember.setChecked(True)
+    card.approve_button.click()
+    wait_until(loop, lambda: not page._running and _items(page, MessageBubble)[-1].text == "Two.")
+    assert "done in" in _items(page, ToolCard)[0].toggle.text()
+    remembered = loop.run_until_complete(studio.ctx.chat.conversations.remembered("Ada"))
+    assert remembered == {"calculate": "auto"}
+
+
+def test_errors_show_inline_with_a_hint_and_retry(chat, loop, server):
+    page, _ = chat
+    server.script(error(401, "nope"))  # the client does not retry a refused key
+    _send(page, loop, "Are you there?")
+    (card,) = _items(page, ErrorCard)
+    assert "refused the API key (401)" in card.message.text()
+    assert _items(page, MessageBubble)[0].text == "Are you there?", "the user's text is kept"
+    server.script(text("Yes, now I am."))
+    card.retry_button.click()
+    wait_until(loop, lambda: not page._running and len(_items(page, MessageBubble)) == 2)
+    assert _items(page, ErrorCard) == []
+    assert [b.text for b in _items(page, MessageBubble)] == ["Are you there?", "Yes, now I am."]
+
+
+def test_rate_limit_retry_waits_as_asked(chat, loop, server):
+    page, _ = chat
+    server.script(
+        error(429, "slow", headers={"retry-after": "0"}),
+        error(429, "slow", headers={"retry-after": "30"}),
+    )
+    _send(page, loop, "hi")
+    (card,) = _items(page, ErrorCard)
+    assert not card.retry_button.isEnabled()
+    assert card.retry_button.text() == "Retry in 30 s"
+
+
+def test_stop_ends_the_reply_and_keeps_the_text(chat, loop, server):
+    page, _ = chat
+    server.script(slow_text("alpha beta gamma delta epsilon zeta eta theta", 0.15))
+    QTest.keyClicks(page.composer, "Go slowly")
+    QTest.keyClick(page.composer, Qt.Key.Key_Return)
+    wait_until(
+        loop, lambda: len(_items(page, MessageBubble)) == 2 and _items(page, MessageBubble)[1].text
+    )
+    assert page.send_button.text() == "Stop"
+    page.send_button.click()
+    wait_until(loop, lambda: not page._running)
+    reply = _items(page, MessageBubble)[1]
+    assert "stopped" in reply.info.text()
+    assert reply.text and "theta" not in reply.text
+    assert page.send_button.text() == "Send"
+
+
+def test_conversations_survive_a_restart(chat, loop, server, make_studio):
+    page, studio = chat
+    server.script(text("Noted."))
+    _send(page, loop, "Remember the lighthouse.")
+    loop.run_until_complete(studio.shutdown())
+    again = make_studio(str(studio.ctx.workspace.root))
+    again.window.show_page("chat")
+    page2 = again.window.page("chat")
+    loop.run_until_complete(again.tasks.wait_idle())
+    page2.character.setCurrentText("Ada")
+    wait_until(loop, lambda: page2.thread is not None and page2.thread.character == "Ada")
+    loop.run_until_complete(again.tasks.wait_idle())
+    assert [b.text for b in _items(page2, MessageBubble)] == ["Remember the lighthouse.", "Noted."]
+
+
+def test_rename_delete_and_search(chat, loop, server, monkeypatch):
+    page, studio = chat
+    server.script(text("ok"))
+    _send(page, loop, "about tides")
+    monkeypatch.setattr(page.ask, "text", lambda *args: "Tide talk")
+    page.rename_conversation()
+    loop.run_until_complete(studio.tasks.wait_idle())
+    assert page.conversations.currentItem().text() == "Tide talk"
+    page.new_conversation()
+    loop.run_until_complete(studio.tasks.wait_idle())
+    assert page.conversations.count() == 2
+    QTest.keyClicks(page.search, "tides")
+    wait_until(loop, lambda: page.conversations.count() == 1)
+    assert page.conversations.item(0).text() == "Tide talk"
+    page.search.clear()
+    wait_until(loop, lambda: page.conversations.count() == 2)
+    monkeypatch.setattr(page, "confirm_delete", lambda title: True)
+    page.conversations.setCurrentRow(0)
+    loop.run_until_complete(studio.tasks.wait_idle())
+    page.delete_conversation()
+    loop.run_until_complete(studio.tasks.wait_idle())
+    assert page.conversations.count() == 1
+
+
+def test_model_switcher_uses_another_model_for_this_conversation(chat, loop, server):
+    page, _ = chat
+    index = page.model.findText("other-model at local")
+    assert index > 0
+    page.model.setCurrentIndex(index)
+    page.model.activated.emit(index)
+    server.script(text("From the other model."))
+    _send(page, loop, "hi")
+    assert server.requests[-1].body["model"] == "other-model"
