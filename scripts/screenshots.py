@@ -50,6 +50,29 @@ class DemoKeyring:
         return _Demo()
 
 
+async def _demo_conversation(ctx) -> None:
+    """A stored conversation so the Chat page has something to show."""
+    import json
+
+    store = ctx.chat.conversations
+    cid = await store.create("Ada", "Compound interest, quickly")
+    await store.add_message(cid, "user", "What does 1000 at 5% become after 10 years?")
+    card = {
+        "name": "calculate",
+        "arguments": '{"expression": "1000 * 1.05 ** 10"}',
+        "result": "1628.894626777442",
+    }
+    await store.add_message(cid, "tool", json.dumps(card), agent="Ada", meta={"duration_s": 0.002})
+    answer = (
+        "About **1,628.89** — compounding yearly:\n\n"
+        "```python\nbalance = 1000 * 1.05 ** 10  # 1628.89\n```\n\n"
+        "Roughly 63% growth; simple interest would give 1,500."
+    )
+    await store.add_message(
+        cid, "assistant", answer, agent="Ada", meta={"input_tokens": 412, "output_tokens": 58}
+    )
+
+
 async def render(out: Path, theme: str, size: tuple[int, int]) -> list[Path]:
     root = Path(tempfile.mkdtemp(prefix="carrier-shots-"))
     ctx = build_context(
@@ -60,6 +83,7 @@ async def render(out: Path, theme: str, size: tuple[int, int]) -> list[Path]:
     studio = Studio(ctx, QApplication.instance())
     studio.window.resize(*size)
     await studio.start()
+    await _demo_conversation(ctx)
     written = []
     for number, key in enumerate(studio.window.page_keys(), start=1):
         studio.window.show_page(key)

@@ -158,7 +158,7 @@ class ToolCard(QFrame):
 
     def _update(self) -> None:
         arrow = "▾" if self.toggle.isChecked() else "▸"
-        self.toggle.setText(f"{arrow}  🔧 {self.name} — {self._status}")
+        self.toggle.setText(f"{arrow}  {self.name} · {self._status}")
         result = "(running)" if self._result is None else _pretty_json(self._result)
         self.details.setPlainText(f"Arguments\n{self._arguments}\n\nResult\n{result}")
 
