@@ -41,6 +41,16 @@ from carrier_studio.services.settings_store import SettingsStore
 TITLE_LENGTH = 48
 
 
+def _after(first: asyncio.Future[Any], then: Any) -> asyncio.Future[Any]:
+    """A future for ``then`` (a coroutine) that runs once ``first`` is done."""
+
+    async def chain() -> Any:
+        await first
+        return await then
+
+    return asyncio.ensure_future(chain())
+
+
 class ChatService:
     def __init__(
         self,
@@ -64,6 +74,7 @@ class ChatService:
         thread = ChatThread(self, conversation, messages)
         if conversation.pending_state:
             await thread.restore_pending()
+        thread.prepare()
         return thread
 
 
@@ -82,6 +93,8 @@ class ChatThread:
         #: HTTP clients of the current agents' models, closed when they are replaced.
         self._clients: list[Any] = []
         self._rebuild_agent = False
+        self._user_write: asyncio.Future[int] | None = None
+        self._building: asyncio.Future[None] | None = None
         self.session = ChatSession(
             lambda: self._agent,
             classify_error,
@@ -117,13 +130,37 @@ class ChatThread:
     async def close(self) -> None:
         """Close the model clients (the conversation itself is already saved)."""
         self.session.cancel()
+        if self._building is not None:
+            self._building.cancel()
+            await asyncio.gather(self._building, return_exceptions=True)
+            self._building = None
+        if self._user_write is not None:
+            await self._user_write
+            self._user_write = None
         clients, self._clients = self._clients, []
         for client in clients:
             await client.close()
 
+    def prepare(self) -> None:
+        """Start building the agent now, so the first message does not wait for it."""
+        if self._agent is None and self._building is None:
+            self._building = asyncio.ensure_future(self._build_agent())
+            # A failure here is reported when the user sends, not as an orphan exception.
+            self._building.add_done_callback(lambda f: f.cancelled() or f.exception())
+
     async def _ensure_agent(self) -> None:
         if self._agent is not None:
             return
+        if self._building is None:
+            self._building = asyncio.ensure_future(self._build_agent())
+        building = self._building
+        try:
+            await building
+        finally:
+            if self._building is building:
+                self._building = None
+
+    async def _build_agent(self) -> None:
         old, self._clients = self._clients, []
         for client in old:
             await client.close()
@@ -170,10 +207,12 @@ class ChatThread:
 
     async def send(self, text: str) -> AsyncIterator[ChatEvent]:
         store = self._service.conversations
-        await store.add_message(self.id, "user", text)
+        # Stored before anything else can fail, so the user's text is never lost. The database
+        # thread runs writes in order, so the request need not wait for this one to finish.
+        self._user_write = asyncio.ensure_future(store.add_message(self.id, "user", text))
         if self.conversation.title == "New conversation":
             title = " ".join(text.split())[:TITLE_LENGTH] or "New conversation"
-            await store.rename(self.id, title)
+            self._user_write = _after(self._user_write, store.rename(self.id, title))
             self.conversation = Conversation(
                 self.id, self.character, title, self.conversation.history, None
             )
@@ -243,6 +282,9 @@ class ChatThread:
             yield event
 
     async def _store_error(self, error: RunError) -> None:
+        if self._user_write is not None:
+            await self._user_write
+            self._user_write = None
         await self._service.conversations.add_message(
             self.id,
             "error",
@@ -252,6 +294,9 @@ class ChatThread:
 
     async def _persisted(self, stream: AsyncIterator[ChatEvent]) -> AsyncIterator[ChatEvent]:
         store = self._service.conversations
+        if self._user_write is not None:
+            await self._user_write
+            self._user_write = None
         started_at = datetime.now(UTC).isoformat(timespec="milliseconds")
         clock = time.monotonic()
         text: list[str] = []

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -14,6 +16,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QSizePolicy,
+    QTextBrowser,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -21,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from carrier_studio.ui.markdown import to_html
 
-#: Re-render a streaming message at most this often (ms): 30 fps is smooth and cheap.
+#: Add streamed text to a message at most this often (ms): 30 fps is smooth and cheap.
 RENDER_INTERVAL_MS = 33
 
 
@@ -32,8 +35,39 @@ def _pretty_json(text: str) -> str:
         return text
 
 
+class MessageView(QTextBrowser):
+    """Read-only rich text that is as tall as its content (no inner scroll bar).
+
+    A QTextDocument lays out appended text incrementally, where a rich-text QLabel lays out
+    everything again on each change: streaming a long reply into a QLabel stalled the loop
+    for tens of milliseconds per update.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("bubbleBody")
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setOpenExternalLinks(True)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.viewport().setAutoFillBackground(False)
+        self.document().setDocumentMargin(0)
+        self.document().documentLayout().documentSizeChanged.connect(self._fit)
+        self.setFixedHeight(20)
+
+    def _fit(self, size: Any) -> None:
+        self.setFixedHeight(int(size.height()) + 2)
+
+    def append_plain(self, text: str) -> None:
+        cursor = QTextCursor(self.document())
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        cursor.insertText(text)
+
+
 class MessageBubble(QFrame):
-    """A user or assistant message, rendered as markdown; assistant text may stream in."""
+    """A user or assistant message. Streaming text is appended as it arrives (cheap) and the
+    message is rendered as markdown when it is complete."""
 
     copy_requested = Signal(str)
     retry_requested = Signal()
@@ -45,6 +79,7 @@ class MessageBubble(QFrame):
         self.role = role
         self.agent = agent
         self._text = text
+        self._pending: list[str] = []
         self._dark = dark
         self._painted_text = False
         self.setObjectName("userBubble" if role == "user" else "assistantBubble")
@@ -54,17 +89,8 @@ class MessageBubble(QFrame):
             who = QLabel(agent)
             who.setObjectName("bubbleAuthor")
             layout.addWidget(who)
-        self.body = QLabel()
-        self.body.setObjectName("bubbleBody")
-        self.body.setWordWrap(True)
-        self.body.setTextFormat(Qt.TextFormat.RichText)
-        self.body.setTextInteractionFlags(
-            Qt.TextInteractionFlag.TextSelectableByMouse
-            | Qt.TextInteractionFlag.LinksAccessibleByMouse
-        )
-        self.body.setOpenExternalLinks(True)
-        self.body.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
-        self.body.installEventFilter(self)
+        self.body = MessageView()
+        self.body.viewport().installEventFilter(self)
         layout.addWidget(self.body)
         footer = QHBoxLayout()
         self.info = QLabel()
@@ -84,29 +110,40 @@ class MessageBubble(QFrame):
         self.retry_button.hide()
         footer.addWidget(self.retry_button)
         layout.addLayout(footer)
-        self._render_timer = QTimer(self, singleShot=True, interval=RENDER_INTERVAL_MS)
-        self._render_timer.timeout.connect(self._render)
-        self._render()
+        self._flush_timer = QTimer(self, singleShot=True, interval=RENDER_INTERVAL_MS)
+        self._flush_timer.timeout.connect(self._flush)
+        if text:
+            self._render_markdown()
 
     @property
     def text(self) -> str:
         return self._text
 
+    def html(self) -> str:
+        return self.body.toHtml()
+
     def append(self, delta: str) -> None:
         first = not self._text
         self._text += delta
+        self._pending.append(delta)
         if first:
-            self._render()  # the first words appear at once
-        elif not self._render_timer.isActive():
-            self._render_timer.start()
+            self._flush()  # the first words appear at once
+        elif not self._flush_timer.isActive():
+            self._flush_timer.start()
+
+    def _flush(self) -> None:
+        if self._pending:
+            self.body.append_plain("".join(self._pending))
+            self._pending.clear()
 
     def finish(self, info: str = "") -> None:
-        self._render_timer.stop()
-        self._render()
+        self._flush_timer.stop()
+        self._pending.clear()
+        self._render_markdown()
         self.info.setText(info)
 
-    def _render(self) -> None:
-        self.body.setText(to_html(self._text, self._dark) if self._text else "…")
+    def _render_markdown(self) -> None:
+        self.body.setHtml(to_html(self._text, self._dark))
 
     def _on_copy_clicked(self) -> None:
         QApplication.clipboard().setText(self._text)
@@ -114,7 +151,7 @@ class MessageBubble(QFrame):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
         if (
-            watched is self.body
+            watched is self.body.viewport()
             and event.type() == QEvent.Type.Paint
             and self._text
             and not self._painted_text
