@@ -36,8 +36,8 @@ if [ ! -x "$PY" ]; then
     PYTHON_BIN="${PYTHON_BIN:-$(command -v python3.11 || command -v python3)}"
     "$PYTHON_BIN" -m venv "$ENV_DIR"
 fi
-"$PY" -c 'import sys; assert sys.version_info[:2] == (3, 11), sys.version' \
-    || { log "the venv's python is not 3.11: remove $ENV_DIR and retry"; exit 1; }
+"$PY" -c 'import sys; assert sys.version_info[:2] >= (3, 10), sys.version' \
+    || { log "the venv's python is older than 3.10: remove $ENV_DIR and retry"; exit 1; }
 
 pip_() { "$PY" -m pip --disable-pip-version-check "$@"; }
 

@@ -272,9 +272,10 @@ def test_cancel_while_the_server_says_nothing(tmp_path, keyring_backend):
     assert events[-1].cancelled
 
 
-def test_history_survives_a_restart(tmp_path, keyring_backend):
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_history_survives_a_restart(tmp_path, keyring_backend, provider):
     async def go():
-        async with workspace(tmp_path, keyring_backend) as (ws, server):
+        async with workspace(tmp_path, keyring_backend, provider) as (ws, server):
             server.script(text("Nice to meet you, Sam."), text("Your name is Sam."))
             cid = await ws.conversations.create("Ada")
             first = await ws.open(cid)
@@ -286,7 +287,7 @@ def test_history_survives_a_restart(tmp_path, keyring_backend):
 
     events, requests, second, summaries = run(go())
     assert texts(events) == "Your name is Sam."
-    sent = json.dumps(requests[1].body)
+    sent = json.dumps(requests[1].body, ensure_ascii=False)
     assert "My name is Sam." in sent and "Nice to meet you, Sam." in sent
     assert [m.kind for m in second.messages] == ["user", "assistant"]
     assert summaries[0].title == "My name is Sam."
@@ -310,9 +311,12 @@ def test_retry_answers_the_last_message_again(tmp_path, keyring_backend):
     assert len(users) == 1
 
 
-def test_approvals_pause_survive_a_restart_and_can_be_remembered(tmp_path, keyring_backend):
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_approvals_pause_survive_a_restart_and_can_be_remembered(
+    tmp_path, keyring_backend, provider
+):
     async def go():
-        async with workspace(tmp_path, keyring_backend) as (ws, server):
+        async with workspace(tmp_path, keyring_backend, provider) as (ws, server):
             ws.edit_character("ada.json", tool_policy={"calculate": "ask"})
             server.script(
                 tool_call("calculate", {"expression": "2 + 2"}),
@@ -346,9 +350,10 @@ def test_approvals_pause_survive_a_restart_and_can_be_remembered(tmp_path, keyri
     assert next(e for e in next_turn if isinstance(e, ToolCallFinished)).result == "6"
 
 
-def test_a_rejected_tool_call_does_not_run(tmp_path, keyring_backend):
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_rejected_tool_call_does_not_run(tmp_path, keyring_backend, provider):
     async def go():
-        async with workspace(tmp_path, keyring_backend) as (ws, server):
+        async with workspace(tmp_path, keyring_backend, provider) as (ws, server):
             ws.edit_character("ada.json", tool_policy={"calculate": "ask"})
             server.script(tool_call("calculate", {"expression": "1 + 1"}), text("Okay, I won't."))
             cid = await ws.conversations.create("Ada")
