@@ -7,6 +7,7 @@ is set), the real openai client and agents SDK, and the local scripted server fr
     call to the same server measured in the same process, and their ratio (target ≤ 1.05).
 (b) While a reply streams at 500 tokens/s: the gaps of a 1 ms QTimer, i.e. the longest time the
     event loop could not run anything (target: max ≤ 16 ms, p99 ≤ 8 ms).
+(c) Time from Stop to the end of the turn while a reply streams (target ≤ 100 ms).
 """
 
 from __future__ import annotations
@@ -97,6 +98,22 @@ async def _stalls(page, server, tokens: int, rate: float) -> list[float]:
     return [(b - a) * 1000 for a, b in zip(stamps, stamps[1:], strict=False)]
 
 
+async def _stop_latency(page, server) -> float:
+    """Seconds from Stop to the end of the turn while a reply is streaming."""
+    words = [f"w{i} " for i in range(400)]
+    server.script(text("".join(words), chunks=words, delay=0.01))
+    loop = asyncio.get_running_loop()
+    first, finished = loop.create_future(), loop.create_future()
+    page.first_token_painted.connect(lambda: first.done() or first.set_result(None))
+    page.turn_finished.connect(lambda: finished.done() or finished.set_result(time.perf_counter()))
+    page.composer.setPlainText("go")
+    page.send()
+    await first
+    start = time.perf_counter()
+    page.stop()
+    return await finished - start
+
+
 async def main(server, runs: int, tokens: int, rate: float) -> None:
     root = Path(tempfile.mkdtemp(prefix="carrier-bench-chat-"))
     if True:
@@ -140,6 +157,7 @@ async def main(server, runs: int, tokens: int, rate: float) -> None:
                 await _bare_first_token(server.openai_base_url, server.requests[-1].body)
             )
         gaps = await _stalls(page, server, tokens, rate)
+        stops = [await _stop_latency(page, server) for _ in range(5)]
         await studio.shutdown()
 
     s_med, b_med = statistics.median(studio_times), statistics.median(bare_times)
@@ -151,6 +169,10 @@ async def main(server, runs: int, tokens: int, rate: float) -> None:
     print(
         f"    max {max(gaps):.1f} ms, p99 {_percentile(gaps, 0.99):.1f} ms, "
         f"median {statistics.median(gaps):.2f} ms  (target max <= 16, p99 <= 8)"
+    )
+    print(
+        f"(c) Stop while streaming -> turn ended: median {statistics.median(stops) * 1000:.1f} ms,"
+        f" max {max(stops) * 1000:.1f} ms  (target <= 100)"
     )
 
 

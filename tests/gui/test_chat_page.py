@@ -206,3 +206,33 @@ def test_model_switcher_uses_another_model_for_this_conversation(chat, loop, ser
     server.script(text("From the other model."))
     _send(page, loop, "hi")
     assert server.requests[-1].body["model"] == "other-model"
+
+
+def test_a_pending_approval_is_asked_again_after_a_restart(chat, loop, server, make_studio):
+    page, studio = chat
+    path = studio.ctx.workspace.paths.characters_dir / "ada.json"
+    data = json.loads(path.read_text())
+    data["tool_policy"] = {"calculate": "ask"}
+    path.write_text(json.dumps(data, indent=2))
+    page.new_conversation()
+    loop.run_until_complete(studio.tasks.wait_idle())
+    server.script(tool_call("calculate", {"expression": "5*5"}), text("Twenty-five."))
+    _send(page, loop, "5*5?")
+    assert len(_items(page, ApprovalCard)) == 1
+    loop.run_until_complete(studio.shutdown())
+
+    again = make_studio(str(studio.ctx.workspace.root))
+    again.window.show_page("chat")
+    page2 = again.window.page("chat")
+    loop.run_until_complete(again.tasks.wait_idle())
+    page2.character.setCurrentText("Ada")
+    wait_until(loop, lambda: page2.thread is not None and page2.thread.pending)
+    loop.run_until_complete(again.tasks.wait_idle())
+    (live,) = _items(page2, ApprovalCard)
+    assert live.approve_button.isEnabled()
+    live = [live]
+    live[0].approve_button.click()
+    wait_until(
+        loop, lambda: not page2._running and _items(page2, MessageBubble)[-1].text == "Twenty-five."
+    )
+    assert "done in" in _items(page2, ToolCard)[-1].toggle.text()

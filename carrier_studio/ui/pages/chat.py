@@ -253,7 +253,7 @@ class ChatPage(Page):
         self.thread = thread
         self.heading.setText(thread.conversation.title)
         self._fill_models()
-        self._render_history(thread.messages)
+        self._render_history(thread.messages, {r.approval_id for r in thread.pending})
         for request in thread.pending:
             self._approval_card(request)
         self._set_conversation_enabled(True)
@@ -331,7 +331,8 @@ class ChatPage(Page):
 
     # -- transcript ---------------------------------------------------------------------------
 
-    def _render_history(self, stored: list[StoredMessage]) -> None:
+    def _render_history(self, stored: list[StoredMessage], pending: set[str]) -> None:
+        """Draw a stored conversation; approvals still pending are drawn live afterwards."""
         self.transcript.clear()
         self._bubble = None
         self._tools = {}
@@ -351,6 +352,8 @@ class ChatPage(Page):
             elif message.kind == "handoff":
                 self.transcript.add(Notice(f"Handed off: {message.content}"))
             elif message.kind == "approval":
+                if message.meta.get("approval_id") in pending:
+                    continue
                 data = json.loads(message.content)
                 card = ApprovalCard(
                     message.meta.get("approval_id", ""),
