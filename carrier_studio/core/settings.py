@@ -64,6 +64,14 @@ class ProviderSettings(_Section):
     openai_base_url: str = ""
     anthropic_base_url: str = ""
 
+    @field_validator("openai_base_url", "anthropic_base_url")
+    @classmethod
+    def _empty_or_http(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be empty or start with http:// or https://")
+        return value.rstrip("/")
+
 
 class MemorySettings(_Section):
     backend: Literal["sqlite", "supabase"] = "sqlite"

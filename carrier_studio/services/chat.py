@@ -185,6 +185,14 @@ class ChatThread:
             self._clients.append(client)
             return model, settings
 
+        if providers.openai_tracing:
+            # The user opted in to trace upload: the SDK's exporter needs the key explicitly,
+            # since ours lives in the keyring, not in the environment.
+            from agents import set_tracing_export_api_key
+
+            key = await asyncio.to_thread(service.secrets.get, "OPENAI_API_KEY")
+            if key:
+                set_tracing_export_api_key(key)
         factory = AgentFactory(resolve, docs, remembered)
         # Building reads keys from the keyring, which may block: off the event loop.
         self._agent = await asyncio.to_thread(factory.build, doc)

@@ -97,3 +97,11 @@ def test_save_is_atomic_and_tells_listeners(tmp_path):
     assert seen == [store.settings]
     assert json.loads((tmp_path / "settings.json").read_text())["version"] == SETTINGS_VERSION
     assert not list(tmp_path.glob(".settings.json.*.tmp"))
+
+
+def test_provider_base_urls_are_checked():
+    with pytest.raises(ConfigError) as info:
+        parse_settings({"providers": {"openai_base_url": "api.example.com"}})
+    assert info.value.where == "providers.openai_base_url"
+    ok = parse_settings({"providers": {"anthropic_base_url": "https://gw.example.com/"}})
+    assert ok.providers.anthropic_base_url == "https://gw.example.com"

@@ -192,6 +192,15 @@ class SettingsPage(Page):
         form.addRow("Temperature", self.temperature)
         self.tracing = QCheckBox("Upload run traces to OpenAI (off: runs are recorded locally)")
         form.addRow("", self.tracing)
+        self.openai_url = QLineEdit()
+        self.openai_url.setObjectName("openaiBaseUrl")
+        self.openai_url.setPlaceholderText("https://api.openai.com/v1 (leave empty)")
+        self.openai_url.setToolTip("Only for a gateway or proxy in front of the OpenAI API")
+        form.addRow("OpenAI base URL", self.openai_url)
+        self.anthropic_url = QLineEdit()
+        self.anthropic_url.setPlaceholderText("https://api.anthropic.com (leave empty)")
+        self.anthropic_url.setToolTip("Only for a gateway or proxy in front of the Anthropic API")
+        form.addRow("Anthropic base URL", self.anthropic_url)
 
         self.endpoints = QTableWidget(0, 3)
         self.endpoints.setObjectName("endpointsTable")
@@ -211,7 +220,15 @@ class SettingsPage(Page):
         row.addStretch(1)
         form.addRow("", row)
         self.provider.currentIndexChanged.connect(self._update_endpoint_enabled)
-        self._watch(self.provider, self.model, self.endpoint, self.temperature, self.tracing)
+        self._watch(
+            self.provider,
+            self.model,
+            self.endpoint,
+            self.temperature,
+            self.tracing,
+            self.openai_url,
+            self.anthropic_url,
+        )
 
     def _build_memory_section(self) -> None:
         form = self._group("Memory")
@@ -294,6 +311,8 @@ class SettingsPage(Page):
             self.model.setText(s.providers.default.model)
             self.temperature.setValue(s.providers.default.temperature)
             self.tracing.setChecked(s.providers.openai_tracing)
+            self.openai_url.setText(s.providers.openai_base_url)
+            self.anthropic_url.setText(s.providers.anthropic_base_url)
             self.endpoints.setRowCount(0)
             for endpoint in s.providers.endpoints:
                 self._append_endpoint_row(
@@ -334,6 +353,8 @@ class SettingsPage(Page):
             temperature=round(self.temperature.value(), 2),
         )
         data["providers"]["openai_tracing"] = self.tracing.isChecked()
+        data["providers"]["openai_base_url"] = self.openai_url.text().strip()
+        data["providers"]["anthropic_base_url"] = self.anthropic_url.text().strip()
         data["providers"]["endpoints"] = self._endpoint_rows()
         data["memory"].update(
             backend=self.memory_backend.currentData(),
