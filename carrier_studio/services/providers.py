@@ -170,8 +170,17 @@ class _AnthropicMessages:
         return Completion(text, response.usage.input_tokens, response.usage.output_tokens)
 
 
-def text_model(choice: ModelChoice, providers: ProviderSettings, secrets: SecretStore) -> TextModel:
-    """The model ``choice`` names, with its key from the secret store."""
+@dataclass(frozen=True)
+class _Connection:
+    """An authenticated client for a model choice, and how to name it to a person."""
+
+    provider: str
+    client: Any
+    label: str
+
+
+def _connect(choice: ModelChoice, providers: ProviderSettings, secrets: SecretStore) -> _Connection:
+    """The client ``choice`` needs, with its key from the secret store; ProviderError if none."""
     if not choice.model.strip():
         raise ProviderError("no model is chosen", hint="Pick a default model under Settings.")
     if choice.provider == "anthropic":
@@ -185,7 +194,7 @@ def text_model(choice: ModelChoice, providers: ProviderSettings, secrets: Secret
         client = anthropic.AsyncAnthropic(
             api_key=key, base_url=providers.anthropic_base_url or None, max_retries=1
         )
-        return _AnthropicMessages(client, choice.model)
+        return _Connection("anthropic", client, f"Anthropic ({choice.model})")
 
     import openai
 
@@ -201,9 +210,7 @@ def text_model(choice: ModelChoice, providers: ProviderSettings, secrets: Secret
             api_key=secrets.get(endpoint.secret_name) or NO_KEY,
             max_retries=1,
         )
-        return _OpenAIChat(
-            client, choice.model, choice.temperature, f"{endpoint.name} ({choice.model})"
-        )
+        return _Connection("openai-compatible", client, f"{endpoint.name} ({choice.model})")
     key = secrets.get("OPENAI_API_KEY")
     if not key:
         raise ProviderError(
@@ -212,7 +219,17 @@ def text_model(choice: ModelChoice, providers: ProviderSettings, secrets: Secret
     client = openai.AsyncOpenAI(
         api_key=key, base_url=providers.openai_base_url or None, max_retries=1
     )
-    return _OpenAIResponses(client, choice.model, choice.temperature, f"OpenAI ({choice.model})")
+    return _Connection("openai", client, f"OpenAI ({choice.model})")
+
+
+def text_model(choice: ModelChoice, providers: ProviderSettings, secrets: SecretStore) -> TextModel:
+    """The model ``choice`` names, for plain completions (the character builder)."""
+    conn = _connect(choice, providers, secrets)
+    if conn.provider == "anthropic":
+        return _AnthropicMessages(conn.client, choice.model)
+    if conn.provider == "openai-compatible":
+        return _OpenAIChat(conn.client, choice.model, choice.temperature, conn.label)
+    return _OpenAIResponses(conn.client, choice.model, choice.temperature, conn.label)
 
 
 # -- agents SDK models ------------------------------------------------------------------------
@@ -248,53 +265,22 @@ def agents_model(
     """
     from agents import ModelSettings, OpenAIChatCompletionsModel, OpenAIResponsesModel
 
-    if not choice.model.strip():
-        raise ProviderError("no model is chosen", hint="Pick a default model under Settings.")
+    conn = _connect(choice, providers, secrets)
     settings = ModelSettings(temperature=choice.temperature)
-    if choice.provider == "anthropic":
-        import anthropic
-
+    if conn.provider == "anthropic":
         from carrier_studio.services.anthropic_model import AnthropicModel
 
-        key = secrets.get("ANTHROPIC_API_KEY")
-        if not key:
-            raise ProviderError(
-                "no Anthropic API key is set", hint="Add it under Settings → Model providers."
-            )
-        client = anthropic.AsyncAnthropic(
-            api_key=key, base_url=providers.anthropic_base_url or None, max_retries=1
-        )
-        return AnthropicModel(choice.model, client), settings, client
-    import openai
-
-    if choice.provider == "openai-compatible":
-        endpoint = next((e for e in providers.endpoints if e.name == choice.endpoint), None)
-        if endpoint is None:
-            raise ProviderError(
-                f"the endpoint {choice.endpoint or '(none)'} is not configured",
-                hint="Add it under Settings → OpenAI-compatible endpoints.",
-            )
-        client = openai.AsyncOpenAI(
-            base_url=endpoint.base_url,
-            api_key=secrets.get(endpoint.secret_name) or NO_KEY,
-            max_retries=1,
-        )
+        return AnthropicModel(choice.model, conn.client), settings, conn.client
+    if conn.provider == "openai-compatible":
         # Chat Completions streams carry no usage unless asked for.
         settings = settings.resolve(ModelSettings(include_usage=True))
-        return (
-            OpenAIChatCompletionsModel(model=choice.model, openai_client=client),
-            settings,
-            client,
-        )
-    key = secrets.get("OPENAI_API_KEY")
-    if not key:
-        raise ProviderError(
-            "no OpenAI API key is set", hint="Add it under Settings → Model providers."
-        )
-    client = openai.AsyncOpenAI(
-        api_key=key, base_url=providers.openai_base_url or None, max_retries=1
+        model = OpenAIChatCompletionsModel(model=choice.model, openai_client=conn.client)
+        return model, settings, conn.client
+    return (
+        OpenAIResponsesModel(model=choice.model, openai_client=conn.client),
+        settings,
+        conn.client,
     )
-    return OpenAIResponsesModel(model=choice.model, openai_client=client), settings, client
 
 
 def classify_error(exc: BaseException) -> RunError:
