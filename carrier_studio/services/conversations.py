@@ -45,6 +45,11 @@ class ConversationStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
+    @property
+    def db(self) -> Database:
+        """The database this store lives in (other stores of the same workspace share it)."""
+        return self._db
+
     async def list(
         self, character: str | None = None, search: str = ""
     ) -> list[ConversationSummary]:
