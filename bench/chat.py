@@ -126,6 +126,7 @@ async def main(server, runs: int, tokens: int, rate: float) -> None:
 
             data = json.loads(path.read_text())
             data.pop("model", None)
+            data.pop("mcp_servers", None)
             path.write_text(json.dumps(data))
         studio = Studio(ctx, QApplication.instance())
         studio.window.resize(1180, 760)

@@ -42,8 +42,8 @@ HEAVY_MODULES = ("agents", "openai", "anthropic", "mcp", "discord", "supabase")
 SERVICE_SLOTS = [
     ("database", "Database", None),
     ("memory", "Memory", 6),
-    ("mcp", "MCP", 5),
-    ("discord", "Discord", 8),
+    ("mcp", "MCP", None),
+    ("discord", "Discord", None),
     ("instagram", "Instagram", 7),
 ]
 
@@ -58,12 +58,15 @@ def build_context(
     status: StatusBoard | None = None,
 ) -> StudioContext:
     """Everything a session needs that is not Qt: settings, workspace, secrets, database."""
+    from carrier_studio.core.mcp import lookup_chain
     from carrier_studio.services.characters import CharacterStore
     from carrier_studio.services.chat import ChatService
     from carrier_studio.services.context import StudioContext
     from carrier_studio.services.conversations import ConversationStore
     from carrier_studio.services.db import Database
+    from carrier_studio.services.discord_control import DiscordController
     from carrier_studio.services.logs import Redactor
+    from carrier_studio.services.mcp_servers import McpManager
     from carrier_studio.services.secrets import SecretStore
     from carrier_studio.services.settings_store import SettingsStore
     from carrier_studio.services.workspace import open_workspace
@@ -81,6 +84,13 @@ def build_context(
     settings.subscribe(lambda s: setattr(secrets, "storage", s.secrets.storage))
     database = Database(workspace.paths.database)
     characters = CharacterStore(workspace.paths.characters_dir, workspace.paths.trash_dir)
+    # ${WORKSPACE} in mcp_servers.json is the workspace folder; other variables come from the
+    # keyring, the environment and the workspace .env (SecretStore's order).
+    mcp = McpManager(
+        workspace.paths.mcp_config,
+        lookup_chain({"WORKSPACE": str(workspace.root)}, secrets.get),
+    )
+    chat = ChatService(ConversationStore(database), characters, settings, secrets, mcp)
     return StudioContext(
         app_paths=app_paths,
         workspace=workspace,
@@ -90,7 +100,9 @@ def build_context(
         status=status or new_status_board(),
         redactor=redactor,
         characters=characters,
-        chat=ChatService(ConversationStore(database), characters, settings, secrets),
+        chat=chat,
+        mcp=mcp,
+        discord=DiscordController(chat, secrets),
     )
 
 
@@ -123,17 +135,6 @@ _PLANNED_PAGES = [
         ],
     ),
     (
-        "mcp",
-        "MCP Servers",
-        "mcp",
-        "Tool servers your characters may use.",
-        5,
-        [
-            "Turn servers on and off live; see health, tools and the server log",
-            "Restart crashed servers with backoff; choose which tools each character may use",
-        ],
-    ),
-    (
         "instagram",
         "Instagram",
         "instagram",
@@ -142,17 +143,6 @@ _PLANNED_PAGES = [
         [
             "Drop images and videos; pre-flight checks for format, size and aspect",
             "Upload over FTP, publish through the Graph API within the live quota, never twice",
-        ],
-    ),
-    (
-        "discord",
-        "Discord",
-        "discord",
-        "A bot that answers as one of your characters.",
-        8,
-        [
-            "Runs in the background on the studio's event loop; mentions only by default",
-            "Live status, channel allowlist and recent activity",
         ],
     ),
     (
@@ -172,7 +162,11 @@ _PLANNED_PAGES = [
 PAGES = [
     ("characters", "Characters", "characters"),
     ("chat", "Chat", "chat"),
-    *((key, title, icon) for key, title, icon, *_ in _PLANNED_PAGES),
+    *((key, title, icon) for key, title, icon, *_ in _PLANNED_PAGES if key == "memory"),
+    ("mcp", "MCP Servers", "mcp"),
+    *((key, title, icon) for key, title, icon, *_ in _PLANNED_PAGES if key == "instagram"),
+    ("discord", "Discord", "discord"),
+    *((key, title, icon) for key, title, icon, *_ in _PLANNED_PAGES if key == "teams"),
     ("settings", "Settings", "settings"),
 ]
 
@@ -237,6 +231,10 @@ class Studio:
         window.close_requested.connect(self._close_requested.set)
         window.page_needed.connect(self._on_window_page_needed)
         window.services_ready()
+        self._mcp_unsubscribe = ctx.mcp.subscribe(lambda _status: self._show_mcp_summary())
+        self._discord_unsubscribe = ctx.discord.on_status(
+            lambda s: ctx.status.set("discord", s.state, s.detail)
+        )
 
     def _on_window_page_needed(self, key: str) -> None:
         from carrier_studio.ui.pages.planned import PlannedPage
@@ -248,6 +246,15 @@ class Studio:
             page = self._characters_page()
         elif key == "chat":
             page = self._chat_page()
+        elif key == "mcp":
+            page = self._mcp_page()
+        elif key == "discord":
+            from carrier_studio.ui.pages.discord import DiscordPage, DiscordPageDeps
+
+            deps = DiscordPageDeps(
+                self.ctx.discord, self.ctx.settings, self.ctx.chat, self.theme.colors
+            )
+            page = DiscordPage(deps, self.tasks)
         else:
             _key, title, _icon, subtitle, issue, plans = next(
                 p for p in _PLANNED_PAGES if p[0] == key
@@ -312,6 +319,42 @@ class Studio:
         )
         return ChatPage(deps, self.tasks)
 
+    def _mcp_page(self) -> QWidget:
+        from carrier_studio.ui.pages.mcp import McpPage, McpPageDeps
+
+        store = self.ctx.chat.conversations
+
+        async def set_policy(tool: str, policy: str) -> None:
+            # "*" holds the workspace-wide policies; characters' own answers override them.
+            await store.remember("*", tool, policy)
+
+        deps = McpPageDeps(
+            manager=self.ctx.mcp,
+            colors=self.theme.colors,
+            tool_policies=lambda: store.remembered("*"),
+            set_tool_policy=set_policy,
+        )
+        return McpPage(deps, self.tasks)
+
+    def _show_mcp_summary(self) -> None:
+        from carrier_studio.core.mcp import ServerState
+
+        statuses = self.ctx.mcp.statuses()
+        running = sum(s.state is ServerState.RUNNING for s in statuses)
+        starting = sum(s.state is ServerState.STARTING for s in statuses)
+        failed = [s.name for s in statuses if s.state is ServerState.FAILED]
+        parts = [f"{running} running"] + ([f"{starting} starting"] if starting else [])
+        if failed:
+            parts.append(f"failed: {', '.join(failed)}")
+        state = (
+            State.ERROR
+            if failed
+            else State.RUNNING
+            if running
+            else (State.STARTING if starting else State.STOPPED)
+        )
+        self.ctx.status.set("mcp", state, ", ".join(parts))
+
     def request_close(self) -> None:
         self._close_requested.set()
 
@@ -322,6 +365,10 @@ class Studio:
                 f"Created a new workspace with example characters in {self.ctx.workspace.root}"
             )
         await self._open_database()
+        discord = self.ctx.settings.settings.discord
+        if discord.start_at_launch and discord.character:
+            # In the background: the window is usable while the bot connects.
+            self.tasks.start("Starting the Discord bot", self.ctx.discord.start(discord))
 
     async def _open_database(self) -> None:
         status = self.ctx.status
@@ -388,6 +435,10 @@ class Studio:
             if hasattr(page, "shutdown"):
                 await page.shutdown()
         await self.tasks.cancel_all()
+        await self.ctx.discord.stop()
+        self._discord_unsubscribe()
+        self._mcp_unsubscribe()
+        await self.ctx.mcp.shutdown()
         await self.ctx.database.close()
         self.ctx.status.set("database", State.STOPPED)
         self.messages.detach()

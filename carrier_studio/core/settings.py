@@ -82,6 +82,10 @@ class MemorySettings(_Section):
 class DiscordSettings(_Section):
     start_at_launch: bool = False
     character: str = ""
+    mentions_only: bool = True
+    allow_dms: bool = False
+    #: Channel names or ids the bot may answer in (empty: every channel it can see).
+    channel_allowlist: list[str] = Field(default_factory=list)
 
 
 class InstagramSettings(_Section):

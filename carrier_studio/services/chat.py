@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
+from carrier_studio.core import messages
 from carrier_studio.core.characters.document import CharacterDoc
 from carrier_studio.core.errors import CarrierError
 from carrier_studio.core.runtime.agent_factory import AgentFactory
@@ -34,11 +35,14 @@ from carrier_studio.core.runtime.session import ChatSession
 from carrier_studio.core.settings import ModelChoice
 from carrier_studio.services.characters import CharacterStore
 from carrier_studio.services.conversations import Conversation, ConversationStore, StoredMessage
+from carrier_studio.services.mcp_servers import McpManager
 from carrier_studio.services.providers import agents_model, choice_for, classify_error
 from carrier_studio.services.secrets import SecretStore
 from carrier_studio.services.settings_store import SettingsStore
 
 TITLE_LENGTH = 48
+#: How long a message waits for its character's MCP servers to start before going without.
+MCP_START_WAIT = 15.0
 
 
 def _after(first: asyncio.Future[Any], then: Any) -> asyncio.Future[Any]:
@@ -58,11 +62,13 @@ class ChatService:
         characters: CharacterStore,
         settings: SettingsStore,
         secrets: SecretStore,
+        mcp: McpManager | None = None,
     ) -> None:
         self.conversations = conversations
         self.characters = characters
         self.settings = settings
         self.secrets = secrets
+        self.mcp = mcp
 
     async def characters_by_name(self) -> dict[str, CharacterDoc]:
         entries = await asyncio.to_thread(self.characters.list)
@@ -95,6 +101,9 @@ class ChatThread:
         self._rebuild_agent = False
         self._user_write: asyncio.Future[int] | None = None
         self._building: asyncio.Future[None] | None = None
+        #: The MCP server objects the agent's tools call, to notice a server restarted.
+        self._mcp_servers: dict[str, int] = {}
+        self._mcp_waiting = False
         self.session = ChatSession(
             lambda: self._agent,
             classify_error,
@@ -149,6 +158,8 @@ class ChatThread:
             self._building.add_done_callback(lambda f: f.cancelled() or f.exception())
 
     async def _ensure_agent(self) -> None:
+        if self._agent is not None and await self._mcp_changed():
+            self._agent = None  # a server restarted: its tools must call the new connection
         if self._agent is not None:
             return
         if self._building is None:
@@ -193,9 +204,67 @@ class ChatThread:
             key = await asyncio.to_thread(service.secrets.get, "OPENAI_API_KEY")
             if key:
                 set_tracing_export_api_key(key)
-        factory = AgentFactory(resolve, docs, remembered)
+        mcp_tools = await self._mcp_tools(docs, doc)
+        workspace_policy = await service.conversations.remembered("*")
+        factory = AgentFactory(
+            resolve, docs, remembered, mcp_tools=mcp_tools, workspace_policy=workspace_policy
+        )
         # Building reads keys from the keyring, which may block: off the event loop.
         self._agent = await asyncio.to_thread(factory.build, doc)
+
+    def _mcp_names(self, docs: dict[str, CharacterDoc], doc: CharacterDoc) -> set[str]:
+        """The MCP servers of this character and of every character it can hand off to."""
+        names: set[str] = set()
+        seen: set[str] = set()
+        pending = [doc]
+        while pending:
+            current = pending.pop()
+            if current.name in seen:
+                continue
+            seen.add(current.name)
+            names.update(current.strings("mcp_servers"))
+            pending.extend(docs[n] for n in current.strings("handoffs") if n in docs)
+        return names
+
+    async def _mcp_tools(self, docs: dict[str, CharacterDoc], doc: CharacterDoc) -> dict:
+        manager = self._service.mcp
+        names = self._mcp_names(docs, doc)
+        if manager is None or not names:
+            self._mcp_servers = {}
+            return {}
+        from agents.mcp import MCPUtil
+
+        # Servers that cannot start are shown failed on the MCP page; the chat goes on
+        # without their tools rather than failing. A slow first start (npx fetching a package)
+        # does not hold the conversation up either: the next message picks the tools up.
+        starting = asyncio.ensure_future(manager.ensure(sorted(names)))
+        done, _ = await asyncio.wait({starting}, timeout=MCP_START_WAIT)
+        if not done:
+            starting.add_done_callback(lambda f: f.cancelled() or f.exception())
+            self._mcp_waiting = True
+            messages.warning(
+                f"The MCP servers {', '.join(sorted(names))} are still starting; "
+                "this reply runs without their tools."
+            )
+            self._mcp_servers = {}
+            return {}
+        self._mcp_waiting = False
+        servers = starting.result()
+        self._mcp_servers = {server.name: id(server) for server in servers}
+        tools = {}
+        for server in servers:
+            listed = await server.list_tools()
+            tools[server.name] = [MCPUtil.to_function_tool(t, server, False) for t in listed]
+        return tools
+
+    async def _mcp_changed(self) -> bool:
+        manager = self._service.mcp
+        if manager is not None and self._mcp_waiting:
+            return True  # servers were still starting last time: look again
+        if manager is None or not self._mcp_servers:
+            return False
+        current = await manager.ensure(sorted(self._mcp_servers))
+        return {s.name: id(s) for s in current} != self._mcp_servers
 
     async def restore_pending(self) -> None:
         try:

@@ -8,7 +8,9 @@ from carrier_studio.core.status import StatusBoard
 from carrier_studio.services.characters import CharacterStore
 from carrier_studio.services.chat import ChatService
 from carrier_studio.services.db import Database
+from carrier_studio.services.discord_control import DiscordController
 from carrier_studio.services.logs import Redactor
+from carrier_studio.services.mcp_servers import McpManager
 from carrier_studio.services.paths import AppPaths
 from carrier_studio.services.secrets import SecretStore
 from carrier_studio.services.settings_store import SettingsStore
@@ -26,3 +28,5 @@ class StudioContext:
     redactor: Redactor
     characters: CharacterStore
     chat: ChatService
+    mcp: McpManager
+    discord: DiscordController

@@ -22,6 +22,7 @@ def _strip_models(workspace):
     for path in (workspace / "characters").glob("*.json"):
         data = json.loads(path.read_text())
         data.pop("model", None)
+        data.pop("mcp_servers", None)  # no npm servers in chat tests
         path.write_text(json.dumps(data, indent=2))
 
 

@@ -42,6 +42,7 @@ class Workspace:
         for path in (root / "characters").glob("*.json"):
             data = json.loads(path.read_text())
             data.pop("model", None)
+            data.pop("mcp_servers", None)  # MCP has its own tests
             path.write_text(json.dumps(data, indent=2))
         self.db = Database(root / "studio.db")
         settings = Settings()

@@ -9,7 +9,12 @@ from agents import Agent, FunctionTool, Model, ModelSettings
 
 from carrier_studio.core.characters.document import CharacterDoc
 from carrier_studio.core.characters.prompt import compose_instructions
-from carrier_studio.core.runtime.tools import BUILTIN_TOOLS, policy_for, with_policy
+from carrier_studio.core.runtime.tools import (
+    BUILTIN_TOOLS,
+    mcp_policy_for,
+    policy_for,
+    with_policy,
+)
 
 #: Resolves a character's model: provider client, model name and settings live in services.
 ModelResolver = Callable[[CharacterDoc], tuple[Model, ModelSettings]]
@@ -25,11 +30,19 @@ class AgentFactory:
     #: Remembered approval answers: character name -> tool name -> policy.
     remembered: Mapping[str, Mapping[str, str]]
     tools: Mapping[str, FunctionTool] = None  # type: ignore[assignment]
+    #: The tools of each running MCP server the characters name, by server name.
+    mcp_tools: Mapping[str, list[FunctionTool]] = None  # type: ignore[assignment]
+    #: Workspace-wide policies for MCP tools (set on the MCP page).
+    workspace_policy: Mapping[str, str] = None  # type: ignore[assignment]
     seed: int = 0
 
     def __post_init__(self) -> None:
         if self.tools is None:
             self.tools = BUILTIN_TOOLS
+        if self.mcp_tools is None:
+            self.mcp_tools = {}
+        if self.workspace_policy is None:
+            self.workspace_policy = {}
 
     def build(self, doc: CharacterDoc) -> Agent:
         agents: dict[str, Agent] = {}
@@ -61,6 +74,16 @@ class AgentFactory:
             shaped = with_policy(tool, policy_for(name, policy, remembered))
             if shaped is not None:
                 tools.append(shaped)
+        taken = {tool.name for tool in tools}
+        for server in doc.strings("mcp_servers"):
+            for tool in self.mcp_tools.get(server, []):
+                if tool.name in taken:  # two servers with one tool name: the first wins
+                    continue
+                rule = mcp_policy_for(tool.name, server, policy, remembered, self.workspace_policy)
+                shaped = with_policy(tool, rule)
+                if shaped is not None:
+                    tools.append(shaped)
+                    taken.add(tool.name)
         bio = doc.strings("bio")
         agent = Agent(
             name=doc.name,

@@ -78,6 +78,27 @@ def policy_for(
     return value if value in ("off", "ask", "auto") else DEFAULT_POLICY
 
 
+#: An MCP tool can do anything its server can (write files, call APIs): ask unless told.
+MCP_DEFAULT_POLICY: Policy = "ask"
+
+
+def mcp_policy_for(
+    tool: str,
+    server: str,
+    character_policy: Mapping[str, Any],
+    remembered: Mapping[str, str],
+    workspace: Mapping[str, str],
+) -> str:
+    """An MCP tool's policy: a remembered answer, then the character's file (for the tool, then
+    for its whole server), then the workspace default set on the MCP page, then ask."""
+    if tool in remembered:
+        return remembered[tool]
+    for value in (character_policy.get(tool), character_policy.get(server), workspace.get(tool)):
+        if value in ("off", "ask", "auto"):
+            return value
+    return MCP_DEFAULT_POLICY
+
+
 def with_policy(tool: FunctionTool, policy: str) -> FunctionTool | None:
     """The tool as the agent gets it under ``policy`` (None: not at all)."""
     if policy == "off":

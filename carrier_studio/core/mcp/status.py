@@ -1,0 +1,83 @@
+"""What the studio knows about a running MCP server, as plain values the UI can show.
+
+The service (`carrier_studio.services.mcp_servers.McpManager`) owns the processes and
+connections; it publishes a fresh `ServerStatus` snapshot on every change.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+from carrier_studio.core.errors import CarrierError
+
+
+class McpServerError(CarrierError):
+    """A server cannot be started, is not running, or a request to it failed."""
+
+
+class ServerState(enum.Enum):
+    STOPPED = "stopped"
+    STARTING = "starting"
+    RUNNING = "running"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class ToolInfo:
+    name: str
+    description: str = ""
+    input_schema: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ServerStatus:
+    """One server at one moment.
+
+    ``error`` says why it failed (empty otherwise); ``stderr_tail`` holds the last lines a stdio
+    server wrote to stderr; ``restarts`` counts automatic restarts since the user last started
+    it; ``retry_in`` is the back-off delay before the next automatic start, when one is planned;
+    ``pid`` is the stdio server's process id while it runs (where the platform tells it).
+    """
+
+    name: str
+    state: ServerState
+    transport: str
+    enabled: bool = True
+    tools: tuple[ToolInfo, ...] = ()
+    error: str = ""
+    stderr_tail: tuple[str, ...] = ()
+    restarts: int = 0
+    pid: int | None = None
+    retry_in: float | None = None
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    """What a tool call returned: its text, every content part as JSON, and any structure."""
+
+    is_error: bool
+    text: str
+    content: tuple[dict[str, Any], ...] = ()
+    structured: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class BackoffPolicy:
+    """When to restart a server that died, and when to give up.
+
+    After the n-th consecutive failure the next start waits ``initial * factor**(n-1)`` seconds,
+    at most ``cap``. A server that ran at least ``stable_after`` seconds before dying starts a
+    new count; one that keeps dying sooner (or fails to start again) counts up, and after
+    ``max_failures`` in a row it stays FAILED until the user starts it again.
+    """
+
+    initial: float = 0.5
+    factor: float = 2.0
+    cap: float = 30.0
+    max_failures: int = 8
+    stable_after: float = 10.0
+
+    def delay(self, failures: int) -> float:
+        return min(self.cap, self.initial * self.factor ** max(0, failures - 1))

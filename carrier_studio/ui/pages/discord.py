@@ -1,0 +1,237 @@
+"""The Discord page: start and stop the bot, choose who it answers, watch what it does."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QWidget,
+)
+
+from carrier_studio.core import messages
+from carrier_studio.core.discord import ActivityEntry, BotPhase, BotStatus
+from carrier_studio.ui.tasks import TaskOwner
+from carrier_studio.ui.widgets.page import Page
+
+if TYPE_CHECKING:
+    from carrier_studio.services.chat import ChatService
+    from carrier_studio.services.discord_control import DiscordController
+    from carrier_studio.services.settings_store import SettingsStore
+
+_PHASE_COLOR = {
+    BotPhase.CONNECTED: "ok",
+    BotPhase.CONNECTING: "warn",
+    BotPhase.RECONNECTING: "warn",
+    BotPhase.ERROR: "error",
+    BotPhase.STOPPED: "idle",
+}
+
+
+@dataclass
+class DiscordPageDeps:
+    controller: DiscordController
+    settings: SettingsStore
+    chat: ChatService
+    colors: Callable[[], dict[str, str]]
+
+
+class DiscordPage(Page):
+    def __init__(self, deps: DiscordPageDeps, tasks: TaskOwner, parent: QWidget | None = None):
+        super().__init__(
+            "Discord",
+            "A bot that answers as one of your characters, on the studio's own event loop. "
+            "The bot token is set under Settings → Discord.",
+            parent,
+        )
+        self.deps = deps
+        self.tasks = tasks
+        controls = QHBoxLayout()
+        controls.addWidget(QLabel("Answer as"))
+        self.character = QComboBox()
+        self.character.setObjectName("discordCharacter")
+        self.character.setMinimumWidth(200)
+        controls.addWidget(self.character)
+        self.start_button = QPushButton("Start")
+        self.start_button.setObjectName("discordStart")
+        self.start_button.setProperty("primary", True)
+        self.start_button.clicked.connect(self._on_start_clicked)
+        controls.addWidget(self.start_button)
+        self.status_label = QLabel()
+        self.status_label.setObjectName("discordStatus")
+        controls.addWidget(self.status_label, 1)
+        self.body.addLayout(controls)
+
+        options = QGroupBox("Who the bot answers")
+        form = QFormLayout(options)
+        self.mentions_only = QCheckBox("Only messages that mention the bot (recommended)")
+        self.allow_dms = QCheckBox("Direct messages")
+        self.at_launch = QCheckBox("Start the bot when the studio opens")
+        self.allowlist = QLineEdit()
+        self.allowlist.setObjectName("discordAllowlist")
+        self.allowlist.setPlaceholderText("every channel it can see — or e.g. general, 1234567890")
+        form.addRow("", self.mentions_only)
+        form.addRow("", self.allow_dms)
+        form.addRow("Channels", self.allowlist)
+        form.addRow("", self.at_launch)
+        self.save_button = QPushButton("Save")
+        self.save_button.clicked.connect(self.save_options)
+        form.addRow("", self.save_button)
+        self.body.addWidget(options)
+
+        splitter = QSplitter()
+        self.guilds = QTreeWidget()
+        self.guilds.setObjectName("discordGuilds")
+        self.guilds.setHeaderLabels(["Servers and channels the bot sees"])
+        splitter.addWidget(self.guilds)
+        self.activity = QTableWidget(0, 5)
+        self.activity.setObjectName("discordActivity")
+        self.activity.setHorizontalHeaderLabels(["Time", "Channel", "Message", "Reply", "Latency"])
+        self.activity.verticalHeader().hide()
+        header = self.activity.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        splitter.addWidget(self.activity)
+        splitter.setSizes([260, 700])
+        self.body.addWidget(splitter, 1)
+
+        self._unsubscribe = [
+            deps.controller.on_status(self._show_status),
+            deps.controller.on_activity(self._add_activity),
+        ]
+        self._load_options()
+        self._show_status(deps.controller.status)
+        for entry in deps.controller.activity():
+            self._add_activity(entry)
+        self.tasks.start("Loading characters for Discord", self._load_characters())
+
+    # -- options ----------------------------------------------------------------------------
+
+    def _load_options(self) -> None:
+        discord = self.deps.settings.settings.discord
+        self.mentions_only.setChecked(discord.mentions_only)
+        self.allow_dms.setChecked(discord.allow_dms)
+        self.at_launch.setChecked(discord.start_at_launch)
+        self.allowlist.setText(", ".join(discord.channel_allowlist))
+
+    async def _load_characters(self) -> None:
+        names = sorted(await self.deps.chat.characters_by_name())
+        chosen = self.deps.settings.settings.discord.character
+        self.character.clear()
+        self.character.addItems(names)
+        if chosen in names:
+            self.character.setCurrentText(chosen)
+        else:
+            # The Discord host of the examples, when there is one.
+            hosts = [n for n in names if n.lower() == "juniper"]
+            if hosts:
+                self.character.setCurrentText(hosts[0])
+
+    def _options(self):  # noqa: ANN202 - a DiscordSettings
+        discord = self.deps.settings.settings.discord
+        return discord.model_copy(
+            update={
+                "character": self.character.currentText(),
+                "mentions_only": self.mentions_only.isChecked(),
+                "allow_dms": self.allow_dms.isChecked(),
+                "start_at_launch": self.at_launch.isChecked(),
+                "channel_allowlist": [
+                    c.strip().lstrip("#") for c in self.allowlist.text().split(",") if c.strip()
+                ],
+            }
+        )
+
+    def save_options(self) -> None:
+        self.tasks.start("Saving Discord options", self._save(), busy=[self.save_button])
+
+    async def _save(self) -> None:
+        store = self.deps.settings
+        settings = store.settings.model_copy(update={"discord": self._options()})
+        await store.save_async(settings)
+        note = " Restart the bot to apply them." if self.deps.controller.running else ""
+        messages.info(f"Discord options saved.{note}")
+
+    # -- start / stop -----------------------------------------------------------------------
+
+    def _on_start_clicked(self) -> None:
+        if self.deps.controller.bot is not None:
+            self.tasks.start("Stopping the Discord bot", self.deps.controller.stop())
+        else:
+            if not self.character.currentText():
+                messages.warning("Choose a character for the bot first.")
+                return
+            self.tasks.start("Starting the Discord bot", self._start())
+
+    async def _start(self) -> None:
+        await self._save()
+        await self.deps.controller.start(self.deps.settings.settings.discord)
+        self._show_guilds()
+
+    def _show_status(self, status: BotStatus) -> None:
+        color = self.deps.colors()[_PHASE_COLOR[status.phase]]
+        detail = status.detail or status.phase.value
+        if status.rate_limited_for:
+            detail += f" (rate limited, retrying in {status.rate_limited_for:.1f} s)"
+        self.status_label.setText(f"<span style='color:{color}'>●</span> {detail}")
+        active = status.phase in (BotPhase.CONNECTING, BotPhase.CONNECTED, BotPhase.RECONNECTING)
+        self.start_button.setText("Stop" if active else "Start")
+        self.character.setEnabled(not active)
+        if status.phase is BotPhase.CONNECTED:
+            self._show_guilds()
+
+    def _show_guilds(self) -> None:
+        bot = self.deps.controller.bot
+        self.guilds.clear()
+        if bot is None:
+            return
+        for guild in bot.guilds_and_channels():
+            node = QTreeWidgetItem([guild.name])
+            for channel in guild.channels:
+                mark = "" if channel.allowed else "  (not answered)"
+                child = QTreeWidgetItem([f"#{channel.name}{mark}"])
+                child.setToolTip(
+                    0, f"id {channel.id}; {'can' if channel.can_send else 'cannot'} send"
+                )
+                node.addChild(child)
+            self.guilds.addTopLevelItem(node)
+            node.setExpanded(True)
+
+    def _add_activity(self, entry: ActivityEntry) -> None:
+        row = self.activity.rowCount()
+        self.activity.insertRow(row)
+        latency = f"{entry.latency_s:.1f} s" if entry.latency_s is not None else ""
+        cells = [
+            entry.at.astimezone().strftime("%H:%M:%S"),
+            f"#{entry.channel}" if entry.channel else "",
+            f"{entry.author}: {entry.prompt}" if entry.author else entry.prompt or entry.detail,
+            entry.reply or entry.detail,
+            latency,
+        ]
+        for column, text in enumerate(cells):
+            item = QTableWidgetItem(text)
+            item.setToolTip(text)
+            item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+            self.activity.setItem(row, column, item)
+        self.activity.scrollToBottom()
+
+    async def shutdown(self) -> None:
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe = []

@@ -1,0 +1,431 @@
+"""The MCP Servers page: turn servers on and off live, see health and tools, try a tool.
+
+The page draws what `McpManager` publishes and asks it to act; it never starts a process or
+touches mcp_servers.json itself.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from carrier_studio.core import messages
+from carrier_studio.core.mcp.config import McpConfigError, check_server
+from carrier_studio.core.mcp.status import ServerState, ServerStatus, ToolInfo
+from carrier_studio.ui.models.mcp_servers import QtMcpServerModel
+from carrier_studio.ui.tasks import TaskOwner
+from carrier_studio.ui.widgets.page import Page
+from carrier_studio.ui.widgets.schema_form import SchemaForm
+
+if TYPE_CHECKING:
+    from carrier_studio.services.mcp_servers import McpManager
+
+POLICIES = ["ask", "auto", "off"]
+
+NEW_SERVER = {"type": "stdio", "command": "npx", "args": ["-y", "PACKAGE"], "enabled": True}
+
+
+@dataclass
+class McpPageDeps:
+    manager: McpManager
+    colors: Callable[[], dict[str, str]]
+    #: Workspace-wide approval policy per tool (feeds chat approvals): read and write.
+    tool_policies: Callable[[], Awaitable[dict[str, str]]]
+    set_tool_policy: Callable[[str, str], Awaitable[None]]
+
+
+class ServerDialog(QDialog):
+    """Add or edit one server as JSON, checked before it is accepted."""
+
+    def __init__(self, name: str, raw: dict[str, Any], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("MCP server")
+        self.resize(560, 420)
+        layout = QVBoxLayout(self)
+        form = QFormLayout()
+        self.name = QLineEdit(name)
+        self.name.setObjectName("serverName")
+        form.addRow("Name", self.name)
+        layout.addLayout(form)
+        hint = QLabel(
+            'The server as in Claude Desktop\'s config: "command"/"args"/"env" for stdio, '
+            '"url" (and "headers") for sse or streamable-http. ${VAR} is filled from the '
+            "keyring, the environment or the workspace .env."
+        )
+        hint.setWordWrap(True)
+        hint.setProperty("muted", True)
+        layout.addWidget(hint)
+        self.editor = QPlainTextEdit(json.dumps(raw, indent=2))
+        self.editor.setObjectName("serverJson")
+        layout.addWidget(self.editor, 1)
+        self.error = QLabel()
+        self.error.setObjectName("serverError")
+        self.error.setStyleSheet("color: #D0393E")
+        self.error.setWordWrap(True)
+        self.error.hide()
+        layout.addWidget(self.error)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self._on_accepted)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.result_raw: dict[str, Any] | None = None
+
+    def _on_accepted(self) -> None:
+        name = self.name.text().strip()
+        if not name:
+            self._show("The server needs a name.")
+            return
+        try:
+            raw = json.loads(self.editor.toPlainText())
+        except ValueError as exc:
+            self._show(f"Not valid JSON: {exc}")
+            return
+        checked = check_server(name, raw)
+        if isinstance(checked, list):
+            self._show("\n".join(f"{p.where}: {p.message}" for p in checked))
+            return
+        self.result_raw = raw
+        self.accept()
+
+    def _show(self, text: str) -> None:
+        self.error.setText(text)
+        self.error.show()
+
+    @classmethod
+    def ask(cls, parent: QWidget, name: str, raw: dict[str, Any]) -> tuple[str, dict] | None:
+        """Run the dialog; tests replace this."""
+        dialog = cls(name, raw, parent)
+        if dialog.exec() == QDialog.DialogCode.Accepted and dialog.result_raw is not None:
+            return dialog.name.text().strip(), dialog.result_raw
+        return None
+
+
+class McpPage(Page):
+    def __init__(self, deps: McpPageDeps, tasks: TaskOwner, parent: QWidget | None = None):
+        super().__init__(
+            "MCP Servers",
+            "Tool servers your characters may use. Changes apply live and are saved to the "
+            "workspace's mcp_servers.json.",
+            parent,
+        )
+        self.deps = deps
+        self.tasks = tasks
+        self.ask_server = ServerDialog.ask
+        self._policies: dict[str, str] = {}
+        self._unsubscribe: Callable[[], None] | None = None
+
+        toolbar = QHBoxLayout()
+        self.add_button = QPushButton("Add…")
+        self.add_button.clicked.connect(self.add_server)
+        self.edit_button = QPushButton("Edit…")
+        self.edit_button.clicked.connect(self.edit_server)
+        self.remove_button = QPushButton("Remove")
+        self.remove_button.clicked.connect(self.remove_server)
+        self.restart_button = QPushButton("Restart")
+        self.restart_button.setObjectName("restartButton")
+        self.restart_button.clicked.connect(self.restart_server)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.clicked.connect(self.stop_server)
+        self.reload_button = QPushButton("Reload file")
+        self.reload_button.setToolTip("Read mcp_servers.json again (after editing it elsewhere)")
+        self.reload_button.clicked.connect(self.reload)
+        for button in (self.add_button, self.edit_button, self.remove_button):
+            toolbar.addWidget(button)
+        toolbar.addSpacing(16)
+        for button in (self.restart_button, self.stop_button):
+            toolbar.addWidget(button)
+        toolbar.addStretch(1)
+        toolbar.addWidget(self.reload_button)
+        self.body.addLayout(toolbar)
+
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        self.model = QtMcpServerModel(deps.colors(), self)
+        self.model.toggle_requested.connect(self._on_model_toggle_requested)
+        self.table = QTableView()
+        self.table.setObjectName("mcpTable")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QTableView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().hide()
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        self.table.selectionModel().currentRowChanged.connect(lambda *_: self._show_details())
+        splitter.addWidget(self.table)
+        splitter.addWidget(self._build_details())
+        splitter.setSizes([220, 380])
+        self.body.addWidget(splitter, 1)
+        self._unsubscribe = deps.manager.subscribe(self._on_manager_status)
+        self.refresh()
+
+    # -- building ---------------------------------------------------------------------------
+
+    def _build_details(self) -> QWidget:
+        self.details = QTabWidget()
+        tools = QWidget()
+        row = QHBoxLayout(tools)
+        self.tool_list = QListWidget()
+        self.tool_list.setObjectName("toolList")
+        self.tool_list.setMaximumWidth(240)
+        self.tool_list.currentItemChanged.connect(lambda *_: self._show_tool())
+        row.addWidget(self.tool_list)
+        right = QVBoxLayout()
+        self.tool_description = QLabel()
+        self.tool_description.setWordWrap(True)
+        right.addWidget(self.tool_description)
+        policy_row = QHBoxLayout()
+        policy_row.addWidget(QLabel("In chat:"))
+        self.policy = QComboBox()
+        self.policy.setObjectName("toolPolicy")
+        for value, label in (
+            ("ask", "ask before each call"),
+            ("auto", "run without asking"),
+            ("off", "do not offer it"),
+        ):
+            self.policy.addItem(label, value)
+        self.policy.activated.connect(self._on_policy_activated)
+        policy_row.addWidget(self.policy)
+        policy_row.addStretch(1)
+        right.addLayout(policy_row)
+        self.schema_view = QPlainTextEdit()
+        self.schema_view.setReadOnly(True)
+        self.schema_view.setMaximumHeight(120)
+        right.addWidget(self.schema_view)
+        self.form = SchemaForm()
+        right.addWidget(self.form)
+        self.call_button = QPushButton("Call tool")
+        self.call_button.setObjectName("callTool")
+        self.call_button.clicked.connect(self.call_tool)
+        right.addWidget(self.call_button, 0, Qt.AlignmentFlag.AlignLeft)
+        self.result = QPlainTextEdit()
+        self.result.setObjectName("toolResult")
+        self.result.setReadOnly(True)
+        right.addWidget(self.result, 1)
+        row.addLayout(right, 1)
+        self.details.addTab(tools, "Tools")
+        self.log = QPlainTextEdit()
+        self.log.setObjectName("serverLog")
+        self.log.setReadOnly(True)
+        self.details.addTab(self.log, "Log")
+        self.config_view = QPlainTextEdit()
+        self.config_view.setReadOnly(True)
+        self.details.addTab(self.config_view, "Configuration")
+        return self.details
+
+    # -- data -------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        self.tasks.start("Loading MCP servers", self._load())
+
+    async def _load(self) -> None:
+        try:
+            await self.deps.manager.load()
+        except McpConfigError as exc:
+            messages.error(f"mcp_servers.json could not be read: {exc}")
+        self._policies = await self.deps.tool_policies()
+        self.model.set_statuses(self.deps.manager.statuses())
+        if self.model.rowCount() and not self.table.currentIndex().isValid():
+            self.table.selectRow(0)
+        self._show_details()
+
+    def _on_manager_status(self, status: ServerStatus) -> None:
+        self.model.update(status)
+        if self.selected() == status.name:
+            self._show_details()
+
+    def selected(self) -> str | None:
+        index = self.table.currentIndex()
+        return self.model.status(index.row()).name if index.isValid() else None
+
+    def _show_details(self) -> None:
+        name = self.selected()
+        status = self.deps.manager.status(name) if name else None
+        for button in (self.edit_button, self.remove_button, self.restart_button, self.stop_button):
+            button.setEnabled(status is not None)
+        if status is None:
+            return
+        self.stop_button.setEnabled(status.state in (ServerState.RUNNING, ServerState.STARTING))
+        self.restart_button.setText(
+            "Start" if status.state in (ServerState.STOPPED, ServerState.FAILED) else "Restart"
+        )
+        current = self.tool_list.currentItem()
+        current_name = current.text() if current else None
+        self.tool_list.blockSignals(True)
+        self.tool_list.clear()
+        for tool in status.tools:
+            item = QListWidgetItem(tool.name)
+            item.setData(Qt.ItemDataRole.UserRole, tool)
+            self.tool_list.addItem(item)
+            if tool.name == current_name:
+                self.tool_list.setCurrentItem(item)
+        self.tool_list.blockSignals(False)
+        if self.tool_list.currentItem() is None and self.tool_list.count():
+            self.tool_list.setCurrentRow(0)
+        self._show_tool()
+        log = list(status.stderr_tail)
+        if status.error:
+            log = [*log, "", f"Last error: {status.error}"]
+        self.log.setPlainText("\n".join(log) or "(nothing written to stderr yet)")
+        config = self.deps.manager.config(name)
+        self.config_view.setPlainText(
+            json.dumps(config.raw, indent=2) if config else "(this entry has errors)"
+        )
+
+    def _show_tool(self) -> None:
+        item = self.tool_list.currentItem()
+        tool: ToolInfo | None = item.data(Qt.ItemDataRole.UserRole) if item else None
+        running = (
+            bool(self.selected())
+            and self.deps.manager.status(self.selected() or "").state is ServerState.RUNNING
+        )
+        self.call_button.setEnabled(tool is not None and running)
+        self.policy.setEnabled(tool is not None)
+        if tool is None:
+            self.tool_description.setText(
+                "Start the server to see its tools." if not running else "This server has no tools."
+            )
+            self.schema_view.clear()
+            self.form.set_schema({})
+            return
+        self.tool_description.setText(f"<b>{tool.name}</b> — {tool.description or ''}")
+        self.schema_view.setPlainText(json.dumps(tool.input_schema, indent=2))
+        self.form.set_schema(tool.input_schema)
+        index = self.policy.findData(self._policies.get(tool.name, "ask"))
+        self.policy.setCurrentIndex(max(index, 0))
+
+    # -- actions ----------------------------------------------------------------------------
+
+    def _on_model_toggle_requested(self, name: str, enabled: bool) -> None:
+        self.tasks.start(
+            f"Turning {name} {'on' if enabled else 'off'}", self._toggle(name, enabled)
+        )
+
+    async def _toggle(self, name: str, enabled: bool) -> None:
+        await self.deps.manager.set_enabled(name, enabled)
+        if enabled:
+            await self.deps.manager.start(name)
+
+    def restart_server(self) -> None:
+        name = self.selected()
+        if name:
+            self.tasks.start(f"Starting {name}", self.deps.manager.restart(name))
+
+    def stop_server(self) -> None:
+        name = self.selected()
+        if name:
+            self.tasks.start(f"Stopping {name}", self.deps.manager.stop(name))
+
+    def reload(self) -> None:
+        self.tasks.start("Reloading mcp_servers.json", self._reload())
+
+    async def _reload(self) -> None:
+        try:
+            await self.deps.manager.reload()
+        except McpConfigError as exc:
+            messages.error(
+                "mcp_servers.json has an error, so nothing was changed.", details=str(exc)
+            )
+            return
+        self.model.set_statuses(self.deps.manager.statuses())
+        messages.info("MCP servers reloaded.")
+
+    def add_server(self) -> None:
+        answer = self.ask_server(self, "", dict(NEW_SERVER))
+        if answer:
+            self.tasks.start("Adding a server", self._save(*answer))
+
+    def edit_server(self) -> None:
+        name = self.selected()
+        config = self.deps.manager.config(name) if name else None
+        if name is None:
+            return
+        answer = self.ask_server(self, name, dict(config.raw) if config else {})
+        if answer:
+            self.tasks.start("Saving the server", self._save(*answer, replaces=name))
+
+    async def _save(self, name: str, raw: dict[str, Any], replaces: str | None = None) -> None:
+        await self.deps.manager.save_server(name, raw, replaces=replaces)
+        self.model.set_statuses(self.deps.manager.statuses())
+        self.table.selectRow(self.model.row_of(name))
+        messages.info(f"Saved the MCP server {name}.")
+
+    def remove_server(self) -> None:
+        name = self.selected()
+        if name and self.confirm_remove(name):
+            self.tasks.start(f"Removing {name}", self._remove(name))
+
+    def confirm_remove(self, name: str) -> bool:
+        answer = QMessageBox.question(
+            self, "Remove MCP server", f"Remove {name} from mcp_servers.json? It is stopped first."
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    async def _remove(self, name: str) -> None:
+        await self.deps.manager.remove_server(name)
+        self.model.set_statuses(self.deps.manager.statuses())
+        self._show_details()
+
+    def call_tool(self) -> None:
+        name = self.selected()
+        item = self.tool_list.currentItem()
+        if not name or item is None:
+            return
+        try:
+            arguments = self.form.values()
+        except ValueError as exc:
+            self.result.setPlainText(f"Not called: {exc}")
+            return
+        tool = item.data(Qt.ItemDataRole.UserRole).name
+        self.tasks.start(
+            f"Calling {tool}", self._call(name, tool, arguments), busy=[self.call_button]
+        )
+
+    async def _call(self, server: str, tool: str, arguments: dict[str, Any]) -> None:
+        self.result.setPlainText(f"Calling {tool}…")
+        result = await self.deps.manager.call_tool(server, tool, arguments)
+        prefix = "The tool reported an error:\n" if result.is_error else ""
+        extra = (
+            f"\n\nStructured:\n{json.dumps(result.structured, indent=2)}"
+            if result.structured
+            else ""
+        )
+        self.result.setPlainText(f"{prefix}{result.text}{extra}")
+
+    def _on_policy_activated(self, _index: int) -> None:
+        item = self.tool_list.currentItem()
+        if item is not None:
+            tool = item.data(Qt.ItemDataRole.UserRole).name
+            policy = self.policy.currentData()
+            self._policies[tool] = policy
+            self.tasks.start("Saving the tool policy", self.deps.set_tool_policy(tool, policy))
+
+    async def shutdown(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
