@@ -1,0 +1,190 @@
+"""The MCP Servers page against a real (Python, FastMCP) MCP server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+
+import pytest
+from PySide6.QtCore import Qt
+
+from carrier_studio.core.mcp import ServerState
+from tests.mcp.servers import fastmcp_stdio
+
+
+@pytest.fixture
+def mcp(make_studio, loop, tmp_path):
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    catalogue = {
+        "mcpServers": {
+            "calc": fastmcp_stdio(),
+            "broken": {"type": "stdio", "command": "/nonexistent/mcp-server", "enabled": False},
+        },
+        "x-note": "kept",
+    }
+    (workspace / "mcp_servers.json").write_text(json.dumps(catalogue, indent=2))
+    studio = make_studio(str(workspace))
+    studio.window.show_page("mcp")
+    page = studio.window.page("mcp")
+    loop.run_until_complete(studio.tasks.wait_idle())
+    yield studio, page, workspace / "mcp_servers.json"
+
+
+def _run(loop, coro):
+    return loop.run_until_complete(coro)
+
+
+def _select(page, name):
+    page.table.selectRow(page.model.row_of(name))
+
+
+def test_servers_are_listed_with_their_state(mcp):
+    _studio, page, _path = mcp
+    rows = {page.model.status(r).name: r for r in range(page.model.rowCount())}
+    assert set(rows) == {"calc", "broken"}
+    index = page.model.index(rows["calc"], 0)
+    assert index.data(Qt.ItemDataRole.CheckStateRole) == Qt.CheckState.Checked
+    broken = page.model.index(rows["broken"], 0)
+    assert broken.data(Qt.ItemDataRole.CheckStateRole) == Qt.CheckState.Unchecked
+    assert page.model.index(rows["calc"], 2).data() == "stopped"
+    assert page.model.index(rows["calc"], 3).data() == "stdio"
+
+
+def test_start_shows_tools_and_a_test_call_works(mcp, loop):
+    studio, page, _path = mcp
+    _select(page, "calc")
+    page.restart_button.click()  # "Start" for a stopped server
+    _run(loop, studio.tasks.wait_idle())
+    status = studio.ctx.mcp.status("calc")
+    assert status.state is ServerState.RUNNING
+    assert page.model.index(page.model.row_of("calc"), 2).data() == "running"
+    assert page.model.index(page.model.row_of("calc"), 4).data() == "3"
+    tools = [page.tool_list.item(i).text() for i in range(page.tool_list.count())]
+    assert tools == ["add", "shout", "fail"]
+    page.tool_list.setCurrentRow(0)
+    assert '"a"' in page.schema_view.toPlainText()
+    page.form.findChild(type(page.form._fields["a"][1]), "arg_a").setValue(20)
+    page.form._fields["b"][1].setValue(22)
+    page.call_button.click()
+    _run(loop, studio.tasks.wait_idle())
+    assert page.result.toPlainText().startswith("42")
+    assert "carrier-test MCP server ready" in page.log.toPlainText()
+
+
+def test_a_tool_error_is_shown_as_such(mcp, loop):
+    studio, page, _path = mcp
+    _select(page, "calc")
+    page.restart_button.click()
+    _run(loop, studio.tasks.wait_idle())
+    page.tool_list.setCurrentRow(2)
+    page.form._fields["message"][1].setText("nope")
+    page.call_button.click()
+    _run(loop, studio.tasks.wait_idle())
+    assert page.result.toPlainText().startswith("The tool reported an error")
+    assert "Error executing tool fail" in page.result.toPlainText()
+
+
+def test_toggling_off_stops_the_server_and_saves_only_that(mcp, loop):
+    studio, page, path = mcp
+    _select(page, "calc")
+    page.restart_button.click()
+    _run(loop, studio.tasks.wait_idle())
+    row = page.model.row_of("calc")
+    page.model.setData(
+        page.model.index(row, 0), Qt.CheckState.Unchecked.value, Qt.ItemDataRole.CheckStateRole
+    )
+    _run(loop, studio.tasks.wait_idle())
+    assert studio.ctx.mcp.status("calc").state is ServerState.STOPPED
+    saved = json.loads(path.read_text())
+    assert saved["mcpServers"]["calc"]["enabled"] is False
+    assert saved["x-note"] == "kept"
+    page.model.setData(
+        page.model.index(row, 0), Qt.CheckState.Checked.value, Qt.ItemDataRole.CheckStateRole
+    )
+    _run(loop, studio.tasks.wait_idle())
+    assert studio.ctx.mcp.status("calc").state is ServerState.RUNNING
+
+
+def test_a_killed_server_comes_back(mcp, loop):
+    studio, page, _path = mcp
+    _select(page, "calc")
+    page.restart_button.click()
+    _run(loop, studio.tasks.wait_idle())
+    pid = studio.ctx.mcp.status("calc").pid
+    assert pid
+    states = []
+
+    async def kill_and_wait():
+        back = asyncio.Event()
+
+        def listen(status):
+            if status.name == "calc":
+                states.append(status.state)
+                if status.state is ServerState.RUNNING and ServerState.FAILED in states:
+                    back.set()
+
+        unsubscribe = studio.ctx.mcp.subscribe(listen)
+        os.kill(pid, signal.SIGKILL)
+        await asyncio.wait_for(back.wait(), 10)
+        unsubscribe()
+
+    _run(loop, kill_and_wait())
+    assert ServerState.FAILED in states and states[-1] is ServerState.RUNNING
+    assert page.model.index(page.model.row_of("calc"), 2).data() == "running"
+
+
+def test_add_edit_and_remove_with_validation(mcp, loop, monkeypatch):
+    studio, page, path = mcp
+    monkeypatch.setattr(page, "ask_server", lambda *a: ("notes", {"url": "http://127.0.0.1:9/mcp"}))
+    page.add_server()
+    _run(loop, studio.tasks.wait_idle())
+    saved = json.loads(path.read_text())
+    assert saved["mcpServers"]["notes"] == {"url": "http://127.0.0.1:9/mcp"}
+    assert page.model.row_of("notes") >= 0
+    monkeypatch.setattr(page, "confirm_remove", lambda name: True)
+    _select(page, "notes")
+    page.remove_server()
+    _run(loop, studio.tasks.wait_idle())
+    assert "notes" not in json.loads(path.read_text())["mcpServers"]
+
+
+def test_the_server_dialog_refuses_invalid_entries(qapp):
+    from carrier_studio.ui.pages.mcp import ServerDialog
+
+    dialog = ServerDialog("x", {"type": "carrier-pigeon"})
+    dialog._on_accepted()
+    assert not dialog.error.isHidden() and "$.mcpServers.x.type" in dialog.error.text()
+    dialog.editor.setPlainText('{"command": "node", "args": "not-a-list"}')
+    dialog._on_accepted()
+    assert "$.mcpServers.x.args" in dialog.error.text()
+    dialog.editor.setPlainText("{oops")
+    dialog._on_accepted()
+    assert "Not valid JSON" in dialog.error.text()
+    assert dialog.result_raw is None
+
+
+def test_a_broken_file_on_reload_changes_nothing(mcp, loop):
+    studio, page, path = mcp
+    text = '{"mcpServers": {"calc": {"command": 5}}}'
+    path.write_text(text)
+    page.reload()
+    _run(loop, studio.tasks.wait_idle())
+    assert path.read_text() == text
+    errors = [m.text for m in studio.messages.history if "has an error" in m.text]
+    assert errors
+    assert studio.ctx.mcp.config("calc") is not None, "the running catalogue is kept"
+
+
+def test_the_tool_policy_feeds_chat(mcp, loop):
+    studio, page, _path = mcp
+    _select(page, "calc")
+    page.restart_button.click()
+    _run(loop, studio.tasks.wait_idle())
+    page.tool_list.setCurrentRow(0)
+    page.policy.setCurrentIndex(page.policy.findData("auto"))
+    page.policy.activated.emit(page.policy.currentIndex())
+    _run(loop, studio.tasks.wait_idle())
+    assert _run(loop, studio.ctx.chat.conversations.remembered("*")) == {"add": "auto"}
