@@ -88,7 +88,9 @@ async def render(out: Path, theme: str, size: tuple[int, int]) -> list[Path]:
     for number, key in enumerate(studio.window.page_keys(), start=1):
         studio.window.show_page(key)
         await studio.tasks.wait_idle()
-        QApplication.processEvents()
+        # Give the loop a moment to lay out and paint (processEvents inside a qasync task
+        # would re-enter the loop).
+        await asyncio.sleep(0.2)
         path = out / f"{number}-{key}-{theme}.png"
         studio.window.grab().save(str(path))
         written.append(path)

@@ -36,7 +36,12 @@ from carrier_studio.core.settings import ModelChoice
 from carrier_studio.services.characters import CharacterStore
 from carrier_studio.services.conversations import Conversation, ConversationStore, StoredMessage
 from carrier_studio.services.mcp_servers import McpManager
-from carrier_studio.services.providers import agents_model, choice_for, classify_error
+from carrier_studio.services.providers import (
+    agents_model,
+    check_choice,
+    choice_for,
+    classify_error,
+)
 from carrier_studio.services.secrets import SecretStore
 from carrier_studio.services.settings_store import SettingsStore
 
@@ -204,6 +209,8 @@ class ChatThread:
             key = await asyncio.to_thread(service.secrets.get, "OPENAI_API_KEY")
             if key:
                 set_tracing_export_api_key(key)
+        # A chat that cannot run (no key, no endpoint) must not start MCP servers for nothing.
+        await asyncio.to_thread(check_choice, self.model_choice(doc), providers, service.secrets)
         mcp_tools = await self._mcp_tools(docs, doc)
         workspace_policy = await service.conversations.remembered("*")
         factory = AgentFactory(

@@ -179,18 +179,33 @@ class _Connection:
     label: str
 
 
-def _connect(choice: ModelChoice, providers: ProviderSettings, secrets: SecretStore) -> _Connection:
-    """The client ``choice`` needs, with its key from the secret store; ProviderError if none."""
+def check_choice(choice: ModelChoice, providers: ProviderSettings, secrets: SecretStore) -> None:
+    """Raise ProviderError if ``choice`` cannot work (no model, no key, unknown endpoint), before
+    anything is started for it."""
     if not choice.model.strip():
         raise ProviderError("no model is chosen", hint="Pick a default model under Settings.")
+    if choice.provider == "openai-compatible":
+        if not any(e.name == choice.endpoint for e in providers.endpoints):
+            raise ProviderError(
+                f"the endpoint {choice.endpoint or '(none)'} is not configured",
+                hint="Add it under Settings → OpenAI-compatible endpoints.",
+            )
+        return
+    name = "ANTHROPIC_API_KEY" if choice.provider == "anthropic" else "OPENAI_API_KEY"
+    if not secrets.get(name):
+        label = "Anthropic" if choice.provider == "anthropic" else "OpenAI"
+        raise ProviderError(
+            f"no {label} API key is set", hint="Add it under Settings → Model providers."
+        )
+
+
+def _connect(choice: ModelChoice, providers: ProviderSettings, secrets: SecretStore) -> _Connection:
+    """The client ``choice`` needs, with its key from the secret store; ProviderError if none."""
+    check_choice(choice, providers, secrets)
     if choice.provider == "anthropic":
         import anthropic
 
         key = secrets.get("ANTHROPIC_API_KEY")
-        if not key:
-            raise ProviderError(
-                "no Anthropic API key is set", hint="Add it under Settings → Model providers."
-            )
         client = anthropic.AsyncAnthropic(
             api_key=key, base_url=providers.anthropic_base_url or None, max_retries=1
         )
@@ -199,25 +214,17 @@ def _connect(choice: ModelChoice, providers: ProviderSettings, secrets: SecretSt
     import openai
 
     if choice.provider == "openai-compatible":
-        endpoint = next((e for e in providers.endpoints if e.name == choice.endpoint), None)
-        if endpoint is None:
-            raise ProviderError(
-                f"the endpoint {choice.endpoint or '(none)'} is not configured",
-                hint="Add it under Settings → OpenAI-compatible endpoints.",
-            )
+        endpoint = next(e for e in providers.endpoints if e.name == choice.endpoint)
         client = openai.AsyncOpenAI(
             base_url=endpoint.base_url,
             api_key=secrets.get(endpoint.secret_name) or NO_KEY,
             max_retries=1,
         )
         return _Connection("openai-compatible", client, f"{endpoint.name} ({choice.model})")
-    key = secrets.get("OPENAI_API_KEY")
-    if not key:
-        raise ProviderError(
-            "no OpenAI API key is set", hint="Add it under Settings → Model providers."
-        )
     client = openai.AsyncOpenAI(
-        api_key=key, base_url=providers.openai_base_url or None, max_retries=1
+        api_key=secrets.get("OPENAI_API_KEY"),
+        base_url=providers.openai_base_url or None,
+        max_retries=1,
     )
     return _Connection("openai", client, f"OpenAI ({choice.model})")
 

@@ -92,7 +92,10 @@ class DiscordPage(Page):
         form.addRow("", self.at_launch)
         self.save_button = QPushButton("Save")
         self.save_button.clicked.connect(self.save_options)
-        form.addRow("", self.save_button)
+        save_row = QHBoxLayout()
+        save_row.addWidget(self.save_button)
+        save_row.addStretch(1)
+        form.addRow("", save_row)
         self.body.addWidget(options)
 
         splitter = QSplitter()

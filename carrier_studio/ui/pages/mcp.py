@@ -195,7 +195,14 @@ class McpPage(Page):
         self.tool_list.setMaximumWidth(240)
         self.tool_list.currentItemChanged.connect(lambda *_: self._show_tool())
         row.addWidget(self.tool_list)
-        right = QVBoxLayout()
+        self.no_tools = QLabel()
+        self.no_tools.setObjectName("noTools")
+        self.no_tools.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.no_tools.setProperty("muted", True)
+        row.addWidget(self.no_tools, 1)
+        self.tool_pane = QWidget()
+        right = QVBoxLayout(self.tool_pane)
+        right.setContentsMargins(0, 0, 0, 0)
         self.tool_description = QLabel()
         self.tool_description.setWordWrap(True)
         right.addWidget(self.tool_description)
@@ -227,7 +234,7 @@ class McpPage(Page):
         self.result.setObjectName("toolResult")
         self.result.setReadOnly(True)
         right.addWidget(self.result, 1)
-        row.addLayout(right, 1)
+        row.addWidget(self.tool_pane, 1)
         self.details.addTab(tools, "Tools")
         self.log = QPlainTextEdit()
         self.log.setObjectName("serverLog")
@@ -305,13 +312,12 @@ class McpPage(Page):
             and self.deps.manager.status(self.selected() or "").state is ServerState.RUNNING
         )
         self.call_button.setEnabled(tool is not None and running)
-        self.policy.setEnabled(tool is not None)
+        self.tool_pane.setVisible(tool is not None)
+        self.no_tools.setVisible(tool is None)
         if tool is None:
-            self.tool_description.setText(
+            self.no_tools.setText(
                 "Start the server to see its tools." if not running else "This server has no tools."
             )
-            self.schema_view.clear()
-            self.form.set_schema({})
             return
         self.tool_description.setText(f"<b>{tool.name}</b> — {tool.description or ''}")
         self.schema_view.setPlainText(json.dumps(tool.input_schema, indent=2))
