@@ -30,10 +30,11 @@ import qasync  # noqa: E402
 from PySide6.QtCore import QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from carrier_studio.app import Studio, build_context  # noqa: E402
+from carrier_studio.app import Studio  # noqa: E402
 from carrier_studio.core.messages import bus  # noqa: E402
 from carrier_studio.core.settings import CompatEndpoint, ModelChoice  # noqa: E402
 from carrier_studio.services.paths import AppPaths  # noqa: E402
+from carrier_studio.wiring import build_context  # noqa: E402
 from tests.fakes import running_server, text  # noqa: E402
 
 REPLY = "Hello there! " * 4

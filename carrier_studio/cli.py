@@ -6,7 +6,6 @@ Kept free of Qt and heavy imports so ``doctor`` answers fast and works without a
 from __future__ import annotations
 
 import argparse
-import sys
 
 from carrier_studio import __version__
 
@@ -28,7 +27,14 @@ def build_parser() -> argparse.ArgumentParser:
     # For bench/startup.py: print the wall-clock time of the first paint and quit.
     gui.add_argument("--exit-after-first-paint", action="store_true", help=argparse.SUPPRESS)
     commands.add_parser("doctor", help="print versions, workspace, keyring and provider status")
-    commands.add_parser("headless", help="run the bots and workers without a window")
+    headless = commands.add_parser(
+        "headless", help="run the Discord bot (and what it needs) without a window"
+    )
+    headless.add_argument(
+        "--discord",
+        metavar="CHARACTER",
+        help="answer on Discord as CHARACTER (default: the character chosen in Settings)",
+    )
     return parser
 
 
@@ -40,12 +46,9 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_doctor(args)
     if command == "headless":
-        print(
-            "carrier-studio headless is not built yet: it arrives with the Discord bot and the "
-            "Instagram worker (see the README's roadmap).",
-            file=sys.stderr,
-        )
-        return 2
+        from carrier_studio.headless import run_headless
+
+        return run_headless(args)
     from carrier_studio.app import run_gui
 
     return run_gui(args)

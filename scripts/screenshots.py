@@ -20,9 +20,10 @@ if not os.environ.get("DISPLAY"):
 import qasync
 from PySide6.QtWidgets import QApplication
 
-from carrier_studio.app import Studio, build_context
+from carrier_studio.app import Studio
 from carrier_studio.core.messages import bus
 from carrier_studio.services.paths import AppPaths
+from carrier_studio.wiring import build_context
 
 
 class DemoKeyring:

@@ -7,7 +7,8 @@ import pytest
 from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QApplication
 
-from carrier_studio.app import Studio, build_context
+from carrier_studio.app import Studio
+from carrier_studio.wiring import build_context
 
 
 @pytest.fixture

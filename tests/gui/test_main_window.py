@@ -3,10 +3,10 @@ from __future__ import annotations
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 
-from carrier_studio.app import SERVICE_SLOTS
 from carrier_studio.core.messages import Level
 from carrier_studio.core.status import State
 from carrier_studio.ui.pages.planned import PlannedPage
+from carrier_studio.wiring import SERVICE_SLOTS
 
 PAGES = ["characters", "chat", "memory", "mcp", "instagram", "discord", "teams", "settings"]
 

@@ -67,7 +67,7 @@ def test_doctor_on_a_file_says_what_is_wrong(tmp_path):
     assert f"{target}: is a file, not a folder" in done.stderr
 
 
-def test_headless_is_honest_about_not_being_built(tmp_path):
-    done = _run(tmp_path, "headless")
-    assert done.returncode == 2
-    assert "not built yet" in done.stderr
+def test_headless_has_its_own_help(tmp_path):
+    done = _run(tmp_path, "headless", "--help")
+    assert done.returncode == 0
+    assert "--discord CHARACTER" in done.stdout

@@ -1,0 +1,97 @@
+"""The window-free half of the composition root: everything a session runs, built from paths.
+
+Used by the window (app.py), by ``carrier-studio headless`` and by ``doctor``. It imports no Qt,
+so headless mode on a server never loads it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from carrier_studio.core.status import State, StatusBoard
+from carrier_studio.services.paths import AppPaths
+
+if TYPE_CHECKING:
+    from keyring.backend import KeyringBackend
+
+    from carrier_studio.services.context import StudioContext
+    from carrier_studio.services.logs import Redactor
+
+#: Background services with a slot in the status bar, and the issue that builds each one.
+SERVICE_SLOTS = [
+    ("database", "Database", None),
+    ("memory", "Memory", 6),
+    ("mcp", "MCP", None),
+    ("discord", "Discord", None),
+    ("instagram", "Instagram", 7),
+]
+
+
+def build_context(
+    app_paths: AppPaths,
+    workspace_arg: str | None = None,
+    *,
+    redactor: Redactor | None = None,
+    keyring_backend: KeyringBackend | None = None,
+    environ: Mapping[str, str] = os.environ,
+    status: StatusBoard | None = None,
+) -> StudioContext:
+    """Everything a session needs that is not Qt: settings, workspace, secrets, database."""
+    from carrier_studio.core.mcp import lookup_chain
+    from carrier_studio.services.characters import CharacterStore
+    from carrier_studio.services.chat import ChatService
+    from carrier_studio.services.context import StudioContext
+    from carrier_studio.services.conversations import ConversationStore
+    from carrier_studio.services.db import Database
+    from carrier_studio.services.discord_control import DiscordController
+    from carrier_studio.services.logs import Redactor
+    from carrier_studio.services.mcp_servers import McpManager
+    from carrier_studio.services.secrets import SecretStore
+    from carrier_studio.services.settings_store import SettingsStore
+    from carrier_studio.services.workspace import open_workspace
+
+    redactor = redactor or Redactor()
+    settings = SettingsStore.load(app_paths.settings_file)
+    workspace = open_workspace(app_paths.choose_workspace(workspace_arg, environ))
+    secrets = SecretStore(
+        settings.settings.secrets.storage,
+        workspace.paths.env_file,
+        backend=keyring_backend,
+        redactor=redactor,
+        environ=environ,
+    )
+    settings.subscribe(lambda s: setattr(secrets, "storage", s.secrets.storage))
+    database = Database(workspace.paths.database)
+    characters = CharacterStore(workspace.paths.characters_dir, workspace.paths.trash_dir)
+    # ${WORKSPACE} in mcp_servers.json is the workspace folder; other variables come from the
+    # keyring, the environment and the workspace .env (SecretStore's order).
+    mcp = McpManager(
+        workspace.paths.mcp_config,
+        lookup_chain({"WORKSPACE": str(workspace.root)}, secrets.get),
+    )
+    chat = ChatService(ConversationStore(database), characters, settings, secrets, mcp)
+    return StudioContext(
+        app_paths=app_paths,
+        workspace=workspace,
+        settings=settings,
+        secrets=secrets,
+        database=database,
+        status=status or new_status_board(),
+        redactor=redactor,
+        characters=characters,
+        chat=chat,
+        mcp=mcp,
+        discord=DiscordController(chat, secrets),
+    )
+
+
+def new_status_board() -> StatusBoard:
+    status = StatusBoard()
+    for key, title, issue in SERVICE_SLOTS:
+        if issue is None:
+            status.add(key, title, State.STOPPED)
+        else:
+            status.add(key, title, State.NOT_BUILT, f"arrives with issue #{issue}")
+    return status
