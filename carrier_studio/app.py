@@ -445,3 +445,74 @@ def _report_first_paint() -> None:
     watched = HEAVY_MODULES + ("pydantic", "keyring", "qasync", "numpy")
     early = [name for name in watched if name in sys.modules]
     print(f"first-paint {time.time():.6f} imported={','.join(early) or 'none'}", flush=True)
+
+
+# -- self-test ---------------------------------------------------------------------------------
+
+
+def run_self_test(args: argparse.Namespace) -> int:
+    """Open the window offscreen on a throw-away workspace, check the parts, and exit.
+
+    For packaged apps (the build script runs it) and for "does this installation work?".
+    Prints one line per check; exits 0 when every check passed.
+    """
+    import asyncio
+    import importlib
+    import tempfile
+    from pathlib import Path
+
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    import qasync
+    from PySide6.QtWidgets import QApplication
+
+    qapp = QApplication.instance() or QApplication(sys.argv)
+    root = Path(tempfile.mkdtemp(prefix="carrier-self-test-"))
+    results: list[tuple[bool, str]] = []
+
+    def check(ok: bool, text: str) -> None:
+        results.append((bool(ok), text))
+        print(f"{'ok  ' if ok else 'FAIL'}  {text}", flush=True)
+
+    async def main() -> None:
+        from carrier_studio.services.discord_bot import import_discord
+        from carrier_studio.ui import icons
+
+        workspace = args.workspace or str(root / "workspace")
+        ctx = build_context(AppPaths.under(root / "user"), workspace, environ={})
+        check(ctx.workspace.paths.characters_dir.is_dir(), f"workspace {ctx.workspace.root}")
+        characters = await asyncio.to_thread(ctx.characters.list)
+        readable = [e for e in characters if e.error is None]
+        check(bool(readable), f"{len(readable)} characters readable")
+        studio = Studio(ctx, qapp)
+        await studio.start()
+        database = ctx.status.get("database")
+        check(database.state is State.RUNNING, f"studio.db: {database.detail}")
+        check(bool(qapp.styleSheet()), f"theme {studio.theme.scheme} loaded")
+        check(not icons.icon("app").isNull(), "icons load")
+        for key in studio.window.page_keys():
+            studio.window.show_page(key)
+            studio.window.page(key)
+        await studio.tasks.wait_idle()
+        check(True, f"{len(studio.window.page_keys())} pages open")
+        for module in ("agents", "openai", "anthropic", "mcp"):
+            try:
+                importlib.import_module(module)
+                check(True, f"{module} imports")
+            except Exception as exc:  # noqa: BLE001 - a self-test reports every failure
+                check(False, f"{module} does not import: {exc}")
+        try:
+            import_discord()
+            check(True, "discord imports")
+        except Exception as exc:  # noqa: BLE001
+            check(False, f"discord does not import: {exc}")
+        print("skip  embedder: the local embedder arrives with the memory feature", flush=True)
+        await studio.shutdown()
+
+    try:
+        qasync.run(main())
+    except Exception as exc:  # noqa: BLE001 - report, do not crash
+        check(False, f"self-test stopped: {type(exc).__name__}: {exc}")
+    passed = all(ok for ok, _ in results)
+    print("self-test passed" if passed else "self-test FAILED", flush=True)
+    return 0 if passed else 1

@@ -22,6 +22,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="workspace folder to open (default: $CARRIER_STUDIO_HOME, else the one in your "
         "user data folder). A Carrier checkout works as it is.",
     )
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="open the window offscreen on a throw-away workspace, check every part, and exit",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     gui = commands.add_parser("gui", help="open the studio window (the default)")
     # For bench/startup.py: print the wall-clock time of the first paint and quit.
@@ -40,6 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.self_test:
+        from carrier_studio.app import run_self_test
+
+        return run_self_test(args)
     command = args.command or "gui"
     if command == "doctor":
         from carrier_studio.app import run_doctor

@@ -71,3 +71,13 @@ def test_headless_has_its_own_help(tmp_path):
     done = _run(tmp_path, "headless", "--help")
     assert done.returncode == 0
     assert "--discord CHARACTER" in done.stdout
+
+
+def test_self_test_checks_every_part_and_passes(tmp_path):
+    done = _run(tmp_path, "--self-test", env_extra={"QT_QPA_PLATFORM": "offscreen"})
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[-1] == "self-test passed"
+    for part in ("studio.db", "sqlite-vec", "pages open", "agents imports", "discord imports"):
+        assert any(part in line and line.startswith("ok") for line in lines), part
+    assert not any(line.startswith("FAIL") for line in lines)
