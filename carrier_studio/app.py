@@ -149,10 +149,9 @@ class Studio:
         from carrier_studio.ui.pages.characters import Ask
 
         #: Asks save/discard/cancel for a page with unsaved work (tests replace it).
-        self.ask_unsaved = Ask.unsaved
+        self.ask_unsaved = Ask.unsaved_async
         window.close_requested.connect(self._close_requested.set)
         window.page_needed.connect(self._on_window_page_needed)
-        window.services_ready()
         self._mcp_unsubscribe = ctx.mcp.subscribe(lambda _status: self._show_mcp_summary())
         self._discord_unsubscribe = ctx.discord.on_status(
             lambda s: ctx.status.set("discord", s.state, s.detail)
@@ -185,6 +184,8 @@ class Studio:
         self.window.set_page_widget(key, page)
 
     def _characters_page(self) -> QWidget:
+        import asyncio
+
         from carrier_studio.services.mcp_catalogue import server_names
         from carrier_studio.ui.pages.characters import CharacterPageDeps, CharactersPage
 
@@ -195,7 +196,8 @@ class Studio:
             from carrier_studio.services.providers import text_model
 
             providers = ctx.settings.settings.providers
-            model = text_model(providers.default, providers, ctx.secrets)
+            # Reads a key from the keyring and imports the provider SDK: not on the GUI thread.
+            model = await asyncio.to_thread(text_model, providers.default, providers, ctx.secrets)
             try:
                 return await draft_character(description, model, progress)
             finally:
@@ -287,6 +289,8 @@ class Studio:
                 f"Created a new workspace with example characters in {self.ctx.workspace.root}"
             )
         await self._open_database()
+        # Pages read studio.db: build the visible one only now that it is open.
+        self.window.services_ready()
         discord = self.ctx.settings.settings.discord
         if discord.start_at_launch and discord.character:
             # In the background: the window is usable while the bot connects.
@@ -330,7 +334,7 @@ class Studio:
                 continue
             self.window.show_page(key)
             label = getattr(page, "unsaved_label", getattr(page, "title", key))
-            answer = self.ask_unsaved(self.window, label)
+            answer = await self.ask_unsaved(self.window, label)
             if answer == "cancel":
                 return False
             if answer == "save" and not await page.save_now():
@@ -352,16 +356,26 @@ class Studio:
             await self.ctx.settings.save_async(current.model_copy(update={"ui": ui}))
         except OSError as exc:
             log.warning("could not save window state: %s", exc)
-        for key in self.window.built_pages():
-            page = self.window.page(key)
-            if hasattr(page, "shutdown"):
-                await page.shutdown()
-        await self.tasks.cancel_all()
-        await self.ctx.discord.stop()
+        # Each step runs even if one before it failed: a page's error must not leave MCP
+        # processes behind or the database open.
+        steps = [
+            page.shutdown
+            for key in self.window.built_pages()
+            if hasattr(page := self.window.page(key), "shutdown")
+        ]
+        steps += [
+            self.tasks.cancel_all,
+            self.ctx.discord.stop,
+            self.ctx.mcp.shutdown,
+            self.ctx.database.close,
+        ]
         self._discord_unsubscribe()
         self._mcp_unsubscribe()
-        await self.ctx.mcp.shutdown()
-        await self.ctx.database.close()
+        for step in steps:
+            try:
+                await step()
+            except Exception:  # noqa: BLE001 - log and go on with the next step
+                log.exception("shutdown step %s failed", getattr(step, "__qualname__", step))
         self.ctx.status.set("database", State.STOPPED)
         self.messages.detach()
         self.theme.close()
@@ -468,6 +482,8 @@ def run_self_test(args: argparse.Namespace) -> int:
 
     qapp = QApplication.instance() or QApplication(sys.argv)
     root = Path(tempfile.mkdtemp(prefix="carrier-self-test-"))
+    import shutil
+
     results: list[tuple[bool, str]] = []
 
     def check(ok: bool, text: str) -> None:
@@ -494,7 +510,12 @@ def run_self_test(args: argparse.Namespace) -> int:
             studio.window.show_page(key)
             studio.window.page(key)
         await studio.tasks.wait_idle()
-        check(True, f"{len(studio.window.page_keys())} pages open")
+        errors = [m.text for m in studio.messages.history if m.level is messages.Level.ERROR]
+        check(
+            not errors,
+            f"{len(studio.window.page_keys())} pages open"
+            + (f"; errors: {'; '.join(errors)}" if errors else ""),
+        )
         for module in ("agents", "openai", "anthropic", "mcp"):
             try:
                 importlib.import_module(module)
@@ -513,6 +534,7 @@ def run_self_test(args: argparse.Namespace) -> int:
         qasync.run(main())
     except Exception as exc:  # noqa: BLE001 - report, do not crash
         check(False, f"self-test stopped: {type(exc).__name__}: {exc}")
+    shutil.rmtree(root, ignore_errors=True)
     passed = all(ok for ok, _ in results)
     print("self-test passed" if passed else "self-test FAILED", flush=True)
     return 0 if passed else 1

@@ -55,8 +55,9 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event | None = None) -> 
             return 1
         stop = stop or asyncio.Event()
         loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stop.set)
+        if os.name == "posix":
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(signum, stop.set)
         ctx.status.subscribe(
             lambda s: log.info(
                 "%s: %s%s", s.title, s.state.value, f" ({s.detail})" if s.detail else ""
@@ -70,29 +71,37 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event | None = None) -> 
             return 1
         if opened.recovered_from:
             log.warning("studio.db was damaged; kept as %s", opened.recovered_from)
-        started = await _start_discord(ctx, args)
-        if not started:
-            log.warning(
-                "nothing to run: set a Discord character (Settings or --discord CHARACTER) "
-                "and a bot token"
-            )
-        log.info("running; stop with SIGTERM or Ctrl+C")
-        await stop.wait()
-        log.info("stopping")
-        await ctx.discord.stop()
-        await ctx.mcp.shutdown()
-        await ctx.database.close()
-        log.info("stopped")
-        return 0
+        try:
+            started = await _start_discord(ctx, args)
+            if started is None:
+                log.warning(
+                    "nothing to run: set a Discord character (Settings or --discord CHARACTER)"
+                )
+            elif not started:
+                # A service manager should see the failure, not a quiet process.
+                log.error("the Discord bot could not start: %s", ctx.discord.status.detail)
+                return 1
+            log.info("running; stop with SIGTERM or Ctrl+C")
+            await stop.wait()
+            log.info("stopping")
+            return 0
+        finally:
+            for step in (ctx.discord.stop, ctx.mcp.shutdown, ctx.database.close):
+                try:
+                    await step()
+                except Exception:  # noqa: BLE001 - every step runs
+                    log.exception("stopping: %s failed", step.__qualname__)
+            log.info("stopped")
     finally:
         remove_handlers(handlers)
 
 
-async def _start_discord(ctx, args: argparse.Namespace) -> bool:  # noqa: ANN001 - StudioContext
+async def _start_discord(ctx, args: argparse.Namespace) -> bool | None:  # noqa: ANN001
+    """None when no bot is configured; else whether it connected."""
     discord = ctx.settings.settings.discord
     character = args.discord or discord.character
     if not character:
-        return False
+        return None
     _point_discord_elsewhere()
     ctx.discord.on_status(lambda s: log.info("discord: %s", s.detail or s.phase.value))
     ctx.discord.on_activity(

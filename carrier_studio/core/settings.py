@@ -140,13 +140,17 @@ def _v1_to_v2(raw: dict[str, Any]) -> dict[str, Any]:
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
 
 
+class NewerSettingsError(ConfigError):
+    """The file was written by a newer studio: it is valid, just not for this version."""
+
+
 def migrate(raw: dict[str, Any]) -> dict[str, Any]:
     """Lift a raw settings mapping to `SETTINGS_VERSION`."""
     version = raw.get("version", 1)
     if not isinstance(version, int) or version < 1:
         raise ConfigError(f"'version' must be a whole number ≥ 1, not {version!r}", where="version")
     if version > SETTINGS_VERSION:
-        raise ConfigError(
+        raise NewerSettingsError(
             f"written by a newer Carrier Studio (settings version {version}; "
             f"this one knows up to {SETTINGS_VERSION})",
             where="version",
@@ -164,8 +168,9 @@ def parse_settings(raw: object) -> Settings:
     """Validate a decoded settings document, migrating older versions first."""
     if not isinstance(raw, dict):
         raise ConfigError(f"the top level must be an object, not {type(raw).__name__}")
+    migrated = migrate(raw)
     try:
-        return Settings.model_validate(migrate(raw))
+        return Settings.model_validate(migrated)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])

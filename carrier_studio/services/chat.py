@@ -74,19 +74,42 @@ class ChatService:
         self.settings = settings
         self.secrets = secrets
         self.mcp = mcp
+        #: Open threads by conversation id, with how many users hold each: the Chat page and
+        #: the Discord bot share one thread per conversation, so neither overwrites the
+        #: other's history.
+        self._threads: dict[int, list[Any]] = {}
 
     async def characters_by_name(self) -> dict[str, CharacterDoc]:
         entries = await asyncio.to_thread(self.characters.list)
         return {e.doc.name: e.doc for e in entries if e.doc is not None and e.error is None}
 
     async def open(self, conversation_id: int) -> ChatThread:
+        """The conversation's thread (shared with anyone who has it open); `close` releases it."""
+        held = self._threads.get(conversation_id)
+        if held is not None:
+            held[1] += 1
+            thread = held[0]
+            thread.messages = await self.conversations.messages(conversation_id)
+            return thread
         conversation = await self.conversations.get(conversation_id)
         messages = await self.conversations.messages(conversation_id)
         thread = ChatThread(self, conversation, messages)
+        self._threads[conversation_id] = [thread, 1]
         if conversation.pending_state:
             await thread.restore_pending()
         thread.prepare()
         return thread
+
+    def _release(self, thread: ChatThread) -> bool:
+        """One user less; True when nobody holds the thread any more."""
+        held = self._threads.get(thread.id)
+        if held is None or held[0] is not thread:
+            return True
+        held[1] -= 1
+        if held[1] > 0:
+            return False
+        del self._threads[thread.id]
+        return True
 
 
 class ChatThread:
@@ -106,14 +129,17 @@ class ChatThread:
         self._rebuild_agent = False
         self._user_write: asyncio.Future[int] | None = None
         self._building: asyncio.Future[None] | None = None
+        self._turn = asyncio.Lock()
         #: The MCP server objects the agent's tools call, to notice a server restarted.
         self._mcp_servers: dict[str, int] = {}
         self._mcp_waiting = False
+        #: The character as last read, so labels and run records name its own model.
+        self._character_doc: CharacterDoc | None = None
         self.session = ChatSession(
             lambda: self._agent,
             classify_error,
             history=conversation.history,
-            run_config=self._run_config(),
+            run_config=self._run_config,  # built per run: the tracing setting may change
         )
 
     @property
@@ -131,9 +157,12 @@ class ChatThread:
         return RunConfig(tracing_disabled=not tracing, workflow_name="Carrier Studio chat")
 
     def model_choice(self, doc: CharacterDoc | None = None) -> ModelChoice:
+        """The model this conversation runs on: the switcher's choice, else the character's."""
         providers = self._service.settings.settings.providers
         if self.model_override is not None:
             return self.model_override
+        if doc is None and self._character_doc is not None:
+            doc = self._character_doc
         return choice_for(doc or CharacterDoc({"name": self.character}), providers)
 
     def set_model(self, choice: ModelChoice | None) -> None:
@@ -142,7 +171,10 @@ class ChatThread:
         self._agent = None
 
     async def close(self) -> None:
-        """Close the model clients (the conversation itself is already saved)."""
+        """Let go of the thread; the last holder closes its model clients (everything is
+        already saved)."""
+        if not self._service._release(self):
+            return
         self.session.cancel()
         if self._building is not None:
             self._building.cancel()
@@ -183,6 +215,7 @@ class ChatThread:
         service = self._service
         docs = await service.characters_by_name()
         doc = docs.get(self.character)
+        self._character_doc = doc
         if doc is None:
             raise CarrierError(
                 f'the character "{self.character}" no longer exists or cannot be read',
@@ -260,7 +293,11 @@ class ChatThread:
         self._mcp_servers = {server.name: id(server) for server in servers}
         tools = {}
         for server in servers:
-            listed = await server.list_tools()
+            try:
+                listed = await server.list_tools()
+            except Exception as exc:  # noqa: BLE001 - one broken server must not stop the chat
+                messages.warning(f"The MCP server {server.name} did not list its tools: {exc}")
+                continue
             tools[server.name] = [MCPUtil.to_function_tool(t, server, False) for t in listed]
         return tools
 
@@ -276,8 +313,13 @@ class ChatThread:
     async def restore_pending(self) -> None:
         try:
             await self._ensure_agent()
+        except CarrierError:
+            # No key or endpoint yet: keep the paused run for when there is one.
+            self.pending = []
+            return
+        try:
             self.pending = await self.session.restore_pending(self.conversation.pending_state or "")
-        except Exception as exc:  # noqa: BLE001 - a stale paused run must not block the chat
+        except Exception as exc:  # noqa: BLE001 - an unreadable paused run must not block the chat
             self.pending = []
             await self._service.conversations.add_message(
                 self.id,
@@ -348,22 +390,24 @@ class ChatThread:
     # -- persistence ------------------------------------------------------------------------
 
     async def _guarded(self, start: Any) -> AsyncIterator[ChatEvent]:
-        """Run a turn with the agent ready; a setup failure is a RunError like any other."""
-        try:
-            await self._ensure_agent()
-            stream = start()
-        except (CarrierError, ValueError) as exc:
-            error = (
-                classify_error(exc)
-                if isinstance(exc, CarrierError)
-                else RunError(ErrorKind.OTHER, str(exc))
-            )
-            await self._store_error(error)
-            yield error
-            yield Done("", self.character, completed=False)
-            return
-        async for event in self._persisted(stream):
-            yield event
+        """Run a turn with the agent ready, one turn at a time per conversation (the bot and
+        the page may share it); a setup failure is a RunError like any other."""
+        async with self._turn:
+            try:
+                await self._ensure_agent()
+                stream = start()
+            except (CarrierError, ValueError) as exc:
+                error = (
+                    classify_error(exc)
+                    if isinstance(exc, CarrierError)
+                    else RunError(ErrorKind.OTHER, str(exc))
+                )
+                await self._store_error(error)
+                yield error
+                yield Done("", self.character, completed=False)
+                return
+            async for event in self._persisted(stream):
+                yield event
 
     async def _store_error(self, error: RunError) -> None:
         if self._user_write is not None:

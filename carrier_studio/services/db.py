@@ -116,7 +116,11 @@ class Database:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="studio-db")
 
     async def open(self) -> OpenResult:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, self._open)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._executor, self._open)
+        except apsw.Error as exc:
+            # Locked, unreadable, a failing migration: say so, with the file, not a traceback.
+            raise DatabaseError(f"cannot be opened ({exc})", path=self.path) from exc
 
     def _open(self) -> OpenResult:
         migrations = load_migrations()

@@ -63,6 +63,7 @@ class SecretStore:
         self.storage: Storage = storage
         self.env_file = env_file
         self._backend = backend
+        self._available: bool | None = None
         self.redactor = redactor or Redactor()
         self._environ = environ
         self._session: dict[str, str] = {}
@@ -82,13 +83,17 @@ class SecretStore:
 
     @property
     def keyring_available(self) -> bool:
-        import keyring.backends.fail
+        # Asked once: the backend does not change while the studio runs, and asking may open
+        # a D-Bus connection (the Secret Service), which the GUI thread must not wait for.
+        if self._available is None:
+            import keyring.backends.fail
 
-        return (
-            not isinstance(self.backend, keyring.backends.fail.Keyring)
-            and self.backend.priority > 0
-            and not _is_insecure(self.backend)
-        )
+            self._available = (
+                not isinstance(self.backend, keyring.backends.fail.Keyring)
+                and self.backend.priority > 0
+                and not _is_insecure(self.backend)
+            )
+        return self._available
 
     @property
     def needs_choice(self) -> bool:
@@ -126,7 +131,10 @@ class SecretStore:
         return found[1] if found else None
 
     def set(self, name: str, value: str) -> None:
+        """Store ``value`` where secrets go now, and forget any older copy elsewhere (lookup
+        would otherwise keep finding the stale one first)."""
         self.redactor.add(value)
+        self._forget_elsewhere(name)
         if self.storage == "session":
             self._session[name] = value
         elif self.storage == "dotenv":
@@ -145,18 +153,31 @@ class SecretStore:
                 raise SecretStoreError(f"the keyring refused to store {name}: {exc}") from exc
 
     def delete(self, name: str) -> None:
+        """Remove the secret from every store the studio writes (session, keyring, .env)."""
         self._session.pop(name, None)
-        if self.storage == "dotenv" and name in self._env_file_values():
+        if name in self._env_file_values():
             import dotenv
 
             dotenv.unset_key(self.env_file, name)
-        elif self.storage == "keyring" and self.keyring_available:
-            from keyring.errors import PasswordDeleteError
+        self._keyring_delete(name)
 
-            try:
-                self.backend.delete_password(SERVICE, name)
-            except PasswordDeleteError:
-                pass
+    def _forget_elsewhere(self, name: str) -> None:
+        # Lookup goes session → keyring → .env, so only copies that would win over the new
+        # one are stale. The user's .env is left alone: the new copy is looked up before it.
+        if self.storage != "session":
+            self._session.pop(name, None)
+        if self.storage == "dotenv":
+            self._keyring_delete(name)
+
+    def _keyring_delete(self, name: str) -> None:
+        if not self.keyring_available:
+            return
+        from keyring.errors import KeyringError, PasswordDeleteError
+
+        try:
+            self.backend.delete_password(SERVICE, name)
+        except (PasswordDeleteError, KeyringError):
+            pass
 
     def import_env_file(self) -> list[str]:
         """Copy the secret-looking entries of the workspace .env into the keyring.

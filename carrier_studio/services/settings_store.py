@@ -14,7 +14,12 @@ from pathlib import Path
 
 from carrier_studio.core import messages
 from carrier_studio.core.errors import ConfigError
-from carrier_studio.core.settings import Settings, dump_settings, parse_settings
+from carrier_studio.core.settings import (
+    NewerSettingsError,
+    Settings,
+    dump_settings,
+    parse_settings,
+)
 from carrier_studio.services.files import atomic_write_json, move_aside
 
 log = logging.getLogger(__name__)
@@ -35,15 +40,18 @@ def read_settings(path: Path) -> Settings:
     try:
         return parse_settings(raw)
     except ConfigError as exc:
-        raise ConfigError(exc.message, path=path, where=exc.where, hint=exc.hint) from exc
+        kind = type(exc)
+        raise kind(exc.message, path=path, where=exc.where, hint=exc.hint) from exc
 
 
 class SettingsStore:
     """The current settings, their file, and who wants to hear when they change."""
 
-    def __init__(self, path: Path, settings: Settings) -> None:
+    def __init__(self, path: Path, settings: Settings, *, read_only: bool = False) -> None:
         self.path = path
         self.settings = settings
+        #: True when the file belongs to a newer studio: it is used as defaults, never written.
+        self.read_only = read_only
         self._listeners: list[Callable[[Settings], None]] = []
 
     @classmethod
@@ -52,6 +60,13 @@ class SettingsStore:
             return cls(path, Settings())
         try:
             return cls(path, read_settings(path))
+        except NewerSettingsError as exc:
+            messages.warning(
+                "Your settings were written by a newer Carrier Studio. This version runs with "
+                "default settings and will not change the file.",
+                details=str(exc),
+            )
+            return cls(path, Settings(), read_only=True)
         except ConfigError as exc:
             backup = move_aside(path)
             messages.warning(
@@ -68,14 +83,16 @@ class SettingsStore:
         """Write the settings atomically and tell the listeners."""
         if settings is not None:
             self.settings = settings
-        atomic_write_json(self.path, dump_settings(self.settings))
+        if not self.read_only:
+            atomic_write_json(self.path, dump_settings(self.settings))
         self._saved()
 
     async def save_async(self, settings: Settings | None = None) -> None:
         """`save` with the disk write off the event loop; listeners run on the caller's thread."""
         if settings is not None:
             self.settings = settings
-        await asyncio.to_thread(atomic_write_json, self.path, dump_settings(self.settings))
+        if not self.read_only:
+            await asyncio.to_thread(atomic_write_json, self.path, dump_settings(self.settings))
         self._saved()
 
     def _saved(self) -> None:

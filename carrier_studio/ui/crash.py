@@ -38,6 +38,7 @@ class CrashDialog(QDialog):
         self.setObjectName("crashDialog")
         self.setWindowTitle("Carrier Studio hit a bug")
         self.details = details
+        self.summary = summary
         layout = QVBoxLayout(self)
         text = QLabel(
             "Something went wrong inside Carrier Studio. Your work is still open; the details "
@@ -95,6 +96,8 @@ class CrashHandler(QObject):
         summary = self._redactor.redact(f"{exc_type.__name__}: {exc}")
         if self._showing:  # an error while showing an error: the log has it
             return
+        if any(d.summary == summary for d in self.dialogs):
+            return  # the same error again while its dialog is open: the log has it
         self._showing = True
         try:
             dialog = CrashDialog(summary, details, QApplication.activeWindow())

@@ -345,7 +345,7 @@ def test_quitting_with_unsaved_changes_asks(page_and_studio, loop):
     asked = []
     answered = asyncio.Event()
 
-    def ask(parent, label):
+    async def ask(parent, label):
         asked.append(label)
         answered.set()
         return next(answers)

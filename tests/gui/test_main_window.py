@@ -106,5 +106,7 @@ def test_a_corrupt_settings_file_is_reported_once_the_window_exists(make_studio,
     warning = next(m for m in studio.messages.history if m.level is Level.WARNING)
     assert "settings.json.corrupt-" in warning.text
     assert "line 1" in warning.details
-    dialogs = studio.window.findChildren(type(studio.messages.show_dialog(warning)))
-    assert dialogs, "a warning with details is shown in a dialog"
+    from PySide6.QtWidgets import QMessageBox
+
+    shown = [b.text() for b in studio.window.findChildren(QMessageBox) if b.isVisible()]
+    assert warning.text in shown, "a warning with details is shown in a dialog"

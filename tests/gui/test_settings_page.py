@@ -54,7 +54,7 @@ def test_settings_round_trip_and_the_key_goes_to_the_keyring(
     assert page.secret_fields["OPENAI_API_KEY"].edit.text() == ""
     assert page.secret_fields["OPENAI_API_KEY"].source == "keyring"
 
-    # The secret is in no settings file and no log.
+    # The secret is in no settings or config file (the log: see the test below).
     assert KEY not in app_paths.settings_file.read_text()
     for path in app_paths.config_dir.rglob("*"):
         assert KEY not in path.read_text(errors="replace")

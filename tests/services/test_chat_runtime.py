@@ -367,11 +367,8 @@ def test_a_rejected_tool_call_does_not_run(tmp_path, keyring_backend, provider):
     resumed, requests = run(go())
     assert not any(isinstance(e, ToolCallFinished) and e.result == "2" for e in resumed)
     assert texts(resumed) == "Okay, I won't."
-    assert (
-        "2"
-        not in json.dumps(requests[-1].body.get("messages", requests[-1].body)).split("1 + 1")[-1]
-        or True
-    )
+    # The model is told the call was not approved, in every provider's tool-result shape.
+    assert "Tool execution was not approved." in json.dumps(requests[-1].body)
 
 
 def test_a_tool_set_to_off_is_not_offered(tmp_path, keyring_backend):

@@ -89,3 +89,18 @@ def test_every_secret_read_or_written_is_known_to_the_redactor(tmp_path, keyring
     store.get("GITHUB_PERSONAL_ACCESS_TOKEN")
     text = redactor.redact("ftp-password-value and plain-github-value")
     assert "ftp-password-value" not in text and "plain-github-value" not in text
+
+
+def test_a_new_copy_in_another_store_wins_over_the_old_one(tmp_path, keyring_backend):
+    store = SecretStore("keyring", tmp_path / ".env", backend=keyring_backend, environ={})
+    store.set("OPENAI_API_KEY", "old-keyring-value")
+    store.storage = "dotenv"
+    store.set("OPENAI_API_KEY", "new-dotenv-value")
+    assert store.lookup("OPENAI_API_KEY") == ("new-dotenv-value", ".env")
+    store.storage = "session"
+    store.set("OPENAI_API_KEY", "session-value")
+    store.storage = "keyring"
+    store.set("OPENAI_API_KEY", "keyring-again")
+    assert store.lookup("OPENAI_API_KEY") == ("keyring-again", "keyring")
+    store.delete("OPENAI_API_KEY")
+    assert store.get("OPENAI_API_KEY") is None

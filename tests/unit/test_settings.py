@@ -105,3 +105,15 @@ def test_provider_base_urls_are_checked():
     assert info.value.where == "providers.openai_base_url"
     ok = parse_settings({"providers": {"anthropic_base_url": "https://gw.example.com/"}})
     assert ok.providers.anthropic_base_url == "https://gw.example.com"
+
+
+def test_a_newer_file_is_used_as_defaults_and_never_overwritten(tmp_path, message_bus):
+    path = tmp_path / "settings.json"
+    text = json.dumps({"version": SETTINGS_VERSION + 1, "future": True})
+    path.write_text(text)
+    store = SettingsStore.load(path)
+    assert store.read_only and store.settings == Settings()
+    store.save()
+    assert path.read_text() == text
+    assert not list(tmp_path.glob("*.corrupt-*"))
+    assert "newer Carrier Studio" in message_bus.held()[0].text

@@ -40,6 +40,11 @@ _PLACEHOLDER = re.compile(r"^\{\{[A-Za-z0-9_]+\}\}$")
 _PLACEHOLDER_SECRET = re.compile(r"YOUR_[A-Z0-9_]*_?HERE|<YOUR[^>]*>|CHANGE_?ME", re.IGNORECASE)
 
 
+def is_placeholder(value: str) -> bool:
+    """``YOUR_KEY_HERE``, ``<YOUR TOKEN>``, ``changeme``: a value that stands for a secret."""
+    return bool(_PLACEHOLDER_SECRET.search(value))
+
+
 def _error(issues: list[Issue], path: str, message: str, code: str = "type") -> None:
     issues.append(Issue(Severity.ERROR, path, message, code))
 
@@ -276,7 +281,7 @@ def _lint(
     secrets = doc.section("settings").get("secrets")
     if isinstance(secrets, dict):
         for key, value in secrets.items():
-            if isinstance(value, str) and value and not _PLACEHOLDER_SECRET.search(value):
+            if isinstance(value, str) and value and not is_placeholder(value):
                 warnings.append(
                     _warn(
                         f"$.settings.secrets.{key}",
@@ -285,7 +290,7 @@ def _lint(
                     )
                 )
     for path, text in _walk_strings(data, "$"):
-        if _PLACEHOLDER_SECRET.search(text):
+        if is_placeholder(text):
             warnings.append(
                 _warn(path, f'"{text}" is a placeholder, not a real value', "placeholder-secret")
             )

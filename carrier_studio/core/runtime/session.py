@@ -7,6 +7,7 @@ user's decisions resume it. Cancel ends a run at once; the text streamed so far 
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -45,7 +46,7 @@ class ChatSession:
         classify_error: ErrorClassifier,
         *,
         history: list[Item] | None = None,
-        run_config: RunConfig | None = None,
+        run_config: RunConfig | Callable[[], RunConfig] | None = None,
         max_turns: int = 12,
     ) -> None:
         self._make_agent = make_agent
@@ -137,9 +138,8 @@ class ChatSession:
     async def _run(self, turn: list[Item] | RunState, agent: Agent) -> AsyncIterator[ChatEvent]:
         self._cancelled = False
         before = self.history
-        result = Runner.run_streamed(
-            agent, turn, run_config=self._run_config, max_turns=self._max_turns
-        )
+        config = self._run_config() if callable(self._run_config) else self._run_config
+        result = Runner.run_streamed(agent, turn, run_config=config, max_turns=self._max_turns)
         self._result = result
         current = agent.name
         streamed: list[str] = []
@@ -159,6 +159,12 @@ class ChatSession:
                     mapped = self._item_event(event, current, started)
                     if mapped is not None:
                         yield mapped
+        except (asyncio.CancelledError, GeneratorExit):
+            # The consumer went away (its task was cancelled, or it stopped iterating): stop
+            # the SDK run too, or it would go on calling the model and tools in the background.
+            self._result = None
+            result.cancel()
+            raise
         except Exception as exc:  # noqa: BLE001 - every failure becomes a RunError event
             self._result = None
             yield self._classify(exc)

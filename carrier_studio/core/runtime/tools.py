@@ -7,6 +7,7 @@ user approves each call, or remembers an answer), ``off`` (the agent does not ge
 from __future__ import annotations
 
 import ast
+import math
 import operator
 from collections.abc import Mapping
 from datetime import datetime
@@ -29,17 +30,30 @@ _OPERATORS: dict[type, Any] = {
 }
 
 
+#: Anything larger is refused: huge integers make the interpreter grind for minutes while
+#: holding the GIL (``((9**99)**99)**99``), and a tool must never freeze the studio.
+_LIMIT = 10**300
+
+
+def _checked(value: float) -> float:
+    if abs(value) > _LIMIT:
+        raise ValueError("the number is too large")
+    return value
+
+
 def _evaluate(node: ast.AST) -> float:
     if isinstance(node, ast.Expression):
         return _evaluate(node.body)
     if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
-        return node.value
+        return _checked(node.value)
     if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
-        if isinstance(node.op, ast.Pow) and abs(_evaluate(node.right)) > 100:
-            raise ValueError("exponent too large")
-        return _OPERATORS[type(node.op)](_evaluate(node.left), _evaluate(node.right))
+        left, right = _evaluate(node.left), _evaluate(node.right)
+        if isinstance(node.op, ast.Pow):
+            if abs(right) > 1000 or (abs(left) > 1 and abs(right) * math.log10(abs(left)) > 300):
+                raise ValueError("the number is too large")
+        return _checked(_OPERATORS[type(node.op)](left, right))
     if isinstance(node, ast.UnaryOp) and type(node.op) in _OPERATORS:
-        return _OPERATORS[type(node.op)](_evaluate(node.operand))
+        return _checked(_OPERATORS[type(node.op)](_evaluate(node.operand)))
     raise ValueError("only numbers and + - * / // % ** are allowed")
 
 

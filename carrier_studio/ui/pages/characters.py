@@ -44,7 +44,7 @@ from carrier_studio.core.characters.document import (
 )
 from carrier_studio.core.characters.formats import EXPORTERS, FORMAT_LABELS, Format
 from carrier_studio.core.characters.prompt import compose_instructions
-from carrier_studio.core.characters.validation import Issue, Severity, validate
+from carrier_studio.core.characters.validation import Issue, Severity, is_placeholder, validate
 from carrier_studio.ui.models.character_list import CharacterFilterModel, QtCharacterListModel
 from carrier_studio.ui.pages.character_form import CharacterForm
 from carrier_studio.ui.tasks import TaskOwner
@@ -90,6 +90,37 @@ class Ask:
             QMessageBox.StandardButton.Save: "save",
             QMessageBox.StandardButton.Discard: "discard",
         }.get(QMessageBox.StandardButton(answer), "cancel")
+
+    @staticmethod
+    async def unsaved_async(parent: QWidget, name: str) -> str:
+        """`unsaved` for code running in an asyncio task: a nested exec() there would stop
+        every other task (qasync cannot enter one task from inside another)."""
+        box = QMessageBox(parent)
+        box.setWindowTitle("Unsaved changes")
+        box.setText(f"{name} has unsaved changes.")
+        box.setStandardButtons(
+            QMessageBox.StandardButton.Save
+            | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel
+        )
+        answer: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+        def on_clicked(button: Any) -> None:
+            role = box.standardButton(button)
+            choice = {
+                QMessageBox.StandardButton.Save: "save",
+                QMessageBox.StandardButton.Discard: "discard",
+            }.get(role, "cancel")
+            if not answer.done():
+                answer.set_result(choice)
+
+        box.buttonClicked.connect(on_clicked)
+        box.rejected.connect(lambda: answer.done() or answer.set_result("cancel"))
+        box.open()
+        try:
+            return await answer
+        finally:
+            box.deleteLater()
 
     @staticmethod
     def text(parent: QWidget, title: str, label: str, value: str) -> str | None:
@@ -715,7 +746,20 @@ class CharactersPage(Page):
     async def _move_secrets(self) -> None:
         assert self.doc is not None
         secrets = self.doc.section("settings").get("secrets", {})
-        moving = {k: v for k, v in secrets.items() if isinstance(v, str) and v}
+        candidates = {
+            k: v for k, v in secrets.items() if isinstance(v, str) and v and not is_placeholder(v)
+        }
+        # The keyring is shared by every character: never replace a different key already there.
+        existing = await self.deps.secrets.sources(list(candidates))
+        moving = {k: v for k, v in candidates.items() if existing.get(k) is None}
+        kept = sorted(set(candidates) - set(moving))
+        if kept:
+            messages.warning(
+                f"{', '.join(kept)} already has a value in your secrets, so the one in "
+                f"{self.doc.name} was left in the file. Compare them under Settings."
+            )
+        if not moving:
+            return
         await self.deps.secrets.store(moving)
         for key in moving:
             # The character keeps naming the secret; the keyring holds its value.

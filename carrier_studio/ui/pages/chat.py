@@ -249,6 +249,7 @@ class ChatPage(Page):
 
     async def _open(self, conversation_id: int) -> None:
         await self._close_thread()
+        self._approvals, self._decisions = {}, {}
         thread = await self.deps.chat.open(conversation_id)
         self.thread = thread
         self.heading.setText(thread.conversation.title)
@@ -438,9 +439,8 @@ class ChatPage(Page):
         if last_user is None:
             return
         after = items[items.index(last_user) + 1 :]
-        for widget in after:
-            self.transcript.remove_from(widget)
-            break
+        if after:
+            self.transcript.remove_from(after[0])
         self._run_turn(self.thread.retry())
 
     def stop(self) -> None:

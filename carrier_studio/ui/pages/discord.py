@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from carrier_studio.services.discord_control import DiscordController
     from carrier_studio.services.settings_store import SettingsStore
 
+ACTIVITY_ROWS = 300
+
 _PHASE_COLOR = {
     BotPhase.CONNECTED: "ok",
     BotPhase.CONNECTING: "warn",
@@ -174,7 +176,8 @@ class DiscordPage(Page):
     # -- start / stop -----------------------------------------------------------------------
 
     def _on_start_clicked(self) -> None:
-        if self.deps.controller.bot is not None:
+        active = (BotPhase.CONNECTING, BotPhase.CONNECTED, BotPhase.RECONNECTING)
+        if self.deps.controller.status.phase in active:
             self.tasks.start("Stopping the Discord bot", self.deps.controller.stop())
         else:
             if not self.character.currentText():
@@ -222,7 +225,11 @@ class DiscordPage(Page):
         latency = f"{entry.latency_s:.1f} s" if entry.latency_s is not None else ""
         cells = [
             entry.at.astimezone().strftime("%H:%M:%S"),
-            f"#{entry.channel}" if entry.channel else "",
+            entry.channel
+            if entry.channel.startswith("#")
+            else f"#{entry.channel}"
+            if entry.channel
+            else "",
             f"{entry.author}: {entry.prompt}" if entry.author else entry.prompt or entry.detail,
             entry.reply or entry.detail,
             latency,
@@ -232,6 +239,9 @@ class DiscordPage(Page):
             item.setToolTip(text)
             item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
             self.activity.setItem(row, column, item)
+        # Keep the last few hundred: a busy server would otherwise grow the table forever.
+        while self.activity.rowCount() > ACTIVITY_ROWS:
+            self.activity.removeRow(0)
         self.activity.scrollToBottom()
 
     async def shutdown(self) -> None:

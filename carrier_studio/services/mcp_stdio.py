@@ -1,0 +1,214 @@
+"""The agents SDK's MCP server objects, and what is special about stdio servers.
+
+`build_server` makes the SDK object for a server's settings; the agents SDK is imported on first
+use (it costs seconds of CPU). A stdio server's child writes its stderr into a pipe that a
+thread reads (`StderrPipe`): end of file means the server died, noticed at once. Its process
+is found through Linux's /proc (`child_with_stderr`) and its process group killed when it
+lingers (`kill_group`). The SDK's answers become the core's values here too (`tool_info`,
+`tool_result`, and `describe` for its errors).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import importlib
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from carrier_studio.core.mcp import ServerConfig, ToolInfo, ToolResult
+
+if TYPE_CHECKING:
+    from agents.mcp import MCPServer
+
+    from carrier_studio.services.mcp_supervisor import ServerRun
+
+#: Bytes of one stderr line that are kept (the rest of a longer line comes as further lines).
+_MAX_LINE = 8192
+
+
+class StderrPipe:
+    """A stdio server's stderr: the child writes one end, a thread reads lines from the other.
+
+    End of file means every process holding the write end has exited, which is how a death is
+    noticed at once.
+    """
+
+    def __init__(self, run: ServerRun, name: str) -> None:
+        self._run = run
+        read_fd, write_fd = os.pipe()
+        self.inode = os.fstat(read_fd).st_ino
+        self.writer = os.fdopen(write_fd, "w", encoding="utf-8")
+        reader = os.fdopen(read_fd, "rb")
+        self._thread = threading.Thread(
+            target=self._pump, args=(reader,), name=f"mcp-stderr:{name}", daemon=True
+        )
+        self._thread.start()
+
+    def close_writer(self) -> None:
+        """Drop our copy of the write end (the child has its own)."""
+        self.writer.close()
+
+    def _pump(self, reader: Any) -> None:
+        with reader:
+            while raw := reader.readline(_MAX_LINE):  # bounded: a line without end is cut
+                self._post(self._run.entry.add_stderr, raw.decode("utf-8", "replace").rstrip())
+        self._post(self._run.pipe_closed, self)
+
+    def _post(self, callback: Callable[..., None], *args: Any) -> None:
+        loop = self._run.loop
+        # A closed loop must not be touched at all: qasync's wakes its Qt objects, which may
+        # already be deleted (a late stderr line after shutdown crashed the process).
+        if loop.is_closed():
+            return
+        with contextlib.suppress(RuntimeError):  # closed between the check and the call
+            loop.call_soon_threadsafe(callback, *args)
+
+
+# -- the agents SDK, imported on first use ----------------------------------------------------
+
+
+_SDK_MODULES = ("agents.mcp", "mcp.client.stdio")
+
+
+def sdk_imported() -> bool:
+    return all(name in sys.modules for name in _SDK_MODULES)
+
+
+def import_sdk() -> None:
+    for name in _SDK_MODULES:
+        importlib.import_module(name)
+
+
+def build_server(config: ServerConfig) -> MCPServer:
+    from agents.mcp import MCPServerSse, MCPServerStreamableHttp
+
+    common: dict[str, Any] = {
+        "cache_tools_list": config.cache_tools_list,
+        "name": config.name,
+        "client_session_timeout_seconds": config.timeout,
+    }
+    if config.type == "stdio":
+        params: dict[str, Any] = {"command": config.command or "", "args": list(config.args)}
+        if config.env:
+            params["env"] = dict(config.env)
+        if config.cwd:
+            params["cwd"] = config.cwd
+        return _stdio_class()(params, **common)
+    http = {"url": config.url or "", "headers": dict(config.headers), "timeout": config.timeout}
+    if config.type == "sse":
+        return MCPServerSse(http, **common)  # type: ignore[arg-type]
+    return MCPServerStreamableHttp(http, **common)  # type: ignore[arg-type]
+
+
+@functools.cache
+def _stdio_class() -> type:
+    from agents.mcp import MCPServerStdio
+    from mcp.client.stdio import stdio_client
+
+    class WatchedStdioServer(MCPServerStdio):
+        """MCPServerStdio whose child writes stderr into a pipe the manager watches."""
+
+        carrier_run: ServerRun | None = None
+
+        def create_streams(self) -> Any:
+            return _watched_stdio(self.params, self.carrier_run, stdio_client)
+
+    return WatchedStdioServer
+
+
+@contextlib.asynccontextmanager
+async def _watched_stdio(params: Any, run: ServerRun | None, stdio_client: Any) -> Any:
+    if run is None:
+        async with stdio_client(params) as streams:
+            yield streams
+        return
+    pipe = run.open_pipe()
+    try:
+        async with stdio_client(params, errlog=pipe.writer) as streams:
+            pipe.close_writer()
+            run.spawned(child_with_stderr(pipe.inode))
+            yield streams
+    finally:
+        pipe.close_writer()
+
+
+# -- processes ----------------------------------------------------------------------------------
+
+
+def child_with_stderr(inode: int) -> int | None:
+    """The child process whose stderr is the pipe ``inode`` (Linux /proc); None elsewhere."""
+    target = f"pipe:[{inode}]"
+    try:
+        threads = os.listdir("/proc/self/task")
+    except OSError:
+        return None
+    for tid in threads:
+        try:
+            with open(f"/proc/self/task/{tid}/children", encoding="ascii") as handle:
+                pids = handle.read().split()
+        except OSError:
+            continue
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                if os.readlink(f"/proc/{pid}/fd/2") == target:
+                    return int(pid)
+    return None
+
+
+def _is_our_child(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return False
+    return len(fields) > 1 and fields[1] == str(os.getpid())
+
+
+def kill_group(pid: int | None) -> None:
+    """Kill what is left of a stdio server's process group (it leads its own session)."""
+    if pid is None or sys.platform == "win32":
+        return
+    if not _is_our_child(pid) and not _group_exists(pid):
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+def _group_exists(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+# -- the SDK's answers --------------------------------------------------------------------------
+
+
+def tool_info(tool: Any) -> ToolInfo:
+    schema = getattr(tool, "input_schema", None) or getattr(tool, "inputSchema", None) or {}
+    return ToolInfo(name=tool.name, description=tool.description or "", input_schema=dict(schema))
+
+
+def tool_result(result: Any) -> ToolResult:
+    content = tuple(getattr(result, "content", None) or ())
+    parts = tuple(part.model_dump(mode="json", exclude_none=True) for part in content)
+    text = "\n".join(part.text for part in content if getattr(part, "type", "") == "text")
+    structured = getattr(result, "structured_content", None)
+    is_error = bool(getattr(result, "is_error", False))
+    return ToolResult(is_error=is_error, text=text, content=parts, structured=structured)
+
+
+def describe(exc: BaseException) -> str:
+    """The most useful line of an error (the first leaf of an exception group)."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    text = str(exc).strip()
+    return text or type(exc).__name__

@@ -1,0 +1,403 @@
+"""One MCP server's supervision: its state, its connections and the task that restarts it.
+
+Each started server has one supervisor task that connects it, waits, and cleans it up: the MCP
+SDK's anyio cancel scopes require connect and cleanup in the same task. The supervisor notices
+a death promptly (a stdio server's stderr pipe reaching end of file, confirmed by a ping; a
+periodic ping for every transport), restarts the server with exponential back-off, and gives up
+after `BackoffPolicy.max_failures` failures in a row. The same SDK object is reconnected, so an
+agent that holds it gets its tools back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from carrier_studio.core.mcp import (
+    Lookup,
+    McpConfigError,
+    ServerConfig,
+    ServerState,
+    ServerStatus,
+    ToolInfo,
+    resolve,
+)
+from carrier_studio.services.mcp_stdio import (
+    StderrPipe,
+    build_server,
+    describe,
+    import_sdk,
+    kill_group,
+    sdk_imported,
+    tool_info,
+)
+
+if TYPE_CHECKING:
+    from agents.mcp import MCPServer
+
+    from carrier_studio.services.mcp_servers import McpManager
+
+log = logging.getLogger(__name__)
+
+#: Seconds a server gets to clean up (the SDK's stdio shutdown is bounded at about 6.5 s).
+CLEANUP_TIMEOUT = 10.0
+#: Seconds to wait for a ping when the stderr pipe closed, before calling the server dead.
+CONFIRM_TIMEOUT = 2.0
+
+
+class ServerEntry:
+    """One configured server: its settings, its state and, while active, its supervisor."""
+
+    def __init__(
+        self, name: str, stderr_lines: int, on_change: Callable[[ServerEntry], None]
+    ) -> None:
+        self._on_change = on_change
+        self.name = name
+        self.config: ServerConfig | None = None
+        self.problem: McpConfigError | None = None
+        self.state = ServerState.STOPPED
+        self.error = ""
+        self.tools: tuple[ToolInfo, ...] = ()
+        self.restarts = 0
+        self.pid: int | None = None
+        self.retry_in: float | None = None
+        self.stderr: deque[str] = deque(maxlen=stderr_lines)
+        self.server: MCPServer | None = None
+        self._server_config: ServerConfig | None = None
+        self.task: asyncio.Task[None] | None = None
+        self.run: ServerRun | None = None
+        self.stop_requested = asyncio.Event()
+        self.idle = asyncio.Event()
+        self.idle.set()
+        self.gave_up = False
+        self.had_problem = False
+        self.sequence = 0
+        self.stderr_count = 0
+        self._stderr_pending = False
+
+    @property
+    def supervised(self) -> bool:
+        """True while a supervisor task looks after the server (running, starting, retrying)."""
+        return self.task is not None and not self.task.done()
+
+    def snapshot(self) -> ServerStatus:
+        config = self.config
+        return ServerStatus(
+            name=self.name,
+            state=self.state,
+            transport=config.type if config else "",
+            enabled=config.enabled if config else False,
+            tools=self.tools,
+            error=self.error,
+            stderr_tail=tuple(self.stderr),
+            restarts=self.restarts,
+            pid=self.pid,
+            retry_in=self.retry_in,
+        )
+
+    def update(self, **changes: Any) -> None:
+        for key, value in changes.items():
+            setattr(self, key, value)
+        if self.state is ServerState.STARTING:
+            self.idle.clear()
+        else:
+            self.idle.set()
+        self._on_change(self)
+
+    def add_stderr(self, line: str) -> None:
+        self.stderr.append(line)
+        self.stderr_count += 1
+        if not self._stderr_pending:  # one notification per burst of lines
+            self._stderr_pending = True
+            asyncio.get_running_loop().call_soon(self._flush_stderr)
+
+    def _flush_stderr(self) -> None:
+        self._stderr_pending = False
+        self._on_change(self)
+
+    def server_for(self, config: ServerConfig, run: ServerRun) -> MCPServer:
+        """The SDK object for ``config``: the same one across restarts (agents keep it)."""
+        if self.server is None or self._server_config != config:
+            self.server = build_server(config)
+            self._server_config = config
+        else:
+            self.server.invalidate_tools_cache()
+        self.server.carrier_run = run  # type: ignore[attr-defined]
+        return self.server
+
+
+class ServerRun:
+    """One connection of one server: why it should end, and its process and stderr pipe."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, entry: ServerEntry) -> None:
+        self.loop = loop
+        self.entry = entry
+        self.wake = asyncio.Event()
+        self.reason: str | None = None
+        self.suspected = False
+        self.pid: int | None = None
+        self.deadline: asyncio.Timeout | None = None
+        self._stderr_start = entry.stderr_count
+        self._pipes: list[StderrPipe] = []
+        self._closed = asyncio.Event()
+        self._closed.set()
+
+    def interrupt(self) -> None:
+        """A stop was asked for: end the wait, or the start if it is still going on."""
+        self.wake.set()
+        if self.deadline is not None and not self.deadline.expired():
+            self.deadline.reschedule(self.loop.time())
+
+    def died(self, reason: str) -> None:
+        if self.reason is None:
+            self.reason = reason
+        self.wake.set()
+
+    def suspect(self) -> None:
+        """Something hints the server died (its stderr closed): the watcher confirms it."""
+        self.suspected = True
+        self.wake.set()
+
+    def explain(self, error: str) -> str:
+        """An error, with the server's last stderr line when that says more."""
+        new = min(len(self.entry.stderr), self.entry.stderr_count - self._stderr_start)
+        lines = list(self.entry.stderr)[len(self.entry.stderr) - new :]
+        last = next((line for line in reversed(lines) if line.strip()), "")
+        return f"{error} (stderr: {last.strip()})" if last and last not in error else error
+
+    def open_pipe(self) -> StderrPipe:
+        self._closed.clear()
+        pipe = StderrPipe(self, self.entry.name)
+        self._pipes.append(pipe)
+        return pipe
+
+    def spawned(self, pid: int | None) -> None:
+        self.pid = pid
+        self.entry.update(pid=pid)
+
+    def pipe_closed(self, pipe: StderrPipe) -> None:
+        # Called on the loop when a stderr pipe reached end of file.
+        if pipe in self._pipes:
+            self._pipes.remove(pipe)
+        if not self._pipes:
+            self._closed.set()
+        self.suspect()
+
+    async def pipes_closed(self, within: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._closed.wait(), within)
+
+
+class Supervisor:
+    """Starts, watches, restarts and stops the manager's servers, each in a task of its own.
+
+    Args:
+        manager: Whose ``path``, ``backoff`` and ``ping_interval`` apply (read at each use).
+        lookup: Fills ``${VAR}`` in a server's settings before each start. It may block.
+    """
+
+    def __init__(self, manager: McpManager, lookup: Lookup) -> None:
+        self._manager = manager
+        self._lookup = lookup
+        self._sequence = 0
+
+    def spawn(self, entry: ServerEntry) -> None:
+        self._sequence += 1
+        entry.sequence = self._sequence
+        entry.stop_requested = asyncio.Event()
+        entry.gave_up = False
+        entry.restarts = 0
+        entry.update(state=ServerState.STARTING, error="", retry_in=None)
+        entry.task = asyncio.create_task(self._supervise(entry), name=f"mcp-server:{entry.name}")
+        entry.task.add_done_callback(functools.partial(self._supervisor_done, entry))
+
+    def _supervisor_done(self, entry: ServerEntry, task: asyncio.Task[None]) -> None:
+        if task.cancelled() or task.exception() is None:
+            return
+        error = task.exception()
+        log.error("the supervisor of MCP server %s failed", entry.name, exc_info=error)
+        entry.update(state=ServerState.FAILED, error=f"internal error: {describe(error)}")
+
+    async def stop(self, entry: ServerEntry, within: float = CLEANUP_TIMEOUT + 2) -> None:
+        task = entry.task
+        if task is None or task.done():
+            if entry.state is ServerState.FAILED and entry.problem is None:
+                entry.gave_up = False
+                entry.update(state=ServerState.STOPPED, error="", retry_in=None)
+            return
+        pid = entry.pid
+        entry.stop_requested.set()
+        if entry.run is not None:
+            entry.run.interrupt()
+        done, _ = await asyncio.wait({task}, timeout=within)
+        if done:
+            return
+        # Its cleanup is most likely waiting for a process that ignores stdin closing and
+        # SIGTERM: kill it, so the cleanup finishes in its own task. Cancel only as a last resort
+        # (a cancel can break the SDK's shielded shutdown and leave pipes waiting).
+        log.warning("MCP server %s did not stop within %.1f s: killing it", entry.name, within)
+        kill_group(pid)
+        done, _ = await asyncio.wait({task}, timeout=3.0)
+        if not done:
+            task.cancel()
+            done, _ = await asyncio.wait({task}, timeout=2.0)
+        if not done:
+            log.error("MCP server %s could not be stopped", entry.name)
+
+    # -- one server's supervisor task ----------------------------------------------------------
+
+    async def _supervise(self, entry: ServerEntry) -> None:
+        """Connect, watch, clean up and restart one server; the only task that touches its
+        connection's lifecycle."""
+        loop = asyncio.get_running_loop()
+        failures = 0
+        ever_ran = False
+        try:
+            if not sdk_imported():
+                # The agents SDK costs seconds of CPU to import: not on the event loop.
+                await asyncio.to_thread(import_sdk)
+            while not entry.stop_requested.is_set():
+                entry.update(state=ServerState.STARTING, retry_in=None)
+                assert entry.config is not None
+                try:
+                    config = await asyncio.to_thread(
+                        resolve, entry.config, self._lookup, path=self._manager.path
+                    )
+                except McpConfigError as exc:
+                    entry.update(state=ServerState.FAILED, error=str(exc))
+                    return
+                except Exception as exc:  # noqa: BLE001 - a failing lookup (keyring) is shown
+                    entry.update(state=ServerState.FAILED, error=f"variables: {describe(exc)}")
+                    return
+                started = loop.time()
+                ran, reason = await self._run_once(entry, config)
+                if entry.stop_requested.is_set():
+                    break
+                backoff = self._manager.backoff
+                if ran:
+                    ever_ran = True
+                    stable = loop.time() - started >= backoff.stable_after
+                    failures = 1 if stable else failures + 1
+                else:
+                    failures += 1
+                    if not ever_ran:  # it never started: retrying will not help
+                        entry.update(state=ServerState.FAILED, error=reason)
+                        return
+                if failures >= backoff.max_failures:
+                    entry.gave_up = True
+                    entry.update(
+                        state=ServerState.FAILED,
+                        error=f"{reason} (gave up after {failures} failures in a row; "
+                        "start it again when it is fixed)",
+                    )
+                    return
+                delay = backoff.delay(failures)
+                entry.update(state=ServerState.FAILED, error=reason, retry_in=delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(entry.stop_requested.wait(), delay)
+                entry.restarts += 1
+        finally:
+            if entry.stop_requested.is_set() or entry.state is not ServerState.FAILED:
+                entry.update(state=ServerState.STOPPED, error="", retry_in=None)
+
+    async def _run_once(self, entry: ServerEntry, config: ServerConfig) -> tuple[bool, str]:
+        """One connection: (True, why it ended) after it ran, (False, the error) if it never
+        got going. Cleans up before returning, whatever happened."""
+        run = ServerRun(asyncio.get_running_loop(), entry)
+        entry.run = run
+        server = entry.server_for(config, run)
+        failure: BaseException | None = None
+        pinger: asyncio.Task[None] | None = None
+        try:
+            try:
+                # A stop while starting moves this deadline to now: the connect is cancelled
+                # here, in the task that owns it, and cleans up after itself.
+                async with asyncio.timeout(config.connect_timeout) as run.deadline:
+                    await server.connect()
+                    tools = await server.list_tools()
+            except Exception as exc:  # noqa: BLE001 - any start failure is shown, not raised
+                run.deadline = None
+                failure = exc
+            else:
+                run.deadline = None
+                entry.update(
+                    state=ServerState.RUNNING,
+                    tools=tuple(tool_info(t) for t in tools),
+                    pid=run.pid,
+                    error="",
+                )
+                pinger = asyncio.create_task(self._ping(server, run, config.timeout))
+                await self._watch(server, run, entry)
+                if not entry.stop_requested.is_set():  # show it at once; cleanup comes next
+                    entry.update(state=ServerState.FAILED, error=run.reason or "", pid=None)
+        finally:
+            if pinger is not None:
+                pinger.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await pinger
+            await self._cleanup(server, run)
+            entry.run = None
+            entry.update(pid=None)
+        if isinstance(failure, TimeoutError):
+            return False, run.explain(f"did not start within {config.connect_timeout:g} s")
+        if failure is not None:
+            return False, run.explain(describe(failure))
+        return True, run.reason or "the server stopped"
+
+    async def _watch(self, server: MCPServer, run: ServerRun, entry: ServerEntry) -> None:
+        """Wait until the server dies or a stop is asked for."""
+        while not entry.stop_requested.is_set() and run.reason is None:
+            await run.wake.wait()
+            run.wake.clear()
+            if run.suspected and run.reason is None and not entry.stop_requested.is_set():
+                run.suspected = False
+                if not await _answers_ping(server, CONFIRM_TIMEOUT):
+                    run.died("the server process exited")
+
+    async def _ping(self, server: MCPServer, run: ServerRun, request_timeout: float) -> None:
+        misses = 0
+        while run.reason is None:
+            await asyncio.sleep(self._manager.ping_interval)
+            session = getattr(server, "session", None)
+            if session is None:
+                run.died("the connection was closed")
+                return
+            try:
+                async with asyncio.timeout(min(request_timeout, 10.0)):
+                    await session.send_ping()
+                misses = 0
+            except TimeoutError:
+                misses += 1
+                if misses >= 2:
+                    run.died("the server stopped answering (two pings timed out)")
+            except Exception as exc:  # noqa: BLE001 - any failed ping means the link is gone
+                run.died(f"the connection was lost: {describe(exc)}")
+
+    async def _cleanup(self, server: MCPServer, run: ServerRun) -> None:
+        try:
+            async with asyncio.timeout(CLEANUP_TIMEOUT):
+                await server.cleanup()
+        except Exception as exc:  # noqa: BLE001 - cleanup goes on to the kill regardless
+            log.warning("cleaning up MCP server %s failed: %s", server.name, describe(exc))
+        finally:
+            # The SDK closes stdin and kills the leader if it lingers; helpers it started in
+            # the same process group (npx -> node) go too.
+            kill_group(run.pid)
+        await run.pipes_closed(within=2.0)
+
+
+async def _answers_ping(server: MCPServer, within: float) -> bool:
+    session = getattr(server, "session", None)
+    if session is None:
+        return False
+    try:
+        async with asyncio.timeout(within):
+            await session.send_ping()
+    except Exception:  # noqa: BLE001 - no answer, whatever the reason
+        return False
+    return True
