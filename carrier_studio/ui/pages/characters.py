@@ -630,7 +630,7 @@ class CharactersPage(Page):
         self._update_dirty()
 
     def open_builder(self) -> BuilderDialog:
-        dialog = BuilderDialog(self.deps.draft, self.deps.model_label(), self)
+        dialog = BuilderDialog(self.deps.draft, self.deps.model_label(), self.tasks, self)
         dialog.drafted.connect(self.open_unsaved)
         dialog.open()
         self.builder_dialog = dialog

@@ -90,6 +90,7 @@ class SettingsPage(Page):
         self._theme = theme
         self._tasks = tasks
         self._loading = False
+        self._saving = False
         self.dirty = False
         self.secret_fields: dict[str, SecretField] = {}
 
@@ -133,6 +134,13 @@ class SettingsPage(Page):
         shortcut.activated.connect(self.save)
 
         self.load_from_store()
+        store.subscribe(self._on_store_saved)
+
+    def _on_store_saved(self, _settings: Settings) -> None:
+        # Another page saved (the Discord page, the window state): show it, unless the user
+        # is editing here — their edits are saved over it, on purpose, when they press Save.
+        if not self.dirty and not self._saving:
+            self.load_from_store()
 
     # -- building -------------------------------------------------------------------------
 
@@ -404,7 +412,11 @@ class SettingsPage(Page):
             )
             return False
         await self._secrets.store(new_secrets)
-        await self._store.save_async(settings)
+        self._saving = True
+        try:
+            await self._store.save_async(settings)
+        finally:
+            self._saving = False
         self.error_label.hide()
         for field in self.secret_fields.values():
             field.reset()

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from carrier_studio.core.characters.document import CharacterDoc
 from carrier_studio.core.errors import CarrierError
+from carrier_studio.ui.tasks import TaskOwner
 
 Draft = Callable[[str, Callable[[str], None]], Awaitable[CharacterDoc]]
 
@@ -25,8 +26,11 @@ Draft = Callable[[str, Callable[[str], None]], Awaitable[CharacterDoc]]
 class BuilderDialog(QDialog):
     drafted = Signal(object)  # CharacterDoc
 
-    def __init__(self, draft: Draft, model_label: str, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, draft: Draft, model_label: str, tasks: TaskOwner, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
+        self._tasks = tasks
         self.setObjectName("builderDialog")
         self.setWindowTitle("New character from a description")
         self.resize(560, 380)
@@ -70,7 +74,8 @@ class BuilderDialog(QDialog):
             return
         self.generate_button.setEnabled(False)
         self.description.setReadOnly(True)
-        self._task = asyncio.get_event_loop().create_task(self._run(description))
+        # Owned by the page's TaskOwner: cancelled on quit, failures reported in one place.
+        self._task = self._tasks.start("Drafting a character", self._run(description))
 
     async def _run(self, description: str) -> None:
         try:
@@ -78,9 +83,10 @@ class BuilderDialog(QDialog):
         except asyncio.CancelledError:
             self._show("Cancelled.")
             raise
-        except CarrierError as exc:
+        except Exception as exc:  # noqa: BLE001 - every failure is shown where the user looks
             # The dialog stays open with the description, so nothing typed is lost.
-            self._show(str(exc), error=True)
+            text = str(exc) if isinstance(exc, CarrierError) else f"{type(exc).__name__}: {exc}"
+            self._show(text, error=True)
         else:
             self.drafted.emit(doc)
             self.accept()
@@ -102,3 +108,9 @@ class BuilderDialog(QDialog):
             self._task.cancel()
         else:
             self.reject()
+
+    def reject(self) -> None:
+        """Esc or the close button: stop a draft in progress as well."""
+        if self._task is not None:
+            self._task.cancel()
+        super().reject()
