@@ -208,6 +208,13 @@ class Studio:
             where = f" at {choice.endpoint}" if choice.provider == "openai-compatible" else ""
             return f"{choice.model} ({choice.provider}{where})"
 
+        async def renamed(old: str, new: str) -> None:
+            await ctx.chat.conversations.rename_character(old, new)
+            settings = ctx.settings.settings
+            if settings.discord.character == old:
+                discord = settings.discord.model_copy(update={"character": new})
+                await ctx.settings.save_async(settings.model_copy(update={"discord": discord}))
+
         deps = CharacterPageDeps(
             store=ctx.characters,
             secrets=ctx.secrets,
@@ -215,6 +222,7 @@ class Studio:
             endpoints=lambda: [e.name for e in ctx.settings.settings.providers.endpoints],
             draft=draft,
             model_label=model_label,
+            renamed=renamed,
         )
         return CharactersPage(deps, self.tasks)
 

@@ -160,6 +160,18 @@ class ConversationStore:
             (json.dumps(history), pending_state, conversation_id),
         )
 
+    async def rename_character(self, old: str, new: str) -> None:
+        """Everything kept under a character's name follows it to its new name."""
+
+        def rename(conn: apsw.Connection) -> None:
+            with conn:
+                for table in ("conversations", "tool_approvals", "discord_channels"):
+                    conn.execute(
+                        f"UPDATE {table} SET character = ? WHERE character = ?", (new, old)
+                    )
+
+        await self._db.run(rename)
+
     async def remembered(self, character: str) -> dict[str, str]:
         def read(conn: apsw.Connection) -> dict[str, str]:
             rows = conn.execute(

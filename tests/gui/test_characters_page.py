@@ -316,14 +316,20 @@ def test_examples_editor_edits_keep_other_message_keys(page_and_studio):
     assert page.json_payload()["messageExamples"][0][-1]["user"] == "{{user1}}"
 
 
-def test_rename_renames_the_file_too(page_and_studio, loop, monkeypatch):
+def test_rename_renames_the_file_and_keeps_the_conversations(page_and_studio, loop, monkeypatch):
     page, studio = page_and_studio
+    store = studio.ctx.chat.conversations
+    conversation = loop.run_until_complete(store.create("Ada", "Before the rename"))
+    loop.run_until_complete(store.remember("Ada", "calculate", "auto"))
     old = page.path
     monkeypatch.setattr(page.ask, "text", lambda *args: "Ada Lovelace")
     page.rename()
     _idle(loop, studio)
     assert page.doc.name == "Ada Lovelace"
     assert page.path.name == "ada-lovelace.json" and not old.exists()
+    kept = loop.run_until_complete(store.list("Ada Lovelace"))
+    assert [c.id for c in kept] == [conversation]
+    assert loop.run_until_complete(store.remembered("Ada Lovelace")) == {"calculate": "auto"}
 
 
 def test_ctrl_s_saves_the_open_character(page_and_studio, loop, qtbot):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -70,6 +70,8 @@ class CharacterPageDeps:
     draft: Draft
     #: Which model the builder will use, for the dialog to say.
     model_label: Callable[[], str]
+    #: Called after a rename so conversations, approvals and settings follow the new name.
+    renamed: Callable[[str, str], Awaitable[None]]
 
 
 class Ask:
@@ -655,7 +657,10 @@ class CharactersPage(Page):
             self.tasks.start("Renaming", self._rename(self.path, name))
 
     async def _rename(self, path: Path, name: str) -> None:
+        old = self.doc.name if self.doc else ""
         target, _stamp = await asyncio.to_thread(self.deps.store.rename, path, self.stamp, name)
+        if old:
+            await self.deps.renamed(old, name.strip())
         self.path = None
         await self._refresh(target)
 
