@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from carrier_studio.core.errors import CarrierError
+from carrier_studio.core.json_types import json_type as _json_type
 
 #: Studio fields on top of the ElizaOS v0 / Carrier keys (see DESIGN.md, Formats).
 STUDIO_KEYS = ("model", "memory", "instagram", "handoffs", "tool_policy")
@@ -155,17 +156,3 @@ class CharacterDoc:
         if sub not in section and _is_empty(value):
             return
         section[sub] = value
-
-
-def _json_type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "an object"
-    return "null"

@@ -12,7 +12,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from carrier_studio.core.characters.document import CharacterDoc, _json_type
+from carrier_studio.core.characters.document import CharacterDoc
+from carrier_studio.core.json_types import json_type as _json_type
 
 
 class Severity(enum.Enum):

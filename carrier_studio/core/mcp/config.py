@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any, Literal, cast
 
 from carrier_studio.core.errors import CarrierError
+from carrier_studio.core.json_types import json_type
 from carrier_studio.core.mcp import jsonedit
 
 CATALOGUE_VERSION = 1
@@ -108,20 +109,6 @@ class ServerConfig:
         if self.type == "stdio":
             return " ".join([self.command or "", *self.args]).strip()
         return self.url or ""
-
-
-def json_type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "an object"
-    return "null"
 
 
 def member_path(base: str, key: str) -> str:

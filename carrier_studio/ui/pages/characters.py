@@ -511,6 +511,8 @@ class CharactersPage(Page):
     # -- saving -----------------------------------------------------------------------------
 
     def save(self) -> None:
+        if self.tasks.running("Saving character"):
+            return  # Ctrl+S again while saving: the running save has the latest text
         force, self._overwrite_next = self._overwrite_next, False
         self.tasks.start("Saving character", self._save(force), busy=[self.save_button])
 

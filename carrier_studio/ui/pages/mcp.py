@@ -429,7 +429,10 @@ class McpPage(Page):
             tool = item.data(Qt.ItemDataRole.UserRole).name
             policy = self.policy.currentData()
             self._policies[tool] = policy
-            self.tasks.start("Saving the tool policy", self.deps.set_tool_policy(tool, policy))
+            # One task per tool: a quick second change to another tool must not be dropped.
+            self.tasks.start(
+                f"Saving the policy of {tool}", self.deps.set_tool_policy(tool, policy)
+            )
 
     async def shutdown(self) -> None:
         if self._unsubscribe is not None:

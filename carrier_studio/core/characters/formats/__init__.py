@@ -42,7 +42,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from carrier_studio.core.characters.document import CharacterDoc, CharacterError, _json_type
+from carrier_studio.core.characters.document import CharacterDoc, CharacterError
 from carrier_studio.core.characters.formats.base import (
     CARD_KEY,
     FORMAT_LABELS,
@@ -58,6 +58,7 @@ from carrier_studio.core.characters.formats.eliza import (
     export_eliza_v2,
     import_eliza,
 )
+from carrier_studio.core.json_types import json_type as _json_type
 
 #: The formats a character can be exported to, for the UI's "Export as…" menu.
 EXPORTERS: dict[Format, Callable[[CharacterDoc], ExportResult]] = {
