@@ -169,6 +169,10 @@ class ChatThread:
         """Use another model for this conversation (the character file is not changed)."""
         self.model_override = choice
         self._agent = None
+        if self._building is not None:
+            self._building.cancel()
+            self._building = None
+        self.prepare()  # build the new agent now, not when the next message is sent
 
     async def close(self) -> None:
         """Let go of the thread; the last holder closes its model clients (everything is

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -43,10 +44,20 @@ def chat(make_studio, loop, server, tmp_path):
     loop.run_until_complete(studio.tasks.wait_idle())
     page.new_conversation()
     loop.run_until_complete(studio.tasks.wait_idle())
+    _agent_ready(page, loop)
     return page, studio
 
 
+def _agent_ready(page, loop):
+    """Let the conversation finish preparing its agent inside the running loop (in the app the
+    loop always runs; here Qt events between run_until_complete calls must not step it)."""
+    building = page.thread._building if page.thread else None
+    if building is not None:
+        loop.run_until_complete(asyncio.gather(building, return_exceptions=True))
+
+
 def _send(page, loop, words):
+    _agent_ready(page, loop)
     page.composer.setFocus()
     QTest.keyClicks(page.composer, words)
     QTest.keyClick(page.composer, Qt.Key.Key_Return)
@@ -200,6 +211,7 @@ def test_rename_delete_and_search(chat, loop, server, monkeypatch):
 
 def test_model_switcher_uses_another_model_for_this_conversation(chat, loop, server):
     page, _ = chat
+    _agent_ready(page, loop)
     index = page.model.findText("other-model at local")
     assert index > 0
     page.model.setCurrentIndex(index)
