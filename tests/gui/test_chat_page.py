@@ -107,14 +107,19 @@ def test_tool_cards_expand_to_arguments_and_result(chat, loop, server):
     assert "Result\n42" in card.details.toPlainText()
 
 
-def test_approval_prompt_inline(chat, loop, server):
-    page, studio = chat
+def _new_conversation_asking_for_calculate(page, studio, loop):
+    """Ada's calculate tool now asks first; a new conversation picks that up."""
     path = studio.ctx.workspace.paths.characters_dir / "ada.json"
     data = json.loads(path.read_text())
     data["tool_policy"] = {"calculate": "ask"}
     path.write_text(json.dumps(data, indent=2))
     page.new_conversation()
     loop.run_until_complete(studio.tasks.wait_idle())
+
+
+def test_approval_prompt_inline(chat, loop, server):
+    page, studio = chat
+    _new_conversation_asking_for_calculate(page, studio, loop)
     server.script(tool_call("calculate", {"expression": "1+1"}), text("Two."))
     _send(page, loop, "1+1?")
     (card,) = _items(page, ApprovalCard)
@@ -223,12 +228,7 @@ def test_model_switcher_uses_another_model_for_this_conversation(chat, loop, ser
 
 def test_a_pending_approval_is_asked_again_after_a_restart(chat, loop, server, make_studio):
     page, studio = chat
-    path = studio.ctx.workspace.paths.characters_dir / "ada.json"
-    data = json.loads(path.read_text())
-    data["tool_policy"] = {"calculate": "ask"}
-    path.write_text(json.dumps(data, indent=2))
-    page.new_conversation()
-    loop.run_until_complete(studio.tasks.wait_idle())
+    _new_conversation_asking_for_calculate(page, studio, loop)
     server.script(tool_call("calculate", {"expression": "5*5"}), text("Twenty-five."))
     _send(page, loop, "5*5?")
     assert len(_items(page, ApprovalCard)) == 1
