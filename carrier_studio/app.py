@@ -146,7 +146,7 @@ class Studio:
         self.messages = MessageBridge(messages.bus, window.statusBar(), window)
         self._close_requested = asyncio.Event()
         self.closed = False
-        from carrier_studio.ui.pages.characters import Ask
+        from carrier_studio.ui.widgets.ask import Ask
 
         #: Asks save/discard/cancel for a page with unsaved work (tests replace it).
         self.ask_unsaved = Ask.unsaved_async
@@ -263,6 +263,7 @@ class Studio:
         deps = McpPageDeps(
             manager=self.ctx.mcp,
             colors=self.theme.colors,
+            theme_changed=self.theme.changed,
             tool_policies=lambda: store.remembered("*"),
             set_tool_policy=set_policy,
         )

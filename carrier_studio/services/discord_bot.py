@@ -178,7 +178,6 @@ class DiscordBot:
         self.policy = policy or BotPolicy()
         self._on_status = on_status
         self._on_activity = on_activity
-        # ConversationStore has no public accessor for its database yet.
         self._channels = channels or DiscordChannelStore(chat.conversations.db)
         #: Prefix channel messages with the author's name, so the agent can tell people apart.
         self.name_authors = name_authors

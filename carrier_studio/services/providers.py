@@ -8,6 +8,7 @@ with what to do about them. The SDKs are imported on first use: they cost second
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -40,16 +41,22 @@ class TextModel(Protocol):
         ...
 
 
-def _openai_error(exc: Exception, label: str) -> ProviderError:
-    import openai
+def _provider_error(exc: Exception, label: str) -> ProviderError:
+    """A provider SDK's exception, worded for a person. openai and anthropic name their
+    exception classes alike, so one mapping serves both."""
+    sdk = sys.modules.get(type(exc).__module__.split(".")[0])
 
-    if isinstance(exc, openai.AuthenticationError):
+    def raised(name: str) -> bool:
+        kind = getattr(sdk, name, None)
+        return isinstance(kind, type) and isinstance(exc, kind)
+
+    if raised("AuthenticationError"):
         return ProviderError(
             f"{label} refused the API key (401).",
             hint="Check the key under Settings → Model providers.",
         )
-    if isinstance(exc, openai.RateLimitError):
-        retry = exc.response.headers.get("retry-after")
+    if raised("RateLimitError"):
+        retry = exc.response.headers.get("retry-after")  # type: ignore[attr-defined]
         wait = float(retry) if retry and retry.replace(".", "", 1).isdigit() else None
         return ProviderError(
             f"{label} is rate limiting requests (429)"
@@ -57,44 +64,19 @@ def _openai_error(exc: Exception, label: str) -> ProviderError:
             retry_after=wait,
             hint="Wait a moment and try again, or use another model.",
         )
-    if isinstance(exc, openai.NotFoundError):
+    if raised("NotFoundError"):
         return ProviderError(
             f"{label} does not know this model (404).",
             hint="Check the model name under Settings or in the character.",
         )
-    if isinstance(exc, openai.APIConnectionError):
+    if raised("APIConnectionError"):
         return ProviderError(
             f"{label} cannot be reached: {exc}.",
             hint="Check your network connection, or that the local server is running.",
         )
-    if isinstance(exc, openai.APIStatusError):
-        return ProviderError(f"{label} answered with an error ({exc.status_code}): {exc.message}")
-    return ProviderError(f"{label} failed: {exc}")
-
-
-def _anthropic_error(exc: Exception) -> ProviderError:
-    import anthropic
-
-    label = "Anthropic"
-    if isinstance(exc, anthropic.AuthenticationError):
-        return ProviderError(
-            "Anthropic refused the API key (401).",
-            hint="Check the key under Settings → Model providers.",
-        )
-    if isinstance(exc, anthropic.RateLimitError):
-        retry = exc.response.headers.get("retry-after")
-        wait = float(retry) if retry and retry.replace(".", "", 1).isdigit() else None
-        return ProviderError(
-            "Anthropic is rate limiting requests (429)"
-            + (f"; it asks to wait {wait:g} s." if wait else "."),
-            retry_after=wait,
-        )
-    if isinstance(exc, anthropic.NotFoundError):
-        return ProviderError("Anthropic does not know this model (404).")
-    if isinstance(exc, anthropic.APIConnectionError):
-        return ProviderError(f"{label} cannot be reached: {exc}.")
-    if isinstance(exc, anthropic.APIStatusError):
-        return ProviderError(f"{label} answered with an error ({exc.status_code}): {exc.message}")
+    if raised("APIStatusError"):
+        status, message = exc.status_code, exc.message  # type: ignore[attr-defined]
+        return ProviderError(f"{label} answered with an error ({status}): {message}")
     return ProviderError(f"{label} failed: {exc}")
 
 
@@ -114,7 +96,7 @@ class _OpenAIResponses:
                 temperature=self._temperature,
             )
         except Exception as exc:  # noqa: BLE001 - every provider failure is reworded
-            raise _openai_error(exc, self.label) from exc
+            raise _provider_error(exc, self.label) from exc
         usage = response.usage
         return Completion(
             response.output_text,
@@ -138,7 +120,7 @@ class _OpenAIChat:
                 temperature=self._temperature,
             )
         except Exception as exc:  # noqa: BLE001 - every provider failure is reworded
-            raise _openai_error(exc, self.label) from exc
+            raise _provider_error(exc, self.label) from exc
         usage = response.usage
         return Completion(
             response.choices[0].message.content or "",
@@ -165,7 +147,7 @@ class _AnthropicMessages:
                 max_tokens=4096,
             )
         except Exception as exc:  # noqa: BLE001 - every provider failure is reworded
-            raise _anthropic_error(exc) from exc
+            raise _provider_error(exc, self.label) from exc
         text = "".join(block.text for block in response.content if block.type == "text")
         return Completion(text, response.usage.input_tokens, response.usage.output_tokens)
 
@@ -297,7 +279,8 @@ def classify_error(exc: BaseException) -> RunError:
     kind = ErrorKind.OTHER
     module = type(exc).__module__.split(".")[0]
     if module in ("openai", "anthropic"):
-        error = _openai_error(exc, "The provider") if module == "openai" else _anthropic_error(exc)
+        label = "Anthropic" if module == "anthropic" else "The provider"
+        error = _provider_error(exc, label)
         name = type(exc).__name__
         kind = {
             "AuthenticationError": ErrorKind.AUTH,

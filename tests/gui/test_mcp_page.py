@@ -41,6 +41,12 @@ def _select(page, name):
     page.table.selectRow(page.model.row_of(name))
 
 
+def _start_calc(page, studio, loop):
+    _select(page, "calc")
+    page.restart_button.click()  # "Start" for a stopped server
+    _run(loop, studio.tasks.wait_idle())
+
+
 def test_servers_are_listed_with_their_state(mcp):
     _studio, page, _path = mcp
     rows = {page.model.status(r).name: r for r in range(page.model.rowCount())}
@@ -55,9 +61,7 @@ def test_servers_are_listed_with_their_state(mcp):
 
 def test_start_shows_tools_and_a_test_call_works(mcp, loop):
     studio, page, _path = mcp
-    _select(page, "calc")
-    page.restart_button.click()  # "Start" for a stopped server
-    _run(loop, studio.tasks.wait_idle())
+    _start_calc(page, studio, loop)
     status = studio.ctx.mcp.status("calc")
     assert status.state is ServerState.RUNNING
     assert page.model.index(page.model.row_of("calc"), 2).data() == "running"
@@ -76,9 +80,7 @@ def test_start_shows_tools_and_a_test_call_works(mcp, loop):
 
 def test_a_tool_error_is_shown_as_such(mcp, loop):
     studio, page, _path = mcp
-    _select(page, "calc")
-    page.restart_button.click()
-    _run(loop, studio.tasks.wait_idle())
+    _start_calc(page, studio, loop)
     page.tool_list.setCurrentRow(2)
     page.form._fields["message"][1].setText("nope")
     page.call_button.click()
@@ -89,9 +91,7 @@ def test_a_tool_error_is_shown_as_such(mcp, loop):
 
 def test_toggling_off_stops_the_server_and_saves_only_that(mcp, loop):
     studio, page, path = mcp
-    _select(page, "calc")
-    page.restart_button.click()
-    _run(loop, studio.tasks.wait_idle())
+    _start_calc(page, studio, loop)
     row = page.model.row_of("calc")
     page.model.setData(
         page.model.index(row, 0), Qt.CheckState.Unchecked.value, Qt.ItemDataRole.CheckStateRole
@@ -110,9 +110,7 @@ def test_toggling_off_stops_the_server_and_saves_only_that(mcp, loop):
 
 def test_a_killed_server_comes_back(mcp, loop):
     studio, page, _path = mcp
-    _select(page, "calc")
-    page.restart_button.click()
-    _run(loop, studio.tasks.wait_idle())
+    _start_calc(page, studio, loop)
     pid = studio.ctx.mcp.status("calc").pid
     assert pid
     states = []
@@ -180,9 +178,7 @@ def test_a_broken_file_on_reload_changes_nothing(mcp, loop):
 
 def test_the_tool_policy_feeds_chat(mcp, loop):
     studio, page, _path = mcp
-    _select(page, "calc")
-    page.restart_button.click()
-    _run(loop, studio.tasks.wait_idle())
+    _start_calc(page, studio, loop)
     page.tool_list.setCurrentRow(0)
     page.policy.setCurrentIndex(page.policy.findData("auto"))
     page.policy.activated.emit(page.policy.currentIndex())

@@ -64,14 +64,6 @@ class ChatSession:
 
     # -- public API -------------------------------------------------------------------------
 
-    @property
-    def running(self) -> bool:
-        return self._result is not None
-
-    @property
-    def waiting_for_approval(self) -> list[str]:
-        return list(self._approvals)
-
     def send(self, text: str) -> AsyncIterator[ChatEvent]:
         """Run one user turn."""
         turn = [*self.history, {"role": "user", "content": text}]

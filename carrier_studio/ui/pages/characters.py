@@ -17,17 +17,14 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QFileSystemWatcher, Qt, QTimer, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QFileDialog,
     QFrame,
     QHBoxLayout,
-    QInputDialog,
     QLabel,
     QLineEdit,
     QListView,
     QListWidget,
     QListWidgetItem,
     QMenu,
-    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QSpinBox,
@@ -48,6 +45,7 @@ from carrier_studio.core.characters.validation import Issue, Severity, is_placeh
 from carrier_studio.ui.models.character_list import CharacterFilterModel, QtCharacterListModel
 from carrier_studio.ui.pages.character_form import CharacterForm
 from carrier_studio.ui.tasks import TaskOwner
+from carrier_studio.ui.widgets.ask import Ask
 from carrier_studio.ui.widgets.builder_dialog import BuilderDialog, Draft
 from carrier_studio.ui.widgets.page import Page
 
@@ -72,76 +70,6 @@ class CharacterPageDeps:
     model_label: Callable[[], str]
     #: Called after a rename so conversations, approvals and settings follow the new name.
     renamed: Callable[[str, str], Awaitable[None]]
-
-
-class Ask:
-    """The page's questions to the user; tests replace these instead of driving dialogs."""
-
-    @staticmethod
-    def unsaved(parent: QWidget, name: str) -> str:
-        box = QMessageBox(parent)
-        box.setWindowTitle("Unsaved changes")
-        box.setText(f"{name} has unsaved changes.")
-        box.setStandardButtons(
-            QMessageBox.StandardButton.Save
-            | QMessageBox.StandardButton.Discard
-            | QMessageBox.StandardButton.Cancel
-        )
-        answer = box.exec()
-        return {
-            QMessageBox.StandardButton.Save: "save",
-            QMessageBox.StandardButton.Discard: "discard",
-        }.get(QMessageBox.StandardButton(answer), "cancel")
-
-    @staticmethod
-    async def unsaved_async(parent: QWidget, name: str) -> str:
-        """`unsaved` for code running in an asyncio task: a nested exec() there would stop
-        every other task (qasync cannot enter one task from inside another)."""
-        box = QMessageBox(parent)
-        box.setWindowTitle("Unsaved changes")
-        box.setText(f"{name} has unsaved changes.")
-        box.setStandardButtons(
-            QMessageBox.StandardButton.Save
-            | QMessageBox.StandardButton.Discard
-            | QMessageBox.StandardButton.Cancel
-        )
-        answer: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-
-        def on_clicked(button: Any) -> None:
-            role = box.standardButton(button)
-            choice = {
-                QMessageBox.StandardButton.Save: "save",
-                QMessageBox.StandardButton.Discard: "discard",
-            }.get(role, "cancel")
-            if not answer.done():
-                answer.set_result(choice)
-
-        box.buttonClicked.connect(on_clicked)
-        box.rejected.connect(lambda: answer.done() or answer.set_result("cancel"))
-        box.open()
-        try:
-            return await answer
-        finally:
-            box.deleteLater()
-
-    @staticmethod
-    def text(parent: QWidget, title: str, label: str, value: str) -> str | None:
-        text, ok = QInputDialog.getText(parent, title, label, QLineEdit.EchoMode.Normal, value)
-        return text if ok else None
-
-    @staticmethod
-    def open_file(parent: QWidget) -> list[str]:
-        paths, _ = QFileDialog.getOpenFileNames(
-            parent, "Import characters", "", "Character files (*.json);;All files (*)"
-        )
-        return paths
-
-    @staticmethod
-    def save_file(parent: QWidget, suggested: str) -> str | None:
-        path, _ = QFileDialog.getSaveFileName(
-            parent, "Export character", suggested, "JSON (*.json)"
-        )
-        return path or None
 
 
 class CharactersPage(Page):

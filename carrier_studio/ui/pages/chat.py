@@ -43,8 +43,8 @@ from carrier_studio.core.runtime.events import (
     UsageEvent,
 )
 from carrier_studio.core.settings import ModelChoice
-from carrier_studio.ui.pages.characters import Ask
 from carrier_studio.ui.tasks import TaskOwner
+from carrier_studio.ui.widgets.ask import Ask
 from carrier_studio.ui.widgets.chat_items import (
     ApprovalCard,
     ErrorCard,

@@ -53,6 +53,8 @@ NEW_SERVER = {"type": "stdio", "command": "npx", "args": ["-y", "PACKAGE"], "ena
 class McpPageDeps:
     manager: McpManager
     colors: Callable[[], dict[str, str]]
+    #: Emits when the theme changes, so status colours follow it.
+    theme_changed: Any
     #: Workspace-wide approval policy per tool (feeds chat approvals): read and write.
     tool_policies: Callable[[], Awaitable[dict[str, str]]]
     set_tool_policy: Callable[[str, str], Awaitable[None]]
@@ -167,6 +169,7 @@ class McpPage(Page):
         splitter = QSplitter(Qt.Orientation.Vertical)
         self.model = QtMcpServerModel(deps.colors(), self)
         self.model.toggle_requested.connect(self._on_model_toggle_requested)
+        deps.theme_changed.connect(lambda _scheme: self.model.set_colors(deps.colors()))
         self.table = QTableView()
         self.table.setObjectName("mcpTable")
         self.table.setModel(self.model)
