@@ -25,11 +25,19 @@ from carrier_studio.core.runtime.events import (
     Done,
     ErrorKind,
     HandoffEvent,
+    MemoriesRecalled,
     RunError,
     TextDelta,
     ToolCallFinished,
     ToolCallStarted,
     UsageEvent,
+)
+from carrier_studio.core.runtime.memory_hooks import (
+    RecallService,
+    context_block,
+    memory_settings,
+    recalled_event,
+    turn_records,
 )
 from carrier_studio.core.runtime.session import ChatSession
 from carrier_studio.core.settings import ModelChoice
@@ -48,6 +56,8 @@ from carrier_studio.services.settings_store import SettingsStore
 TITLE_LENGTH = 48
 #: How long a message waits for its character's MCP servers to start before going without.
 MCP_START_WAIT = 15.0
+#: How long a message waits for memory recall before going without it.
+RECALL_WAIT = 5.0
 
 
 def _after(first: asyncio.Future[Any], then: Any) -> asyncio.Future[Any]:
@@ -68,8 +78,13 @@ class ChatService:
         settings: SettingsStore,
         secrets: SecretStore,
         mcp: McpManager | None = None,
+        memory: RecallService | None = None,
     ) -> None:
         self.conversations = conversations
+        #: Long-term memory: recalled before each turn, the turn stored after it. None: off.
+        self.memory = memory
+        #: Memory writes still running (awaited by `drain`, so shutdown loses none).
+        self._remembering: set[asyncio.Task[None]] = set()
         self.characters = characters
         self.settings = settings
         self.secrets = secrets
@@ -99,6 +114,27 @@ class ChatService:
             await thread.restore_pending()
         thread.prepare()
         return thread
+
+    async def drain(self) -> None:
+        """Wait for the memories of finished turns to be written (called at shutdown)."""
+        while self._remembering:
+            await asyncio.gather(*list(self._remembering), return_exceptions=True)
+
+    def remember_later(self, records: list[Any]) -> None:
+        """Store a finished turn's memories in the background; a failure is reported once."""
+        if self.memory is None or not records:
+            return
+        memory = self.memory
+
+        async def write() -> None:
+            try:
+                await memory.remember(records)
+            except Exception as exc:  # noqa: BLE001 - a memory failure must not break the chat
+                messages.warning(f"This turn could not be stored in memory: {exc}")
+
+        task = asyncio.ensure_future(write())
+        self._remembering.add(task)
+        task.add_done_callback(self._remembering.discard)
 
     def _release(self, thread: ChatThread) -> bool:
         """One user less; True when nobody holds the thread any more."""
@@ -135,6 +171,10 @@ class ChatThread:
         self._mcp_waiting = False
         #: The character as last read, so labels and run records name its own model.
         self._character_doc: CharacterDoc | None = None
+        #: This turn's recalled memories as instructions text, and what the turn was about, so
+        #: a run that finishes after approvals still stores its turn.
+        self._memory_block = ""
+        self._turn_memory: tuple[str, str, str | None] | None = None
         self.session = ChatSession(
             lambda: self._agent,
             classify_error,
@@ -154,7 +194,25 @@ class ChatThread:
         from agents import RunConfig
 
         tracing = self._service.settings.settings.providers.openai_tracing
-        return RunConfig(tracing_disabled=not tracing, workflow_name="Carrier Studio chat")
+        return RunConfig(
+            tracing_disabled=not tracing,
+            workflow_name="Carrier Studio chat",
+            call_model_input_filter=self._with_memories,
+        )
+
+    def _with_memories(self, data: Any) -> Any:
+        """Give the character this turn's recalled memories, in its instructions only (the
+        history stays as it was said; other agents in a handoff get their own prompt)."""
+        block = self._memory_block
+        if not block or data.agent.name != self.character:
+            return data.model_data
+        from agents.run_config import ModelInputData
+
+        instructions = data.model_data.instructions or ""
+        return ModelInputData(
+            input=data.model_data.input,
+            instructions=f"{instructions}\n\n{block}" if instructions else block,
+        )
 
     def model_choice(self, doc: CharacterDoc | None = None) -> ModelChoice:
         """The model this conversation runs on: the switcher's choice, else the character's."""
@@ -335,8 +393,13 @@ class ChatThread:
 
     # -- turns ------------------------------------------------------------------------------
 
-    async def send(self, text: str) -> AsyncIterator[ChatEvent]:
+    async def send(
+        self, text: str, *, client: str = "chat", speaker: str | None = None
+    ) -> AsyncIterator[ChatEvent]:
+        """Run one user turn. ``client`` and ``speaker`` say where the message came from (the
+        chat page, or a Discord user) for the memories the turn leaves."""
         store = self._service.conversations
+        self._turn_memory = (text, client, speaker)
         # Stored before anything else can fail, so the user's text is never lost. The database
         # thread runs writes in order, so the request need not wait for this one to finish.
         self._user_write = asyncio.ensure_future(store.add_message(self.id, "user", text))
@@ -346,7 +409,7 @@ class ChatThread:
             self.conversation = Conversation(
                 self.id, self.character, title, self.conversation.history, None
             )
-        async for event in self._guarded(lambda: self.session.send(text)):
+        async for event in self._guarded(lambda: self.session.send(text), recall=text):
             yield event
 
     async def retry(self) -> AsyncIterator[ChatEvent]:
@@ -362,7 +425,10 @@ class ChatThread:
         answered = bool(users) and users[-1].get("content") == last_user.content
         # A run that failed before answering left no trace in the history: send it again.
         again = self.session.retry if answered else (lambda: self.session.send(last_user.content))
-        async for event in self._guarded(again):
+        # The user's message was stored in memory with the first answer; only the new answer
+        # is stored this time.
+        self._turn_memory = ("", "chat", None)
+        async for event in self._guarded(again, recall=last_user.content):
             yield event
 
     async def resolve(
@@ -393,12 +459,65 @@ class ChatThread:
 
     # -- persistence ------------------------------------------------------------------------
 
-    async def _guarded(self, start: Any) -> AsyncIterator[ChatEvent]:
+    async def _recall(self, text: str) -> MemoriesRecalled | None:
+        """This turn's memories (None when memory is off for the character or unavailable)."""
+        memory = self._service.memory
+        doc = self._character_doc
+        self._memory_block = ""
+        if memory is None or doc is None:
+            return None
+        enabled, limit = memory_settings(doc.section("memory"))
+        if not enabled:
+            return None
+        try:
+            hits = await asyncio.wait_for(
+                memory.recall(self.character, text, room=str(self.id), limit=limit), RECALL_WAIT
+            )
+        except Exception as exc:  # noqa: BLE001 - the chat goes on without memories
+            messages.warning(f"Memories could not be recalled for this message: {exc}")
+            return None
+        recalled = recalled_event(self.character, hits)
+        self._memory_block = context_block(recalled)
+        if self._user_write is not None:
+            await self._user_write
+            self._user_write = None
+        await self._service.conversations.add_message(
+            self.id,
+            "memories",
+            json.dumps([m.__dict__ for m in recalled.memories]),
+            agent=self.character,
+        )
+        return recalled
+
+    def _remember_turn(self, done: Done) -> None:
+        if self._turn_memory is None or not done.completed:
+            return
+        doc = self._character_doc
+        if doc is None or not memory_settings(doc.section("memory"))[0]:
+            return
+        text, client, speaker = self._turn_memory
+        self._turn_memory = None
+        self._service.remember_later(
+            turn_records(
+                self.character,
+                text,
+                done.final_text,
+                client=client,
+                room=str(self.id),
+                speaker=speaker,
+            )
+        )
+
+    async def _guarded(self, start: Any, recall: str | None = None) -> AsyncIterator[ChatEvent]:
         """Run a turn with the agent ready, one turn at a time per conversation (the bot and
         the page may share it); a setup failure is a RunError like any other."""
         async with self._turn:
             try:
                 await self._ensure_agent()
+                if recall is not None:
+                    recalled = await self._recall(recall)
+                    if recalled is not None:
+                        yield recalled
                 stream = start()
             except (CarrierError, ValueError) as exc:
                 error = (
@@ -509,4 +628,5 @@ class ChatThread:
                     output_tokens=usage[1],
                     error=error_text,
                 )
+                self._remember_turn(event)
             yield event

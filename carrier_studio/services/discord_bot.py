@@ -509,7 +509,7 @@ class DiscordBot:
                 await _typing(channel)
                 typing = asyncio.create_task(_keep_typing(channel))
                 try:
-                    reply, failure = await self._run(thread, prompt)
+                    reply, failure = await self._run(thread, prompt, author)
                 finally:
                     typing.cancel()
                     await asyncio.gather(typing, return_exceptions=True)
@@ -550,12 +550,12 @@ class DiscordBot:
             detail=failure,
         )
 
-    async def _run(self, thread: ChatThread, prompt: str) -> tuple[str, str]:
+    async def _run(self, thread: ChatThread, prompt: str, author: str) -> tuple[str, str]:
         """Run one turn; returns (the reply to post, what went wrong or "")."""
         segments: list[list[str]] = [[]]
         refused: list[str] = []
         failure = ""
-        stream = thread.send(prompt)
+        stream = thread.send(prompt, client="discord", speaker=author)
         rounds = 0
         while True:
             done: Done | None = None

@@ -45,6 +45,31 @@ class ApprovalRequested:
 
 
 @dataclass(frozen=True)
+class RecalledMemory:
+    """One memory put into the context of a run, and why it was chosen."""
+
+    memory_id: str
+    kind: str
+    content: str
+    #: The combined ranking score, 0…1, and its parts (None: that search did not find it).
+    score: float
+    semantic: float | None
+    keyword: float | None
+    #: Where it came from (chat, discord, instagram, import, user) and when (ISO 8601, UTC).
+    client: str
+    created_at: str
+    pinned: bool = False
+
+
+@dataclass(frozen=True)
+class MemoriesRecalled:
+    """The memories recalled for this turn (sent before the run starts; may be empty)."""
+
+    character: str
+    memories: tuple[RecalledMemory, ...]
+
+
+@dataclass(frozen=True)
 class UsageEvent:
     input_tokens: int
     output_tokens: int
@@ -85,6 +110,7 @@ ChatEvent = (
     | ToolCallFinished
     | HandoffEvent
     | ApprovalRequested
+    | MemoriesRecalled
     | UsageEvent
     | RunError
     | Done

@@ -36,6 +36,7 @@ from carrier_studio.core.runtime.events import (
     ChatEvent,
     Done,
     HandoffEvent,
+    MemoriesRecalled,
     RunError,
     TextDelta,
     ToolCallFinished,
@@ -48,6 +49,7 @@ from carrier_studio.ui.widgets.ask import Ask
 from carrier_studio.ui.widgets.chat_items import (
     ApprovalCard,
     ErrorCard,
+    MemoryCard,
     MessageBubble,
     Notice,
     ToolCard,
@@ -86,6 +88,8 @@ class Composer(QPlainTextEdit):
 class ChatPage(Page):
     #: A turn finished (tests, bench).
     turn_finished = Signal()
+    #: The user asked to see a recalled memory on the Memory page (its id).
+    open_memory = Signal(str)
     #: The first text of a reply was painted (bench/chat.py).
     first_token_painted = Signal()
 
@@ -352,6 +356,8 @@ class ChatPage(Page):
                 self.transcript.add(card)
             elif message.kind == "handoff":
                 self.transcript.add(Notice(f"Handed off: {message.content}"))
+            elif message.kind == "memories":
+                self._memory_card(json.loads(message.content))
             elif message.kind == "approval":
                 if message.meta.get("approval_id") in pending:
                     continue
@@ -371,6 +377,11 @@ class ChatPage(Page):
             elif message.kind == "error":
                 self._error_card(message.content, message.meta.get("hint", ""), None)
         self._mark_last_retry()
+
+    def _memory_card(self, memories: list[dict[str, Any]]) -> None:
+        card = MemoryCard(memories)
+        card.open_memory.connect(self.open_memory)
+        self.transcript.add(card)
 
     def _usage_text(self, meta: dict[str, Any]) -> str:
         parts = []
@@ -499,6 +510,9 @@ class ChatPage(Page):
         elif isinstance(event, HandoffEvent):
             self._bubble = None
             self.transcript.add(Notice(f"Handed off: {event.from_agent} → {event.to_agent}"))
+        elif isinstance(event, MemoriesRecalled):
+            self._bubble = None
+            self._memory_card([m.__dict__ for m in event.memories])
         elif isinstance(event, ApprovalRequested):
             self._approval_card(event)
         elif isinstance(event, UsageEvent):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 from typing import Any
 
@@ -202,6 +203,79 @@ class ToolCard(QFrame):
     def _on_toggle_toggled(self, checked: bool) -> None:
         self.details.setVisible(checked)
         self._update()
+
+
+def _score_text(memory: dict[str, Any]) -> str:
+    """Why a memory was recalled: its score and the parts it came from."""
+    parts = []
+    if memory.get("semantic") is not None:
+        parts.append(f"meaning {memory['semantic']:.2f}")
+    if memory.get("keyword") is not None:
+        parts.append(f"words {memory['keyword']:.2f}")
+    why = " + ".join(parts) or "recent"
+    return f"{memory.get('score', 0):.2f} ({why})"
+
+
+class MemoryCard(QFrame):
+    """The memories recalled for one reply, and why: collapsed to one line until opened."""
+
+    open_memory = Signal(str)  # memory id
+
+    def __init__(self, memories: list[dict[str, Any]]) -> None:
+        super().__init__()
+        self.setObjectName("memoryCard")
+        self.memories = memories
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 4, 10, 4)
+        self.toggle = QToolButton()
+        self.toggle.setObjectName("toolToggle")
+        self.toggle.setCheckable(True)
+        self.toggle.setAutoRaise(True)
+        self.toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.toggle.toggled.connect(self._on_toggle_toggled)
+        layout.addWidget(self.toggle)
+        self.details = QLabel()
+        self.details.setObjectName("memoryDetails")
+        self.details.setWordWrap(True)
+        self.details.setTextFormat(Qt.TextFormat.RichText)
+        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+        self.details.linkActivated.connect(self._on_link)
+        self.details.hide()
+        layout.addWidget(self.details)
+        rows = []
+        for memory in memories:
+            text = " ".join(str(memory.get("content", "")).split())
+            if len(text) > 240:
+                text = text[:239] + "…"
+            pin = "📌 " if memory.get("pinned") else ""
+            rows.append(
+                f"<p>{pin}{html.escape(text)}<br><small>"
+                f"<a href='{html.escape(str(memory.get('memory_id', '')))}'>open</a> · "
+                f"{html.escape(str(memory.get('kind', '')))} from "
+                f"{html.escape(str(memory.get('client', '')))}, "
+                f"{html.escape(str(memory.get('created_at', ''))[:10])} · "
+                f"score {_score_text(memory)}</small></p>"
+            )
+        self.details.setText("".join(rows))
+        self._update()
+
+    def _update(self) -> None:
+        arrow = "▾" if self.toggle.isChecked() else "▸"
+        count = len(self.memories)
+        label = "Recalled 1 memory" if count == 1 else f"Recalled {count} memories"
+        if count:
+            label += f" · best {_score_text(self.memories[0])}"
+        else:
+            label = "No memories matched this message"
+        self.toggle.setText(f"{arrow}  {label}")
+        self.toggle.setEnabled(bool(count))
+
+    def _on_toggle_toggled(self, checked: bool) -> None:
+        self.details.setVisible(checked)
+        self._update()
+
+    def _on_link(self, memory_id: str) -> None:
+        self.open_memory.emit(memory_id)
 
 
 class Notice(QLabel):

@@ -1,0 +1,119 @@
+"""Memory around a run: what is recalled before it, how it is shown to the model, and what is
+stored after it.
+
+Recalled memories are added to the character's instructions for that turn only (through the
+SDK's model-input filter), never to the conversation's history: a conversation does not fill up
+with stale memory blocks, and the next turn recalls afresh.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from carrier_studio.core.memory import MemoryRecord, Provenance, SearchHit
+from carrier_studio.core.runtime.events import MemoriesRecalled, RecalledMemory
+
+#: Recalled memories with a combined score below this are noise: not put in the context.
+MIN_SCORE = 0.05
+#: A memory longer than this is cut in the context (the memory page shows all of it).
+MAX_MEMORY_CHARS = 600
+
+
+class RecallService(Protocol):
+    """What the chat needs of the memory service."""
+
+    async def recall(
+        self, character: str, text: str, *, room: str | None = None, limit: int = 8
+    ) -> list[SearchHit]: ...
+
+    async def remember(self, records: Sequence[MemoryRecord]) -> None: ...
+
+
+def memory_settings(section: dict) -> tuple[bool, int]:
+    """(enabled, how many to recall) from a character's ``memory`` section."""
+    enabled = section.get("enabled", True)
+    recall_k = section.get("recall_k", 5)
+    if not isinstance(recall_k, int) or isinstance(recall_k, bool) or recall_k < 1:
+        recall_k = 5
+    return bool(enabled), min(recall_k, 50)
+
+
+def recalled_event(character: str, hits: Sequence[SearchHit]) -> MemoriesRecalled:
+    kept = [hit for hit in hits if hit.score >= MIN_SCORE]
+    return MemoriesRecalled(
+        character,
+        tuple(
+            RecalledMemory(
+                memory_id=hit.record.id,
+                kind=hit.record.kind,
+                content=hit.record.content,
+                score=round(hit.score, 4),
+                semantic=None if hit.semantic is None else round(hit.semantic, 4),
+                keyword=None if hit.keyword is None else round(hit.keyword, 4),
+                client=hit.record.provenance.client,
+                created_at=hit.record.created_at.isoformat(timespec="seconds"),
+                pinned=hit.record.pinned,
+            )
+            for hit in kept
+        ),
+    )
+
+
+def _when(iso: str) -> str:
+    try:
+        return datetime.fromisoformat(iso).strftime("%Y-%m-%d")
+    except ValueError:
+        return iso[:10]
+
+
+def context_block(recalled: MemoriesRecalled) -> str:
+    """The text added to the character's instructions for this turn ("" when none)."""
+    if not recalled.memories:
+        return ""
+    lines = [
+        "# What you remember",
+        "These are your own memories that may matter for this message (most relevant first). "
+        "Use them when they help; do not mention this list.",
+    ]
+    for memory in recalled.memories:
+        content = " ".join(memory.content.split())
+        if len(content) > MAX_MEMORY_CHARS:
+            content = content[: MAX_MEMORY_CHARS - 1] + "…"
+        lines.append(f"- [{memory.kind}, {memory.client}, {_when(memory.created_at)}] {content}")
+    return "\n".join(lines)
+
+
+def turn_records(
+    character: str,
+    user_text: str,
+    reply: str,
+    *,
+    client: str,
+    room: str | None,
+    speaker: str | None,
+    user_message_id: str | None = None,
+    reply_message_id: str | None = None,
+) -> list[MemoryRecord]:
+    """The two memories a finished turn leaves: what was said to the character and its reply."""
+    records = []
+    if user_text.strip():
+        records.append(
+            MemoryRecord(
+                character=character,
+                content=user_text.strip(),
+                kind="message",
+                provenance=Provenance(client, room, user_message_id, speaker or "user"),
+            )
+        )
+    if reply.strip():
+        records.append(
+            MemoryRecord(
+                character=character,
+                content=reply.strip(),
+                kind="message",
+                provenance=Provenance(client, room, reply_message_id, character),
+            )
+        )
+    return records
