@@ -1,0 +1,160 @@
+"""Import a HAAS-style swarm: a folder with ``agents.yaml`` and one markdown file per agent.
+
+```yaml
+- name: Boss
+  tools: &network [send_message, assign_task]
+  talksTo: [Worker]
+  channels: &desk [desk]
+  instructions: boss.md
+  initMessage: Find out what 6 * 7 is.
+- name: Worker
+  tools: *network
+  talksTo: [Boss]
+  channels: *desk
+  instructions: worker.md
+```
+
+YAML anchors and merge keys (``<<: *defaults``) work: the file is read with PyYAML's safe loader.
+Errors name the file and the YAML line. The result is plain data (characters and a team); the
+service writes them (services/teams.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from carrier_studio.core.characters.document import CharacterDoc
+from carrier_studio.core.teams.model import Member, Team, TeamError
+
+#: Tools the team runtime gives every member; listing them in agents.yaml changes nothing.
+NETWORK_TOOLS = frozenset({"send_message", "broadcast", "assign_task", "resolve_task"})
+
+
+@dataclass
+class HaasImport:
+    team: Team
+    characters: list[CharacterDoc]
+    notes: list[str] = field(default_factory=list)
+
+
+def _line(node: yaml.Node | None) -> str | None:
+    return f"line {node.start_mark.line + 1}" if node is not None else None
+
+
+def _key_node(mapping: yaml.Node | None, key: str) -> yaml.Node | None:
+    if not isinstance(mapping, yaml.MappingNode):
+        return None
+    for key_node, value_node in mapping.value:
+        if getattr(key_node, "value", None) == key:
+            return value_node
+    return None
+
+
+def parse_agents_yaml(
+    text: str,
+    path: Path,
+    read_instructions: Callable[[str], str],
+    *,
+    team_name: str | None = None,
+    builtin_tools: frozenset[str] = frozenset(),
+) -> HaasImport:
+    """Characters and a team from agents.yaml ``text`` (the file at ``path``).
+
+    ``read_instructions(name)`` returns a markdown file of the folder, or raises TeamError.
+    """
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+        data = loader.construct_document(root) if root is not None else None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise TeamError(f"is not valid YAML: {problem}", path=path, where=where) from exc
+    finally:
+        loader.dispose()
+    if isinstance(data, dict) and isinstance(data.get("agents"), list):
+        root = _key_node(root, "agents")
+        data = data["agents"]
+    if not isinstance(data, list) or not data:
+        raise TeamError(
+            "must be a list of agents (each with a name)", path=path, where=_line(root) or "line 1"
+        )
+    items = root.value if isinstance(root, yaml.SequenceNode) else [None] * len(data)
+    characters: list[CharacterDoc] = []
+    members: list[Member] = []
+    notes: list[str] = []
+    init_message, entry = "", ""
+    seen: set[str] = set()
+    for raw, node in zip(data, items, strict=False):
+
+        def fail(message: str, key: str | None = None, _node: Any = node) -> TeamError:
+            where = _line(_key_node(_node, key) if key else None) or _line(_node)
+            return TeamError(message, path=path, where=where)
+
+        if not isinstance(raw, dict):
+            raise fail("each agent must be a mapping with a name")
+        name = raw.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise fail("an agent needs a name", "name")
+        name = name.strip()
+        if name in seen:
+            raise fail(f'the agent "{name}" is listed twice', "name")
+        seen.add(name)
+        lists: dict[str, list[str]] = {}
+        for key in ("tools", "talksTo", "channels"):
+            value = raw.get(key) or []
+            if isinstance(value, str):
+                value = [value]
+            if isinstance(value, list):  # an alias inside a list: [calculate, *network]
+                value = [v for item in value for v in (item if isinstance(item, list) else [item])]
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise fail(f"{name}'s {key} must be a list of names", key)
+            lists[key] = [v.strip() for v in value if v.strip()]
+        instructions = raw.get("instructions") or ""
+        if not isinstance(instructions, str):
+            raise fail(f"{name}'s instructions must name a markdown file", "instructions")
+        system = ""
+        if instructions.strip():
+            try:
+                system = read_instructions(instructions.strip()).strip()
+            except TeamError as exc:
+                raise fail(f"{name}'s instructions: {exc.message}", "instructions") from exc
+        message = raw.get("initMessage")
+        if message is not None and not isinstance(message, str):
+            raise fail(f"{name}'s initMessage must be text", "initMessage")
+        if message and message.strip() and not init_message:
+            init_message, entry = message.strip(), name
+        doc = CharacterDoc.new(name)
+        doc.data["system"] = system or f"You are {name}, a member of a team."
+        doc.data["bio"] = [f"{name}: a member of an imported team."]
+        own_tools = [t for t in lists["tools"] if t not in NETWORK_TOOLS]
+        usable = [t for t in own_tools if t in builtin_tools]
+        if usable:
+            doc.data["tools"] = usable
+        unknown = [t for t in own_tools if t not in builtin_tools]
+        if unknown:
+            notes.append(
+                f"{name}: the tools {', '.join(unknown)} are not built in; add an MCP server "
+                "that provides them (the tool maker can write one) and list it in the character"
+            )
+        characters.append(doc)
+        members.append(Member(name, tuple(lists["talksTo"]), tuple(lists["channels"])))
+    name = team_name or path.parent.name or "Imported team"
+    team = Team(name=name, members=members, init_message=init_message, entry=entry)
+    team.data = team.to_data()
+    team.data["source"] = str(path)
+    problems = team.problems()
+    if problems:
+        where, message = problems[0]
+        index = int(where.split("[")[1].split("]")[0]) if where.startswith("$.members[") else 0
+        node = items[index] if index < len(items) else None
+        key = "talksTo" if ".talksTo" in where else "name" if ".name" in where else None
+        where_line = _line(_key_node(node, key) if key else None) or _line(node)
+        raise TeamError(message, path=path, where=where_line)
+    return HaasImport(team, characters, notes)

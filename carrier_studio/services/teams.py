@@ -1,0 +1,538 @@
+"""Teams in a workspace: team files, HAAS import, and running a team on the agents SDK.
+
+Each member is an `agents.Agent` built by the `AgentFactory` from its character, with the four
+network tools added (core/teams/tools.py). Turns run one at a time: the next delivery in the
+queue, answered by its recipient through a `ChatSession` that keeps that member's own history.
+Every event is stored in studio.db as it passes (team_runs, team_events) and handed to the
+listeners, so the page can light an edge the moment a message is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import apsw
+
+from carrier_studio.core.characters.document import CharacterDoc, CharacterError
+from carrier_studio.core.errors import CarrierError
+from carrier_studio.core.runtime.events import (
+    Done,
+    RunError,
+    TextDelta,
+    ToolCallFinished,
+    ToolCallStarted,
+)
+from carrier_studio.core.teams.events import TeamEvent
+from carrier_studio.core.teams.haas import NETWORK_TOOLS, HaasImport, parse_agents_yaml
+from carrier_studio.core.teams.model import USER, Team, TeamError
+from carrier_studio.core.teams.network import Delivery, Posted, Stop, TeamNetwork
+from carrier_studio.services.characters import CharacterStore, slugify
+from carrier_studio.services.db import Database
+from carrier_studio.services.files import atomic_write_text
+from carrier_studio.services.providers import agents_model, check_choice, choice_for, classify_error
+from carrier_studio.services.secrets import SecretStore
+from carrier_studio.services.settings_store import SettingsStore
+
+#: Larger files are refused, like characters: a team file is a few kB.
+MAX_BYTES = 1_000_000
+#: Model calls one member may make while answering one message (tool calls included).
+MEMBER_MAX_TURNS = 10
+
+Listener = Callable[[TeamEvent], None]
+
+
+@dataclass(frozen=True)
+class TeamEntry:
+    """One file in the teams folder: its team, or why it could not be read."""
+
+    path: Path
+    team: Team | None
+    error: TeamError | None = None
+
+    @property
+    def name(self) -> str:
+        return self.team.name if self.team else self.path.stem
+
+
+@dataclass
+class ImportResult:
+    team: Team
+    path: Path
+    created: list[str] = field(default_factory=list)
+    #: Characters that already existed and were kept as they were.
+    kept: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    id: int
+    team: str
+    started_at: str
+    status: str
+    reason: str
+    turns: int
+
+
+def read_team(path: Path) -> Team:
+    try:
+        if path.stat().st_size > MAX_BYTES:
+            raise TeamError("is too large for a team file", path=path)
+        text = path.read_bytes().decode("utf-8-sig")
+    except OSError as exc:
+        raise TeamError(f"cannot be read ({exc.strerror})", path=path) from exc
+    except UnicodeDecodeError as exc:
+        raise TeamError("is not UTF-8 text", path=path) from exc
+    return Team.from_text(text, path)
+
+
+class TeamService:
+    """The workspace's teams: files in ``folder``, runs in studio.db."""
+
+    def __init__(
+        self,
+        folder: Path,
+        characters: CharacterStore,
+        settings: SettingsStore,
+        secrets: SecretStore,
+        database: Database,
+    ) -> None:
+        self.folder = folder
+        self.characters = characters
+        self.settings = settings
+        self.secrets = secrets
+        self.db = database
+
+    # -- files -----------------------------------------------------------------------------
+
+    def list(self) -> list[TeamEntry]:
+        entries = []
+        for path in sorted(self.folder.glob("*.json")):
+            try:
+                entries.append(TeamEntry(path, read_team(path)))
+            except TeamError as exc:
+                entries.append(TeamEntry(path, None, exc))
+        return sorted(entries, key=lambda e: e.name.lower())
+
+    async def teams(self) -> list[TeamEntry]:
+        return await asyncio.to_thread(self.list)
+
+    async def load(self, name: str) -> Team:
+        for entry in await self.teams():
+            if entry.name == name:
+                if entry.team is None:
+                    raise entry.error  # type: ignore[misc]
+                return entry.team
+        raise TeamError(f'there is no team called "{name}"', path=self.folder)
+
+    def path_for(self, team: Team) -> Path:
+        for entry in self.list():
+            if entry.team is not None and entry.team.name == team.name:
+                return entry.path
+        base = slugify(team.name)
+        candidate, counter = self.folder / f"{base}.json", 2
+        while candidate.exists():
+            candidate, counter = self.folder / f"{base}-{counter}.json", counter + 1
+        return candidate
+
+    async def save(self, team: Team) -> Path:
+        """Write the team (atomically; keys the studio does not know are kept)."""
+        problems = team.problems()
+        if problems:
+            where, message = problems[0]
+            raise TeamError(f"was not saved: {message}", where=where)
+
+        def write() -> Path:
+            path = self.path_for(team)
+            atomic_write_text(path, team.to_text())
+            return path
+
+        return await asyncio.to_thread(write)
+
+    async def import_haas(self, folder: Path, team_name: str | None = None) -> ImportResult:
+        """Characters and a team from ``folder/agents.yaml``. Existing characters are kept
+        (and listed in ``kept``), never overwritten; the team gets a free file name."""
+        from carrier_studio.core.runtime.tools import BUILTIN_TOOLS
+
+        source = folder / "agents.yaml"
+        if not source.is_file():
+            alt = folder / "agents.yml"
+            source = alt if alt.is_file() else source
+
+        def run() -> ImportResult:
+            if not source.is_file():
+                raise TeamError("has no agents.yaml", path=folder)
+            text = source.read_text("utf-8-sig")
+
+            def read_instructions(name: str) -> str:
+                target = (folder / name).resolve()
+                if not target.is_relative_to(folder.resolve()):
+                    raise TeamError(f"{name} is outside the folder")
+                if not target.is_file():
+                    raise TeamError(f"the file {name} is not in {folder}")
+                return target.read_text("utf-8-sig")
+
+            parsed: HaasImport = parse_agents_yaml(
+                text,
+                source,
+                read_instructions,
+                team_name=team_name,
+                builtin_tools=frozenset(BUILTIN_TOOLS),
+            )
+            existing = set(self.characters.names())
+            result = ImportResult(parsed.team, Path(), notes=list(parsed.notes))
+            for doc in parsed.characters:
+                if doc.name in existing:
+                    result.kept.append(doc.name)
+                    continue
+                try:
+                    self.characters.create(doc)
+                except CharacterError as exc:
+                    raise TeamError(
+                        f"the character {doc.name} could not be created: {exc}", path=source
+                    ) from exc
+                result.created.append(doc.name)
+            if result.kept:
+                result.notes.insert(
+                    0,
+                    f"kept your existing character(s) {', '.join(result.kept)} as they were "
+                    "(not overwritten by the import)",
+                )
+            taken = {e.name for e in self.list()}
+            name, counter = parsed.team.name, 2
+            while name in taken:
+                name, counter = f"{parsed.team.name} {counter}", counter + 1
+            parsed.team.name = name
+            result.path = self.path_for(parsed.team)
+            atomic_write_text(result.path, parsed.team.to_text())
+            return result
+
+        return await asyncio.to_thread(run)
+
+    # -- transcripts -----------------------------------------------------------------------
+
+    async def runs(self, team: str) -> list[RunSummary]:
+        def read(conn: apsw.Connection) -> list[RunSummary]:
+            rows = conn.execute(
+                "SELECT id, team, started_at, status, reason, turns FROM team_runs"
+                " WHERE team = ? ORDER BY id DESC",
+                (team,),
+            )
+            return [RunSummary(*row) for row in rows]
+
+        return await self.db.run(read)
+
+    async def transcript(self, run_id: int) -> list[TeamEvent]:
+        def read(conn: apsw.Connection) -> list[TeamEvent]:
+            rows = conn.execute(
+                "SELECT kind, sender, recipients, content, turn, meta FROM team_events"
+                " WHERE run_id = ? ORDER BY id",
+                (run_id,),
+            )
+            return [
+                TeamEvent(k, s, tuple(json.loads(r)), c, t, json.loads(m))
+                for k, s, r, c, t, m in rows
+            ]
+
+        return await self.db.run(read)
+
+    async def _new_run(self, team: Team) -> int:
+        def insert(conn: apsw.Connection) -> int:
+            conn.execute(
+                "INSERT INTO team_runs (team, team_json) VALUES (?, ?)",
+                (team.name, json.dumps(team.to_data())),
+            )
+            return conn.last_insert_rowid()
+
+        return await self.db.run(insert)
+
+    async def _store(self, run_id: int, event: TeamEvent) -> None:
+        def insert(conn: apsw.Connection) -> None:
+            conn.execute(
+                "INSERT INTO team_events (run_id, turn, kind, sender, recipients, content, meta)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    event.turn,
+                    event.kind,
+                    event.sender,
+                    json.dumps(list(event.recipients)),
+                    event.text,
+                    json.dumps(event.meta, default=str),
+                ),
+            )
+
+        await self.db.run(insert)
+
+    async def _finish_run(self, run_id: int, stop: Stop, turns: int) -> None:
+        def update(conn: apsw.Connection) -> None:
+            conn.execute(
+                "UPDATE team_runs SET status = ?, reason = ?, turns = ?,"
+                " ended_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
+                (stop.kind, stop.reason, turns, run_id),
+            )
+
+        await self.db.run(update)
+
+    # -- running ---------------------------------------------------------------------------
+
+    def runner(self, team: Team) -> TeamRunner:
+        return TeamRunner(self, team)
+
+
+class TeamRunner:
+    """One run of a team: `open`, then `run` (until it stops) or `step` (one turn); `say`
+    speaks as USER; `stop` ends the current turn at once; `close` frees the model clients."""
+
+    def __init__(self, service: TeamService, team: Team) -> None:
+        self.service = service
+        self.team = team
+        self.network = TeamNetwork(team)
+        self.events: list[TeamEvent] = []
+        self.run_id: int | None = None
+        self.stopped: Stop | None = None
+        self._listeners: list[Listener] = []
+        self._queues: list[asyncio.Queue[TeamEvent | None]] = []
+        self._sessions: dict[str, Any] = {}
+        self._clients: list[Any] = []
+        self._current: Any = None
+        self._stop_requested = False
+        self._turn_lock = asyncio.Lock()
+
+    # -- listening -------------------------------------------------------------------------
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener(event)`` for every event from now on; returns an unsubscribe."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    async def stream(self) -> AsyncIterator[TeamEvent]:
+        """Every event from now on, until the runner is closed."""
+        queue: asyncio.Queue[TeamEvent | None] = asyncio.Queue()
+        self._queues.append(queue)
+        try:
+            while (event := await queue.get()) is not None:
+                yield event
+        finally:
+            self._queues.remove(queue)
+
+    async def _emit(self, event: TeamEvent) -> None:
+        self.events.append(event)
+        if self.run_id is not None:
+            await self.service._store(self.run_id, event)
+        for listener in list(self._listeners):
+            listener(event)
+        for queue in self._queues:
+            queue.put_nowait(event)
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._turn_lock.locked()
+
+    async def open(self) -> None:
+        """Check the members, build their agents, record the run, queue the first message."""
+        service = self.service
+        entries = await asyncio.to_thread(service.characters.list)
+        docs = {e.doc.name: e.doc for e in entries if e.doc is not None and e.error is None}
+        problems = self.team.problems(characters=list(docs))
+        if problems:
+            where, message = problems[0]
+            raise TeamError(f"cannot run: {message}", where=where)
+        providers = service.settings.settings.providers
+        for name in self.team.names:
+            await asyncio.to_thread(
+                check_choice, choice_for(docs[name], providers), providers, service.secrets
+            )
+        self._sessions = await asyncio.to_thread(self._build_sessions, docs)
+        self.run_id = await service._new_run(self.team)
+        if self.team.init_message.strip():
+            await self._user(self.team.init_message, self.team.entry_member)
+
+    def _build_sessions(self, docs: dict[str, CharacterDoc]) -> dict[str, Any]:
+        from agents import RunConfig
+
+        from carrier_studio.core.runtime.agent_factory import AgentFactory
+        from carrier_studio.core.runtime.session import ChatSession
+        from carrier_studio.core.runtime.tools import BUILTIN_TOOLS
+        from carrier_studio.core.teams.tools import network_tools, team_briefing
+
+        providers = self.service.settings.settings.providers
+
+        def resolve(character: CharacterDoc) -> Any:
+            model, settings, client = agents_model(
+                choice_for(character, providers), providers, self.service.secrets
+            )
+            self._clients.append(client)
+            return model, settings
+
+        tracing = providers.openai_tracing
+        config = RunConfig(tracing_disabled=not tracing, workflow_name="Carrier Studio team")
+        sessions = {}
+        for name in self.team.names:
+            doc = docs[name].copy()
+            doc.data["system"] = f"{doc.text('system')}\n\n{team_briefing(self.team, name)}"
+            doc.data.pop("handoffs", None)  # members reach each other through messages
+            tools = {**BUILTIN_TOOLS, **network_tools(name, self._act)}
+            # Network tools move words only inside the team: they never ask for approval.
+            factory = AgentFactory(
+                resolve, {name: doc}, {name: dict.fromkeys(NETWORK_TOOLS, "auto")}, tools=tools
+            )
+            agent = factory.build(doc)
+            sessions[name] = ChatSession(
+                lambda agent=agent: agent,
+                classify_error,
+                run_config=config,
+                max_turns=MEMBER_MAX_TURNS,
+            )
+        return sessions
+
+    async def close(self) -> None:
+        self.stop()
+        async with self._turn_lock:
+            pass
+        clients, self._clients = self._clients, []
+        for client in clients:
+            await client.close()
+        for queue in self._queues:
+            queue.put_nowait(None)
+
+    # -- the user --------------------------------------------------------------------------
+
+    async def say(self, text: str, to: str = "") -> Posted:
+        """Speak as USER to ``to`` (default: the entry member); answered on the next turn."""
+        return await self._user(text, to or self.team.entry_member)
+
+    async def _user(self, text: str, to: str) -> Posted:
+        posted = self.network.user_says(text, to)
+        if posted.ok:
+            self.stopped = None
+            if self.network.turns >= self.team.turn_budget:
+                self.network.allow_more(self.team.turn_budget)
+            await self._emit(TeamEvent("user", USER, (to,), text, self.network.turns))
+        else:
+            await self._emit(TeamEvent("refused", USER, (to,), posted.tool_output()))
+        return posted
+
+    # -- turns -----------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """End the running turn now (what was said so far is kept) and stop the run."""
+        self._stop_requested = True
+        if self._current is not None:
+            self._current.cancel()
+
+    async def run(self) -> Stop:
+        """Take turns until the team finishes, a guard or the budget stops it, or `stop`."""
+        self._stop_requested = False
+        while True:
+            stop = await self.step()
+            if stop is not None:
+                return stop
+
+    async def step(self) -> Stop | None:
+        """One turn: the next message is answered by its recipient. Returns why the team
+        stopped, or None when there is more to do."""
+        if self.run_id is None:
+            raise TeamError("the team is not open yet")
+        async with self._turn_lock:
+            if self.stopped is not None and self.stopped.kind != "finished":
+                # A guard or the budget stopped it: the user's Step goes on anyway.
+                self.network.allow_more(self.team.turn_budget)
+            self.stopped = None
+            delivery = self.network.next_turn()
+            if delivery is None:
+                return await self._stopped(self.network.check() or Stop("finished", ""))
+            stop = await self._turn(delivery)
+            if stop is None and self._stop_requested:
+                stop = Stop("stopped", "Stopped by the user.")
+            stop = stop or self.network.check()
+            return await self._stopped(stop) if stop else None
+
+    async def _stopped(self, stop: Stop) -> Stop:
+        self._stop_requested = False
+        self.stopped = stop
+        await self._emit(
+            TeamEvent("stopped", "", (), stop.reason, self.network.turns, {"reason": stop.kind})
+        )
+        if self.run_id is not None:
+            await self.service._finish_run(self.run_id, stop, self.network.turns)
+        return stop
+
+    async def _turn(self, delivery: Delivery) -> Stop | None:
+        member = delivery.recipient
+        turn = self.network.turns
+        await self._emit(TeamEvent("turn", member, (), "", turn, {"from": delivery.sender}))
+        session = self._sessions[member]
+        calls: dict[str, ToolCallStarted] = {}
+        text: list[str] = []
+        stream = session.send(delivery.prompt())
+        self._current = session
+        try:
+            async for event in stream:
+                if isinstance(event, TextDelta):
+                    text.append(event.text)
+                elif isinstance(event, ToolCallStarted):
+                    calls[event.call_id] = event
+                elif isinstance(event, ToolCallFinished):
+                    call = calls.pop(event.call_id, None)
+                    if event.name in NETWORK_TOOLS:
+                        continue  # shown as the message it sent (or the refusal)
+                    meta = {
+                        "name": event.name,
+                        "arguments": call.arguments if call else "",
+                        "result": event.result,
+                    }
+                    await self._emit(TeamEvent("tool", member, (), event.result, turn, meta))
+                elif isinstance(event, RunError):
+                    await self._emit(
+                        TeamEvent("error", member, (), event.message, turn, {"hint": event.hint})
+                    )
+                    return Stop("error", f"{member} failed: {event.message}")
+                elif isinstance(event, Done):
+                    if event.cancelled:
+                        return Stop("stopped", "Stopped by the user.")
+                    said = (event.final_text or "".join(text)).strip()
+                    if said and delivery.sender == USER:
+                        self.network.answer_user(member, said)
+                        await self._emit(TeamEvent("reply", member, (USER,), said, turn))
+                    elif said:
+                        await self._emit(TeamEvent("note", member, (), said, turn))
+        finally:
+            self._current = None
+            await stream.aclose()
+        return None
+
+    async def _act(self, member: str, tool: str, args: dict[str, Any]) -> str:
+        """A member called a network tool: route it, tell the listeners, answer the model."""
+        network = self.network
+        if tool == "send_message":
+            posted = network.post(member, str(args.get("to", "")), str(args.get("text", "")))
+            kind, meta = "message", {}
+        elif tool == "broadcast":
+            posted = network.broadcast(member, str(args.get("channel", "")), str(args["text"]))
+            kind, meta = "broadcast", {"channel": str(args.get("channel", "")).lstrip("#")}
+        elif tool == "assign_task":
+            posted = network.assign(member, str(args.get("to", "")), str(args.get("task", "")))
+            kind, meta = "task", {"task_id": posted.task_id}
+        elif tool == "resolve_task":
+            task_id = str(args.get("task_id", ""))
+            posted = network.resolve(member, task_id, str(args.get("result", "")))
+            kind, meta = "result", {"task_id": task_id.strip()}
+        else:  # pragma: no cover - the four tools above are all there is
+            raise CarrierError(f"unknown network tool {tool}")
+        turn = network.turns
+        if not posted.ok:
+            meta = {"tool": tool, "arguments": args}
+            await self._emit(TeamEvent("refused", member, (), posted.tool_output(), turn, meta))
+        else:
+            recipients = tuple(d.recipient for d in posted.deliveries)
+            text = posted.deliveries[0].text if posted.deliveries else str(args.get("text", ""))
+            await self._emit(TeamEvent(kind, member, recipients, text, turn, meta))
+        return posted.tool_output()
