@@ -1,0 +1,536 @@
+"""The Instagram post queue in studio.db, and the facade the Instagram page uses.
+
+Every change is one transaction. The worker saves each publishing step with `save_step`, which
+is a compare-and-set on the state it read: if the user cancelled the post meanwhile, the
+worker's write is refused (`StaleStateError`) instead of overwriting the user's choice.
+
+Listeners (`subscribe`) are plain callbacks, called on the event loop after each change is
+stored, with a `QueueChange` saying what changed; the page refreshes from `list()`/`get()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import apsw
+
+from carrier_studio.core.instagram import (
+    EDITABLE,
+    Attempt,
+    Finding,
+    IllegalTransitionError,
+    InstagramError,
+    MediaFile,
+    MediaInfo,
+    PostKind,
+    PostState,
+    PreflightError,
+    QueuedPost,
+    Quota,
+    check_caption,
+    check_post,
+    utcnow,
+)
+from carrier_studio.core.instagram.post import check_transition
+from carrier_studio.core.instagram.preflight import check_image
+from carrier_studio.services import instagram_media
+from carrier_studio.services.db import Database
+
+log = logging.getLogger(__name__)
+
+
+class StaleStateError(InstagramError):
+    """The post changed (cancelled, edited) since it was read; the write was not made."""
+
+
+class PostNotFoundError(InstagramError):
+    """No post with that id (deleted meanwhile)."""
+
+
+class QueuePreflightError(PreflightError):
+    """Pre-flight found problems; ``findings`` lists each one (file, field, fixable)."""
+
+    def __init__(self, findings: Sequence[Finding]) -> None:
+        self.findings = list(findings)
+        fixable = [f for f in self.findings if f.fixable]
+        super().__init__(
+            "; ".join(str(f) for f in self.findings),
+            where=self.findings[0].field if self.findings else None,
+            hint="Convert the images to fix format, size and aspect."
+            if fixable and len(fixable) == len(self.findings)
+            else None,
+        )
+
+    @property
+    def convertible(self) -> bool:
+        """True when a conversion (``add(..., convert=True)``) would fix every finding."""
+        return bool(self.findings) and all(f.fixable for f in self.findings)
+
+
+@dataclass(frozen=True)
+class QueueChange:
+    """What changed: ``kind`` is "added", "updated", "removed", "reordered" or "quota"."""
+
+    kind: str
+    post_id: int | None = None
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("times in the queue must carry a time zone")
+    return value.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+def _dt(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+_POST_COLUMNS = (
+    "id, kind, caption, alt_text, scheduled_at, character, state, position, container_id, "
+    "container_created_at, media_id, last_error, waiting_reason, next_attempt_at, failures, "
+    "created_at"
+)
+
+
+def infer_kind(infos: Sequence[MediaInfo]) -> PostKind:
+    """One image: an image post; one video: a reel; several files: a carousel."""
+    if len(infos) > 1:
+        return PostKind.CAROUSEL
+    if infos and infos[0].media_type == "video":
+        return PostKind.REEL
+    return PostKind.IMAGE
+
+
+class InstagramQueue:
+    """The queue of one workspace.
+
+    Args:
+        db: The workspace's open studio.db.
+        media_dir: Where the queue keeps its copies of the media (``<workspace>/instagram``).
+    """
+
+    def __init__(self, db: Database, media_dir: Path, *, clock: Callable[[], datetime] = utcnow):
+        self._db = db
+        self.media_dir = media_dir
+        self._clock = clock
+        self._listeners: list[Callable[[QueueChange], None]] = []
+        #: The last quota reading the worker made (None until it made one).
+        self.quota: Quota | None = None
+
+    # -- notifications ------------------------------------------------------------------------
+
+    def subscribe(self, listener: Callable[[QueueChange], None]) -> Callable[[], None]:
+        """Call ``listener(change)`` after every stored change; returns an unsubscribe."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def _notify(self, kind: str, post_id: int | None = None) -> None:
+        change = QueueChange(kind, post_id)
+        for listener in list(self._listeners):
+            try:
+                listener(change)
+            except Exception:  # noqa: BLE001 - one bad listener must not stop the queue
+                log.exception("an Instagram queue listener failed")
+
+    def set_quota(self, quota: Quota) -> None:
+        self.quota = quota
+        self._notify("quota")
+
+    # -- reading ------------------------------------------------------------------------------
+
+    async def list(self, states: Sequence[PostState] | None = None) -> list[QueuedPost]:
+        """Posts in queue order (position), with their media; attempts are left out (see
+        `timeline`). ``states`` filters, e.g. ``ACTIVE``."""
+
+        def read(conn: apsw.Connection) -> list[QueuedPost]:
+            sql = f"SELECT {_POST_COLUMNS} FROM instagram_posts"
+            args: list[str] = []
+            if states is not None:
+                sql += f" WHERE state IN ({','.join('?' * len(states))})"
+                args = [s.value for s in states]
+            rows = conn.execute(sql + " ORDER BY position, id", args).fetchall()
+            return [self._post(conn, row, attempts=False) for row in rows]
+
+        return await self._db.run(read)
+
+    async def get(self, post_id: int) -> QueuedPost:
+        """One post with its media and its whole timeline."""
+        return await self._db.run(lambda conn: self._read(conn, post_id))
+
+    async def timeline(self, post_id: int) -> list[Attempt]:
+        return list((await self.get(post_id)).attempts)
+
+    def _read(self, conn: apsw.Connection, post_id: int, attempts: bool = True) -> QueuedPost:
+        row = conn.execute(
+            f"SELECT {_POST_COLUMNS} FROM instagram_posts WHERE id = ?", (post_id,)
+        ).fetchone()
+        if row is None:
+            raise PostNotFoundError(f"post {post_id} is not in the queue")
+        return self._post(conn, row, attempts=attempts)
+
+    def _post(self, conn: apsw.Connection, row: tuple, *, attempts: bool) -> QueuedPost:
+        (pid, kind, caption, alt, scheduled, character, state, position, container, created,
+         media_id, error, waiting, next_at, failures, created_at) = row  # fmt: skip
+        media = tuple(
+            MediaFile(*m)
+            for m in conn.execute(
+                "SELECT path, media_type, source, thumbnail, remote_name, public_url, "
+                "container_id FROM instagram_media WHERE post_id = ? ORDER BY idx",
+                (pid,),
+            )
+        )
+        log_rows = (
+            conn.execute(
+                "SELECT at, step, outcome, message FROM instagram_attempts WHERE post_id = ? "
+                "ORDER BY id",
+                (pid,),
+            ).fetchall()
+            if attempts
+            else []
+        )
+        return QueuedPost(
+            id=pid,
+            kind=PostKind(kind),
+            media=media,
+            caption=caption,
+            alt_text=alt,
+            scheduled_at=_dt(scheduled),
+            character=character,
+            state=PostState(state),
+            position=position,
+            container_id=container,
+            container_created_at=_dt(created),
+            media_id=media_id,
+            last_error=error,
+            waiting_reason=waiting,
+            next_attempt_at=_dt(next_at),
+            failures=failures,
+            attempts=tuple(Attempt(_dt(a), s, o, m) for a, s, o, m in log_rows),
+            created_at=_dt(created_at),
+        )
+
+    # -- pre-flight ---------------------------------------------------------------------------
+
+    async def inspect(self, files: Sequence[Path]) -> list[MediaInfo]:
+        """Open each file (in a thread) for pre-flight."""
+        return await asyncio.to_thread(lambda: [instagram_media.probe(Path(f)) for f in files])
+
+    async def preflight(
+        self, files: Sequence[Path], caption: str = "", kind: PostKind | None = None
+    ) -> list[Finding]:
+        """Every problem the post would have; empty when it may be queued as it is."""
+        infos = await self.inspect(files)
+        return check_post(infos, kind or infer_kind(infos), caption)
+
+    # -- the user's changes -------------------------------------------------------------------
+
+    async def add(
+        self,
+        files: Sequence[Path],
+        *,
+        kind: PostKind | None = None,
+        caption: str = "",
+        alt_text: str = "",
+        scheduled_at: datetime | None = None,
+        character: str = "",
+        convert: bool = False,
+    ) -> QueuedPost:
+        """Queue a post at the end of the queue.
+
+        The files are copied into the queue's folder (the user's files are never changed);
+        several files make a carousel unless ``kind`` says otherwise. Pre-flight problems raise
+        `QueuePreflightError` and nothing is queued — unless ``convert`` is True (the user
+        agreed) and a conversion fixes every problem of the files that have them: then the
+        queue keeps converted JPEG copies.
+        """
+        files = [Path(f) for f in files]
+        infos = await self.inspect(files)
+        kind = kind or infer_kind(infos)
+        findings = check_post(infos, kind, caption)
+        if findings and convert and all(f.fixable for f in findings):
+            findings = []
+        if findings:
+            raise QueuePreflightError(findings)
+        _iso(scheduled_at)  # refuses naive times before anything is written
+        post_id = await self._db.run(
+            lambda conn: self._insert(conn, kind, caption, alt_text, scheduled_at, character)
+        )
+        try:
+            media = await asyncio.to_thread(self._stage_files, post_id, files, infos, kind, convert)
+            await self._db.run(lambda conn: self._insert_media(conn, post_id, media))
+        except BaseException:
+            await self._db.run(
+                lambda conn: conn.execute("DELETE FROM instagram_posts WHERE id = ?", (post_id,))
+            )
+            await asyncio.to_thread(shutil.rmtree, self._post_dir(post_id), True)
+            raise
+        self._notify("added", post_id)
+        return await self.get(post_id)
+
+    def _post_dir(self, post_id: int) -> Path:
+        return self.media_dir / "media" / str(post_id)
+
+    def _stage_files(
+        self,
+        post_id: int,
+        files: list[Path],
+        infos: list[MediaInfo],
+        kind: PostKind,
+        convert: bool,
+    ) -> list[MediaFile]:
+        folder = self._post_dir(post_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        staged = []
+        for index, (source, info) in enumerate(zip(files, infos, strict=True)):
+            dest = folder / f"{index:02d}-{source.name}"
+            needs_fix = convert and info.media_type == "image" and bool(check_image(info, kind))
+            if needs_fix:
+                dest = instagram_media.convert_for_instagram(source, dest)
+            else:
+                shutil.copy2(source, dest)
+            thumb = instagram_media.make_thumbnail(dest, folder / f"{index:02d}.thumb.png")
+            staged.append(
+                MediaFile(str(dest), info.media_type, str(source), str(thumb) if thumb else None)
+            )
+        return staged
+
+    def _insert(
+        self,
+        conn: apsw.Connection,
+        kind: PostKind,
+        caption: str,
+        alt_text: str,
+        scheduled_at: datetime | None,
+        character: str,
+    ) -> int:
+        with conn:
+            position = conn.execute(
+                "SELECT coalesce(max(position), -1) + 1 FROM instagram_posts"
+            ).fetchone()[0]
+            conn.execute(
+                "INSERT INTO instagram_posts (position, kind, caption, alt_text, character, "
+                "scheduled_at, state) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    position,
+                    kind.value,
+                    caption,
+                    alt_text,
+                    character,
+                    _iso(scheduled_at),
+                    PostState.QUEUED.value,
+                ),  # fmt: skip
+            )
+            post_id = conn.last_insert_rowid()
+            self._log(conn, post_id, "queued", "info", f"queued as a {kind.value} post")
+        return post_id
+
+    def _insert_media(self, conn: apsw.Connection, post_id: int, media: list[MediaFile]) -> None:
+        with conn:
+            for index, item in enumerate(media):
+                conn.execute(
+                    "INSERT INTO instagram_media (post_id, idx, path, media_type, source, "
+                    "thumbnail) VALUES (?, ?, ?, ?, ?, ?)",
+                    (post_id, index, item.path, item.media_type, item.source, item.thumbnail),
+                )
+
+    _UNSET = object()
+
+    async def update(
+        self,
+        post_id: int,
+        *,
+        caption: str | None = None,
+        alt_text: str | None = None,
+        scheduled_at: datetime | None | object = _UNSET,
+        character: str | None = None,
+    ) -> QueuedPost:
+        """Edit a post that has not started publishing (queued, failed or cancelled).
+
+        A caption that breaks the rules raises `QueuePreflightError`; nothing is changed.
+        """
+        if caption is not None and (findings := check_caption(caption)):
+            raise QueuePreflightError(findings)
+        changes: dict[str, object] = {}
+        if caption is not None:
+            changes["caption"] = caption
+        if alt_text is not None:
+            changes["alt_text"] = alt_text
+        if character is not None:
+            changes["character"] = character
+        if scheduled_at is not self._UNSET:
+            changes["scheduled_at"] = _iso(scheduled_at)  # type: ignore[arg-type]
+
+        def write(conn: apsw.Connection) -> None:
+            with conn:
+                post = self._read(conn, post_id, attempts=False)
+                if post.state not in EDITABLE:
+                    raise StaleStateError(
+                        f"post {post_id} is {post.state.value} and can no longer be edited",
+                        where="state",
+                    )
+                if changes:
+                    sets = ", ".join(f"{k} = ?" for k in changes)
+                    conn.execute(
+                        f"UPDATE instagram_posts SET {sets}, updated_at = ? WHERE id = ?",
+                        (*changes.values(), _iso(self._clock()), post_id),
+                    )
+
+        await self._db.run(write)
+        self._notify("updated", post_id)
+        return await self.get(post_id)
+
+    async def reorder(self, ordered_ids: Sequence[int]) -> None:
+        """Put the posts in this order (drag to reorder); posts not named keep their relative
+        order after them."""
+
+        def write(conn: apsw.Connection) -> None:
+            with conn:
+                rest = [
+                    r[0]
+                    for r in conn.execute("SELECT id FROM instagram_posts ORDER BY position, id")
+                    if r[0] not in set(ordered_ids)
+                ]
+                for position, pid in enumerate([*ordered_ids, *rest]):
+                    conn.execute(
+                        "UPDATE instagram_posts SET position = ? WHERE id = ?", (position, pid)
+                    )
+
+        await self._db.run(write)
+        self._notify("reordered")
+
+    async def cancel(self, post_id: int) -> QueuedPost:
+        """Stop a post that is not being published right now."""
+        return await self._user_transition(post_id, PostState.CANCELLED, "cancelled by you")
+
+    async def retry(self, post_id: int) -> QueuedPost:
+        """Queue a failed or cancelled post again; the worker checks any container it already
+        has before making a new one, so a retry never publishes twice."""
+        return await self._user_transition(post_id, PostState.QUEUED, "queued again by you")
+
+    async def _user_transition(self, post_id: int, new: PostState, message: str) -> QueuedPost:
+        def write(conn: apsw.Connection) -> None:
+            with conn:
+                post = self._read(conn, post_id, attempts=False)
+                check_transition(post_id, post.state, new)
+                conn.execute(
+                    "UPDATE instagram_posts SET state = ?, last_error = '', waiting_reason = '', "
+                    "next_attempt_at = NULL, failures = 0, updated_at = ? WHERE id = ?",
+                    (new.value, _iso(self._clock()), post_id),
+                )
+                self._log(conn, post_id, new.value, "info", message)
+
+        await self._db.run(write)
+        self._notify("updated", post_id)
+        return await self.get(post_id)
+
+    async def remove(self, post_id: int) -> None:
+        """Delete a post that is not in the middle of publishing, and the queue's copies of its
+        media (the user's own files stay)."""
+
+        def delete(conn: apsw.Connection) -> None:
+            with conn:
+                post = self._read(conn, post_id, attempts=False)
+                if post.state not in (*EDITABLE, PostState.PUBLISHED):
+                    raise IllegalTransitionError(
+                        f"post {post_id} is {post.state.value}; cancel it before removing it",
+                        where="state",
+                    )
+                conn.execute("DELETE FROM instagram_posts WHERE id = ?", (post_id,))
+
+        await self._db.run(delete)
+        await asyncio.to_thread(shutil.rmtree, self._post_dir(post_id), True)
+        self._notify("removed", post_id)
+
+    # -- the worker's steps -------------------------------------------------------------------
+
+    async def due(self, now: datetime | None = None) -> list[QueuedPost]:
+        """Posts the worker should work on now, in queue order."""
+        now = now or self._clock()
+        from carrier_studio.core.instagram import ACTIVE
+
+        return [p for p in await self.list(sorted(ACTIVE)) if p.is_due(now)]
+
+    async def pending(self) -> list[QueuedPost]:
+        """Posts the worker still has work to do on (due or not)."""
+        from carrier_studio.core.instagram import ACTIVE
+
+        return await self.list(sorted(ACTIVE))
+
+    async def save_step(
+        self,
+        post: QueuedPost,
+        expected: PostState,
+        *,
+        step: str,
+        outcome: str = "ok",
+        message: str = "",
+    ) -> QueuedPost:
+        """Store ``post`` (state, containers, errors, media) if it is still in ``expected``,
+        with one timeline line, in one transaction. Raises `StaleStateError` otherwise."""
+        if post.state != expected:
+            check_transition(post.id, expected, post.state)
+
+        def write(conn: apsw.Connection) -> None:
+            with conn:
+                current = conn.execute(
+                    "SELECT state FROM instagram_posts WHERE id = ?", (post.id,)
+                ).fetchone()
+                if current is None:
+                    raise PostNotFoundError(f"post {post.id} was removed")
+                if current[0] != expected.value:
+                    raise StaleStateError(
+                        f"post {post.id} is now {current[0]}, not {expected.value}",
+                        where="state",
+                    )
+                conn.execute(
+                    "UPDATE instagram_posts SET state = ?, container_id = ?, "
+                    "container_created_at = ?, media_id = ?, last_error = ?, waiting_reason = ?, "
+                    "next_attempt_at = ?, failures = ?, updated_at = ? WHERE id = ?",
+                    (
+                        post.state.value,
+                        post.container_id,
+                        _iso(post.container_created_at),
+                        post.media_id,
+                        post.last_error,
+                        post.waiting_reason,
+                        _iso(post.next_attempt_at),
+                        post.failures,
+                        _iso(self._clock()),
+                        post.id,
+                    ),  # fmt: skip
+                )
+                for index, item in enumerate(post.media):
+                    conn.execute(
+                        "UPDATE instagram_media SET remote_name = ?, public_url = ?, "
+                        "container_id = ? WHERE post_id = ? AND idx = ?",
+                        (item.remote_name, item.public_url, item.container_id, post.id, index),
+                    )
+                self._log(conn, post.id, step, outcome, message)
+
+        await self._db.run(write)
+        self._notify("updated", post.id)
+        return await self.get(post.id)
+
+    def _log(self, conn: apsw.Connection, post_id: int, step: str, outcome: str, msg: str) -> None:
+        conn.execute(
+            "INSERT INTO instagram_attempts (post_id, at, step, outcome, message) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (post_id, _iso(self._clock()), step, outcome, msg),
+        )
+
+
+def with_media(post: QueuedPost, index: int, **changes) -> QueuedPost:
+    """``post`` with one media item changed (the worker records uploads and child containers)."""
+    media = list(post.media)
+    media[index] = replace(media[index], **changes)
+    return replace(post, media=tuple(media))
