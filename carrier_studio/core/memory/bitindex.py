@@ -1,0 +1,113 @@
+"""A packed sign-bit index: the fast first pass of the local vector search.
+
+Each vector is kept as its sign bits (384 dimensions → 6 × 64-bit words). The Hamming distance
+between two such codes tracks the angle between the vectors well enough to pick a few hundred
+candidates, which the store then rescores with the exact float vectors (recall@10 ≈ 0.98–0.99
+with 200 candidates on real sentence embeddings). Words are stored word-major (one contiguous
+array per word), so a query is a handful of vectorised XOR + popcount passes: ≈5 ms over a
+million codes, where sqlite-vec's exact scan takes ≈900 ms here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+WORD_BITS = 64
+
+
+def words_for(dimension: int) -> int:
+    return (dimension + WORD_BITS - 1) // WORD_BITS
+
+
+def pack_signs(vectors: np.ndarray) -> np.ndarray:
+    """Sign bits of float vectors, shape (n, words) uint64 (little-endian bit order)."""
+    vectors = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
+    n, dim = vectors.shape
+    padded = words_for(dim) * WORD_BITS
+    signs = np.zeros((n, padded), dtype=bool)
+    signs[:, :dim] = vectors > 0
+    packed = np.packbits(signs, axis=1, bitorder="little")
+    return packed.view("<u8").reshape(n, -1)
+
+
+def codes_to_bytes(codes: np.ndarray) -> list[bytes]:
+    """One blob per row, as stored beside each memory."""
+    return [row.tobytes() for row in np.ascontiguousarray(codes, dtype="<u8")]
+
+
+class BitIndex:
+    """Codes and row ids of one group of memories (the store keeps one per character).
+
+    Appends are buffered and deletions remembered; both are folded in before the next search,
+    so a burst of small writes costs no full copies.
+    """
+
+    def __init__(self, words: int) -> None:
+        self.words = words
+        self._rows = np.empty(0, dtype=np.int64)
+        self._codes = np.empty((words, 0), dtype=np.uint64)  # word-major
+        self._pending_rows: list[np.ndarray] = []
+        self._pending_codes: list[np.ndarray] = []
+        self._removed: set[int] = set()
+
+    def __len__(self) -> int:
+        self._settle()
+        return int(self._rows.size)
+
+    def add(self, rows: np.ndarray, codes: np.ndarray) -> None:
+        """Add ``rows`` (int64) with their ``codes`` (n, words)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        codes = np.asarray(codes, dtype=np.uint64).reshape(rows.size, self.words)
+        if self._removed:
+            self._removed.difference_update(rows.tolist())
+        self._pending_rows.append(rows)
+        self._pending_codes.append(codes)
+
+    def add_blobs(self, rows: np.ndarray, blobs: bytes) -> None:
+        """Add rows whose codes arrive as the concatenation of their stored blobs."""
+        codes = np.frombuffer(blobs, dtype="<u8").astype(np.uint64, copy=False)
+        self.add(rows, codes.reshape(-1, self.words))
+
+    def remove(self, rows) -> None:
+        self._removed.update(int(r) for r in rows)
+
+    def _settle(self) -> None:
+        if self._pending_rows:
+            rows = np.concatenate([self._rows, *self._pending_rows])
+            codes = np.concatenate([self._codes, *(c.T for c in self._pending_codes)], axis=1)
+            self._rows, self._codes = rows, np.ascontiguousarray(codes)
+            self._pending_rows.clear()
+            self._pending_codes.clear()
+        if self._removed:
+            keep = ~np.isin(self._rows, np.fromiter(self._removed, dtype=np.int64))
+            self._rows = self._rows[keep]
+            self._codes = np.ascontiguousarray(self._codes[:, keep])
+            self._removed.clear()
+
+    def nearest(self, query_code: np.ndarray, count: int) -> np.ndarray:
+        """Row ids of (about) the ``count`` codes nearest ``query_code`` in Hamming distance.
+
+        Rows tied with the last one kept are included when they are few, so the result does not
+        depend on their order in memory; it is never more than twice ``count``.
+        """
+        self._settle()
+        n = self._rows.size
+        if n <= count:
+            return self._rows.copy()
+        query = np.asarray(query_code, dtype=np.uint64).reshape(self.words)
+        dist = np.zeros(n, dtype=np.uint16)
+        scratch = np.empty(n, dtype=np.uint64)
+        bits = np.empty(n, dtype=np.uint8)
+        for w in range(self.words):
+            np.bitwise_xor(self._codes[w], query[w], out=scratch)
+            np.bitwise_count(scratch, out=bits)
+            np.add(dist, bits, out=dist)
+        # A histogram of the small integer distances finds the cut-off faster than a partition.
+        hist = np.bincount(dist, minlength=self.words * WORD_BITS + 1)
+        cut = int(np.searchsorted(np.cumsum(hist), count))
+        inside = np.flatnonzero(dist < cut)
+        on_edge = np.flatnonzero(dist == cut)
+        room = count - inside.size
+        if on_edge.size > room and inside.size + on_edge.size > 2 * count:
+            on_edge = on_edge[:room]
+        return self._rows[np.concatenate([inside, on_edge])]

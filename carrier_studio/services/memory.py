@@ -1,0 +1,372 @@
+"""Long-term memory for the studio: one facade over a store and an embedder.
+
+Chat calls `recall` before each run and `remember` after it; the Memory page lists, searches,
+edits, deletes (with undo), imports and exports; Settings switches the embedder (`reembed`) or
+moves memories to Supabase (`move_to`). Embedding happens in the embedder's thread and storage in
+the store's, so nothing here blocks the loop. Long jobs report progress through a plain callback
+and stop when their task is cancelled, leaving both stores consistent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from carrier_studio.core.memory import jsonl
+from carrier_studio.core.memory.errors import EmbeddingSpaceError, MemoryImportError
+from carrier_studio.core.memory.model import (
+    EmbeddingSpace,
+    MemoryFilter,
+    MemoryPage,
+    MemoryQuery,
+    MemoryRecord,
+    SearchHit,
+    StoredMemory,
+)
+from carrier_studio.core.memory.protocols import Embedder, MemoryStore
+
+#: Texts per embedder call: big enough to amortise, small enough to show progress often.
+EMBED_BATCH = 64
+#: Memories per store call in jobs (export, re-embedding, moving).
+STORE_BATCH = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """How far a job is: ``done`` of ``total`` memories (total may grow while it runs)."""
+
+    job: str  # "import", "export", "reembed", "move"
+    done: int
+    total: int
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+def space_of(embedder: Embedder) -> EmbeddingSpace:
+    return EmbeddingSpace(embedder.id, embedder.dimension)
+
+
+class _Staging:
+    """New-space vectors of a re-embedding, kept in temporary files until the switch, so a
+    million memories do not sit in RAM and a cancelled job leaves nothing behind."""
+
+    def __init__(self, space: EmbeddingSpace) -> None:
+        self.space = space
+        self._dir = tempfile.TemporaryDirectory(prefix="carrier-reembed-")
+        self._files: list[np.ndarray] = []
+        self._where: dict[str, tuple[int, int]] = {}
+
+    def put(self, ids: Sequence[str], vectors: np.ndarray) -> None:
+        path = Path(self._dir.name) / f"{len(self._files)}.npy"
+        np.save(path, np.asarray(vectors, dtype=np.float32))
+        self._files.append(np.load(path, mmap_mode="r"))
+        n = len(self._files) - 1
+        for row, mid in enumerate(ids):
+            self._where[mid] = (n, row)
+
+    def __len__(self) -> int:
+        return len(self._where)
+
+    def items(self) -> Iterator[tuple[str, np.ndarray]]:
+        for mid, (n, row) in self._where.items():
+            yield mid, np.array(self._files[n][row])
+
+    def close(self) -> None:
+        self._files.clear()
+        self._dir.cleanup()
+
+
+class _StagedVectors(Sequence):
+    """The staged vectors as the ``Sequence`` `MemoryStore.replace_vectors` takes, read lazily."""
+
+    def __init__(self, staging: _Staging) -> None:
+        self._staging = staging
+
+    def __len__(self) -> int:
+        return len(self._staging)
+
+    def __iter__(self) -> Iterator[tuple[str, np.ndarray]]:
+        return self._staging.items()
+
+    def __getitem__(self, index):  # type: ignore[override]
+        return list(self._staging.items())[index]
+
+
+class MemoryService:
+    """Remember, recall, browse and maintain one store's memories with one embedder."""
+
+    def __init__(self, store: MemoryStore, embedder: Embedder) -> None:
+        self.store = store
+        self.embedder = embedder
+        # Held while embedding and writing, so a re-embedding switch sees no half-done write.
+        self._writing = asyncio.Lock()
+        self._staging: tuple[_Staging, Embedder] | None = None
+
+    @property
+    def space(self) -> EmbeddingSpace:
+        """The space this service's embedder writes in."""
+        return space_of(self.embedder)
+
+    async def _embed(self, texts: Sequence[str], embedder: Embedder | None = None) -> np.ndarray:
+        embedder = embedder or self.embedder
+        parts = [
+            await embedder.embed(list(texts[i : i + EMBED_BATCH]))
+            for i in range(0, len(texts), EMBED_BATCH)
+        ]
+        return np.concatenate(parts) if parts else np.empty((0, embedder.dimension), np.float32)
+
+    async def _stage_too(self, records: Sequence[MemoryRecord]) -> None:
+        """While a re-embedding runs, writes get their new-space vector as well."""
+        if self._staging is not None and records:
+            staging, new = self._staging
+            staging.put(
+                [r.id for r in records], await self._embed([r.content for r in records], new)
+            )
+
+    # -- chat ---------------------------------------------------------------------------------
+
+    async def remember(self, records: Sequence[MemoryRecord]) -> None:
+        """Embed and store ``records`` (ids already stored are replaced)."""
+        records = list(records)
+        if not records:
+            return
+        async with self._writing:
+            for start in range(0, len(records), STORE_BATCH):
+                chunk = records[start : start + STORE_BATCH]
+                vectors = await self._embed([r.content for r in chunk])
+                await self._stage_too(chunk)
+                items = [StoredMemory(r, v) for r, v in zip(chunk, vectors, strict=True)]
+                await self.store.add(items, self.space)
+
+    async def recall(
+        self, character: str, text: str, *, room: str | None = None, limit: int = 8
+    ) -> list[SearchHit]:
+        """What ``character`` should have in mind when answering ``text``: the best of its
+        memories overall and, with ``room``, of that conversation or channel."""
+        if not text.strip() or limit <= 0:
+            return []
+        vector = await self._query_vector(text)
+        mode = "hybrid" if vector is not None else "keyword"
+        wide = MemoryQuery(text, MemoryFilter(character=character), limit, mode)
+        hits = await self.store.search(wide, vector)
+        if room is not None:
+            near = MemoryQuery(text, MemoryFilter(character=character, room=room), limit, mode)
+            seen = {h.record.id for h in hits}
+            hits += [h for h in await self.store.search(near, vector) if h.record.id not in seen]
+            hits.sort(key=lambda h: -h.score)
+        return hits[:limit]
+
+    async def _query_vector(self, text: str) -> np.ndarray | None:
+        """The query's vector, or None when the stored vectors are of another space (a
+        re-embedding is due): then only keywords can match."""
+        stored = await self.store.space()
+        if stored is not None and stored != self.space:
+            return None
+        return (await self._embed([text]))[0]
+
+    # -- the Memory page ----------------------------------------------------------------------
+
+    async def search(self, query: MemoryQuery) -> list[SearchHit]:
+        if query.mode == "keyword":
+            return await self.store.search(query, None)
+        vector = await self._query_vector(query.text)
+        if vector is None:
+            if query.mode == "semantic":
+                stored = await self.store.space()
+                raise EmbeddingSpaceError(
+                    f"the memories were embedded with {stored.embedder_id if stored else '?'}, "
+                    f"not {self.embedder.id}",
+                    hint="Re-embed the memories to search them by meaning.",
+                )
+            query = replace(query, mode="keyword")
+        return await self.store.search(query, vector)
+
+    async def page(
+        self, filter: MemoryFilter, cursor: str | None = None, limit: int = 200
+    ) -> MemoryPage:
+        return await self.store.page(filter, cursor, limit)
+
+    async def count(self, filter: MemoryFilter | None = None) -> int:
+        return await self.store.count(filter or MemoryFilter())
+
+    async def get(self, ids: Sequence[str]) -> list[MemoryRecord]:
+        return await self.store.get(ids)
+
+    async def vectors(self, filter: MemoryFilter, limit: int = 5000) -> list[StoredMemory]:
+        return await self.store.vectors(filter, limit)
+
+    async def update(self, record: MemoryRecord) -> None:
+        """Save an edited memory; its vector is recomputed when its content changed."""
+        async with self._writing:
+            old = await self.store.get([record.id])
+            vector = None
+            if not old or old[0].content != record.content:
+                vector = (await self._embed([record.content]))[0]
+                await self._stage_too([record])
+            await self.store.update(record, vector)
+
+    async def delete(self, ids: Sequence[str]) -> list[StoredMemory]:
+        """Delete; keep the result to `undo_delete` it."""
+        async with self._writing:
+            return await self.store.delete(ids)
+
+    async def undo_delete(self, removed: Sequence[StoredMemory]) -> None:
+        """Put deleted memories back as they were (re-embedded if the store changed space)."""
+        if not removed:
+            return
+        async with self._writing:
+            stored = await self.store.space()
+            if stored is None or stored == self.space:
+                # The vectors were of the store's space when deleted, and it has not changed.
+                await self._stage_too([s.record for s in removed])
+                await self.store.add(list(removed), stored or self.space)
+                return
+        await self.remember([s.record for s in removed])
+
+    # -- files --------------------------------------------------------------------------------
+
+    async def export_jsonl(
+        self,
+        path: Path,
+        *,
+        character: str | None = None,
+        vectors: bool = True,
+        progress: ProgressCallback | None = None,
+    ) -> int:
+        """Write memories (one character's, or all) to ``path``; returns how many. The file
+        appears whole or not at all."""
+        total = await self.store.count(MemoryFilter(character=character))
+        space = await self.store.space()
+        fd, tmp_name = tempfile.mkstemp(prefix=".export-", suffix=".jsonl", dir=path.parent)
+        tmp = Path(tmp_name)
+        done = 0
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                await asyncio.to_thread(
+                    out.write, jsonl.header_line(space if vectors else None) + "\n"
+                )
+                async with contextlib.aclosing(self.store.iter_all(STORE_BATCH)) as batches:
+                    async for batch in batches:
+                        chosen = [s for s in batch if character in (None, s.record.character)]
+                        text = "".join(
+                            jsonl.record_line(s.record, s.vector if vectors else None) + "\n"
+                            for s in chosen
+                        )
+                        await asyncio.to_thread(out.write, text)
+                        done += len(chosen)
+                        if progress:
+                            progress(Progress("export", done, max(total, done)))
+            await asyncio.to_thread(os.replace, tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return done
+
+    async def import_jsonl(self, path: Path, *, progress: ProgressCallback | None = None) -> int:
+        """Read a JSONL file of memories and store them all, or none: MemoryImportError names
+        every bad line. Records keep their ids (importing twice does not duplicate)."""
+
+        def read() -> jsonl.ParsedFile:
+            try:
+                with path.open(encoding="utf-8") as src:
+                    return jsonl.read_lines(src, str(path))
+            except UnicodeDecodeError as exc:
+                raise MemoryImportError(
+                    f"is not UTF-8 text (byte {exc.start}); nothing was imported", [], path=path
+                ) from exc
+            except OSError as exc:
+                raise MemoryImportError(f"cannot be read: {exc.strerror}", [], path=path) from exc
+
+        parsed = await asyncio.to_thread(read)
+        total = len(parsed.records)
+        reuse = parsed.space == self.space
+        vectors: list[np.ndarray | None] = list(parsed.vectors) if reuse else [None] * total
+        todo = [i for i, v in enumerate(vectors) if v is None]
+        for start in range(0, len(todo), EMBED_BATCH):
+            part = todo[start : start + EMBED_BATCH]
+            embedded = await self._embed([parsed.records[i].content for i in part])
+            for i, vector in zip(part, embedded, strict=True):
+                vectors[i] = vector
+            if progress:
+                progress(Progress("import", total - len(todo) + start + len(part), total))
+        items = [StoredMemory(r, v) for r, v in zip(parsed.records, vectors, strict=True)]
+        async with self._writing:
+            await self._stage_too(parsed.records)
+            await self.store.add(items, self.space)  # one call: one transaction locally
+        if progress:
+            progress(Progress("import", total, total))
+        return total
+
+    # -- maintenance jobs ---------------------------------------------------------------------
+
+    async def reembed(
+        self, embedder: Embedder, *, progress: ProgressCallback | None = None
+    ) -> None:
+        """Embed every memory again with ``embedder`` and switch to it.
+
+        The new vectors are staged aside; the store keeps answering with the old ones until
+        the switch, which is one store call. Cancel the task to stop: nothing changes then.
+        Memories written meanwhile through this service get both vectors.
+        """
+        new_space = space_of(embedder)
+        async with self._writing:
+            staging = _Staging(new_space)
+            self._staging = (staging, embedder)
+        try:
+            total = await self.store.count(MemoryFilter())
+            done = 0
+            async with contextlib.aclosing(self.store.iter_all(STORE_BATCH)) as batches:
+                async for batch in batches:
+                    records = [s.record for s in batch]
+                    staging.put([r.id for r in records], await self._embed(
+                        [r.content for r in records], embedder))  # fmt: skip
+                    done += len(batch)
+                    if progress:
+                        progress(Progress("reembed", done, max(total, done)))
+            async with self._writing:
+                await self.store.replace_vectors(_StagedVectors(staging), new_space)
+                self.embedder = embedder
+        finally:
+            self._staging = None
+            staging.close()
+
+    async def move_to(self, other: MemoryStore, *, progress: ProgressCallback | None = None) -> int:
+        """Move every memory into ``other`` (e.g. local → Supabase): each batch is copied,
+        then deleted here. Interrupted, it can simply run again: copies are keyed by id.
+        Returns how many were moved."""
+        space = await self.store.space()
+        if space is None:
+            return 0
+        theirs = await other.space()
+        if theirs is not None and theirs != space:
+            raise EmbeddingSpaceError(
+                f"the {other.name} store holds vectors from {theirs.embedder_id}, these are "
+                f"from {space.embedder_id}",
+                hint="Re-embed one side first so both use the same embedder.",
+            )
+        total = await self.store.count(MemoryFilter())
+        moved = 0
+        async with contextlib.aclosing(self.store.iter_all(STORE_BATCH)) as batches:
+            async for batch in batches:
+                await other.add(batch, space)
+                async with self._writing:
+                    await self.store.delete([s.record.id for s in batch])
+                moved += len(batch)
+                if progress:
+                    progress(Progress("move", moved, max(total, moved)))
+        return moved
+
+    async def close(self) -> None:
+        """Close the store and the embedder (when it has anything to close)."""
+        await self.store.close()
+        closer = getattr(self.embedder, "close", None)
+        if closer is not None:
+            await closer()
