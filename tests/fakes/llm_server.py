@@ -29,6 +29,7 @@ from aiohttp import web
 from .anthropic_messages import MessagesDialect
 from .dialect import Dialect, Turn, error_body, is_streaming
 from .openai_chat import ChatCompletionsDialect
+from .openai_embeddings import embeddings_body
 from .openai_responses import ResponsesDialect
 from .replies import REPLY_TYPES, ErrorReply, Hang, Reply
 
@@ -82,6 +83,13 @@ class _ScriptState:
     def pop(self) -> Reply | None:
         with self._lock:
             return self._replies.popleft() if self._replies else None
+
+    def pop_error(self) -> ErrorReply | None:
+        """The oldest reply, only when it is an ErrorReply."""
+        with self._lock:
+            if self._replies and isinstance(self._replies[0], ErrorReply):
+                return self._replies.popleft()  # type: ignore[return-value]
+            return None
 
     def record(self, request: RecordedRequest) -> None:
         with self._lock:
@@ -144,6 +152,7 @@ class ScriptedLLMServer:
         app.router.add_post("/v1/chat/completions", self._handler(ChatCompletionsDialect()))
         app.router.add_post("/v1/responses", self._handler(ResponsesDialect()))
         app.router.add_post("/v1/messages", self._handler(MessagesDialect()))
+        app.router.add_post("/v1/embeddings", self._embeddings)
         app.router.add_get("/v1/models", self._list_models)
         app.router.add_get("/v1/models/{model_id}", self._get_model)
         app.router.add_route("*", "/{tail:.*}", self._unknown_route)
@@ -348,6 +357,22 @@ class ScriptedLLMServer:
         return web.json_response(
             _anthropic_model(model_id) if anthropic else _openai_model(model_id)
         )
+
+    async def _embeddings(self, request: web.Request) -> web.Response:
+        """Deterministic embeddings (see openai_embeddings.py); a scripted ErrorReply at the
+        head of the queue is answered instead, so tests can make the API refuse."""
+        recorded = await self._record(request)
+        try:
+            reply = self._state.pop_error()
+            if reply is not None:
+                recorded.reply = reply
+                return self._error("openai", reply)
+            body = recorded.body if isinstance(recorded.body, dict) else {}
+            status, payload = embeddings_body(body)
+            return web.json_response(payload, status=status, headers=self._request_id("openai"))
+        finally:
+            recorded.finished = True
+            self._notify()
 
     async def _unknown_route(self, request: web.Request) -> web.Response:
         await self._record(request)

