@@ -336,8 +336,9 @@ class TeamRunner:
     def running(self) -> bool:
         return self._turn_lock.locked()
 
-    async def open(self) -> None:
-        """Check the members, build their agents, record the run, queue the first message."""
+    async def open(self, *, initial: bool = True) -> None:
+        """Check the members, build their agents, record the run, and (with ``initial``) queue
+        the team's first message."""
         service = self.service
         entries = await asyncio.to_thread(service.characters.list)
         docs = {e.doc.name: e.doc for e in entries if e.doc is not None and e.error is None}
@@ -352,7 +353,7 @@ class TeamRunner:
             )
         self._sessions = await asyncio.to_thread(self._build_sessions, docs)
         self.run_id = await service._new_run(self.team)
-        if self.team.init_message.strip():
+        if initial and self.team.init_message.strip():
             await self._user(self.team.init_message, self.team.entry_member)
 
     def _build_sessions(self, docs: dict[str, CharacterDoc]) -> dict[str, Any]:
