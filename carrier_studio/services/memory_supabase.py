@@ -1,0 +1,510 @@
+"""The team memory store: memories in a Supabase project (PostgreSQL + pgvector).
+
+Every operation is one SQL function of ``resources/sql/supabase/0001_memories.sql``, called
+through the ``supabase`` client's ``rpc`` (always ``POST /rest/v1/rpc/<fn>``: a ``GET`` would
+send vectors as Postgres array literals in the URL). All the logic runs in SQL, which is why the
+tests can run this module, unchanged, against real PostgreSQL + pgvector behind a small RPC
+bridge. The tables themselves are closed to the REST API (RLS, no policies); only the
+``service_role`` may call the functions, so the key this store needs is the project's
+*service* key, which the studio keeps in the keyring.
+
+Vectors travel as pgvector's text form (``"[0.1,0.2,…]"``), built and parsed in a worker thread:
+a JSON array of 500×384 floats would take the loop ≈100 ms to encode.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from carrier_studio import assets
+from carrier_studio.core.memory.errors import EmbeddingSpaceError, MemoryStoreError
+from carrier_studio.core.memory.model import (
+    EmbeddingSpace,
+    MemoryFilter,
+    MemoryPage,
+    MemoryQuery,
+    MemoryRecord,
+    Provenance,
+    SearchHit,
+    StoredMemory,
+)
+from carrier_studio.core.memory.search import Candidate, fuse, keyword_score
+
+if TYPE_CHECKING:
+    import httpx
+    from supabase import AsyncClient
+
+#: The migration's schema version this code needs (``memories_status().schema_version``).
+SCHEMA_VERSION = 1
+INIT_COMMAND = "carrier-studio memory init --supabase"
+#: Records per RPC: ≈1.7 MB of JSON with 384-d vectors, well under Supabase's request limits.
+WRITE_BATCH = 500
+READ_BATCH = 1000
+#: How many candidates each half of a hybrid search brings to the fusion, per result wanted.
+HYBRID_FANOUT = 4
+
+_NOT_INSTALLED_CODES = {"PGRST202", "42883", "42P01"}
+_KEY_REFUSED_CODES = {"PGRST301", "PGRST302", "PGRST303", "401"}
+_SPACE_CODES = {"CM001", "CM002"}
+
+
+def migration_sql() -> str:
+    """The SQL that prepares a Supabase project (paste it into the Supabase SQL editor)."""
+    return assets.resource("sql", "supabase", "0001_memories.sql").read_text("utf-8")
+
+
+def apply_migration(database_url: str) -> None:
+    """Run the migration over a direct PostgreSQL connection (blocking: call it from a thread
+    or the CLI). ``database_url`` is the project's connection string (Project Settings →
+    Database), e.g. ``postgresql://postgres:PASSWORD@db.<ref>.supabase.co:5432/postgres``.
+    Safe to run again."""
+    try:
+        import psycopg
+    except ImportError as exc:  # pragma: no cover - psycopg is a run-time dependency
+        raise MemoryStoreError(
+            "applying the Supabase migration needs the psycopg package",
+            hint=f"Run `{INIT_COMMAND}` without --apply and paste the SQL into the SQL editor.",
+        ) from exc
+    where = _redact_url(database_url)
+    try:
+        with psycopg.connect(database_url, connect_timeout=15) as connection:
+            # No parameters: psycopg sends the whole script in one simple-query round trip,
+            # which PostgreSQL runs as one transaction.
+            connection.execute(migration_sql())
+    except psycopg.OperationalError as exc:
+        raise MemoryStoreError(
+            f"cannot connect to the database: {_first_line(exc)}",
+            where=where,
+            hint="Check the connection string (Project Settings → Database) and its password.",
+        ) from exc
+    except psycopg.Error as exc:
+        diag = exc.diag
+        raise MemoryStoreError(
+            f"the migration failed: {diag.message_primary or _first_line(exc)}",
+            where=where,
+            hint=diag.message_hint,
+        ) from exc
+
+
+class SupabaseMemoryStore:
+    """A `MemoryStore` over a Supabase project's RPC API.
+
+    Args:
+        url: The project URL, e.g. ``https://<ref>.supabase.co``.
+        key: The project's ``service_role`` key (the anon key is refused by the functions).
+        call_timeout: Seconds to wait for one call.
+    """
+
+    name = "supabase"
+
+    def __init__(self, url: str, key: str, *, call_timeout: float = 30.0) -> None:
+        self.url = url.strip().rstrip("/")
+        self._key = key
+        self._timeout = call_timeout
+        self._client: AsyncClient | None = None
+        self._http: httpx.AsyncClient | None = None
+
+    @classmethod
+    async def open(cls, url: str, key: str, *, call_timeout: float = 30.0) -> SupabaseMemoryStore:
+        """A store whose project was reached, accepted the key and has the migration applied.
+
+        Raises:
+            MemoryStoreError: with what to do (fix the URL or key, or run the init command).
+        """
+        store = cls(url, key, call_timeout=call_timeout)
+        try:
+            await store.space()
+        except BaseException:
+            await store.close()
+            raise
+        return store
+
+    # -- the protocol --------------------------------------------------------------------------
+
+    async def space(self) -> EmbeddingSpace | None:
+        status = await self._rpc("memories_status", {})
+        if not isinstance(status, dict) or not isinstance(status.get("schema_version"), int):
+            raise MemoryStoreError(
+                "memories_status answered something unexpected",
+                where=self.url,
+                hint=f"Run `{INIT_COMMAND}` and apply the SQL again.",
+            )
+        if status["schema_version"] < SCHEMA_VERSION:
+            raise MemoryStoreError(
+                f"the memory functions in this project are schema {status['schema_version']}; "
+                f"this studio needs {SCHEMA_VERSION}",
+                where=self.url,
+                hint=f"Run `{INIT_COMMAND}` and apply the SQL again.",
+            )
+        if status.get("embedder_id") is None:
+            return None
+        return EmbeddingSpace(str(status["embedder_id"]), int(status["dimension"]))
+
+    async def add(self, items: Sequence[StoredMemory], space: EmbeddingSpace) -> None:
+        for start in range(0, len(items), WRITE_BATCH):
+            batch = items[start : start + WRITE_BATCH]
+            payload = await asyncio.to_thread(_items_json, batch)
+            await self._rpc(
+                "memories_insert",
+                {
+                    "p_items": payload,
+                    "p_embedder_id": space.embedder_id,
+                    "p_dimension": space.dimension,
+                },
+            )
+
+    async def get(self, ids: Sequence[str]) -> list[MemoryRecord]:
+        if not ids:
+            return []
+        rows = await self._rpc("memories_get", {"p_ids": list(ids)})
+        found = {row["id"]: _record(row) for row in rows}
+        return [found[i] for i in dict.fromkeys(ids) if i in found]
+
+    async def update(self, record: MemoryRecord, vector: np.ndarray | None = None) -> None:
+        args: dict[str, Any] = {
+            "p_record": {
+                "id": record.id,
+                "content": record.content,
+                "kind": record.kind,
+                "importance": float(record.importance),
+                "pinned": bool(record.pinned),
+                "metadata": dict(record.metadata),
+            }
+        }
+        if vector is not None:
+            args["p_embedding"] = np.asarray(vector, dtype=np.float32).tolist()
+        changed = await self._rpc("memories_update", args)
+        if changed == 0:
+            raise MemoryStoreError(
+                f"there is no memory {record.id} to update (deleted elsewhere?)", where=self.url
+            )
+
+    async def delete(self, ids: Sequence[str]) -> list[StoredMemory]:
+        if not ids:
+            return []
+        rows = await self._rpc("memories_delete", {"p_ids": list(ids)})
+        removed = {item.record.id: item for item in await asyncio.to_thread(_stored, rows)}
+        return [removed[i] for i in dict.fromkeys(ids) if i in removed]
+
+    async def search(self, query: MemoryQuery, vector: np.ndarray | None) -> list[SearchHit]:
+        if query.limit <= 0:
+            return []
+        filter_json = _filter_json(query.filter)
+        fetch = query.limit if query.mode != "hybrid" else query.limit * HYBRID_FANOUT
+        calls = []
+        if query.mode != "keyword" and vector is not None:
+            calls.append(
+                self._rpc(
+                    "match_memories",
+                    {
+                        "p_query": np.asarray(vector, dtype=np.float32).tolist(),
+                        "p_filter": filter_json,
+                        "p_limit": fetch,
+                    },
+                )
+            )
+        if query.mode != "semantic" and query.text.strip():
+            calls.append(
+                self._rpc(
+                    "memories_keyword_search",
+                    {"p_text": query.text, "p_filter": filter_json, "p_limit": fetch},
+                )
+            )
+        candidates = []
+        for rows in await asyncio.gather(*calls):
+            for row in rows:
+                if "similarity" in row:
+                    candidates.append(Candidate(_record(row), semantic=float(row["similarity"])))
+                else:
+                    candidates.append(Candidate(_record(row), keyword=keyword_score(row["rank"])))
+        return fuse(candidates, query.mode, query.limit)
+
+    async def page(
+        self, filter: MemoryFilter, cursor: str | None = None, limit: int = 200
+    ) -> MemoryPage:
+        before_at, before_id = self._decode_cursor(cursor)
+        rows = await self._rpc(
+            "memories_page",
+            {
+                "p_filter": _filter_json(filter),
+                "p_before_created_at": before_at,
+                "p_before_id": before_id,
+                # One more than asked: whether a next page exists without a second call.
+                "p_limit": limit + 1,
+            },
+        )
+        records = [_record(row) for row in rows[:limit]]
+        more = len(rows) > limit and records
+        return MemoryPage(records, _encode_cursor(records[-1]) if more else None)
+
+    async def count(self, filter: MemoryFilter) -> int:
+        return int(await self._rpc("memories_count", {"p_filter": _filter_json(filter)}))
+
+    async def vectors(self, filter: MemoryFilter, limit: int = 5000) -> list[StoredMemory]:
+        found: list[StoredMemory] = []
+        async for batch in self._vector_batches(filter, READ_BATCH, limit):
+            found.extend(batch)
+        return found
+
+    def iter_all(self, batch: int = 500) -> AsyncIterator[list[StoredMemory]]:
+        return self._vector_batches(MemoryFilter(), batch, None)
+
+    async def replace_vectors(
+        self, vectors: Sequence[tuple[str, np.ndarray]], space: EmbeddingSpace
+    ) -> None:
+        """In batches; into another space the batches are staged and the last one swaps them
+        all in at once, or fails (changing nothing) if some memory got no new vector."""
+        starts = list(range(0, len(vectors), WRITE_BATCH)) or [0]
+        for start in starts:
+            payload = await asyncio.to_thread(_vectors_json, vectors[start : start + WRITE_BATCH])
+            await self._rpc(
+                "memories_replace_vectors",
+                {
+                    "p_items": payload,
+                    "p_embedder_id": space.embedder_id,
+                    "p_dimension": space.dimension,
+                    "p_final": start == starts[-1],
+                },
+            )
+
+    async def close(self) -> None:
+        self._client = None
+        http, self._http = self._http, None
+        if http is not None:
+            await http.aclose()
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    async def _vector_batches(
+        self, filter: MemoryFilter, batch: int, limit: int | None
+    ) -> AsyncIterator[list[StoredMemory]]:
+        filter_json = _filter_json(filter)
+        before_at: str | None = None
+        before_id: str | None = None
+        left = limit
+        while left is None or left > 0:
+            size = batch if left is None else min(batch, left)
+            rows = await self._rpc(
+                "memories_vectors",
+                {
+                    "p_filter": filter_json,
+                    "p_before_created_at": before_at,
+                    "p_before_id": before_id,
+                    "p_limit": size,
+                },
+            )
+            if not rows:
+                return
+            items = await asyncio.to_thread(_stored, rows)
+            yield items
+            if len(rows) < size:
+                return
+            last = items[-1].record
+            before_at, before_id = _iso(last.created_at), last.id
+            if left is not None:
+                left -= len(rows)
+
+    async def _connect(self) -> AsyncClient:
+        if self._client is not None:
+            return self._client
+        # Imported here: the supabase package costs ≈0.7 s of start-up.
+        import httpx
+        from supabase import AsyncClient, AsyncClientOptions, SupabaseException
+
+        # Our own HTTP client (the timeout argument of the supabase options is deprecated);
+        # the REST and auth clients share it and `close()` closes it.
+        self._http = httpx.AsyncClient(timeout=self._timeout)
+        options = AsyncClientOptions(
+            httpx_client=self._http, auto_refresh_token=False, persist_session=False
+        )
+        try:
+            self._client = await AsyncClient.create(self.url, self._key, options)
+        except SupabaseException as exc:
+            await self.close()
+            raise MemoryStoreError(
+                f"cannot use this Supabase project: {exc.message}",
+                where=self.url or "Settings → Memory",
+                hint="The URL looks like https://<project>.supabase.co; "
+                "the key is the service_role key from Project Settings → API.",
+            ) from exc
+        return self._client
+
+    async def _rpc(self, function: str, args: dict[str, Any]) -> Any:
+        import httpx
+        from postgrest import APIError
+
+        client = await self._connect()
+        try:
+            response = await client.rpc(function, args).execute()
+        except APIError as exc:
+            raise self._api_error(function, exc) from exc
+        except httpx.TimeoutException as exc:
+            raise MemoryStoreError(
+                f"Supabase did not answer {function} within {self._timeout:g} s",
+                where=self.url,
+                hint="Check your network; a very large batch may need a longer timeout.",
+            ) from exc
+        except httpx.TransportError as exc:
+            raise MemoryStoreError(
+                f"cannot reach Supabase: {exc or type(exc).__name__}",
+                where=self.url,
+                hint="Check the project URL in Settings → Memory and your network connection.",
+            ) from exc
+        return response.data
+
+    def _api_error(self, function: str, exc: Any) -> MemoryStoreError:
+        code = str(exc.code or "")
+        message = exc.message or "unknown error"
+        if code in _NOT_INSTALLED_CODES:
+            return MemoryStoreError(
+                f"this Supabase project has no memory functions ({function} is missing)",
+                where=self.url,
+                hint=f"Run `{INIT_COMMAND}` and paste the SQL into the Supabase SQL editor "
+                "(or add --apply DATABASE_URL to run it for you).",
+            )
+        if code in _KEY_REFUSED_CODES or message == "Invalid API key":
+            return MemoryStoreError(
+                "Supabase refused the key",
+                where=self.url,
+                hint="Paste the project's service_role key (Project Settings → API) into "
+                "Settings → Memory.",
+            )
+        if code == "42501":
+            return MemoryStoreError(
+                f"this key may not call the memory functions ({message})",
+                where=self.url,
+                hint="Use the service_role key, not the anon key (Project Settings → API).",
+            )
+        if code in _SPACE_CODES:
+            return EmbeddingSpaceError(message, where=self.url, hint=exc.hint)
+        if code.isdigit() and len(code) == 3:
+            # Not PostgREST's JSON: something else answered at this URL.
+            return MemoryStoreError(
+                f"{self.url}/rest/v1 did not answer like Supabase (HTTP {code} {message})",
+                where=self.url,
+                hint="Check the project URL: it looks like https://<project>.supabase.co.",
+            )
+        detail = f" ({exc.details})" if exc.details else ""
+        return MemoryStoreError(
+            f"{function} failed: {message}{detail}", where=self.url, hint=exc.hint
+        )
+
+    def _decode_cursor(self, cursor: str | None) -> tuple[str | None, str | None]:
+        if cursor is None:
+            return None, None
+        at, sep, memory_id = cursor.partition("|")
+        try:
+            datetime.fromisoformat(at)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise MemoryStoreError(f"not a page cursor of this store: {cursor!r}", where=self.url)
+        return at, memory_id
+
+
+# -- conversions (pure; the batch ones run in a worker thread) ---------------------------------
+
+
+def _iso(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat()
+
+
+def _encode_cursor(record: MemoryRecord) -> str:
+    return f"{_iso(record.created_at)}|{record.id}"
+
+
+def _filter_json(filter: MemoryFilter) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for name in ("character", "client", "room", "pinned"):
+        value = getattr(filter, name)
+        if value is not None:
+            found[name] = value
+    if filter.kinds is not None:
+        found["kinds"] = sorted(filter.kinds)
+    if filter.since is not None:
+        found["since"] = _iso(filter.since)
+    if filter.until is not None:
+        found["until"] = _iso(filter.until)
+    return found
+
+
+def _vector_text(vector: np.ndarray) -> str:
+    values = np.asarray(vector, dtype=np.float32).reshape(-1).tolist()
+    return "[" + ",".join(map(repr, values)) + "]"
+
+
+def _parse_vector(text: str) -> np.ndarray:
+    return np.array(text[1:-1].split(","), dtype=np.float32)
+
+
+def _items_json(items: Sequence[StoredMemory]) -> list[dict[str, Any]]:
+    found = []
+    for item in items:
+        record = item.record
+        found.append(
+            {
+                "id": record.id,
+                "character": record.character,
+                "kind": record.kind,
+                "content": record.content,
+                "client": record.provenance.client,
+                "room": record.provenance.room,
+                "message_id": record.provenance.message_id,
+                "speaker": record.provenance.speaker,
+                "created_at": _iso(record.created_at),
+                "importance": float(record.importance),
+                "pinned": bool(record.pinned),
+                "metadata": json.loads(json.dumps(dict(record.metadata))),
+                "embedding": _vector_text(item.vector),
+            }
+        )
+    return found
+
+
+def _vectors_json(vectors: Sequence[tuple[str, np.ndarray]]) -> list[dict[str, str]]:
+    return [{"id": memory_id, "embedding": _vector_text(vector)} for memory_id, vector in vectors]
+
+
+def _record(row: dict[str, Any]) -> MemoryRecord:
+    return MemoryRecord(
+        id=row["id"],
+        character=row["character"],
+        kind=row["kind"],
+        content=row["content"],
+        provenance=Provenance(
+            client=row["client"],
+            room=row["room"],
+            message_id=row["message_id"],
+            speaker=row["speaker"],
+        ),
+        created_at=datetime.fromisoformat(row["created_at"]).astimezone(UTC),
+        importance=float(row["importance"]),
+        pinned=bool(row["pinned"]),
+        metadata=row["metadata"] or {},
+    )
+
+
+def _stored(rows: list[dict[str, Any]]) -> list[StoredMemory]:
+    return [StoredMemory(_record(row), _parse_vector(row["embedding"])) for row in rows]
+
+
+def _redact_url(database_url: str) -> str:
+    """The connection string without its password, to name it in an error."""
+    head, at, tail = database_url.rpartition("@")
+    if not at:
+        return database_url
+    scheme, sep, credentials = head.partition("://")
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}{sep}{user}:***@{tail}" if sep else f"***@{tail}"
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
