@@ -89,8 +89,28 @@ class DiscordSettings(_Section):
 
 
 class InstagramSettings(_Section):
+    """The Instagram account the queue publishes to. The access token is in the keyring
+    (INSTAGRAM_ACCESS_TOKEN); media is hosted through the `FtpSettings` server."""
+
     user_id: str = ""
     graph_api_version: str = "v23.0"
+    #: Advanced: another Graph API root, e.g. a proxy (empty: Meta's, with the version above).
+    graph_base_url: str = ""
+    #: Publish due posts in the background (the window and headless mode).
+    publish_in_background: bool = True
+
+    @field_validator("graph_base_url")
+    @classmethod
+    def _empty_or_http(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be empty or start with http:// or https://")
+        return value.rstrip("/")
+
+    @property
+    def base_url(self) -> str:
+        """The Graph API root the client calls."""
+        return self.graph_base_url or f"https://graph.facebook.com/{self.graph_api_version}"
 
 
 class FtpSettings(_Section):
@@ -100,6 +120,21 @@ class FtpSettings(_Section):
     remote_dir: str = "/"
     public_base_url: str = ""
     use_tls: bool = True
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _empty_or_http(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be empty or start with http:// or https://")
+        return value.rstrip("/")
+
+
+def instagram_configured(settings: Settings) -> bool:
+    """True when there is enough to publish: an account, an FTP host and its public URL."""
+    return bool(
+        settings.instagram.user_id and settings.ftp.host and settings.ftp.public_base_url
+    )
 
 
 class SecretsSettings(_Section):

@@ -1,0 +1,131 @@
+"""Media hosting for the Instagram tests: a real pyftpdlib FTP server and an HTTP file host.
+
+`running_ftp_server(root)` serves ``root`` over FTP on 127.0.0.1 (a user with a password,
+passive ports) from a thread, as an ISP's FTP account would. `FileHost` serves the same folder
+over HTTP with the right content types — the "public base URL" — and can hold a request so a
+test can kill the uploader between uploading a file and checking its URL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import mimetypes
+import socket
+import threading
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiohttp import web
+
+FTP_USER = "studio"
+FTP_PASSWORD = "ftp-secret-pw"
+
+
+@dataclass(frozen=True)
+class FtpServerInfo:
+    host: str
+    port: int
+    user: str
+    password: str
+    root: Path
+
+
+def _free_ports(count: int) -> list[int]:
+    sockets = []
+    try:
+        for _ in range(count):
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            sockets.append(sock)
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+@contextmanager
+def running_ftp_server(root: Path) -> Iterator[FtpServerInfo]:
+    with warnings.catch_warnings():
+        # pyftpdlib 2.2 still imports asyncore/asynchat (deprecated in 3.11, its own concern).
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from pyftpdlib.authorizers import DummyAuthorizer
+        from pyftpdlib.handlers import FTPHandler
+        from pyftpdlib.servers import FTPServer
+
+    root.mkdir(parents=True, exist_ok=True)
+    authorizer = DummyAuthorizer()
+    authorizer.add_user(FTP_USER, FTP_PASSWORD, str(root), perm="elradfmwMT")
+    handler = type("Handler", (FTPHandler,), {})
+    handler.authorizer = authorizer
+    handler.passive_ports = _free_ports(8)
+    handler.masquerade_address = "127.0.0.1"
+    server = FTPServer(("127.0.0.1", 0), handler)
+    port = server.socket.getsockname()[1]
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"timeout": 0.05, "blocking": True}, daemon=True
+    )
+    thread.start()
+    try:
+        yield FtpServerInfo("127.0.0.1", port, FTP_USER, FTP_PASSWORD, root)
+    finally:
+        server.close_all()
+        thread.join(5)
+
+
+class FileHost:
+    """``GET``/``HEAD`` ``/media/<name>`` → the file in ``root`` with its content type."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.requests: list[tuple[str, str]] = []
+        self._hold: asyncio.Event | None = None
+        self.held = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self.base_url = ""
+        #: Serve everything as this type instead (a misconfigured host).
+        self.force_type: str | None = None
+
+    def hold_next_head(self) -> None:
+        """The next HEAD waits (after the upload, before the check) until `release`."""
+        self._hold = asyncio.Event()
+        self.held.clear()
+
+    def release(self) -> None:
+        if self._hold is not None:
+            self._hold.set()
+            self._hold = None
+
+    async def __aenter__(self) -> FileHost:
+        app = web.Application()
+        app.router.add_route("*", "/media/{name}", self._serve)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.base_url = f"http://127.0.0.1:{port}/media"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.release()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _serve(self, request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        self.requests.append((request.method, name))
+        if request.method == "HEAD" and self._hold is not None:
+            hold = self._hold
+            self.held.set()
+            await hold.wait()
+        path = self.root / name
+        if "/" in name or not path.is_file():
+            raise web.HTTPNotFound()
+        ctype = self.force_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
+        data = path.read_bytes()
+        if request.method == "HEAD":
+            return web.Response(headers={"Content-Type": ctype, "Content-Length": str(len(data))})
+        return web.Response(body=data, content_type=ctype)
