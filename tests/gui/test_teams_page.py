@@ -52,7 +52,14 @@ def teams_page(studio) -> tuple[TeamsPage, TeamService]:
             await model.close()
 
     maker = ToolMaker(ctx.workspace.paths.tools_dir, ctx.workspace.paths.mcp_config, mcp=ctx.mcp)
-    deps = TeamsPageDeps(teams, studio.theme.colors, draft, maker.save, lambda: "m at local")
+    deps = TeamsPageDeps(
+        teams,
+        studio.theme.colors,
+        draft,
+        maker.save,
+        lambda: "m at local",
+        theme_changed=studio.theme.changed,
+    )
     page = TeamsPage(deps, studio.tasks)
     studio.window.set_page_widget("teams", page)
     studio.window.show_page("teams")

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPushButton,
     QSplitter,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -60,6 +61,8 @@ class TeamsPageDeps:
     draft_tool: Callable[[str, Callable[[str], None]], Awaitable[ToolCode]] | None = None
     save_tool: Callable[[ToolCode], Awaitable[Any]] | None = None
     model_label: Callable[[], str] = lambda: "the default model"
+    #: Emits when the theme changes (ThemeManager.changed), so the graph follows it.
+    theme_changed: Any = None
 
 
 def transcript_line(event: TeamEvent) -> str:
@@ -140,12 +143,25 @@ class TeamsPage(Page):
         self.body.addLayout(controls)
 
         splitter = QSplitter()
+        left = QWidget()
+        column = QVBoxLayout(left)
+        column.setContentsMargins(0, 0, 0, 0)
         self.graph = TeamGraph(deps.colors())
-        splitter.addWidget(self.graph)
+        column.addWidget(self.graph, 1)
+        legend = QLabel(
+            "Arrows: who talks to whom (talksTo). Dashed: members who share a channel. "
+            "An arrow lights up as a message passes; the member at work is highlighted."
+        )
+        legend.setProperty("muted", True)
+        legend.setWordWrap(True)
+        column.addWidget(legend)
+        splitter.addWidget(left)
+        if deps.theme_changed is not None:
+            deps.theme_changed.connect(lambda _scheme: self.graph.set_colors(deps.colors()))
         self.transcript = QListWidget()
         self.transcript.setObjectName("teamTranscript")
         self.transcript.setWordWrap(True)
-        self.transcript.setAlternatingRowColors(False)
+        self.transcript.setSpacing(2)
         splitter.addWidget(self.transcript)
         splitter.setSizes([420, 560])
         self.body.addWidget(splitter, 1)
