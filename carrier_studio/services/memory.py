@@ -103,9 +103,11 @@ class _StagedVectors(Sequence):
 class MemoryService:
     """Remember, recall, browse and maintain one store's memories with one embedder."""
 
-    def __init__(self, store: MemoryStore, embedder: Embedder) -> None:
+    def __init__(self, store: MemoryStore, embedder: Embedder, *, batch: int = STORE_BATCH):
         self.store = store
         self.embedder = embedder
+        #: Memories per store call in jobs (export, re-embedding, moving) and in `remember`.
+        self.batch = batch
         # Held while embedding and writing, so a re-embedding switch sees no half-done write.
         self._writing = asyncio.Lock()
         self._staging: tuple[_Staging, Embedder] | None = None
@@ -139,8 +141,8 @@ class MemoryService:
         if not records:
             return
         async with self._writing:
-            for start in range(0, len(records), STORE_BATCH):
-                chunk = records[start : start + STORE_BATCH]
+            for start in range(0, len(records), self.batch):
+                chunk = records[start : start + self.batch]
                 vectors = await self._embed([r.content for r in chunk])
                 await self._stage_too(chunk)
                 items = [StoredMemory(r, v) for r, v in zip(chunk, vectors, strict=True)]
@@ -253,7 +255,7 @@ class MemoryService:
                 await asyncio.to_thread(
                     out.write, jsonl.header_line(space if vectors else None) + "\n"
                 )
-                async with contextlib.aclosing(self.store.iter_all(STORE_BATCH)) as batches:
+                async with contextlib.aclosing(self.store.iter_all(self.batch)) as batches:
                     async for batch in batches:
                         chosen = [s for s in batch if character in (None, s.record.character)]
                         text = "".join(
@@ -323,7 +325,7 @@ class MemoryService:
         try:
             total = await self.store.count(MemoryFilter())
             done = 0
-            async with contextlib.aclosing(self.store.iter_all(STORE_BATCH)) as batches:
+            async with contextlib.aclosing(self.store.iter_all(self.batch)) as batches:
                 async for batch in batches:
                     records = [s.record for s in batch]
                     staging.put([r.id for r in records], await self._embed(
@@ -354,7 +356,7 @@ class MemoryService:
             )
         total = await self.store.count(MemoryFilter())
         moved = 0
-        async with contextlib.aclosing(self.store.iter_all(STORE_BATCH)) as batches:
+        async with contextlib.aclosing(self.store.iter_all(self.batch)) as batches:
             async for batch in batches:
                 await other.add(batch, space)
                 async with self._writing:

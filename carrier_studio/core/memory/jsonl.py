@@ -115,7 +115,8 @@ def parse_record(data: object, dimension: int | None) -> tuple[MemoryRecord, np.
     kind = _text(data, "kind") or "message"
     if kind not in KINDS:
         raise ValueError(f'"kind" must be one of {", ".join(KINDS)}, not {kind!r}')
-    prov = data.get("provenance") or {}
+    prov = data.get("provenance")
+    prov = {} if prov is None else prov
     if not isinstance(prov, dict):
         raise ValueError('"provenance" must be an object')
     importance = data.get("importance", 0.5)
@@ -126,7 +127,8 @@ def parse_record(data: object, dimension: int | None) -> tuple[MemoryRecord, np.
     pinned = data.get("pinned", False)
     if not isinstance(pinned, bool):
         raise ValueError('"pinned" must be true or false')
-    metadata = data.get("metadata") or {}
+    metadata = data.get("metadata")
+    metadata = {} if metadata is None else metadata
     if not isinstance(metadata, dict):
         raise ValueError('"metadata" must be an object')
     fields: dict[str, object] = {}
