@@ -14,7 +14,7 @@ import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import apsw
 
@@ -32,12 +32,18 @@ from carrier_studio.core.teams.haas import NETWORK_TOOLS, HaasImport, parse_agen
 from carrier_studio.core.teams.model import USER, Team, TeamError
 from carrier_studio.core.teams.network import Delivery, Posted, Stop, TeamNetwork
 from carrier_studio.services.characters import CharacterStore, slugify
+from carrier_studio.services.conversations import ConversationStore
 from carrier_studio.services.db import Database
 from carrier_studio.services.files import atomic_write_text
 from carrier_studio.services.providers import agents_model, check_choice, choice_for, classify_error
 from carrier_studio.services.secrets import SecretStore
 from carrier_studio.services.settings_store import SettingsStore
 
+if TYPE_CHECKING:
+    from carrier_studio.services.mcp_servers import McpManager
+
+#: How long a run waits for its members' MCP servers to start before going without them.
+MCP_START_WAIT = 15.0
 #: Larger files are refused, like characters: a team file is a few kB.
 MAX_BYTES = 1_000_000
 #: Model calls one member may make while answering one message (tool calls included).
@@ -79,6 +85,22 @@ class RunSummary:
     turns: int
 
 
+def readable(result: str) -> str:
+    """A tool result as text: MCP tools answer with content parts, which reach us as the repr
+    of a dict or a list of them; the transcript shows their text."""
+    if len(result) > 100_000 or not result.startswith(("{", "[")):
+        return result
+    import ast
+
+    try:
+        value = ast.literal_eval(result)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return result
+    parts = value if isinstance(value, list) else [value]
+    texts = [p.get("text") for p in parts if isinstance(p, dict) and p.get("type") == "text"]
+    return "\n".join(t for t in texts if isinstance(t, str)) if texts else result
+
+
 def read_team(path: Path) -> Team:
     try:
         if path.stat().st_size > MAX_BYTES:
@@ -101,12 +123,14 @@ class TeamService:
         settings: SettingsStore,
         secrets: SecretStore,
         database: Database,
+        mcp: McpManager | None = None,
     ) -> None:
         self.folder = folder
         self.characters = characters
         self.settings = settings
         self.secrets = secrets
         self.db = database
+        self.mcp = mcp
 
     # -- files -----------------------------------------------------------------------------
 
@@ -351,12 +375,64 @@ class TeamRunner:
             await asyncio.to_thread(
                 check_choice, choice_for(docs[name], providers), providers, service.secrets
             )
-        self._sessions = await asyncio.to_thread(self._build_sessions, docs)
+        store = ConversationStore(service.db)
+        remembered = {name: await store.remembered(name) for name in self.team.names}
+        workspace_policy = await store.remembered("*")
+        mcp_tools, notes = await self._mcp_tools(docs)
+        self._sessions, asking = await asyncio.to_thread(
+            self._build_sessions, docs, remembered, workspace_policy, mcp_tools
+        )
         self.run_id = await service._new_run(self.team)
+        for member, tools in asking.items():
+            notes.append(
+                f"{member} goes without {', '.join(tools)}: they ask for approval, and a team "
+                "runs without asking. Set them to auto on the MCP page to let teams use them."
+            )
+        for note in notes:
+            await self._emit(TeamEvent("note", "", (), note, 0))
         if initial and self.team.init_message.strip():
             await self._user(self.team.init_message, self.team.entry_member)
 
-    def _build_sessions(self, docs: dict[str, CharacterDoc]) -> dict[str, Any]:
+    async def _mcp_tools(self, docs: dict[str, CharacterDoc]) -> tuple[dict[str, list], list]:
+        """The tools of the MCP servers the members name (started if needed), and notes
+        about servers that did not come up in time."""
+        manager = self.service.mcp
+        names = sorted({s for n in self.team.names for s in docs[n].strings("mcp_servers")})
+        if manager is None or not names:
+            return {}, []
+        from agents.mcp import MCPUtil
+
+        starting = asyncio.ensure_future(manager.ensure(names))
+        done, _ = await asyncio.wait({starting}, timeout=MCP_START_WAIT)
+        if not done:
+            starting.add_done_callback(lambda f: f.cancelled() or f.exception())
+            return {}, [
+                f"The MCP servers {', '.join(names)} are still starting; this run "
+                "goes without their tools."
+            ]
+        tools: dict[str, list] = {}
+        notes = []
+        servers = starting.result()
+        for missing in sorted(set(names) - {server.name for server in servers}):
+            why = manager.status(missing).error or "it is turned off or unknown"
+            notes.append(f"The MCP server {missing} is not available: {why}.")
+        for server in servers:
+            try:
+                listed = await server.list_tools()
+            except Exception as exc:  # noqa: BLE001 - one broken server must not stop the team
+                notes.append(f"The MCP server {server.name} did not list its tools: {exc}")
+                continue
+            tools[server.name] = [MCPUtil.to_function_tool(t, server, False) for t in listed]
+        return tools, notes
+
+    def _build_sessions(
+        self,
+        docs: dict[str, CharacterDoc],
+        remembered: dict[str, dict[str, str]],
+        workspace_policy: dict[str, str],
+        mcp_tools: dict[str, list],
+    ) -> tuple[dict[str, Any], dict[str, list[str]]]:
+        """A session per member, and the tools left out because they would ask."""
         from agents import RunConfig
 
         from carrier_studio.core.runtime.agent_factory import AgentFactory
@@ -376,23 +452,36 @@ class TeamRunner:
         tracing = providers.openai_tracing
         config = RunConfig(tracing_disabled=not tracing, workflow_name="Carrier Studio team")
         sessions = {}
+        asking: dict[str, list[str]] = {}
         for name in self.team.names:
             doc = docs[name].copy()
             doc.data["system"] = f"{doc.text('system')}\n\n{team_briefing(self.team, name)}"
             doc.data.pop("handoffs", None)  # members reach each other through messages
             tools = {**BUILTIN_TOOLS, **network_tools(name, self._act)}
             # Network tools move words only inside the team: they never ask for approval.
+            policies = {**remembered.get(name, {}), **dict.fromkeys(NETWORK_TOOLS, "auto")}
             factory = AgentFactory(
-                resolve, {name: doc}, {name: dict.fromkeys(NETWORK_TOOLS, "auto")}, tools=tools
+                resolve,
+                {name: doc},
+                {name: policies},
+                tools=tools,
+                mcp_tools=mcp_tools,
+                workspace_policy=workspace_policy,
             )
             agent = factory.build(doc)
+            # Nobody is there to approve a call in the middle of a team run: tools that would
+            # ask are left out (and the transcript says so).
+            waiting = [t.name for t in agent.tools if getattr(t, "needs_approval", False)]
+            if waiting:
+                asking[name] = waiting
+                agent.tools = [t for t in agent.tools if t.name not in waiting]
             sessions[name] = ChatSession(
                 lambda agent=agent: agent,
                 classify_error,
                 run_config=config,
                 max_turns=MEMBER_MAX_TURNS,
             )
-        return sessions
+        return sessions, asking
 
     async def close(self) -> None:
         self.stop()
@@ -485,12 +574,13 @@ class TeamRunner:
                     call = calls.pop(event.call_id, None)
                     if event.name in NETWORK_TOOLS:
                         continue  # shown as the message it sent (or the refusal)
+                    result = readable(event.result)
                     meta = {
                         "name": event.name,
                         "arguments": call.arguments if call else "",
-                        "result": event.result,
+                        "result": result,
                     }
-                    await self._emit(TeamEvent("tool", member, (), event.result, turn, meta))
+                    await self._emit(TeamEvent("tool", member, (), result, turn, meta))
                 elif isinstance(event, RunError):
                     await self._emit(
                         TeamEvent("error", member, (), event.message, turn, {"hint": event.hint})

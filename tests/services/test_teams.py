@@ -188,3 +188,50 @@ def test_import_keeps_existing_characters_and_names_yaml_lines(tmp_path, keyring
     assert 'talks to "Bos", who is not in the team' in unknown.message
     assert unknown.where == "line 10" and unknown.path.name == "agents.yaml"
     assert syntax.where.startswith("line 3") and "not valid YAML" in syntax.message
+
+
+def test_members_use_their_mcp_tools_and_tools_that_would_ask_are_left_out(
+    tmp_path, keyring_backend
+):
+    from carrier_studio.core.mcp import lookup_chain
+    from carrier_studio.services.mcp_servers import McpManager
+    from tests.mcp.servers import fastmcp_stdio
+
+    catalogue = tmp_path / "mcp_servers.json"
+    catalogue.write_text(json.dumps({"mcpServers": {"helper": fastmcp_stdio()}}))
+
+    async def go():
+        async with workspace(tmp_path, keyring_backend) as (service, server):
+            service.mcp = McpManager(catalogue, lookup_chain({}))
+            try:
+                await service.import_haas(DATA / "desk")
+                path = next(service.characters.folder.glob("worker*.json"))
+                data = json.loads(path.read_text())
+                data.update(mcp_servers=["helper"], tool_policy={"add": "auto"})
+                path.write_text(json.dumps(data))
+                team = await service.load("desk")
+                server.script(
+                    tool_call("assign_task", {"to": "Worker", "task": "Add 6 and 7."}),
+                    text("Asked."),
+                    tool_call("add", {"a": 6, "b": 7}),
+                    tool_call("resolve_task", {"task_id": "T1", "result": "13"}),
+                    text("Done."),
+                    tool_call("send_message", {"to": "USER", "text": "13."}),
+                    text("Reported."),
+                )
+                runner = service.runner(team)
+                await runner.open()
+                stop = await runner.run()
+                await runner.close()
+                return stop, runner.events, server.requests
+            finally:
+                await service.mcp.shutdown()
+
+    stop, events, requests = asyncio.run(go())
+    assert stop.kind == "finished", stop.reason
+    tool = next(e for e in events if e.kind == "tool")
+    assert (tool.sender, tool.meta["name"], tool.text) == ("Worker", "add", "13")
+    offered = [t["function"]["name"] for t in requests[2].body["tools"]]
+    assert "add" in offered and "shout" not in offered and "fail" not in offered
+    notes = [e.text for e in events if e.kind == "note" and not e.sender]
+    assert notes and "Worker goes without shout, fail" in notes[0]

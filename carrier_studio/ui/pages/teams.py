@@ -81,7 +81,7 @@ def transcript_line(event: TeamEvent) -> str:
     if event.kind == "turn":
         return f"— turn {event.turn}: {event.sender} answers {event.meta.get('from', '')}"
     if event.kind == "note":
-        return f"{event.sender} (note): {event.text}"
+        return f"{event.sender} (note): {event.text}" if event.sender else event.text
     if event.kind == "refused":
         return f"{event.sender}: {event.text}"
     if event.kind == "error":
