@@ -315,7 +315,7 @@ class SupabaseMemoryStore:
             return self._client
         # Imported here: the supabase package costs ≈0.7 s of start-up.
         import httpx
-        from supabase import AsyncClient, AsyncClientOptions, SupabaseException
+        from supabase import AsyncClient, AsyncClientOptions, AsyncSupabaseException
 
         # Our own HTTP client (the timeout argument of the supabase options is deprecated);
         # the REST and auth clients share it and `close()` closes it.
@@ -325,7 +325,7 @@ class SupabaseMemoryStore:
         )
         try:
             self._client = await AsyncClient.create(self.url, self._key, options)
-        except SupabaseException as exc:
+        except AsyncSupabaseException as exc:
             await self.close()
             raise MemoryStoreError(
                 f"cannot use this Supabase project: {exc.message}",

@@ -118,7 +118,8 @@ class SupabaseTestEnv:
 _ENV: SupabaseTestEnv | None = None
 
 
-def _session_env(config: pytest.Config) -> SupabaseTestEnv:
+def session_env(config: pytest.Config) -> SupabaseTestEnv:
+    """The session's environment, started on first use and closed when the session ends."""
     global _ENV
     if _ENV is None:
         env = SupabaseTestEnv()
@@ -137,7 +138,7 @@ def _session_env(config: pytest.Config) -> SupabaseTestEnv:
 @pytest.fixture
 def supabase_env(pytestconfig: pytest.Config) -> SupabaseTestEnv:
     """The session's environment, with empty memory tables."""
-    env = _session_env(pytestconfig)
+    env = session_env(pytestconfig)
     env.empty()
     return env
 
@@ -146,7 +147,7 @@ def supabase_env(pytestconfig: pytest.Config) -> SupabaseTestEnv:
 def supabase_store_factory(
     pytestconfig: pytest.Config,
 ) -> Callable[[], Awaitable[SupabaseMemoryStore]]:
-    env = _session_env(pytestconfig)
+    env = session_env(pytestconfig)
 
     async def open_store() -> SupabaseMemoryStore:
         # Blocking, but only the test's own loop waits on it.
