@@ -298,6 +298,8 @@ class Studio:
                 f"Created a new workspace with example characters in {self.ctx.workspace.root}"
             )
         await self._open_database()
+        # Memory opens its own connection to the migrated studio.db, in the background.
+        self.ctx.memory.start()
         # Pages read studio.db: build the visible one only now that it is open.
         self.window.services_ready()
         discord = self.ctx.settings.settings.discord
@@ -375,6 +377,8 @@ class Studio:
         steps += [
             self.tasks.cancel_all,
             self.ctx.discord.stop,
+            self.ctx.chat.drain,  # the last turns' memories are written before memory closes
+            self.ctx.memory.close,
             self.ctx.mcp.shutdown,
             self.ctx.database.close,
         ]

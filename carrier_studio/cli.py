@@ -1,4 +1,4 @@
-"""Command line: ``carrier-studio [gui]``, ``doctor``, ``headless``.
+"""Command line: ``carrier-studio [gui]``, ``doctor``, ``headless``, ``memory …``.
 
 Kept free of Qt and heavy imports so ``doctor`` answers fast and works without a display.
 """
@@ -40,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CHARACTER",
         help="answer on Discord as CHARACTER (default: the character chosen in Settings)",
     )
+    from carrier_studio.memory_cli import add_parser
+
+    add_parser(commands)
     return parser
 
 
@@ -54,6 +57,10 @@ def main(argv: list[str] | None = None) -> int:
         from carrier_studio.app import run_doctor
 
         return run_doctor(args)
+    if command == "memory":
+        from carrier_studio.memory_cli import run_memory
+
+        return run_memory(args)
     if command == "headless":
         from carrier_studio.headless import run_headless
 

@@ -71,6 +71,7 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event | None = None) -> 
             return 1
         if opened.recovered_from:
             log.warning("studio.db was damaged; kept as %s", opened.recovered_from)
+        ctx.memory.start()  # the bot recalls and remembers as the window's chat does
         try:
             started = await _start_discord(ctx, args)
             if started is None:
@@ -86,7 +87,13 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event | None = None) -> 
             log.info("stopping")
             return 0
         finally:
-            for step in (ctx.discord.stop, ctx.mcp.shutdown, ctx.database.close):
+            for step in (
+                ctx.discord.stop,
+                ctx.chat.drain,
+                ctx.memory.close,
+                ctx.mcp.shutdown,
+                ctx.database.close,
+            ):
                 try:
                     await step()
                 except Exception:  # noqa: BLE001 - every step runs

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 #: Background services with a slot in the status bar, and the issue that builds each one.
 SERVICE_SLOTS = [
     ("database", "Database", None),
-    ("memory", "Memory", 6),
+    ("memory", "Memory", None),
     ("mcp", "MCP", None),
     ("discord", "Discord", None),
     ("instagram", "Instagram", 7),
@@ -48,6 +48,7 @@ def build_context(
     from carrier_studio.services.discord_control import DiscordController
     from carrier_studio.services.logs import Redactor
     from carrier_studio.services.mcp_servers import McpManager
+    from carrier_studio.services.memory_control import MemoryController
     from carrier_studio.services.secrets import SecretStore
     from carrier_studio.services.settings_store import SettingsStore
     from carrier_studio.services.workspace import open_workspace
@@ -71,18 +72,23 @@ def build_context(
         workspace.paths.mcp_config,
         lookup_chain({"WORKSPACE": str(workspace.root)}, secrets.get),
     )
-    chat = ChatService(ConversationStore(database), characters, settings, secrets, mcp)
+    status = status or new_status_board()
+    # Memory opens in the background once the database is migrated (Studio.start / headless);
+    # chat and the Discord bot recall and remember through the controller meanwhile.
+    memory = MemoryController(workspace.paths.database, settings, secrets, status)
+    chat = ChatService(ConversationStore(database), characters, settings, secrets, mcp, memory)
     return StudioContext(
         app_paths=app_paths,
         workspace=workspace,
         settings=settings,
         secrets=secrets,
         database=database,
-        status=status or new_status_board(),
+        status=status,
         redactor=redactor,
         characters=characters,
         chat=chat,
         mcp=mcp,
+        memory=memory,
         discord=DiscordController(chat, secrets),
     )
 

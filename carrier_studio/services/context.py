@@ -11,6 +11,7 @@ from carrier_studio.services.db import Database
 from carrier_studio.services.discord_control import DiscordController
 from carrier_studio.services.logs import Redactor
 from carrier_studio.services.mcp_servers import McpManager
+from carrier_studio.services.memory_control import MemoryController
 from carrier_studio.services.paths import AppPaths
 from carrier_studio.services.secrets import SecretStore
 from carrier_studio.services.settings_store import SettingsStore
@@ -29,4 +30,5 @@ class StudioContext:
     characters: CharacterStore
     chat: ChatService
     mcp: McpManager
+    memory: MemoryController
     discord: DiscordController

@@ -1,0 +1,172 @@
+"""`carrier-studio memory init | search | export | import | stats`: the memory without a window.
+
+Works on the workspace and settings the window uses (same store, same embedder), so a server
+or a script sees exactly the memories the studio shows. Imports no Qt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TextIO
+
+from carrier_studio.core.errors import CarrierError
+from carrier_studio.services.paths import AppPaths
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    memory = commands.add_parser("memory", help="inspect, search, import and export memories")
+    actions = memory.add_subparsers(dest="memory_command", metavar="ACTION", required=True)
+    init = actions.add_parser(
+        "init", help="prepare the memory store (local: studio.db; --supabase: print its SQL)"
+    )
+    init.add_argument(
+        "--supabase",
+        action="store_true",
+        help="print the SQL that prepares a Supabase project (paste it in the SQL editor)",
+    )
+    init.add_argument(
+        "--apply",
+        metavar="DATABASE_URL",
+        help="with --supabase: apply the SQL over a direct Postgres connection instead",
+    )
+    search = actions.add_parser("search", help="search memories by meaning and keywords")
+    search.add_argument("query", help="what to look for")
+    search.add_argument("--character", "-c", help="only this character's memories")
+    search.add_argument("--mode", choices=["hybrid", "semantic", "keyword"], default="hybrid")
+    search.add_argument("--limit", "-k", type=int, default=10, help="how many (default 10)")
+    export = actions.add_parser("export", help="write memories to a JSONL file")
+    export.add_argument("path", type=Path, help="the .jsonl file to write")
+    export.add_argument("--character", "-c", help="only this character's memories")
+    export.add_argument(
+        "--vectors", action="store_true", help="include the embeddings (larger file)"
+    )
+    imported = actions.add_parser("import", help="add memories from a JSONL file")
+    imported.add_argument("path", type=Path, help="the .jsonl file to read")
+    actions.add_parser("stats", help="how many memories, per character and kind")
+
+
+def run_memory(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    try:
+        if args.memory_command == "init" and args.supabase:
+            return _init_supabase(args, out)
+        return asyncio.run(_run(args, out))
+    except CarrierError as exc:
+        print(f"carrier-studio memory {args.memory_command}: {exc}", file=err)
+        return 1
+    except KeyboardInterrupt:
+        print("stopped", file=err)
+        return 130
+
+
+def _init_supabase(args: argparse.Namespace, out: TextIO) -> int:
+    from carrier_studio.services.memory_supabase import apply_migration, migration_sql
+
+    if args.apply:
+        apply_migration(args.apply)
+        print("The Supabase memory functions are in place.", file=out)
+    else:
+        print(migration_sql(), file=out, end="")
+    return 0
+
+
+async def _run(args: argparse.Namespace, out: TextIO) -> int:
+    from carrier_studio.wiring import build_context
+
+    ctx = build_context(AppPaths.for_user(), args.workspace)
+    await ctx.database.open()  # migrates studio.db (memory's tables included)
+    try:
+        service = await ctx.memory.ready()
+        command: Callable = {
+            "init": _init,
+            "search": _search,
+            "export": _export,
+            "import": _import,
+            "stats": _stats,
+        }[args.memory_command]
+        return await command(ctx, service, args, out)
+    finally:
+        await ctx.memory.close()
+        await ctx.database.close()
+
+
+async def _init(ctx, service, args, out) -> int:  # noqa: ANN001
+    space = await service.store.space()
+    print(f"Memory store: {service.store.name} ({ctx.workspace.paths.database})", file=out)
+    print(f"Embedder: {service.embedder.id} ({service.embedder.dimension} dimensions)", file=out)
+    if space is not None and space != service.space:
+        print(
+            f"The stored vectors come from {space.embedder_id}: re-embed them from the Memory "
+            "page to search them by meaning.",
+            file=out,
+        )
+    print("Ready.", file=out)
+    return 0
+
+
+async def _search(ctx, service, args, out) -> int:  # noqa: ANN001
+    from carrier_studio.core.memory import MemoryFilter, MemoryQuery
+
+    query = MemoryQuery(
+        args.query, MemoryFilter(character=args.character), max(1, args.limit), args.mode
+    )
+    hits = await service.search(query)
+    if not hits:
+        print("No memories match.", file=out)
+        return 0
+    for hit in hits:
+        record = hit.record
+        parts = []
+        if hit.semantic is not None:
+            parts.append(f"meaning {hit.semantic:.2f}")
+        if hit.keyword is not None:
+            parts.append(f"words {hit.keyword:.2f}")
+        content = " ".join(record.content.split())
+        print(
+            f"{hit.score:.3f}  [{record.character} · {record.kind} · "
+            f"{record.provenance.client} · {record.created_at:%Y-%m-%d}]  {content[:160]}"
+            f"  ({', '.join(parts)}; id {record.id})",
+            file=out,
+        )
+    return 0
+
+
+async def _export(ctx, service, args, out) -> int:  # noqa: ANN001
+    count = await service.export_jsonl(args.path, character=args.character, vectors=args.vectors)
+    print(f"Wrote {count:,} memories to {args.path}", file=out)
+    return 0
+
+
+async def _import(ctx, service, args, out) -> int:  # noqa: ANN001
+    count = await service.import_jsonl(args.path)
+    print(f"Added {count:,} memories from {args.path}", file=out)
+    return 0
+
+
+async def _stats(ctx, service, args, out) -> int:  # noqa: ANN001
+    from carrier_studio.core.memory import KINDS, MemoryFilter
+
+    total = await service.count()
+    space = await service.store.space()
+    print(f"Store: {service.store.name}", file=out)
+    print(f"Embedder: {service.embedder.id}", file=out)
+    if space is not None:
+        print(f"Stored vectors: {space.embedder_id} ({space.dimension} dimensions)", file=out)
+    print(f"Memories: {total:,}", file=out)
+    names = sorted(
+        e.doc.name for e in await asyncio.to_thread(ctx.characters.list) if e.doc is not None
+    )
+    for name in names:
+        count = await service.count(MemoryFilter(character=name))
+        if not count:
+            continue
+        kinds = []
+        for kind in KINDS:
+            n = await service.count(MemoryFilter(character=name, kinds=frozenset({kind})))
+            if n:
+                kinds.append(f"{kind} {n:,}")
+        print(f"  {name}: {count:,} ({', '.join(kinds)})", file=out)
+    return 0

@@ -1,0 +1,184 @@
+"""Opens the workspace's memory for a session (window or headless) and keeps its status.
+
+The controller builds the store and embedder the settings ask for, opens them in the background
+(the embedder's model loads on first use), and stands in for the memory service wherever a turn
+needs it: chat and the Discord bot call `recall`/`remember` here, which wait for the store to be
+open. A memory that cannot open does not stop a chat: recall finds nothing, the status bar says
+why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from carrier_studio.core.errors import CarrierError
+from carrier_studio.core.memory import MemoryRecord, SearchHit
+from carrier_studio.core.settings import MemorySettings
+from carrier_studio.core.status import State, StatusBoard
+from carrier_studio.services.memory import MemoryService
+from carrier_studio.services.secrets import SecretStore
+from carrier_studio.services.settings_store import SettingsStore
+
+log = logging.getLogger(__name__)
+
+#: The keyring entry of the Supabase key (a service-role or anon key with the functions granted).
+SUPABASE_KEY = "SUPABASE_KEY"
+
+
+class MemoryUnavailableError(CarrierError):
+    """The memory store is not open (it failed to open, or the session is closing)."""
+
+
+def build_embedder(settings: MemorySettings, secrets: SecretStore, openai_base_url: str = ""):
+    """The embedder the settings choose (nothing is loaded until the first text)."""
+    from carrier_studio.services.embedders import LocalEmbedder, OpenAIEmbedder
+
+    if settings.embedder == "openai":
+        return OpenAIEmbedder(secrets, base_url=openai_base_url or None)
+    return LocalEmbedder()
+
+
+async def open_store(settings: MemorySettings, secrets: SecretStore, database_path: Path):  # noqa: ANN201 - a MemoryStore
+    """The store the settings choose, opened."""
+    if settings.backend == "supabase":
+        from carrier_studio.services.memory_supabase import SupabaseMemoryStore
+
+        if not settings.supabase_url:
+            raise MemoryUnavailableError(
+                "the memory store is set to Supabase but no Supabase URL is set",
+                where="Settings → Memory",
+                hint="Enter the project URL, or switch the store back to local.",
+            )
+        key = await asyncio.to_thread(secrets.get, SUPABASE_KEY)
+        if not key:
+            raise MemoryUnavailableError(
+                f"the memory store is set to Supabase but no {SUPABASE_KEY} is in the keyring",
+                where="Settings → Memory",
+                hint="Add the project's key, or switch the store back to local.",
+            )
+        return await SupabaseMemoryStore.open(settings.supabase_url, key)
+    from carrier_studio.services.memory_sqlite import SqliteMemoryStore
+
+    return await SqliteMemoryStore.open(database_path)
+
+
+class MemoryController:
+    """The session's memory: opened once in the background, closed at shutdown."""
+
+    def __init__(
+        self,
+        database_path: Path,
+        settings: SettingsStore,
+        secrets: SecretStore,
+        status: StatusBoard,
+    ) -> None:
+        self._database_path = database_path
+        self._settings = settings
+        self._secrets = secrets
+        self._status = status
+        self.service: MemoryService | None = None
+        self.error: CarrierError | None = None
+        self._opening: asyncio.Future[MemoryService | None] | None = None
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_change(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Called when the service opens, fails or is replaced."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def _changed(self) -> None:
+        for listener in list(self._listeners):
+            listener()
+
+    @property
+    def store_name(self) -> str:
+        return self._settings.settings.memory.backend
+
+    def start(self) -> asyncio.Future[MemoryService | None]:
+        """Open the memory in the background (once); the future gives the service or None."""
+        if self._opening is None:
+            self._opening = asyncio.ensure_future(self._open())
+        return self._opening
+
+    async def ready(self) -> MemoryService:
+        """The open service; raises `MemoryUnavailableError` (with the reason) when it could not
+        open."""
+        service = await self.start()
+        if service is None:
+            raise self.error or MemoryUnavailableError("the memory is closed")
+        return service
+
+    async def _open(self) -> MemoryService | None:
+        settings = self._settings.settings
+        memory = settings.memory
+        self._status.set("memory", State.STARTING, f"opening the {memory.backend} store")
+        try:
+            store = await open_store(memory, self._secrets, self._database_path)
+        except CarrierError as exc:
+            return self._failed(exc)
+        except Exception as exc:  # noqa: BLE001 - any failure is shown, never a dead session
+            log.exception("memory store failed to open")
+            return self._failed(MemoryUnavailableError(f"the memory store could not open: {exc}"))
+        embedder = build_embedder(memory, self._secrets, settings.providers.openai_base_url)
+        self.service = MemoryService(store, embedder)
+        await self.refresh_status()
+        self._changed()
+        return self.service
+
+    def _failed(self, exc: CarrierError) -> None:
+        self.error = exc
+        self._status.set("memory", State.ERROR, str(exc))
+        self._changed()
+        return None
+
+    async def refresh_status(self) -> None:
+        """Say in the status bar which store, how many memories, and whether the vectors need
+        re-embedding for the chosen embedder."""
+        service = self.service
+        if service is None:
+            return
+        try:
+            count = await service.count()
+            stored = await service.store.space()
+        except Exception as exc:  # noqa: BLE001 - a status line must not raise
+            self._status.set("memory", State.ERROR, f"{service.store.name}: {exc}")
+            return
+        if stored is not None and stored != service.space:
+            self._status.set(
+                "memory",
+                State.ERROR,
+                f"{service.store.name} · {count:,} memories embedded with "
+                f"{stored.embedder_id}: re-embed them for {service.embedder.id} "
+                "(Memory page)",
+            )
+            return
+        self._status.set("memory", State.RUNNING, f"{service.store.name} · {count:,} memories")
+
+    # -- what a turn needs (core.runtime.memory_hooks.RecallService) ---------------------------
+
+    async def recall(
+        self, character: str, text: str, *, room: str | None = None, limit: int = 8
+    ) -> list[SearchHit]:
+        service = await self.start()
+        if service is None:
+            return []  # the status bar says why; a chat goes on without memories
+        return await service.recall(character, text, room=room, limit=limit)
+
+    async def remember(self, records: Sequence[MemoryRecord]) -> None:
+        service = await self.start()
+        if service is None:
+            return
+        await service.remember(records)
+        await self.refresh_status()
+
+    async def close(self) -> None:
+        if self._opening is not None and not self._opening.done():
+            await asyncio.gather(self._opening, return_exceptions=True)
+        service, self.service = self.service, None
+        self._opening = None
+        if service is not None:
+            await service.close()
+        self._status.set("memory", State.STOPPED, "")
