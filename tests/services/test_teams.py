@@ -121,12 +121,19 @@ def test_the_loop_guard_stops_a_team_that_would_talk_forever(tmp_path, keyring_b
                 server.script(tool_call("send_message", {"to": "Ping", "text": "Hello, Ping!"}))
                 server.script(text("Said hello."))
             runner = service.runner(team)
+
+            async def watch():  # the async-iterator view of the same events
+                return [event async for event in runner.stream()]
+
+            watching = asyncio.ensure_future(watch())
+            await asyncio.sleep(0)  # let the watcher subscribe before anything happens
             await runner.open()
             stop = await runner.run()
-            await runner.close()
-            return stop, runner, await service.runs("chatter"), server.pending
+            await runner.close()  # ends the stream
+            return stop, runner, await service.runs("chatter"), server.pending, await watching
 
-    stop, runner, runs, pending = asyncio.run(go())
+    stop, runner, runs, pending, streamed = asyncio.run(go())
+    assert streamed == runner.events
     assert stop.kind == "loop"
     assert "Ping sent Pong the same message 3 times" in stop.reason
     assert runner.network.turns == 5  # Ping, Pong, Ping, Pong, Ping: the third hello
@@ -179,9 +186,17 @@ def test_import_keeps_existing_characters_and_names_yaml_lines(tmp_path, keyring
             (bad / "agents.yaml").write_text("- name: A\n  talksTo: [B\n")
             with pytest.raises(TeamError) as syntax:
                 await service.import_haas(bad)
-            return result, mine.read_text(), unknown.value, syntax.value
 
-    result, mine, unknown, syntax = asyncio.run(go())
+            # Saving keeps what the studio does not know (here, where the team came from).
+            team = await service.load("desk")
+            team.turn_budget = 7
+            saved = await service.save(team)
+            return result, mine.read_text(), unknown.value, syntax.value, saved
+
+    result, mine, unknown, syntax, saved = asyncio.run(go())
+    data = json.loads(saved.read_text())
+    assert saved.name == "desk.json" and data["turnBudget"] == 7
+    assert data["source"].endswith("agents.yaml") and data["initMessage"].startswith("What is")
     assert result.created == ["Worker"] and result.kept == ["Boss"]
     assert "not overwritten" in result.notes[0]
     assert json.loads(mine)["system"] == "My own boss."
