@@ -13,7 +13,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from carrier_studio.core import messages
 from carrier_studio.core.errors import CarrierError
@@ -77,17 +77,6 @@ _PLANNED_PAGES = [
             "Upload over FTP, publish through the Graph API within the live quota, never twice",
         ],
     ),
-    (
-        "teams",
-        "Teams",
-        "teams",
-        "Several characters working together.",
-        9,
-        [
-            "Members, who talks to whom, channels; import a HAAS agents.yaml",
-            "A live graph of messages, a turn budget and a loop guard; a tool maker",
-        ],
-    ),
 ]
 
 
@@ -98,7 +87,7 @@ PAGES = [
     ("mcp", "MCP Servers", "mcp"),
     *((key, title, icon) for key, title, icon, *_ in _PLANNED_PAGES if key == "instagram"),
     ("discord", "Discord", "discord"),
-    *((key, title, icon) for key, title, icon, *_ in _PLANNED_PAGES if key == "teams"),
+    ("teams", "Teams", "teams"),
     ("settings", "Settings", "settings"),
 ]
 
@@ -169,6 +158,8 @@ class Studio:
             page = self._chat_page()
         elif key == "mcp":
             page = self._mcp_page()
+        elif key == "teams":
+            page = self._teams_page()
         elif key == "discord":
             from carrier_studio.ui.pages.discord import DiscordPage, DiscordPageDeps
 
@@ -184,8 +175,6 @@ class Studio:
         self.window.set_page_widget(key, page)
 
     def _characters_page(self) -> QWidget:
-        import asyncio
-
         from carrier_studio.services.mcp_catalogue import server_names
         from carrier_studio.ui.pages.characters import CharacterPageDeps, CharactersPage
 
@@ -193,20 +182,8 @@ class Studio:
 
         async def draft(description: str, progress: Callable[[str], None]) -> CharacterDoc:
             from carrier_studio.services.character_builder import draft_character
-            from carrier_studio.services.providers import text_model
 
-            providers = ctx.settings.settings.providers
-            # Reads a key from the keyring and imports the provider SDK: not on the GUI thread.
-            model = await asyncio.to_thread(text_model, providers.default, providers, ctx.secrets)
-            try:
-                return await draft_character(description, model, progress)
-            finally:
-                await model.close()
-
-        def model_label() -> str:
-            choice = ctx.settings.settings.providers.default
-            where = f" at {choice.endpoint}" if choice.provider == "openai-compatible" else ""
-            return f"{choice.model} ({choice.provider}{where})"
+            return await self._with_default_model(draft_character, description, progress)
 
         async def renamed(old: str, new: str) -> None:
             await ctx.chat.conversations.rename_character(old, new)
@@ -221,10 +198,52 @@ class Studio:
             mcp_servers=lambda: server_names(ctx.workspace.paths.mcp_config),
             endpoints=lambda: [e.name for e in ctx.settings.settings.providers.endpoints],
             draft=draft,
-            model_label=model_label,
+            model_label=self._default_model_label,
             renamed=renamed,
         )
         return CharactersPage(deps, self.tasks)
+
+    async def _with_default_model(
+        self, draft: Callable[..., Any], description: str, progress: Callable[[str], None]
+    ) -> Any:
+        """Run a drafting function (builder, tool maker) on the workspace's default model."""
+        import asyncio
+
+        from carrier_studio.services.providers import text_model
+
+        ctx = self.ctx
+        providers = ctx.settings.settings.providers
+        # Reads a key from the keyring and imports the provider SDK: not on the GUI thread.
+        model = await asyncio.to_thread(text_model, providers.default, providers, ctx.secrets)
+        try:
+            return await draft(description, model, progress)
+        finally:
+            await model.close()
+
+    def _default_model_label(self) -> str:
+        choice = self.ctx.settings.settings.providers.default
+        where = f" at {choice.endpoint}" if choice.provider == "openai-compatible" else ""
+        return f"{choice.model} ({choice.provider}{where})"
+
+    def _teams_page(self) -> QWidget:
+        from carrier_studio.services.tool_maker import ToolMaker, draft_tool
+        from carrier_studio.ui.pages.teams import TeamsPage, TeamsPageDeps
+
+        paths = self.ctx.workspace.paths
+        maker = ToolMaker(paths.tools_dir, paths.mcp_config, mcp=self.ctx.mcp)
+
+        async def draft(description: str, progress: Callable[[str], None]) -> Any:
+            return await self._with_default_model(draft_tool, description, progress)
+
+        deps = TeamsPageDeps(
+            self.ctx.teams,
+            self.theme.colors,
+            draft,
+            maker.save,
+            self._default_model_label,
+            theme_changed=self.theme.changed,
+        )
+        return TeamsPage(deps, self.tasks)
 
     def _chat_page(self) -> QWidget:
         from carrier_studio.core.settings import ModelChoice

@@ -51,6 +51,7 @@ def build_context(
     from carrier_studio.services.memory_control import MemoryController
     from carrier_studio.services.secrets import SecretStore
     from carrier_studio.services.settings_store import SettingsStore
+    from carrier_studio.services.teams import TeamService
     from carrier_studio.services.workspace import open_workspace
 
     redactor = redactor or Redactor()
@@ -90,6 +91,7 @@ def build_context(
         mcp=mcp,
         memory=memory,
         discord=DiscordController(chat, secrets),
+        teams=TeamService(workspace.root / "teams", characters, settings, secrets, database, mcp),
     )
 
 

@@ -15,6 +15,7 @@ from carrier_studio.services.memory_control import MemoryController
 from carrier_studio.services.paths import AppPaths
 from carrier_studio.services.secrets import SecretStore
 from carrier_studio.services.settings_store import SettingsStore
+from carrier_studio.services.teams import TeamService
 from carrier_studio.services.workspace import OpenedWorkspace
 
 
@@ -32,3 +33,4 @@ class StudioContext:
     mcp: McpManager
     memory: MemoryController
     discord: DiscordController
+    teams: TeamService

@@ -25,7 +25,7 @@ from carrier_studio.services.settings_store import SettingsStore
 log = logging.getLogger(__name__)
 
 #: The keyring entry of the Supabase key (a service-role or anon key with the functions granted).
-SUPABASE_KEY = "SUPABASE_KEY"
+SUPABASE_KEY = "SUPABASE_SERVICE_KEY"
 
 
 class MemoryUnavailableError(CarrierError):
@@ -83,6 +83,26 @@ class MemoryController:
         self.error: CarrierError | None = None
         self._opening: asyncio.Future[MemoryService | None] | None = None
         self._listeners: list[Callable[[], None]] = []
+        #: The memory settings the open service was built from.
+        self._opened_with: MemorySettings | None = None
+        #: The reopening a settings change started, if any (awaitable).
+        self.reopening: asyncio.Future[MemoryService | None] | None = None
+        settings.subscribe(self._on_settings)
+
+    def _on_settings(self, settings) -> None:  # noqa: ANN001 - core.settings.Settings
+        """A new store or embedder in Settings: reopen with it (in the background)."""
+        if self._opening is None or self._opened_with in (None, settings.memory):
+            return
+        if self.reopening is None or self.reopening.done():
+            try:
+                self.reopening = asyncio.ensure_future(self.reopen())
+            except RuntimeError:  # saved with no loop running: the next start reads them
+                self._opening = None
+
+    async def reopen(self) -> MemoryService | None:
+        """Close the service and open it again with the current settings."""
+        await self.close()
+        return await self.start()
 
     def on_change(self, listener: Callable[[], None]) -> Callable[[], None]:
         """Called when the service opens, fails or is replaced."""
@@ -114,6 +134,7 @@ class MemoryController:
     async def _open(self) -> MemoryService | None:
         settings = self._settings.settings
         memory = settings.memory
+        self._opened_with = memory
         self._status.set("memory", State.STARTING, f"opening the {memory.backend} store")
         try:
             store = await open_store(memory, self._secrets, self._database_path)

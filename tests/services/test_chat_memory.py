@@ -157,3 +157,42 @@ def test_a_memory_store_that_cannot_open_does_not_stop_the_chat(tmp_path, keyrin
     assert events[-1].final_text == "Still here."
     assert error.state is State.ERROR
     assert "no Supabase URL" in error.detail
+
+
+def test_switching_the_embedder_reopens_memory_and_asks_for_re_embedding(
+    tmp_path, keyring_backend
+):
+    """The stored vectors stay usable by keywords until they are re-embedded; then meaning
+    search works in the new space and the status bar is clear again."""
+    from carrier_studio.services.embedders import OpenAIEmbedder
+
+    status = _status()
+
+    async def go():
+        async with workspace(tmp_path, keyring_backend) as (ws, server):
+            _chat, memory = _with_memory(ws, status)
+            service = await memory.ready()
+            await service.remember([MemoryRecord("Ada", fact, "fact") for fact in FACTS])
+            settings = ws.settings.settings
+            switched = settings.memory.model_copy(update={"embedder": "openai"})
+            ws.settings.save(settings.model_copy(update={"memory": switched}))
+            assert memory.reopening is not None, "saving the settings reopens the memory"
+            await memory.reopening
+            assert memory.service is not service
+            due = status.get("memory")
+            keyword_only = await memory.recall("Ada", "lapsang")
+            new = OpenAIEmbedder(ws.secrets, base_url=server.openai_base_url)
+            await memory.service.reembed(new)
+            await memory.refresh_status()
+            after = status.get("memory")
+            by_meaning = await memory.recall("Ada", "Biscuit hates thunderstorms")
+            await memory.close()
+            return due, keyword_only, after, by_meaning
+
+    due, keyword_only, after, by_meaning = asyncio.run(go())
+    assert due.state is State.ERROR and "re-embed" in due.detail
+    assert keyword_only and keyword_only[0].semantic is None and "lapsang" in (
+        keyword_only[0].record.content
+    )
+    assert after.state is State.RUNNING and "4 memories" in after.detail
+    assert by_meaning[0].semantic is not None
