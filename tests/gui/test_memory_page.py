@@ -16,6 +16,7 @@ from PySide6.QtCore import QDate, QModelIndex, QPoint, Qt
 from PySide6.QtTest import QTest
 
 from carrier_studio.core import messages
+from carrier_studio.core.errors import CarrierError
 from carrier_studio.core.memory import EmbeddingSpace, MemoryFilter, MemoryRecord, Provenance
 from carrier_studio.core.memory.model import StoredMemory
 from carrier_studio.services.embedders import LocalEmbedder
@@ -97,12 +98,16 @@ def _remember_sentences(loop, service, character="Ada"):
 def open_page(qtbot, loop, memory):
     pages = []
 
-    def make(move_target=None, characters=("Ada", "Ben")) -> MemoryPage:
+    def make(move_target=None, characters=("Ada", "Ben"), service=None, **more) -> MemoryPage:
         async def names() -> list[str]:
             return list(characters)
 
+        async def ready() -> MemoryService:
+            return memory
+
         tasks = TaskOwner()
-        page = MemoryPage(MemoryPageDeps(memory, names, move_target), tasks)
+        deps = MemoryPageDeps(service or ready, names, move_target, **more)
+        page = MemoryPage(deps, tasks)
         qtbot.addWidget(page)
         page.resize(1400, 900)
         page.show()
@@ -455,7 +460,12 @@ def test_move_to_another_store_with_progress(loop, memory, open_page, tmp_path):
         opened.append(store)
         return store
 
-    page = open_page(move_target=target)
+    refreshed = []
+
+    async def changed():
+        refreshed.append(await memory.count())
+
+    page = open_page(move_target=target, changed=changed)
     assert page.move_button.isEnabled()
     reports = []
     page.job_progress.valueChanged.connect(reports.append)
@@ -473,6 +483,7 @@ def test_move_to_another_store_with_progress(loop, memory, open_page, tmp_path):
     assert opened and opened[0]._conn is None, "the page closed the store it was given"
     wait_until(loop, lambda: page.model.rowCount() == 0)
     assert not page.job_bar.isVisible() and page.import_button.isEnabled()
+    assert refreshed == [0], "the status bar was told once the move ended"
 
 
 def test_cancelling_a_move_loses_nothing(loop, memory, open_page, tmp_path):
@@ -526,3 +537,43 @@ def test_the_table_model_passes_the_model_tester(qtmodeltester, loop, memory):
     model.remove([records[3].id, records[4].id, records[10].id])
     assert model.rowCount() == 27
     qtmodeltester.check(model)
+
+
+def test_a_memory_that_cannot_open_says_why(loop, open_page):
+    async def failing():
+        raise CarrierError("the memory store is set to Supabase but no Supabase URL is set")
+
+    page = open_page(service=failing)
+    assert page.unavailable.isVisible()
+    assert "no Supabase URL is set" in page.unavailable.text()
+    assert not page.import_button.isEnabled() and not page.search.isEnabled()
+    assert page.model.rowCount() == 0
+
+
+def test_a_replaced_service_is_picked_up(loop, memory, open_page, tmp_path):
+    _add(loop, memory, _random_memories(memory, "Ada", 5))
+    listeners = []
+    current = {"service": memory}
+
+    async def ready():
+        return current["service"]
+
+    def subscribe(listener):
+        listeners.append(listener)
+        return lambda: listeners.remove(listener)
+
+    page = open_page(service=ready, on_service_changed=subscribe)
+    assert page.model.rowCount() == 5
+    other_store = loop.run_until_complete(SqliteMemoryStore.open(tmp_path / "other.db"))
+    other = MemoryService(other_store, memory.embedder)
+    try:
+        _add(loop, other, _random_memories(other, "Ben", 2, seed=4))
+        current["service"] = other
+        listeners[0]()
+        _idle(loop, page)
+        wait_until(loop, lambda: page.model.rowCount() == 2)
+        assert page.model.record(0).character == "Ben"
+    finally:
+        loop.run_until_complete(other_store.close())
+    loop.run_until_complete(page.shutdown())
+    assert listeners == [], "the page unsubscribed when it shut down"

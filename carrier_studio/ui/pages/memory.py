@@ -26,7 +26,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -47,6 +47,7 @@ from PySide6.QtWidgets import (
 )
 
 from carrier_studio.core import messages
+from carrier_studio.core.errors import CarrierError
 from carrier_studio.core.memory.errors import MemoryImportError
 from carrier_studio.core.memory.model import (
     KINDS,
@@ -54,6 +55,9 @@ from carrier_studio.core.memory.model import (
     MemoryQuery,
     MemoryRecord,
     StoredMemory,
+)
+from carrier_studio.core.memory.model import (
+    MemoryPage as Listing,
 )
 from carrier_studio.core.memory.projection import project_2d
 from carrier_studio.ui.models.memory_table import QtMemoryTableModel
@@ -79,12 +83,22 @@ _ANY_DATE = QDate(2000, 1, 1)
 
 @dataclass
 class MemoryPageDeps:
-    memory: MemoryService
+    #: The open memory service: waits while it opens, raises a CarrierError saying why when it
+    #: cannot (``MemoryController.ready``).
+    service: Callable[[], Awaitable[MemoryService]]
     #: The workspace's character names (the character filter, new notes).
     characters: Callable[[], Awaitable[list[str]]]
-    #: Opens the Supabase store to move memories into; None when none is configured. The page
-    #: owns what it returns and closes it when the move ends.
+    #: Opens the Supabase store to move memories into. The page owns what it returns and
+    #: closes it when the move ends. None: moving is not offered.
     move_target: Callable[[], Awaitable[MemoryStore]] | None = None
+    #: Whether a move target is configured now (asked whenever the page is shown); by default
+    #: whether ``move_target`` was given.
+    can_move: Callable[[], bool] | None = None
+    #: Subscribes to "the service was replaced or failed" (``MemoryController.on_change``);
+    #: returns the unsubscribe function.
+    on_service_changed: Callable[[Callable[[], None]], Callable[[], None]] | None = None
+    #: Awaited after the page changed the store (``MemoryController.refresh_status``).
+    changed: Callable[[], Awaitable[None]] | None = None
 
 
 class MemoryAsk:
@@ -138,6 +152,8 @@ class MemoryPage(Page):
         )
         self.deps = deps
         self.tasks = tasks
+        #: The memory service, once it is open.
+        self.service: MemoryService | None = None
         self.ask = MemoryAsk
         self.characters: list[str] = []
         #: Deletions that Undo can bring back, newest last.
@@ -152,7 +168,7 @@ class MemoryPage(Page):
         self.body.addLayout(self._build_filters())
         self.body.addLayout(self._build_actions())
         self.body.addWidget(self._build_banners())
-        self.model = QtMemoryTableModel(deps.memory.page, tasks, parent=self)
+        self.model = QtMemoryTableModel(self._fetch_page, tasks, parent=self)
         self.model.loaded.connect(self._on_model_loaded)
         splitter = QSplitter()
         splitter.addWidget(self._build_table())
@@ -179,6 +195,10 @@ class MemoryPage(Page):
         self._search_timer.timeout.connect(self.refresh)
         self._map_timer = QTimer(self, singleShot=True, interval=150)
         self._map_timer.timeout.connect(self._load_map_soon)
+        self._set_ready(False)
+        self._unsubscribe = (
+            deps.on_service_changed(self._on_service_changed) if deps.on_service_changed else None
+        )
         self.tasks.start("Opening memories", self._open())
 
     # -- building ---------------------------------------------------------------------------
@@ -265,12 +285,6 @@ class MemoryPage(Page):
         self.export_button.clicked.connect(self._on_export_clicked)
         self.move_button = QPushButton("Move to Supabase…")
         self.move_button.clicked.connect(self._on_move_clicked)
-        self.move_button.setEnabled(self.deps.move_target is not None)
-        self.move_button.setToolTip(
-            "Move every local memory into the Supabase store"
-            if self.deps.move_target is not None
-            else "Set up a Supabase store under Settings to move memories there"
-        )
         for button in (
             self.new_button,
             self.delete_button,
@@ -327,6 +341,12 @@ class MemoryPage(Page):
         undo.addStretch(1)
         self.undo_bar.hide()
         layout.addWidget(self.undo_bar)
+        # The memory could not open.
+        self.unavailable = QLabel()
+        self.unavailable.setObjectName("memoryUnavailable")
+        self.unavailable.setWordWrap(True)
+        self.unavailable.hide()
+        layout.addWidget(self.unavailable)
         # A file that could not be imported: which lines, and why.
         self.import_problems = QLabel()
         self.import_problems.setObjectName("memoryImportProblems")
@@ -403,6 +423,8 @@ class MemoryPage(Page):
     def refresh(self) -> None:
         """List (or search) again with what the filters and the search box say now."""
         self._search_timer.stop()
+        if self.service is None:
+            return
         self._paint_watch.armed = True
         if self.current_query() is None:
             self.model.list(self.current_filter())
@@ -413,7 +435,7 @@ class MemoryPage(Page):
         # One search at a time; if the box changed while it ran, search again for the new text.
         while (query := self.current_query()) is not None:
             self.count_label.setText("searching…")
-            hits = await self.deps.memory.search(query)
+            hits = await self.memory.search(query)
             if query == self.current_query():
                 self.model.show_hits(hits)
                 self.count_label.setText(f"{len(hits)} found")
@@ -425,15 +447,66 @@ class MemoryPage(Page):
 
     async def _count(self) -> None:
         f = self.model.filter
-        total = await self.deps.memory.count(f)
+        total = await self.memory.count(f)
         if not self.model.searching and f == self.model.filter:
             self.count_label.setText(f"{total:,} memor{'y' if total == 1 else 'ies'}")
 
     async def _open(self) -> None:
+        self.service = None
+        self._set_ready(False)
+        self.unavailable.hide()
+        try:
+            self.service = await self.deps.service()
+        except CarrierError as exc:
+            self.unavailable.setText(f"The memory is not available: {_escape(str(exc))}")
+            self.unavailable.show()
+            return
         names = await self.deps.characters()
         self.set_characters(names)
+        self._set_ready(True)
         self.refresh()
+        self._map_dirty = True
+        self._map_timer.start()
         await self.check_embeddings()
+
+    def _on_service_changed(self) -> None:
+        self.tasks.start("Opening memories", self._open())
+
+    def _set_ready(self, ready: bool) -> None:
+        for widget in (
+            self.new_button,
+            self.delete_button,
+            self.import_button,
+            self.export_button,
+            self.search,
+            self.detail,
+        ):
+            widget.setEnabled(ready)
+        self._update_move_button(ready)
+
+    def _update_move_button(self, ready: bool = True) -> None:
+        deps = self.deps
+        configured = deps.move_target is not None and (deps.can_move is None or deps.can_move())
+        self.move_button.setEnabled(ready and configured and self._job is None)
+        self.move_button.setToolTip(
+            "Move every local memory into the Supabase store"
+            if configured
+            else "Set up a Supabase store under Settings → Memory to move memories there"
+        )
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        self._update_move_button(self.service is not None)
+
+    async def _fetch_page(self, f: MemoryFilter, cursor: str | None, limit: int) -> Listing:
+        return await self.memory.page(f, cursor, limit)
+
+    @property
+    def memory(self) -> MemoryService:
+        """The open service (the page's actions are disabled until there is one)."""
+        if self.service is None:
+            raise CarrierError("the memory is not open yet", hint="Wait a moment and try again.")
+        return self.service
 
     def set_characters(self, names: Sequence[str]) -> None:
         self.characters = sorted(names)
@@ -477,7 +550,7 @@ class MemoryPage(Page):
         self.tasks.start("Opening a memory", self._show_stored(memory_id))
 
     async def _show_stored(self, memory_id: str) -> None:
-        found = await self.deps.memory.get([memory_id])
+        found = await self.memory.get([memory_id])
         if not found:
             messages.warning("That memory is no longer stored (it was deleted or moved).")
             return
@@ -554,10 +627,10 @@ class MemoryPage(Page):
 
     async def _save(self, record: MemoryRecord, new: bool) -> None:
         if new:
-            await self.deps.memory.remember([record])
+            await self.memory.remember([record])
             self.model.restore([record])
         else:
-            await self.deps.memory.update(record)  # re-embeds when the content changed
+            await self.memory.update(record)  # re-embeds when the content changed
             self.model.replace(record)
         self.detail.stored(record)
         self._map_dirty = True
@@ -568,7 +641,7 @@ class MemoryPage(Page):
         self.tasks.start("Pinning the memory", self._pin(record), busy=[self.detail])
 
     async def _pin(self, record: MemoryRecord) -> None:
-        await self.deps.memory.update(record)
+        await self.memory.update(record)
         self.model.replace(record)
         self.detail.stored(record, keep_edits=True)
 
@@ -593,7 +666,7 @@ class MemoryPage(Page):
         self.tasks.start("Deleting memories", self._delete(list(ids)), busy=[self.delete_button])
 
     async def _delete(self, ids: list[str]) -> None:
-        removed = await self.deps.memory.delete(ids)
+        removed = await self.memory.delete(ids)
         gone = [s.record.id for s in removed]
         self.model.remove(gone)
         self.map.remove(gone)
@@ -618,7 +691,7 @@ class MemoryPage(Page):
 
     async def _undo(self) -> None:
         removed = self.undo_stack[-1]
-        await self.deps.memory.undo_delete(removed)
+        await self.memory.undo_delete(removed)
         self.undo_stack.pop()
         self.model.restore([s.record for s in removed])
         self._show_undo_bar()
@@ -635,7 +708,7 @@ class MemoryPage(Page):
     # -- the map ----------------------------------------------------------------------------
 
     def _load_map_soon(self) -> None:
-        if self._map_dirty:
+        if self._map_dirty and self.service is not None:
             self.tasks.start("Drawing the memory map", self._load_map())
 
     async def _load_map(self) -> None:
@@ -647,7 +720,7 @@ class MemoryPage(Page):
                 self.map.show_message("Choose a character to see a map of its memories.")
                 continue
             self.map.caption.setText(f"Drawing {f.character}'s memories…")
-            stored = await self.deps.memory.vectors(f, MAP_LIMIT)
+            stored = await self.memory.vectors(f, MAP_LIMIT)
             if self._map_dirty:
                 continue  # the filters changed meanwhile: draw for the new ones
             vectors = [s.vector for s in stored]
@@ -671,7 +744,9 @@ class MemoryPage(Page):
 
     async def check_embeddings(self) -> None:
         """Offer re-embedding when the stored vectors come from another embedder."""
-        service = self.deps.memory
+        service = self.service
+        if service is None:
+            return
         stored = await service.store.space()
         if stored is None or stored == service.space:
             self.reembed_bar.hide()
@@ -684,7 +759,9 @@ class MemoryPage(Page):
         self.reembed_bar.show()
 
     def start_reembed(self) -> None:
-        service = self.deps.memory
+        service = self.service
+        if service is None:
+            return
         job = service.reembed(service.embedder, progress=self._on_progress)
         self._start_job("Re-embedding memories", job)
 
@@ -701,7 +778,7 @@ class MemoryPage(Page):
 
     async def _import(self, path: Path) -> None:
         try:
-            n = await self.deps.memory.import_jsonl(path, progress=self._on_progress)
+            n = await self.memory.import_jsonl(path, progress=self._on_progress)
         except MemoryImportError as exc:
             self._show_import_problems(path, exc)
             return
@@ -730,9 +807,7 @@ class MemoryPage(Page):
         self._start_job("Exporting memories", self._export(path, character))
 
     async def _export(self, path: Path, character: str | None) -> None:
-        n = await self.deps.memory.export_jsonl(
-            path, character=character, progress=self._on_progress
-        )
+        n = await self.memory.export_jsonl(path, character=character, progress=self._on_progress)
         messages.info(f"Exported {n:,} memories to {path}.")
 
     def _on_move_clicked(self) -> None:
@@ -751,7 +826,7 @@ class MemoryPage(Page):
         assert self.deps.move_target is not None
         target = await self.deps.move_target()
         try:
-            n = await self.deps.memory.move_to(target, progress=self._on_progress)
+            n = await self.memory.move_to(target, progress=self._on_progress)
         finally:
             await target.close()
         messages.info(f"Moved {n:,} memories to {target.name}.")
@@ -785,6 +860,9 @@ class MemoryPage(Page):
         finally:
             self._job = None
             self.job_bar.hide()
+            self._update_move_button(self.service is not None)
+            if self.deps.changed is not None:
+                self.tasks.start("Updating the memory status", self.deps.changed())
             if name.startswith(("Re-embedding", "Moving")):
                 # Whether it finished or stopped half-way, show the stores as they are now.
                 self.tasks.start("Checking embeddings", self.check_embeddings())
@@ -801,6 +879,9 @@ class MemoryPage(Page):
             self._job.cancel()
 
     async def shutdown(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
         self.cancel_job()
 
 
@@ -817,13 +898,3 @@ def _stack(vectors: list) -> Any:
 
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def build_memory_page(
-    memory: MemoryService,
-    characters: Callable[[], Awaitable[list[str]]],
-    tasks: TaskOwner,
-    move_target: Callable[[], Awaitable[MemoryStore]] | None = None,
-) -> MemoryPage:
-    """What app.py calls to build the page (see the module docstring of app.py's pages)."""
-    return MemoryPage(MemoryPageDeps(memory, characters, move_target), tasks)
