@@ -9,7 +9,7 @@ bridge. The tables themselves are closed to the REST API (RLS, no policies); onl
 *service* key, which the studio keeps in the keyring.
 
 Vectors travel as pgvector's text form (``"[0.1,0.2,…]"``), built and parsed in a worker thread:
-a JSON array of 500×384 floats would take the loop ≈100 ms to encode.
+as JSON arrays, 500×384 floats would take the loop ≈100 ms to encode.
 """
 
 from __future__ import annotations
@@ -43,9 +43,10 @@ if TYPE_CHECKING:
 #: The migration's schema version this code needs (``memories_status().schema_version``).
 SCHEMA_VERSION = 1
 INIT_COMMAND = "carrier-studio memory init --supabase"
-#: Records per RPC: ≈1.7 MB of JSON with 384-d vectors, well under Supabase's request limits.
-WRITE_BATCH = 500
-READ_BATCH = 1000
+#: Records per RPC (≈1 MB of JSON with 384-d vectors): small enough that the supabase client's
+#: JSON encoding and decoding, which run on the event loop, stay within a few milliseconds.
+WRITE_BATCH = 200
+READ_BATCH = 250
 #: How many candidates each half of a hybrid search brings to the fusion, per result wanted.
 HYBRID_FANOUT = 4
 
@@ -437,12 +438,17 @@ def _filter_json(filter: MemoryFilter) -> dict[str, Any]:
 
 
 def _vector_text(vector: np.ndarray) -> str:
+    """pgvector's text form; nine significant digits give back every float32 exactly."""
     values = np.asarray(vector, dtype=np.float32).reshape(-1).tolist()
-    return "[" + ",".join(map(repr, values)) + "]"
+    return "[" + ",".join(map(_FLOAT32.format, values)) + "]"
+
+
+_FLOAT32 = "{:.9g}"
 
 
 def _parse_vector(text: str) -> np.ndarray:
-    return np.array(text[1:-1].split(","), dtype=np.float32)
+    # One short C call per vector, so this worker thread hands the GIL back to the loop often.
+    return np.fromstring(text[1:-1], dtype=np.float32, sep=",")
 
 
 def _items_json(items: Sequence[StoredMemory]) -> list[dict[str, Any]]:
