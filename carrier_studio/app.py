@@ -56,17 +56,6 @@ def run_doctor(args: argparse.Namespace) -> int:
 
 _PLANNED_PAGES = [
     (
-        "memory",
-        "Memory",
-        "memory",
-        "What your characters remember, and why they recalled it.",
-        6,
-        [
-            "Local SQLite + sqlite-vec memory with an offline embedder; Supabase for teams",
-            "Search by meaning and keywords, with filters; see recall scores per reply",
-        ],
-    ),
-    (
         "instagram",
         "Instagram",
         "instagram",
@@ -83,7 +72,7 @@ _PLANNED_PAGES = [
 PAGES = [
     ("characters", "Characters", "characters"),
     ("chat", "Chat", "chat"),
-    *((key, title, icon) for key, title, icon, *_ in _PLANNED_PAGES if key == "memory"),
+    ("memory", "Memory", "memory"),
     ("mcp", "MCP Servers", "mcp"),
     *((key, title, icon) for key, title, icon, *_ in _PLANNED_PAGES if key == "instagram"),
     ("discord", "Discord", "discord"),
@@ -160,6 +149,8 @@ class Studio:
             page = self._mcp_page()
         elif key == "teams":
             page = self._teams_page()
+        elif key == "memory":
+            page = self._memory_page()
         elif key == "discord":
             from carrier_studio.ui.pages.discord import DiscordPage, DiscordPageDeps
 
@@ -225,6 +216,34 @@ class Studio:
         where = f" at {choice.endpoint}" if choice.provider == "openai-compatible" else ""
         return f"{choice.model} ({choice.provider}{where})"
 
+    def _memory_page(self) -> QWidget:
+        import asyncio
+
+        from carrier_studio.ui.pages.memory import MemoryPage, MemoryPageDeps
+
+        ctx = self.ctx
+
+        async def characters() -> list[str]:
+            entries = await asyncio.to_thread(ctx.characters.list)
+            return sorted(e.doc.name for e in entries if e.doc is not None)
+
+        deps = MemoryPageDeps(
+            service=ctx.memory.ready,
+            characters=characters,
+            move_target=ctx.memory.open_supabase,
+            can_move=ctx.memory.can_move_to_supabase,
+            on_service_changed=ctx.memory.on_change,
+            changed=ctx.memory.refresh_status,
+        )
+        return MemoryPage(deps, self.tasks)
+
+    def _open_memory(self, memory_id: str) -> None:
+        """Show one memory on the Memory page (a recalled memory linked from the chat)."""
+        self.window.show_page("memory")
+        page = self.window.page("memory")
+        if hasattr(page, "show_memory"):
+            page.show_memory(memory_id)
+
     def _teams_page(self) -> QWidget:
         from carrier_studio.services.tool_maker import ToolMaker, draft_tool
         from carrier_studio.ui.pages.teams import TeamsPage, TeamsPageDeps
@@ -268,7 +287,9 @@ class Studio:
             model_options=model_options,
             dark=lambda: self.theme.scheme == "dark",
         )
-        return ChatPage(deps, self.tasks)
+        page = ChatPage(deps, self.tasks)
+        page.open_memory.connect(self._open_memory)
+        return page
 
     def _mcp_page(self) -> QWidget:
         from carrier_studio.ui.pages.mcp import McpPage, McpPageDeps

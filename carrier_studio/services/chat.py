@@ -478,6 +478,8 @@ class ChatThread:
             return None
         recalled = recalled_event(self.character, hits)
         self._memory_block = context_block(recalled)
+        if not recalled.memories:
+            return None  # nothing to show: no card in the transcript
         if self._user_write is not None:
             await self._user_write
             self._user_write = None

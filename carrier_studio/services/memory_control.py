@@ -178,6 +178,17 @@ class MemoryController:
             return
         self._status.set("memory", State.RUNNING, f"{service.store.name} · {count:,} memories")
 
+    def can_move_to_supabase(self) -> bool:
+        """Moving local memories to Supabase makes sense: the store is local and a Supabase
+        project is set up in Settings."""
+        memory = self._settings.settings.memory
+        return memory.backend == "sqlite" and bool(memory.supabase_url.strip())
+
+    async def open_supabase(self):  # noqa: ANN201 - a SupabaseMemoryStore
+        """The Supabase store of the settings, opened (the caller closes it)."""
+        memory = self._settings.settings.memory.model_copy(update={"backend": "supabase"})
+        return await open_store(memory, self._secrets, self._database_path)
+
     # -- what a turn needs (core.runtime.memory_hooks.RecallService) ---------------------------
 
     async def recall(

@@ -41,7 +41,7 @@ def test_every_page_is_reachable_by_shortcut(make_studio, qtbot):
 
 def test_unbuilt_pages_say_so(make_studio):
     window = make_studio().window
-    for key in ("memory", "instagram"):
+    for key in ("instagram",):
         page = window.page(key)
         assert isinstance(page, PlannedPage)
         assert page.issue > 2
