@@ -47,8 +47,6 @@ INIT_COMMAND = "carrier-studio memory init --supabase"
 #: JSON encoding and decoding, which run on the event loop, stay within a few milliseconds.
 WRITE_BATCH = 200
 READ_BATCH = 250
-#: How many candidates each half of a hybrid search brings to the fusion, per result wanted.
-HYBRID_FANOUT = 4
 
 _NOT_INSTALLED_CODES = {"PGRST202", "42883", "42P01"}
 _KEY_REFUSED_CODES = {"PGRST301", "PGRST302", "PGRST303", "401"}
@@ -194,36 +192,40 @@ class SupabaseMemoryStore:
         return [removed[i] for i in dict.fromkeys(ids) if i in removed]
 
     async def search(self, query: MemoryQuery, vector: np.ndarray | None) -> list[SearchHit]:
+        if query.mode == "semantic" and vector is None:
+            raise MemoryStoreError("a semantic search needs the query's vector", where=self.url)
         if query.limit <= 0:
             return []
         filter_json = _filter_json(query.filter)
-        fetch = query.limit if query.mode != "hybrid" else query.limit * HYBRID_FANOUT
-        calls = []
-        if query.mode != "keyword" and vector is not None:
-            calls.append(
-                self._rpc(
-                    "match_memories",
-                    {
-                        "p_query": np.asarray(vector, dtype=np.float32).tolist(),
-                        "p_filter": filter_json,
-                        "p_limit": fetch,
-                    },
-                )
+        as_list = None if vector is None else np.asarray(vector, dtype=np.float32).tolist()
+        if query.mode == "semantic":
+            rows = await self._rpc(
+                "match_memories",
+                {"p_query": as_list, "p_filter": filter_json, "p_limit": query.limit},
             )
-        if query.mode != "semantic" and query.text.strip():
-            calls.append(
-                self._rpc(
-                    "memories_keyword_search",
-                    {"p_text": query.text, "p_filter": filter_json, "p_limit": fetch},
-                )
+        elif query.mode == "keyword":
+            rows = await self._rpc(
+                "memories_keyword_search",
+                {"p_text": query.text, "p_filter": filter_json, "p_limit": query.limit},
             )
-        candidates = []
-        for rows in await asyncio.gather(*calls):
-            for row in rows:
-                if "similarity" in row:
-                    candidates.append(Candidate(_record(row), semantic=float(row["similarity"])))
-                else:
-                    candidates.append(Candidate(_record(row), keyword=keyword_score(row["rank"])))
+        else:
+            rows = await self._rpc(
+                "memories_hybrid_search",
+                {
+                    "p_text": query.text,
+                    "p_query": as_list,
+                    "p_filter": filter_json,
+                    "p_limit": query.limit,
+                },
+            )
+        candidates = [
+            Candidate(
+                _record(row),
+                semantic=None if row.get("similarity") is None else float(row["similarity"]),
+                keyword=None if row.get("rank") is None else keyword_score(row["rank"]),
+            )
+            for row in rows
+        ]
         return fuse(candidates, query.mode, query.limit)
 
     async def page(

@@ -336,6 +336,8 @@ end
 $$;
 
 -- Keyword search: memories holding any of the words of p_text, best full-text rank first.
+-- The rank is ts_rank × 10 (one matched word in a short memory ≈ 0.6), on the scale of the
+-- local store's FTS5 bm25, so that both stores weigh keywords alike in a hybrid search.
 create or replace function public.memories_keyword_search(
     p_text text, p_filter jsonb default '{}'::jsonb, p_limit integer default 10)
 returns table (
@@ -363,13 +365,86 @@ begin
     return query execute format(
         'select m.id, m.character, m.kind, m.content, m.client, m.room, m.message_id, '
         '       m.speaker, m.created_at, m.importance, m.pinned, m.metadata, '
-        '       ts_rank(m.fts, $1) '
+        '       (10 * ts_rank(m.fts, $1))::real '
         'from public.memories m '
         'where m.fts @@ $1 and %s '
         'order by ts_rank(m.fts, $1) desc, m.created_at desc, m.id '
         'limit $2',
         public.memories_where(p_filter))
     using query, greatest(0, least(p_limit, 1000));
+end
+$$;
+
+-- Hybrid search: the 2 × p_limit nearest memories by vector and the 2 × p_limit best by
+-- keywords, each with BOTH parts (similarity, and rank when its words match), so that the
+-- client's fusion compares like with like. Words found in more than 5000 memories are left to
+-- the vector half ("the", "what": they say little and would cost most of the query).
+-- p_query may be null (no embedding at hand): then only the keyword half runs.
+create or replace function public.memories_hybrid_search(
+    p_text text, p_query real[] default null, p_filter jsonb default '{}'::jsonb,
+    p_limit integer default 10)
+returns table (
+    id text, "character" text, kind text, content text, client text, room text,
+    message_id text, speaker text, created_at timestamptz, importance double precision,
+    pinned boolean, metadata jsonb, similarity double precision, rank real)
+language plpgsql
+security definer
+set search_path = pg_catalog, public, extensions
+as $$
+declare
+    s public.memories_space;
+    dims integer := coalesce(array_length(p_query, 1), 0);
+    words text[] := tsvector_to_array(to_tsvector('simple', coalesce(p_text, '')));
+    word text;
+    query tsquery;
+    matches bigint;
+    want integer := 2 * greatest(0, least(p_limit, 1000));
+    vector_part text := 'select null::text as id where false';
+    similarity text := 'null::double precision';
+begin
+    foreach word in array words loop
+        select count(*) into matches
+        from (select 1 from public.memories m
+              where m.fts @@ plainto_tsquery('simple', word) limit 5001) c;
+        if matches <= 5000 then
+            query := case when query is null then plainto_tsquery('simple', word)
+                          else query || plainto_tsquery('simple', word) end;
+        end if;
+    end loop;
+    select * into s from public.memories_space where memories_space.id = 1;
+    if p_query is not null and found then
+        if dims <> s.dimension then
+            raise exception 'the query vector has % dimensions; this Supabase memory store holds % (embedder "%")',
+                    dims, s.dimension, s.embedder_id
+                using errcode = 'CM002',
+                      hint = 'Search with the embedder the store was filled with.';
+        end if;
+        perform set_config('hnsw.ef_search', greatest(200, least(1000, want * 4))::text, true);
+        perform set_config('hnsw.iterative_scan', 'strict_order', true);
+        vector_part := format(
+            'select m.id from public.memories m '
+            'where vector_dims(m.embedding) = %1$s and %2$s '
+            'order by m.embedding::vector(%1$s) <=> $1::vector(%1$s) limit $3',
+            s.dimension, public.memories_where(p_filter));
+        similarity := format(
+            'case when vector_dims(m.embedding) = %1$s '
+            'then 1 - (m.embedding::vector(%1$s) <=> $1::vector(%1$s)) end', s.dimension);
+    end if;
+    return query execute format(
+        'with found as ( '
+        '    (%1$s) '
+        '    union '
+        '    (select m.id from public.memories m '
+        '     where $2::tsquery is not null and m.fts @@ $2 and %2$s '
+        '     order by ts_rank(m.fts, $2) desc limit $3)) '
+        'select m.id, m.character, m.kind, m.content, m.client, m.room, m.message_id, '
+        '       m.speaker, m.created_at, m.importance, m.pinned, m.metadata, '
+        '       %3$s, '
+        '       case when $2::tsquery is not null and m.fts @@ $2 '
+        '            then (10 * ts_rank(m.fts, $2))::real end '
+        'from found join public.memories m on m.id = found.id',
+        vector_part, public.memories_where(p_filter), similarity)
+    using p_query, query, want;
 end
 $$;
 
@@ -604,6 +679,7 @@ revoke all on function
     public.memories_insert(jsonb, text, integer),
     public.match_memories(real[], jsonb, integer),
     public.memories_keyword_search(text, jsonb, integer),
+    public.memories_hybrid_search(text, real[], jsonb, integer),
     public.memories_get(text[]),
     public.memories_update(jsonb, real[]),
     public.memories_delete(text[]),
@@ -621,6 +697,7 @@ declare
         'public.memories_insert(jsonb, text, integer)',
         'public.match_memories(real[], jsonb, integer)',
         'public.memories_keyword_search(text, jsonb, integer)',
+        'public.memories_hybrid_search(text, real[], jsonb, integer)',
         'public.memories_get(text[])',
         'public.memories_update(jsonb, real[])',
         'public.memories_delete(text[])',
