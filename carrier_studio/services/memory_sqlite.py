@@ -40,7 +40,14 @@ from carrier_studio.core.memory.model import (
     SearchHit,
     StoredMemory,
 )
-from carrier_studio.core.memory.search import Candidate, fts5_query, fuse, keyword_score
+from carrier_studio.core.memory.search import (
+    Candidate,
+    fts5_query,
+    fts5_term,
+    fuse,
+    keyword_score,
+    search_terms,
+)
 from carrier_studio.services.db import connect, load_migrations, migrate
 
 T = TypeVar("T")
@@ -55,6 +62,10 @@ _COLUMNS = (
 DEFAULT_CANDIDATES = 200
 #: A filter narrower than this many rows is searched exactly (all its vectors rescored).
 EXACT_LIMIT = 5000
+#: In hybrid search a word found in more memories than this is left to the vector half: it
+#: says little (its bm25 weight is near zero) and ranking all its matches would cost most of
+#: the query ("the", "what" over a million memories).
+COMMON_TERM = 5000
 
 
 def to_micros(moment: datetime) -> int:
@@ -81,6 +92,11 @@ def _record(row: Sequence[Any]) -> MemoryRecord:
         pinned=bool(pinned),
         metadata=json.loads(meta),
     )
+
+
+def _metadata_json(metadata) -> str:
+    # Most memories carry none: skip the encoder (≈10% of a bulk insert).
+    return json.dumps(dict(metadata), ensure_ascii=False) if metadata else "{}"
 
 
 def _where(f: MemoryFilter) -> tuple[str, list[Any]]:
@@ -134,6 +150,23 @@ def _as_vector(vector: np.ndarray, dimension: int, what: str) -> np.ndarray:
     return array / norm if norm > 0 else array
 
 
+def _as_matrix(vectors: list[np.ndarray], dimension: int, ids: list[str]) -> np.ndarray:
+    """Many vectors checked and normalised at once (per-row checks cost more than the insert)."""
+    if not vectors:
+        return np.empty((0, dimension), np.float32)
+    sizes = [np.size(v) for v in vectors]
+    for mid, size in zip(ids, sizes, strict=True):
+        if size != dimension:
+            raise EmbeddingSpaceError(
+                f"the vector of {mid} has {size} dimensions; this store's vectors have {dimension}"
+            )
+    matrix = np.asarray(vectors, dtype=np.float32).reshape(len(vectors), dimension)
+    if not np.all(np.isfinite(matrix)):
+        raise MemoryStoreError("a vector has a value that is not a finite number")
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return matrix / np.where(norms > 0, norms, 1.0)
+
+
 class SqliteMemoryStore:
     """`MemoryStore` on studio.db. Open with ``await SqliteMemoryStore.open(path)``."""
 
@@ -148,6 +181,10 @@ class SqliteMemoryStore:
         self._indexes: dict[str, BitIndex] = {}
         self._characters: set[str] | None = None
         self._data_version = -1
+        # How many memories each query word is in (capped), and the writes since counting:
+        # chat asks with the same everyday words again and again.
+        self._term_counts: dict[str, int] = {}
+        self._writes_since_counting = 0
 
     @classmethod
     async def open(cls, path: Path | str, **kwargs: Any) -> SqliteMemoryStore:
@@ -186,6 +223,7 @@ class SqliteMemoryStore:
             # Another connection committed: what we hold in memory may be stale.
             self._indexes.clear()
             self._characters = None
+            self._term_counts.clear()
             self._data_version = version
         try:
             return fn(conn, *args)
@@ -230,19 +268,12 @@ class SqliteMemoryStore:
     # -- writing -----------------------------------------------------------------------------
 
     async def add(self, items: Sequence[StoredMemory], space: EmbeddingSpace) -> None:
-        items = list(items)
-        vectors = np.stack(
-            [_as_vector(i.vector, space.dimension, f"the vector of {i.record.id}") for i in items]
-        ) if items else np.empty((0, space.dimension), np.float32)  # fmt: skip
-        await self._run(self._add, items, vectors, space)
+        await self._run(self._add, list(items), space)
 
-    def _add(
-        self,
-        conn: apsw.Connection,
-        items: list[StoredMemory],
-        vectors: np.ndarray,
-        space: EmbeddingSpace,
-    ) -> None:
+    def _add(self, conn: apsw.Connection, items: list[StoredMemory], space: EmbeddingSpace):
+        vectors = _as_matrix(
+            [i.vector for i in items], space.dimension, [i.record.id for i in items]
+        )
         codes = pack_signs(vectors) if items else np.empty((0, words_for(space.dimension)))
 
         def body() -> tuple[list[tuple[int, str]], np.ndarray]:
@@ -283,7 +314,7 @@ class SqliteMemoryStore:
                         to_micros(r.created_at),
                         float(r.importance),
                         int(r.pinned),
-                        json.dumps(dict(r.metadata), ensure_ascii=False),
+                        _metadata_json(r.metadata),
                         blob,
                     )
                     for seq, r, blob in zip(seqs, (i.record for i in items), blobs, strict=True)
@@ -296,6 +327,7 @@ class SqliteMemoryStore:
             return replaced, seqs
 
         replaced, seqs = self._write(conn, body)
+        self._writes_since_counting += len(items)
         # Committed: bring the in-memory indexes along.
         for seq, character in replaced:
             if character in self._indexes:
@@ -335,7 +367,7 @@ class SqliteMemoryStore:
                     to_micros(record.created_at),
                     float(record.importance),
                     int(record.pinned),
-                    json.dumps(dict(record.metadata), ensure_ascii=False),
+                    _metadata_json(record.metadata),
                     seq,
                 ),
             )
@@ -532,8 +564,11 @@ class SqliteMemoryStore:
         if query.mode != "keyword" and vector is not None and space is not None:
             q = _as_vector(vector, space.dimension, "the query vector")
             semantic = self._semantic(conn, q, f, limit if query.mode == "semantic" else 2 * limit)
+        terms = search_terms(query.text)
+        if query.mode == "hybrid":
+            terms = self._informative(conn, terms)
         if query.mode != "semantic":
-            keyword = self._keyword(conn, query.text, f, 2 * limit)
+            keyword = self._keyword(conn, terms, f, 2 * limit)
         if query.mode == "hybrid":
             # Complete each hit's parts, so the fused score compares like with like.
             missing_sem = [s for s in keyword if s not in semantic]
@@ -541,7 +576,7 @@ class SqliteMemoryStore:
                 semantic.update(self._rescore(conn, q, missing_sem, None))
             missing_kw = [s for s in semantic if s not in keyword]
             if missing_kw:
-                keyword.update(self._keyword(conn, query.text, f, len(missing_kw), missing_kw))
+                keyword.update(self._keyword(conn, terms, f, len(missing_kw), missing_kw))
         seqs = set(semantic) | set(keyword)
         if not seqs:
             return []
@@ -556,10 +591,29 @@ class SqliteMemoryStore:
         ]
         return fuse(candidates, query.mode, limit)
 
+    def _informative(self, conn, terms: list[str]) -> list[str]:
+        """The terms found in at most COMMON_TERM memories (counting stops there)."""
+        if self._writes_since_counting > COMMON_TERM // 10:
+            self._term_counts.clear()  # counts may have drifted across the threshold
+            self._writes_since_counting = 0
+        kept = []
+        for term in terms:
+            found = self._term_counts.get(term)
+            if found is None:
+                found = conn.execute(
+                    "SELECT count(*) FROM (SELECT 1 FROM memories_fts "
+                    "WHERE memories_fts MATCH ? LIMIT ?)",
+                    (fts5_term(term), COMMON_TERM + 1),
+                ).fetchone()[0]
+                self._term_counts[term] = found
+            if found <= COMMON_TERM:
+                kept.append(term)
+        return kept
+
     def _keyword(
-        self, conn, text: str, f: MemoryFilter, want: int, among: list[int] | None = None
+        self, conn, terms: list[str], f: MemoryFilter, want: int, among: list[int] | None = None
     ) -> dict[int, float]:
-        match = fts5_query(text)
+        match = fts5_query(terms)
         if match is None:
             return {}
         where, params = _where(f)

@@ -22,4 +22,3 @@ class MemoryImportError(CarrierError):
     def __init__(self, message: str, problems: list[tuple[int, str]], **kwargs) -> None:
         super().__init__(message, **kwargs)
         self.problems = problems
-

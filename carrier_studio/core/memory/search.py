@@ -41,13 +41,17 @@ def search_terms(text: str) -> list[str]:
     return list(seen)
 
 
-def fts5_query(text: str) -> str | None:
-    """A safe FTS5 MATCH expression: any of the query's words (each quoted, so no user text is
-    read as FTS5 syntax). None when the text has no words."""
-    terms = search_terms(text)
+def fts5_term(term: str) -> str:
+    """One word as an FTS5 string (quoted, so no user text is read as FTS5 syntax)."""
+    return '"' + term.replace('"', '""') + '"'
+
+
+def fts5_query(text: str | list[str]) -> str | None:
+    """A safe FTS5 MATCH expression: any of the query's words. None when it has no words."""
+    terms = search_terms(text) if isinstance(text, str) else text
     if not terms:
         return None
-    return " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
+    return " OR ".join(fts5_term(term) for term in terms)
 
 
 def keyword_score(relevance: float) -> float:
