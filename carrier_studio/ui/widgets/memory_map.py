@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QMouseEvent, QPainter, QPen, QResizeEvent
+from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPen, QPolygonF, QResizeEvent
 from PySide6.QtWidgets import (
-    QGraphicsEllipseItem,
     QGraphicsItem,
     QGraphicsScene,
     QGraphicsView,
@@ -35,33 +34,71 @@ KIND_COLORS = {
 #: The scene is this many units across; the projection is scaled into it.
 SCENE_SIZE = 1000.0
 POINT_RADIUS = 4.0
-IdKey = 0
 
 
-class _Point(QGraphicsEllipseItem):
-    def __init__(self, record: MemoryRecord, x: float, y: float) -> None:
-        r = POINT_RADIUS
-        super().__init__(-r, -r, 2 * r, 2 * r)
-        self.record = record
-        self.setPos(x, y)
-        self.setData(IdKey, record.id)
-        color = QColor(KIND_COLORS.get(record.kind, "#888888"))
-        self.setBrush(QBrush(color))
-        self.setPen(QPen(color.darker(130), 0.8))
-        self.setToolTip(f"{record.kind}: {record.content[:200]}")
-        # The same size on screen at any zoom; selectable so the rubber band can pick it.
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+class _Scatter(QGraphicsItem):
+    """Every point in one item, drawn with one ``drawPoints`` per kind.
+
+    Thousands of separate items would cost thousands of Python → Qt calls per redraw (and
+    PySide6 6.12 on CPython 3.11 loses a reference to None on each void call); one item keeps a
+    redraw to a handful of calls, and hit-testing is a numpy distance over the coordinates.
+    """
+
+    def __init__(self, records: Sequence[MemoryRecord], coords: np.ndarray) -> None:
+        super().__init__()
+        self.records = list(records)
+        self.coords = coords  # (n, 2) in scene units
+        self.selected = np.zeros(len(self.records), dtype=bool)
+        self._by_kind: list[tuple[QPen, QPolygonF]] = []
+        for kind in dict.fromkeys(r.kind for r in self.records):
+            rows = [n for n, r in enumerate(self.records) if r.kind == kind]
+            self._by_kind.append((_dot_pen(KIND_COLORS.get(kind, "#888888"), 2 * POINT_RADIUS),
+                                  _polygon(coords[rows])))  # fmt: skip
+        self._halo = _dot_pen("#1C1C24", 2 * POINT_RADIUS + 6)
+        self._ring = _dot_pen("#FFFFFF", 2 * POINT_RADIUS + 3)
+        self._selected_polygon = QPolygonF()
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt override
+        margin = SCENE_SIZE * 0.05
+        return QRectF(-margin, -margin, SCENE_SIZE + 2 * margin, SCENE_SIZE + 2 * margin)
 
     def paint(self, painter: QPainter, option, widget=None) -> None:  # noqa: ANN001 - Qt override
-        if self.isSelected():
-            painter.setPen(QPen(QColor("#FFFFFF"), 2.2))
-            painter.drawEllipse(self.rect().adjusted(-2, -2, 2, 2))
-            painter.setPen(QPen(QColor("#1C1C24"), 1.2))
-            painter.drawEllipse(self.rect().adjusted(-3.5, -3.5, 3.5, 3.5))
-        painter.setPen(self.pen())
-        painter.setBrush(self.brush())
-        painter.drawEllipse(self.rect())
+        if self.selected.any():
+            painter.setPen(self._halo)
+            painter.drawPoints(self._selected_polygon)
+            painter.setPen(self._ring)
+            painter.drawPoints(self._selected_polygon)
+        for pen, polygon in self._by_kind:
+            painter.setPen(pen)
+            painter.drawPoints(polygon)
+
+    def set_selected(self, mask: np.ndarray) -> None:
+        self.selected = mask
+        self._selected_polygon = _polygon(self.coords[mask])
+        self.update()
+
+    def nearest(self, point: QPointF, within: float) -> int:
+        """The row of the point nearest ``point`` (scene units), or -1 if none is ``within``."""
+        if not len(self.records):
+            return -1
+        d = np.hypot(self.coords[:, 0] - point.x(), self.coords[:, 1] - point.y())
+        row = int(np.argmin(d))
+        return row if d[row] <= within else -1
+
+    def inside(self, rect: QRectF) -> np.ndarray:
+        x, y = self.coords[:, 0], self.coords[:, 1]
+        return (x >= rect.left()) & (x <= rect.right()) & (y >= rect.top()) & (y <= rect.bottom())
+
+
+def _dot_pen(color: str, width: float) -> QPen:
+    pen = QPen(QColor(color), width)
+    pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+    pen.setCosmetic(True)  # the same size on screen at any zoom
+    return pen
+
+
+def _polygon(coords: np.ndarray) -> QPolygonF:
+    return QPolygonF([QPointF(float(x), float(y)) for x, y in coords])
 
 
 class MapView(QGraphicsView):
@@ -76,43 +113,51 @@ class MapView(QGraphicsView):
         self.setScene(QGraphicsScene(self))
         self.setRenderHint(QPainter.RenderHint.Antialiasing)
         self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
-        self.setRubberBandSelectionMode(Qt.ItemSelectionMode.IntersectsItemShape)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.BoundingRectViewportUpdate)
-        self._banding = False
-        self._pressed_on: str | None = None
+        self.scatter: _Scatter | None = None
+        self._band: QRectF | None = None
+        self._pressed_at: QPointF | None = None
         self.rubberBandChanged.connect(self._on_rubber_band_changed)
 
-    def _on_rubber_band_changed(self, rect: QRect, _from: QPointF, _to: QPointF) -> None:
-        if not rect.isNull():
-            self._banding = True
+    def set_scatter(self, scatter: _Scatter | None) -> None:
+        self.scene().clear()
+        self.scatter = scatter
+        if scatter is not None:
+            self.scene().addItem(scatter)
 
-    def point_at(self, pos) -> _Point | None:  # noqa: ANN001 - QPoint in view coordinates
-        for item in self.items(pos):
-            if isinstance(item, _Point):
-                return item
-        return None
+    def _on_rubber_band_changed(self, rect: QRect, _from: QPointF, _to: QPointF) -> None:
+        # The viewport rectangle is current; the scene points lag one mouse move behind.
+        if not rect.isNull():
+            self._band = self.mapToScene(rect).boundingRect()
 
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
-        self._banding = False
-        point = self.point_at(event.position().toPoint())
-        self._pressed_on = point.record.id if point is not None else None
+        self._band = None
+        self._pressed_at = self.mapToScene(event.position().toPoint())
         super().mousePressEvent(event)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
         super().mouseReleaseEvent(event)
-        if event.button() != Qt.MouseButton.LeftButton:
+        if event.button() != Qt.MouseButton.LeftButton or self.scatter is None:
             return
-        if self._banding:
-            self._banding = False
-            self.region_selected.emit(self.selected_ids())
-        elif self._pressed_on is not None:
-            self.point_clicked.emit(self._pressed_on)
-        self._pressed_on = None
+        scatter = self.scatter
+        if self._band is not None:
+            mask = scatter.inside(self._band)
+            scatter.set_selected(mask)
+            self.region_selected.emit([scatter.records[n].id for n in np.flatnonzero(mask)])
+        elif self._pressed_at is not None:
+            # Within a point's radius (plus a little) on screen, in scene units.
+            tolerance = (POINT_RADIUS + 3) / max(self.transform().m11(), 1e-9)
+            row = scatter.nearest(self._pressed_at, tolerance)
+            if row >= 0:
+                self.point_clicked.emit(scatter.records[row].id)
+        self._band = None
+        self._pressed_at = None
 
     def selected_ids(self) -> list[str]:
-        return [item.data(IdKey) for item in self.scene().selectedItems()]
+        if self.scatter is None:
+            return []
+        return [self.scatter.records[n].id for n in np.flatnonzero(self.scatter.selected)]
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
         super().resizeEvent(event)
@@ -151,7 +196,7 @@ class MemoryMap(QWidget):
         layout.addWidget(self.legend)
         self.view.point_clicked.connect(self.point_clicked)
         self.view.region_selected.connect(self.region_selected)
-        self._points: dict[str, _Point] = {}
+        self._rows: dict[str, int] = {}
         self.show_message("Choose a character to see a map of its memories.")
 
     @property
@@ -159,54 +204,62 @@ class MemoryMap(QWidget):
         return self.view.scene()
 
     def show_message(self, text: str) -> None:
-        self.scene.clear()
-        self._points = {}
+        self.view.set_scatter(None)
+        self._rows = {}
         self.caption.setText(text)
 
     def show_points(
         self, records: Sequence[MemoryRecord], points: np.ndarray, caption: str
     ) -> None:
         """Draw ``records`` at ``points`` ((n, 2), any scale): scaled to fill the scene."""
-        self.scene.clear()
-        self._points = {}
         self.caption.setText(caption)
         if not len(records):
+            self.view.set_scatter(None)
+            self._rows = {}
             return
         coords = np.asarray(points, dtype=np.float64)
         low, high = coords.min(axis=0), coords.max(axis=0)
         span = float(max(high[0] - low[0], high[1] - low[1]))
         scale = SCENE_SIZE / span if span > 0 else 0.0
         centre = (low + high) / 2
-        offset = SCENE_SIZE / 2
-        for record, (x, y) in zip(records, coords, strict=True):
-            # Screen y grows downwards; the second axis grows upwards on the map.
-            item = _Point(
-                record, offset + (x - centre[0]) * scale, offset - (y - centre[1]) * scale
-            )
-            self.scene.addItem(item)
-            self._points[record.id] = item
+        scene = np.empty_like(coords)
+        scene[:, 0] = SCENE_SIZE / 2 + (coords[:, 0] - centre[0]) * scale
+        # Screen y grows downwards; the second axis grows upwards on the map.
+        scene[:, 1] = SCENE_SIZE / 2 - (coords[:, 1] - centre[1]) * scale
+        self.view.set_scatter(_Scatter(records, scene))
+        self._rows = {r.id: n for n, r in enumerate(records)}
         self.scene.setSceneRect(QRectF(0, 0, SCENE_SIZE, SCENE_SIZE))
         self.view.fit()
 
     def ids(self) -> list[str]:
-        return list(self._points)
+        return list(self._rows)
 
-    def point_position(self, memory_id: str):  # noqa: ANN201 - a QPoint in view coordinates
+    def point_position(self, memory_id: str) -> QPoint:
         """Where a memory's point is drawn on the view (tests click there)."""
-        return self.view.mapFromScene(self._points[memory_id].pos())
+        scatter = self.view.scatter
+        assert scatter is not None
+        x, y = scatter.coords[self._rows[memory_id]]
+        return self.view.mapFromScene(QPointF(float(x), float(y)))
 
     def mark(self, ids: Sequence[str]) -> None:
         """Show these memories as selected (what the table has selected)."""
-        wanted = set(ids)
-        self.scene.blockSignals(True)
-        try:
-            for memory_id, item in self._points.items():
-                item.setSelected(memory_id in wanted)
-        finally:
-            self.scene.blockSignals(False)
+        scatter = self.view.scatter
+        if scatter is None:
+            return
+        mask = np.zeros(len(scatter.records), dtype=bool)
+        rows = [self._rows[i] for i in ids if i in self._rows]
+        mask[rows] = True
+        scatter.set_selected(mask)
 
     def remove(self, ids: Sequence[str]) -> None:
-        for memory_id in ids:
-            item = self._points.pop(memory_id, None)
-            if item is not None:
-                self.scene.removeItem(item)
+        """Take deleted memories off the map."""
+        scatter = self.view.scatter
+        gone = {i for i in ids if i in self._rows}
+        if scatter is None or not gone:
+            return
+        keep = [n for n, r in enumerate(scatter.records) if r.id not in gone]
+        records = [scatter.records[n] for n in keep]
+        fresh = _Scatter(records, scatter.coords[keep])
+        fresh.set_selected(scatter.selected[keep])
+        self.view.set_scatter(fresh)
+        self._rows = {r.id: n for n, r in enumerate(records)}
