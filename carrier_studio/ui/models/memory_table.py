@@ -114,10 +114,12 @@ class QtMemoryTableModel(QAbstractTableModel):
             self.endResetModel()
         self.fetchMore(QModelIndex())
 
-    def show_hits(self, hits: Sequence[SearchHit]) -> None:
-        """Show one search's hits, best first, with their scores."""
+    def show_hits(self, hits: Sequence[SearchHit], f: MemoryFilter | None = None) -> None:
+        """Show one search's hits, best first, with their scores (``f``: the search's filter)."""
         self.beginResetModel()
         try:
+            if f is not None:
+                self.filter = f
             self._hits = list(hits)
             self._records = [hit.record for hit in self._hits]
             self._row_of = None

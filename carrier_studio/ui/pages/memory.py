@@ -186,7 +186,7 @@ class MemoryPage(Page):
         splitter.addWidget(right)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
-        splitter.setSizes([760, 460])
+        splitter.setSizes([900, 480])
         self.body.addWidget(splitter, 1)
         self._paint_watch = _PaintWatch(self)
         self.table.viewport().installEventFilter(self._paint_watch)
@@ -389,9 +389,16 @@ class MemoryPage(Page):
             )
 
     def _size_columns(self) -> None:
-        widths = [80, 360, 110, 130, 130, 80, 60, 64, 64, 64]
+        # The content takes what is left; the rest are as wide as their usual values.
+        widths = [72, 0, 92, 124, 142, 90, 58, 58, 66, 58]
+        header = self.table.horizontalHeader()
         for column in range(self.model.columnCount()):
-            self.table.setColumnWidth(column, widths[column])
+            if column == 1:
+                header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+            else:
+                self.table.setColumnWidth(column, widths[column])
+        # With one character chosen, its name on every row says nothing.
+        self.table.setColumnHidden(2, self.model.filter.character is not None)
 
     # -- filters and listing ----------------------------------------------------------------
 
@@ -437,7 +444,7 @@ class MemoryPage(Page):
             self.count_label.setText("searching…")
             hits = await self.memory.search(query)
             if query == self.current_query():
-                self.model.show_hits(hits)
+                self.model.show_hits(hits, query.filter)
                 self.count_label.setText(f"{len(hits)} found")
                 return
 
@@ -670,6 +677,8 @@ class MemoryPage(Page):
         gone = [s.record.id for s in removed]
         self.model.remove(gone)
         self.map.remove(gone)
+        self._map_dirty = True
+        self._map_timer.start()
         if self.detail.record is not None and self.detail.record.id in gone:
             self.detail.clear()
         if removed:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -61,7 +61,14 @@ class MemoryDetail(QWidget):
         self.heading = QLabel()
         self.heading.setObjectName("memoryDetailHeading")
         self.heading.setWordWrap(True)
+        self.heading.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         layout.addWidget(self.heading)
+        # Everything below the heading: hidden while no memory is open.
+        self.editor = QWidget()
+        outer = layout
+        layout = QVBoxLayout(self.editor)
+        layout.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.editor, 1)
         self.content = QPlainTextEdit()
         self.content.setObjectName("memoryContent")
         self.content.setPlaceholderText("What the character should remember")
@@ -128,6 +135,7 @@ class MemoryDetail(QWidget):
         self._fill(None)
         self.heading.setText("Select a memory to see it in full, or add one (Ctrl+N).")
         self._set_enabled(False)
+        self.editor.hide()
 
     def show_record(self, record: MemoryRecord) -> None:
         self.record = record
@@ -136,6 +144,7 @@ class MemoryDetail(QWidget):
         self.heading.setText(f"<b>{record.kind.capitalize()}</b> of {record.character}")
         self.heading.setToolTip(f"id {record.id}")
         self._set_enabled(True)
+        self.editor.show()
 
     def new_note(self, characters: list[str], character: str | None) -> None:
         """An empty note to write; Save stores it for the chosen character."""
@@ -150,6 +159,7 @@ class MemoryDetail(QWidget):
         self._fill(record, characters)
         self.heading.setText("<b>New memory</b>")
         self._set_enabled(True)
+        self.editor.show()
         self.pin_button.setEnabled(False)
         self.delete_button.setEnabled(False)
         self.content.setFocus()
