@@ -1,0 +1,650 @@
+"""The Instagram page: drop media into a draft, write its caption, queue it, watch it publish.
+
+The draft is checked (pre-flight) as soon as files arrive, through the queue facade; a file
+that breaks a rule says which file and what is wrong, and an image that only fails on format,
+size or aspect can be converted — only after the user agrees, and into a copy (the queue keeps
+converted JPEGs; the user's files are never written). The queue itself lives in studio.db: the
+page lists it, stores drag-to-reorder, retries and cancels through the facade, and redraws when
+the facade reports a change (the background worker's steps included).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QIcon, QKeySequence, QShortcut, QShowEvent
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from carrier_studio.core import messages
+from carrier_studio.core.errors import CarrierError
+from carrier_studio.core.instagram import (
+    Finding,
+    PostKind,
+    PostState,
+    QueuedPost,
+    Quota,
+    check_caption,
+    utcnow,
+)
+from carrier_studio.core.settings import Settings, instagram_configured
+from carrier_studio.ui.tasks import TaskOwner
+from carrier_studio.ui.widgets.instagram_caption import CaptionEditor
+from carrier_studio.ui.widgets.instagram_drop import (
+    IMAGE_SUFFIXES,
+    VIDEO_SUFFIXES,
+    MediaDropZone,
+    is_video,
+    load_icon,
+    placeholder,
+)
+from carrier_studio.ui.widgets.instagram_posts import ICON, PostList
+from carrier_studio.ui.widgets.instagram_quota import QuotaGauge
+from carrier_studio.ui.widgets.instagram_timeline import Timeline
+from carrier_studio.ui.widgets.page import Page
+
+if TYPE_CHECKING:
+    from carrier_studio.services.instagram_queue import InstagramQueue, QueueChange
+
+#: (character name, notes about the post, progress callback) → the caption.
+WriteCaption = Callable[[str, str, Callable[[str], None]], Awaitable[str]]
+S = PostState
+
+
+def setup_problem(settings: Settings, token_set: bool) -> str | None:
+    """What is missing before the queue can publish, in a sentence; None when all is set."""
+    missing = []
+    if not settings.instagram.user_id:
+        missing.append("the Instagram account id")
+    if not token_set:
+        missing.append("an access token")
+    if not settings.ftp.host:
+        missing.append("an FTP host")
+    if not settings.ftp.public_base_url:
+        missing.append("the FTP host's public URL")
+    if not missing and instagram_configured(settings):
+        return None
+    listed = ", ".join(missing[:-1]) + (" and " if len(missing) > 1 else "") + missing[-1]
+    return (
+        f"Publishing is not set up: {listed} {'is' if len(missing) == 1 else 'are'} missing. "
+        "Posts can be queued now; they publish once Settings → Instagram and FTP are filled in."
+    )
+
+
+@dataclass
+class InstagramPageDeps:
+    """What the page needs, handed in by app.py."""
+
+    #: The workspace's queue facade (services.instagram_queue.InstagramQueue).
+    queue: InstagramQueue
+    #: The workspace's character names, for "Write caption as".
+    characters: Callable[[], Awaitable[list[str]]]
+    #: Writes a caption as a character with the default model (services.instagram_captions).
+    write_caption: WriteCaption
+    #: Says what is missing before publishing can work (`setup_problem`), None when nothing.
+    setup_problem: Callable[[], Awaitable[str | None]]
+    colors: Callable[[], dict[str, str]]
+    #: Reads the live content_publishing_limit; None: only the worker's readings are shown.
+    read_quota: Callable[[], Awaitable[Quota]] | None = None
+    #: The worker's token warning (InstagramWorker.token_warning), None when all is well.
+    token_warning: Callable[[], str | None] = lambda: None
+    #: Shows the Settings page (the banner's button).
+    open_settings: Callable[[], None] | None = None
+    clock: Callable[[], datetime] = field(default=utcnow)
+
+
+class InstagramAsk:
+    """The page's questions to the user; tests replace these instead of driving dialogs."""
+
+    @staticmethod
+    def confirm(parent: QWidget, title: str, text: str) -> bool:
+        answer = QMessageBox.question(parent, title, text)
+        return answer == QMessageBox.StandardButton.Yes
+
+    @staticmethod
+    def media_files(parent: QWidget) -> list[str]:
+        images = " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES))
+        videos = " ".join(f"*{s}" for s in sorted(VIDEO_SUFFIXES))
+        paths, _ = QFileDialog.getOpenFileNames(
+            parent,
+            "Add media",
+            "",
+            f"Images and videos ({images} {videos});;All files (*)",
+        )
+        return paths
+
+
+class InstagramPage(Page):
+    def __init__(
+        self, deps: InstagramPageDeps, tasks: TaskOwner, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(
+            "Instagram",
+            "Drop images or videos, write the caption (or let a character write it), and queue "
+            "the post. The studio uploads it to your FTP host and publishes it on schedule "
+            "within Instagram's daily quota — never twice.",
+            parent,
+        )
+        self.deps = deps
+        self.tasks = tasks
+        self.ask = InstagramAsk
+        #: The draft: files in order, whether the user agreed to convert, pre-flight results.
+        self.files: list[str] = []
+        self.convert_consent = False
+        self.media_findings: list[Finding] = []
+        self._checked_files: tuple[list[str], PostKind] | None = None
+        self._kind_by_hand = False
+        self._caption_character = ""
+        self._write_task: asyncio.Task | None = None
+        self._write_cancelled = False
+        self._icons: dict[str, QIcon] = {}
+        self._refresh_again = False
+        self._quota_note = ""
+        self._quota_read_once = False
+        self.posts: list[QueuedPost] = []
+        self._build()
+        self._unsubscribe = deps.queue.subscribe(self._on_queue_changed)
+        self._shortcuts()
+        self.tasks.start("Loading characters for Instagram", self._load_characters())
+        self.refresh()
+
+    # -- layout -------------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        colors = self.deps.colors
+        self.setup_banner = QWidget()
+        self.setup_banner.setObjectName("banner")
+        self.setup_banner.setProperty("severity", "warning")
+        self.setup_banner.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        banner_row = QHBoxLayout(self.setup_banner)
+        banner_row.setContentsMargins(10, 6, 10, 6)
+        self.setup_label = QLabel()
+        self.setup_label.setObjectName("instagramSetup")
+        self.setup_label.setWordWrap(True)
+        banner_row.addWidget(self.setup_label, 1)
+        self.settings_button = QPushButton("Open Settings")
+        self.settings_button.clicked.connect(self._on_settings_clicked)
+        self.settings_button.setVisible(self.deps.open_settings is not None)
+        banner_row.addWidget(self.settings_button)
+        self.setup_banner.hide()
+        self.body.addWidget(self.setup_banner)
+
+        self.token_banner = QLabel()
+        self.token_banner.setObjectName("banner")
+        self.token_banner.setProperty("severity", "warning")
+        self.token_banner.setWordWrap(True)
+        self.token_banner.hide()
+        self.body.addWidget(self.token_banner)
+
+        self.quota = QuotaGauge(colors)
+        self.quota.refresh_requested.connect(self.read_quota)
+        self.quota.refresh.setVisible(self.deps.read_quota is not None)
+        self.body.addWidget(self.quota)
+
+        splitter = QSplitter()
+        splitter.setChildrenCollapsible(False)
+        self.body.addWidget(splitter, 1)
+
+        draft = QGroupBox("New post")
+        draft_layout = QVBoxLayout(draft)
+        self.drop_zone = MediaDropZone()
+        self.drop_zone.files_dropped.connect(self.add_files)
+        self.drop_zone.add_requested.connect(self.choose_files)
+        self.drop_zone.clear_requested.connect(self.clear_draft)
+        draft_layout.addWidget(self.drop_zone)
+        self.problems = QLabel()
+        self.problems.setObjectName("instagramProblems")
+        self.problems.setWordWrap(True)
+        self.problems.setTextFormat(Qt.TextFormat.RichText)
+        self.problems.hide()
+        draft_layout.addWidget(self.problems)
+        convert_row = QHBoxLayout()
+        self.convert_button = QPushButton("Convert…")
+        self.convert_button.setObjectName("instagramConvert")
+        self.convert_button.clicked.connect(self.ask_to_convert)
+        self.convert_button.hide()
+        convert_row.addWidget(self.convert_button)
+        convert_row.addStretch(1)
+        draft_layout.addLayout(convert_row)
+        self.editor = CaptionEditor(colors)
+        self.editor.changed.connect(self._on_editor_changed)
+        self.editor.kind_chosen.connect(self._on_kind_chosen)
+        self.editor.write_requested.connect(self.write_caption)
+        self.editor.cancel_write_requested.connect(self.cancel_writing)
+        draft_layout.addWidget(self.editor, 1)
+        queue_row = QHBoxLayout()
+        self.queue_button = QPushButton("Queue post")
+        self.queue_button.setObjectName("instagramQueuePost")
+        self.queue_button.setProperty("primary", True)
+        self.queue_button.setToolTip("Add the draft to the end of the queue (Ctrl+Enter)")
+        self.queue_button.clicked.connect(self.queue_draft)
+        queue_row.addStretch(1)
+        queue_row.addWidget(self.queue_button)
+        draft_layout.addLayout(queue_row)
+        splitter.addWidget(draft)
+
+        queue_box = QGroupBox("Queue")
+        queue_layout = QVBoxLayout(queue_box)
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.setChildrenCollapsible(False)
+        self.post_list = PostList(colors)
+        self.post_list.reordered.connect(self._on_posts_reordered)
+        self.post_list.itemSelectionChanged.connect(self._on_selection_changed)
+        self.post_list.setToolTip("Drag a post to change the order; Delete cancels it")
+        right.addWidget(self.post_list)
+        detail = QWidget()
+        detail_layout = QVBoxLayout(detail)
+        detail_layout.setContentsMargins(0, 4, 0, 0)
+        actions = QHBoxLayout()
+        self.detail_title = QLabel("Select a post to see its timeline.")
+        self.detail_title.setObjectName("instagramDetail")
+        self.detail_title.setWordWrap(True)
+        actions.addWidget(self.detail_title, 1)
+        self.retry_button = QPushButton("Retry")
+        self.retry_button.setObjectName("instagramRetry")
+        self.retry_button.clicked.connect(self.retry_selected)
+        self.cancel_button = QPushButton("Cancel post")
+        self.cancel_button.setObjectName("instagramCancel")
+        self.cancel_button.setToolTip("Stop this post (Delete)")
+        self.cancel_button.clicked.connect(self.cancel_selected)
+        actions.addWidget(self.retry_button)
+        actions.addWidget(self.cancel_button)
+        detail_layout.addLayout(actions)
+        self.timeline = Timeline(colors)
+        detail_layout.addWidget(self.timeline, 1)
+        right.addWidget(detail)
+        right.setSizes([300, 220])
+        queue_layout.addWidget(right)
+        splitter.addWidget(queue_box)
+        splitter.setSizes([430, 620])
+        self._show_draft()
+        self._show_detail(None)
+
+    def _shortcuts(self) -> None:
+        context = Qt.ShortcutContext.WidgetWithChildrenShortcut
+        QShortcut(QKeySequence.StandardKey.Open, self, self.choose_files, context=context)
+        for keys in ("Ctrl+Return", "Ctrl+Enter"):
+            QShortcut(QKeySequence(keys), self, self.queue_draft, context=context)
+        # Only on the list: Delete in the caption editor deletes text.
+        delete = QShortcut(QKeySequence.StandardKey.Delete, self.post_list, self.cancel_selected)
+        delete.setContext(Qt.ShortcutContext.WidgetShortcut)
+
+    # -- the draft ----------------------------------------------------------------------------
+
+    def choose_files(self) -> None:
+        files = self.ask.media_files(self)
+        if files:
+            self.add_files(files)
+
+    def add_files(self, paths: list[str]) -> None:
+        """Add files to the draft (what a drop or the file dialog calls): several files make a
+        carousel. Pre-flight and thumbnails start at once, in the background."""
+        new = [str(Path(p)) for p in paths if str(Path(p)) not in self.files]
+        if not new:
+            return
+        self.files.extend(new)
+        self.convert_consent = False
+        if not self._kind_by_hand:
+            self.editor.set_kind(self._inferred_kind())
+        self.drop_zone.show_files(self.files, {})
+        self.tasks.start(f"Loading thumbnails of {len(new)} files", self._load_thumbnails(new))
+        self._check_media()
+
+    def clear_draft(self) -> None:
+        self.files = []
+        self.media_findings = []
+        self._checked_files = None
+        self.convert_consent = False
+        self._kind_by_hand = False
+        self.drop_zone.show_files([], {})
+        self._show_draft()
+
+    def _inferred_kind(self) -> PostKind:
+        if len(self.files) > 1:
+            return PostKind.CAROUSEL
+        if self.files and is_video(self.files[0]):
+            return PostKind.REEL
+        return PostKind.IMAGE
+
+    def _on_kind_chosen(self) -> None:
+        self._kind_by_hand = True
+
+    def _on_editor_changed(self) -> None:
+        checked = self._checked_files
+        if self.files and (checked is None or checked[1] != self.editor.chosen_kind()):
+            self._check_media()  # the kind changes the rules (stories, reels)
+        self._show_draft()
+
+    async def _load_thumbnails(self, paths: list[str]) -> None:
+        for path in paths:
+            icon, decoded = await load_icon(path)
+            self.drop_zone.set_thumbnail(path, icon, decoded)
+
+    def _check_media(self) -> None:
+        self._checked_files = None
+        self._show_draft()
+        self.tasks.start("Checking the media", self._preflight_loop())
+
+    async def _preflight_loop(self) -> None:
+        # Files or kind may change while a check runs: check again until the answer matches.
+        while self.files and self._checked_files is None:
+            files, kind = list(self.files), self.editor.chosen_kind()
+            findings = await self.deps.queue.preflight([Path(f) for f in files], "", kind)
+            if files == self.files and kind == self.editor.chosen_kind():
+                self.media_findings = findings
+                self._checked_files = (files, kind)
+        self._show_draft()
+
+    def draft_findings(self) -> list[Finding]:
+        return [*self.media_findings, *check_caption(self.editor.text())]
+
+    def _blocking(self, findings: list[Finding]) -> list[Finding]:
+        return [f for f in findings if not (f.fixable and self.convert_consent)]
+
+    def _show_draft(self) -> None:
+        findings = self.draft_findings() if self.files or self.editor.text() else []
+        checking = bool(self.files) and self._checked_files is None
+        by_file: dict[str, list[str]] = {}
+        for finding in self.media_findings:
+            if finding.file:
+                by_file.setdefault(finding.file, []).append(finding.message)
+        self.drop_zone.mark_problems({k: "; ".join(v) for k, v in by_file.items()})
+        lines = []
+        colors = self.deps.colors()
+        for finding in findings:
+            fixed = finding.fixable and self.convert_consent
+            color = colors["ok"] if fixed else colors["error"]
+            mark = "✓" if fixed else "✗"
+            suffix = " — a converted JPEG copy will be queued" if fixed else ""
+            lines.append(
+                f"<span style='color:{color}'>{mark}</span> "
+                f"{html.escape(str(finding))}{html.escape(suffix)}"
+            )
+        if checking:
+            lines.append("Checking the media…")
+        self.problems.setText("<br>".join(lines))
+        self.problems.setVisible(bool(lines))
+        fixable = [f for f in findings if f.fixable]
+        self.convert_button.setVisible(bool(fixable) and not self.convert_consent)
+        if fixable:
+            count = len({f.file for f in fixable})
+            self.convert_button.setText(f"Convert {count} image{'s' if count != 1 else ''}…")
+        self.queue_button.setEnabled(
+            bool(self.files) and not checking and not self._blocking(findings)
+        )
+
+    def ask_to_convert(self) -> None:
+        fixable = sorted({f.file or "" for f in self.draft_findings() if f.fixable})
+        if not fixable:
+            return
+        names = "\n".join(f"• {Path(f).name}" for f in fixable)
+        if not self.ask.confirm(
+            self,
+            "Convert images",
+            f"Convert these images for Instagram?\n\n{names}\n\nThe queue keeps a converted "
+            "copy: JPEG, at most 1440 px wide and 8 MB, cropped from the centre to the nearest "
+            "aspect Instagram accepts (4:5 to 1.91:1). Your original files are not changed.",
+        ):
+            return
+        self.convert_consent = True
+        self._show_draft()
+
+    def queue_draft(self) -> None:
+        """Queue the draft (Ctrl+Enter); says why when it cannot be queued yet."""
+        if not self.files:
+            messages.info("Drop images or videos first (or Ctrl+O).")
+            return
+        if not self.queue_button.isEnabled():
+            problems = self._blocking(self.draft_findings())
+            messages.warning(
+                "The post cannot be queued yet: "
+                + (
+                    "; ".join(str(f) for f in problems)
+                    if problems
+                    else "the media is being checked"
+                )
+            )
+            return
+        self.tasks.start("Queueing the post", self._queue(), busy=[self.queue_button])
+
+    async def _queue(self) -> None:
+        from carrier_studio.core.instagram import PreflightError
+
+        try:
+            post = await self.deps.queue.add(
+                [Path(f) for f in self.files],
+                kind=self.editor.chosen_kind(),
+                caption=self.editor.text(),
+                alt_text=self.editor.alt_text.text(),
+                scheduled_at=self.editor.scheduled_at(),
+                character=self._caption_character,
+                convert=self.convert_consent,
+            )
+        except PreflightError as exc:
+            found = getattr(exc, "findings", None)
+            if found is not None:
+                self.media_findings = [f for f in found if f.field != "caption"]
+            self._show_draft()
+            messages.warning(f"The post was not queued: {exc}")
+            return
+        self.clear_draft()
+        self.editor.reset()
+        self._caption_character = ""
+        await self._refresh_once()
+        self.post_list.select_id(post.id)
+        when = "as soon as possible" if post.scheduled_at is None else "on schedule"
+        messages.info(f"Queued a {post.kind.value} post; it publishes {when}.")
+
+    # -- captions -----------------------------------------------------------------------------
+
+    async def _load_characters(self) -> None:
+        self.editor.set_characters(sorted(await self.deps.characters()))
+
+    def write_caption(self, character: str) -> None:
+        self._write_cancelled = False
+        self._write_task = self.tasks.start(
+            f"Writing a caption as {character}",
+            self._write(character),
+            failure="failed",
+        )
+
+    def cancel_writing(self) -> None:
+        if self._write_task is not None and not self._write_task.done():
+            self._write_cancelled = True
+            self._write_task.cancel()
+
+    def _caption_notes(self) -> str:
+        kind = self.editor.chosen_kind().value
+        names = ", ".join(Path(f).name for f in self.files) or "no files yet"
+        notes = self.editor.text().strip()
+        return f"A {kind} post ({names}).\nNotes from the user: {notes or '(none)'}"
+
+    async def _write(self, character: str) -> None:
+        self.editor.set_writing(True, f"Asking the default model to write as {character}…")
+        try:
+            caption = await self.deps.write_caption(
+                character, self._caption_notes(), self.editor.show_write_note
+            )
+        except asyncio.CancelledError:
+            self.editor.set_writing(False, "Cancelled; the caption is as it was.")
+            if self._write_cancelled:
+                return
+            raise
+        except CarrierError as exc:
+            self.editor.set_writing(False, f"Could not write a caption: {exc}")
+            raise
+        self.editor.set_writing(False)
+        self.editor.replace_caption(caption)
+        self._caption_character = character
+        self.editor.show_write_note(f"Written as {character} — edit freely (Ctrl+Z undoes).")
+
+    # -- the queue ----------------------------------------------------------------------------
+
+    def _on_queue_changed(self, _change: QueueChange) -> None:
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Redraw the queue from the facade (changes arriving meanwhile redraw once more)."""
+        self._refresh_again = True
+        self.tasks.start("Reading the Instagram queue", self._refresh_loop())
+
+    async def _refresh_loop(self) -> None:
+        while self._refresh_again:
+            self._refresh_again = False
+            await self._refresh_once()
+
+    async def _refresh_once(self) -> None:
+        posts = await self.deps.queue.list()
+        await self._load_post_icons(posts)
+        self.posts = posts
+        self.post_list.show_posts(posts, self._icons, self.deps.clock())
+        self.quota.show_quota(self.deps.queue.quota, self._quota_note)
+        warning = self.deps.token_warning()
+        self.token_banner.setText(warning or "")
+        self.token_banner.setVisible(bool(warning))
+        await self._show_selected()
+
+    async def _load_post_icons(self, posts: list[QueuedPost]) -> None:
+        if "video" not in self._icons:
+            self._icons["video"] = QIcon(placeholder("video", ICON))
+            self._icons["image"] = QIcon(placeholder("broken", ICON))
+        for post in posts:
+            thumb = post.media[0].thumbnail if post.media else None
+            if thumb and thumb not in self._icons:
+                icon, decoded = await load_icon(thumb, ICON)
+                if decoded:
+                    self._icons[thumb] = icon
+
+    def post_has_thumbnail(self, post_id: int) -> bool:
+        """True when the post's card shows its decoded thumbnail (tests)."""
+        post = next((p for p in self.posts if p.id == post_id), None)
+        thumb = post.media[0].thumbnail if post and post.media else None
+        return bool(thumb) and thumb in self._icons
+
+    def _on_selection_changed(self) -> None:
+        self.tasks.start("Reading a post's timeline", self._show_selected())
+
+    async def _show_selected(self) -> None:
+        post_id = self.post_list.selected_id()
+        post = None
+        if post_id is not None:
+            from carrier_studio.core.instagram import InstagramError
+
+            try:
+                post = await self.deps.queue.get(post_id)
+            except InstagramError:  # removed meanwhile
+                post = None
+        self._show_detail(post)
+
+    def _show_detail(self, post: QueuedPost | None) -> None:
+        self.selected_post = post
+        if post is None:
+            self.detail_title.setText("Select a post to see its timeline.")
+            self.timeline.show_attempts([])
+            self.retry_button.setEnabled(False)
+            self.cancel_button.setEnabled(False)
+            return
+        error = ""
+        if post.last_error:
+            color = self.deps.colors()["error"]
+            error = f"<br><span style='color:{color}'>{html.escape(post.last_error)}</span>"
+        self.detail_title.setText(
+            f"<b>Post {post.id}</b> · {post.kind.value} · {post.state.value}{error}"
+        )
+        self.timeline.show_attempts(post.attempts)
+        self.retry_button.setEnabled(post.state in (S.FAILED, S.CANCELLED))
+        self.cancel_button.setEnabled(post.state not in (S.PUBLISHED, S.PUBLISHING, S.CANCELLED))
+
+    def _on_posts_reordered(self, ids: list[int]) -> None:
+        self.tasks.start("Reordering the queue", self.deps.queue.reorder(ids))
+
+    def retry_selected(self) -> None:
+        post = self.selected_post
+        if post is None or post.state not in (S.FAILED, S.CANCELLED):
+            return
+        if self.ask.confirm(
+            self,
+            "Retry post",
+            f"Queue post {post.id} again? If Instagram already has its container, the worker "
+            "checks it first, so the post is never published twice.",
+        ):
+            self.tasks.start("Retrying the post", self.deps.queue.retry(post.id or 0))
+
+    def cancel_selected(self) -> None:
+        """Cancel the selected post (Delete), after asking."""
+        post = self.selected_post
+        if post is None or post.state in (S.PUBLISHED, S.PUBLISHING, S.CANCELLED):
+            return
+        if self.ask.confirm(
+            self,
+            "Cancel post",
+            f"Cancel post {post.id} ({post.kind.value})? It stays in the list; Retry queues it "
+            "again.",
+        ):
+            self.tasks.start("Cancelling the post", self.deps.queue.cancel(post.id or 0))
+
+    # -- quota, setup -------------------------------------------------------------------------
+
+    def read_quota(self) -> None:
+        if self.deps.read_quota is not None:
+            self.tasks.start("Reading the Instagram quota", self._read_quota())
+
+    async def _read_quota(self) -> None:
+        self._quota_read_once = True
+        if (problem := await self.deps.setup_problem()) is not None:
+            self._quota_note = "unknown — publishing is not set up"
+            self.quota.show_quota(self.deps.queue.quota, self._quota_note)
+            self._show_setup(problem)
+            return
+        assert self.deps.read_quota is not None
+        try:
+            quota = await self.deps.read_quota()
+        except CarrierError as exc:
+            self._quota_note = f"unknown — could not read it: {exc}"
+            self.quota.show_quota(self.deps.queue.quota, self._quota_note)
+            return
+        self._quota_note = ""
+        # Stored on the queue, so the worker and every view share the one reading.
+        self.deps.queue.set_quota(quota)
+
+    def _show_setup(self, problem: str | None) -> None:
+        self.setup_label.setText(problem or "")
+        self.setup_banner.setVisible(bool(problem))
+
+    async def _check_setup(self) -> None:
+        self._show_setup(await self.deps.setup_problem())
+        if (
+            self.deps.read_quota is not None
+            and not self._quota_read_once
+            and self.deps.queue.quota is None
+        ):
+            await self._read_quota()
+
+    def _on_settings_clicked(self) -> None:
+        if self.deps.open_settings is not None:
+            self.deps.open_settings()
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        # Settings may have changed on the Settings page since the page was last shown.
+        self.tasks.start("Checking the Instagram setup", self._check_setup())
+
+    async def shutdown(self) -> None:
+        self._unsubscribe()
+        self.cancel_writing()

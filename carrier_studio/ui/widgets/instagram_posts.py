@@ -1,0 +1,155 @@
+"""The queue as a list of post cards: thumbnail, kind, caption, state and the next step.
+
+Drag a card to reorder; the list emits the new order and the page stores it through the queue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from PySide6.QtCore import QModelIndex, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QIcon
+from PySide6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem, QWidget
+
+from carrier_studio.core.instagram import PostState, QueuedPost
+
+ICON = 64
+ID_ROLE = Qt.ItemDataRole.UserRole
+S = PostState
+
+STATE_LABELS = {
+    S.QUEUED: "Queued",
+    S.UPLOADING: "Uploading",
+    S.UPLOADED: "Uploaded",
+    S.CONTAINER_CREATED: "Processing",
+    S.READY: "Ready",
+    S.PUBLISHING: "Publishing",
+    S.PUBLISHED: "Published",
+    S.FAILED: "Failed",
+    S.CANCELLED: "Cancelled",
+}
+STATE_COLORS = {
+    S.PUBLISHED: "ok",
+    S.FAILED: "error",
+    S.CANCELLED: "idle",
+}
+
+
+def _at(when: datetime) -> str:
+    local = when.astimezone()
+    today = datetime.now().astimezone().date()
+    return f"{local:%H:%M}" if local.date() == today else f"{local:%Y-%m-%d %H:%M}"
+
+
+def next_step(post: QueuedPost, now: datetime) -> str:
+    """What happens to ``post`` next, in a few words a person understands."""
+    state = post.state
+    if state is S.QUEUED:
+        if post.waiting_reason == "quota" and post.next_attempt_at:
+            return f"waits for the daily quota; checks again at {_at(post.next_attempt_at)}"
+        if post.waiting_reason == "retry" and post.next_attempt_at:
+            return f"tries again at {_at(post.next_attempt_at)}: {post.last_error}"
+        if post.scheduled_at and post.scheduled_at > now:
+            return f"uploads at {_at(post.scheduled_at)}"
+        return "uploads next"
+    if post.waiting_reason == "quota" and post.next_attempt_at:
+        return f"waits for the daily quota; checks again at {_at(post.next_attempt_at)}"
+    if post.waiting_reason == "retry" and post.next_attempt_at:
+        return f"tries again at {_at(post.next_attempt_at)}: {post.last_error}"
+    return {
+        S.UPLOADING: "uploading the media to your FTP host",
+        S.UPLOADED: "asks Instagram to create the post",
+        S.CONTAINER_CREATED: "Instagram is processing the media",
+        S.READY: "publishes next",
+        S.PUBLISHING: "publishing now",
+        S.PUBLISHED: f"on Instagram (media {post.media_id})" if post.media_id else "on Instagram",
+        S.FAILED: f"stopped: {post.last_error} — fix it and Retry",
+        S.CANCELLED: "cancelled — Retry queues it again",
+    }[state]
+
+
+def summary(post: QueuedPost) -> str:
+    files = len(post.media)
+    kind = post.kind.value.title() + (f" · {files} files" if files > 1 else "")
+    caption = post.caption.strip().splitlines()[0] if post.caption.strip() else "(no caption)"
+    if len(caption) > 60:
+        caption = caption[:59] + "…"
+    who = f" · as {post.character}" if post.character else ""
+    return f"{kind}{who} — {caption}"
+
+
+class PostList(QListWidget):
+    #: The posts' ids in their new order after the user dragged one.
+    reordered = Signal(list)
+
+    def __init__(self, colors: Callable[[], dict[str, str]], parent: QWidget | None = None):
+        super().__init__(parent)
+        self._colors = colors
+        self.setObjectName("instagramQueue")
+        self.setIconSize(QSize(ICON, ICON))
+        self.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
+        self.setDefaultDropAction(Qt.DropAction.MoveAction)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setSpacing(2)
+        self.setWordWrap(True)
+        self._filling = False
+        self.model().rowsMoved.connect(self._on_model_rows_moved)
+
+    def post_ids(self) -> list[int]:
+        return [self.item(row).data(ID_ROLE) for row in range(self.count())]
+
+    def selected_id(self) -> int | None:
+        item = self.currentItem()
+        return item.data(ID_ROLE) if item is not None and item.isSelected() else None
+
+    def select_id(self, post_id: int | None) -> None:
+        for row in range(self.count()):
+            if self.item(row).data(ID_ROLE) == post_id:
+                self.setCurrentRow(row)
+                return
+
+    def show_posts(
+        self, posts: Sequence[QueuedPost], icons: dict[str, QIcon], now: datetime
+    ) -> None:
+        """Fill the list; ``icons`` maps a thumbnail path to its decoded icon."""
+        keep = self.selected_id()
+        self._filling = True
+        self.blockSignals(True)
+        try:
+            self.clear()
+            for post in posts:
+                item = QListWidgetItem(self._icon(post, icons), "")
+                item.setData(ID_ROLE, post.id)
+                self._fill(item, post, now)
+                self.addItem(item)
+        finally:
+            self.blockSignals(False)
+            self._filling = False
+        if keep is not None:
+            self.select_id(keep)
+        self.itemSelectionChanged.emit()
+
+    def _fill(self, item: QListWidgetItem, post: QueuedPost, now: datetime) -> None:
+        state = STATE_LABELS[post.state]
+        when = f" · {_at(post.scheduled_at)}" if post.scheduled_at else ""
+        item.setText(f"{summary(post)}\n{state}{when} — {next_step(post, now)}")
+        color = STATE_COLORS.get(post.state)
+        if post.waiting_reason in ("quota", "retry"):
+            color = "warn"
+        if color:
+            item.setForeground(QColor(self._colors()[color]))
+        item.setToolTip(post.last_error or post.caption[:400] or summary(post))
+
+    @staticmethod
+    def _icon(post: QueuedPost, icons: dict[str, QIcon]) -> QIcon:
+        first = post.media[0] if post.media else None
+        if first is not None and first.thumbnail and first.thumbnail in icons:
+            return icons[first.thumbnail]
+        return icons.get("video" if first and first.media_type == "video" else "image", QIcon())
+
+    def _on_model_rows_moved(
+        self, _parent: QModelIndex, _start: int, _end: int, _dest: QModelIndex, _row: int
+    ) -> None:
+        if not self._filling:
+            self.reordered.emit(self.post_ids())

@@ -1,0 +1,411 @@
+"""The Instagram page against the real queue on studio.db, a real pyftpdlib server, a local file
+host and the local Graph API (tests/services/instagram/rig.py), and the scripted LLM server for
+captions. Drops are real QDropEvents carrying file URLs, as a file manager sends them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from PySide6.QtCore import QEvent, QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from carrier_studio import assets
+from carrier_studio.core.instagram import PostKind, PostState
+from carrier_studio.core.settings import CompatEndpoint, ModelChoice, ProviderSettings, Settings
+from carrier_studio.services.instagram_api import GraphClient
+from carrier_studio.services.providers import text_model
+from carrier_studio.services.secrets import SecretStore
+from carrier_studio.ui.pages.instagram import InstagramPage, InstagramPageDeps, setup_problem
+from carrier_studio.ui.tasks import TaskOwner
+from tests.fakes import hang, running_server, text
+from tests.fakes.graph_api import TOKEN, USER_ID
+from tests.helpers.waiting import wait_until
+from tests.services.instagram import media
+from tests.services.instagram.rig import Rig
+
+COLORS = json.loads(assets.resource("themes", "palettes.json").read_text("utf-8"))["light"]
+
+
+class Answers:
+    """Stands in for the confirmation dialogs: records each question, answers ``yes``."""
+
+    def __init__(self) -> None:
+        self.yes = True
+        self.asked: list[str] = []
+        self.files: list[str] = []
+
+    def confirm(self, _parent, title: str, _text: str) -> bool:
+        self.asked.append(title)
+        return self.yes
+
+    def media_files(self, _parent) -> list[str]:
+        return self.files
+
+
+@pytest.fixture
+def world(qapp, loop, tmp_path, keyring_backend):
+    rig = Rig(tmp_path / "rig")
+    loop.run_until_complete(rig.__aenter__())
+    with running_server() as llm:
+        secrets = SecretStore("keyring", tmp_path / ".env", backend=keyring_backend, environ={})
+        providers = ProviderSettings(
+            endpoints=[CompatEndpoint(name="local", base_url=llm.openai_base_url)]
+        )
+        choice = ModelChoice(provider="openai-compatible", model="m", endpoint="local")
+
+        async def write_caption(character, notes, progress):
+            # The app's wiring: the captions service on the workspace default model.
+            model = await asyncio.to_thread(text_model, choice, providers, secrets)
+            try:
+                progress(f"Asking {model.label}…")
+                done = await model.complete(
+                    f"You are {character}. Write an Instagram caption in your voice.",
+                    [{"role": "user", "content": notes}],
+                )
+                return done.text
+            finally:
+                await model.close()
+
+        async def read_quota():
+            async with GraphClient(rig.graph.base_url, USER_ID, TOKEN) as graph:
+                return await graph.publishing_limit()
+
+        async def characters():
+            return ["Ada", "Pip"]
+
+        async def configured():
+            return None
+
+        tasks = TaskOwner()
+        deps = InstagramPageDeps(
+            queue=rig.queue,
+            characters=characters,
+            write_caption=write_caption,
+            setup_problem=configured,
+            colors=lambda: COLORS,
+            read_quota=read_quota,
+            clock=rig.clock,
+        )
+        page = InstagramPage(deps, tasks)
+        answers = Answers()
+        page.ask = answers
+        page.resize(1200, 800)
+        page.show()
+        loop.run_until_complete(tasks.wait_idle())
+        yield page, rig, llm, answers, tmp_path
+        loop.run_until_complete(page.shutdown())
+        loop.run_until_complete(tasks.cancel_all())
+    loop.run_until_complete(rig.__aexit__(None, None, None))
+    dispose(page)
+
+
+def dispose(page) -> None:
+    # Deleted outside the loop: a visible window deleted while qasync runs would end the loop.
+    page.deleteLater()
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+
+
+def settle(loop, page) -> None:
+    loop.run_until_complete(page.tasks.wait_idle())
+
+
+def drop(widget, paths: list[Path]) -> QDropEvent:
+    """A file manager's drop: text/uri-list with file:// URLs, entered then dropped."""
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    actions = Qt.DropAction.CopyAction | Qt.DropAction.MoveAction
+    buttons, keys = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    enter = QDragEnterEvent(QPointF(20, 20), actions, mime, buttons, keys)
+    QApplication.sendEvent(widget, enter)
+    assert enter.isAccepted(), "the zone accepts a drag of local files"
+    event = QDropEvent(QPointF(20, 20), actions, mime, buttons, keys)
+    QApplication.sendEvent(widget, event)
+    return event
+
+
+def test_dropping_files_makes_a_carousel_draft_with_thumbnails_and_queues_it(world, loop):
+    page, rig, _llm, _answers, tmp = world
+    files = [media.jpeg(tmp / "in" / f"photo{i}.jpg", size=(1080, 1350)) for i in range(3)]
+    event = drop(page.drop_zone, files)
+    assert event.isAccepted()
+    settle(loop, page)
+    assert page.files == [str(f) for f in files]
+    assert page.editor.chosen_kind() is PostKind.CAROUSEL, "several files make a carousel"
+    assert page.drop_zone.files_shown() == [str(f) for f in files]
+    assert all(page.drop_zone.has_thumbnail(str(f)) for f in files), "decoded thumbnails"
+    assert page.problems.isHidden() and page.queue_button.isEnabled()
+
+    page.editor.caption.setPlainText("Three looks #autumn")
+    QTest.keyClick(page.editor.caption, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    settle(loop, page)
+    posts = loop.run_until_complete(rig.queue.list())
+    assert [(p.kind, p.caption, len(p.media)) for p in posts] == [
+        (PostKind.CAROUSEL, "Three looks #autumn", 3)
+    ]
+    assert page.post_list.post_ids() == [posts[0].id]
+    assert page.post_has_thumbnail(posts[0].id), "the queued card shows its thumbnail"
+    assert page.files == [] and page.editor.text() == "", "the draft starts again"
+    assert "Queued" in page.post_list.item(0).text()
+
+
+def test_a_drop_of_a_folder_or_a_web_link_is_refused(world):
+    page, _rig, _llm, _answers, tmp = world
+    mime = QMimeData()
+    mime.setUrls([QUrl("https://example.com/a.jpg"), QUrl.fromLocalFile(str(tmp))])
+    enter = QDragEnterEvent(
+        QPointF(5, 5), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )  # fmt: skip
+    QApplication.sendEvent(page.drop_zone, enter)
+    assert not enter.isAccepted()
+    assert page.files == []
+
+
+def test_a_file_that_fails_preflight_says_why_and_converts_only_with_consent(world, loop):
+    page, rig, _llm, answers, tmp = world
+    png = media.png(tmp / "in" / "logo.png", size=(1080, 1080))
+    wide = media.jpeg(tmp / "in" / "panorama.jpg", size=(3000, 1000))
+    big = media.noisy_jpeg(tmp / "in" / "huge.jpg", size=(2200, 2200))
+    assert big.stat().st_size > 8 * 1024 * 1024
+    originals = {p: p.read_bytes() for p in (png, wide, big)}
+
+    page.add_files([str(png), str(wide), str(big)])  # what the drop handler calls
+    settle(loop, page)
+    said = page.problems.text()
+    assert "logo.png: is PNG; Instagram takes JPEG images" in said
+    assert "panorama.jpg: is 3000×1000 (aspect 3.00:1)" in said
+    assert "huge.jpg: is " in said and "images may be at most 8 MB" in said
+    assert not page.queue_button.isEnabled(), "nothing is queued with problems"
+    assert "is PNG" in page.drop_zone.strip.item(0).toolTip(), "the file itself is marked"
+    assert page.convert_button.isVisible() and page.convert_button.text() == "Convert 3 images…"
+
+    answers.yes = False
+    page.convert_button.click()
+    assert answers.asked == ["Convert images"]
+    assert not page.convert_consent and not page.queue_button.isEnabled()
+
+    answers.yes = True
+    page.convert_button.click()
+    assert page.convert_consent and page.queue_button.isEnabled()
+    assert "a converted JPEG copy will be queued" in page.problems.text()
+    page.queue_draft()
+    settle(loop, page)
+    (post,) = loop.run_until_complete(rig.queue.list())
+    for item in post.media:
+        assert item.path.endswith(".jpg")
+        with Image.open(item.path) as image:
+            assert image.format == "JPEG"
+            assert 0.8 - 1e-3 <= image.width / image.height <= 1.91 + 1e-3
+        assert Path(item.path).stat().st_size <= 8 * 1024 * 1024
+    assert {p: p.read_bytes() for p in originals} == originals, "the originals are untouched"
+
+
+def test_a_single_video_is_a_reel_and_a_too_short_one_says_so(world, loop):
+    page, _rig, _llm, _answers, tmp = world
+    clip = media.mp4(tmp / "in" / "clip.mp4", 1.5)
+    drop(page.drop_zone, [clip])
+    settle(loop, page)
+    assert page.editor.chosen_kind() is PostKind.REEL
+    assert not page.drop_zone.has_thumbnail(str(clip)), "a video shows a placeholder"
+    assert "clip.mp4: lasts 1.5 s; a reel video must last 3 to 900 s" in page.problems.text()
+    assert not page.convert_button.isVisible(), "no conversion fixes a video"
+
+
+def test_caption_counters_turn_red_past_the_limits(world, loop):
+    page, _rig, _llm, _answers, tmp = world
+    editor = page.editor
+    editor.caption.setPlainText("Hello #one #two")
+    assert editor.char_count.text() == "15 / 2,200 characters"
+    assert editor.tag_count.text() == "2 / 30 hashtags"
+    assert editor.char_count.property("over") is False
+    editor.caption.setPlainText(" ".join(f"#t{i}" for i in range(31)))
+    assert editor.tag_count.text() == "31 / 30 hashtags"
+    assert editor.tag_count.property("over") is True
+    assert COLORS["error"] in editor.tag_count.styleSheet()
+    editor.caption.setPlainText("x" * 2201)
+    assert editor.char_count.text() == "2,201 / 2,200 characters"
+    assert editor.char_count.property("over") is True
+    page.add_files([str(media.jpeg(tmp / "in" / "ok.jpg"))])
+    settle(loop, page)
+    assert "the caption has 2201 characters" in page.problems.text()
+    assert not page.queue_button.isEnabled(), "a caption over the limit blocks queueing"
+    editor.caption.setPlainText("Fine now")
+    assert page.queue_button.isEnabled()
+
+
+def test_write_caption_as_a_character_and_cancel(world, loop):
+    page, _rig, llm, _answers, tmp = world
+    page.add_files([str(media.jpeg(tmp / "in" / "cake.jpg"))])
+    settle(loop, page)
+    assert [page.editor.character.itemText(i) for i in range(2)] == ["Ada", "Pip"]
+    page.editor.character.setCurrentText("Pip")
+    page.editor.caption.setPlainText("birthday cake, chocolate")
+    llm.script(text("Chocolate layers, candles lit. Make a wish! #birthday"))
+    page.editor.write_button.click()
+    settle(loop, page)
+    assert page.editor.text() == "Chocolate layers, candles lit. Make a wish! #birthday"
+    (request,) = llm.requests
+    sent = json.dumps(request.body["messages"])
+    assert "You are Pip" in sent and "birthday cake, chocolate" in sent and "cake.jpg" in sent
+    page.editor.caption.undo()
+    assert page.editor.text() == "birthday cake, chocolate", "the written caption is one undo"
+    page.editor.caption.redo()
+
+    llm.script(hang())
+    page.editor.write_button.click()
+    wait_until(loop, lambda: len(llm.requests) == 2)
+    assert page.editor.cancel_write.isVisible() and page.editor.caption.isReadOnly()
+    page.editor.cancel_write.click()
+    settle(loop, page)
+    assert page.editor.text() == "Chocolate layers, candles lit. Make a wish! #birthday"
+    assert "Cancelled" in page.editor.write_progress.text()
+    assert not page.editor.caption.isReadOnly()
+
+    page.queue_draft()
+    settle(loop, page)
+    assert page.posts[0].character == "Pip", "the post remembers who wrote its caption"
+
+
+def _queue(loop, rig, tmp, caption: str):
+    path = media.jpeg(tmp / "in" / f"{caption}.jpg")
+    return loop.run_until_complete(rig.queue.add([path], caption=caption))
+
+
+def test_reordering_the_list_is_stored(world, loop):
+    page, rig, _llm, _answers, tmp = world
+    ids = [_queue(loop, rig, tmp, name).id for name in ("first", "second", "third")]
+    settle(loop, page)
+    assert page.post_list.post_ids() == ids
+    # What a drag inside the list does: the list's model moves the row.
+    model = page.post_list.model()
+    assert model.moveRow(model.index(0, 0).parent(), 2, model.index(0, 0).parent(), 0)
+    settle(loop, page)
+    stored = [p.id for p in loop.run_until_complete(rig.queue.list())]
+    assert stored == [ids[2], ids[0], ids[1]]
+    assert page.post_list.post_ids() == stored
+
+
+def test_publishing_fills_the_timeline_and_retry_and_cancel_ask_first(world, loop):
+    page, rig, _llm, answers, tmp = world
+    failing = _queue(loop, rig, tmp, "spammy")
+    waiting = _queue(loop, rig, tmp, "later")
+    rig.graph.fail_next("create", 100, 2207051, message="Spam")
+    # Only the first post is due now: the second is scheduled far ahead.
+    loop.run_until_complete(
+        rig.queue.update(waiting.id, scheduled_at=rig.clock.now.replace(year=2100))
+    )
+    loop.run_until_complete(rig.worker.run_pending())
+    settle(loop, page)
+    page.post_list.select_id(failing.id)
+    settle(loop, page)
+    assert page.selected_post.state is PostState.FAILED
+    steps = page.timeline.lines()
+    assert ("Upload", "ok", "every file answers at its public URL") in steps
+    assert steps[-1][1] == "error" and "blocked the post as possible spam" in steps[-1][2]
+    assert "Failed" in page.post_list.item(0).text()
+    assert page.retry_button.isEnabled()
+
+    answers.yes = False
+    page.retry_button.click()
+    settle(loop, page)
+    assert answers.asked == ["Retry post"]
+    assert loop.run_until_complete(rig.queue.get(failing.id)).state is PostState.FAILED
+    answers.yes = True
+    page.retry_button.click()
+    settle(loop, page)
+    loop.run_until_complete(rig.worker.run_pending())
+    settle(loop, page)
+    assert page.selected_post.state is PostState.PUBLISHED
+    outcomes = [(step, outcome) for step, outcome, _ in page.timeline.lines()]
+    assert ("Container", "ok") in outcomes and outcomes[-1] == ("Publish", "ok")
+    assert rig.graph.publishes_of("spammy") == 1
+    assert not page.cancel_button.isEnabled(), "a published post cannot be cancelled"
+
+    page.post_list.select_id(waiting.id)
+    settle(loop, page)
+    page.post_list.setFocus()
+    answers.asked.clear()
+    answers.yes = False
+    QTest.keyClick(page.post_list, Qt.Key.Key_Delete)
+    settle(loop, page)
+    assert answers.asked == ["Cancel post"]
+    assert loop.run_until_complete(rig.queue.get(waiting.id)).state is PostState.QUEUED
+    answers.yes = True
+    QTest.keyClick(page.post_list, Qt.Key.Key_Delete)
+    settle(loop, page)
+    assert loop.run_until_complete(rig.queue.get(waiting.id)).state is PostState.CANCELLED
+    assert "Cancelled" in page.post_list.item(1).text()
+
+
+def test_the_quota_gauge_shows_what_the_graph_api_says(world, loop):
+    page, rig, _llm, _answers, _tmp = world
+    # The first reading happened when the page was shown (the fake's defaults: 0 of 50).
+    assert page.quota.label.text() == "0 of 50 posts in the last 24 h"
+    rig.graph.quota_usage, rig.graph.quota_total = 37, 100
+    page.quota.refresh.click()
+    settle(loop, page)
+    assert page.quota.label.text() == "37 of 100 posts in the last 24 h"
+    assert (page.quota.bar.value(), page.quota.bar.maximum()) == (37, 100)
+    rig.graph.quota_usage = 100
+    page.quota.refresh.click()
+    settle(loop, page)
+    assert "100 of 100" in page.quota.label.text() and "limit reached" in page.quota.label.text()
+    rig.graph.fail_next("limit", 190, message="Error validating access token")
+    page.quota.refresh.click()
+    settle(loop, page)
+    assert "could not read it" in page.quota.label.text() or "could not read it" in (
+        page.quota.label.toolTip()
+    )
+
+
+def test_an_unread_quota_says_unknown_and_missing_setup_shows_a_banner(qapp, loop, tmp_path):
+    rig = Rig(tmp_path / "rig")
+    loop.run_until_complete(rig.__aenter__())
+    settings = Settings()
+
+    async def problem():
+        return setup_problem(settings, token_set=False)
+
+    async def never():  # pragma: no cover - not set up, so never called
+        raise AssertionError("the quota is not read without a setup")
+
+    async def characters():
+        return []
+
+    opened = []
+    tasks = TaskOwner()
+    page = InstagramPage(
+        InstagramPageDeps(
+            queue=rig.queue,
+            characters=characters,
+            write_caption=None,  # type: ignore[arg-type] - never reached without characters
+            setup_problem=problem,
+            colors=lambda: COLORS,
+            read_quota=never,
+            token_warning=lambda: "The Instagram access token expires in 3 days (2026-11-25 UTC).",
+            open_settings=lambda: opened.append(True),
+        ),
+        tasks,
+    )
+    try:
+        page.show()
+        loop.run_until_complete(tasks.wait_idle())
+        assert page.quota.label.text().startswith("unknown")
+        assert page.setup_banner.isVisible()
+        said = page.setup_label.text()
+        assert "the Instagram account id, an access token, an FTP host and the FTP host's " in said
+        page.settings_button.click()
+        assert opened == [True]
+        assert page.token_banner.isVisible() and "expires in 3 days" in page.token_banner.text()
+        assert not page.editor.write_button.isEnabled(), "no characters: nothing to write as"
+    finally:
+        loop.run_until_complete(page.shutdown())
+        loop.run_until_complete(tasks.cancel_all())
+        loop.run_until_complete(rig.__aexit__(None, None, None))
+        dispose(page)
