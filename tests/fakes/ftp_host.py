@@ -82,15 +82,18 @@ class FileHost:
         self.root = root
         self.requests: list[tuple[str, str]] = []
         self._hold: asyncio.Event | None = None
+        self._skip = 0
         self.held = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.base_url = ""
         #: Serve everything as this type instead (a misconfigured host).
         self.force_type: str | None = None
 
-    def hold_next_head(self) -> None:
-        """The next HEAD waits (after the upload, before the check) until `release`."""
+    def hold_next_head(self, skip: int = 0) -> None:
+        """The next HEAD (after ``skip`` others) waits — the file is uploaded, its URL not yet
+        checked — until `release`."""
         self._hold = asyncio.Event()
+        self._skip = skip
         self.held.clear()
 
     def release(self) -> None:
@@ -117,7 +120,9 @@ class FileHost:
     async def _serve(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]
         self.requests.append((request.method, name))
-        if request.method == "HEAD" and self._hold is not None:
+        if request.method == "HEAD" and self._hold is not None and self._skip:
+            self._skip -= 1
+        elif request.method == "HEAD" and self._hold is not None:
             hold = self._hold
             self.held.set()
             await hold.wait()

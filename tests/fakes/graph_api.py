@@ -50,6 +50,8 @@ class Container:
 class Hold:
     kind: str
     phase: str  # "before": nothing done yet; "after": done, answer withheld
+    #: Matching requests to let through first.
+    skip: int = 0
     reached: asyncio.Event = field(default_factory=asyncio.Event)
     released: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -69,6 +71,7 @@ class FakeGraphApi:
         self.token_expires_at = 0  # 0: never (as debug_token reports it)
         self._errors: dict[str, deque[tuple[int, int, int | None, str]]] = defaultdict(deque)
         self._holds: dict[str, Hold] = {}
+        self._every_hold: list[Hold] = []
         #: Published media: (media id, container id, caption).
         self.published: list[tuple[str, str, str]] = []
         #: Publish requests for containers that were already published (must stay 0).
@@ -95,13 +98,15 @@ class FakeGraphApi:
         for _ in range(times):
             self._errors[kind].append((status, code, subcode, message))
 
-    def hold(self, kind: str, phase: str = "before") -> Hold:
-        hold = Hold(kind, phase)
+    def hold(self, kind: str, phase: str = "before", skip: int = 0) -> Hold:
+        """Stop the next ``kind`` request (after ``skip`` others) before or after it acts."""
+        hold = Hold(kind, phase, skip)
         self._holds[kind] = hold
+        self._every_hold.append(hold)
         return hold
 
     def release_all(self) -> None:
-        for hold in self._holds.values():
+        for hold in self._every_hold:
             hold.released.set()
         self._holds.clear()
 
@@ -159,13 +164,15 @@ class FakeGraphApi:
         if self._errors[kind]:
             return self._error(*self._errors[kind].popleft())
         hold = self._holds.get(kind)
+        if hold and hold.skip:
+            hold.skip -= 1
+            hold = None
         if hold and hold.phase == "before":
             del self._holds[kind]
             hold.reached.set()
             await hold.released.wait()
             return self._error(503, 2, None, "released after a hold")
         response = await getattr(self, f"_{kind}")(path, params)
-        hold = self._holds.get(kind)
         if hold and hold.phase == "after":
             del self._holds[kind]
             hold.reached.set()

@@ -231,8 +231,10 @@ def test_the_background_worker_publishes_what_is_added_and_stops(tmp_path):
             post = await rig.queue.add([source], caption="live")
 
             async def published():
-                while (await rig.queue.get(post.id)).state is not PostState.PUBLISHED:
-                    changed.clear()
+                while True:
+                    changed.clear()  # before reading, so no change is missed
+                    if (await rig.queue.get(post.id)).state is PostState.PUBLISHED:
+                        return
                     await changed.wait()
 
             await asyncio.wait_for(published(), 10)
