@@ -22,11 +22,13 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QIcon, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QFileDialog,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QMessageBox,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -202,7 +204,19 @@ class InstagramPage(Page):
         self.body.addWidget(splitter, 1)
 
         draft = QGroupBox("New post")
-        draft_layout = QVBoxLayout(draft)
+        # A short window scrolls the draft rather than squeezing the caption box.
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setStyleSheet("QScrollArea, #instagramDraft { background: transparent; }")
+        draft_outer = QVBoxLayout(draft)
+        draft_outer.addWidget(scroll, 1)
+        content = QWidget()
+        content.setObjectName("instagramDraft")
+        scroll.setWidget(content)
+        draft_layout = QVBoxLayout(content)
+        draft_layout.setContentsMargins(0, 0, 6, 0)
         self.drop_zone = MediaDropZone()
         self.drop_zone.files_dropped.connect(self.add_files)
         self.drop_zone.add_requested.connect(self.choose_files)
@@ -214,20 +228,20 @@ class InstagramPage(Page):
         self.problems.setTextFormat(Qt.TextFormat.RichText)
         self.problems.hide()
         draft_layout.addWidget(self.problems)
-        convert_row = QHBoxLayout()
         self.convert_button = QPushButton("Convert…")
         self.convert_button.setObjectName("instagramConvert")
+        self.convert_button.setToolTip("Make JPEG copies that pass; asks first")
         self.convert_button.clicked.connect(self.ask_to_convert)
         self.convert_button.hide()
-        convert_row.addWidget(self.convert_button)
-        convert_row.addStretch(1)
-        draft_layout.addLayout(convert_row)
+        self.drop_zone.buttons.insertWidget(2, self.convert_button)
         self.editor = CaptionEditor(colors)
         self.editor.changed.connect(self._on_editor_changed)
         self.editor.kind_chosen.connect(self._on_kind_chosen)
         self.editor.write_requested.connect(self.write_caption)
         self.editor.cancel_write_requested.connect(self.cancel_writing)
-        draft_layout.addWidget(self.editor, 1)
+        draft_layout.addWidget(self.editor)
+        draft_layout.addStretch(1)
+        # Outside the scrolled part: the button stays in view however long the draft gets.
         queue_row = QHBoxLayout()
         self.queue_button = QPushButton("Queue post")
         self.queue_button.setObjectName("instagramQueuePost")
@@ -236,7 +250,7 @@ class InstagramPage(Page):
         self.queue_button.clicked.connect(self.queue_draft)
         queue_row.addStretch(1)
         queue_row.addWidget(self.queue_button)
-        draft_layout.addLayout(queue_row)
+        draft_outer.addLayout(queue_row)
         splitter.addWidget(draft)
 
         queue_box = QGroupBox("Queue")

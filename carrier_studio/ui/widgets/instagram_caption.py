@@ -57,7 +57,8 @@ class CaptionEditor(QWidget):
         self.caption = QPlainTextEdit()
         self.caption.setObjectName("instagramCaption")
         self.caption.setPlaceholderText("Write a caption, or let a character write it…")
-        self.caption.setMinimumHeight(90)
+        self.caption.setMinimumHeight(72)
+        self.caption.setMaximumHeight(110)
         self.caption.textChanged.connect(self._on_caption_changed)
         form.addRow("Caption", self.caption)
 

@@ -40,7 +40,7 @@ VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm"})
 IMAGE_SUFFIXES = frozenset(
     {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".heic", ".heif"}
 )
-THUMB = 96
+THUMB = 72
 
 
 def is_video(path: str) -> bool:
@@ -91,7 +91,17 @@ async def load_icon(path: str, size: int = THUMB) -> tuple[QIcon, bool]:
     image = await asyncio.to_thread(read_thumbnail, path, size)
     if image.isNull():
         return QIcon(placeholder("broken", size)), False
-    return QIcon(QPixmap.fromImage(image)), True
+    return QIcon(_centred(QPixmap.fromImage(image), size)), True
+
+
+def _centred(picture: QPixmap, size: int) -> QPixmap:
+    """``picture`` in the middle of a square, so cards of any aspect line up."""
+    square = QPixmap(size, size)
+    square.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(square)
+    painter.drawPixmap((size - picture.width()) // 2, (size - picture.height()) // 2, picture)
+    painter.end()
+    return square
 
 
 def local_files(event: QDragEnterEvent | QDropEvent) -> list[str]:
@@ -122,7 +132,7 @@ class MediaDropZone(QFrame):
         self.setObjectName("instagramDropZone")
         self.setAcceptDrops(True)
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setMinimumHeight(150)
+        self.setMinimumHeight(THUMB + 76)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 8, 10, 8)
         self.hint = QLabel(
@@ -140,11 +150,14 @@ class MediaDropZone(QFrame):
         self.strip.setWrapping(False)
         self.strip.setIconSize(QSize(THUMB, THUMB))
         self.strip.setMovement(QListView.Movement.Static)
-        self.strip.setFixedHeight(THUMB + 44)
+        self.strip.setFixedHeight(THUMB + 30)
         self.strip.setAcceptDrops(False)  # drops land on the zone
+        self.strip.setFrameShape(QFrame.Shape.NoFrame)
+        self.strip.setStyleSheet("QListWidget { background: transparent; border: none; }")
         self.strip.hide()
         layout.addWidget(self.strip)
-        buttons = QHBoxLayout()
+        #: The page adds its own buttons here (Convert).
+        self.buttons = buttons = QHBoxLayout()
         self.add_button = QPushButton("Add media…")
         self.add_button.setObjectName("instagramAddMedia")
         self.add_button.setToolTip("Choose images or videos (Ctrl+O)")

@@ -64,9 +64,14 @@ def next_step(post: QueuedPost, now: datetime) -> str:
         S.READY: "publishes next",
         S.PUBLISHING: "publishing now",
         S.PUBLISHED: f"on Instagram (media {post.media_id})" if post.media_id else "on Instagram",
-        S.FAILED: f"stopped: {post.last_error} — fix it and Retry",
+        S.FAILED: f"stopped: {_first_part(post.last_error)} — fix it and Retry",
         S.CANCELLED: "cancelled — Retry queues it again",
     }[state]
+
+
+def _first_part(error: str) -> str:
+    """The error without Meta's own wording and codes (the timeline has them all)."""
+    return error.split(" (Meta:")[0].split(" (code ")[0] or "an error"
 
 
 def summary(post: QueuedPost) -> str:
@@ -131,9 +136,7 @@ class PostList(QListWidget):
         self.itemSelectionChanged.emit()
 
     def _fill(self, item: QListWidgetItem, post: QueuedPost, now: datetime) -> None:
-        state = STATE_LABELS[post.state]
-        when = f" · {_at(post.scheduled_at)}" if post.scheduled_at else ""
-        item.setText(f"{summary(post)}\n{state}{when} — {next_step(post, now)}")
+        item.setText(f"{summary(post)}\n{STATE_LABELS[post.state]} — {next_step(post, now)}")
         color = STATE_COLORS.get(post.state)
         if post.waiting_reason in ("quota", "retry"):
             color = "warn"

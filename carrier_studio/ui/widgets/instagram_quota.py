@@ -32,6 +32,7 @@ class QuotaGauge(QWidget):
         self.label = QLabel()
         self.label.setObjectName("instagramQuota")
         layout.addWidget(self.label)
+        layout.addStretch(1)
         self.refresh = QPushButton("Refresh")
         self.refresh.setObjectName("instagramQuotaRefresh")
         self.refresh.setToolTip("Read content_publishing_limit from Instagram now")
