@@ -8,7 +8,10 @@ test_store_contract.py.
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -264,6 +267,30 @@ def test_apply_migration_prepares_an_empty_database(env):
         with psycopg.connect(url) as connection:
             status = connection.execute("select public.memories_status()").fetchone()[0]
         assert status == {"schema_version": 1, "embedder_id": None, "dimension": None}
+
+
+def test_the_cli_applies_the_migration(env, tmp_path):
+    with other_database(env, "cli_project") as url:
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "carrier_studio",
+                "memory",
+                "init",
+                "--supabase",
+                "--apply",
+                url,
+            ],
+            env={**os.environ, "CARRIER_STUDIO_HOME": str(tmp_path / "workspace")},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        with psycopg.connect(url) as connection:
+            status = connection.execute("select public.memories_status()").fetchone()[0]
+        assert status["schema_version"] == 1
 
 
 def test_apply_migration_leaves_a_foreign_memories_table_alone(env):
