@@ -152,6 +152,10 @@ async def measure(path: Path, runs: int) -> None:
             combo.setCurrentIndex(max(0, combo.findData(data)))
             combo.blockSignals(False)
 
+        first_rows = (await store.page(MemoryFilter(), None, 50)).records
+        kind = first_rows[0].kind
+        absent = next(c for c in ("instagram", "discord", "chat", "user") if c not in
+                      {r.provenance.client for r in first_rows})  # fmt: skip
         cases = [
             ("all memories", lambda: choose(page.character_filter, None), MemoryFilter()),
             (
@@ -160,9 +164,14 @@ async def measure(path: Path, runs: int) -> None:
                 MemoryFilter(character=characters[0]),
             ),
             (
-                f"character {characters[0]} + kind fact",
-                lambda: choose(page.kind_filter, "fact"),
-                MemoryFilter(character=characters[0], kinds=frozenset({"fact"})),
+                f"+ kind {kind} (not indexed)",
+                lambda: choose(page.kind_filter, kind),
+                MemoryFilter(character=characters[0], kinds=frozenset({kind})),
+            ),
+            (
+                f"+ source {absent}",
+                lambda: choose(page.client_filter, absent),
+                MemoryFilter(character=characters[0], kinds=frozenset({kind}), client=absent),
             ),
         ]
         total = await store.count(MemoryFilter())
@@ -179,6 +188,7 @@ async def measure(path: Path, runs: int) -> None:
                 f"  {label:<32} first screen {median_ms(times)}  (max {max(times) * 1e3:.0f} ms)"
                 f"   store.page alone {median_ms(bare)}   rows shown {page.model.rowCount()}"
             )
+        choose(page.client_filter, None)
         choose(page.kind_filter, None)
         choose(page.character_filter, None)
         began = time.perf_counter()

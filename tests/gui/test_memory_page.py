@@ -577,3 +577,16 @@ def test_a_replaced_service_is_picked_up(loop, memory, open_page, tmp_path):
         loop.run_until_complete(other_store.close())
     loop.run_until_complete(page.shutdown())
     assert listeners == [], "the page unsubscribed when it shut down"
+
+
+def test_the_first_screen_is_announced_once_painted_even_when_empty(loop, memory, open_page):
+    _add(loop, memory, _random_memories(memory, "Ada", 30))
+    page = open_page()
+    painted = []
+    page.first_screen_painted.connect(lambda: painted.append(page.model.rowCount()))
+    page.refresh()
+    wait_until(loop, lambda: painted == [30])
+    _choose(page.client_filter, "discord")  # no memory came from Discord
+    wait_until(loop, lambda: painted == [30, 0])
+    _idle(loop, page)
+    assert painted == [30, 0], "once per listing"

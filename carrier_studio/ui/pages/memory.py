@@ -125,15 +125,25 @@ class MemoryAsk:
 
 
 class _PaintWatch(QObject):
-    """Tells when the table's viewport painted rows after the listing was asked for."""
+    """Tells when the table's viewport painted the first page (or hits) of a listing."""
 
     def __init__(self, page: MemoryPage) -> None:
         super().__init__(page)
         self.page = page
         self.armed = False
+        self.loaded = False
+        page.model.loaded.connect(self._on_loaded)
+
+    def arm(self) -> None:
+        self.armed, self.loaded = True, False
+
+    def _on_loaded(self, _rows: int) -> None:
+        if self.armed and not self.loaded:
+            self.loaded = True
+            self.page.table.viewport().update()  # an empty result paints too
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
-        if self.armed and event.type() == QEvent.Type.Paint and self.page.model.rowCount():
+        if self.armed and self.loaded and event.type() == QEvent.Type.Paint:
             self.armed = False
             # After this paint has finished, not before: queue the signal.
             QTimer.singleShot(0, self.page.first_screen_painted.emit)
@@ -141,7 +151,7 @@ class _PaintWatch(QObject):
 
 
 class MemoryPage(Page):
-    #: The first screen of a listing was painted (bench/memory_page.py).
+    #: The first screen of a listing (or a search) was painted (bench/memory_page.py).
     first_screen_painted = Signal()
 
     def __init__(self, deps: MemoryPageDeps, tasks: TaskOwner, parent: QWidget | None = None):
@@ -432,7 +442,7 @@ class MemoryPage(Page):
         self._search_timer.stop()
         if self.service is None:
             return
-        self._paint_watch.armed = True
+        self._paint_watch.arm()
         if self.current_query() is None:
             self.model.list(self.current_filter())
         else:

@@ -106,7 +106,6 @@ class MemoryDetail(QWidget):
         layout.addWidget(self.error)
         buttons = QHBoxLayout()
         self.save_button = QPushButton("Save")
-        self.save_button.setProperty("primary", True)
         self.save_button.clicked.connect(self._on_save_clicked)
         self.pin_button = QPushButton("Pin")
         self.pin_button.clicked.connect(self._on_pin_clicked)
@@ -184,7 +183,7 @@ class MemoryDetail(QWidget):
             meta = dict(record.metadata) if record else {}
             self.metadata.setPlainText(json.dumps(meta, ensure_ascii=False) if meta else "")
             self.error.hide()
-            self.save_button.setEnabled(False)
+            self._set_save_enabled(False)
         finally:
             self._loading = False
 
@@ -214,7 +213,15 @@ class MemoryDetail(QWidget):
     def _on_edited(self, *_args: object) -> None:
         if not self._loading:
             self.error.hide()
-            self.save_button.setEnabled(self.record is not None and self.dirty)
+            self._set_save_enabled(self.record is not None and self.dirty)
+
+    def _set_save_enabled(self, enabled: bool) -> None:
+        self.save_button.setEnabled(enabled)
+        # The theme has no disabled look for a primary button: only an active Save is one.
+        if self.save_button.property("primary") != enabled:
+            self.save_button.setProperty("primary", enabled)
+            self.save_button.style().unpolish(self.save_button)
+            self.save_button.style().polish(self.save_button)
 
     def edited(self) -> MemoryRecord:
         """The shown memory with the pane's edits; MetadataError if the metadata is not JSON."""
