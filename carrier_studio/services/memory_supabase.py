@@ -108,6 +108,8 @@ class SupabaseMemoryStore:
         self._timeout = call_timeout
         self._client: AsyncClient | None = None
         self._http: httpx.AsyncClient | None = None
+        # Concurrent first calls (a hybrid search beside a write) must share one client.
+        self._connecting = asyncio.Lock()
 
     @classmethod
     async def open(cls, url: str, key: str, *, call_timeout: float = 30.0) -> SupabaseMemoryStore:
@@ -316,6 +318,13 @@ class SupabaseMemoryStore:
     async def _connect(self) -> AsyncClient:
         if self._client is not None:
             return self._client
+        async with self._connecting:
+            if self._client is None:
+                await self._create_client()
+        assert self._client is not None
+        return self._client
+
+    async def _create_client(self) -> None:
         # Imported here: the supabase package costs ≈0.7 s of start-up.
         import httpx
         from supabase import AsyncClient, AsyncClientOptions, AsyncSupabaseException
@@ -336,7 +345,6 @@ class SupabaseMemoryStore:
                 hint="The URL looks like https://<project>.supabase.co; "
                 "the key is the service_role key from Project Settings → API.",
             ) from exc
-        return self._client
 
     async def _rpc(self, function: str, args: dict[str, Any]) -> Any:
         import httpx
