@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -204,6 +205,25 @@ def test_a_file_that_fails_preflight_says_why_and_converts_only_with_consent(wor
             assert 0.8 - 1e-3 <= image.width / image.height <= 1.91 + 1e-3
         assert Path(item.path).stat().st_size <= 8 * 1024 * 1024
     assert {p: p.read_bytes() for p in originals} == originals, "the originals are untouched"
+
+
+def test_ctrl_o_adds_media_and_a_scheduled_post_keeps_its_time(world, loop):
+    page, rig, _llm, answers, tmp = world
+    answers.files = [str(media.jpeg(tmp / "in" / "dawn.jpg", size=(1080, 1080)))]
+    page.activateWindow()
+    page.editor.caption.setFocus()
+    QTest.keyClick(page.editor.caption, Qt.Key.Key_O, Qt.KeyboardModifier.ControlModifier)
+    settle(loop, page)
+    assert page.files == answers.files and page.editor.chosen_kind() is PostKind.IMAGE
+    page.editor.now.setChecked(False)
+    assert page.editor.schedule.isEnabled()
+    when = datetime(2031, 5, 4, 9, 30).astimezone()
+    page.editor.set_scheduled_at(when)
+    page.queue_draft()
+    settle(loop, page)
+    (post,) = loop.run_until_complete(rig.queue.list())
+    assert post.scheduled_at == when
+    assert "uploads at 2031-05-04 09:30" in page.post_list.item(0).text()
 
 
 def test_a_single_video_is_a_reel_and_a_too_short_one_says_so(world, loop):

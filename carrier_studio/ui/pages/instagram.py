@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QIcon, QKeySequence, QShortcut, QShowEvent
@@ -108,6 +108,8 @@ class InstagramPageDeps:
     token_warning: Callable[[], str | None] = lambda: None
     #: Shows the Settings page (the banner's button).
     open_settings: Callable[[], None] | None = None
+    #: ThemeManager.changed: state colours follow a theme switch.
+    theme_changed: Any = None
     clock: Callable[[], datetime] = field(default=utcnow)
 
 
@@ -163,6 +165,8 @@ class InstagramPage(Page):
         self._build()
         self._unsubscribe = deps.queue.subscribe(self._on_queue_changed)
         self._shortcuts()
+        if deps.theme_changed is not None:
+            deps.theme_changed.connect(self._on_theme_changed)
         self.tasks.start("Loading characters for Instagram", self._load_characters())
         self.refresh()
 
@@ -649,6 +653,11 @@ class InstagramPage(Page):
             and self.deps.queue.quota is None
         ):
             await self._read_quota()
+
+    def _on_theme_changed(self, _scheme: str) -> None:
+        self.editor.recount()
+        self._show_draft()
+        self.refresh()
 
     def _on_settings_clicked(self) -> None:
         if self.deps.open_settings is not None:

@@ -185,11 +185,14 @@ class CaptionEditor(QWidget):
     # -- counters -----------------------------------------------------------------------------
 
     def _on_caption_changed(self) -> None:
+        self.recount()
+        self.changed.emit()
+
+    def recount(self) -> None:
         text = self.text()
         chars, tags = len(text), len(hashtags(text))
         self._count(self.char_count, chars, CAPTION_MAX_CHARS, "characters")
         self._count(self.tag_count, tags, HASHTAGS_MAX, "hashtags")
-        self.changed.emit()
 
     def _count(self, label: QLabel, value: int, limit: int, noun: str) -> None:
         over = value > limit
