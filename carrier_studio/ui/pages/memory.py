@@ -400,7 +400,7 @@ class MemoryPage(Page):
 
     def _size_columns(self) -> None:
         # The content takes what is left; the rest are as wide as their usual values.
-        widths = [72, 0, 92, 124, 142, 90, 58, 58, 66, 58]
+        widths = [72, 0, 92, 124, 142, 98, 58, 58, 66, 58]
         header = self.table.horizontalHeader()
         for column in range(self.model.columnCount()):
             if column == 1:
