@@ -451,6 +451,45 @@ class InstagramQueue:
         await asyncio.to_thread(shutil.rmtree, self._post_dir(post_id), True)
         self._notify("removed", post_id)
 
+    async def queue_from_agent(
+        self,
+        character: str,
+        files: list[str],
+        caption: str,
+        *,
+        alt_text: str = "",
+        scheduled_at: str = "",
+    ) -> str:
+        """The agent tool's entry (`core.runtime.instagram_tool.PostQueuer`): queue a post and
+        say what happened in a sentence for the model. Never converts files: that needs the
+        user's consent on the Instagram page."""
+        when = None
+        if scheduled_at.strip():
+            try:
+                when = datetime.fromisoformat(scheduled_at.strip().replace("Z", "+00:00"))
+            except ValueError:
+                return f"error: scheduled_at {scheduled_at!r} is not an ISO 8601 time"
+            if when.tzinfo is None:
+                return "error: scheduled_at needs a time zone, e.g. 2026-11-22T18:00:00+01:00"
+        missing = [f for f in files if not Path(f).is_file()]
+        if missing:
+            return f"error: no such file: {', '.join(missing)}"
+        try:
+            post = await self.add(
+                [Path(f) for f in files],
+                caption=caption,
+                alt_text=alt_text,
+                scheduled_at=when,
+                character=character,
+            )
+        except QueuePreflightError as exc:
+            return f"error: not queued; {exc}"
+        at = f"for {when.isoformat()}" if when else "to publish as soon as possible"
+        return (
+            f"Queued Instagram post {post.id} ({post.kind.value}, {len(post.media)} file"
+            f"{'s' if len(post.media) != 1 else ''}) {at}. It is on the Instagram page."
+        )
+
     # -- the worker's steps -------------------------------------------------------------------
 
     async def due(self, now: datetime | None = None) -> list[QueuedPost]:
