@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from PySide6.QtCore import QModelIndex, QSize, Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon
 from PySide6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem, QWidget
 
@@ -99,7 +99,11 @@ class PostList(QListWidget):
         self.setSpacing(2)
         self.setWordWrap(True)
         self._filling = False
-        self.model().rowsMoved.connect(self._on_model_rows_moved)
+        self._shown: list[int] = []
+        # Qt moves rows for a drag inside the list (rowsMoved); a drag that arrives as a copy
+        # is inserted first and its source removed after (rowsRemoved). Either ends a reorder.
+        self.model().rowsMoved.connect(self._on_model_rows_changed)
+        self.model().rowsRemoved.connect(self._on_model_rows_changed)
 
     def post_ids(self) -> list[int]:
         return [self.item(row).data(ID_ROLE) for row in range(self.count())]
@@ -131,6 +135,7 @@ class PostList(QListWidget):
         finally:
             self.blockSignals(False)
             self._filling = False
+        self._shown = self.post_ids()
         if keep is not None:
             self.select_id(keep)
         self.itemSelectionChanged.emit()
@@ -151,8 +156,10 @@ class PostList(QListWidget):
             return icons[first.thumbnail]
         return icons.get("video" if first and first.media_type == "video" else "image", QIcon())
 
-    def _on_model_rows_moved(
-        self, _parent: QModelIndex, _start: int, _end: int, _dest: QModelIndex, _row: int
-    ) -> None:
-        if not self._filling:
-            self.reordered.emit(self.post_ids())
+    def _on_model_rows_changed(self, *_args: object) -> None:
+        if self._filling:
+            return
+        order = self.post_ids()
+        if order != self._shown and sorted(order) == sorted(self._shown):
+            self._shown = order
+            self.reordered.emit(order)
