@@ -590,3 +590,40 @@ def test_the_first_screen_is_announced_once_painted_even_when_empty(loop, memory
     wait_until(loop, lambda: painted == [30, 0])
     _idle(loop, page)
     assert painted == [30, 0], "once per listing"
+
+
+def test_unsaved_edits_are_kept_unless_the_user_drops_them(loop, memory, open_page):
+    _add(loop, memory, _random_memories(memory, "Ada", 10))
+    page = open_page()
+    asked = []
+    answer = {"discard": False}
+    page.ask = type(
+        "A", (), {"confirm": staticmethod(lambda *a: asked.append(a[2]) or answer["discard"])}
+    )
+    page.table.selectRow(0)
+    first = page.detail.record
+    page.detail.content.setPlainText("a half-written correction")
+    assert page.dirty
+    page.table.selectRow(1)
+    assert asked and "unsaved changes" in asked[-1]
+    assert page.detail.record == first
+    assert page.detail.content.toPlainText() == "a half-written correction"
+    # The window's close asks pages with unsaved work to save (Studio.confirm_close).
+    assert loop.run_until_complete(page.save_now()) is True
+    assert not page.dirty
+    stored = loop.run_until_complete(memory.get([first.id]))[0]
+    assert stored.content == "a half-written correction"
+    page.detail.content.setPlainText("another edit")
+    answer["discard"] = True
+    page.table.selectRow(2)
+    assert page.detail.record.id == page.model.record(2).id and not page.dirty
+    assert loop.run_until_complete(memory.get([first.id]))[0].content == stored.content
+
+
+def test_characters_with_memories_join_the_filter(loop, memory, open_page):
+    _add(loop, memory, _random_memories(memory, "Zed", 4))  # not a workspace character
+    page = open_page(characters=("Ada",))
+    names = [page.character_filter.itemText(i) for i in range(page.character_filter.count())]
+    assert names == ["All characters", "Ada", "Zed"]
+    _choose(page.character_filter, "Zed")
+    wait_until(loop, lambda: page.model.rowCount() == 4 and page.model.filter.character == "Zed")

@@ -174,6 +174,7 @@ class MemoryPage(Page):
         #: The memories the map shows now.
         self.map_records: list[MemoryRecord] = []
         self._selecting_from_map = False
+        self._scanned = 0
 
         self.body.addLayout(self._build_filters())
         self.body.addLayout(self._build_actions())
@@ -461,6 +462,14 @@ class MemoryPage(Page):
     def _on_model_loaded(self, rows: int) -> None:
         if rows <= self.model.page_size:  # the first page of a listing: count it once
             self._refresh_count()
+            self._scanned = 0
+        # Memories of characters the workspace no longer has (or imported ones) can still be
+        # filtered by: their names join the list as rows show them.
+        known = set(self.characters)
+        fresh = {self.model.record(r).character for r in range(self._scanned, rows)} - known
+        self._scanned = rows
+        if fresh and not self.model.searching:
+            self.set_characters([*self.characters, *fresh])
 
     async def _count(self) -> None:
         f = self.model.filter
@@ -554,10 +563,48 @@ class MemoryPage(Page):
         if not self._selecting_from_map:
             self.map.mark(ids)
         if len(ids) == 1 and not self._selecting_from_map:
-            self.detail.show_record(self.model.record(self.model.row_of(ids[0])))
+            self._open_in_detail(self.model.record(self.model.row_of(ids[0])))
+
+    def _open_in_detail(self, record: MemoryRecord) -> None:
+        current = self.detail.record
+        if current is not None and current.id == record.id and not self.detail.is_new:
+            return
+        if self._may_leave_detail():
+            self.detail.show_record(record)
+
+    def _may_leave_detail(self) -> bool:
+        """Unsaved edits in the detail pane are only dropped when the user says so."""
+        return not self.detail.dirty or self.ask.confirm(
+            self, "Unsaved changes", "Discard your unsaved changes to the open memory?"
+        )
+
+    # What the window asks before it closes (Studio.confirm_close).
+    unsaved_label = "The open memory"
+
+    @property
+    def dirty(self) -> bool:
+        return self.detail.dirty
+
+    async def save_now(self) -> bool:
+        """Save the open memory if it has changes; False when it could not be saved."""
+        if not self.detail.dirty:
+            return True
+        try:
+            record = self.detail.validated()
+        except ValueError as exc:
+            self.detail.show_error(str(exc))
+            return False
+        try:
+            await self._save(record, self.detail.is_new)
+        except CarrierError as exc:
+            messages.error(f"The memory was not saved: {exc}")
+            return False
+        return True
 
     def show_memory(self, memory_id: str) -> None:
         """Open one memory in the detail pane (the chat links recalled memories here)."""
+        if not self._may_leave_detail():
+            return
         row = self.model.row_of(memory_id)
         if row >= 0:
             self.table.selectRow(row)
@@ -610,7 +657,7 @@ class MemoryPage(Page):
         if rows:
             self.table.scrollTo(min(rows, key=lambda i: i.row()))
         if len(rows) == 1:
-            self.detail.show_record(self.model.record(rows[0].row()))
+            self._open_in_detail(self.model.record(rows[0].row()))
 
     async def _fetch_next_page(self) -> None:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -634,6 +681,8 @@ class MemoryPage(Page):
     # -- edit, pin, new ---------------------------------------------------------------------
 
     def new_memory(self) -> None:
+        if not self._may_leave_detail():
+            return
         self.table.clearSelection()
         self.detail.new_note(self.characters, self.character_filter.currentData())
 

@@ -253,17 +253,20 @@ class MemoryDetail(QWidget):
         self.error.setText(f"<span style='color:#D0393E'>{text}</span>")
         self.error.show()
 
+    def validated(self) -> MemoryRecord:
+        """The edited memory, ready to store; ValueError says what to fix."""
+        record = self.edited()
+        if not record.content.strip():
+            raise ValueError("A memory needs some content.")
+        if not record.character:
+            raise ValueError("Choose the character this memory belongs to.")
+        return record
+
     def _on_save_clicked(self) -> None:
         try:
-            record = self.edited()
-        except MetadataError as exc:
+            record = self.validated()
+        except ValueError as exc:
             self.show_error(str(exc))
-            return
-        if not record.content.strip():
-            self.show_error("A memory needs some content.")
-            return
-        if not record.character:
-            self.show_error("Choose the character this memory belongs to.")
             return
         self.save_requested.emit(record)
 
