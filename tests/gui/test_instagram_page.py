@@ -17,10 +17,12 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from carrier_studio import assets
+from carrier_studio.core.characters.document import CharacterDoc
 from carrier_studio.core.instagram import PostKind, PostState
 from carrier_studio.core.settings import CompatEndpoint, ModelChoice, ProviderSettings, Settings
+from carrier_studio.services import instagram_captions
 from carrier_studio.services.instagram_api import GraphClient
-from carrier_studio.services.providers import text_model
+from carrier_studio.services.providers import choice_for, text_model
 from carrier_studio.services.secrets import SecretStore
 from carrier_studio.ui.pages.instagram import InstagramPage, InstagramPageDeps, setup_problem
 from carrier_studio.ui.tasks import TaskOwner
@@ -58,18 +60,24 @@ def world(qapp, loop, tmp_path, keyring_backend):
         providers = ProviderSettings(
             endpoints=[CompatEndpoint(name="local", base_url=llm.openai_base_url)]
         )
-        choice = ModelChoice(provider="openai-compatible", model="m", endpoint="local")
+        providers.default = ModelChoice(provider="openai-compatible", model="m", endpoint="local")
 
-        async def write_caption(character, notes, progress):
-            # The app's wiring: the captions service on the workspace default model.
-            model = await asyncio.to_thread(text_model, choice, providers, secrets)
+        async def write_caption(request, progress):
+            # As app.py wires it: the captions service, the character's model, closed after.
+            doc = CharacterDoc.new(request.character)
+            doc.data["bio"] = [f"{request.character} bakes and photographs cakes."]
+            model = await asyncio.to_thread(
+                text_model, choice_for(doc, providers), providers, secrets
+            )
             try:
-                progress(f"Asking {model.label}…")
-                done = await model.complete(
-                    f"You are {character}. Write an Instagram caption in your voice.",
-                    [{"role": "user", "content": notes}],
+                return await instagram_captions.write_caption(
+                    doc,
+                    model,
+                    brief=request.brief,
+                    kind=request.kind,
+                    files=request.files,
+                    progress=progress,
                 )
-                return done.text
             finally:
                 await model.close()
 
@@ -272,7 +280,10 @@ def test_write_caption_as_a_character_and_cancel(world, loop):
     assert page.editor.text() == "Chocolate layers, candles lit. Make a wish! #birthday"
     (request,) = llm.requests
     sent = json.dumps(request.body["messages"])
-    assert "You are Pip" in sent and "birthday cake, chocolate" in sent and "cake.jpg" in sent
+    assert "as Pip, in Pip's own voice" in sent and "Pip bakes and photographs cakes" in sent
+    assert "1 file (cake.jpg)" in sent
+    assert "What the post is about: birthday cake, chocolate" in sent
+    assert page.editor.write_progress.text().startswith("Written as Pip")
     page.editor.caption.undo()
     assert page.editor.text() == "birthday cake, chocolate", "the written caption is one undo"
     page.editor.caption.redo()
@@ -290,6 +301,21 @@ def test_write_caption_as_a_character_and_cancel(world, loop):
     page.queue_draft()
     settle(loop, page)
     assert page.posts[0].character == "Pip", "the post remembers who wrote its caption"
+
+
+def test_a_caption_the_model_cannot_get_right_says_why(world, loop, message_bus):
+    page, _rig, llm, _answers, tmp = world
+    page.add_files([str(media.jpeg(tmp / "in" / "sea.jpg"))])
+    page.editor.caption.setPlainText("my notes")
+    too_many = " ".join(f"#tag{i}" for i in range(40))
+    llm.script(text(too_many), text(too_many))
+    page.editor.write_button.click()
+    settle(loop, page)
+    assert len(llm.requests) == 2, "one retry with the rule it broke"
+    assert page.editor.text() == "my notes", "the user's text is kept"
+    note = page.editor.write_progress.text()
+    assert note.startswith("Could not write a caption") and "40 hashtags" in note
+    assert any("40 hashtags" in m.text for m in message_bus.held())
 
 
 def _queue(loop, rig, tmp, caption: str):

@@ -64,9 +64,23 @@ from carrier_studio.ui.widgets.page import Page
 if TYPE_CHECKING:
     from carrier_studio.services.instagram_queue import InstagramQueue, QueueChange
 
-#: (character name, notes about the post, progress callback) → the caption.
-WriteCaption = Callable[[str, str, Callable[[str], None]], Awaitable[str]]
 S = PostState
+
+
+@dataclass(frozen=True)
+class CaptionRequest:
+    """What "Write caption as" asks for: who writes, the user's notes, the post's shape."""
+
+    character: str
+    #: What the user typed in the caption box (notes for the model; may be empty).
+    brief: str
+    kind: str
+    #: The draft's file names (names only: the model never sees the user's folders).
+    files: list[str]
+
+
+#: (request, progress callback) → the caption (services.instagram_captions.write_caption).
+WriteCaption = Callable[[CaptionRequest, Callable[[str], None]], Awaitable[str]]
 
 
 def setup_problem(settings: Settings, token_set: bool) -> str | None:
@@ -487,17 +501,19 @@ class InstagramPage(Page):
             self._write_cancelled = True
             self._write_task.cancel()
 
-    def _caption_notes(self) -> str:
-        kind = self.editor.chosen_kind().value
-        names = ", ".join(Path(f).name for f in self.files) or "no files yet"
-        notes = self.editor.text().strip()
-        return f"A {kind} post ({names}).\nNotes from the user: {notes or '(none)'}"
+    def caption_request(self, character: str) -> CaptionRequest:
+        return CaptionRequest(
+            character,
+            self.editor.text().strip(),
+            self.editor.chosen_kind().value,
+            [Path(f).name for f in self.files],
+        )
 
     async def _write(self, character: str) -> None:
         self.editor.set_writing(True, f"Asking the default model to write as {character}…")
         try:
             caption = await self.deps.write_caption(
-                character, self._caption_notes(), self.editor.show_write_note
+                self.caption_request(character), self.editor.show_write_note
             )
         except asyncio.CancelledError:
             self.editor.set_writing(False, "Cancelled; the caption is as it was.")
