@@ -1,7 +1,7 @@
 """`carrier-studio headless`: the studio's runtime on a server, without a window.
 
 Runs what the workspace asks to run in the background — the Discord bot (and, with it, the MCP
-servers its character needs; the Instagram worker joins when it is built) — logs to stdout and
+servers its character needs) and the Instagram worker when an account is set — logs to stdout and
 to the log file, and stops cleanly on SIGTERM or Ctrl+C. It reads the same workspace and
 settings as the window and imports no Qt.
 """
@@ -72,13 +72,15 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event | None = None) -> 
         if opened.recovered_from:
             log.warning("studio.db was damaged; kept as %s", opened.recovered_from)
         ctx.memory.start()  # the bot recalls and remembers as the window's chat does
+        instagram = _start_instagram(ctx, args)
         try:
             started = await _start_discord(ctx, args)
-            if started is None:
+            if started is None and instagram is None:
                 log.warning(
                     "nothing to run: set a Discord character (Settings or --discord CHARACTER)"
+                    " or an Instagram account with its FTP host (Settings → Instagram)"
                 )
-            elif not started:
+            elif started is False:
                 # A service manager should see the failure, not a quiet process.
                 log.error("the Discord bot could not start: %s", ctx.discord.status.detail)
                 return 1
@@ -87,13 +89,16 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event | None = None) -> 
             log.info("stopping")
             return 0
         finally:
-            for step in (
+            steps = [
                 ctx.discord.stop,
                 ctx.chat.drain,
                 ctx.memory.close,
                 ctx.mcp.shutdown,
                 ctx.database.close,
-            ):
+            ]
+            if instagram is not None:
+                steps.insert(0, instagram.stop)  # before the database it saves into
+            for step in steps:
                 try:
                     await step()
                 except Exception:  # noqa: BLE001 - every step runs
@@ -118,6 +123,25 @@ async def _start_discord(ctx, args: argparse.Namespace) -> bool | None:  # noqa:
     )
     status = await ctx.discord.start(discord.model_copy(update={"character": character}))
     return status.phase.value != "error"
+
+
+def _start_instagram(ctx, args: argparse.Namespace):  # noqa: ANN001, ANN202
+    """The Instagram worker, started when an account and its FTP host are set (None if not)."""
+    from carrier_studio.core.settings import instagram_configured
+
+    settings = ctx.settings.settings
+    if getattr(args, "no_instagram", False) or not settings.instagram.publish_in_background:
+        return None
+    if not instagram_configured(settings):
+        return None
+    from carrier_studio.services.instagram_worker import build_worker
+
+    worker = build_worker(
+        ctx.database, ctx.settings, ctx.secrets, ctx.workspace.root, status=ctx.status
+    )
+    worker.start()
+    log.info("instagram: publishing queued posts for account %s", settings.instagram.user_id)
+    return worker
 
 
 def run_headless(args: argparse.Namespace) -> int:

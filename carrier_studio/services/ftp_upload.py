@@ -77,6 +77,8 @@ class FtpUploader:
                 upgrade_to_tls=target.use_tls,
                 socket_timeout=self._timeout,
                 connection_timeout=self._timeout,
+                # Reads the local file in a thread: a 300 MB reel must not stall the loop.
+                path_io_factory=aioftp.AsyncPathIO,
             ) as client:
                 await client.upload(local, remote, write_into=True)
         except aioftp.StatusCodeError as exc:

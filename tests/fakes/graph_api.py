@@ -76,6 +76,8 @@ class FakeGraphApi:
         self.published: list[tuple[str, str, str]] = []
         #: Publish requests for containers that were already published (must stay 0).
         self.duplicate_publishes = 0
+        #: Set on every publish (tests clear it and wait).
+        self.publish_seen = asyncio.Event()
         #: URLs Meta fetched and what came back (status or exception name).
         self.fetches: list[tuple[str, str]] = []
         self.requests: list[tuple[str, str, dict[str, str]]] = []
@@ -270,6 +272,7 @@ class FakeGraphApi:
         media_id = str(17900000000000000 + len(self.published) + 1)
         self.published.append((media_id, container.id, container.params.get("caption", "")))
         self.quota_usage += 1
+        self.publish_seen.set()
         return web.json_response({"id": media_id})
 
     async def _limit(self, path: str, params: dict[str, str]) -> web.Response:
