@@ -117,3 +117,22 @@ def test_a_newer_file_is_used_as_defaults_and_never_overwritten(tmp_path, messag
     assert path.read_text() == text
     assert not list(tmp_path.glob("*.corrupt-*"))
     assert "newer Carrier Studio" in message_bus.held()[0].text
+
+
+def test_the_instagram_section_names_its_graph_root_and_says_when_it_is_configured():
+    from carrier_studio.core.settings import instagram_configured
+
+    settings = Settings()
+    assert settings.instagram.base_url == "https://graph.facebook.com/v23.0"
+    assert not instagram_configured(settings)
+    raw = dump_settings(settings)
+    raw["instagram"].update(user_id="1784", graph_base_url="http://127.0.0.1:9/v23.0/")
+    raw["ftp"].update(host="ftp.example.org", public_base_url="https://cdn.example.org/ig/")
+    parsed = parse_settings(raw)
+    assert parsed.instagram.base_url == "http://127.0.0.1:9/v23.0"
+    assert parsed.ftp.public_base_url == "https://cdn.example.org/ig"
+    assert instagram_configured(parsed) and parsed.instagram.publish_in_background
+    raw["ftp"]["public_base_url"] = "cdn.example.org"
+    with pytest.raises(ConfigError) as bad:
+        parse_settings(raw)
+    assert bad.value.where == "ftp.public_base_url"
