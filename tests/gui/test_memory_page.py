@@ -627,3 +627,36 @@ def test_characters_with_memories_join_the_filter(loop, memory, open_page):
     assert names == ["All characters", "Ada", "Zed"]
     _choose(page.character_filter, "Zed")
     wait_until(loop, lambda: page.model.rowCount() == 4 and page.model.filter.character == "Zed")
+
+
+def test_a_memory_asked_for_while_opening_is_shown_once_open(loop, memory, open_page, qtbot):
+    import asyncio
+
+    items = _random_memories(memory, "Ada", 5)
+    _add(loop, memory, items)
+    gate = asyncio.Event()
+    told = []
+
+    async def slow_ready():
+        await gate.wait()
+        return memory
+
+    async def changed():
+        told.append(await memory.count())
+
+    async def names():
+        return ["Ada"]
+
+    tasks = TaskOwner()
+    page = MemoryPage(MemoryPageDeps(slow_ready, names, changed=changed), tasks)
+    qtbot.addWidget(page)
+    page.show_memory(items[3].record.id)  # the chat's link, before the store has opened
+    assert page.detail.record is None and not page.search.isEnabled()
+    gate.set()
+    loop.run_until_complete(tasks.wait_idle())
+    assert page.detail.record == items[3].record
+    page.table.selectRow(0)
+    page.delete_selected()
+    loop.run_until_complete(tasks.wait_idle())
+    assert told == [4], "the status bar's count follows a delete"
+    loop.run_until_complete(page.shutdown())

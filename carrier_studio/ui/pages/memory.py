@@ -175,6 +175,7 @@ class MemoryPage(Page):
         self.map_records: list[MemoryRecord] = []
         self._selecting_from_map = False
         self._scanned = 0
+        self._pending_memory: str | None = None
 
         self.body.addLayout(self._build_filters())
         self.body.addLayout(self._build_actions())
@@ -493,6 +494,9 @@ class MemoryPage(Page):
         self.refresh()
         self._map_dirty = True
         self._map_timer.start()
+        if self._pending_memory is not None:
+            self.show_memory(self._pending_memory)
+            self._pending_memory = None
         await self.check_embeddings()
 
     def _on_service_changed(self) -> None:
@@ -603,6 +607,9 @@ class MemoryPage(Page):
 
     def show_memory(self, memory_id: str) -> None:
         """Open one memory in the detail pane (the chat links recalled memories here)."""
+        if self.service is None:
+            self._pending_memory = memory_id  # opened as soon as the memory is
+            return
         if not self._may_leave_detail():
             return
         row = self.model.row_of(memory_id)
@@ -695,6 +702,8 @@ class MemoryPage(Page):
         if new:
             await self.memory.remember([record])
             self.model.restore([record])
+            self._refresh_count()
+            self._tell_store_changed()
         else:
             await self.memory.update(record)  # re-embeds when the content changed
             self.model.replace(record)
@@ -744,6 +753,7 @@ class MemoryPage(Page):
             self.undo_stack.append(removed)
             self._show_undo_bar()
         self._refresh_count()
+        self._tell_store_changed()
 
     def _show_undo_bar(self) -> None:
         if not self.undo_stack:
@@ -764,10 +774,16 @@ class MemoryPage(Page):
         self.model.restore([s.record for s in removed])
         self._show_undo_bar()
         self._refresh_count()
+        self._tell_store_changed()
         self._map_dirty = True
         self._map_timer.start()
         n = len(removed)
         messages.info(f"Restored {n:,} memor{'y' if n == 1 else 'ies'}.")
+
+    def _tell_store_changed(self) -> None:
+        """Let the rest of the studio know (the status bar's memory count)."""
+        if self.deps.changed is not None:
+            self.tasks.start("Updating the memory status", self.deps.changed())
 
     def _refresh_count(self) -> None:
         if not self.model.searching and not self.tasks.running("Counting memories"):
@@ -929,8 +945,7 @@ class MemoryPage(Page):
             self._job = None
             self.job_bar.hide()
             self._update_move_button(self.service is not None)
-            if self.deps.changed is not None:
-                self.tasks.start("Updating the memory status", self.deps.changed())
+            self._tell_store_changed()
             if name.startswith(("Re-embedding", "Moving")):
                 # Whether it finished or stopped half-way, show the stores as they are now.
                 self.tasks.start("Checking embeddings", self.check_embeddings())
