@@ -318,6 +318,10 @@ def test_a_new_note_with_ctrl_n(loop, memory, open_page):
     page = open_page()
     _choose(page.character_filter, "Ben")
     _idle(loop, page)
+    page.activateWindow()
+    page.table.setFocus()
+    QTest.keySequence(page.table, "Ctrl+F")
+    assert page.search.hasFocus()
     QTest.keySequence(page.table, "Ctrl+N")
     assert page.detail.is_new and page.detail.character.currentText() == "Ben"
     assert page.detail.content.hasFocus() or page.detail.content.isEnabled()

@@ -11,12 +11,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
-    QDate,
     QEvent,
     QItemSelection,
     QItemSelectionModel,
@@ -29,16 +27,13 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QCheckBox,
     QComboBox,
-    QDateEdit,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
     QMessageBox,
-    QProgressBar,
     QPushButton,
     QSplitter,
     QTableView,
@@ -50,7 +45,6 @@ from carrier_studio.core import messages
 from carrier_studio.core.errors import CarrierError
 from carrier_studio.core.memory.errors import MemoryImportError
 from carrier_studio.core.memory.model import (
-    KINDS,
     MemoryFilter,
     MemoryQuery,
     MemoryRecord,
@@ -62,7 +56,9 @@ from carrier_studio.core.memory.model import (
 from carrier_studio.core.memory.projection import project_2d
 from carrier_studio.ui.models.memory_table import QtMemoryTableModel
 from carrier_studio.ui.tasks import TaskOwner
+from carrier_studio.ui.widgets.job_bar import JobBar
 from carrier_studio.ui.widgets.memory_detail import MemoryDetail
+from carrier_studio.ui.widgets.memory_filters import MemoryFilters
 from carrier_studio.ui.widgets.memory_map import MemoryMap
 from carrier_studio.ui.widgets.page import Page
 
@@ -76,9 +72,7 @@ CONFIRM_DELETE_OVER = 20
 SEARCH_LIMIT = 200
 #: Memories the map draws (the newest of the filter).
 MAP_LIMIT = 3000
-CLIENTS = ("chat", "discord", "instagram", "import", "user")
 MODES = (("Hybrid", "hybrid"), ("Meaning", "semantic"), ("Words", "keyword"))
-_ANY_DATE = QDate(2000, 1, 1)
 
 
 @dataclass
@@ -168,8 +162,6 @@ class MemoryPage(Page):
         self.characters: list[str] = []
         #: Deletions that Undo can bring back, newest last.
         self.undo_stack: list[list[StoredMemory]] = []
-        self._job: asyncio.Task[Any] | None = None
-        self._map_for: MemoryFilter | None = None
         self._map_dirty = True
         #: The memories the map shows now.
         self.map_records: list[MemoryRecord] = []
@@ -177,7 +169,7 @@ class MemoryPage(Page):
         self._scanned = 0
         self._pending_memory: str | None = None
 
-        self.body.addLayout(self._build_filters())
+        self.body.addWidget(self._build_filters())
         self.body.addLayout(self._build_actions())
         self.body.addWidget(self._build_banners())
         self.model = QtMemoryTableModel(self._fetch_page, tasks, parent=self)
@@ -215,49 +207,17 @@ class MemoryPage(Page):
 
     # -- building ---------------------------------------------------------------------------
 
-    def _build_filters(self) -> QHBoxLayout:
-        row = QHBoxLayout()
-        self.character_filter = QComboBox()
-        self.character_filter.setObjectName("memoryCharacterFilter")
-        self.character_filter.addItem("All characters", None)
-        self.character_filter.setMinimumWidth(150)
-        self.kind_filter = QComboBox()
-        self.kind_filter.addItem("All kinds", None)
-        for kind in KINDS:
-            self.kind_filter.addItem(kind, kind)
-        self.client_filter = QComboBox()
-        self.client_filter.addItem("All sources", None)
-        for client in CLIENTS:
-            self.client_filter.addItem(client, client)
-        self.since_filter = self._date_edit("from any date")
-        self.until_filter = self._date_edit("to any date")
-        self.pinned_filter = QCheckBox("Pinned only")
-        for combo in (self.character_filter, self.kind_filter, self.client_filter):
-            combo.currentIndexChanged.connect(self._on_filters_changed)
-        for edit in (self.since_filter, self.until_filter):
-            edit.dateChanged.connect(self._on_filters_changed)
-        self.pinned_filter.toggled.connect(self._on_filters_changed)
-        for widget in (
-            self.character_filter,
-            self.kind_filter,
-            self.client_filter,
-            self.since_filter,
-            self.until_filter,
-            self.pinned_filter,
-        ):
-            row.addWidget(widget)
-        row.addStretch(1)
-        return row
-
-    def _date_edit(self, any_text: str) -> QDateEdit:
-        edit = QDateEdit()
-        edit.setCalendarPopup(True)
-        edit.setDisplayFormat("yyyy-MM-dd")
-        edit.setMinimumDate(_ANY_DATE)
-        edit.setSpecialValueText(any_text)  # shown at the minimum: no bound
-        edit.setDate(_ANY_DATE)
-        edit.setMinimumWidth(120)
-        return edit
+    def _build_filters(self) -> MemoryFilters:
+        self.filters = MemoryFilters()
+        self.filters.changed.connect(self._on_filters_changed)
+        # Short names for the filter widgets (tests and the bench choose filters through them).
+        self.character_filter = self.filters.character
+        self.kind_filter = self.filters.kind
+        self.client_filter = self.filters.client
+        self.since_filter = self.filters.since
+        self.until_filter = self.filters.until
+        self.pinned_filter = self.filters.pinned
+        return self.filters
 
     def _build_actions(self) -> QHBoxLayout:
         row = QHBoxLayout()
@@ -313,20 +273,10 @@ class MemoryPage(Page):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
         # A long job: what it does, how far, and a way to stop it.
-        self.job_bar = QWidget()
-        job = QHBoxLayout(self.job_bar)
-        job.setContentsMargins(0, 0, 0, 0)
-        self.job_label = QLabel()
-        self.job_progress = QProgressBar()
-        self.job_progress.setMaximumWidth(320)
-        self.job_cancel = QPushButton("Cancel")
-        self.job_cancel.clicked.connect(self.cancel_job)
-        job.addWidget(self.job_label)
-        job.addWidget(self.job_progress)
-        job.addWidget(self.job_cancel)
-        job.addStretch(1)
-        self.job_bar.hide()
-        layout.addWidget(self.job_bar)
+        self.jobs = JobBar(self.tasks)
+        self.job_bar, self.job_progress = self.jobs, self.jobs.progress
+        self.job_cancel = self.jobs.cancel_button
+        layout.addWidget(self.jobs)
         # The embedder changed since the memories were embedded.
         self.reembed_bar = QWidget()
         reembed = QHBoxLayout(self.reembed_bar)
@@ -415,18 +365,7 @@ class MemoryPage(Page):
     # -- filters and listing ----------------------------------------------------------------
 
     def current_filter(self) -> MemoryFilter:
-        kind = self.kind_filter.currentData()
-        since = self.since_filter.date()
-        until = self.until_filter.date()
-        return MemoryFilter(
-            character=self.character_filter.currentData(),
-            kinds=frozenset({kind}) if kind else None,
-            client=self.client_filter.currentData(),
-            since=_day_start(since) if since != _ANY_DATE else None,
-            # Inclusive of the chosen day: up to the start of the next one.
-            until=_day_start(until) + timedelta(days=1) if until != _ANY_DATE else None,
-            pinned=True if self.pinned_filter.isChecked() else None,
-        )
+        return self.filters.current()
 
     def current_query(self) -> MemoryQuery | None:
         text = self.search.text().strip()
@@ -517,7 +456,7 @@ class MemoryPage(Page):
     def _update_move_button(self, ready: bool = True) -> None:
         deps = self.deps
         configured = deps.move_target is not None and (deps.can_move is None or deps.can_move())
-        self.move_button.setEnabled(ready and configured and self._job is None)
+        self.move_button.setEnabled(ready and configured and not self.jobs.running)
         self.move_button.setToolTip(
             "Move every local memory into the Supabase store"
             if configured
@@ -539,18 +478,8 @@ class MemoryPage(Page):
         return self.service
 
     def set_characters(self, names: Sequence[str]) -> None:
-        self.characters = sorted(names)
-        chosen = self.character_filter.currentData()
-        self.character_filter.blockSignals(True)
-        try:
-            self.character_filter.clear()
-            self.character_filter.addItem("All characters", None)
-            for name in self.characters:
-                self.character_filter.addItem(name, name)
-            if chosen in self.characters:
-                self.character_filter.setCurrentIndex(self.characters.index(chosen) + 1)
-        finally:
-            self.character_filter.blockSignals(False)
+        self.filters.set_characters(names)
+        self.characters = self.filters.characters
 
     def focus_search(self) -> None:
         self.search.setFocus()
@@ -924,53 +853,28 @@ class MemoryPage(Page):
     # -- long jobs --------------------------------------------------------------------------
 
     def _start_job(self, name: str, coro: Any) -> None:
-        if self._job is not None:
-            coro.close()
-            messages.warning(f"{self.job_label.text()} is still running; wait or cancel it.")
-            return
-        self.job_label.setText(name)
-        self.job_progress.setRange(0, 0)  # busy until the first progress report
-        self.job_bar.show()
         buttons = [self.import_button, self.export_button, self.move_button, self.reembed_button]
-        task = self.tasks.start(name, self._run_job(name, coro), busy=buttons)
-        self._job = task
+        self.jobs.start(name, coro, busy=buttons, ended=lambda: self._on_job_ended(name))
 
-    async def _run_job(self, name: str, coro: Any) -> None:
-        try:
-            await coro
-        except asyncio.CancelledError:
-            messages.info(f"{name}: cancelled; nothing after the last finished step changed.")
-            raise
-        finally:
-            self._job = None
-            self.job_bar.hide()
-            self._update_move_button(self.service is not None)
-            self._tell_store_changed()
-            if name.startswith(("Re-embedding", "Moving")):
-                # Whether it finished or stopped half-way, show the stores as they are now.
-                self.tasks.start("Checking embeddings", self.check_embeddings())
-                self._after_bulk_change()
+    def _on_job_ended(self, name: str) -> None:
+        self._update_move_button(self.service is not None)
+        self._tell_store_changed()
+        if name.startswith(("Re-embedding", "Moving")):
+            # Whether it finished or stopped half-way, show the stores as they are now.
+            self.tasks.start("Checking embeddings", self.check_embeddings())
+            self._after_bulk_change()
 
     def _on_progress(self, progress: Progress) -> None:
-        total = max(progress.total, 1)
-        self.job_progress.setRange(0, total)
-        self.job_progress.setValue(min(progress.done, total))
-        self.job_progress.setFormat(f"{progress.done:,} of {progress.total:,}")
+        self.jobs.report(progress.done, progress.total)
 
     def cancel_job(self) -> None:
-        if self._job is not None:
-            self._job.cancel()
+        self.jobs.cancel()
 
     async def shutdown(self) -> None:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
         self.cancel_job()
-
-
-def _day_start(date: QDate) -> datetime:
-    local = datetime.combine(date.toPython(), time.min).astimezone()
-    return local.astimezone(UTC)
 
 
 def _stack(vectors: list) -> Any:
