@@ -433,9 +433,9 @@ class MemoryPage(Page):
         self.refresh()
         self._map_dirty = True
         self._map_timer.start()
-        if self._pending_memory is not None:
+        if self._pending_memory is not None and not self.detail.dirty:
             self.show_memory(self._pending_memory)
-            self._pending_memory = None
+        self._pending_memory = None
         await self.check_embeddings()
 
     def _on_service_changed(self) -> None:
@@ -506,7 +506,8 @@ class MemoryPage(Page):
             self.detail.show_record(record)
 
     def _may_leave_detail(self) -> bool:
-        """Unsaved edits in the detail pane are only dropped when the user says so."""
+        """Unsaved edits in the detail pane are only dropped when the user says so (a modal
+        question: call this from Qt slots, never from inside a task)."""
         return not self.detail.dirty or self.ask.confirm(
             self, "Unsaved changes", "Discard your unsaved changes to the open memory?"
         )
@@ -592,8 +593,8 @@ class MemoryPage(Page):
         rows = self.table.selectionModel().selectedRows()
         if rows:
             self.table.scrollTo(min(rows, key=lambda i: i.row()))
-        if len(rows) == 1:
-            self._open_in_detail(self.model.record(rows[0].row()))
+        if len(rows) == 1 and not self.detail.dirty:  # no question from inside a task
+            self.detail.show_record(self.model.record(rows[0].row()))
 
     async def _fetch_next_page(self) -> None:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
