@@ -82,6 +82,13 @@ class FtpUploader:
             ) as client:
                 await client.upload(local, remote, write_into=True)
         except aioftp.StatusCodeError as exc:
+            if target.use_tls and "234" in {str(c) for c in exc.expected_codes}:
+                raise HostingError(
+                    "the FTP server does not offer TLS (it refused AUTH TLS)",
+                    where=where,
+                    hint="Turn TLS off in Settings → Instagram only if the server is on a "
+                    "network you trust: plain FTP sends the password in clear.",
+                ) from exc
             codes = {str(c)[:1] for c in exc.received_codes}
             text = " ".join(exc.info).strip() if exc.info else str(exc)
             error = TransientHostingError if "4" in codes else HostingError

@@ -62,16 +62,26 @@ def running_ftp_server(root: Path) -> Iterator[FtpServerInfo]:
     handler.authorizer = authorizer
     handler.passive_ports = _free_ports(8)
     handler.masquerade_address = "127.0.0.1"
+    handler.auth_failed_timeout = 0.05  # pyftpdlib waits 3 s after a wrong password
     server = FTPServer(("127.0.0.1", 0), handler)
     port = server.socket.getsockname()[1]
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"timeout": 0.05, "blocking": True}, daemon=True
-    )
+    stop = threading.Event()
+
+    def serve() -> None:
+        # The server is closed on its own thread: closing it from another one while it polls
+        # makes pyftpdlib's poller fail on a closed descriptor.
+        try:
+            while not stop.is_set():
+                server.serve_forever(timeout=0.05, blocking=False)
+        finally:
+            server.close_all()
+
+    thread = threading.Thread(target=serve, name="ftp-server", daemon=True)
     thread.start()
     try:
         yield FtpServerInfo("127.0.0.1", port, FTP_USER, FTP_PASSWORD, root)
     finally:
-        server.close_all()
+        stop.set()
         thread.join(5)
 
 

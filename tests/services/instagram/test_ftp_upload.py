@@ -1,0 +1,114 @@
+"""FTP upload and the public URL check against a real pyftpdlib server and a local file host."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from contextlib import AsyncExitStack
+
+import pytest
+
+from carrier_studio.core.instagram import HostingError
+from carrier_studio.services.ftp_upload import (
+    FtpTarget,
+    FtpUploader,
+    TransientHostingError,
+    unique_name,
+)
+from tests.fakes.ftp_host import FileHost, running_ftp_server
+from tests.services.instagram import media
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _with_servers(tmp_path, body, **target):
+    root = tmp_path / "ftp"
+
+    async def go():
+        with running_ftp_server(root) as ftp:
+            async with AsyncExitStack() as stack:
+                host = await stack.enter_async_context(FileHost(root))
+                fields = dict(
+                    host=ftp.host, port=ftp.port, user=ftp.user, password=ftp.password,
+                    remote_dir="/", public_base_url=host.base_url, use_tls=False,
+                )  # fmt: skip
+                fields.update(target)
+                return await body(FtpUploader(FtpTarget(**fields)), host, root)
+
+    return asyncio.run(go())
+
+
+def test_upload_then_the_url_serves_the_same_file(tmp_path):
+    photo = media.jpeg(tmp_path / "in" / "photo.jpg")
+    names = {unique_name(photo, 7, 0) for _ in range(50)}
+    assert len(names) == 50 and all(n.startswith("cs-7-0-") and n.endswith(".jpg") for n in names)
+
+    async def body(uploader, host, root):
+        name = unique_name(photo, 7, 0)
+        url = await uploader.publish_file(photo, name)
+        return url, name, host.requests, (root / name).read_bytes()
+
+    url, name, requests, stored = _with_servers(tmp_path, body)
+    assert url.endswith(f"/media/{name}") and stored == photo.read_bytes()
+    assert requests == [("HEAD", name)]
+
+
+def test_a_wrong_password_is_a_settings_problem(tmp_path):
+    photo = media.jpeg(tmp_path / "photo.jpg")
+
+    async def body(uploader, host, root):
+        with pytest.raises(HostingError) as refused:
+            await uploader.upload(photo, "x.jpg")
+        return refused.value
+
+    error = _with_servers(tmp_path, body, password="wrong")
+    assert not isinstance(error, TransientHostingError)
+    assert "refused" in str(error) and "password" in error.hint
+    assert error.where.startswith("ftp://studio@127.0.0.1:")
+
+
+def test_tls_asked_of_a_plain_server_says_so(tmp_path):
+    photo = media.jpeg(tmp_path / "photo.jpg")
+
+    async def body(uploader, host, root):
+        with pytest.raises(HostingError) as refused:
+            await uploader.upload(photo, "x.jpg")
+        return refused.value
+
+    error = _with_servers(tmp_path, body, use_tls=True)
+    assert "does not offer TLS" in str(error)
+
+
+def test_a_server_that_is_down_is_worth_retrying(tmp_path):
+    photo = media.jpeg(tmp_path / "photo.jpg")
+
+    async def body(uploader, host, root):
+        with pytest.raises(TransientHostingError) as down:
+            await uploader.upload(photo, "x.jpg")
+        return down.value
+
+    error = _with_servers(tmp_path, body, port=_free_port())
+    assert "cannot reach the FTP server" in str(error)
+
+
+def test_a_host_that_serves_the_wrong_thing_is_named(tmp_path):
+    photo = media.jpeg(tmp_path / "photo.jpg")
+
+    async def body(uploader, host, root):
+        url = await uploader.upload(photo, "p.jpg")
+        host.force_type = "text/html"
+        with pytest.raises(HostingError) as wrong_type:
+            await uploader.verify(url, photo)
+        host.force_type = None
+        with pytest.raises(HostingError) as missing:
+            await uploader.verify(url.replace("p.jpg", "gone.jpg"), photo)
+        return url, wrong_type.value, missing.value
+
+    url, wrong_type, missing = _with_servers(tmp_path, body)
+    assert f"{url} is served as text/html, not image/jpeg" in str(wrong_type)
+    assert "gone.jpg answers HTTP 404" in str(missing)
+    assert wrong_type.where == "ftp.public_base_url"
