@@ -166,6 +166,14 @@ class MemoryService:
             hits.sort(key=lambda h: -h.score)
         return hits[:limit]
 
+    async def warm(self, character: str) -> None:
+        """Prepare ``character``'s recall ahead of its first turn (loads the local store's
+        vector index and the embedding model; a no-op for stores that need nothing)."""
+        warm = getattr(self.store, "warm", None)
+        if warm is not None:
+            await warm(character)
+        await self.embedder.embed(["warm up"])
+
     async def _query_vector(self, text: str) -> np.ndarray | None:
         """The query's vector, or None when the stored vectors are of another space (a
         re-embedding is due): then only keywords can match."""

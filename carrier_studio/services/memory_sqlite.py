@@ -62,10 +62,11 @@ _COLUMNS = (
 DEFAULT_CANDIDATES = 200
 #: A filter narrower than this many rows is searched exactly (all its vectors rescored).
 EXACT_LIMIT = 5000
-#: In hybrid search a word found in more memories than this is left to the vector half: it
-#: says little (its bm25 weight is near zero) and ranking all its matches would cost most of
-#: the query ("the", "what" over a million memories).
-COMMON_TERM = 5000
+#: Hybrid search ranks keyword matches of the query's rarest words only, up to this many
+#: matching memories in all: bm25 must score every match, so everyday words ("the", "what",
+#: found in most of a million memories) would cost most of the query while saying little.
+#: Those are left to the vector half. A keyword-only search uses every word.
+KEYWORD_BUDGET = 4000
 
 
 def to_micros(moment: datetime) -> int:
@@ -592,22 +593,27 @@ class SqliteMemoryStore:
         return fuse(candidates, query.mode, limit)
 
     def _informative(self, conn, terms: list[str]) -> list[str]:
-        """The terms found in at most COMMON_TERM memories (counting stops there)."""
-        if self._writes_since_counting > COMMON_TERM // 10:
-            self._term_counts.clear()  # counts may have drifted across the threshold
+        """The rarest terms whose matches add up to at most KEYWORD_BUDGET memories."""
+        if self._writes_since_counting > KEYWORD_BUDGET // 10:
+            self._term_counts.clear()  # counts may have drifted
             self._writes_since_counting = 0
-        kept = []
+        counts = {}
         for term in terms:
             found = self._term_counts.get(term)
             if found is None:
                 found = conn.execute(
                     "SELECT count(*) FROM (SELECT 1 FROM memories_fts "
                     "WHERE memories_fts MATCH ? LIMIT ?)",
-                    (fts5_term(term), COMMON_TERM + 1),
+                    (fts5_term(term), KEYWORD_BUDGET + 1),
                 ).fetchone()[0]
                 self._term_counts[term] = found
-            if found <= COMMON_TERM:
-                kept.append(term)
+            counts[term] = found
+        kept, spent = [], 0
+        for term in sorted(terms, key=counts.__getitem__):
+            if spent + counts[term] > KEYWORD_BUDGET:
+                break
+            kept.append(term)
+            spent += counts[term]
         return kept
 
     def _keyword(
@@ -616,9 +622,15 @@ class SqliteMemoryStore:
         match = fts5_query(terms)
         if match is None:
             return {}
-        where, params = _where(f)
         if among is not None:
-            where += f" AND m.seq IN ({_seq_list(among)})"
+            # These rows passed the filter already; FTS5 seeks them by rowid, fast.
+            rows = conn.execute(
+                "SELECT rowid, -bm25(memories_fts) FROM memories_fts "
+                f"WHERE memories_fts MATCH ? AND rowid IN ({_seq_list(among)})",
+                (match,),
+            )
+            return {seq: keyword_score(rank) for seq, rank in rows}
+        where, params = _where(f)
         rows = conn.execute(
             "SELECT m.seq, -bm25(memories_fts) FROM memories_fts "
             "JOIN memories m ON m.seq = memories_fts.rowid "
@@ -662,7 +674,8 @@ class SqliteMemoryStore:
         code = pack_signs(q)[0]
         indexes = [self._index(conn, c, code.size) for c in characters]
         total = sum(len(i) for i in indexes)
-        count = max(self.candidates, 4 * want)
+        # A fixed share of a big index keeps recall@10 ≈ 0.99 at a million (500 candidates).
+        count = max(self.candidates, 4 * want, total // 2000)
         while True:
             candidates = np.concatenate(
                 [i.nearest(code, count) for i in indexes] or [np.empty(0, np.int64)]
@@ -696,6 +709,16 @@ class SqliteMemoryStore:
     def _top(scored: dict[int, float], want: int) -> dict[int, float]:
         best = sorted(scored.items(), key=lambda item: -item[1])[:want]
         return dict(best)
+
+    async def warm(self, character: str) -> None:
+        """Load ``character``'s vector index now (≈0.2 s per 100k memories) so its first
+        recall does not wait for it: call when a chat with it opens."""
+        await self._run(self._warm, character)
+
+    def _warm(self, conn, character: str) -> None:
+        space = self._space(conn)
+        if space is not None:
+            self._index(conn, character, words_for(space.dimension))
 
     # -- closing -----------------------------------------------------------------------------
 

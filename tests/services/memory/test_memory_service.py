@@ -51,6 +51,8 @@ def test_recall_finds_by_meaning_within_the_character(tmp_path):
         service = await open_service(tmp_path)
         try:
             await service.remember(records())
+            await service.warm("Ada")
+            assert "Ada" in service.store._indexes  # the local store's index is ready
             hits = await service.recall("Ada", "What food makes Sam sick?", limit=3)
             assert hits[0].record.content.startswith("Sam is allergic to peanuts")
             assert all(h.record.character == "Ada" for h in hits)

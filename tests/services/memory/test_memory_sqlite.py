@@ -48,7 +48,9 @@ def test_the_index_follows_writes_from_this_and_other_connections(tmp_path):
             records = [MemoryRecord(character="Ada", content=f"m{i}") for i in range(50)]
             items = [StoredMemory(r, v) for r, v in zip(records, vectors, strict=True)]
             await mine.add(items, SPACE)
-            assert (await semantic_ids(mine, vectors[7]))[0] == records[7].id  # index loaded
+            await mine.warm("Ada")
+            assert "Ada" in mine._indexes
+            assert (await semantic_ids(mine, vectors[7]))[0] == records[7].id
 
             fresh = MemoryRecord(character="Ada", content="from the other process")
             target = unit(rng, 1)[0]
@@ -99,7 +101,7 @@ def test_narrow_filters_widen_the_candidates(tmp_path, monkeypatch):
 
 
 def test_hybrid_leaves_very_common_words_to_the_vectors(tmp_path, monkeypatch):
-    monkeypatch.setattr(memory_sqlite, "COMMON_TERM", 3)
+    monkeypatch.setattr(memory_sqlite, "KEYWORD_BUDGET", 3)
 
     async def main():
         rng = np.random.default_rng(3)
