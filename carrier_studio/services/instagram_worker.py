@@ -37,6 +37,7 @@ from carrier_studio.core.instagram import (
     PostKind,
     PostState,
     QueuedPost,
+    Quota,
     QuotaExhaustedError,
     TransientGraphError,
     token_warning,
@@ -441,6 +442,16 @@ class InstagramWorker:
         log.info("post %s: %s → %s: %s", post.id, expected.value, post.state.value, message)
         return await self.queue.save_step(post, expected, step=step, outcome=outcome,
                                           message=message)  # fmt: skip
+
+    async def refresh_quota(self) -> Quota:
+        """Read the live quota now (for the page's gauge); also kept in ``queue.quota``."""
+        connection = await self._connect()
+        try:
+            quota = await connection.graph.publishing_limit()
+        finally:
+            await connection.close()
+        self.queue.set_quota(quota)
+        return quota
 
     # -- token and status ---------------------------------------------------------------------
 

@@ -244,3 +244,44 @@ def test_the_background_worker_publishes_what_is_added_and_stops(tmp_path):
 
     rig, running, after = _run(go())
     assert running and not after and rig.graph.publishes_of("live") == 1
+
+
+def test_the_quota_gauge_reads_the_live_limit(tmp_path):
+    changes = []
+
+    async def go():
+        async with Rig(tmp_path) as rig:
+            rig.graph.quota_usage, rig.graph.quota_total = 7, 100
+            rig.queue.subscribe(changes.append)
+            return await rig.worker.refresh_quota(), rig.queue.quota
+
+    quota, kept = _run(go())
+    assert (quota.usage, quota.total, quota.remaining) == (7, 100, 93) and kept == quota
+    assert [c.kind for c in changes] == ["quota"]
+
+
+def test_the_status_slot_follows_the_worker(tmp_path):
+    from carrier_studio.core.status import State, StatusBoard
+    from carrier_studio.services.instagram_worker import InstagramWorker
+    from tests.services.instagram.rig import FAST
+
+    board = StatusBoard()
+    board.add("instagram", "Instagram", State.STOPPED)
+    seen = []
+    board.subscribe(lambda s: seen.append((s.state, s.detail)))
+    source = media.jpeg(tmp_path / "a.jpg")
+
+    async def go():
+        async with Rig(tmp_path) as rig:
+            rig.graph.quota_usage = rig.graph.quota_total
+            worker = InstagramWorker(
+                rig.queue, rig.connect, config=FAST, status=board, clock=rig.clock
+            )
+            await rig.queue.add([source])
+            await worker.run_pending()
+            await worker.stop()
+
+    _run(go())
+    assert (State.RUNNING, "publishing post 1") in seen
+    assert (State.RUNNING, "1 post waiting (daily limit reached)") in seen
+    assert seen[-1] == (State.STOPPED, "")
