@@ -41,6 +41,10 @@ if [ ! -x "$app" ]; then
     echo "build: FAILED, no executable at dist/carrier-studio/carrier-studio" >&2
     exit 1
 fi
+# libpython alone is stripped (see the spec): the rest comes from wheels, prebuilt as they are.
+if [ "$(uname -s)" = "Linux" ] && command -v strip >/dev/null 2>&1; then
+    find "$ROOT/dist/carrier-studio" -name 'libpython3*.so*' -type f -exec strip --strip-unneeded {} +
+fi
 built=$((SECONDS - started))
 
 # The built app checks itself: window (offscreen), studio.db + sqlite-vec, theme, icons, every
