@@ -25,6 +25,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from carrier_studio.services.memory_supabase import SupabaseMemoryStore, apply_migration
 from tests.fakes.postgrest_bridge import PostgrestBridge, running_bridge
@@ -48,6 +49,12 @@ begin
 end
 $$;
 grant usage on schema public to anon, authenticated, service_role;
+"""
+
+EMBEDDING_INDEX_SQL = """
+create index if not exists memories_embedding_hnsw_384
+    on public.memories using hnsw ((embedding::vector(384)) vector_cosine_ops)
+    where vector_dims(embedding) = 384
 """
 
 
@@ -87,8 +94,17 @@ class SupabaseTestEnv:
             self._undo.pop()()
 
     def empty(self) -> None:
+        """The memory tables as a fresh migration leaves them: no rows, only the 384-d index."""
         with psycopg.connect(self.postgres_url, autocommit=True) as connection:
             connection.execute("truncate public.memories, public.memories_space")
+            extra = connection.execute(
+                "select indexname from pg_indexes where tablename = 'memories' "
+                "and indexname like 'memories_embedding_hnsw_%' "
+                "and indexname <> 'memories_embedding_hnsw_384'"
+            ).fetchall()
+            for (name,) in extra:
+                connection.execute(sql.SQL("drop index {}").format(sql.Identifier(name)))
+            connection.execute(EMBEDDING_INDEX_SQL)
 
     def connect(self) -> psycopg.Connection:
         return psycopg.connect(self.postgres_url, autocommit=True)

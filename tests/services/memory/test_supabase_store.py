@@ -258,7 +258,6 @@ def test_reembedding_in_several_batches_swaps_only_when_complete(env, monkeypatc
             )
         }
     assert indexes == {"memories_embedding_hnsw_48"}
-    apply_migration(env.postgres_url)  # puts the default 384 index back
 
 
 def test_apply_migration_prepares_an_empty_database(env):
