@@ -140,7 +140,8 @@ class FileHost:
         if "/" in name or not path.is_file():
             raise web.HTTPNotFound()
         ctype = self.force_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
-        data = path.read_bytes()
         if request.method == "HEAD":
-            return web.Response(headers={"Content-Type": ctype, "Content-Length": str(len(data))})
-        return web.Response(body=data, content_type=ctype)
+            size = path.stat().st_size
+            return web.Response(headers={"Content-Type": ctype, "Content-Length": str(size)})
+        # Streamed from disk (sendfile), so a large video does not hold the test's loop.
+        return web.FileResponse(path, headers={"Content-Type": ctype})

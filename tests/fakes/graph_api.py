@@ -202,10 +202,12 @@ class FakeGraphApi:
         try:
             async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
                 async with session.get(url) as response:
-                    body = await response.read()
+                    size = 0
+                    async for chunk in response.content.iter_chunked(256 * 1024):
+                        size += len(chunk)
                     ctype = response.headers.get("Content-Type", "")
                     self.fetches.append((url, str(response.status)))
-                    if response.status != 200 or not body:
+                    if response.status != 200 or not size:
                         return f"HTTP {response.status}"
                     if not ctype.startswith(want):
                         return f"content type {ctype}"
