@@ -566,8 +566,8 @@ class SqliteMemoryStore:
             q = _as_vector(vector, space.dimension, "the query vector")
             semantic = self._semantic(conn, q, f, limit if query.mode == "semantic" else 2 * limit)
         terms = search_terms(query.text)
-        if query.mode == "hybrid":
-            terms = self._informative(conn, terms)
+        if query.mode == "hybrid" and q is not None:
+            terms = self._informative(conn, terms)  # without a vector, words are all there is
         if query.mode != "semantic":
             keyword = self._keyword(conn, terms, f, 2 * limit)
         if query.mode == "hybrid":

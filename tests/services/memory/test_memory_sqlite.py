@@ -117,6 +117,8 @@ def test_hybrid_leaves_very_common_words_to_the_vectors(tmp_path, monkeypatch):
             assert with_words == {"the zebra", "a zebra crossing"}
             keyword = await store.search(MemoryQuery("the", mode="keyword", limit=10), None)
             assert len(keyword) == 4  # asked for on its own, a common word still matches
+            no_vector = await store.search(MemoryQuery("the", limit=10), None)
+            assert len(no_vector) == 4
         finally:
             await store.close()
 
