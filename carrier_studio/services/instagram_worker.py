@@ -53,6 +53,7 @@ from carrier_studio.services.instagram_api import (
     GraphClient,
     raise_for_status,
 )
+from carrier_studio.services.instagram_lock import WorkspaceLock
 from carrier_studio.services.instagram_queue import (
     InstagramQueue,
     PostNotFoundError,
@@ -76,6 +77,10 @@ class WorkerConfig:
     #: The longest the worker sleeps with nothing due (it also wakes on queue changes).
     idle_wait: float = 60.0
     token_check_every: timedelta = timedelta(hours=12)
+
+
+class WorkerBusyError(InstagramError):
+    """Another process holds this workspace's publisher lock."""
 
 
 @dataclass
@@ -117,6 +122,8 @@ class InstagramWorker:
         self._wake = asyncio.Event()
         self._unsubscribe: Callable[[], None] | None = None
         self._token_checked: datetime | None = None
+        self._pass = asyncio.Lock()
+        self._lock = WorkspaceLock(queue.media_dir / "publisher.lock")
         #: The last token warning shown (None: none needed).
         self.token_warning: str | None = None
 
@@ -146,6 +153,7 @@ class InstagramWorker:
                 await task
             except asyncio.CancelledError:
                 pass
+        await asyncio.to_thread(self._lock.release)
         self._set_status(State.STOPPED, "")
 
     def wake(self) -> None:
@@ -183,22 +191,30 @@ class InstagramWorker:
 
         Returns how many posts were published in this pass.
         """
-        due = await self.queue.due(self._clock())
-        if not due:
+        async with self._pass:
+            due = await self.queue.due(self._clock())
+            if not due:
+                await self._report_idle()
+                return 0
+            if not await asyncio.to_thread(self._lock.try_acquire):
+                raise WorkerBusyError(
+                    "another Carrier Studio (a window or headless mode) is publishing this "
+                    "workspace's Instagram queue",
+                    path=self._lock.path,
+                    hint="Posts are published by that one; this one waits until it stops.",
+                )
+            published = 0
+            connection = await self._connect()
+            try:
+                await self._check_token(connection)
+                for post in due:
+                    self._set_status(State.RUNNING, f"publishing post {post.id}")
+                    done = await self._drive(connection, post)
+                    published += done is not None and done.state is S.PUBLISHED
+            finally:
+                await connection.close()
             await self._report_idle()
-            return 0
-        published = 0
-        connection = await self._connect()
-        try:
-            await self._check_token(connection)
-            for post in due:
-                self._set_status(State.RUNNING, f"publishing post {post.id}")
-                done = await self._drive(connection, post)
-                published += done is not None and done.state is S.PUBLISHED
-        finally:
-            await connection.close()
-        await self._report_idle()
-        return published
+            return published
 
     async def run_until_idle(self) -> None:
         """Passes until no post is due now (waiting ones — schedule, quota, backoff — stay)."""
@@ -234,8 +250,20 @@ class InstagramWorker:
         except ContainerExpiredError as exc:
             return await self._recreate(post, str(exc))
         except NotReadyError as exc:
-            cleared = self._cleared(post)
-            moved = replace(cleared, state=S.CONTAINER_CREATED) if post.container_id else cleared
+            # Meta said "not ready" although the status said FINISHED: poll again, at once the
+            # first time, then backing off, and give up like any transient error.
+            failures = post.failures + 1
+            if failures >= self.config.backoff.max_failures:
+                return await self._fail(post, state, exc, f" (after {failures} attempts)")
+            later = (
+                None
+                if failures == 1
+                else self._clock() + timedelta(seconds=self.config.backoff.delay(failures - 1))
+            )
+            moved = replace(post, failures=failures, waiting_reason="processing",
+                            next_attempt_at=later)  # fmt: skip
+            if post.container_id and state is not S.CONTAINER_CREATED:
+                moved = moved.transition(S.CONTAINER_CREATED)
             return await self._save(moved, state, "publish", "wait", str(exc))
         except QuotaExhaustedError as exc:
             return await self._wait_quota(post, state, str(exc))
@@ -272,6 +300,12 @@ class InstagramWorker:
         for index, item in enumerate(post.media):
             if item.public_url:
                 continue
+            if not await asyncio.to_thread(Path(item.path).is_file):
+                raise InstagramError(
+                    "the queue's copy of this file is gone",
+                    path=item.path,
+                    hint="Remove the post and add the file again.",
+                )
             name = unique_name(Path(item.path), post.id or 0, index)
             url = await conn.hosting.publish_file(Path(item.path), name)
             post = await self._save(
@@ -377,9 +411,6 @@ class InstagramWorker:
         created = post.container_created_at
         return created is not None and self._clock() - created > self.config.container_ttl
 
-    def _cleared(self, post: QueuedPost) -> QueuedPost:
-        return replace(post, failures=0, waiting_reason="", next_attempt_at=None)
-
     async def _recreate(self, post: QueuedPost, reason: str) -> QueuedPost:
         """Forget the containers; go back to the uploads (or upload again if there are none)."""
         uploaded = all(m.public_url for m in post.media)
@@ -469,6 +500,9 @@ class InstagramWorker:
             log.info("cannot read the token's expiry: %s", exc)
             return
         warning = token_warning(expires, now)
+        if expires is not None and expires <= now:
+            self.token_warning = warning
+            raise GraphAuthError(warning or "the access token expired", where="Instagram")
         if warning and warning != self.token_warning:
             messages.warning(warning)
         self.token_warning = warning

@@ -285,3 +285,67 @@ def test_the_status_slot_follows_the_worker(tmp_path):
     assert (State.RUNNING, "publishing post 1") in seen
     assert (State.RUNNING, "1 post waiting (daily limit reached)") in seen
     assert seen[-1] == (State.STOPPED, "")
+
+
+def test_only_one_worker_publishes_a_workspace(tmp_path):
+    from carrier_studio.services.instagram_worker import InstagramWorker, WorkerBusyError
+    from tests.services.instagram.rig import FAST
+
+    source = media.jpeg(tmp_path / "a.jpg")
+
+    async def go():
+        async with Rig(tmp_path) as rig:
+            other = InstagramWorker(rig.queue, rig.connect, config=FAST, clock=rig.clock)
+            post = await rig.queue.add([source], caption="once")
+            await rig.worker.run_pending()
+            second = await rig.queue.add([source], caption="second")
+            try:
+                await other.run_pending()
+            except WorkerBusyError as exc:
+                busy = exc
+            await rig.worker.stop()  # releases the lock: the other may publish now
+            await other.run_pending()
+            await other.stop()
+            return rig, busy, await rig.queue.get(post.id), await rig.queue.get(second.id)
+
+    rig, busy, first, second = _run(go())
+    assert "another Carrier Studio" in str(busy) and busy.path.name == "publisher.lock"
+    assert first.state is second.state is PostState.PUBLISHED
+    assert rig.graph.publish_counts == {"once": 1, "second": 1}
+
+
+def test_an_expired_token_stops_publishing_and_says_so(tmp_path):
+    from carrier_studio.core.instagram import GraphAuthError
+
+    source = media.jpeg(tmp_path / "a.jpg")
+
+    async def go():
+        async with Rig(tmp_path) as rig:
+            rig.graph.token_expires_at = int(rig.clock.now.timestamp()) - 60
+            post = await rig.queue.add([source])
+            try:
+                await rig.worker.run_pending()
+            except GraphAuthError as exc:
+                error = exc
+            return rig, error, await rig.queue.get(post.id)
+
+    rig, error, post = _run(go())
+    assert "expired" in str(error) and "Settings" in str(error)
+    assert post.state is PostState.QUEUED and rig.graph.containers == {}
+
+
+def test_a_missing_queue_copy_fails_the_post_with_its_path(tmp_path):
+    from pathlib import Path
+
+    source = media.jpeg(tmp_path / "a.jpg")
+
+    async def go():
+        async with Rig(tmp_path) as rig:
+            post = await rig.queue.add([source])
+            Path(post.media[0].path).unlink()
+            await rig.worker.run_pending()
+            return await rig.queue.get(post.id)
+
+    post = _run(go())
+    assert post.state is PostState.FAILED and "copy of this file is gone" in post.last_error
+    assert post.media[0].path in post.last_error
