@@ -98,7 +98,7 @@ def _dt(value: str | None) -> datetime | None:
 _POST_COLUMNS = (
     "id, kind, caption, alt_text, scheduled_at, character, state, position, container_id, "
     "container_created_at, media_id, last_error, waiting_reason, next_attempt_at, failures, "
-    "created_at"
+    "created_at, container_stale"
 )
 
 
@@ -180,7 +180,7 @@ class InstagramQueue:
 
     def _post(self, conn: apsw.Connection, row: tuple, *, attempts: bool) -> QueuedPost:
         (pid, kind, caption, alt, scheduled, character, state, position, container, created,
-         media_id, error, waiting, next_at, failures, created_at) = row  # fmt: skip
+         media_id, error, waiting, next_at, failures, created_at, stale) = row  # fmt: skip
         media = tuple(
             MediaFile(*m)
             for m in conn.execute(
@@ -210,6 +210,7 @@ class InstagramQueue:
             position=position,
             container_id=container,
             container_created_at=_dt(created),
+            container_stale=bool(stale),
             media_id=media_id,
             last_error=error,
             waiting_reason=waiting,
@@ -379,6 +380,9 @@ class InstagramQueue:
                         where="state",
                     )
                 if changes:
+                    if "caption" in changes or "alt_text" in changes:
+                        # A container carries the caption it was made with: make a new one.
+                        changes["container_stale"] = int(post.container_id is not None)
                     sets = ", ".join(f"{k} = ?" for k in changes)
                     conn.execute(
                         f"UPDATE instagram_posts SET {sets}, updated_at = ? WHERE id = ?",
@@ -533,12 +537,14 @@ class InstagramQueue:
                     )
                 conn.execute(
                     "UPDATE instagram_posts SET state = ?, container_id = ?, "
-                    "container_created_at = ?, media_id = ?, last_error = ?, waiting_reason = ?, "
-                    "next_attempt_at = ?, failures = ?, updated_at = ? WHERE id = ?",
+                    "container_created_at = ?, container_stale = ?, media_id = ?, last_error = ?, "
+                    "waiting_reason = ?, next_attempt_at = ?, failures = ?, updated_at = ? "
+                    "WHERE id = ?",
                     (
                         post.state.value,
                         post.container_id,
                         _iso(post.container_created_at),
+                        int(post.container_stale),
                         post.media_id,
                         post.last_error,
                         post.waiting_reason,
@@ -546,7 +552,7 @@ class InstagramQueue:
                         post.failures,
                         _iso(self._clock()),
                         post.id,
-                    ),  # fmt: skip
+                    ),
                 )
                 for index, item in enumerate(post.media):
                     conn.execute(

@@ -39,6 +39,7 @@ from carrier_studio.core.instagram import (
     QueuedPost,
     Quota,
     QuotaExhaustedError,
+    StopGraphError,
     TransientGraphError,
     token_warning,
     utcnow,
@@ -280,13 +281,19 @@ class InstagramWorker:
     async def _start(self, conn: Connection, post: QueuedPost) -> QueuedPost:
         """A queued post: a retry may already have a container; check it before anything."""
         if post.container_id:
-            status = await conn.graph.container_status(post.container_id)
+            try:
+                status = await conn.graph.container_status(post.container_id)
+            except StopGraphError as exc:
+                if isinstance(exc, GraphAuthError):
+                    raise
+                return await self._recreate(post, f"container {post.container_id}: {exc}")
             if status.status_code == PUBLISHED:
                 return await self._save(
                     post.transition(S.PUBLISHED), S.QUEUED, "publish", "ok",
                     "already published (found on Instagram)",
                 )  # fmt: skip
-            if status.status_code in (FINISHED, IN_PROGRESS) and not self._too_old(post):
+            reusable = not (self._too_old(post) or post.container_stale)
+            if status.status_code in (FINISHED, IN_PROGRESS) and reusable:
                 new = S.READY if status.status_code == FINISHED else S.CONTAINER_CREATED
                 return await self._save(
                     post.transition(new), S.QUEUED, "container", "ok",
@@ -420,6 +427,7 @@ class InstagramWorker:
             post.transition(target),
             container_id=None,
             container_created_at=None,
+            container_stale=False,
             media=media,
             waiting_reason="",
             next_attempt_at=None,

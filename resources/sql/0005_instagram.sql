@@ -15,6 +15,8 @@ CREATE TABLE instagram_posts (
     -- The (carousel parent) container, once Meta created it, and when: it expires after 24 h.
     container_id         TEXT,
     container_created_at TEXT,
+    -- 1 when the caption or alt text changed after the container was made: not reusable.
+    container_stale      INTEGER NOT NULL DEFAULT 0,
     -- The published media's id (NULL when publishing was detected after a restart).
     media_id             TEXT,
     last_error           TEXT NOT NULL DEFAULT '',

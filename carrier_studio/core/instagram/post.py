@@ -130,6 +130,8 @@ class QueuedPost:
     position: int = 0
     container_id: str | None = None
     container_created_at: datetime | None = None
+    #: The caption or alt text changed after the container was made (it carries the old one).
+    container_stale: bool = False
     media_id: str | None = None
     last_error: str = ""
     #: Why a queued/ready post is not moving ("quota", "retry"), shown by the page.

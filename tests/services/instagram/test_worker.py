@@ -349,3 +349,27 @@ def test_a_missing_queue_copy_fails_the_post_with_its_path(tmp_path):
     post = _run(go())
     assert post.state is PostState.FAILED and "copy of this file is gone" in post.last_error
     assert post.media[0].path in post.last_error
+
+
+def test_a_retry_reuses_the_container_unless_the_caption_changed(tmp_path):
+    source = media.jpeg(tmp_path / "a.jpg")
+
+    async def go():
+        async with Rig(tmp_path) as rig:
+            rig.graph.fail_next("publish", 368, message="blocked for now", times=2)
+            kept = await rig.queue.add([source], caption="same words")
+            edited = await rig.queue.add([source], caption="old words")
+            await rig.worker.run_pending()
+            failed = [await rig.queue.get(p.id) for p in (kept, edited)]
+            await rig.queue.retry(kept.id)
+            await rig.queue.update(edited.id, caption="new words")
+            await rig.queue.retry(edited.id)
+            await rig.worker.run_pending()
+            return rig, failed, await rig.queue.get(kept.id), await rig.queue.get(edited.id)
+
+    rig, failed, kept, edited = _run(go())
+    assert [p.state for p in failed] == [PostState.FAILED, PostState.FAILED]
+    assert "policy violation" in failed[0].last_error
+    assert kept.container_id == failed[0].container_id, "the finished container was reused"
+    assert edited.container_id != failed[1].container_id and not edited.container_stale
+    assert rig.graph.publish_counts == {"same words": 1, "new words": 1}
