@@ -132,9 +132,7 @@ class FtpSettings(_Section):
 
 def instagram_configured(settings: Settings) -> bool:
     """True when there is enough to publish: an account, an FTP host and its public URL."""
-    return bool(
-        settings.instagram.user_id and settings.ftp.host and settings.ftp.public_base_url
-    )
+    return bool(settings.instagram.user_id and settings.ftp.host and settings.ftp.public_base_url)
 
 
 class SecretsSettings(_Section):

@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from carrier_studio.core import messages
+from carrier_studio.core.errors import CarrierError
 from carrier_studio.core.instagram import (
     Backoff,
     ContainerExpiredError,
@@ -605,7 +606,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--poll", type=float, default=2.0, help="first poll delay, seconds")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(message)s")
-    return asyncio.run(_main(args))
+    try:
+        return asyncio.run(_main(args))
+    except CarrierError as exc:
+        log.error("instagram worker: %s", exc)
+        return 1
 
 
 if __name__ == "__main__":
