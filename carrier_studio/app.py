@@ -580,7 +580,16 @@ def run_self_test(args: argparse.Namespace) -> int:
             check(True, "discord imports")
         except Exception as exc:  # noqa: BLE001
             check(False, f"discord does not import: {exc}")
-        print("skip  embedder: the local embedder arrives with the memory feature", flush=True)
+        try:
+            memory = await ctx.memory.ready()
+            vectors = await memory.embedder.embed(["Carrier Studio remembers."])
+            check(
+                vectors.shape == (1, memory.embedder.dimension),
+                f"memory: {memory.store.name} store, embedder {memory.embedder.id} "
+                f"({vectors.shape[1]} dimensions)",
+            )
+        except Exception as exc:  # noqa: BLE001
+            check(False, f"memory does not work: {exc}")
         await studio.shutdown()
 
     try:

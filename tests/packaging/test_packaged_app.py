@@ -170,7 +170,15 @@ def test_bundle_leaves_out_what_the_app_does_not_use(build_output: str) -> None:
     for unwanted in ("QtWebEngineCore", "Qt6WebEngineCore", "Qt6Qml", "Qt6Quick", "Qt6Pdf"):
         assert not [n for n in names if unwanted in n], unwanted
     assert not (INTERNAL / "tkinter").exists() and not (INTERNAL / "torch").exists()
-    assert not (INTERNAL / "numpy").exists()
+    # The memory needs numpy and onnxruntime; the dev-only heavyweights stay out.
+    assert not (INTERNAL / "pytest").exists() and not (INTERNAL / "scipy").exists()
+
+
+def test_bundle_carries_the_embedding_model(build_output: str) -> None:
+    models = list(INTERNAL.rglob("all-MiniLM-L6-v2-int8/model.onnx"))
+    assert models, "the offline embedder's model is in the bundle"
+    assert models[0].stat().st_size > 10_000_000
+    assert "memory: local store, embedder all-MiniLM-L6-v2-int8" in build_output
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ldd is Linux's")
