@@ -127,14 +127,11 @@ async def _start_discord(ctx, args: argparse.Namespace) -> bool | None:  # noqa:
 
 def _start_instagram(ctx, args: argparse.Namespace):  # noqa: ANN001, ANN202
     """The Instagram worker, started when an account and its FTP host are set (None if not)."""
-    from carrier_studio.core.settings import instagram_configured
+    from carrier_studio.services.instagram_worker import build_worker, wanted
 
     settings = ctx.settings.settings
-    if getattr(args, "no_instagram", False) or not settings.instagram.publish_in_background:
+    if getattr(args, "no_instagram", False) or not wanted(settings):
         return None
-    if not instagram_configured(settings):
-        return None
-    from carrier_studio.services.instagram_worker import build_worker
 
     worker = build_worker(
         ctx.database, ctx.settings, ctx.secrets, ctx.workspace.root, status=ctx.status

@@ -144,6 +144,40 @@ class FtpUploader:
                 hint="Check that the public base URL points at the FTP remote folder.",
             )
 
+    async def check(self, scratch: Path) -> str:
+        """The Settings page's "Test": upload a small JPEG, check its public URL, delete it.
+
+        ``scratch`` is a folder for the temporary file. Returns the URL that answered; raises
+        `HostingError` saying which part failed (FTP login, folder, public URL)."""
+        probe = scratch / f"carrier-studio-check-{uuid.uuid4().hex[:8]}.jpg"
+        probe.parent.mkdir(parents=True, exist_ok=True)
+        # The smallest valid JPEG header is enough: the check is about transport and type.
+        probe.write_bytes(bytes.fromhex("ffd8ffe000104a46494600010100000100010000ffd9"))
+        try:
+            url = await self.publish_file(probe, probe.name)
+            await self.remove([probe.name])
+            return url
+        finally:
+            probe.unlink(missing_ok=True)
+
+    async def remove(self, remote_names: list[str]) -> None:
+        """Delete uploads from the remote folder (missing ones are fine)."""
+        target = self.target
+        async with aioftp.Client.context(
+            target.host,
+            target.port,
+            user=target.user,
+            password=target.password,
+            upgrade_to_tls=target.use_tls,
+            socket_timeout=self._timeout,
+            connection_timeout=self._timeout,
+        ) as client:
+            for name in remote_names:
+                try:
+                    await client.remove_file(posixpath.join(target.remote_dir or "/", name))
+                except aioftp.StatusCodeError:
+                    log.info("%s was already gone from the FTP folder", name)
+
     async def publish_file(self, local: Path, remote_name: str) -> str:
         """Upload, then verify; returns the public URL Meta can fetch."""
         url = await self.upload(local, remote_name)

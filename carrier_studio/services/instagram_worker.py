@@ -81,6 +81,10 @@ class WorkerConfig:
     token_check_every: timedelta = timedelta(hours=12)
 
 
+class _StoppingError(Exception):
+    """The worker is stopping while it waits for a container."""
+
+
 class WorkerBusyError(InstagramError):
     """Another process holds this workspace's publisher lock."""
 
@@ -122,6 +126,7 @@ class InstagramWorker:
         self._clock = clock
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
         self._unsubscribe: Callable[[], None] | None = None
         self._token_checked: datetime | None = None
         self._pass = asyncio.Lock()
@@ -139,18 +144,27 @@ class InstagramWorker:
         """Start publishing in the background on the running loop (idempotent)."""
         if self.running:
             return
+        self._stopping.clear()
         self._unsubscribe = self.queue.subscribe(lambda _change: self._wake.set())
         self._task = asyncio.get_running_loop().create_task(self._loop(), name="instagram")
         self._set_status(State.STARTING, "starting")
 
-    async def stop(self) -> None:
-        """Stop after the current network call is cancelled; every saved step stays saved."""
+    async def stop(self, grace: float = 5.0) -> None:
+        """Let the step in progress finish and save (up to ``grace`` seconds), then stop.
+
+        Waiting for a container is interrupted at once. A step still running after ``grace``
+        is cancelled; that is safe too (the restart checks what was not saved)."""
+        self._stopping.set()
         if self._unsubscribe:
             self._unsubscribe()
             self._unsubscribe = None
         task, self._task = self._task, None
         if task is not None:
-            task.cancel()
+            self._wake.set()
+            try:
+                await asyncio.wait_for(asyncio.shield(task), grace)
+            except TimeoutError:
+                task.cancel()
             try:
                 await task
             except asyncio.CancelledError:
@@ -162,7 +176,7 @@ class InstagramWorker:
         self._wake.set()
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             self._wake.clear()
             try:
                 await self.run_pending()
@@ -210,6 +224,8 @@ class InstagramWorker:
             try:
                 await self._check_token(connection)
                 for post in due:
+                    if self._stopping.is_set():
+                        break
                     self._set_status(State.RUNNING, f"publishing post {post.id}")
                     done = await self._drive(connection, post)
                     published += done is not None and done.state is S.PUBLISHED
@@ -227,12 +243,24 @@ class InstagramWorker:
         """Advance ``post`` step by step while it stays due."""
         current: QueuedPost | None = post
         while current is not None and current.is_due(self._clock()):
+            if self._stopping.is_set():
+                return current
             try:
                 current = await self._step(conn, current)
             except (StaleStateError, PostNotFoundError) as exc:
                 log.info("post %s changed meanwhile: %s", post.id, exc)
                 return None
+            except _StoppingError:
+                return current
         return current
+
+    async def _sleep(self, seconds: float) -> None:
+        """Sleep between status polls; stopping interrupts it (nothing is saved then)."""
+        try:
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+        except TimeoutError:
+            return
+        raise _StoppingError
 
     async def _step(self, conn: Connection, post: QueuedPost) -> QueuedPost:
         state = post.state
@@ -346,7 +374,9 @@ class InstagramWorker:
                     f"carousel item {index + 1} is container {child}",
                 )  # fmt: skip
             for item in post.media:
-                await graph.wait_until_finished(item.container_id or "", self.config.poll)
+                await graph.wait_until_finished(
+                    item.container_id or "", self.config.poll, self._sleep
+                )
             container = await graph.create_carousel_container(
                 [m.container_id or "" for m in post.media], caption
             )
@@ -378,7 +408,9 @@ class InstagramWorker:
     async def _await_container(self, conn: Connection, post: QueuedPost) -> QueuedPost:
         if self._too_old(post):
             return await self._recreate(post, f"container {post.container_id} is over 23 h old")
-        status = await conn.graph.wait_until_finished(post.container_id or "", self.config.poll)
+        status = await conn.graph.wait_until_finished(
+            post.container_id or "", self.config.poll, self._sleep
+        )
         if status.status_code == PUBLISHED:
             return await self._save(post.transition(S.PUBLISHED), S.CONTAINER_CREATED,
                                     "publish", "ok", "already published")  # fmt: skip
@@ -533,6 +565,14 @@ class InstagramWorker:
 
 
 # -- building from settings ----------------------------------------------------------------------
+
+
+def wanted(settings) -> bool:  # noqa: ANN001 - core.settings.Settings
+    """Whether the worker should run: an account and its FTP host are set and the user did not
+    turn background publishing off. (The window starts/stops the worker when this changes.)"""
+    from carrier_studio.core.settings import instagram_configured
+
+    return settings.instagram.publish_in_background and instagram_configured(settings)
 
 
 def connector(settings_source, secrets) -> Connect:  # noqa: ANN001 - SettingsStore, SecretStore

@@ -112,3 +112,15 @@ def test_a_host_that_serves_the_wrong_thing_is_named(tmp_path):
     assert f"{url} is served as text/html, not image/jpeg" in str(wrong_type)
     assert "gone.jpg answers HTTP 404" in str(missing)
     assert wrong_type.where == "ftp.public_base_url"
+
+
+def test_the_settings_check_uploads_checks_and_cleans_up(tmp_path):
+    async def body(uploader, host, root):
+        url = await uploader.check(tmp_path / "scratch")
+        return url, sorted(p.name for p in root.iterdir()), host.requests
+
+    url, left, requests = _with_servers(tmp_path, body)
+    assert "/media/carrier-studio-check-" in url
+    assert left == [], "the check file is deleted again"
+    assert requests[0][0] == "HEAD"
+    assert list((tmp_path / "scratch").iterdir()) == []

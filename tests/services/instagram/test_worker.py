@@ -373,3 +373,43 @@ def test_a_retry_reuses_the_container_unless_the_caption_changed(tmp_path):
     assert kept.container_id == failed[0].container_id, "the finished container was reused"
     assert edited.container_id != failed[1].container_id and not edited.container_stale
     assert rig.graph.publish_counts == {"same words": 1, "new words": 1}
+
+
+def test_stopping_while_a_reel_processes_keeps_the_container(tmp_path):
+    from dataclasses import replace
+
+    from carrier_studio.core.instagram import PollSchedule
+    from carrier_studio.services.instagram_worker import InstagramWorker
+    from tests.services.instagram.rig import FAST
+
+    clip = media.mp4(tmp_path / "clip.mp4", 20.0)
+
+    async def go():
+        async with Rig(tmp_path) as rig:
+            rig.graph.processing_polls = 10**6  # a reel that takes forever
+            slow = replace(FAST, poll=PollSchedule(first=30.0, cap=30.0, total=3600.0))
+            worker = InstagramWorker(rig.queue, rig.connect, config=slow, clock=rig.clock)
+            changed = asyncio.Event()
+            rig.queue.subscribe(lambda _c: changed.set())
+            post = await rig.queue.add([clip], caption="slow reel")
+            worker.start()
+
+            async def first_poll():
+                while True:
+                    changed.clear()
+                    if (await rig.queue.get(post.id)).state is PostState.CONTAINER_CREATED:
+                        return
+                    await changed.wait()
+
+            await asyncio.wait_for(first_poll(), 10)
+            await asyncio.wait_for(worker.stop(grace=30.0), 5)  # the 30 s poll wait is cut
+            stopped = await rig.queue.get(post.id)
+            rig.graph.containers[stopped.container_id].statuses.clear()
+            rig.graph.containers[stopped.container_id].statuses.append("FINISHED")
+            await rig.worker.run_pending()
+            return rig, stopped, await rig.queue.get(post.id)
+
+    rig, stopped, done = _run(go())
+    assert stopped.state is PostState.CONTAINER_CREATED
+    assert done.state is PostState.PUBLISHED and done.container_id == stopped.container_id
+    assert rig.graph.publishes_of("slow reel") == 1
