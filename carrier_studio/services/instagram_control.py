@@ -1,0 +1,60 @@
+"""The Instagram queue and its worker for one session: what StudioContext holds.
+
+The queue is always there (the page lists, adds and edits posts even before an account is set);
+the worker runs only when `instagram_worker.wanted(settings)` — an account, an FTP host with a
+public URL, and background publishing on. `sync()` starts or stops it to match the settings;
+the window calls it once the database is open and again after settings change.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from carrier_studio.core.status import State, StatusBoard
+from carrier_studio.services.db import Database
+from carrier_studio.services.instagram_queue import InstagramQueue
+from carrier_studio.services.instagram_worker import (
+    SLOT,
+    InstagramWorker,
+    WorkerConfig,
+    connector,
+    wanted,
+)
+from carrier_studio.services.secrets import SecretStore
+from carrier_studio.services.settings_store import SettingsStore
+
+NOT_SET_UP = "not set up: Settings → Instagram"
+
+
+class InstagramController:
+    def __init__(
+        self,
+        database: Database,
+        settings: SettingsStore,
+        secrets: SecretStore,
+        workspace_root: Path,
+        *,
+        status: StatusBoard | None = None,
+        config: WorkerConfig | None = None,
+    ) -> None:
+        self._settings = settings
+        self._status = status
+        self.queue = InstagramQueue(database, workspace_root / "instagram")
+        self.worker = InstagramWorker(
+            self.queue, connector(settings, secrets), config=config, status=status
+        )
+
+    async def sync(self) -> bool:
+        """Run the worker if the settings want it, stop it if not; returns whether it runs."""
+        if wanted(self._settings.settings):
+            self.worker.start()
+            return True
+        if self.worker.running:
+            await self.worker.stop()
+        if self._status is not None:
+            self._status.set(SLOT, State.STOPPED, NOT_SET_UP)
+        return False
+
+    async def close(self) -> None:
+        """Stop the worker (the step in progress saves first); call before the database closes."""
+        await self.worker.stop()
