@@ -72,7 +72,7 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event | None = None) -> 
         if opened.recovered_from:
             log.warning("studio.db was damaged; kept as %s", opened.recovered_from)
         ctx.memory.start()  # the bot recalls and remembers as the window's chat does
-        instagram = _start_instagram(ctx, args)
+        instagram = await _start_instagram(ctx, args)
         try:
             started = await _start_discord(ctx, args)
             if started is None and instagram is None:
@@ -97,7 +97,7 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event | None = None) -> 
                 ctx.database.close,
             ]
             if instagram is not None:
-                steps.insert(0, instagram.stop)  # before the database it saves into
+                steps.insert(0, instagram.close)  # before the database it saves into
             for step in steps:
                 try:
                     await step()
@@ -125,20 +125,22 @@ async def _start_discord(ctx, args: argparse.Namespace) -> bool | None:  # noqa:
     return status.phase.value != "error"
 
 
-def _start_instagram(ctx, args: argparse.Namespace):  # noqa: ANN001, ANN202
-    """The Instagram worker, started when an account and its FTP host are set (None if not)."""
-    from carrier_studio.services.instagram_worker import build_worker, wanted
+async def _start_instagram(ctx, args: argparse.Namespace):  # noqa: ANN001, ANN202
+    """The Instagram controller with its worker running when an account and its FTP host are
+    set (None when not)."""
+    from carrier_studio.services.instagram_control import InstagramController
 
-    settings = ctx.settings.settings
-    if getattr(args, "no_instagram", False) or not wanted(settings):
+    if getattr(args, "no_instagram", False):
         return None
-
-    worker = build_worker(
+    control = getattr(ctx, "instagram", None) or InstagramController(
         ctx.database, ctx.settings, ctx.secrets, ctx.workspace.root, status=ctx.status
     )
-    worker.start()
-    log.info("instagram: publishing queued posts for account %s", settings.instagram.user_id)
-    return worker
+    if not await control.sync():
+        return None
+    log.info(
+        "instagram: publishing queued posts for account %s", ctx.settings.settings.instagram.user_id
+    )
+    return control
 
 
 def run_headless(args: argparse.Namespace) -> int:
