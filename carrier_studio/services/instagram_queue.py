@@ -85,7 +85,10 @@ def _iso(value: datetime | None) -> str | None:
     if value is None:
         return None
     if value.tzinfo is None:
-        raise ValueError("times in the queue must carry a time zone")
+        raise InstagramError(
+            f"{value.isoformat()} has no time zone", where="scheduled_at",
+            hint="Give the time with its zone (the page uses the computer's).",
+        )  # fmt: skip
     return value.astimezone(UTC).isoformat(timespec="milliseconds")
 
 

@@ -130,3 +130,18 @@ def test_the_worker_cannot_overwrite_a_cancel(tmp_path):
         return await queue.get(post.id)
 
     assert _run(tmp_path, body).state is PostState.CANCELLED
+
+
+def test_a_time_without_a_zone_is_refused_before_anything_is_written(tmp_path):
+    from carrier_studio.core.instagram import InstagramError
+
+    source = media.jpeg(tmp_path / "a.jpg")
+
+    async def body(queue):
+        with pytest.raises(InstagramError) as refused:
+            await queue.add([source], scheduled_at=datetime(2030, 1, 1, 9, 0))
+        return refused.value, await queue.list()
+
+    error, listed = _run(tmp_path, body)
+    assert error.where == "scheduled_at" and "no time zone" in str(error)
+    assert listed == []
