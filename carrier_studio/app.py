@@ -54,7 +54,7 @@ def run_doctor(args: argparse.Namespace) -> int:
 
 # -- the window ---------------------------------------------------------------------------------
 
-_PLANNED_PAGES = [
+PAGES = [
     (
         "instagram",
         "Instagram",
@@ -74,7 +74,7 @@ PAGES = [
     ("chat", "Chat", "chat"),
     ("memory", "Memory", "memory"),
     ("mcp", "MCP Servers", "mcp"),
-    *((key, title, icon) for key, title, icon, *_ in _PLANNED_PAGES if key == "instagram"),
+    *((key, title, icon) for key, title, icon, *_ in PAGES if key == "instagram"),
     ("discord", "Discord", "discord"),
     ("teams", "Teams", "teams"),
     ("settings", "Settings", "settings"),
@@ -136,7 +136,6 @@ class Studio:
         )
 
     def _on_window_page_needed(self, key: str) -> None:
-        from carrier_studio.ui.pages.planned import PlannedPage
         from carrier_studio.ui.pages.settings import SettingsPage
 
         if key == "settings":
@@ -151,6 +150,8 @@ class Studio:
             page = self._teams_page()
         elif key == "memory":
             page = self._memory_page()
+        elif key == "instagram":
+            page = self._instagram_page()
         elif key == "discord":
             from carrier_studio.ui.pages.discord import DiscordPage, DiscordPageDeps
 
@@ -159,10 +160,7 @@ class Studio:
             )
             page = DiscordPage(deps, self.tasks)
         else:
-            _key, title, _icon, subtitle, issue, plans = next(
-                p for p in _PLANNED_PAGES if p[0] == key
-            )
-            page = PlannedPage(title, subtitle, issue, plans)
+            raise KeyError(f"no page is built for {key!r}")
         self.window.set_page_widget(key, page)
 
     def _characters_page(self) -> QWidget:
@@ -236,6 +234,70 @@ class Studio:
             changed=ctx.memory.refresh_status,
         )
         return MemoryPage(deps, self.tasks)
+
+    def _instagram_page(self) -> QWidget:
+        import asyncio
+
+        from carrier_studio.core.errors import CarrierError
+        from carrier_studio.services import instagram_captions
+        from carrier_studio.services.instagram_api import GraphClient
+        from carrier_studio.services.providers import choice_for, text_model
+        from carrier_studio.ui.pages.instagram import (
+            InstagramPage,
+            InstagramPageDeps,
+            setup_problem,
+        )
+
+        ctx = self.ctx
+        instagram = ctx.instagram
+
+        async def characters() -> list[str]:
+            return sorted(await ctx.chat.characters_by_name())
+
+        async def token() -> str:
+            return await asyncio.to_thread(ctx.secrets.get, "INSTAGRAM_ACCESS_TOKEN") or ""
+
+        async def problem() -> str | None:
+            return setup_problem(ctx.settings.settings, bool(await token()))
+
+        async def read_quota() -> Any:
+            account = ctx.settings.settings.instagram
+            async with GraphClient(account.base_url, account.user_id, await token()) as graph:
+                return await graph.publishing_limit()
+
+        async def write_caption(request: Any, progress: Callable[[str], None]) -> Any:
+            doc = (await ctx.chat.characters_by_name()).get(request.character)
+            if doc is None:
+                raise CarrierError(f'there is no character named "{request.character}"')
+            providers = ctx.settings.settings.providers
+            # The character's own model (its voice), else the workspace default.
+            model = await asyncio.to_thread(
+                text_model, choice_for(doc, providers), providers, ctx.secrets
+            )
+            try:
+                return await instagram_captions.write_caption(
+                    doc,
+                    model,
+                    brief=request.brief,
+                    kind=request.kind,
+                    files=request.files,
+                    progress=progress,
+                )
+            finally:
+                await model.close()
+
+        deps = InstagramPageDeps(
+            queue=instagram.queue,
+            characters=characters,
+            write_caption=write_caption,
+            setup_problem=problem,
+            colors=self.theme.colors,
+            read_quota=read_quota,
+            token_warning=lambda: instagram.worker.token_warning,
+            open_settings=lambda: self.window.show_page("settings"),
+            theme_changed=self.theme.changed,
+        )
+        return InstagramPage(deps, self.tasks)
 
     def _open_memory(self, memory_id: str) -> None:
         """Show one memory on the Memory page (a recalled memory linked from the chat)."""
@@ -340,12 +402,20 @@ class Studio:
         await self._open_database()
         # Memory opens its own connection to the migrated studio.db, in the background.
         self.ctx.memory.start()
+        # The Instagram publisher runs when an account and its FTP host are set (and follows
+        # later changes in Settings).
+        self.tasks.start("Starting the Instagram publisher", self.ctx.instagram.sync())
+        self.ctx.settings.subscribe(self._on_settings_saved)
         # Pages read studio.db: build the visible one only now that it is open.
         self.window.services_ready()
         discord = self.ctx.settings.settings.discord
         if discord.start_at_launch and discord.character:
             # In the background: the window is usable while the bot connects.
             self.tasks.start("Starting the Discord bot", self.ctx.discord.start(discord))
+
+    def _on_settings_saved(self, _settings: object) -> None:
+        if not self.closed:
+            self.tasks.start("Updating the Instagram publisher", self.ctx.instagram.sync())
 
     async def _open_database(self) -> None:
         status = self.ctx.status
@@ -419,6 +489,7 @@ class Studio:
             self.ctx.discord.stop,
             self.ctx.chat.drain,  # the last turns' memories are written before memory closes
             self.ctx.memory.close,
+            self.ctx.instagram.close,  # the step in progress saves into studio.db first
             self.ctx.mcp.shutdown,
             self.ctx.database.close,
         ]

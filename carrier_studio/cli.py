@@ -33,12 +33,19 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("--exit-after-first-paint", action="store_true", help=argparse.SUPPRESS)
     commands.add_parser("doctor", help="print versions, workspace, keyring and provider status")
     headless = commands.add_parser(
-        "headless", help="run the Discord bot (and what it needs) without a window"
+        "headless",
+        help="run the Discord bot and the Instagram publisher (and what they need) without a "
+        "window",
     )
     headless.add_argument(
         "--discord",
         metavar="CHARACTER",
         help="answer on Discord as CHARACTER (default: the character chosen in Settings)",
+    )
+    headless.add_argument(
+        "--no-instagram",
+        action="store_true",
+        help="do not publish queued Instagram posts from this process",
     )
     from carrier_studio.memory_cli import add_parser
 

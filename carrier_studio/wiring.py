@@ -25,7 +25,7 @@ SERVICE_SLOTS = [
     ("memory", "Memory", None),
     ("mcp", "MCP", None),
     ("discord", "Discord", None),
-    ("instagram", "Instagram", 7),
+    ("instagram", "Instagram", None),
 ]
 
 
@@ -46,6 +46,7 @@ def build_context(
     from carrier_studio.services.conversations import ConversationStore
     from carrier_studio.services.db import Database
     from carrier_studio.services.discord_control import DiscordController
+    from carrier_studio.services.instagram_control import InstagramController
     from carrier_studio.services.logs import Redactor
     from carrier_studio.services.mcp_servers import McpManager
     from carrier_studio.services.memory_control import MemoryController
@@ -77,7 +78,16 @@ def build_context(
     # Memory opens in the background once the database is migrated (Studio.start / headless);
     # chat and the Discord bot recall and remember through the controller meanwhile.
     memory = MemoryController(workspace.paths.database, settings, secrets, status)
-    chat = ChatService(ConversationStore(database), characters, settings, secrets, mcp, memory)
+    instagram = InstagramController(database, settings, secrets, workspace.root, status=status)
+    chat = ChatService(
+        ConversationStore(database),
+        characters,
+        settings,
+        secrets,
+        mcp,
+        memory,
+        instagram=instagram.queue,
+    )
     return StudioContext(
         app_paths=app_paths,
         workspace=workspace,
@@ -91,6 +101,7 @@ def build_context(
         mcp=mcp,
         memory=memory,
         discord=DiscordController(chat, secrets),
+        instagram=instagram,
         teams=TeamService(workspace.root / "teams", characters, settings, secrets, database, mcp),
     )
 

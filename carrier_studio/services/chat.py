@@ -79,8 +79,12 @@ class ChatService:
         secrets: SecretStore,
         mcp: McpManager | None = None,
         memory: RecallService | None = None,
+        instagram: Any = None,
     ) -> None:
         self.conversations = conversations
+        #: The Instagram queue (a core.runtime.instagram_tool.PostQueuer): characters with
+        #: Instagram turned on get the queue_instagram_post tool. None: no such tool.
+        self.instagram = instagram
         #: Long-term memory: recalled before each turn, the turn stored after it. None: off.
         self.memory = memory
         #: Memory writes still running (awaited by `drain`, so shutdown loses none).
@@ -308,8 +312,18 @@ class ChatThread:
         await asyncio.to_thread(check_choice, self.model_choice(doc), providers, service.secrets)
         mcp_tools = await self._mcp_tools(docs, doc)
         workspace_policy = await service.conversations.remembered("*")
+        instagram_tool = None
+        if service.instagram is not None:
+            from carrier_studio.core.runtime.instagram_tool import make_queue_post_tool
+
+            instagram_tool = make_queue_post_tool(service.instagram)
         factory = AgentFactory(
-            resolve, docs, remembered, mcp_tools=mcp_tools, workspace_policy=workspace_policy
+            resolve,
+            docs,
+            remembered,
+            mcp_tools=mcp_tools,
+            workspace_policy=workspace_policy,
+            instagram_tool=instagram_tool,
         )
         # Building reads keys from the keyring, which may block: off the event loop.
         self._agent = await asyncio.to_thread(factory.build, doc)

@@ -9,6 +9,7 @@ from carrier_studio.services.characters import CharacterStore
 from carrier_studio.services.chat import ChatService
 from carrier_studio.services.db import Database
 from carrier_studio.services.discord_control import DiscordController
+from carrier_studio.services.instagram_control import InstagramController
 from carrier_studio.services.logs import Redactor
 from carrier_studio.services.mcp_servers import McpManager
 from carrier_studio.services.memory_control import MemoryController
@@ -33,4 +34,5 @@ class StudioContext:
     mcp: McpManager
     memory: MemoryController
     discord: DiscordController
+    instagram: InstagramController
     teams: TeamService

@@ -72,9 +72,7 @@ def test_import_search_stats_and_export_round_trip(tmp_path):
 
 def test_a_bad_import_file_names_the_line_and_adds_nothing(tmp_path):
     source = tmp_path / "bad.jsonl"
-    source.write_text(
-        json.dumps({"character": "Ada", "content": "fine"}) + "\n" + "{not json\n"
-    )
+    source.write_text(json.dumps({"character": "Ada", "content": "fine"}) + "\n" + "{not json\n")
     result = _cli(tmp_path, "import", str(source))
     assert result.returncode == 1
     assert "line 2" in result.stderr

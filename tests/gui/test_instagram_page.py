@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from PySide6.QtCore import QEvent, QMimeData, QPointF, Qt, QUrl
+from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
@@ -130,7 +130,7 @@ def drop(widget, paths: list[Path]) -> QDropEvent:
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
     actions = Qt.DropAction.CopyAction | Qt.DropAction.MoveAction
     buttons, keys = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
-    enter = QDragEnterEvent(QPointF(20, 20), actions, mime, buttons, keys)
+    enter = QDragEnterEvent(QPoint(20, 20), actions, mime, buttons, keys)
     QApplication.sendEvent(widget, enter)
     assert enter.isAccepted(), "the zone accepts a drag of local files"
     event = QDropEvent(QPointF(20, 20), actions, mime, buttons, keys)
@@ -168,7 +168,7 @@ def test_a_drop_of_a_folder_or_a_web_link_is_refused(world):
     mime = QMimeData()
     mime.setUrls([QUrl("https://example.com/a.jpg"), QUrl.fromLocalFile(str(tmp))])
     enter = QDragEnterEvent(
-        QPointF(5, 5), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+        QPoint(5, 5), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
         Qt.KeyboardModifier.NoModifier,
     )  # fmt: skip
     QApplication.sendEvent(page.drop_zone, enter)

@@ -159,9 +159,7 @@ def test_a_memory_store_that_cannot_open_does_not_stop_the_chat(tmp_path, keyrin
     assert "no Supabase URL" in error.detail
 
 
-def test_switching_the_embedder_reopens_memory_and_asks_for_re_embedding(
-    tmp_path, keyring_backend
-):
+def test_switching_the_embedder_reopens_memory_and_asks_for_re_embedding(tmp_path, keyring_backend):
     """The stored vectors stay usable by keywords until they are re-embedded; then meaning
     search works in the new space and the status bar is clear again."""
     from carrier_studio.services.embedders import OpenAIEmbedder
@@ -191,8 +189,10 @@ def test_switching_the_embedder_reopens_memory_and_asks_for_re_embedding(
 
     due, keyword_only, after, by_meaning = asyncio.run(go())
     assert due.state is State.ERROR and "re-embed" in due.detail
-    assert keyword_only and keyword_only[0].semantic is None and "lapsang" in (
-        keyword_only[0].record.content
+    assert (
+        keyword_only
+        and keyword_only[0].semantic is None
+        and "lapsang" in (keyword_only[0].record.content)
     )
     assert after.state is State.RUNNING and "4 memories" in after.detail
     assert by_meaning[0].semantic is not None

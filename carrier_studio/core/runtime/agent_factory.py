@@ -34,6 +34,8 @@ class AgentFactory:
     mcp_tools: Mapping[str, list[FunctionTool]] = None  # type: ignore[assignment]
     #: Workspace-wide policies for MCP tools (set on the MCP page).
     workspace_policy: Mapping[str, str] = None  # type: ignore[assignment]
+    #: queue_instagram_post, for characters whose file turns Instagram on; asks by default.
+    instagram_tool: FunctionTool | None = None
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -72,6 +74,13 @@ class AgentFactory:
         tools = []
         for name, tool in self.tools.items():
             shaped = with_policy(tool, policy_for(name, policy, remembered))
+            if shaped is not None:
+                tools.append(shaped)
+        if self.instagram_tool is not None and doc.section("instagram").get("enabled") is True:
+            from carrier_studio.core.runtime.instagram_tool import DEFAULT_POLICY, TOOL_NAME
+
+            rule = policy_for(TOOL_NAME, policy, remembered, default=DEFAULT_POLICY)
+            shaped = with_policy(self.instagram_tool, rule)
             if shaped is not None:
                 tools.append(shaped)
         taken = {tool.name for tool in tools}

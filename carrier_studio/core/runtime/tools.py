@@ -83,13 +83,17 @@ DEFAULT_POLICY: Policy = "auto"
 
 
 def policy_for(
-    tool: str, character_policy: Mapping[str, Any], remembered: Mapping[str, str]
+    tool: str,
+    character_policy: Mapping[str, Any],
+    remembered: Mapping[str, str],
+    default: Policy = DEFAULT_POLICY,
 ) -> str:
-    """What to do with ``tool``: a remembered answer wins, then the character's file."""
+    """What to do with ``tool``: a remembered answer wins, then the character's file, then the
+    tool's own default."""
     if tool in remembered:
         return remembered[tool]
     value = character_policy.get(tool)
-    return value if value in ("off", "ask", "auto") else DEFAULT_POLICY
+    return value if value in ("off", "ask", "auto") else default
 
 
 #: An MCP tool can do anything its server can (write files, call APIs): ask unless told.
