@@ -20,7 +20,11 @@ from pathlib import Path
 import numpy as np
 
 from carrier_studio.core.memory import jsonl
-from carrier_studio.core.memory.errors import EmbeddingSpaceError, MemoryImportError
+from carrier_studio.core.memory.errors import (
+    EmbeddingSpaceError,
+    MemoryImportError,
+    MemoryStoreError,
+)
 from carrier_studio.core.memory.model import (
     EmbeddingSpace,
     MemoryFilter,
@@ -329,7 +333,14 @@ class MemoryService:
         Memories written meanwhile through this service get both vectors.
         """
         new_space = space_of(embedder)
+        running = MemoryStoreError(
+            "a re-embedding is already running", hint="Wait for it, or cancel it."
+        )
+        if self._staging is not None:
+            raise running  # at once, not after waiting for the running one's switch
         async with self._writing:
+            if self._staging is not None:
+                raise running
             staging = _Staging(new_space)
             self._staging = (staging, embedder)
         try:
@@ -343,12 +354,22 @@ class MemoryService:
                     done += len(batch)
                     if progress:
                         progress(Progress("reembed", done, max(total, done)))
-            async with self._writing:
-                await self.store.replace_vectors(_StagedVectors(staging), new_space)
-                self.embedder = embedder
+            # The switch is one store call; once begun it is let finish (a cancel arriving
+            # then takes effect after it), so the store and self.embedder always agree.
+            switch = asyncio.ensure_future(self._switch(staging, embedder))
+            try:
+                await asyncio.shield(switch)
+            except asyncio.CancelledError:
+                await switch
+                raise
         finally:
             self._staging = None
             staging.close()
+
+    async def _switch(self, staging: _Staging, embedder: Embedder) -> None:
+        async with self._writing:
+            await self.store.replace_vectors(_StagedVectors(staging), staging.space)
+            self.embedder = embedder
 
     async def move_to(self, other: MemoryStore, *, progress: ProgressCallback | None = None) -> int:
         """Move every memory into ``other`` (e.g. local → Supabase): each batch is copied,

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from carrier_studio.core.memory import MemoryFilter, MemoryQuery, MemoryRecord, Provenance
-from carrier_studio.core.memory.errors import EmbeddingSpaceError
+from carrier_studio.core.memory.errors import EmbeddingSpaceError, MemoryStoreError
 from carrier_studio.services.embedders import LocalEmbedder, OpenAIEmbedder
 from carrier_studio.services.memory import MemoryService, Progress
 from carrier_studio.services.memory_sqlite import SqliteMemoryStore
@@ -235,5 +235,47 @@ def test_move_to_another_store_is_resumable(tmp_path):
         finally:
             await source.close()
             await target.close()
+
+    asyncio.run(main())
+
+
+class GatedStore(SqliteMemoryStore):
+    """The real store, whose re-embedding switch waits for the test to let it go."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.entered, self.release = asyncio.Event(), asyncio.Event()
+
+    async def replace_vectors(self, vectors, space) -> None:
+        self.entered.set()
+        await self.release.wait()
+        await super().replace_vectors(vectors, space)
+
+
+def test_a_cancel_during_the_switch_lets_it_finish(tmp_path, keyring_backend):
+    async def main():
+        async with ScriptedLLMServer() as server:
+            store = await GatedStore.open(tmp_path / "studio.db")
+            service = MemoryService(store, LocalEmbedder())
+            new = OpenAIEmbedder(
+                _secrets(tmp_path, keyring_backend), base_url=server.openai_base_url, dimensions=8
+            )
+            try:
+                await service.remember(records())
+                task = asyncio.create_task(service.reembed(new))
+                await store.entered.wait()
+                with pytest.raises(MemoryStoreError, match="already running"):
+                    await service.reembed(new)
+                task.cancel()
+                store.release.set()
+                with pytest.raises(asyncio.CancelledError):
+                    await task
+                # The switch had begun: it finished, and the service follows the store.
+                assert (await store.space()).embedder_id == new.id
+                assert service.embedder is new
+                hits = await service.recall("Ada", FACTS[1][1], limit=1)
+                assert hits[0].semantic == pytest.approx(1.0, abs=1e-4)
+            finally:
+                await service.close()
 
     asyncio.run(main())
