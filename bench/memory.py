@@ -286,8 +286,10 @@ async def _paging(store: SqliteMemoryStore, total: int) -> tuple[float, int, flo
     scrolling there would), and a page filtered to one character."""
     from carrier_studio.services.memory_sqlite import to_micros
 
-    deep = total - 1000  # rows are numbered oldest first; newest first it is row ~total-deep
-    # The local store's cursor is "created_at micros:seq"; row i was made at T0 + i s, seq i+1.
+    # Rows are numbered oldest first (row i made at T0 + i s, seq i + 1); the page after row
+    # 1,200 is, newest first, the one ending at the millionth row. The local store's cursor is
+    # "created_at micros:seq".
+    deep = 1200
     cursor = f"{to_micros(T0 + timedelta(seconds=deep))}:{deep + 1}"
     runs: dict[str, list[float]] = {"first": [], "deep": [], "character": []}
     for _ in range(15):
@@ -301,7 +303,7 @@ async def _paging(store: SqliteMemoryStore, total: int) -> tuple[float, int, flo
             runs[name].append(time.perf_counter() - began)
             assert len(page.records) == 200
     first, deep_s, character = (statistics.median(runs[k]) * 1e3 for k in runs)
-    return first, total - deep, deep_s, character
+    return first, total - 1 - deep, deep_s, character
 
 
 def bench_embedding() -> None:
