@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -52,6 +53,8 @@ from carrier_studio.services.providers import (
 )
 from carrier_studio.services.secrets import SecretStore
 from carrier_studio.services.settings_store import SettingsStore
+
+log = logging.getLogger(__name__)
 
 TITLE_LENGTH = 48
 #: How long a message waits for its character's MCP servers to start before going without.
@@ -114,10 +117,28 @@ class ChatService:
         messages = await self.conversations.messages(conversation_id)
         thread = ChatThread(self, conversation, messages)
         self._threads[conversation_id] = [thread, 1]
+        self._warm_memory(conversation.character)
         if conversation.pending_state:
             await thread.restore_pending()
         thread.prepare()
         return thread
+
+    def _warm_memory(self, character: str) -> None:
+        """Have the character's memories ready before the first message (at a million
+        memories, loading the index takes seconds)."""
+        warm = getattr(self.memory, "warm", None)
+        if warm is None:
+            return
+
+        async def go() -> None:
+            try:
+                await warm(character)
+            except Exception:  # noqa: BLE001 - the first recall loads it anyway
+                log.debug("warming memories of %s failed", character, exc_info=True)
+
+        task = asyncio.ensure_future(go())
+        self._remembering.add(task)
+        task.add_done_callback(self._remembering.discard)
 
     async def drain(self) -> None:
         """Wait for the memories of finished turns to be written (called at shutdown)."""

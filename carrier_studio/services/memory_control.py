@@ -199,6 +199,12 @@ class MemoryController:
             return []  # the status bar says why; a chat goes on without memories
         return await service.recall(character, text, room=room, limit=limit)
 
+    async def warm(self, character: str) -> None:
+        """Load a character's vector index ahead of its first recall (a conversation opened)."""
+        service = await self.start()
+        if service is not None:
+            await service.warm(character)
+
     async def remember(self, records: Sequence[MemoryRecord]) -> None:
         service = await self.start()
         if service is None:

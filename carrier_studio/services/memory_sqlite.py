@@ -11,8 +11,10 @@ in-memory index that must follow exactly what that connection has committed.
 Vector search is two passes: the packed sign bits of every vector of the character (loaded
 lazily from ``memories.bits`` into a `BitIndex`) pick a few hundred candidates by Hamming
 distance; their float vectors, read by primary key from ``memory_vectors``, are rescored
-exactly. ``PRAGMA data_version`` tells when another connection (the CLI, a second process)
-committed, and the indexes are then rebuilt on next use.
+exactly. ``PRAGMA data_version`` tells when another connection committed anything; the
+``memory_generation`` counter, bumped by every memory write, tells whether that was a memory
+(the CLI, a second process) — then the indexes are rebuilt on next use — or only, say, chat
+saving a message, which leaves them as they are.
 """
 
 from __future__ import annotations
@@ -182,6 +184,7 @@ class SqliteMemoryStore:
         self._indexes: dict[str, BitIndex] = {}
         self._characters: set[str] | None = None
         self._data_version = -1
+        self._generation = -1
         # How many memories each query word is in (capped), and the writes since counting:
         # chat asks with the same everyday words again and again.
         self._term_counts: dict[str, int] = {}
@@ -221,11 +224,16 @@ class SqliteMemoryStore:
             raise MemoryStoreError("the local memory store is closed", path=self.path)
         version = conn.execute("PRAGMA data_version").fetchone()[0]
         if version != self._data_version:
-            # Another connection committed: what we hold in memory may be stale.
-            self._indexes.clear()
-            self._characters = None
-            self._term_counts.clear()
+            # Another connection committed; if it wrote memories, what we hold may be stale.
             self._data_version = version
+            generation = conn.execute(
+                "SELECT value FROM memory_generation WHERE id = 1"
+            ).fetchone()[0]
+            if generation != self._generation:
+                self._indexes.clear()
+                self._characters = None
+                self._term_counts.clear()
+                self._generation = generation
         try:
             return fn(conn, *args)
         except apsw.Error as exc:
@@ -234,11 +242,24 @@ class SqliteMemoryStore:
     def _write(self, conn: apsw.Connection, body: Callable[[], T]) -> T:
         conn.execute("BEGIN IMMEDIATE")
         try:
+            # Another store may have written memories since we last looked: then our indexes
+            # are dropped after this write, as on any read.
+            (before,) = conn.execute("SELECT value FROM memory_generation WHERE id = 1").fetchone()
             result = body()
+            # Tell other connections' stores that memories changed (ours is kept up to date
+            # by the body itself).
+            (generation,) = conn.execute(
+                "UPDATE memory_generation SET value = value + 1 WHERE id = 1 RETURNING value"
+            ).fetchone()
         except BaseException:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+        if before != self._generation:
+            self._indexes.clear()
+            self._characters = None
+            self._term_counts.clear()
+        self._generation = generation
         return result
 
     # -- the space ---------------------------------------------------------------------------

@@ -12,6 +12,15 @@ CREATE TABLE memory_space (
     dimension   INTEGER NOT NULL
 ) STRICT;
 
+-- Bumped by every memory write (services/memory_sqlite.py), so a store's in-memory index is
+-- rebuilt only when memories changed, not whenever any table of studio.db was written (which
+-- is all `PRAGMA data_version` can tell: chat commits a message before each recall).
+CREATE TABLE memory_generation (
+    id    INTEGER PRIMARY KEY CHECK (id = 1),
+    value INTEGER NOT NULL
+) STRICT;
+INSERT INTO memory_generation (id, value) VALUES (1, 0);
+
 CREATE TABLE memories (
     seq         INTEGER PRIMARY KEY,
     id          TEXT NOT NULL UNIQUE,

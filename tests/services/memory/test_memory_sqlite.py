@@ -72,6 +72,39 @@ def test_the_index_follows_writes_from_this_and_other_connections(tmp_path):
     asyncio.run(main())
 
 
+def test_other_tables_written_elsewhere_keep_the_index(tmp_path):
+    """Chat saves a message through the studio's own connection before every recall: that
+    must not make the store reload a character's whole index (seconds at a million)."""
+    from carrier_studio.services.db import connect
+
+    async def main():
+        rng = np.random.default_rng(3)
+        path = tmp_path / "studio.db"
+        store = await SqliteMemoryStore.open(path)
+        try:
+            vectors = unit(rng, 20)
+            records = [MemoryRecord(character="Ada", content=f"m{i}") for i in range(20)]
+            await store.add([StoredMemory(r, v) for r, v in zip(records, vectors, strict=True)],
+                            SPACE)  # fmt: skip
+            await store.warm("Ada")
+            index = store._indexes["Ada"]
+            studio = connect(path)
+            try:
+                studio.execute("INSERT INTO conversations (character, title) VALUES ('Ada', 'x')")
+                assert (await semantic_ids(store, vectors[4]))[0] == records[4].id
+                assert store._indexes.get("Ada") is index, "kept: no memory changed"
+                # A memory written by another connection does drop it.
+                studio.execute("UPDATE memory_generation SET value = value + 1")
+                await semantic_ids(store, vectors[4])
+                assert store._indexes.get("Ada") is not index
+            finally:
+                studio.close()
+        finally:
+            await store.close()
+
+    asyncio.run(main())
+
+
 def test_narrow_filters_widen_the_candidates(tmp_path, monkeypatch):
     monkeypatch.setattr(memory_sqlite, "EXACT_LIMIT", 5)
 
