@@ -58,6 +58,20 @@ async def _demo_conversation(ctx) -> None:
     store = ctx.chat.conversations
     cid = await store.create("Ada", "Compound interest, quickly")
     await store.add_message(cid, "user", "What does 1000 at 5% become after 10 years?")
+    recalled = [
+        {
+            "memory_id": "demo",
+            "kind": "fact",
+            "content": "Sam is saving for a sailing boat and likes numbers rounded to cents.",
+            "score": 0.62,
+            "semantic": 0.58,
+            "keyword": 0.31,
+            "client": "chat",
+            "created_at": "2026-11-20T10:00:00+00:00",
+            "pinned": True,
+        }
+    ]
+    await store.add_message(cid, "memories", json.dumps(recalled), agent="Ada")
     card = {
         "name": "calculate",
         "arguments": '{"expression": "1000 * 1.05 ** 10"}',
@@ -74,6 +88,31 @@ async def _demo_conversation(ctx) -> None:
     )
 
 
+DEMO_MEMORIES = [
+    ("Ada", "fact", "Sam is saving for a sailing boat and likes numbers rounded to cents."),
+    ("Ada", "fact", "Sam's favourite tea is a smoky lapsang souchong."),
+    ("Ada", "note", "Explain compound interest with a table next time."),
+    ("Ada", "message", "Can you check my budget spreadsheet formulas?"),
+    ("Ada", "message", "The boat costs about 18,000; I have 6,500 saved."),
+    ("Ada", "summary", "Sam asked for help with savings plans, loans and a budget sheet."),
+    ("Mira", "fact", "Sam prefers watercolour over oil for quick sketches."),
+    ("Mira", "post", "Golden hour over the harbour, in three washes of blue."),
+    ("Juniper", "message", "Welcome to the server! Introduce yourself in #hello."),
+]
+
+
+async def _demo_memories(ctx) -> None:
+    from carrier_studio.core.memory import MemoryRecord, Provenance
+
+    service = await ctx.memory.ready()
+    await service.remember(
+        [
+            MemoryRecord(character, content, kind, Provenance("chat", "1", None, "Sam"))
+            for character, kind, content in DEMO_MEMORIES
+        ]
+    )
+
+
 async def render(out: Path, theme: str, size: tuple[int, int]) -> list[Path]:
     root = Path(tempfile.mkdtemp(prefix="carrier-shots-"))
     ctx = build_context(
@@ -85,6 +124,7 @@ async def render(out: Path, theme: str, size: tuple[int, int]) -> list[Path]:
     studio.window.resize(*size)
     await studio.start()
     await _demo_conversation(ctx)
+    await _demo_memories(ctx)
     written = []
     for number, key in enumerate(studio.window.page_keys(), start=1):
         studio.window.show_page(key)

@@ -304,7 +304,10 @@ class InstagramPage(Page):
         right.setSizes([300, 220])
         queue_layout.addWidget(right)
         splitter.addWidget(queue_box)
-        splitter.setSizes([430, 620])
+        # The draft's form needs its width (drop zone text, caption counters); the queue can
+        # give some.
+        splitter.setChildrenCollapsible(False)
+        splitter.setSizes([560, 500])
         self._show_draft()
         self._show_detail(None)
 

@@ -188,9 +188,10 @@ class MemoryPage(Page):
         right.addWidget(self.map)
         right.setSizes([420, 360])
         splitter.addWidget(right)
-        splitter.setStretchFactor(0, 3)
+        # The table gets most of the width: its content column takes what the others leave.
+        splitter.setStretchFactor(0, 5)
         splitter.setStretchFactor(1, 2)
-        splitter.setSizes([900, 480])
+        splitter.setSizes([1000, 380])
         self.body.addWidget(splitter, 1)
         self._paint_watch = _PaintWatch(self)
         self.table.viewport().installEventFilter(self._paint_watch)
@@ -225,6 +226,7 @@ class MemoryPage(Page):
         self.search.setObjectName("memorySearch")
         self.search.setPlaceholderText("Search memories (Ctrl+F)…")
         self.search.setClearButtonEnabled(True)
+        self.search.setMinimumWidth(180)
         self.search.textChanged.connect(lambda _t: self._search_timer.start())
         self.search.returnPressed.connect(self.refresh)
         row.addWidget(self.search, 1)
@@ -241,7 +243,7 @@ class MemoryPage(Page):
         self.count_label.setObjectName("memoryCount")
         row.addWidget(self.count_label)
         row.addSpacing(12)
-        self.new_button = QPushButton("New memory")
+        self.new_button = QPushButton("New")
         self.new_button.setToolTip("Write a note for a character to remember (Ctrl+N)")
         self.new_button.clicked.connect(self.new_memory)
         self.delete_button = QPushButton("Delete")
@@ -255,8 +257,9 @@ class MemoryPage(Page):
         self.export_button = QPushButton("Export…")
         self.export_button.setToolTip("Write the shown character's memories (or all) to JSONL")
         self.export_button.clicked.connect(self._on_export_clicked)
-        self.move_button = QPushButton("Move to Supabase…")
+        self.move_button = QPushButton("To Supabase…")
         self.move_button.clicked.connect(self._on_move_clicked)
+        self.move_button.setToolTip("Move every local memory to the Supabase project set in Settings")
         for button in (
             self.new_button,
             self.delete_button,
@@ -352,15 +355,17 @@ class MemoryPage(Page):
 
     def _size_columns(self) -> None:
         # The content takes what is left; the rest are as wide as their usual values.
-        widths = [72, 0, 92, 124, 142, 98, 58, 58, 66, 58]
+        widths = [68, 0, 84, 84, 120, 76, 52, 58, 66, 58]
         header = self.table.horizontalHeader()
         for column in range(self.model.columnCount()):
             if column == 1:
                 header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
             else:
                 self.table.setColumnWidth(column, widths[column])
-        # With one character chosen, its name on every row says nothing.
+        # With one character chosen, its name on every row says nothing; importance is in the
+        # detail pane (the content needs the width more).
         self.table.setColumnHidden(2, self.model.filter.character is not None)
+        self.table.setColumnHidden(5, True)
 
     # -- filters and listing ----------------------------------------------------------------
 

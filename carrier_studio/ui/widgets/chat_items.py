@@ -162,6 +162,16 @@ class MessageBubble(QFrame):
         return False
 
 
+def _card_toggle() -> QToolButton:
+    """The one-line header of a collapsible transcript card."""
+    toggle = QToolButton()
+    toggle.setObjectName("toolToggle")
+    toggle.setCheckable(True)
+    toggle.setAutoRaise(True)
+    toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+    return toggle
+
+
 class ToolCard(QFrame):
     """A tool call: name and status in one line; arguments and result when expanded."""
 
@@ -171,11 +181,7 @@ class ToolCard(QFrame):
         self.name = name
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 6, 10, 6)
-        self.toggle = QToolButton()
-        self.toggle.setObjectName("toolToggle")
-        self.toggle.setCheckable(True)
-        self.toggle.setAutoRaise(True)
-        self.toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.toggle = _card_toggle()
         self.toggle.toggled.connect(self._on_toggle_toggled)
         layout.addWidget(self.toggle)
         self.details = QPlainTextEdit()
@@ -227,11 +233,7 @@ class MemoryCard(QFrame):
         self.memories = memories
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 4, 10, 4)
-        self.toggle = QToolButton()
-        self.toggle.setObjectName("toolToggle")
-        self.toggle.setCheckable(True)
-        self.toggle.setAutoRaise(True)
-        self.toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.toggle = _card_toggle()
         self.toggle.toggled.connect(self._on_toggle_toggled)
         layout.addWidget(self.toggle)
         self.details = QLabel()

@@ -181,6 +181,10 @@ class TeamGraph(QGraphicsView):
     def _fit(self) -> None:
         if self.scene().items():
             self.fitInView(self.scene().sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
+            if self.transform().m11() > 1.0:
+                # Shrink a big team to fit, never blow a small one (or USER alone) up.
+                self.resetTransform()
+                self.centerOn(self.scene().sceneRect().center())
 
     def resizeEvent(self, event) -> None:  # noqa: ANN001, N802 - Qt override
         super().resizeEvent(event)
