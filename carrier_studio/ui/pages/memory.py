@@ -259,7 +259,9 @@ class MemoryPage(Page):
         self.export_button.clicked.connect(self._on_export_clicked)
         self.move_button = QPushButton("To Supabase…")
         self.move_button.clicked.connect(self._on_move_clicked)
-        self.move_button.setToolTip("Move every local memory to the Supabase project set in Settings")
+        self.move_button.setToolTip(
+            "Move every local memory to the Supabase project set in Settings"
+        )
         for button in (
             self.new_button,
             self.delete_button,
