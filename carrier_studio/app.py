@@ -124,6 +124,8 @@ class Studio:
         self.messages = MessageBridge(messages.bus, window.statusBar(), window)
         self._close_requested = asyncio.Event()
         self.closed = False
+        self._instagram_syncing: asyncio.Future[None] | None = None
+        self._instagram_dirty = False
         from carrier_studio.ui.widgets.ask import Ask
 
         #: Asks save/discard/cancel for a page with unsaved work (tests replace it).
@@ -232,6 +234,9 @@ class Studio:
             can_move=ctx.memory.can_move_to_supabase,
             on_service_changed=ctx.memory.on_change,
             changed=ctx.memory.refresh_status,
+            start_reembed=ctx.memory.start_reembed,
+            reembedding=lambda: ctx.memory.reembedding,
+            on_reembed_progress=ctx.memory.on_reembed_progress,
         )
         return MemoryPage(deps, self.tasks)
 
@@ -404,7 +409,7 @@ class Studio:
         self.ctx.memory.start()
         # The Instagram publisher runs when an account and its FTP host are set (and follows
         # later changes in Settings).
-        self.tasks.start("Starting the Instagram publisher", self.ctx.instagram.sync())
+        self._sync_instagram()
         self.ctx.settings.subscribe(self._on_settings_saved)
         # Pages read studio.db: build the visible one only now that it is open.
         self.window.services_ready()
@@ -415,7 +420,33 @@ class Studio:
 
     def _on_settings_saved(self, _settings: object) -> None:
         if not self.closed:
-            self.tasks.start("Updating the Instagram publisher", self.ctx.instagram.sync())
+            self._sync_instagram()
+
+    def _sync_instagram(self) -> None:
+        """Start or stop the Instagram publisher to match the settings. Changes that arrive
+        while a sync runs (stopping takes until the step in progress is saved) are applied
+        after it, in order, so the last settings always win."""
+        import asyncio
+
+        self._instagram_dirty = True
+        if self._instagram_syncing is None or self._instagram_syncing.done():
+            self._instagram_syncing = asyncio.ensure_future(self._run_instagram_syncs())
+
+    async def _run_instagram_syncs(self) -> None:
+        while self._instagram_dirty:
+            self._instagram_dirty = False
+            try:
+                await self.ctx.instagram.sync()
+            except Exception as exc:  # noqa: BLE001 - say it; the next change tries again
+                log.exception("the Instagram publisher could not follow the settings")
+                messages.error(f"The Instagram publisher could not start or stop: {exc}")
+
+    async def _wait_instagram_syncs(self) -> None:
+        import asyncio
+
+        self._instagram_dirty = False
+        if self._instagram_syncing is not None:
+            await asyncio.gather(self._instagram_syncing, return_exceptions=True)
 
     async def _open_database(self) -> None:
         status = self.ctx.status
@@ -489,6 +520,7 @@ class Studio:
             self.ctx.discord.stop,
             self.ctx.chat.drain,  # the last turns' memories are written before memory closes
             self.ctx.memory.close,
+            self._wait_instagram_syncs,
             self.ctx.instagram.close,  # the step in progress saves into studio.db first
             self.ctx.mcp.shutdown,
             self.ctx.database.close,

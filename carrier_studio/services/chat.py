@@ -505,8 +505,10 @@ class ChatThread:
         if not enabled:
             return None
         try:
+            client = self._turn_memory[1] if self._turn_memory else "chat"
             hits = await asyncio.wait_for(
-                memory.recall(self.character, text, room=str(self.id), limit=limit), RECALL_WAIT
+                memory.recall(self.character, text, room=str(self.id), limit=limit, client=client),
+                RECALL_WAIT,
             )
         except Exception as exc:  # noqa: BLE001 - the chat goes on without memories
             messages.warning(f"Memories could not be recalled for this message: {exc}")

@@ -18,7 +18,7 @@ from carrier_studio.core.errors import CarrierError
 from carrier_studio.core.memory import MemoryRecord, SearchHit
 from carrier_studio.core.settings import MemorySettings
 from carrier_studio.core.status import State, StatusBoard
-from carrier_studio.services.memory import MemoryService
+from carrier_studio.services.memory import MemoryService, Progress
 from carrier_studio.services.secrets import SecretStore
 from carrier_studio.services.settings_store import SettingsStore
 
@@ -26,6 +26,13 @@ log = logging.getLogger(__name__)
 
 #: The keyring entry of the Supabase key (a service-role or anon key with the functions granted).
 SUPABASE_KEY = "SUPABASE_SERVICE_KEY"
+
+
+def _effective(memory: MemorySettings) -> tuple[str, str, str]:
+    """What decides which store and embedder a session uses (the Supabase URL only when the
+    store is Supabase)."""
+    url = memory.supabase_url.strip() if memory.backend == "supabase" else ""
+    return memory.backend, memory.embedder, url
 
 
 class MemoryUnavailableError(CarrierError):
@@ -87,22 +94,33 @@ class MemoryController:
         self._opened_with: MemorySettings | None = None
         #: The reopening a settings change started, if any (awaitable).
         self.reopening: asyncio.Future[MemoryService | None] | None = None
+        #: The re-embedding job, while one runs (`start_reembed`).
+        self.reembedding: asyncio.Future[None] | None = None
+        self._reembed_listeners: list[Callable[[Progress], None]] = []
         settings.subscribe(self._on_settings)
 
     def _on_settings(self, settings) -> None:  # noqa: ANN001 - core.settings.Settings
-        """A new store or embedder in Settings: reopen with it (in the background)."""
-        if self._opening is None or self._opened_with in (None, settings.memory):
+        """A new store or embedder in Settings: reopen with it (in the background); a new
+        embedder also starts re-embedding the stored memories."""
+        if self._opening is None or self._opened_with is None:
             return
+        if _effective(self._opened_with) == _effective(settings.memory):
+            return  # e.g. a Supabase URL typed while the store is local: nothing to reopen
+        new_embedder = self._opened_with.embedder != settings.memory.embedder
         if self.reopening is None or self.reopening.done():
             try:
-                self.reopening = asyncio.ensure_future(self.reopen())
+                self.reopening = asyncio.ensure_future(self.reopen(reembed=new_embedder))
             except RuntimeError:  # saved with no loop running: the next start reads them
                 self._opening = None
 
-    async def reopen(self) -> MemoryService | None:
-        """Close the service and open it again with the current settings."""
-        await self.close()
-        return await self.start()
+    async def reopen(self, *, reembed: bool = False) -> MemoryService | None:
+        """Close the service and open it again with the current settings; with ``reembed``,
+        start embedding the stored memories again when they come from another embedder."""
+        await self._close()
+        service = await self.start()
+        if reembed and service is not None and await self._reembedding_due(service):
+            self.start_reembed()
+        return service
 
     def on_change(self, listener: Callable[[], None]) -> Callable[[], None]:
         """Called when the service opens, fails or is replaced."""
@@ -119,14 +137,19 @@ class MemoryController:
 
     def start(self) -> asyncio.Future[MemoryService | None]:
         """Open the memory in the background (once); the future gives the service or None."""
-        if self._opening is None:
+        if self._opening is None or self._opening.cancelled():
             self._opening = asyncio.ensure_future(self._open())
         return self._opening
+
+    async def _service(self) -> MemoryService | None:
+        """The service once open. Shielded: a caller that gives up waiting (a chat's recall
+        timeout) must not cancel the opening everyone else waits for."""
+        return await asyncio.shield(self.start())
 
     async def ready(self) -> MemoryService:
         """The open service; raises `MemoryUnavailableError` (with the reason) when it could not
         open."""
-        service = await self.start()
+        service = await self._service()
         if service is None:
             raise self.error or MemoryUnavailableError("the memory is closed")
         return service
@@ -189,30 +212,110 @@ class MemoryController:
         memory = self._settings.settings.memory.model_copy(update={"backend": "supabase"})
         return await open_store(memory, self._secrets, self._database_path)
 
+    # -- re-embedding ----------------------------------------------------------------------------
+
+    async def _reembedding_due(self, service: MemoryService) -> bool:
+        stored = await service.store.space()
+        return stored is not None and stored != service.space and await service.count() > 0
+
+    def start_reembed(self) -> asyncio.Future[None]:
+        """Embed every memory again with the current embedder (one job at a time). Progress
+        goes to the status bar and to `on_reembed_progress` listeners; cancel it with
+        `cancel_reembed` (the old vectors stay in use until it finishes)."""
+        if self.reembedding is not None and not self.reembedding.done():
+            return self.reembedding
+        service = self.service
+        if service is None:
+            raise MemoryUnavailableError("the memory is not open")
+        self.reembedding = asyncio.ensure_future(self._reembed(service))
+        self._changed()
+        return self.reembedding
+
+    async def _reembed(self, service: MemoryService) -> None:
+        from carrier_studio.core import messages
+
+        self._status.set("memory", State.STARTING, f"re-embedding with {service.embedder.id}…")
+        try:
+            await service.reembed(service.embedder, progress=self._on_reembed_progress)
+        except asyncio.CancelledError:
+            messages.info("Re-embedding stopped; the memories keep their earlier vectors.")
+            raise
+        except CarrierError as exc:
+            messages.error(f"Re-embedding the memories failed: {exc}")
+        finally:
+            await self.refresh_status()
+            self._changed()
+
+    def _on_reembed_progress(self, progress: Progress) -> None:
+        self._status.set(
+            "memory",
+            State.STARTING,
+            f"re-embedding {progress.done:,} of {progress.total:,} memories (Memory page)",
+        )
+        for listener in list(self._reembed_listeners):
+            listener(progress)
+
+    def on_reembed_progress(self, listener: Callable[[Progress], None]) -> Callable[[], None]:
+        self._reembed_listeners.append(listener)
+        return lambda: self._reembed_listeners.remove(listener)
+
+    def cancel_reembed(self) -> None:
+        if self.reembedding is not None and not self.reembedding.done():
+            self.reembedding.cancel()
+
     # -- what a turn needs (core.runtime.memory_hooks.RecallService) ---------------------------
 
     async def recall(
-        self, character: str, text: str, *, room: str | None = None, limit: int = 8
+        self,
+        character: str,
+        text: str,
+        *,
+        room: str | None = None,
+        limit: int = 8,
+        client: str | None = None,
     ) -> list[SearchHit]:
-        service = await self.start()
+        """The memories for a turn. A Discord turn does not recall what was said in *other*
+        Discord rooms (a DM or another server's channel is private to it); the studio's own
+        chats, notes, facts and imports are shared by every room."""
+        service = await self._service()
         if service is None:
             return []  # the status bar says why; a chat goes on without memories
-        return await service.recall(character, text, room=room, limit=limit)
+        if client != "discord":
+            return await service.recall(character, text, room=room, limit=limit)
+        # Ask for more, then drop other rooms' Discord memories.
+        hits = await service.recall(character, text, room=room, limit=limit * 4)
+        kept = [
+            hit
+            for hit in hits
+            if hit.record.provenance.client != "discord" or hit.record.provenance.room == room
+        ]
+        return kept[:limit]
 
     async def warm(self, character: str) -> None:
         """Load a character's vector index ahead of its first recall (a conversation opened)."""
-        service = await self.start()
+        service = await self._service()
         if service is not None:
             await service.warm(character)
 
     async def remember(self, records: Sequence[MemoryRecord]) -> None:
-        service = await self.start()
+        service = await self._service()
         if service is None:
             return
         await service.remember(records)
         await self.refresh_status()
 
     async def close(self) -> None:
+        """Close for good (shutdown): a reopening in flight finishes first, so nothing it
+        opens is left behind."""
+        reopening = self.reopening
+        if reopening is not None and not reopening.done():
+            await asyncio.gather(reopening, return_exceptions=True)
+        await self._close()
+
+    async def _close(self) -> None:
+        if self.reembedding is not None and not self.reembedding.done():
+            self.reembedding.cancel()
+            await asyncio.gather(self.reembedding, return_exceptions=True)
         if self._opening is not None and not self._opening.done():
             await asyncio.gather(self._opening, return_exceptions=True)
         service, self.service = self.service, None

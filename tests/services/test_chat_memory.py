@@ -159,11 +159,45 @@ def test_a_memory_store_that_cannot_open_does_not_stop_the_chat(tmp_path, keyrin
     assert "no Supabase URL" in error.detail
 
 
-def test_switching_the_embedder_reopens_memory_and_asks_for_re_embedding(tmp_path, keyring_backend):
-    """The stored vectors stay usable by keywords until they are re-embedded; then meaning
-    search works in the new space and the status bar is clear again."""
-    from carrier_studio.services.embedders import OpenAIEmbedder
+def test_switching_the_embedder_in_settings_re_embeds_the_memories(tmp_path, keyring_backend):
+    """Saving another embedder reopens the memory and starts re-embedding at once, with
+    progress in the status bar; afterwards meaning search works in the new space."""
+    status = _status()
 
+    async def go():
+        async with workspace(tmp_path, keyring_backend) as (ws, server):
+            _chat, memory = _with_memory(ws, status)
+            service = await memory.ready()
+            await service.remember([MemoryRecord("Ada", fact, "fact") for fact in FACTS])
+            seen = []
+            memory.on_reembed_progress(seen.append)
+            settings = ws.settings.settings
+            providers = settings.providers.model_copy(
+                update={"openai_base_url": server.openai_base_url}
+            )
+            switched = settings.memory.model_copy(update={"embedder": "openai"})
+            ws.settings.save(
+                settings.model_copy(update={"memory": switched, "providers": providers})
+            )
+            assert memory.reopening is not None, "saving the settings reopens the memory"
+            await memory.reopening
+            assert memory.service is not service
+            assert memory.reembedding is not None, "a new embedder starts re-embedding"
+            await memory.reembedding
+            after = status.get("memory")
+            by_meaning = await memory.recall("Ada", "Biscuit hates thunderstorms")
+            space = await memory.service.store.space()
+            await memory.close()
+            return seen, after, by_meaning, space
+
+    seen, after, by_meaning, space = asyncio.run(go())
+    assert seen and seen[-1].done == seen[-1].total == len(FACTS)
+    assert after.state is State.RUNNING and "4 memories" in after.detail
+    assert space.embedder_id.startswith("openai:")
+    assert by_meaning[0].semantic is not None and "Biscuit" in by_meaning[0].record.content
+
+
+def test_until_re_embedded_memories_are_found_by_words(tmp_path, keyring_backend):
     status = _status()
 
     async def go():
@@ -173,26 +207,65 @@ def test_switching_the_embedder_reopens_memory_and_asks_for_re_embedding(tmp_pat
             await service.remember([MemoryRecord("Ada", fact, "fact") for fact in FACTS])
             settings = ws.settings.settings
             switched = settings.memory.model_copy(update={"embedder": "openai"})
-            ws.settings.save(settings.model_copy(update={"memory": switched}))
-            assert memory.reopening is not None, "saving the settings reopens the memory"
-            await memory.reopening
-            assert memory.service is not service
+            # Changed without the save that would start re-embedding (as after a crash
+            # half-way): the status says what is due, keywords still find memories.
+            ws.settings.settings = settings.model_copy(update={"memory": switched})
+            await memory.reopen()
             due = status.get("memory")
             keyword_only = await memory.recall("Ada", "lapsang")
-            new = OpenAIEmbedder(ws.secrets, base_url=server.openai_base_url)
-            await memory.service.reembed(new)
-            await memory.refresh_status()
-            after = status.get("memory")
-            by_meaning = await memory.recall("Ada", "Biscuit hates thunderstorms")
             await memory.close()
-            return due, keyword_only, after, by_meaning
+            return due, keyword_only
 
-    due, keyword_only, after, by_meaning = asyncio.run(go())
+    due, keyword_only = asyncio.run(go())
     assert due.state is State.ERROR and "re-embed" in due.detail
-    assert (
-        keyword_only
-        and keyword_only[0].semantic is None
-        and "lapsang" in (keyword_only[0].record.content)
-    )
-    assert after.state is State.RUNNING and "4 memories" in after.detail
-    assert by_meaning[0].semantic is not None
+    assert keyword_only[0].semantic is None and "lapsang" in keyword_only[0].record.content
+
+
+def test_a_recall_that_times_out_does_not_break_the_memory(tmp_path, keyring_backend):
+    """A chat gives up on recall after a while; the opening it waited for must go on for
+    everyone else (it used to be cancelled with the chat's wait)."""
+    status = _status()
+
+    async def go():
+        async with workspace(tmp_path, keyring_backend) as (ws, _server):
+            _chat, memory = _with_memory(ws, status)
+            waiting = asyncio.ensure_future(memory.recall("Ada", "tea"))
+            await asyncio.sleep(0)  # the recall is now waiting for the store to open
+            waiting.cancel()
+            await asyncio.gather(waiting, return_exceptions=True)
+            service = await memory.ready()
+            hits = await memory.recall("Ada", "tea")
+            await memory.close()
+            return service, hits
+
+    service, hits = asyncio.run(go())
+    assert service is not None and hits == []
+
+
+def test_discord_turns_do_not_recall_other_rooms_discord_memories(tmp_path, keyring_backend):
+    async def go():
+        async with workspace(tmp_path, keyring_backend) as (ws, _server):
+            _chat, memory = _with_memory(ws, _status())
+            service = await memory.ready()
+            await service.remember(
+                [
+                    MemoryRecord("Juniper", "My locker code is 4471", "message",
+                                 Provenance("discord", "dm-7", None, "sam")),
+                    MemoryRecord("Juniper", "The locker room opens at nine", "message",
+                                 Provenance("discord", "general", None, "kim")),
+                    MemoryRecord("Juniper", "Lockers are on the second floor", "fact",
+                                 Provenance("user")),
+                ]
+            )  # fmt: skip
+            public = await memory.recall("Juniper", "locker code", room="general", limit=5,
+                                         client="discord")  # fmt: skip
+            studio = await memory.recall("Juniper", "locker code", room="1", limit=5)
+            await memory.close()
+            return public, studio
+
+    public, studio = asyncio.run(go())
+    public_texts = [h.record.content for h in public]
+    assert "My locker code is 4471" not in public_texts, "a DM stays in its DM"
+    assert "The locker room opens at nine" in public_texts
+    assert "Lockers are on the second floor" in public_texts
+    assert "My locker code is 4471" in [h.record.content for h in studio]

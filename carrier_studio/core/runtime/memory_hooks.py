@@ -25,8 +25,17 @@ class RecallService(Protocol):
     """What the chat needs of the memory service."""
 
     async def recall(
-        self, character: str, text: str, *, room: str | None = None, limit: int = 8
-    ) -> list[SearchHit]: ...
+        self,
+        character: str,
+        text: str,
+        *,
+        room: str | None = None,
+        limit: int = 8,
+        client: str | None = None,
+    ) -> list[SearchHit]:
+        """``client`` is where the turn comes from (chat, discord): a store may keep other
+        rooms' private memories out of it."""
+        ...
 
     async def remember(self, records: Sequence[MemoryRecord]) -> None: ...
 

@@ -93,6 +93,11 @@ class MemoryPageDeps:
     on_service_changed: Callable[[Callable[[], None]], Callable[[], None]] | None = None
     #: Awaited after the page changed the store (``MemoryController.refresh_status``).
     changed: Callable[[], Awaitable[None]] | None = None
+    #: The session's re-embedding job (``MemoryController``): start it, the one running (or
+    #: None), and its progress. Without them the page runs the job itself.
+    start_reembed: Callable[[], Awaitable[None]] | None = None
+    reembedding: Callable[[], Awaitable[None] | None] | None = None
+    on_reembed_progress: Callable[[Callable[[Progress], None]], Callable[[], None]] | None = None
 
 
 class MemoryAsk:
@@ -203,6 +208,11 @@ class MemoryPage(Page):
         self._set_ready(False)
         self._unsubscribe = (
             deps.on_service_changed(self._on_service_changed) if deps.on_service_changed else None
+        )
+        # A re-embedding the session started elsewhere (a new embedder in Settings) shows here
+        # as soon as it reports.
+        self._unsubscribe_reembed = (
+            deps.on_reembed_progress(self._on_session_reembed) if deps.on_reembed_progress else None
         )
         self.tasks.start("Opening memories", self._open())
 
@@ -764,9 +774,16 @@ class MemoryPage(Page):
     # -- embeddings -------------------------------------------------------------------------
 
     async def check_embeddings(self) -> None:
-        """Offer re-embedding when the stored vectors come from another embedder."""
+        """Offer re-embedding when the stored vectors come from another embedder (and show
+        the session's job when one already runs, e.g. started by a change in Settings)."""
         service = self.service
         if service is None:
+            return
+        running = self.deps.reembedding() if self.deps.reembedding is not None else None
+        if running is not None and not running.done():
+            self.reembed_bar.hide()
+            if not self.jobs.running:
+                self._follow_reembed(running)
             return
         stored = await service.store.space()
         if stored is None or stored == service.space:
@@ -783,8 +800,35 @@ class MemoryPage(Page):
         service = self.service
         if service is None:
             return
+        if self.deps.start_reembed is not None:
+            self._follow_reembed(self.deps.start_reembed())
+            return
         job = service.reembed(service.embedder, progress=self._on_progress)
         self._start_job("Re-embedding memories", job)
+
+    def _on_session_reembed(self, progress: Progress) -> None:
+        running = self.deps.reembedding() if self.deps.reembedding is not None else None
+        if running is not None and not running.done() and not self.jobs.running:
+            self._follow_reembed(running)
+            self._on_progress(progress)
+
+    def _follow_reembed(self, job: Any) -> None:
+        """Show the session's re-embedding job in the job bar; Cancel there stops it."""
+
+        async def follow() -> None:
+            subscribe = self.deps.on_reembed_progress
+            unsubscribe = subscribe(self._on_progress) if subscribe is not None else None
+            try:
+                await asyncio.shield(job)
+            except asyncio.CancelledError:
+                if not job.done():
+                    job.cancel()  # the user pressed Cancel (or the page closes)
+                raise
+            finally:
+                if unsubscribe is not None:
+                    unsubscribe()
+
+        self._start_job("Re-embedding memories", follow())
 
     # -- import, export, move ---------------------------------------------------------------
 
@@ -882,6 +926,9 @@ class MemoryPage(Page):
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+        if self._unsubscribe_reembed is not None:
+            self._unsubscribe_reembed()
+            self._unsubscribe_reembed = None
         self.cancel_job()
 
 
