@@ -47,6 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="do not publish queued Instagram posts from this process",
     )
+    # Runs a tool-maker MCP server (a Python file) with the studio's own interpreter and
+    # packages; the packaged app has no separate Python to run it with.
+    run_tool = commands.add_parser("run-tool", help=argparse.SUPPRESS)
+    run_tool.add_argument("file")
+
     from carrier_studio.memory_cli import add_parser
 
     add_parser(commands)
@@ -64,6 +69,13 @@ def main(argv: list[str] | None = None) -> int:
         from carrier_studio.app import run_doctor
 
         return run_doctor(args)
+    if command == "run-tool":
+        import runpy
+        import sys
+
+        sys.argv = [args.file]
+        runpy.run_path(args.file, run_name="__main__")
+        return 0
     if command == "memory":
         from carrier_studio.memory_cli import run_memory
 

@@ -17,6 +17,10 @@ from carrier_studio.core.errors import CarrierError
 from carrier_studio.services.paths import AppPaths
 
 
+#: Where `memory init --supabase --apply` reads the database URL (with its password) from.
+DB_URL_ENV = "SUPABASE_DB_URL"
+
+
 def add_parser(commands: argparse._SubParsersAction) -> None:
     memory = commands.add_parser("memory", help="inspect, search, import and export memories")
     actions = memory.add_subparsers(dest="memory_command", metavar="ACTION", required=True)
@@ -30,8 +34,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     )
     init.add_argument(
         "--apply",
-        metavar="DATABASE_URL",
-        help="with --supabase: apply the SQL over a direct Postgres connection instead",
+        action="store_true",
+        help="with --supabase: apply the SQL over a direct Postgres connection instead, to the "
+        "database in $SUPABASE_DB_URL (postgresql://…; an environment variable keeps the "
+        "password out of the process list and the shell history)",
     )
     search = actions.add_parser("search", help="search memories by meaning and keywords")
     search.add_argument("query", help="what to look for")
@@ -66,7 +72,16 @@ def _init_supabase(args: argparse.Namespace, out: TextIO) -> int:
     from carrier_studio.services.memory_supabase import apply_migration, migration_sql
 
     if args.apply:
-        apply_migration(args.apply)
+        import os
+
+        url = os.environ.get(DB_URL_ENV, "").strip()
+        if not url:
+            raise CarrierError(
+                f"--apply needs the database's connection string in ${DB_URL_ENV}",
+                hint="Copy it from the Supabase dashboard (Connect → direct connection), then "
+                f"run: {DB_URL_ENV}='postgresql://…' carrier-studio memory init --supabase --apply",
+            )
+        apply_migration(url)
         print("The Supabase memory functions are in place.", file=out)
     else:
         print(migration_sql(), file=out, end="")

@@ -53,6 +53,7 @@ def build_context(
     from carrier_studio.services.secrets import SecretStore
     from carrier_studio.services.settings_store import SettingsStore
     from carrier_studio.services.teams import TeamService
+    from carrier_studio.services.tool_maker import studio_variables
     from carrier_studio.services.workspace import open_workspace
 
     redactor = redactor or Redactor()
@@ -72,7 +73,7 @@ def build_context(
     # keyring, the environment and the workspace .env (SecretStore's order).
     mcp = McpManager(
         workspace.paths.mcp_config,
-        lookup_chain({"WORKSPACE": str(workspace.root)}, secrets.get),
+        lookup_chain(studio_variables(workspace.root), secrets.get),
     )
     status = status or new_status_board()
     # Memory opens in the background once the database is migrated (Studio.start / headless);

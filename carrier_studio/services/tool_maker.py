@@ -70,13 +70,26 @@ async def draft_tool(
     )
 
 
+#: How ${STUDIO_PYTHON} runs a tool file: the packaged app is the CLI itself; from a checkout
+#: or a wheel the interpreter runs the package.
+RUN_TOOL_ARGS: list[str] = (
+    ["run-tool"] if getattr(sys, "frozen", False) else ["-m", "carrier_studio", "run-tool"]
+)
+
+
+def studio_variables(workspace_root: Path) -> dict[str, str]:
+    """The ${…} names the studio itself fills in mcp_servers.json."""
+    return {"WORKSPACE": str(workspace_root), "STUDIO_PYTHON": sys.executable}
+
+
 class ToolMaker:
     """Saves accepted tools into a workspace.
 
     Args:
         tools_dir: The workspace's ``tools/`` folder.
         catalogue: The workspace's mcp_servers.json.
-        python: The interpreter that runs the servers (the studio's own: it has ``mcp``).
+        python: What runs the servers: ``${STUDIO_PYTHON}`` (see `studio_variables`), the
+            studio's own interpreter — it has ``mcp`` — or, in the packaged app, the app.
         mcp: The running McpManager, told to read the catalogue again after a save.
     """
 
@@ -85,7 +98,7 @@ class ToolMaker:
         tools_dir: Path,
         catalogue: Path,
         *,
-        python: str = sys.executable,
+        python: str = "${STUDIO_PYTHON}",
         mcp: McpManager | None = None,
     ) -> None:
         self.tools_dir = tools_dir
@@ -117,7 +130,9 @@ class ToolMaker:
         raw = {
             "type": "stdio",
             "command": self.python,
-            "args": [f"${{WORKSPACE}}/tools/{name}.py"],
+            # Through the studio's own `run-tool` command, which works the same from a
+            # checkout and from the packaged app (whose executable is not a Python).
+            "args": [*RUN_TOOL_ARGS, f"${{WORKSPACE}}/tools/{name}.py"],
             "enabled": False,
             "description": f"Written by the tool maker: {', '.join(tool.tools)}",
         }

@@ -124,6 +124,22 @@ def test_packaged_self_test_on_x11(app: Path, tmp_path: Path) -> None:
     assert "self-test passed" in output.splitlines(), output
 
 
+def test_packaged_app_runs_a_tool_maker_server(app: Path, tmp_path: Path) -> None:
+    """Tool-maker servers run through the app's own run-tool command (it has no separate
+    Python): the MCP server library must be in the bundle and the file must run."""
+    (tmp_path / "home").mkdir()
+    tool = tmp_path / "probe.py"
+    tool.write_text(
+        "import sys\n"
+        "from mcp.server.mcpserver import MCPServer\n"
+        "server = MCPServer('probe')\n"
+        "sys.stderr.write('tool ran as ' + __name__ + ' with ' + sys.argv[0] + '\\n')\n"
+    )
+    code, output = _run(app, "run-tool", str(tool), env=_clean_env(tmp_path))
+    assert code == 0, output
+    assert f"tool ran as __main__ with {tool}" in output
+
+
 def test_packaged_doctor_sees_versions_and_sqlite_vec(app: Path, tmp_path: Path) -> None:
     (tmp_path / "home").mkdir()
     env = _clean_env(tmp_path)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 
 import pytest
 
@@ -16,7 +15,12 @@ from carrier_studio.core.toolmaker import ToolCodeError
 from carrier_studio.services.mcp_servers import McpManager
 from carrier_studio.services.providers import text_model
 from carrier_studio.services.secrets import SecretStore
-from carrier_studio.services.tool_maker import ToolMaker, draft_tool
+from carrier_studio.services.tool_maker import (
+    RUN_TOOL_ARGS,
+    ToolMaker,
+    draft_tool,
+    studio_variables,
+)
 from tests.fakes import ScriptedLLMServer, text
 
 GOOD = '''Here is the tool:
@@ -86,7 +90,7 @@ def test_the_tool_maker_writes_a_server_that_starts_and_lists_its_tool(tmp_path,
             finally:
                 await model.close()
             retry = json.dumps(server.requests[1].body)
-            manager = McpManager(catalogue, lookup_chain({"WORKSPACE": str(tmp_path)}))
+            manager = McpManager(catalogue, lookup_chain(studio_variables(tmp_path)))
             try:
                 maker = ToolMaker(tmp_path / "tools", catalogue, mcp=manager)
                 saved = await maker.save(tool)
@@ -113,8 +117,9 @@ def test_the_tool_maker_writes_a_server_that_starts_and_lists_its_tool(tmp_path,
     assert written.startswith(CATALOGUE.split("\n  },")[0])
     assert '"x-mine": [1,2,3]' in written
     entry = json.loads(written)["mcpServers"]["word_counter"]
-    assert entry["command"] == sys.executable
-    assert entry["args"] == ["${WORKSPACE}/tools/word_counter.py"]
+    # Portable: no interpreter path of this machine in the user's file.
+    assert entry["command"] == "${STUDIO_PYTHON}"
+    assert entry["args"] == [*RUN_TOOL_ARGS, "${WORKSPACE}/tools/word_counter.py"]
     assert before is not ServerState.RUNNING, "it is registered turned off"
     assert status.state is ServerState.RUNNING
     assert [t.name for t in tools] == ["count_words"]

@@ -279,9 +279,13 @@ def test_the_cli_applies_the_migration(env, tmp_path):
                 "init",
                 "--supabase",
                 "--apply",
-                url,
             ],
-            env={**os.environ, "CARRIER_STUDIO_HOME": str(tmp_path / "workspace")},
+            # The URL (with its password) comes from the environment, not the command line.
+            env={
+                **os.environ,
+                "CARRIER_STUDIO_HOME": str(tmp_path / "workspace"),
+                "SUPABASE_DB_URL": url,
+            },
             capture_output=True,
             text=True,
             timeout=120,
