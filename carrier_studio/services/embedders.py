@@ -66,6 +66,11 @@ class LocalEmbedder:
             self._executor, self.embed_now, texts
         )
 
+    async def warm(self) -> None:
+        """Load the model now (on the embedder's thread) without embedding anything, so the
+        first real request does not wait for it."""
+        await asyncio.get_running_loop().run_in_executor(self._executor, self._load)
+
     def embed_now(self, texts: Sequence[str]) -> np.ndarray:
         """Embed on the calling thread (scripts and benchmarks; `embed` for the loop)."""
         if not texts:

@@ -40,6 +40,9 @@ from carrier_studio.core.memory.protocols import Embedder, MemoryStore
 EMBED_BATCH = 64
 #: Memories per store call in jobs (export, re-embedding, moving).
 STORE_BATCH = 500
+#: Memories per transaction of an import: ≈0.1 s of studio.db's write lock, far below the
+#: 5 s busy timeout that chat's writes on the other connection wait at most.
+IMPORT_CHUNK = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,59 +62,107 @@ def space_of(embedder: Embedder) -> EmbeddingSpace:
 
 
 class _Staging:
-    """New-space vectors of a re-embedding, kept in temporary files until the switch, so a
-    million memories do not sit in RAM and a cancelled job leaves nothing behind."""
+    """New-space vectors of a re-embedding, kept in one temporary file until the switch, so a
+    million memories do not sit in RAM and a cancelled job leaves nothing behind.
+
+    Rows are appended; ``_row`` maps each id to its latest row, so a vector staged again (an
+    edit during the job) simply supersedes the earlier one. ``written`` holds the ids that
+    writes through the service staged themselves while the job ran: their staged vector is of
+    their newest content, which the job's own (older) read of them must not overwrite."""
 
     def __init__(self, space: EmbeddingSpace) -> None:
         self.space = space
         self._dir = tempfile.TemporaryDirectory(prefix="carrier-reembed-")
-        self._files: list[np.ndarray] = []
-        self._where: dict[str, tuple[int, int]] = {}
+        self._file = open(Path(self._dir.name) / "vectors.f32", "w+b")  # noqa: SIM115
+        self._rows = 0
+        self._row: dict[str, int] = {}
+        self.written: set[str] = set()
 
     def put(self, ids: Sequence[str], vectors: np.ndarray) -> None:
-        path = Path(self._dir.name) / f"{len(self._files)}.npy"
-        np.save(path, np.asarray(vectors, dtype=np.float32))
-        self._files.append(np.load(path, mmap_mode="r"))
-        n = len(self._files) - 1
-        for row, mid in enumerate(ids):
-            self._where[mid] = (n, row)
+        block = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(ids), -1)
+        self._file.seek(0, os.SEEK_END)
+        self._file.write(block.tobytes())
+        for offset, mid in enumerate(ids):
+            self._row[mid] = self._rows + offset
+        self._rows += len(ids)
 
     def __len__(self) -> int:
-        return len(self._where)
+        return len(self._row)
 
-    def items(self) -> Iterator[tuple[str, np.ndarray]]:
-        for mid, (n, row) in self._where.items():
-            yield mid, np.array(self._files[n][row])
+    def snapshot(self) -> _StagedVectors:
+        self._file.flush()
+        return _StagedVectors(self, list(self._row.items()))
+
+    def read(self, row: int) -> np.ndarray:
+        size = 4 * self.space.dimension
+        data = os.pread(self._file.fileno(), size, row * size)
+        return np.frombuffer(data, np.float32).copy()
 
     def close(self) -> None:
-        self._files.clear()
+        self._file.close()
         self._dir.cleanup()
 
 
 class _StagedVectors(Sequence):
-    """The staged vectors as the ``Sequence`` `MemoryStore.replace_vectors` takes, read lazily."""
+    """The staged vectors as the ``Sequence`` `MemoryStore.replace_vectors` takes: an ordered
+    id list, each vector read from the staging file when asked for (O(1) per item)."""
 
-    def __init__(self, staging: _Staging) -> None:
+    def __init__(self, staging: _Staging, rows: list[tuple[str, int]]) -> None:
         self._staging = staging
+        self._rows = rows
 
     def __len__(self) -> int:
-        return len(self._staging)
+        return len(self._rows)
 
     def __iter__(self) -> Iterator[tuple[str, np.ndarray]]:
-        return self._staging.items()
+        for mid, row in self._rows:
+            yield mid, self._staging.read(row)
 
     def __getitem__(self, index):  # type: ignore[override]
-        return list(self._staging.items())[index]
+        if isinstance(index, slice):
+            return [(mid, self._staging.read(row)) for mid, row in self._rows[index]]
+        mid, row = self._rows[index]
+        return mid, self._staging.read(row)
+
+
+class DeletedMemories(list):
+    """What `MemoryService.delete` removed, with the space its vectors are in, so an undo
+    after an embedder switch knows to embed them again instead of failing."""
+
+    def __init__(self, items: Sequence[StoredMemory] = (), space: EmbeddingSpace | None = None):
+        super().__init__(items)
+        self.space = space
+
+
+class ImportResult(int):
+    """How many memories an import stored (the int itself), and how many it ``skipped``
+    because a memory with that id was already there."""
+
+    skipped: int
+
+    def __new__(cls, imported: int, skipped: int = 0) -> ImportResult:
+        result = super().__new__(cls, imported)
+        result.skipped = skipped
+        return result
 
 
 class MemoryService:
     """Remember, recall, browse and maintain one store's memories with one embedder."""
 
-    def __init__(self, store: MemoryStore, embedder: Embedder, *, batch: int = STORE_BATCH):
+    def __init__(
+        self,
+        store: MemoryStore,
+        embedder: Embedder,
+        *,
+        batch: int = STORE_BATCH,
+        import_chunk: int = IMPORT_CHUNK,
+    ):
         self.store = store
         self.embedder = embedder
         #: Memories per store call in jobs (export, re-embedding, moving) and in `remember`.
         self.batch = batch
+        #: Memories per store call (one short transaction locally) in an import.
+        self.import_chunk = import_chunk
         # Held while embedding and writing, so a re-embedding switch sees no half-done write.
         self._writing = asyncio.Lock()
         self._staging: tuple[_Staging, Embedder] | None = None
@@ -133,9 +184,10 @@ class MemoryService:
         """While a re-embedding runs, writes get their new-space vector as well."""
         if self._staging is not None and records:
             staging, new = self._staging
-            staging.put(
-                [r.id for r in records], await self._embed([r.content for r in records], new)
-            )
+            vectors = await self._embed([r.content for r in records], new)
+            ids = [r.id for r in records]
+            staging.written.update(ids)
+            staging.put(ids, vectors)
 
     # -- chat ---------------------------------------------------------------------------------
 
@@ -171,12 +223,15 @@ class MemoryService:
         return hits[:limit]
 
     async def warm(self, character: str) -> None:
-        """Prepare ``character``'s recall ahead of its first turn (loads the local store's
-        vector index and the embedding model; a no-op for stores that need nothing)."""
+        """Prepare ``character``'s recall ahead of its first turn: loads the local store's
+        vector index and, for an embedder that has one, its local model. Never embeds
+        anything: with a paid embedder (OpenAI) that would cost a request per opened chat."""
         warm = getattr(self.store, "warm", None)
         if warm is not None:
             await warm(character)
-        await self.embedder.embed(["warm up"])
+        load = getattr(self.embedder, "warm", None)
+        if load is not None:
+            await load()
 
     async def _query_vector(self, text: str) -> np.ndarray | None:
         """The query's vector, or None when the stored vectors are of another space (a
@@ -227,23 +282,33 @@ class MemoryService:
                 await self._stage_too([record])
             await self.store.update(record, vector)
 
-    async def delete(self, ids: Sequence[str]) -> list[StoredMemory]:
-        """Delete; keep the result to `undo_delete` it."""
+    async def delete(self, ids: Sequence[str]) -> DeletedMemories:
+        """Delete; keep the result (a list, with the space its vectors are in) to
+        `undo_delete` it."""
         async with self._writing:
-            return await self.store.delete(ids)
+            space = await self.store.space()
+            return DeletedMemories(await self.store.delete(ids), space)
 
     async def undo_delete(self, removed: Sequence[StoredMemory]) -> None:
-        """Put deleted memories back as they were (re-embedded if the store changed space)."""
+        """Put deleted memories back as they were. If the store's space changed since the
+        delete (an embedder switch or a re-embedding), their content is embedded again with
+        the current embedder, so the undo still restores them."""
         if not removed:
             return
+        space = getattr(removed, "space", None)  # None: a plain list, from before DeletedMemories
+        removed = list(removed)
         async with self._writing:
             stored = await self.store.space()
-            if stored is None or stored == self.space:
-                # The vectors were of the store's space when deleted, and it has not changed.
-                await self._stage_too([s.record for s in removed])
-                await self.store.add(list(removed), stored or self.space)
+            records = [s.record for s in removed]
+            await self._stage_too(records)
+            if stored is None or space == stored or (space is None and stored == self.space):
+                await self.store.add(removed, stored or space or self.space)
                 return
-        await self.remember([s.record for s in removed])
+            for start in range(0, len(records), self.batch):
+                chunk = records[start : start + self.batch]
+                vectors = await self._embed([r.content for r in chunk])
+                items = [StoredMemory(r, v) for r, v in zip(chunk, vectors, strict=True)]
+                await self.store.add(items, self.space)
 
     # -- files --------------------------------------------------------------------------------
 
@@ -270,11 +335,8 @@ class MemoryService:
                 async with contextlib.aclosing(self.store.iter_all(self.batch)) as batches:
                     async for batch in batches:
                         chosen = [s for s in batch if character in (None, s.record.character)]
-                        text = "".join(
-                            jsonl.record_line(s.record, s.vector if vectors else None) + "\n"
-                            for s in chosen
-                        )
-                        await asyncio.to_thread(out.write, text)
+                        # Encoding 500 vectors as JSON takes ≈140 ms: off the loop, with the write.
+                        await asyncio.to_thread(_write_lines, out, chosen, vectors)
                         done += len(chosen)
                         if progress:
                             progress(Progress("export", done, max(total, done)))
@@ -284,9 +346,25 @@ class MemoryService:
             raise
         return done
 
-    async def import_jsonl(self, path: Path, *, progress: ProgressCallback | None = None) -> int:
+    async def import_jsonl(
+        self,
+        path: Path,
+        *,
+        progress: ProgressCallback | None = None,
+        replace: bool = False,
+    ) -> ImportResult:
         """Read a JSONL file of memories and store them all, or none: MemoryImportError names
-        every bad line. Records keep their ids (importing twice does not duplicate)."""
+        every bad line.
+
+        Records keep their ids. A memory whose id is already stored is skipped (it may have
+        been edited since the export) unless ``replace`` is true; the result is how many were
+        stored, an int whose ``skipped`` says how many were left as they were. Progress runs
+        over the memories to store (skipped ones are not embedded).
+
+        The rows go in in chunks of `import_chunk`, each its own short transaction, so studio.db
+        is never locked for long; if a chunk fails or the task is cancelled, what this import
+        added is deleted again and what it replaced is put back.
+        """
 
         def read() -> jsonl.ParsedFile:
             try:
@@ -300,26 +378,64 @@ class MemoryService:
                 raise MemoryImportError(f"cannot be read: {exc.strerror}", [], path=path) from exc
 
         parsed = await asyncio.to_thread(read)
-        total = len(parsed.records)
+        existing: set[str] = set()
+        all_ids = [r.id for r in parsed.records]
+        for start in range(0, len(all_ids), self.import_chunk):
+            found = await self.store.get(all_ids[start : start + self.import_chunk])
+            existing.update(r.id for r in found)
+        chosen = [i for i, r in enumerate(parsed.records) if replace or r.id not in existing]
+        skipped = len(parsed.records) - len(chosen)
+        records = [parsed.records[i] for i in chosen]
+        total = len(records)
         reuse = parsed.space == self.space
-        vectors: list[np.ndarray | None] = list(parsed.vectors) if reuse else [None] * total
+        vectors: list[np.ndarray | None] = (
+            [parsed.vectors[i] for i in chosen] if reuse else [None] * total
+        )
         todo = [i for i, v in enumerate(vectors) if v is None]
         for start in range(0, len(todo), EMBED_BATCH):
             part = todo[start : start + EMBED_BATCH]
-            embedded = await self._embed([parsed.records[i].content for i in part])
+            embedded = await self._embed([records[i].content for i in part])
             for i, vector in zip(part, embedded, strict=True):
                 vectors[i] = vector
             if progress:
                 progress(Progress("import", total - len(todo) + start + len(part), total))
         items = await asyncio.to_thread(  # 100k objects would hold the loop for ≈50 ms
-            lambda: [StoredMemory(r, v) for r, v in zip(parsed.records, vectors, strict=True)]
+            lambda: [StoredMemory(r, v) for r, v in zip(records, vectors, strict=True)]
         )
-        async with self._writing:
-            await self._stage_too(parsed.records)
-            await self.store.add(items, self.space)  # one call: one transaction locally
+        added: list[str] = []  # ids that were not stored before
+        displaced: list[StoredMemory] = []  # what replaced ids held before
+        try:
+            for start in range(0, total, self.import_chunk):
+                chunk = items[start : start + self.import_chunk]
+                async with self._writing:
+                    ids = [s.record.id for s in chunk]
+                    if replace:
+                        old = await self.store.delete([i for i in ids if i in existing])
+                        displaced.extend(old)
+                    await self._stage_too([s.record for s in chunk])
+                    added.extend(i for i in ids if i not in existing)
+                    await self.store.add(chunk, self.space)
+        except BaseException:
+            undo = asyncio.ensure_future(self._undo_import(added, displaced))
+            try:
+                await asyncio.shield(undo)
+            except asyncio.CancelledError:
+                await undo  # a second cancel still lets the clean-up finish
+                raise
+            raise
         if progress:
             progress(Progress("import", total, total))
-        return total
+        return ImportResult(total, skipped)
+
+    async def _undo_import(self, added: list[str], displaced: list[StoredMemory]) -> None:
+        """Take back a failed import: delete what it added, restore what it replaced."""
+        space = await self.store.space()
+        async with self._writing:
+            for start in range(0, len(added), self.import_chunk):
+                await self.store.delete(added[start : start + self.import_chunk])
+            for start in range(0, len(displaced), self.import_chunk):
+                chunk = displaced[start : start + self.import_chunk]
+                await self.store.add(chunk, space or self.space)
 
     # -- maintenance jobs ---------------------------------------------------------------------
 
@@ -349,8 +465,11 @@ class MemoryService:
             async with contextlib.aclosing(self.store.iter_all(self.batch)) as batches:
                 async for batch in batches:
                     records = [s.record for s in batch]
-                    staging.put([r.id for r in records], await self._embed(
-                        [r.content for r in records], embedder))  # fmt: skip
+                    embedded = await self._embed([r.content for r in records], embedder)
+                    # A write staged its own, newer vector while this batch was read or
+                    # embedded: keep that one (checked and put with no await in between).
+                    keep = [n for n, r in enumerate(records) if r.id not in staging.written]
+                    staging.put([records[n].id for n in keep], embedded[keep])
                     done += len(batch)
                     if progress:
                         progress(Progress("reembed", done, max(total, done)))
@@ -368,7 +487,7 @@ class MemoryService:
 
     async def _switch(self, staging: _Staging, embedder: Embedder) -> None:
         async with self._writing:
-            await self.store.replace_vectors(_StagedVectors(staging), staging.space)
+            await self.store.replace_vectors(staging.snapshot(), staging.space)
             self.embedder = embedder
 
     async def move_to(self, other: MemoryStore, *, progress: ProgressCallback | None = None) -> int:
@@ -403,3 +522,9 @@ class MemoryService:
         closer = getattr(self.embedder, "close", None)
         if closer is not None:
             await closer()
+
+
+def _write_lines(out, chosen: Sequence[StoredMemory], vectors: bool) -> None:
+    out.write(
+        "".join(jsonl.record_line(s.record, s.vector if vectors else None) + "\n" for s in chosen)
+    )

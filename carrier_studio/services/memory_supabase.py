@@ -267,7 +267,8 @@ class SupabaseMemoryStore:
         all in at once, or fails (changing nothing) if some memory got no new vector."""
         starts = list(range(0, len(vectors), WRITE_BATCH)) or [0]
         for start in starts:
-            payload = await asyncio.to_thread(_vectors_json, vectors[start : start + WRITE_BATCH])
+            # Slicing may read the vectors from disk (the re-embedding's staging): a thread's job.
+            payload = await asyncio.to_thread(_vectors_slice_json, vectors, start)
             await self._rpc(
                 "memories_replace_vectors",
                 {
@@ -483,6 +484,10 @@ def _items_json(items: Sequence[StoredMemory]) -> list[dict[str, Any]]:
             }
         )
     return found
+
+
+def _vectors_slice_json(vectors: Sequence[tuple[str, np.ndarray]], start: int):
+    return _vectors_json(vectors[start : start + WRITE_BATCH])
 
 
 def _vectors_json(vectors: Sequence[tuple[str, np.ndarray]]) -> list[dict[str, str]]:

@@ -79,7 +79,8 @@ def test_export_then_import_round_trips(tmp_path):
             lines = path.read_text("utf-8").splitlines()
             assert len(lines) == len(ada) + 1 and json.loads(lines[0])["dimension"] == 384
             assert await target.import_jsonl(path) == len(ada)
-            assert await target.import_jsonl(path) == len(ada)  # ids kept: no duplicates
+            again = await target.import_jsonl(path)  # ids kept: no duplicates
+            assert again == 0 and again.skipped == len(ada)
             assert await target.count() == len(ada)
             assert sorted(await target.get([r.id for r in ada]), key=lambda r: r.id) == sorted(
                 ada, key=lambda r: r.id
