@@ -12,7 +12,7 @@ import logging
 import mimetypes
 import posixpath
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import aioftp
@@ -32,7 +32,8 @@ class FtpTarget:
     host: str
     port: int
     user: str
-    password: str
+    #: Kept out of repr (and so of str, logs and tracebacks that show the target).
+    password: str = field(repr=False)
     remote_dir: str
     public_base_url: str
     #: Explicit TLS (AUTH TLS) after connecting: FTPS.
@@ -54,11 +55,11 @@ def content_type_for(local: Path) -> str:
 
 class FtpUploader:
     def __init__(self, target: FtpTarget, *, timeout: float = 60.0) -> None:
-        for field, value in (("ftp.host", target.host), ("ftp.public_base_url",
-                                                           target.public_base_url)):  # fmt: skip
+        for setting, value in (("ftp.host", target.host), ("ftp.public_base_url",
+                                                             target.public_base_url)):  # fmt: skip
             if not value:
                 raise HostingError(
-                    "is not set", where=field, hint="Fill it in under Settings → Instagram."
+                    "is not set", where=setting, hint="Fill it in under Settings → Instagram."
                 )
         self.target = target
         self._timeout = timeout

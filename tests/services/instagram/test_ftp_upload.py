@@ -124,3 +124,35 @@ def test_the_settings_check_uploads_checks_and_cleans_up(tmp_path):
     assert left == [], "the check file is deleted again"
     assert requests[0][0] == "HEAD"
     assert list((tmp_path / "scratch").iterdir()) == []
+
+
+SECRET = "Sup3r-s3cret-FTP-pw"
+
+
+def _texts(error: BaseException) -> list[str]:
+    """Everything an error shows: its message, repr, where, hint, and the errors behind it."""
+    texts = []
+    while error is not None:
+        texts += [str(error), repr(error), str(getattr(error, "where", "")),
+                  str(getattr(error, "hint", ""))]  # fmt: skip
+        error = error.__cause__ or error.__context__
+    return texts
+
+
+def test_the_password_shows_in_no_repr_and_no_error(tmp_path):
+    target = FtpTarget("127.0.0.1", 21, "studio", SECRET, "/", "http://host/media")
+    assert SECRET not in repr(target) and SECRET not in str(target)
+    assert target.password == SECRET, "still there for the login"
+    photo = media.jpeg(tmp_path / "photo.jpg")
+
+    async def body(uploader, host, root):
+        assert SECRET not in repr(uploader.target)
+        with pytest.raises(HostingError) as refused:
+            await uploader.upload(photo, "x.jpg")
+        return refused.value
+
+    refused = _with_servers(tmp_path, body, password=SECRET)  # the server wants another one
+    down = _with_servers(tmp_path, body, password=SECRET, port=_free_port())
+    assert "refused" in str(refused) and "cannot reach" in str(down)
+    for error in (refused, down):
+        assert not [t for t in _texts(error) if SECRET in t]
