@@ -1,8 +1,11 @@
 """The Instagram post queue in studio.db, and the facade the Instagram page uses.
 
-Every change is one transaction. The worker saves each publishing step with `save_step`, which
-is a compare-and-set on the state it read: if the user cancelled the post meanwhile, the
-worker's write is refused (`StaleStateError`) instead of overwriting the user's choice.
+Every change is one transaction and bumps the post's ``revision``. The worker saves each
+publishing step with `save_step`, a compare-and-set on the revision it read: if the user
+cancelled or edited the post meanwhile, the worker's write is refused (`StaleStateError`)
+instead of writing back fields from its old copy; the worker then reads the post again and
+decides anew. A post becomes visible only with its media: `add` copies the files first and then
+stores the post and its media in one transaction.
 
 Listeners (`subscribe`) are plain callbacks, called on the event loop after each change is
 stored, with a `QueueChange` saying what changed; the page refreshes from `list()`/`get()`.
@@ -13,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -101,7 +105,7 @@ def _dt(value: str | None) -> datetime | None:
 _POST_COLUMNS = (
     "id, kind, caption, alt_text, scheduled_at, character, state, position, container_id, "
     "container_created_at, media_id, last_error, waiting_reason, next_attempt_at, failures, "
-    "created_at, container_stale"
+    "created_at, container_stale, revision"
 )
 
 
@@ -183,7 +187,8 @@ class InstagramQueue:
 
     def _post(self, conn: apsw.Connection, row: tuple, *, attempts: bool) -> QueuedPost:
         (pid, kind, caption, alt, scheduled, character, state, position, container, created,
-         media_id, error, waiting, next_at, failures, created_at, stale) = row  # fmt: skip
+         media_id, error, waiting, next_at, failures, created_at, stale,
+         revision) = row  # fmt: skip
         media = tuple(
             MediaFile(*m)
             for m in conn.execute(
@@ -221,6 +226,7 @@ class InstagramQueue:
             failures=failures,
             attempts=tuple(Attempt(_dt(a), s, o, m) for a, s, o, m in log_rows),
             created_at=_dt(created_at),
+            revision=revision,
         )
 
     # -- pre-flight ---------------------------------------------------------------------------
@@ -266,18 +272,19 @@ class InstagramQueue:
         if findings:
             raise QueuePreflightError(findings)
         _iso(scheduled_at)  # refuses naive times before anything is written
-        post_id = await self._db.run(
-            lambda conn: self._insert(conn, kind, caption, alt_text, scheduled_at, character)
-        )
+        # The copies are made first, in a folder no post owns: a post row never exists without
+        # its media (the worker would publish it with none), and a failure leaves nothing.
+        staging = self.media_dir / "media" / f".incoming-{uuid.uuid4().hex}"
         try:
-            media = await asyncio.to_thread(self._stage_files, post_id, files, infos, kind, convert)
-            await self._db.run(lambda conn: self._insert_media(conn, post_id, media))
-        except BaseException:
-            await self._db.run(
-                lambda conn: conn.execute("DELETE FROM instagram_posts WHERE id = ?", (post_id,))
+            media = await asyncio.to_thread(self._stage_files, staging, files, infos, kind, convert)
+            post_id = await self._db.run(
+                lambda conn: self._insert(
+                    conn, staging, media, kind, caption, alt_text, scheduled_at, character
+                )
             )
-            await asyncio.to_thread(shutil.rmtree, self._post_dir(post_id), True)
-            raise
+        finally:
+            # Moved to the post's folder on success; whatever is left here is an orphan.
+            await asyncio.to_thread(shutil.rmtree, staging, True)
         self._notify("added", post_id)
         return await self.get(post_id)
 
@@ -286,13 +293,13 @@ class InstagramQueue:
 
     def _stage_files(
         self,
-        post_id: int,
+        folder: Path,
         files: list[Path],
         infos: list[MediaInfo],
         kind: PostKind,
         convert: bool,
     ) -> list[MediaFile]:
-        folder = self._post_dir(post_id)
+        """Copy (or convert) ``files`` into ``folder``, with thumbnails."""
         folder.mkdir(parents=True, exist_ok=True)
         staged = []
         for index, (source, info) in enumerate(zip(files, infos, strict=True)):
@@ -311,41 +318,70 @@ class InstagramQueue:
     def _insert(
         self,
         conn: apsw.Connection,
+        staging: Path,
+        media: list[MediaFile],
         kind: PostKind,
         caption: str,
         alt_text: str,
         scheduled_at: datetime | None,
         character: str,
     ) -> int:
-        with conn:
-            position = conn.execute(
-                "SELECT coalesce(max(position), -1) + 1 FROM instagram_posts"
-            ).fetchone()[0]
-            conn.execute(
-                "INSERT INTO instagram_posts (position, kind, caption, alt_text, character, "
-                "scheduled_at, state) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    position,
-                    kind.value,
-                    caption,
-                    alt_text,
-                    character,
-                    _iso(scheduled_at),
-                    PostState.QUEUED.value,
-                ),  # fmt: skip
-            )
-            post_id = conn.last_insert_rowid()
-            self._log(conn, post_id, "queued", "info", f"queued as a {kind.value} post")
+        """Store the post and its media in one transaction, and move the staged copies to the
+        post's folder before it commits (runs in the database's thread)."""
+        moved: Path | None = None
+        try:
+            with conn:
+                post_id = self._insert_post(conn, kind, caption, alt_text, scheduled_at, character)
+                folder = self._post_dir(post_id)
+                self._insert_media(conn, post_id, [_moved(m, staging, folder) for m in media])
+                if folder.exists():
+                    # Left by a process killed between this move and the commit: the id was
+                    # never committed (AUTOINCREMENT never hands out a committed one again).
+                    shutil.rmtree(folder)
+                staging.rename(folder)
+                moved = folder
+        except BaseException:
+            if moved is not None:  # the commit failed after the move: put the copies back
+                shutil.rmtree(moved, ignore_errors=True)
+            raise
+        return post_id
+
+    def _insert_post(
+        self,
+        conn: apsw.Connection,
+        kind: PostKind,
+        caption: str,
+        alt_text: str,
+        scheduled_at: datetime | None,
+        character: str,
+    ) -> int:
+        position = conn.execute(
+            "SELECT coalesce(max(position), -1) + 1 FROM instagram_posts"
+        ).fetchone()[0]
+        conn.execute(
+            "INSERT INTO instagram_posts (position, kind, caption, alt_text, character, "
+            "scheduled_at, state) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                position,
+                kind.value,
+                caption,
+                alt_text,
+                character,
+                _iso(scheduled_at),
+                PostState.QUEUED.value,
+            ),  # fmt: skip
+        )
+        post_id = conn.last_insert_rowid()
+        self._log(conn, post_id, "queued", "info", f"queued as a {kind.value} post")
         return post_id
 
     def _insert_media(self, conn: apsw.Connection, post_id: int, media: list[MediaFile]) -> None:
-        with conn:
-            for index, item in enumerate(media):
-                conn.execute(
-                    "INSERT INTO instagram_media (post_id, idx, path, media_type, source, "
-                    "thumbnail) VALUES (?, ?, ?, ?, ?, ?)",
-                    (post_id, index, item.path, item.media_type, item.source, item.thumbnail),
-                )
+        for index, item in enumerate(media):
+            conn.execute(
+                "INSERT INTO instagram_media (post_id, idx, path, media_type, source, "
+                "thumbnail) VALUES (?, ?, ?, ?, ?, ?)",
+                (post_id, index, item.path, item.media_type, item.source, item.thumbnail),
+            )
 
     _UNSET = object()
 
@@ -388,7 +424,8 @@ class InstagramQueue:
                         changes["container_stale"] = int(post.container_id is not None)
                     sets = ", ".join(f"{k} = ?" for k in changes)
                     conn.execute(
-                        f"UPDATE instagram_posts SET {sets}, updated_at = ? WHERE id = ?",
+                        f"UPDATE instagram_posts SET {sets}, revision = revision + 1, "
+                        "updated_at = ? WHERE id = ?",
                         (*changes.values(), _iso(self._clock()), post_id),
                     )
 
@@ -398,7 +435,10 @@ class InstagramQueue:
 
     async def reorder(self, ordered_ids: Sequence[int]) -> None:
         """Put the posts in this order (drag to reorder); posts not named keep their relative
-        order after them."""
+        order after them.
+
+        The only write that keeps ``revision``: the worker never saves ``position``, so a
+        reorder cannot be overwritten and must not make the step in progress start over."""
 
         def write(conn: apsw.Connection) -> None:
             with conn:
@@ -431,7 +471,8 @@ class InstagramQueue:
                 check_transition(post_id, post.state, new)
                 conn.execute(
                     "UPDATE instagram_posts SET state = ?, last_error = '', waiting_reason = '', "
-                    "next_attempt_at = NULL, failures = 0, updated_at = ? WHERE id = ?",
+                    "next_attempt_at = NULL, failures = 0, revision = revision + 1, "
+                    "updated_at = ? WHERE id = ?",
                     (new.value, _iso(self._clock()), post_id),
                 )
                 self._log(conn, post_id, new.value, "info", message)
@@ -521,15 +562,17 @@ class InstagramQueue:
         outcome: str = "ok",
         message: str = "",
     ) -> QueuedPost:
-        """Store ``post`` (state, containers, errors, media) if it is still in ``expected``,
-        with one timeline line, in one transaction. Raises `StaleStateError` otherwise."""
+        """Store ``post`` (state, containers, errors, media) with one timeline line, in one
+        transaction, if the row is still the one ``post`` was read from: same ``revision`` and
+        in ``expected``. Raises `StaleStateError` (or `PostNotFoundError`) otherwise; the
+        caller reads the post again and decides anew."""
         if post.state != expected:
             check_transition(post.id, expected, post.state)
 
         def write(conn: apsw.Connection) -> None:
             with conn:
                 current = conn.execute(
-                    "SELECT state FROM instagram_posts WHERE id = ?", (post.id,)
+                    "SELECT state, revision FROM instagram_posts WHERE id = ?", (post.id,)
                 ).fetchone()
                 if current is None:
                     raise PostNotFoundError(f"post {post.id} was removed")
@@ -538,11 +581,17 @@ class InstagramQueue:
                         f"post {post.id} is now {current[0]}, not {expected.value}",
                         where="state",
                     )
+                if current[1] != post.revision:
+                    raise StaleStateError(
+                        f"post {post.id} changed since it was read (revision {current[1]}, "
+                        f"not {post.revision})",
+                        where="revision",
+                    )
                 conn.execute(
                     "UPDATE instagram_posts SET state = ?, container_id = ?, "
                     "container_created_at = ?, container_stale = ?, media_id = ?, last_error = ?, "
-                    "waiting_reason = ?, next_attempt_at = ?, failures = ?, updated_at = ? "
-                    "WHERE id = ?",
+                    "waiting_reason = ?, next_attempt_at = ?, failures = ?, "
+                    "revision = revision + 1, updated_at = ? WHERE id = ? AND revision = ?",
                     (
                         post.state.value,
                         post.container_id,
@@ -555,6 +604,7 @@ class InstagramQueue:
                         post.failures,
                         _iso(self._clock()),
                         post.id,
+                        post.revision,
                     ),
                 )
                 for index, item in enumerate(post.media):
@@ -575,6 +625,15 @@ class InstagramQueue:
             "VALUES (?, ?, ?, ?, ?)",
             (post_id, _iso(self._clock()), step, outcome, msg),
         )
+
+
+def _moved(item: MediaFile, staging: Path, folder: Path) -> MediaFile:
+    """``item`` with its copy and thumbnail paths in ``folder`` instead of ``staging``."""
+
+    def move(path: str | None) -> str | None:
+        return str(folder / Path(path).relative_to(staging)) if path else path
+
+    return replace(item, path=move(item.path) or item.path, thumbnail=move(item.thumbnail))
 
 
 def with_media(post: QueuedPost, index: int, **changes) -> QueuedPost:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import logging
 import sys
 from collections.abc import Awaitable, Callable
@@ -79,6 +80,8 @@ class WorkerConfig:
     #: The longest the worker sleeps with nothing due (it also wakes on queue changes).
     idle_wait: float = 60.0
     token_check_every: timedelta = timedelta(hours=12)
+    #: Saves refused in a row (the user keeps changing the post) before the pass moves on.
+    max_conflicts: int = 5
 
 
 class _StoppingError(Exception):
@@ -89,12 +92,19 @@ class WorkerBusyError(InstagramError):
     """Another process holds this workspace's publisher lock."""
 
 
+def token_fingerprint(token: str) -> str:
+    """Tells tokens apart without keeping one around (the worker remembers an expired one)."""
+    return hashlib.sha256(token.encode()).hexdigest()[:16]
+
+
 @dataclass
 class Connection:
     """What one publishing pass talks to; built fresh from settings and secrets each pass."""
 
     graph: GraphClient
     hosting: FtpUploader
+    #: `token_fingerprint` of the access token ``graph`` uses.
+    token_id: str = ""
 
     async def close(self) -> None:
         await self.graph.close()
@@ -128,7 +138,10 @@ class InstagramWorker:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._unsubscribe: Callable[[], None] | None = None
-        self._token_checked: datetime | None = None
+        #: When the token (by fingerprint) was last found valid.
+        self._token_checked: tuple[str, datetime] | None = None
+        #: The fingerprint of a token found expired: every pass refuses until it changes.
+        self._token_expired: str | None = None
         self._pass = asyncio.Lock()
         self._lock = WorkspaceLock(queue.media_dir / "publisher.lock")
         #: The last token warning shown (None: none needed).
@@ -240,15 +253,33 @@ class InstagramWorker:
             await self.run_pending()
 
     async def _drive(self, conn: Connection, post: QueuedPost) -> QueuedPost | None:
-        """Advance ``post`` step by step while it stays due."""
-        current: QueuedPost | None = post
-        while current is not None and current.is_due(self._clock()):
+        """Advance ``post`` step by step while it stays due.
+
+        ``post`` comes from the list read at the start of the pass; the user may have edited,
+        cancelled or removed it since, so it is read again first. A step whose save is refused
+        (the post changed while the step ran) is decided again from a fresh read."""
+        conflicts = 0
+        try:
+            current = await self.queue.get(post.id or 0)
+        except PostNotFoundError:
+            return None
+        while current.is_due(self._clock()):
             if self._stopping.is_set():
                 return current
             try:
                 current = await self._step(conn, current)
-            except (StaleStateError, PostNotFoundError) as exc:
-                log.info("post %s changed meanwhile: %s", post.id, exc)
+                conflicts = 0
+            except StaleStateError as exc:
+                conflicts += 1
+                log.info("post %s changed meanwhile (%s); reading it again", post.id, exc)
+                if conflicts > self.config.max_conflicts:
+                    return None  # the next pass tries again
+                try:
+                    current = await self.queue.get(post.id or 0)
+                except PostNotFoundError:
+                    return None
+            except PostNotFoundError as exc:
+                log.info("post %s was removed meanwhile: %s", post.id, exc)
                 return None
             except _StoppingError:
                 return current
@@ -299,8 +330,8 @@ class InstagramWorker:
             return await self._wait_quota(post, state, str(exc))
         except (TransientGraphError, TransientHostingError) as exc:
             return await self._transient(post, state, exc)
-        except StaleStateError:
-            raise
+        except (StaleStateError, PostNotFoundError):
+            raise  # `_drive` reads the post again
         except InstagramError as exc:
             return await self._fail(post, state, exc)
         raise AssertionError(f"post {post.id} is {state.value}: nothing to do")
@@ -528,11 +559,23 @@ class InstagramWorker:
     # -- token and status ---------------------------------------------------------------------
 
     async def _check_token(self, conn: Connection) -> None:
-        now = self._clock()
+        """Refuse the pass while the token is expired; warn when it expires soon.
+
+        An expired token is remembered (by fingerprint) and refused on every pass until the
+        user pastes another one; a valid one is checked again every ``token_check_every``.
+        The check time is recorded only after a check that succeeded."""
+        now, token = self._clock(), conn.token_id
+        if self._token_expired is not None:
+            if self._token_expired == token:
+                raise GraphAuthError(
+                    self.token_warning or "the access token expired",
+                    where="Instagram",
+                    hint="Paste a new token in Settings → Instagram.",
+                )
+            self._token_expired = None  # a new token: check it now
         last = self._token_checked
-        if last is not None and now - last < self.config.token_check_every:
+        if last is not None and last[0] == token and now - last[1] < self.config.token_check_every:
             return
-        self._token_checked = now
         try:
             expires = await conn.graph.token_expiry()
         except GraphAuthError:
@@ -543,10 +586,12 @@ class InstagramWorker:
         warning = token_warning(expires, now)
         if expires is not None and expires <= now:
             self.token_warning = warning
+            self._token_expired = token
             raise GraphAuthError(warning or "the access token expired", where="Instagram")
         if warning and warning != self.token_warning:
             messages.warning(warning)
         self.token_warning = warning
+        self._token_checked = (token, now)
 
     async def _report_idle(self) -> None:
         pending = await self.queue.pending()
@@ -596,7 +641,11 @@ def connector(settings_source, secrets) -> Connect:  # noqa: ANN001 - SettingsSt
                 ftp.use_tls,
             )  # fmt: skip
         )
-        return Connection(GraphClient(ig.base_url, ig.user_id, token or ""), hosting)
+        return Connection(
+            GraphClient(ig.base_url, ig.user_id, token or ""),
+            hosting,
+            token_fingerprint(token or ""),
+        )
 
     return connect
 

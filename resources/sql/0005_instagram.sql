@@ -1,7 +1,9 @@
 -- Schema 5: the Instagram post queue. Every step of publishing is saved here before the next
 -- one starts, so a worker that dies anywhere resumes without losing or repeating a post.
 CREATE TABLE instagram_posts (
-    id                   INTEGER PRIMARY KEY,
+    -- AUTOINCREMENT: a removed post's id is never given to a new post, so a copy of the old
+    -- one still held somewhere (the worker's list of due posts) can never be saved onto it.
+    id                   INTEGER PRIMARY KEY AUTOINCREMENT,
     -- Order among posts due at the same time (drag to reorder); smaller goes first.
     position             INTEGER NOT NULL,
     kind                 TEXT NOT NULL CHECK (kind IN ('image', 'carousel', 'reel', 'story')),
@@ -23,6 +25,9 @@ CREATE TABLE instagram_posts (
     waiting_reason       TEXT NOT NULL DEFAULT '',
     next_attempt_at      TEXT,
     failures             INTEGER NOT NULL DEFAULT 0,
+    -- Bumped by every change of the row; the worker saves a step only if the revision is still
+    -- the one it read (optimistic concurrency), so it never writes back fields from an old copy.
+    revision             INTEGER NOT NULL DEFAULT 0,
     created_at           TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
     updated_at           TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 ) STRICT;

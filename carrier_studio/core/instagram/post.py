@@ -141,6 +141,8 @@ class QueuedPost:
     failures: int = 0
     attempts: tuple[Attempt, ...] = field(default_factory=tuple)
     created_at: datetime | None = None
+    #: The row's revision when this copy was read; a save from an older copy is refused.
+    revision: int = 0
 
     def transition(self, new: PostState) -> QueuedPost:
         """This post in state ``new``; raises `IllegalTransitionError` for a move not allowed."""

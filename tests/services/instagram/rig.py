@@ -13,7 +13,12 @@ from carrier_studio.services.db import Database
 from carrier_studio.services.ftp_upload import FtpTarget, FtpUploader
 from carrier_studio.services.instagram_api import GraphClient
 from carrier_studio.services.instagram_queue import InstagramQueue
-from carrier_studio.services.instagram_worker import Connection, InstagramWorker, WorkerConfig
+from carrier_studio.services.instagram_worker import (
+    Connection,
+    InstagramWorker,
+    WorkerConfig,
+    token_fingerprint,
+)
 from tests.fakes.ftp_host import FileHost, FtpServerInfo, running_ftp_server
 from tests.fakes.graph_api import TOKEN, USER_ID, FakeGraphApi
 
@@ -41,6 +46,8 @@ class Rig:
         self.ftp_root = tmp_path / "ftp"
         self.public_base_url = public_base_url
         self.clock = Clock()
+        #: The access token the worker reads each pass (a test may paste a new one).
+        self.token = TOKEN
         self._stack = AsyncExitStack()
         self._threads = ExitStack()
 
@@ -64,7 +71,11 @@ class Rig:
             self.public_base_url or self.files.base_url,
             use_tls=False,
         )
-        return Connection(GraphClient(self.graph.base_url, USER_ID, TOKEN), FtpUploader(target))
+        return Connection(
+            GraphClient(self.graph.base_url, USER_ID, self.token),
+            FtpUploader(target),
+            token_fingerprint(self.token),
+        )
 
     async def __aexit__(self, *exc: object) -> None:
         try:

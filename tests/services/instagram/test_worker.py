@@ -314,7 +314,7 @@ def test_only_one_worker_publishes_a_workspace(tmp_path):
     assert rig.graph.publish_counts == {"once": 1, "second": 1}
 
 
-def test_an_expired_token_stops_publishing_and_says_so(tmp_path):
+def test_an_expired_token_stops_every_pass_until_a_new_one_is_pasted(tmp_path):
     from carrier_studio.core.instagram import GraphAuthError
 
     source = media.jpeg(tmp_path / "a.jpg")
@@ -322,16 +322,46 @@ def test_an_expired_token_stops_publishing_and_says_so(tmp_path):
     async def go():
         async with Rig(tmp_path) as rig:
             rig.graph.token_expires_at = int(rig.clock.now.timestamp()) - 60
-            post = await rig.queue.add([source])
-            try:
-                await rig.worker.run_pending()
-            except GraphAuthError as exc:
-                error = exc
-            return rig, error, await rig.queue.get(post.id)
+            post = await rig.queue.add([source], caption="after renewal")
+            errors = []
+            for _ in range(2):  # the second pass must not trust the first one's check
+                rig.clock.advance(minutes=1)
+                try:
+                    await rig.worker.run_pending()
+                except GraphAuthError as exc:
+                    errors.append(exc)
+            waiting = await rig.queue.get(post.id)
+            created = dict(rig.graph.containers)
+            rig.graph.token = rig.token = "IGQV-renewed-token"  # pasted in Settings
+            rig.graph.token_expires_at = int(rig.clock.now.timestamp()) + 60 * 86400
+            published = await rig.worker.run_pending()
+            return rig, errors, waiting, created, published
 
-    rig, error, post = _run(go())
-    assert "expired" in str(error) and "Settings" in str(error)
-    assert post.state is PostState.QUEUED and rig.graph.containers == {}
+    rig, errors, waiting, created, published = _run(go())
+    assert len(errors) == 2
+    assert all("expired" in str(e) and "Settings" in str(e) for e in errors)
+    assert waiting.state is PostState.QUEUED and created == {}
+    assert published == 1 and rig.graph.publish_counts == {"after renewal": 1}
+
+
+def test_a_token_check_that_failed_is_made_again_next_pass(tmp_path):
+    first, second = media.jpeg(tmp_path / "a.jpg"), media.jpeg(tmp_path / "b.jpg")
+
+    async def go():
+        async with Rig(tmp_path) as rig:
+            rig.graph.fail_next("debug", 2, status=500, message="try later")
+            await rig.queue.add([first], caption="one")
+            await rig.worker.run_pending()
+            rig.graph.token_expires_at = int(rig.clock.now.timestamp()) + 2 * 86400 + 60
+            await rig.queue.add([second], caption="two")
+            await rig.worker.run_pending()
+            checks = [p for _, p, _ in rig.graph.requests if p == "debug_token"]
+            return rig, checks, rig.worker.token_warning
+
+    rig, checks, warning = _run(go())
+    assert len(checks) == 2, "the failed check did not count as done"
+    assert warning and "expires in 2 days" in warning
+    assert rig.graph.publish_counts == {"one": 1, "two": 1}
 
 
 def test_a_missing_queue_copy_fails_the_post_with_its_path(tmp_path):
