@@ -43,6 +43,8 @@ STORE_BATCH = 500
 #: Memories per transaction of an import: ≈0.1 s of studio.db's write lock, far below the
 #: 5 s busy timeout that chat's writes on the other connection wait at most.
 IMPORT_CHUNK = 2000
+#: Longest pause between an import's transactions (each pauses as long as it held the lock).
+IMPORT_PAUSE = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +81,8 @@ class _Staging:
         self.written: set[str] = set()
 
     def put(self, ids: Sequence[str], vectors: np.ndarray) -> None:
+        if not ids:
+            return
         block = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(ids), -1)
         self._file.seek(0, os.SEEK_END)
         self._file.write(block.tobytes())
@@ -402,6 +406,7 @@ class MemoryService:
         items = await asyncio.to_thread(  # 100k objects would hold the loop for ≈50 ms
             lambda: [StoredMemory(r, v) for r, v in zip(records, vectors, strict=True)]
         )
+        loop = asyncio.get_running_loop()
         added: list[str] = []  # ids that were not stored before
         displaced: list[StoredMemory] = []  # what replaced ids held before
         try:
@@ -414,7 +419,13 @@ class MemoryService:
                         displaced.extend(old)
                     await self._stage_too([s.record for s in chunk])
                     added.extend(i for i in ids if i not in existing)
+                    began = loop.time()
                     await self.store.add(chunk, self.space)
+                    held = loop.time() - began
+                if start + self.import_chunk < total:
+                    # Give way: back-to-back transactions would starve chat's writes on the
+                    # other connection, whose busy handler retries only every ≈100 ms.
+                    await asyncio.sleep(min(IMPORT_PAUSE, held))
         except BaseException:
             undo = asyncio.ensure_future(self._undo_import(added, displaced))
             try:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -69,6 +70,8 @@ EXACT_LIMIT = 5000
 #: found in most of a million memories) would cost most of the query while saying little.
 #: Those are left to the vector half. A keyword-only search uses every word.
 KEYWORD_BUDGET = 4000
+#: Vectors per transaction of a re-embedding switch (staging, then copying over).
+_STAGE_CHUNK = 2000
 
 
 def to_micros(moment: datetime) -> int:
@@ -134,6 +137,13 @@ def _narrows_beyond_character(f: MemoryFilter) -> bool:
     return any(
         value is not None for value in (f.kinds, f.client, f.room, f.since, f.until, f.pinned)
     )
+
+
+def _give_way(since: float) -> None:
+    """Pause a bulk job's thread between its transactions as long as the last one held the
+    lock: back to back, they would starve another connection's writer, whose busy handler
+    retries at intervals of up to 100 ms and would keep finding the lock taken."""
+    time.sleep(min(0.1, max(0.002, time.perf_counter() - since)))
 
 
 def _seq_list(seqs) -> str:
@@ -206,6 +216,8 @@ class SqliteMemoryStore:
             # A bigger page cache keeps batched inserts with several indexes fast (≈8× here).
             conn.execute("PRAGMA cache_size=-64000")
             migrate(conn, load_migrations(), self.path)
+            if self._switching(conn):  # a re-embedding switch was interrupted: finish it
+                self._finish_switch(conn)
         except apsw.Error as exc:
             raise MemoryStoreError(f"cannot be opened ({exc})", path=self.path) from exc
         self._conn = conn
@@ -403,6 +415,8 @@ class SqliteMemoryStore:
                     "UPDATE memory_vectors SET vector=? WHERE memory=?", (new.tobytes(), seq)
                 )
                 conn.execute("UPDATE memories SET bits=? WHERE seq=?", (code.tobytes(), seq))
+                if self._switching(conn):  # the staged vector is of the old content
+                    conn.execute("DELETE FROM memory_vectors_next WHERE memory=?", (seq,))
             return seq, old_character, code
 
         seq, old_character, code = self._write(conn, body)
@@ -447,38 +461,152 @@ class SqliteMemoryStore:
         await self._run(self._replace_vectors, vectors, space)
 
     def _replace_vectors(self, conn: apsw.Connection, vectors, space: EmbeddingSpace) -> None:
-        def body() -> None:
-            changed: set[str] = set()
-            for mid, vector in vectors:
-                new = _as_vector(vector, space.dimension, f"the new vector of {mid}")
-                row = conn.execute("SELECT seq FROM memories WHERE id=?", (mid,)).fetchone()
-                if row is None:
-                    continue  # deleted meanwhile: nothing to re-embed
-                conn.execute(
-                    "UPDATE memory_vectors SET vector=? WHERE memory=?", (new.tobytes(), row[0])
-                )
-                conn.execute(
-                    "UPDATE memories SET bits=? WHERE seq=?", (pack_signs(new).tobytes(), row[0])
-                )
-                changed.add(mid)
-            current = self._space(conn)
-            if current is not None and current != space:
-                total = conn.execute("SELECT count(*) FROM memories").fetchone()[0]
-                if len(changed) < total:
-                    raise EmbeddingSpaceError(
-                        f"{total - len(changed)} memories have no vector from "
-                        f"{space.embedder_id}; the store keeps its {current.embedder_id} vectors",
-                        hint="Run the re-embedding again: it covers memories added meanwhile.",
-                    )
-            conn.execute(
-                "INSERT INTO memory_space (id, embedder_id, dimension) VALUES (1, ?, ?) "
-                "ON CONFLICT (id) DO UPDATE SET embedder_id=excluded.embedder_id, "
-                "dimension=excluded.dimension",
-                (space.embedder_id, space.dimension),
-            )
+        """Switch to new vectors without holding studio.db's write lock for long (chat's
+        writes on the other connection give up after the 5 s busy timeout; row by row in one
+        transaction, 150k memories held it ≈8 s).
 
-        self._write(conn, body)
-        self._indexes.clear()
+        1. The new vectors go into ``memory_vectors_next`` in short transactions; the store
+           keeps answering with the old ones.
+        2. One short transaction checks that every memory has a new vector, records the new
+           space and marks the switch as under way (``memory_switch``).
+        3. Short transactions copy the staged vectors over, a chunk at a time. Meanwhile the
+           store searches by keywords only (`_switching`), as it does whenever the query's
+           space is not the store's, so no one ranks by a mix of old and new vectors. A crash
+           here is finished on the next open (`_finish_switch`).
+        """
+        self._drop_staging(conn)
+        conn.execute(
+            "CREATE TABLE memory_vectors_next "
+            "(memory INTEGER PRIMARY KEY, vector BLOB NOT NULL, bits BLOB NOT NULL) STRICT"
+        )
+        try:
+            self._stage_vectors(conn, vectors, space)
+            self._write(conn, lambda: self._begin_switch(conn, space))
+        except BaseException:
+            self._drop_staging(conn)
+            raise
+        self._finish_switch(conn)
+
+    @staticmethod
+    def _drop_staging(conn: apsw.Connection) -> None:
+        exists = conn.execute(
+            "SELECT 1 FROM sqlite_schema WHERE name = 'memory_vectors_next'"
+        ).fetchone()
+        if not exists:
+            return
+        while True:  # emptied a chunk at a time: dropping a big table is one long write
+            began = time.perf_counter()
+            with conn:
+                conn.execute(
+                    "DELETE FROM memory_vectors_next WHERE memory IN "
+                    f"(SELECT memory FROM memory_vectors_next LIMIT {_STAGE_CHUNK})"
+                )
+                if not conn.changes():
+                    conn.execute("DROP TABLE memory_vectors_next")
+                    return
+            _give_way(began)
+
+    @staticmethod
+    def _stage_vectors(conn: apsw.Connection, vectors, space: EmbeddingSpace) -> None:
+        chunk: list[tuple[str, np.ndarray]] = []
+
+        def flush() -> None:
+            ids = [mid for mid, _ in chunk]
+            seqs = dict(
+                conn.execute(
+                    "SELECT id, seq FROM memories WHERE id IN (SELECT value FROM json_each(?))",
+                    (json.dumps(ids),),
+                )
+            )
+            known = [(mid, vector) for mid, vector in chunk if mid in seqs]
+            chunk.clear()
+            if not known:
+                return  # deleted meanwhile: nothing to re-embed
+            matrix = _as_matrix([v for _, v in known], space.dimension, [m for m, _ in known])
+            codes = codes_to_bytes(pack_signs(matrix))
+            began = time.perf_counter()
+            with conn:  # one short transaction per chunk
+                conn.executemany(
+                    "INSERT OR REPLACE INTO memory_vectors_next VALUES (?, ?, ?)",
+                    [
+                        (seqs[mid], row.tobytes(), code)
+                        for (mid, _), row, code in zip(known, matrix, codes, strict=True)
+                    ],
+                )
+            _give_way(began)
+
+        for item in vectors:
+            chunk.append(item)
+            if len(chunk) >= _STAGE_CHUNK:
+                flush()
+        if chunk:
+            flush()
+
+    def _begin_switch(self, conn: apsw.Connection, space: EmbeddingSpace) -> None:
+        current = self._space(conn)
+        if current is not None and current != space:
+            (missing,) = conn.execute(
+                "SELECT count(*) FROM memories m WHERE NOT EXISTS "
+                "(SELECT 1 FROM memory_vectors_next n WHERE n.memory = m.seq)"
+            ).fetchone()
+            if missing:
+                raise EmbeddingSpaceError(
+                    f"{missing} memories have no vector from {space.embedder_id}; the store "
+                    f"keeps its {current.embedder_id} vectors",
+                    hint="Run the re-embedding again: it covers memories added meanwhile.",
+                )
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS memory_switch (id INTEGER PRIMARY KEY CHECK (id = 1))"
+        )
+        conn.execute("INSERT OR IGNORE INTO memory_switch (id) VALUES (1)")
+        conn.execute(
+            "INSERT INTO memory_space (id, embedder_id, dimension) VALUES (1, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET embedder_id=excluded.embedder_id, "
+            "dimension=excluded.dimension",
+            (space.embedder_id, space.dimension),
+        )
+
+    def _finish_switch(self, conn: apsw.Connection) -> None:
+        """Copy the staged vectors over, a short transaction per chunk, then end the switch."""
+        while True:
+            began = time.perf_counter()
+            done = self._write(conn, lambda: self._apply_chunk(conn))
+            self._indexes.clear()
+            if done:
+                return
+            _give_way(began)
+
+    @staticmethod
+    def _apply_chunk(conn: apsw.Connection) -> bool:
+        row = conn.execute(
+            f"SELECT max(memory) FROM (SELECT memory FROM memory_vectors_next "
+            f"ORDER BY memory LIMIT {_STAGE_CHUNK})"
+        ).fetchone()
+        if row[0] is None:
+            conn.execute("DROP TABLE memory_vectors_next")
+            conn.execute("DROP TABLE IF EXISTS memory_switch")
+            return True
+        (last,) = row
+        conn.execute(
+            "UPDATE memory_vectors SET vector = n.vector FROM memory_vectors_next n "
+            "WHERE n.memory <= ? AND n.memory = memory_vectors.memory",
+            (last,),
+        )
+        conn.execute(
+            "UPDATE memories SET bits = n.bits FROM memory_vectors_next n "
+            "WHERE n.memory <= ? AND n.memory = memories.seq",
+            (last,),
+        )
+        conn.execute("DELETE FROM memory_vectors_next WHERE memory <= ?", (last,))
+        return False
+
+    @staticmethod
+    def _switching(conn: apsw.Connection) -> bool:
+        """Whether a re-embedding switch is being applied (vectors of two spaces are stored)."""
+        return (
+            conn.execute("SELECT 1 FROM sqlite_schema WHERE name = 'memory_switch'").fetchone()
+            is not None
+        )
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -583,6 +711,13 @@ class SqliteMemoryStore:
         keyword: dict[int, float] = {}
         q = None
         space = self._space(conn)
+        if space is not None and vector is not None and self._switching(conn):
+            if query.mode == "semantic":
+                raise EmbeddingSpaceError(
+                    "the memories are being switched to new vectors",
+                    hint="Search by keywords, or again in a moment.",
+                )
+            vector = None  # half the vectors are new, half old: rank by words only
         if query.mode != "keyword" and vector is not None and space is not None:
             q = _as_vector(vector, space.dimension, "the query vector")
             semantic = self._semantic(conn, q, f, limit if query.mode == "semantic" else 2 * limit)

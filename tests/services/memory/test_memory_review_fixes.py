@@ -14,7 +14,7 @@ import pytest
 
 from carrier_studio.core.memory import MemoryFilter, MemoryQuery, MemoryRecord
 from carrier_studio.core.memory import jsonl as jsonl_module
-from carrier_studio.core.memory.errors import MemoryStoreError
+from carrier_studio.core.memory.errors import EmbeddingSpaceError, MemoryStoreError
 from carrier_studio.core.memory.model import EmbeddingSpace
 from carrier_studio.services.embedders import OpenAIEmbedder
 from carrier_studio.services.memory import MemoryService, _Staging, space_of
@@ -268,6 +268,7 @@ def test_staging_keeps_one_file_and_the_latest_vector_per_id():
         for n in range(40):
             staging.put([f"m{n}a", f"m{n}b"], np.full((2, 4), n, np.float32))
         staging.put(["m3a"], np.full((1, 4), 99, np.float32))  # an edit: staged again
+        staging.put([], np.empty((0, 4), np.float32))  # a batch whose ids were all written
         assert _open_fds() == fds
         staged = staging.snapshot()
         assert len(staged) == 80
@@ -279,3 +280,51 @@ def test_staging_keeps_one_file_and_the_latest_vector_per_id():
         assert dict(iter(staged)).keys() == by_id.keys()
     finally:
         staging.close()
+
+
+def test_an_interrupted_switch_is_finished_on_open_and_searched_by_words_meanwhile(tmp_path):
+    """Steps 1–2 of a switch done, step 3 (copying, in short transactions) cut off."""
+
+    async def main():
+        service = await open_service(tmp_path)
+        rows = records()
+        await service.remember(rows)
+        new_space = EmbeddingSpace("flipped", service.embedder.dimension)
+        flipped = {}
+        for batch in [b async for b in service.store.iter_all()]:
+            for stored in batch:
+                flipped[stored.record.id] = -stored.vector
+
+        def crash_after_marking(conn) -> None:
+            store = service.store
+            store._drop_staging(conn)
+            conn.execute(
+                "CREATE TABLE memory_vectors_next "
+                "(memory INTEGER PRIMARY KEY, vector BLOB NOT NULL, bits BLOB NOT NULL) STRICT"
+            )
+            store._stage_vectors(conn, list(flipped.items()), new_space)
+            store._write(conn, lambda: store._begin_switch(conn, new_space))
+
+        await service.store._run(crash_after_marking)
+        query = MemoryQuery(rows[0].content, MemoryFilter(), 3, "hybrid")
+        hits = await service.store.search(query, flipped[rows[0].id])
+        assert hits and all(h.semantic is None for h in hits)  # words only, no mixed ranking
+        with pytest.raises(EmbeddingSpaceError, match="being switched"):
+            await service.store.search(replace(query, mode="semantic"), flipped[rows[0].id])
+        await service.close()
+
+        reopened = await SqliteMemoryStore.open(tmp_path / "studio.db")
+        try:
+            assert await reopened.space() == new_space
+            for batch in [b async for b in reopened.iter_all()]:
+                for stored in batch:
+                    np.testing.assert_allclose(stored.vector, flipped[stored.record.id], atol=1e-6)
+            hits = await reopened.search(
+                replace(query, mode="semantic", limit=1), flipped[rows[0].id]
+            )
+            assert hits[0].record.id == rows[0].id
+            assert hits[0].semantic == pytest.approx(1.0, abs=1e-4)
+        finally:
+            await reopened.close()
+
+    asyncio.run(main())
