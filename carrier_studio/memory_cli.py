@@ -16,7 +16,6 @@ from typing import TextIO
 from carrier_studio.core.errors import CarrierError
 from carrier_studio.services.paths import AppPaths
 
-
 #: Where `memory init --supabase --apply` reads the database URL (with its password) from.
 DB_URL_ENV = "SUPABASE_DB_URL"
 
@@ -52,6 +51,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     )
     imported = actions.add_parser("import", help="add memories from a JSONL file")
     imported.add_argument("path", type=Path, help="the .jsonl file to read")
+    imported.add_argument(
+        "--replace",
+        action="store_true",
+        help="replace memories that are already stored (same id) instead of skipping them",
+    )
     actions.add_parser("stats", help="how many memories, per character and kind")
 
 
@@ -156,8 +160,15 @@ async def _export(ctx, service, args, out) -> int:  # noqa: ANN001
 
 
 async def _import(ctx, service, args, out) -> int:  # noqa: ANN001
-    count = await service.import_jsonl(args.path)
-    print(f"Added {count:,} memories from {args.path}", file=out)
+    result = await service.import_jsonl(args.path, replace=args.replace)
+    skipped = getattr(result, "skipped", 0)
+    print(
+        f"Added {int(result):,} memories from {args.path}"
+        + (
+            f"; skipped {skipped:,} already stored (--replace to overwrite them)" if skipped else ""
+        ),
+        file=out,
+    )
     return 0
 
 
