@@ -62,6 +62,8 @@ def _send(page, loop, words):
     QTest.keyClicks(page.composer, words)
     QTest.keyClick(page.composer, Qt.Key.Key_Return)
     wait_until(loop, lambda: not page._running)
+    # The turn's memories are written in the background: finish that inside the loop too.
+    loop.run_until_complete(page.deps.chat.drain())
 
 
 def _items(page, kind):
