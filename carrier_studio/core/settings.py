@@ -10,15 +10,34 @@ round-trip through an older one.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from carrier_studio.core.errors import ConfigError
 
 SETTINGS_VERSION = 2
 
 Provider = Literal["openai", "anthropic", "openai-compatible"]
+
+
+def _http_url(value: str) -> str:
+    value = value.strip()
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("must start with http:// or https://")
+    return value.rstrip("/")
+
+
+def _empty_or_http_url(value: str) -> str:
+    if value.strip() and not value.strip().startswith(("http://", "https://")):
+        raise ValueError("must be empty or start with http:// or https://")
+    return value.strip().rstrip("/")
+
+
+#: An http(s) URL, stripped of spaces and a trailing slash.
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+#: The same, or empty (the official service, or not set).
+HttpUrlOrEmpty = Annotated[str, AfterValidator(_empty_or_http_url)]
 
 
 class _Section(BaseModel):
@@ -29,16 +48,8 @@ class CompatEndpoint(_Section):
     """An OpenAI-compatible server (Ollama, LM Studio, a llama.cpp server…)."""
 
     name: str = Field(min_length=1)
-    base_url: str
+    base_url: HttpUrl
     models: list[str] = Field(default_factory=list)
-
-    @field_validator("base_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        value = value.strip()
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value.rstrip("/")
 
     @property
     def secret_name(self) -> str:
@@ -61,16 +72,8 @@ class ProviderSettings(_Section):
     #: Upload traces to OpenAI. Off unless the user turns it on; runs are recorded locally.
     openai_tracing: bool = False
     #: Advanced: a gateway or proxy in front of the official APIs (empty: the official URL).
-    openai_base_url: str = ""
-    anthropic_base_url: str = ""
-
-    @field_validator("openai_base_url", "anthropic_base_url")
-    @classmethod
-    def _empty_or_http(cls, value: str) -> str:
-        value = value.strip()
-        if value and not value.startswith(("http://", "https://")):
-            raise ValueError("must be empty or start with http:// or https://")
-        return value.rstrip("/")
+    openai_base_url: HttpUrlOrEmpty = ""
+    anthropic_base_url: HttpUrlOrEmpty = ""
 
 
 class MemorySettings(_Section):
@@ -95,17 +98,9 @@ class InstagramSettings(_Section):
     user_id: str = ""
     graph_api_version: str = "v23.0"
     #: Advanced: another Graph API root, e.g. a proxy (empty: Meta's, with the version above).
-    graph_base_url: str = ""
+    graph_base_url: HttpUrlOrEmpty = ""
     #: Publish due posts in the background (the window and headless mode).
     publish_in_background: bool = True
-
-    @field_validator("graph_base_url")
-    @classmethod
-    def _empty_or_http(cls, value: str) -> str:
-        value = value.strip()
-        if value and not value.startswith(("http://", "https://")):
-            raise ValueError("must be empty or start with http:// or https://")
-        return value.rstrip("/")
 
     @property
     def base_url(self) -> str:
@@ -118,16 +113,8 @@ class FtpSettings(_Section):
     port: int = Field(default=21, ge=1, le=65535)
     user: str = ""
     remote_dir: str = "/"
-    public_base_url: str = ""
+    public_base_url: HttpUrlOrEmpty = ""
     use_tls: bool = True
-
-    @field_validator("public_base_url")
-    @classmethod
-    def _empty_or_http(cls, value: str) -> str:
-        value = value.strip()
-        if value and not value.startswith(("http://", "https://")):
-            raise ValueError("must be empty or start with http:// or https://")
-        return value.rstrip("/")
 
 
 def instagram_configured(settings: Settings) -> bool:

@@ -14,6 +14,7 @@ import posixpath
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import aioftp
 import aiohttp
@@ -64,23 +65,28 @@ class FtpUploader:
         self.target = target
         self._timeout = timeout
 
+    def _connect(self, **options: Any) -> Any:
+        """A logged-in client for the target, as an async context manager."""
+        target = self.target
+        return aioftp.Client.context(
+            target.host,
+            target.port,
+            user=target.user,
+            password=target.password,
+            upgrade_to_tls=target.use_tls,
+            socket_timeout=self._timeout,
+            connection_timeout=self._timeout,
+            **options,
+        )
+
     async def upload(self, local: Path, remote_name: str) -> str:
         """Upload ``local`` as ``remote_name`` in the remote folder; returns its public URL."""
         target = self.target
         remote = posixpath.join(target.remote_dir or "/", remote_name)
         where = f"ftp://{target.user}@{target.host}:{target.port}{remote}"
         try:
-            async with aioftp.Client.context(
-                target.host,
-                target.port,
-                user=target.user,
-                password=target.password,
-                upgrade_to_tls=target.use_tls,
-                socket_timeout=self._timeout,
-                connection_timeout=self._timeout,
-                # Reads the local file in a thread: a 300 MB reel must not stall the loop.
-                path_io_factory=aioftp.AsyncPathIO,
-            ) as client:
+            # Reads the local file in a thread: a 300 MB reel must not stall the loop.
+            async with self._connect(path_io_factory=aioftp.AsyncPathIO) as client:
                 await client.upload(local, remote, write_into=True)
         except aioftp.StatusCodeError as exc:
             if target.use_tls and "234" in {str(c) for c in exc.expected_codes}:
@@ -164,15 +170,7 @@ class FtpUploader:
     async def remove(self, remote_names: list[str]) -> None:
         """Delete uploads from the remote folder (missing ones are fine)."""
         target = self.target
-        async with aioftp.Client.context(
-            target.host,
-            target.port,
-            user=target.user,
-            password=target.password,
-            upgrade_to_tls=target.use_tls,
-            socket_timeout=self._timeout,
-            connection_timeout=self._timeout,
-        ) as client:
+        async with self._connect() as client:
             for name in remote_names:
                 try:
                     await client.remove_file(posixpath.join(target.remote_dir or "/", name))

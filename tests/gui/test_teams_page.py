@@ -10,10 +10,8 @@ from pathlib import Path
 import pytest
 
 from carrier_studio.core.settings import CompatEndpoint, ModelChoice
-from carrier_studio.services.providers import text_model
 from carrier_studio.services.teams import TeamService
-from carrier_studio.services.tool_maker import ToolMaker, draft_tool
-from carrier_studio.ui.pages.teams import TeamsPage, TeamsPageDeps
+from carrier_studio.ui.pages.teams import TeamsPage
 from tests.fakes import hang, running_server, text, tool_call
 from tests.helpers.waiting import wait_until
 
@@ -37,33 +35,9 @@ if __name__ == "__main__":
 
 
 def teams_page(studio) -> tuple[TeamsPage, TeamService]:
-    """What app.py's page factory builds (see the integration notes)."""
-    ctx = studio.ctx
-    teams = TeamService(
-        ctx.workspace.root / "teams", ctx.characters, ctx.settings, ctx.secrets, ctx.database
-    )
-
-    async def draft(description, progress):
-        providers = ctx.settings.settings.providers
-        model = await asyncio.to_thread(text_model, providers.default, providers, ctx.secrets)
-        try:
-            return await draft_tool(description, model, progress)
-        finally:
-            await model.close()
-
-    maker = ToolMaker(ctx.workspace.paths.tools_dir, ctx.workspace.paths.mcp_config, mcp=ctx.mcp)
-    deps = TeamsPageDeps(
-        teams,
-        studio.theme.colors,
-        draft,
-        maker.save,
-        lambda: "m at local",
-        theme_changed=studio.theme.changed,
-    )
-    page = TeamsPage(deps, studio.tasks)
-    studio.window.set_page_widget("teams", page)
+    """The page as the window builds it (app.py's factory), shown."""
     studio.window.show_page("teams")
-    return page, teams
+    return studio.window.page("teams"), studio.ctx.teams
 
 
 @pytest.fixture
