@@ -13,14 +13,19 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from carrier_studio.core.errors import CarrierError
 from carrier_studio.core.memory import MemoryRecord, SearchHit
 from carrier_studio.core.settings import MemorySettings
 from carrier_studio.core.status import State, StatusBoard
-from carrier_studio.services.memory import MemoryService, Progress
 from carrier_studio.services.secrets import SecretStore
 from carrier_studio.services.settings_store import SettingsStore
+
+if TYPE_CHECKING:
+    # Imported when the memory opens, not with the session: numpy alone is ≈0.2 s, and the
+    # window is built right after its first paint.
+    from carrier_studio.services.memory import MemoryService, Progress
 
 log = logging.getLogger(__name__)
 
@@ -167,6 +172,8 @@ class MemoryController:
             log.exception("memory store failed to open")
             return self._failed(MemoryUnavailableError(f"the memory store could not open: {exc}"))
         embedder = build_embedder(memory, self._secrets, settings.providers.openai_base_url)
+        from carrier_studio.services.memory import MemoryService
+
         self.service = MemoryService(store, embedder)
         await self.refresh_status()
         self._changed()

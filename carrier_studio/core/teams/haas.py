@@ -24,12 +24,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from carrier_studio.core.characters.document import CharacterDoc
 from carrier_studio.core.teams.model import Member, Team, TeamError
+
+if TYPE_CHECKING:  # PyYAML is imported by an import, not with the session
+    import yaml
 
 #: Tools the team runtime gives every member; listing them in agents.yaml changes nothing.
 NETWORK_TOOLS = frozenset({"send_message", "broadcast", "assign_task", "resolve_task"})
@@ -47,6 +48,8 @@ def _line(node: yaml.Node | None) -> str | None:
 
 
 def _key_node(mapping: yaml.Node | None, key: str) -> yaml.Node | None:
+    import yaml
+
     if not isinstance(mapping, yaml.MappingNode):
         return None
     for key_node, value_node in mapping.value:
@@ -67,6 +70,8 @@ def parse_agents_yaml(
 
     ``read_instructions(name)`` returns a markdown file of the folder, or raises TeamError.
     """
+    import yaml
+
     loader = yaml.SafeLoader(text)
     try:
         root = loader.get_single_node()
