@@ -19,13 +19,13 @@ if TYPE_CHECKING:
     from carrier_studio.services.context import StudioContext
     from carrier_studio.services.logs import Redactor
 
-#: Background services with a slot in the status bar, and the issue that builds each one.
+#: Background services with a slot in the status bar: key and title.
 SERVICE_SLOTS = [
-    ("database", "Database", None),
-    ("memory", "Memory", None),
-    ("mcp", "MCP", None),
-    ("discord", "Discord", None),
-    ("instagram", "Instagram", None),
+    ("database", "Database"),
+    ("memory", "Memory"),
+    ("mcp", "MCP"),
+    ("discord", "Discord"),
+    ("instagram", "Instagram"),
 ]
 
 
@@ -109,9 +109,6 @@ def build_context(
 
 def new_status_board() -> StatusBoard:
     status = StatusBoard()
-    for key, title, issue in SERVICE_SLOTS:
-        if issue is None:
-            status.add(key, title, State.STOPPED)
-        else:
-            status.add(key, title, State.NOT_BUILT, f"arrives with issue #{issue}")
+    for key, title in SERVICE_SLOTS:
+        status.add(key, title, State.STOPPED)
     return status

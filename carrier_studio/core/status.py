@@ -16,8 +16,6 @@ class State(enum.Enum):
     STARTING = "starting"
     RUNNING = "running"
     ERROR = "error"
-    #: The feature is not built in this version; the slot says so instead of pretending.
-    NOT_BUILT = "not built yet"
 
 
 @dataclass(frozen=True)

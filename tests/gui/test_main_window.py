@@ -48,7 +48,7 @@ def test_every_page_is_built(make_studio, loop):
 
 def test_status_bar_has_a_slot_per_service_and_the_database_runs(make_studio):
     studio = make_studio()
-    assert list(studio.window.status_slots) == [key for key, _title, _issue in SERVICE_SLOTS]
+    assert list(studio.window.status_slots) == [key for key, _title in SERVICE_SLOTS]
     database = studio.ctx.status.get("database")
     assert database.state is State.RUNNING
     assert "sqlite-vec" in database.detail

@@ -11,7 +11,6 @@ _COLOR_KEY = {
     State.STARTING: "warn",
     State.ERROR: "error",
     State.STOPPED: "idle",
-    State.NOT_BUILT: "idle",
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from carrier_studio.core.instagram import PostState
-from carrier_studio.core.status import State, StatusBoard
+from carrier_studio.core.status import StatusBoard
 from carrier_studio.services.instagram_control import NOT_SET_UP, InstagramController
 from carrier_studio.services.secrets import SecretStore
 from carrier_studio.services.settings_store import SettingsStore
@@ -17,7 +17,7 @@ from tests.services.instagram.rig import FAST, Rig
 def test_the_worker_runs_once_instagram_is_set_up(tmp_path, keyring_backend):
     source = media.jpeg(tmp_path / "a.jpg")
     board = StatusBoard()
-    board.add("instagram", "Instagram", State.NOT_BUILT)
+    board.add("instagram", "Instagram")
 
     async def go():
         async with Rig(tmp_path / "rig") as rig:
