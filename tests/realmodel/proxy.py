@@ -1,30 +1,23 @@
-"""A small HTTP proxy that lets an agent loop run against llama-cpp-python's OpenAI server.
+"""A small HTTP proxy that gives llama.cpp's server tool calls on demand for a tiny model.
 
-llama-cpp-python 0.3.36's server, with ``--chat_format chatml-function-calling`` (the only
-format that produces tool calls), breaks a standard Chat Completions tool loop in four places.
-The proxy rewrites each ``POST /v1/chat/completions`` request before forwarding it:
+llama.cpp's server (tests/realmodel/serve.py) speaks Chat Completions well: streaming, usage,
+``null`` or list contents, ``role: tool`` results (rendered by chatml_tools.jinja). What it
+cannot do with SmolLM2-135M is *produce* a tool call when asked to: the model has no tool-call
+format of its own, so the server has nothing to parse, ignores ``tool_choice: "required"`` (or a
+named function) and the model chats instead (measured: 0 calls in 6 runs).
 
-1. An assistant message with ``"content": null`` and ``tool_calls`` (what every client sends
-   back after a tool call) fails the server's request validation: the content becomes ``""``.
-   Content given as a list of text parts is joined into a string too (the template prints it).
-2. ``role: tool`` messages lose their content: the template renders bodies for system, user
-   and assistant only, so the model never sees a tool's result (and, measured, then rambles
-   about code). Each becomes a user message ``Tool result for <name>: <content>``, a wording
-   this model answers from ("The function is returning the number 4817.").
-3. ``tool_choice="required"`` fails with an empty HTTP 500 (the handler asserts it is "auto"):
-   it becomes the named tool when there is one tool, else ``auto``.
-   A missing ``tool_choice`` is left alone, although the server then leaves the tools out of
-   the prompt (OpenAI would mean ``auto``): under ``auto`` the 135M model calls a tool on every
-   turn, even right after a tool result, so an agent loop would never end. Forcing the first
-   call (``required``) and letting the SDK reset the choice (``reset_tool_choice``) gives the
-   loop call -> result -> text answer.
-4. It refuses to stream when it may call tools (``Automatic streaming tool choice is not
-   supported``): such requests go upstream without streaming and the proxy re-emits the answer
-   as a Chat Completions SSE stream (role, content or tool_call deltas, a finish chunk, an
-   optional usage chunk, ``[DONE]``).
+So the proxy rewrites one kind of request. When ``tool_choice`` demands a call, it asks the
+server for that call as JSON held to a schema (``response_format: json_schema``, which the server
+enforces with a grammar): ``{"name": <one of the offered tools>, "arguments": <its parameters>}``.
+The answer goes back to the client as the ``tool_calls`` message OpenAI would have sent, or as
+its Chat Completions SSE stream (role, tool-call delta, finish chunk, optional usage, ``[DONE]``)
+when the client asked to stream. Everything else, streaming included, passes through unchanged:
+with ``auto`` (or no ``tool_choice``) the model sees the tools and answers in text.
 
-Every other request passes through unchanged, streaming included. Run it in-process with
-`start_proxy` (a background thread with its own event loop), or by hand::
+An agent loop therefore runs call -> result -> answer when the first turn forces the call
+(``tool_choice="required"``) and the SDK resets the choice afterwards (``reset_tool_choice``).
+
+Run it in-process with `start_proxy` (a background thread with its own event loop), or by hand::
 
     python tests/realmodel/proxy.py --upstream http://127.0.0.1:8000 --port 8001
 """
@@ -36,6 +29,7 @@ import asyncio
 import copy
 import json
 import re
+import secrets
 import socket
 import threading
 import time
@@ -49,69 +43,66 @@ from aiohttp import web
 _HOP_HEADERS = {"content-length", "transfer-encoding", "connection", "content-encoding"}
 
 
-# -- request normalisation -------------------------------------------------------------------
+# -- forced tool calls -----------------------------------------------------------------------
 
 
-def _text(content: Any) -> str:
-    """Message content as a plain string (the template prints content as is)."""
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        parts = [p.get("text", "") if isinstance(p, dict) else str(p) for p in content]
-        return "".join(parts)
-    return str(content)
+def forced_tools(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The tools one of which must be called, or [] when the model may answer in text."""
+    tools = [t for t in body.get("tools") or [] if t.get("type", "function") == "function"]
+    choice = body.get("tool_choice")
+    if not tools or choice in (None, "auto", "none"):
+        return []
+    if choice == "required":
+        return tools
+    if isinstance(choice, dict):  # {"type": "function", "function": {"name": ...}}
+        name = (choice.get("function") or {}).get("name")
+        return [t for t in tools if t["function"]["name"] == name]
+    return []
 
 
-def normalise_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Fixes 1 and 2: string contents only, and tool results the template keeps."""
-    names: dict[str, str] = {}  # tool_call_id -> function name, from the assistant's calls
-    out: list[dict[str, Any]] = []
-    for message in messages:
-        message = dict(message)
-        role = message.get("role")
-        if role == "developer":  # newer OpenAI name for the system role
-            role = message["role"] = "system"
-        if role == "tool":
-            name = names.get(message.get("tool_call_id", ""), "the tool")
-            out.append(
-                {
-                    "role": "user",
-                    "content": f"Tool result for {name}: {_text(message.get('content'))}",
-                }
-            )
-            continue
-        message["content"] = _text(message.get("content"))
-        if role == "assistant":
-            for call in message.get("tool_calls") or []:
-                names[call.get("id", "")] = call.get("function", {}).get("name", "the tool")
-        out.append(message)
-    return out
+def _call_schema(tool: dict[str, Any]) -> dict[str, Any]:
+    function = tool["function"]
+    parameters = function.get("parameters") or {"type": "object", "properties": {}}
+    return {
+        "type": "object",
+        "properties": {"name": {"const": function["name"]}, "arguments": parameters},
+        "required": ["name", "arguments"],
+        "additionalProperties": False,
+    }
 
 
-def normalise_request(body: dict[str, Any]) -> dict[str, Any]:
-    """All request fixes; returns a new body (the input is left as is)."""
-    body = copy.deepcopy(body)
-    body["messages"] = normalise_messages(body.get("messages") or [])
-    tools = body.get("tools") or []
-    if not tools:
-        body.pop("tools", None)
-        body.pop("tool_choice", None)
-        return body
-    if body.get("tool_choice") == "required":  # fix 3: the server asserts on "required"
-        if len(tools) == 1:
-            name = tools[0]["function"]["name"]
-            body["tool_choice"] = {"type": "function", "function": {"name": name}}
-        else:
-            body["tool_choice"] = "auto"
-    return body
+def call_request(body: dict[str, Any], tools: list[dict[str, Any]]) -> dict[str, Any]:
+    """The request that asks for one call to one of ``tools`` as schema-held JSON."""
+    schemas = [_call_schema(tool) for tool in tools]
+    schema = schemas[0] if len(schemas) == 1 else {"anyOf": schemas}
+    request = copy.deepcopy(body)
+    for key in ("tool_choice", "stream", "stream_options", "parallel_tool_calls"):
+        request.pop(key, None)
+    request["response_format"] = {
+        "type": "json_schema",
+        "json_schema": {"name": "tool_call", "schema": schema},
+    }
+    return request
 
 
-def needs_stream_emulation(body: dict[str, Any]) -> bool:
-    """Fix 4: the server streams only when it cannot call a tool."""
-    may_call = bool(body.get("tools")) and body.get("tool_choice") not in (None, "none")
-    return bool(body.get("stream")) and may_call
+def as_tool_call(completion: dict[str, Any]) -> dict[str, Any]:
+    """The server's JSON answer turned into the ``tool_calls`` completion OpenAI would send."""
+    completion = copy.deepcopy(completion)
+    choice = completion["choices"][0]
+    call = json.loads(choice["message"].get("content") or "{}")
+    choice["message"] = {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {
+                "id": f"call_{secrets.token_hex(8)}",
+                "type": "function",
+                "function": {"name": call["name"], "arguments": json.dumps(call["arguments"])},
+            }
+        ],
+    }
+    choice["finish_reason"] = "tool_calls"
+    return completion
 
 
 # -- SSE re-emission -------------------------------------------------------------------------
@@ -162,11 +153,11 @@ def completion_to_chunks(completion: dict[str, Any], include_usage: bool) -> Ite
 # -- the server ------------------------------------------------------------------------------
 
 
-class NormalisingProxy:
+class ToolCallProxy:
     """An aiohttp app forwarding to ``upstream`` (e.g. ``http://127.0.0.1:8000``).
 
-    ``chat_requests`` keeps every chat request as forwarded (after the fixes), so a test can
-    check what the model was shown; ``url`` is set by `start_proxy`.
+    ``chat_requests`` keeps every chat request as the client sent it, so a test can check
+    what the model was asked; ``url`` is set by `start_proxy`.
     """
 
     def __init__(self, upstream: str) -> None:
@@ -191,22 +182,25 @@ class NormalisingProxy:
             await self._client.close()
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
-        body = normalise_request(await request.json())
+        body = await request.json()
         self.chat_requests.append(body)
-        if not needs_stream_emulation(body):
+        tools = forced_tools(body)
+        if not tools:
             return await self._forward(request, json.dumps(body).encode())
-        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-        plain = {k: v for k, v in body.items() if k != "stream_options"} | {"stream": False}
         url = f"{self.upstream}/v1/chat/completions"
-        async with self.client.post(url, json=plain) as upstream:
+        async with self.client.post(url, json=call_request(body, tools)) as upstream:
             payload = await upstream.read()
             if upstream.status != 200:  # let the client see the server's own error
                 return web.Response(
                     status=upstream.status, body=payload, content_type="application/json"
                 )
+        completion = as_tool_call(json.loads(payload))
+        if not body.get("stream"):
+            return web.json_response(completion)
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
-        for chunk in completion_to_chunks(json.loads(payload), include_usage):
+        for chunk in completion_to_chunks(completion, include_usage):
             await response.write(f"data: {json.dumps(chunk)}\n\n".encode())
         await response.write(b"data: [DONE]\n\n")
         await response.write_eof()
@@ -239,12 +233,12 @@ class NormalisingProxy:
 
 
 @contextmanager
-def start_proxy(upstream: str) -> Iterator[NormalisingProxy]:
+def start_proxy(upstream: str) -> Iterator[ToolCallProxy]:
     """Run the proxy on a free 127.0.0.1 port in a background thread (own event loop)."""
     loop = asyncio.new_event_loop()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
-    proxy = NormalisingProxy(upstream)
+    proxy = ToolCallProxy(upstream)
     proxy.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     runner = web.AppRunner(proxy.app, access_log=None)
 
@@ -271,7 +265,7 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8001)
     args = parser.parse_args()
-    web.run_app(NormalisingProxy(args.upstream).app, host=args.host, port=args.port)
+    web.run_app(ToolCallProxy(args.upstream).app, host=args.host, port=args.port)
 
 
 if __name__ == "__main__":

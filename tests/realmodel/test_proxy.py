@@ -1,61 +1,72 @@
-"""The normalising proxy's request rewrites and SSE re-emission (no model needed)."""
+"""The tool-call proxy's rewrite of forced calls and its SSE re-emission (no model needed)."""
 
 from __future__ import annotations
 
-from tests.realmodel.proxy import completion_to_chunks, needs_stream_emulation, normalise_request
+import json
 
-TOOL = {"type": "function", "function": {"name": "add", "parameters": {"type": "object"}}}
+from tests.realmodel.proxy import as_tool_call, call_request, completion_to_chunks, forced_tools
+
+ADD_ARGS = {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]}
+TOOL = {"type": "function", "function": {"name": "add", "parameters": ADD_ARGS}}
 OTHER = {"type": "function", "function": {"name": "sub", "parameters": {"type": "object"}}}
 CALL = {"id": "call_1", "type": "function", "function": {"name": "add", "arguments": "{}"}}
 
 
-def test_assistant_null_content_becomes_empty_and_tool_results_become_user_messages() -> None:
-    body = {
-        "messages": [
-            {"role": "developer", "content": "Be brief."},
-            {"role": "user", "content": [{"type": "text", "text": "Add "}, {"text": "1 and 2"}]},
-            {"role": "assistant", "content": None, "tool_calls": [CALL]},
-            {"role": "tool", "tool_call_id": "call_1", "content": "3"},
+def _body(**extra: object) -> dict:
+    return {"messages": [{"role": "user", "content": "hi"}], "tools": [TOOL, OTHER], **extra}
+
+
+def test_only_a_demanded_call_is_forced() -> None:
+    assert forced_tools(_body()) == []
+    assert forced_tools(_body(tool_choice="auto")) == []
+    assert forced_tools(_body(tool_choice="none")) == []
+    assert forced_tools(_body(tool_choice="required")) == [TOOL, OTHER]
+    named = {"type": "function", "function": {"name": "sub"}}
+    assert forced_tools(_body(tool_choice=named)) == [OTHER]
+    assert forced_tools({"messages": [], "tools": [], "tool_choice": "required"}) == []
+
+
+def test_a_forced_call_is_asked_for_as_schema_held_json() -> None:
+    body = _body(tool_choice="required", stream=True, stream_options={"include_usage": True})
+
+    single = call_request(body, [TOOL])
+    several = call_request(body, [TOOL, OTHER])
+
+    schema = single["response_format"]["json_schema"]["schema"]
+    assert schema["properties"] == {"name": {"const": "add"}, "arguments": ADD_ARGS}
+    assert schema["required"] == ["name", "arguments"]
+    options = several["response_format"]["json_schema"]["schema"]["anyOf"]
+    assert [o["properties"]["name"]["const"] for o in options] == ["add", "sub"]
+    for request in (single, several):  # asked without streaming; the tools stay in the prompt
+        assert not {"tool_choice", "stream", "stream_options"} & request.keys()
+        assert request["tools"] == [TOOL, OTHER] and request["messages"] == body["messages"]
+    assert body["tool_choice"] == "required" and body["stream"]  # the input is left as is
+
+
+def test_the_json_answer_becomes_a_tool_call() -> None:
+    content = '{"name": "add", "arguments": {"a": 2}}'
+    answer = {
+        "id": "chatcmpl-9",
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "message": {"role": "assistant", "content": content},
+            }
         ],
-        "tools": [TOOL],
     }
 
-    fixed = normalise_request(body)
+    completion = as_tool_call(answer)
 
-    assert fixed["messages"] == [
-        {"role": "system", "content": "Be brief."},
-        {"role": "user", "content": "Add 1 and 2"},
-        {"role": "assistant", "content": "", "tool_calls": [CALL]},
-        {"role": "user", "content": "Tool result for add: 3"},
-    ]
-    assert body["messages"][2]["content"] is None  # the input is not modified
-
-
-def test_required_tool_choice_names_a_single_tool() -> None:
-    messages = [{"role": "user", "content": "hi"}]
-
-    assert "tool_choice" not in normalise_request({"messages": messages, "tools": [TOOL]})
-    single = normalise_request({"messages": messages, "tools": [TOOL], "tool_choice": "required"})
-    assert single["tool_choice"] == {"type": "function", "function": {"name": "add"}}
-    several = {"messages": messages, "tools": [TOOL, OTHER], "tool_choice": "required"}
-    assert normalise_request(several)["tool_choice"] == "auto"
-    no_tools = normalise_request({"messages": messages, "tools": [], "tool_choice": "auto"})
-    assert "tools" not in no_tools and "tool_choice" not in no_tools
-
-
-def _emulated(**body: object) -> bool:
-    return needs_stream_emulation(
-        normalise_request({"messages": [{"role": "user", "content": "hi"}], **body})
-    )
-
-
-def test_only_streams_that_may_call_tools_are_emulated() -> None:
-    assert _emulated(stream=True, tools=[TOOL], tool_choice="auto")
-    assert _emulated(stream=True, tools=[TOOL], tool_choice="required")
-    assert not _emulated(stream=True)
-    assert not _emulated(stream=True, tools=[TOOL])  # the server then leaves the tools out
-    assert not _emulated(stream=True, tools=[TOOL], tool_choice="none")
-    assert not _emulated(tools=[TOOL])
+    choice = completion["choices"][0]
+    assert choice["finish_reason"] == "tool_calls"
+    assert choice["message"]["content"] is None
+    (call,) = choice["message"]["tool_calls"]
+    assert call["type"] == "function" and call["id"].startswith("call_")
+    assert call["function"]["name"] == "add"
+    assert json.loads(call["function"]["arguments"]) == {"a": 2}
+    assert completion["id"] == "chatcmpl-9"
+    assert answer["choices"][0]["message"]["content"] == content  # the input is left as is
 
 
 def test_completion_is_re_emitted_as_chunks() -> None:

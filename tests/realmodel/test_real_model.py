@@ -109,11 +109,13 @@ def test_tool_is_called_and_its_result_used(real_model: RealModel, streamed: boo
     assert kinds.index(ToolCallItem) < kinds.index(ToolCallOutputItem)
     outputs = [item.output for item in result.new_items if isinstance(item, ToolCallOutputItem)]
     assert outputs == [SECRET]
-    # The result reached the model: the answering request shows it (as the proxy folds it).
+    # The result reached the model: the answering request carries it as a tool message.
     first, answer = real_model.proxy.chat_requests
     assert all(bool(r.get("stream")) is streamed for r in (first, answer))
-    assert first["tool_choice"] == {"type": "function", "function": {"name": "get_secret_number"}}
+    assert first["tool_choice"] == "required"
     assert "tool_choice" not in answer  # reset after the call, so the model answers in text
+    (call,) = answer["messages"][-2]["tool_calls"]
+    assert call["function"]["name"] == "get_secret_number"
     shown = answer["messages"][-1]
-    assert shown == {"role": "user", "content": f"Tool result for get_secret_number: {SECRET}"}
+    assert shown == {"role": "tool", "tool_call_id": call["id"], "content": str(SECRET)}
     assert isinstance(result.final_output, str) and result.final_output.strip()
