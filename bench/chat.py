@@ -35,7 +35,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 from carrier_studio.app import Studio  # noqa: E402
 from carrier_studio.core.messages import bus  # noqa: E402
 from carrier_studio.core.settings import CompatEndpoint, ModelChoice  # noqa: E402
-from carrier_studio.services.paths import AppPaths  # noqa: E402
+from carrier_studio.services.platform.paths import AppPaths  # noqa: E402
 from carrier_studio.wiring import build_context  # noqa: E402
 from tests.fakes import running_server, text  # noqa: E402
 

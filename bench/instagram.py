@@ -25,7 +25,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"
 sys.path.insert(0, str(ROOT))
 
 from carrier_studio.core.instagram import PostKind  # noqa: E402
-from carrier_studio.services.ftp_upload import unique_name  # noqa: E402
+from carrier_studio.services.instagram.ftp import unique_name  # noqa: E402
 from tests.services.instagram import media  # noqa: E402
 from tests.services.instagram.rig import Rig  # noqa: E402
 

@@ -28,7 +28,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"
 sys.path.insert(0, str(ROOT))
 
 from carrier_studio.core.mcp import ServerState  # noqa: E402
-from carrier_studio.services.mcp_servers import McpManager  # noqa: E402
+from carrier_studio.services.mcp.manager import McpManager  # noqa: E402
 from tests.mcp.servers import EVERYTHING, FASTMCP, FILESYSTEM  # noqa: E402
 
 NAMES = ["everything", "filesystem", "fastmcp"]

@@ -43,8 +43,8 @@ from carrier_studio.core.memory import (  # noqa: E402
     StoredMemory,
 )
 from carrier_studio.services.embedders import LocalEmbedder  # noqa: E402
-from carrier_studio.services.memory import MemoryService  # noqa: E402
-from carrier_studio.services.memory_sqlite import SqliteMemoryStore  # noqa: E402
+from carrier_studio.services.memory.service import MemoryService  # noqa: E402
+from carrier_studio.services.memory.sqlite_store import SqliteMemoryStore  # noqa: E402
 
 DIM = 384
 SPACE = EmbeddingSpace("bench-random", DIM)

@@ -19,7 +19,7 @@ from carrier_studio.core import messages
 from carrier_studio.core.errors import CarrierError
 from carrier_studio.core.status import State, StatusBoard
 from carrier_studio.core.window_state import WindowState, peek_window_state
-from carrier_studio.services.paths import AppPaths
+from carrier_studio.services.platform.paths import AppPaths
 from carrier_studio.wiring import build_context, new_status_board
 
 # Only what the first paint needs is imported at module level; asyncio and the services
@@ -39,7 +39,7 @@ HEAVY_MODULES = ("agents", "openai", "anthropic", "mcp", "discord", "supabase")
 
 
 def run_doctor(args: argparse.Namespace) -> int:
-    from carrier_studio.services import doctor
+    from carrier_studio.services.platform import doctor
 
     try:
         ctx = build_context(AppPaths.for_user(), args.workspace)
@@ -166,13 +166,13 @@ class Studio:
         self.window.set_page_widget(key, page)
 
     def _characters_page(self) -> QWidget:
-        from carrier_studio.services.mcp_catalogue import server_names
+        from carrier_studio.services.mcp.catalogue import server_names
         from carrier_studio.ui.pages.characters import CharacterPageDeps, CharactersPage
 
         ctx = self.ctx
 
         async def draft(description: str, progress: Callable[[str], None]) -> CharacterDoc:
-            from carrier_studio.services.character_builder import draft_character
+            from carrier_studio.services.characters.builder import draft_character
 
             return await self._with_default_model(draft_character, description, progress)
 
@@ -200,7 +200,7 @@ class Studio:
         """Run a drafting function (builder, tool maker) on the workspace's default model."""
         import asyncio
 
-        from carrier_studio.services.providers import text_model
+        from carrier_studio.services.providers.registry import text_model
 
         ctx = self.ctx
         providers = ctx.settings.settings.providers
@@ -244,9 +244,9 @@ class Studio:
         import asyncio
 
         from carrier_studio.core.errors import CarrierError
-        from carrier_studio.services import instagram_captions
-        from carrier_studio.services.instagram_api import GraphClient
-        from carrier_studio.services.providers import choice_for, text_model
+        from carrier_studio.services.instagram import captions as instagram_captions
+        from carrier_studio.services.instagram.graph_api import GraphClient
+        from carrier_studio.services.providers.registry import choice_for, text_model
         from carrier_studio.ui.pages.instagram import (
             InstagramPage,
             InstagramPageDeps,
@@ -312,7 +312,7 @@ class Studio:
             page.show_memory(memory_id)
 
     def _teams_page(self) -> QWidget:
-        from carrier_studio.services.tool_maker import ToolMaker, draft_tool
+        from carrier_studio.services.mcp.tool_maker import ToolMaker, draft_tool
         from carrier_studio.ui.pages.teams import TeamsPage, TeamsPageDeps
 
         paths = self.ctx.workspace.paths
@@ -580,7 +580,7 @@ def _run_services(
     import qasync
     from PySide6.QtWidgets import QMessageBox
 
-    from carrier_studio.services.logs import Redactor, setup_logging
+    from carrier_studio.services.platform.logs import Redactor, setup_logging
     from carrier_studio.ui.crash import CrashHandler
 
     redactor = Redactor()
@@ -647,7 +647,7 @@ def run_self_test(args: argparse.Namespace) -> int:
         print(f"{'ok  ' if ok else 'FAIL'}  {text}", flush=True)
 
     async def main() -> None:
-        from carrier_studio.services.discord_bot import import_discord
+        from carrier_studio.services.discord.bot import import_discord
         from carrier_studio.ui import icons
 
         workspace = args.workspace or str(root / "workspace")

@@ -15,8 +15,8 @@ import os
 import signal
 
 from carrier_studio.core.errors import CarrierError
-from carrier_studio.services.logs import Redactor, remove_handlers, setup_logging
-from carrier_studio.services.paths import AppPaths
+from carrier_studio.services.platform.logs import Redactor, remove_handlers, setup_logging
+from carrier_studio.services.platform.paths import AppPaths
 
 log = logging.getLogger("carrier_studio.headless")
 
@@ -31,7 +31,7 @@ def _point_discord_elsewhere() -> None:
         return
     import yarl
 
-    from carrier_studio.services.discord_bot import import_discord
+    from carrier_studio.services.discord.bot import import_discord
 
     discord = import_discord()
     if base:
@@ -128,7 +128,7 @@ async def _start_discord(ctx, args: argparse.Namespace) -> bool | None:  # noqa:
 async def _start_instagram(ctx, args: argparse.Namespace):  # noqa: ANN001, ANN202
     """The Instagram controller with its worker running when an account and its FTP host are
     set (None when not)."""
-    from carrier_studio.services.instagram_control import InstagramController
+    from carrier_studio.services.instagram.controller import InstagramController
 
     if getattr(args, "no_instagram", False):
         return None

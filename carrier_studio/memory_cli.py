@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from carrier_studio.core.errors import CarrierError
-from carrier_studio.services.paths import AppPaths
+from carrier_studio.services.platform.paths import AppPaths
 
 #: Where `memory init --supabase --apply` reads the database URL (with its password) from.
 DB_URL_ENV = "SUPABASE_DB_URL"
@@ -73,7 +73,7 @@ def run_memory(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO =
 
 
 def _init_supabase(args: argparse.Namespace, out: TextIO) -> int:
-    from carrier_studio.services.memory_supabase import apply_migration, migration_sql
+    from carrier_studio.services.memory.supabase_store import apply_migration, migration_sql
 
     if args.apply:
         import os

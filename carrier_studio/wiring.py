@@ -11,13 +11,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from carrier_studio.core.status import State, StatusBoard
-from carrier_studio.services.paths import AppPaths
+from carrier_studio.services.platform.paths import AppPaths
 
 if TYPE_CHECKING:
     from keyring.backend import KeyringBackend
 
     from carrier_studio.services.context import StudioContext
-    from carrier_studio.services.logs import Redactor
+    from carrier_studio.services.platform.logs import Redactor
 
 #: Background services with a slot in the status bar: key and title.
 SERVICE_SLOTS = [
@@ -40,21 +40,21 @@ def build_context(
 ) -> StudioContext:
     """Everything a session needs that is not Qt: settings, workspace, secrets, database."""
     from carrier_studio.core.mcp import lookup_chain
-    from carrier_studio.services.characters import CharacterStore
-    from carrier_studio.services.chat import ChatService
+    from carrier_studio.services.characters.store import CharacterStore
+    from carrier_studio.services.chat.conversations import ConversationStore
+    from carrier_studio.services.chat.service import ChatService
     from carrier_studio.services.context import StudioContext
-    from carrier_studio.services.conversations import ConversationStore
-    from carrier_studio.services.db import Database
-    from carrier_studio.services.discord_control import DiscordController
-    from carrier_studio.services.instagram_control import InstagramController
-    from carrier_studio.services.logs import Redactor
-    from carrier_studio.services.mcp_servers import McpManager
-    from carrier_studio.services.memory_control import MemoryController
-    from carrier_studio.services.secrets import SecretStore
-    from carrier_studio.services.settings_store import SettingsStore
-    from carrier_studio.services.teams import TeamService
-    from carrier_studio.services.tool_maker import studio_variables
-    from carrier_studio.services.workspace import open_workspace
+    from carrier_studio.services.discord.controller import DiscordController
+    from carrier_studio.services.instagram.controller import InstagramController
+    from carrier_studio.services.mcp.manager import McpManager
+    from carrier_studio.services.mcp.tool_maker import studio_variables
+    from carrier_studio.services.memory.controller import MemoryController
+    from carrier_studio.services.platform.db import Database
+    from carrier_studio.services.platform.logs import Redactor
+    from carrier_studio.services.platform.secrets import SecretStore
+    from carrier_studio.services.platform.settings_store import SettingsStore
+    from carrier_studio.services.platform.workspace import open_workspace
+    from carrier_studio.services.teams.service import TeamService
 
     redactor = redactor or Redactor()
     settings = SettingsStore.load(app_paths.settings_file)

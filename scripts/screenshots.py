@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QApplication
 
 from carrier_studio.app import Studio
 from carrier_studio.core.messages import bus
-from carrier_studio.services.paths import AppPaths
+from carrier_studio.services.platform.paths import AppPaths
 from carrier_studio.wiring import build_context
 
 

@@ -14,7 +14,7 @@ from keyring.backend import KeyringBackend
 from keyring.errors import PasswordDeleteError
 
 from carrier_studio.core import messages
-from carrier_studio.services.paths import AppPaths
+from carrier_studio.services.platform.paths import AppPaths
 
 
 class MemoryKeyring(KeyringBackend):

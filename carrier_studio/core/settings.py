@@ -1,7 +1,7 @@
 """Typed, versioned application settings.
 
 Settings hold choices, never secrets: keys and tokens live in the keyring (see
-`services/secrets.py`); a setting only names the secret it needs. The file carries a
+`services/platform/secrets.py`); a setting only names the secret it needs. The file carries a
 ``version``; `migrate` lifts an older file to the current shape step by step, and keys this
 version does not know are kept (``extra="allow"``) so a newer studio's settings survive a
 round-trip through an older one.

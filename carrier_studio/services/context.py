@@ -5,19 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from carrier_studio.core.status import StatusBoard
-from carrier_studio.services.characters import CharacterStore
-from carrier_studio.services.chat import ChatService
-from carrier_studio.services.db import Database
-from carrier_studio.services.discord_control import DiscordController
-from carrier_studio.services.instagram_control import InstagramController
-from carrier_studio.services.logs import Redactor
-from carrier_studio.services.mcp_servers import McpManager
-from carrier_studio.services.memory_control import MemoryController
-from carrier_studio.services.paths import AppPaths
-from carrier_studio.services.secrets import SecretStore
-from carrier_studio.services.settings_store import SettingsStore
-from carrier_studio.services.teams import TeamService
-from carrier_studio.services.workspace import OpenedWorkspace
+from carrier_studio.services.characters.store import CharacterStore
+from carrier_studio.services.chat.service import ChatService
+from carrier_studio.services.discord.controller import DiscordController
+from carrier_studio.services.instagram.controller import InstagramController
+from carrier_studio.services.mcp.manager import McpManager
+from carrier_studio.services.memory.controller import MemoryController
+from carrier_studio.services.platform.db import Database
+from carrier_studio.services.platform.logs import Redactor
+from carrier_studio.services.platform.paths import AppPaths
+from carrier_studio.services.platform.secrets import SecretStore
+from carrier_studio.services.platform.settings_store import SettingsStore
+from carrier_studio.services.platform.workspace import OpenedWorkspace
+from carrier_studio.services.teams.service import TeamService
 
 
 @dataclass

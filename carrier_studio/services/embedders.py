@@ -20,7 +20,7 @@ import numpy as np
 
 from carrier_studio import assets
 from carrier_studio.core.errors import CarrierError, ProviderError
-from carrier_studio.services.secrets import SecretStore
+from carrier_studio.services.platform.secrets import SecretStore
 
 LOCAL_MODEL = "all-MiniLM-L6-v2-int8"
 LOCAL_DIMENSION = 384
@@ -172,7 +172,7 @@ class OpenAIEmbedder:
         texts = list(texts)
         if not texts:
             return np.empty((0, self.dimension), np.float32)
-        from carrier_studio.services.providers import _provider_error
+        from carrier_studio.services.providers.registry import _provider_error
 
         client = await self._connect()
         label = f"OpenAI embeddings ({self.model})"

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from carrier_studio import __version__
 
 if TYPE_CHECKING:
-    from carrier_studio.services.logs import Redactor
+    from carrier_studio.services.platform.logs import Redactor
 
 log = logging.getLogger(__name__)
 

@@ -236,7 +236,7 @@ class FakeDiscord:
         """Point discord.py at this fake for the duration (REST base and default gateway)."""
         import yarl
 
-        from carrier_studio.services.discord_bot import import_discord
+        from carrier_studio.services.discord.bot import import_discord
 
         discord = import_discord()
 

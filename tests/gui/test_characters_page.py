@@ -10,7 +10,7 @@ from PySide6.QtGui import QDropEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QLabel
 
-from carrier_studio.services.secrets import SERVICE
+from carrier_studio.services.platform.secrets import SERVICE
 from carrier_studio.ui.models.character_list import QtCharacterListModel
 from tests.helpers.waiting import wait_until
 
@@ -221,7 +221,7 @@ def test_secrets_in_a_character_move_to_the_keyring(page_and_studio, loop, keyri
 
 
 def test_list_model_passes_the_model_tester(qtmodeltester, tmp_path):
-    from carrier_studio.services.characters import CharacterStore
+    from carrier_studio.services.characters.store import CharacterStore
 
     store = CharacterStore(tmp_path, tmp_path / ".trash")
     (tmp_path / "a.json").write_text('{"name": "A"}')

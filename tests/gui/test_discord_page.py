@@ -9,7 +9,7 @@ from PySide6.QtTest import QTest
 
 from carrier_studio.core.discord import BotPhase
 from carrier_studio.core.settings import CompatEndpoint, ModelChoice
-from carrier_studio.services.secrets import SERVICE
+from carrier_studio.services.platform.secrets import SERVICE
 from tests.fakes import running_server, slow_text
 from tests.fakes.discord_server import FakeDiscord
 from tests.helpers.waiting import wait_until

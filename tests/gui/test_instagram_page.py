@@ -20,10 +20,10 @@ from carrier_studio import assets
 from carrier_studio.core.characters.document import CharacterDoc
 from carrier_studio.core.instagram import PostKind, PostState
 from carrier_studio.core.settings import CompatEndpoint, ModelChoice, ProviderSettings, Settings
-from carrier_studio.services import instagram_captions
-from carrier_studio.services.instagram_api import GraphClient
-from carrier_studio.services.providers import choice_for, text_model
-from carrier_studio.services.secrets import SecretStore
+from carrier_studio.services.instagram import captions as instagram_captions
+from carrier_studio.services.instagram.graph_api import GraphClient
+from carrier_studio.services.platform.secrets import SecretStore
+from carrier_studio.services.providers.registry import choice_for, text_model
 from carrier_studio.ui.pages.instagram import InstagramPage, InstagramPageDeps, setup_problem
 from carrier_studio.ui.tasks import TaskOwner
 from tests.fakes import hang, running_server, text

@@ -6,8 +6,8 @@ import keyring.backends.fail
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from carrier_studio.services.secrets import SERVICE
-from carrier_studio.services.settings_store import read_settings
+from carrier_studio.services.platform.secrets import SERVICE
+from carrier_studio.services.platform.settings_store import read_settings
 
 KEY = "sk-settings-page-secret-0123456789"
 
@@ -146,7 +146,7 @@ def test_ctrl_s_saves_the_settings_page(make_studio, loop, app_paths, qtbot):
 def test_keys_typed_in_settings_never_reach_the_log(make_studio, loop, app_paths):
     import logging
 
-    from carrier_studio.services.logs import remove_handlers, setup_logging
+    from carrier_studio.services.platform.logs import remove_handlers, setup_logging
 
     studio = make_studio()
     handlers = setup_logging(app_paths.log_file, studio.ctx.redactor)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from carrier_studio.core.settings import CompatEndpoint, ModelChoice
-from carrier_studio.services.teams import TeamService
+from carrier_studio.services.teams.service import TeamService
 from carrier_studio.ui.pages.teams import TeamsPage
 from tests.fakes import hang, running_server, text, tool_call
 from tests.helpers.waiting import wait_until

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QApplication
 
-from carrier_studio.services.logs import Redactor
+from carrier_studio.services.platform.logs import Redactor
 from carrier_studio.ui.crash import CrashDialog, CrashHandler
 from carrier_studio.ui.theme import palettes
 

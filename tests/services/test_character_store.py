@@ -10,7 +10,11 @@ import pytest
 
 from carrier_studio import assets
 from carrier_studio.core.characters import CharacterDoc, CharacterError
-from carrier_studio.services.characters import CharacterStore, ExternalChangeError, read_character
+from carrier_studio.services.characters.store import (
+    CharacterStore,
+    ExternalChangeError,
+    read_character,
+)
 
 
 @pytest.fixture

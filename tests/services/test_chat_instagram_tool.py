@@ -7,9 +7,9 @@ import asyncio
 from PIL import Image
 
 from carrier_studio.core.runtime.events import ApprovalRequested, Done, ToolCallFinished
-from carrier_studio.services.chat import ChatService
-from carrier_studio.services.conversations import ConversationStore
-from carrier_studio.services.instagram_queue import InstagramQueue
+from carrier_studio.services.chat.conversations import ConversationStore
+from carrier_studio.services.chat.service import ChatService
+from carrier_studio.services.instagram.queue import InstagramQueue
 from tests.fakes import text, tool_call
 from tests.services.test_chat_runtime import collect, workspace
 

@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 from carrier_studio.core.memory import MemoryFilter, MemoryRecord, Provenance
 from carrier_studio.core.runtime.events import Done, MemoriesRecalled
 from carrier_studio.core.status import State, StatusBoard
-from carrier_studio.services.chat import ChatService
-from carrier_studio.services.conversations import ConversationStore
-from carrier_studio.services.memory_control import MemoryController
+from carrier_studio.services.chat.conversations import ConversationStore
+from carrier_studio.services.chat.service import ChatService
+from carrier_studio.services.memory.controller import MemoryController
 from tests.fakes import text
 from tests.services.test_chat_runtime import collect, workspace
 

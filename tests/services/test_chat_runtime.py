@@ -23,12 +23,12 @@ from carrier_studio.core.runtime.events import (
     UsageEvent,
 )
 from carrier_studio.core.settings import CompatEndpoint, ModelChoice, Settings
-from carrier_studio.services.characters import CharacterStore
-from carrier_studio.services.chat import ChatService
-from carrier_studio.services.conversations import ConversationStore
-from carrier_studio.services.db import Database
-from carrier_studio.services.secrets import SecretStore
-from carrier_studio.services.settings_store import SettingsStore
+from carrier_studio.services.characters.store import CharacterStore
+from carrier_studio.services.chat.conversations import ConversationStore
+from carrier_studio.services.chat.service import ChatService
+from carrier_studio.services.platform.db import Database
+from carrier_studio.services.platform.secrets import SecretStore
+from carrier_studio.services.platform.settings_store import SettingsStore
 from tests.fakes import ScriptedLLMServer, error, hang, slow_text, text, tool_call
 
 PROVIDERS = ["openai-compatible", "openai", "anthropic"]

@@ -17,13 +17,13 @@ from carrier_studio import assets
 from carrier_studio.core.discord import ActivityKind, BotPhase, BotPolicy, split_reply
 from carrier_studio.core.settings import CompatEndpoint, ModelChoice, Settings
 from carrier_studio.core.status import State
-from carrier_studio.services.characters import CharacterStore
-from carrier_studio.services.chat import ChatService
-from carrier_studio.services.conversations import ConversationStore
-from carrier_studio.services.db import Database
-from carrier_studio.services.discord_bot import INTENT_REFUSED, TOKEN_REFUSED, DiscordBot
-from carrier_studio.services.secrets import SecretStore
-from carrier_studio.services.settings_store import SettingsStore
+from carrier_studio.services.characters.store import CharacterStore
+from carrier_studio.services.chat.conversations import ConversationStore
+from carrier_studio.services.chat.service import ChatService
+from carrier_studio.services.discord.bot import INTENT_REFUSED, TOKEN_REFUSED, DiscordBot
+from carrier_studio.services.platform.db import Database
+from carrier_studio.services.platform.secrets import SecretStore
+from carrier_studio.services.platform.settings_store import SettingsStore
 from tests.fakes import ScriptedLLMServer, hang, text, tool_call
 from tests.fakes.discord_server import FakeDiscord
 

@@ -28,8 +28,8 @@ from carrier_studio.core.mcp import (
     ServerStatus,
     lookup_chain,
 )
-from carrier_studio.services.mcp_servers import McpManager
-from carrier_studio.services.secrets import SecretStore
+from carrier_studio.services.mcp.manager import McpManager
+from carrier_studio.services.platform.secrets import SecretStore
 from tests.mcp.servers import NodeServers, everything_over_http, fastmcp_stdio, node_servers
 
 LINUX_PROC = Path("/proc/self/task").is_dir()

@@ -13,11 +13,11 @@ import pytest
 
 from carrier_studio.core.settings import CompatEndpoint, ModelChoice, Settings
 from carrier_studio.core.teams import TeamError
-from carrier_studio.services.characters import CharacterStore
-from carrier_studio.services.db import Database
-from carrier_studio.services.secrets import SecretStore
-from carrier_studio.services.settings_store import SettingsStore
-from carrier_studio.services.teams import TeamService
+from carrier_studio.services.characters.store import CharacterStore
+from carrier_studio.services.platform.db import Database
+from carrier_studio.services.platform.secrets import SecretStore
+from carrier_studio.services.platform.settings_store import SettingsStore
+from carrier_studio.services.teams.service import TeamService
 from tests.fakes import ScriptedLLMServer, text, tool_call
 
 DATA = Path(__file__).parent.parent / "data" / "teams"
@@ -209,7 +209,7 @@ def test_members_use_their_mcp_tools_and_tools_that_would_ask_are_left_out(
     tmp_path, keyring_backend
 ):
     from carrier_studio.core.mcp import lookup_chain
-    from carrier_studio.services.mcp_servers import McpManager
+    from carrier_studio.services.mcp.manager import McpManager
     from tests.mcp.servers import fastmcp_stdio
 
     catalogue = tmp_path / "mcp_servers.json"

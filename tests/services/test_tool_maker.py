@@ -12,15 +12,15 @@ from carrier_studio.core import toolmaker
 from carrier_studio.core.mcp import ServerState, lookup_chain
 from carrier_studio.core.settings import CompatEndpoint, ModelChoice, ProviderSettings
 from carrier_studio.core.toolmaker import ToolCodeError
-from carrier_studio.services.mcp_servers import McpManager
-from carrier_studio.services.providers import text_model
-from carrier_studio.services.secrets import SecretStore
-from carrier_studio.services.tool_maker import (
+from carrier_studio.services.mcp.manager import McpManager
+from carrier_studio.services.mcp.tool_maker import (
     RUN_TOOL_ARGS,
     ToolMaker,
     draft_tool,
     studio_variables,
 )
+from carrier_studio.services.platform.secrets import SecretStore
+from carrier_studio.services.providers.registry import text_model
 from tests.fakes import ScriptedLLMServer, text
 
 GOOD = '''Here is the tool:

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from carrier_studio.core.errors import DatabaseError
-from carrier_studio.services import db
-from carrier_studio.services.db import Database
+from carrier_studio.services.platform import db
+from carrier_studio.services.platform.db import Database
 
 
 def _open(path):

@@ -4,7 +4,7 @@ import logging
 
 import pytest
 
-from carrier_studio.services.logs import REDACTED, RedactingFilter, Redactor
+from carrier_studio.services.platform.logs import REDACTED, RedactingFilter, Redactor
 
 
 @pytest.mark.parametrize(

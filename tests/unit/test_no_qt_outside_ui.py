@@ -8,7 +8,8 @@ import sys
 
 def test_cli_doctor_path_imports_no_qt_and_no_heavy_sdk():
     code = (
-        "import sys, carrier_studio.cli, carrier_studio.app, carrier_studio.services.doctor;"
+        "import sys, carrier_studio.cli, carrier_studio.app;"
+        "import carrier_studio.services.platform.doctor;"
         "bad = [m for m in sys.modules if m.split('.')[0] in "
         "('PySide6', 'qasync', 'agents', 'openai', 'anthropic', 'mcp', 'discord', 'supabase')];"
         "print(bad)"

@@ -6,8 +6,8 @@ import keyring.backends.fail
 import pytest
 
 from carrier_studio.core.errors import SecretStoreError
-from carrier_studio.services.logs import Redactor
-from carrier_studio.services.secrets import SERVICE, SecretStore
+from carrier_studio.services.platform.logs import Redactor
+from carrier_studio.services.platform.secrets import SERVICE, SecretStore
 
 KEY = "sk-test-0123456789abcdefghijkl"
 

@@ -7,7 +7,7 @@ import pytest
 from carrier_studio.core.errors import ConfigError
 from carrier_studio.core.messages import Level
 from carrier_studio.core.settings import SETTINGS_VERSION, Settings, dump_settings, parse_settings
-from carrier_studio.services.settings_store import SettingsStore, read_settings
+from carrier_studio.services.platform.settings_store import SettingsStore, read_settings
 
 
 def test_defaults_round_trip_through_the_file(tmp_path):

@@ -6,8 +6,8 @@ import pytest
 
 from carrier_studio import assets
 from carrier_studio.core.errors import WorkspaceError
-from carrier_studio.services.paths import HOME_ENV, AppPaths, WorkspacePaths
-from carrier_studio.services.workspace import open_workspace
+from carrier_studio.services.platform.paths import HOME_ENV, AppPaths, WorkspacePaths
+from carrier_studio.services.platform.workspace import open_workspace
 
 
 def test_workspace_choice_order(tmp_path):

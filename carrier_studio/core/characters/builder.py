@@ -2,7 +2,7 @@
 
 The model is asked for one JSON object; its answer is parsed leniently (code fences and chatter
 around the object are tolerated), merged over a fresh character so every section exists, and
-validated. The service (`services/character_builder.py`) runs the conversation and the retry.
+validated. The service (`services/characters/builder.py`) runs the conversation and the retry.
 """
 
 from __future__ import annotations

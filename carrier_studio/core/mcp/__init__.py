@@ -1,6 +1,6 @@
 """MCP servers as data: the mcp_servers.json model, ``${VAR}`` filling and status values.
 
-No SDK here: `carrier_studio.services.mcp_servers` turns these into running servers.
+No SDK here: `carrier_studio.services.mcp.manager` turns these into running servers.
 """
 
 from carrier_studio.core.mcp.config import (

@@ -1,6 +1,6 @@
 """What the studio knows about a running MCP server, as plain values the UI can show.
 
-The service (`carrier_studio.services.mcp_servers.McpManager`) owns the processes and
+The service (`carrier_studio.services.mcp.manager.McpManager`) owns the processes and
 connections; it publishes a fresh `ServerStatus` snapshot on every change.
 """
 

@@ -1,6 +1,6 @@
 """Teams: several characters that message each other (model, routing, guards, HAAS import).
 
-No SDK and no network here: `carrier_studio.services.teams` runs a team on the agents SDK.
+No SDK and no network here: `carrier_studio.services.teams.service` runs a team on the agents SDK.
 """
 
 from carrier_studio.core.teams.model import USER, Member, Team, TeamError

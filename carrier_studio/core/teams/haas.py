@@ -16,7 +16,7 @@
 
 YAML anchors and merge keys (``<<: *defaults``) work: the file is read with PyYAML's safe loader.
 Errors name the file and the YAML line. The result is plain data (characters and a team); the
-service writes them (services/teams.py).
+service writes them (services/teams/service.py).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from PySide6.QtCore import (
 )
 
 if TYPE_CHECKING:
-    from carrier_studio.services.characters import Entry
+    from carrier_studio.services.characters.store import Entry
 
 Index = QModelIndex | QPersistentModelIndex
 PathRole = Qt.ItemDataRole.UserRole + 1

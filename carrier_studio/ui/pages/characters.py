@@ -50,8 +50,8 @@ from carrier_studio.ui.widgets.builder_dialog import BuilderDialog, Draft
 from carrier_studio.ui.widgets.page import Page
 
 if TYPE_CHECKING:
-    from carrier_studio.services.characters import CharacterStore, Entry, Stamp, TrashEntry
-    from carrier_studio.services.secrets import SecretStore
+    from carrier_studio.services.characters.store import CharacterStore, Entry, Stamp, TrashEntry
+    from carrier_studio.services.platform.secrets import SecretStore
 
 
 @dataclass

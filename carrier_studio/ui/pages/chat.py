@@ -1,8 +1,8 @@
 """The Chat page: conversations per character, a streaming transcript, approvals, errors.
 
 Every turn is one owned task that consumes a `ChatThread`'s events and turns each into a
-transcript widget. The thread (services/chat.py) has already stored the event by the time the
-page sees it, so the page only draws.
+transcript widget. The thread (services/chat/service.py) has already stored the event by the
+time the page sees it, so the page only draws.
 """
 
 from __future__ import annotations
@@ -58,8 +58,8 @@ from carrier_studio.ui.widgets.chat_items import (
 from carrier_studio.ui.widgets.page import Page
 
 if TYPE_CHECKING:
-    from carrier_studio.services.chat import ChatService, ChatThread
-    from carrier_studio.services.conversations import StoredMessage
+    from carrier_studio.services.chat.conversations import StoredMessage
+    from carrier_studio.services.chat.service import ChatService, ChatThread
 
 
 @dataclass

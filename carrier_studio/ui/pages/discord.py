@@ -31,9 +31,9 @@ from carrier_studio.ui.tasks import TaskOwner
 from carrier_studio.ui.widgets.page import Page
 
 if TYPE_CHECKING:
-    from carrier_studio.services.chat import ChatService
-    from carrier_studio.services.discord_control import DiscordController
-    from carrier_studio.services.settings_store import SettingsStore
+    from carrier_studio.services.chat.service import ChatService
+    from carrier_studio.services.discord.controller import DiscordController
+    from carrier_studio.services.platform.settings_store import SettingsStore
 
 ACTIVITY_ROWS = 300
 

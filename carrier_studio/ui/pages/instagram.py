@@ -62,7 +62,7 @@ from carrier_studio.ui.widgets.instagram_timeline import Timeline
 from carrier_studio.ui.widgets.page import Page
 
 if TYPE_CHECKING:
-    from carrier_studio.services.instagram_queue import InstagramQueue, QueueChange
+    from carrier_studio.services.instagram.queue import InstagramQueue, QueueChange
 
 S = PostState
 

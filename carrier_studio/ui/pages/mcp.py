@@ -42,7 +42,7 @@ from carrier_studio.ui.widgets.page import Page
 from carrier_studio.ui.widgets.schema_form import SchemaForm
 
 if TYPE_CHECKING:
-    from carrier_studio.services.mcp_servers import McpManager
+    from carrier_studio.services.mcp.manager import McpManager
 
 POLICIES = ["ask", "auto", "off"]
 

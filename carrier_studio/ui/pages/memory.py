@@ -64,7 +64,7 @@ from carrier_studio.ui.widgets.page import Page
 
 if TYPE_CHECKING:
     from carrier_studio.core.memory.protocols import MemoryStore
-    from carrier_studio.services.memory import MemoryService, Progress
+    from carrier_studio.services.memory.service import MemoryService, Progress
 
 #: Deleting more than this many memories at once asks first.
 CONFIRM_DELETE_OVER = 20

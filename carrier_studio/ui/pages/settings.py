@@ -38,8 +38,8 @@ from carrier_studio.ui.widgets.page import Page
 from carrier_studio.ui.widgets.secret_field import SecretField
 
 if TYPE_CHECKING:
-    from carrier_studio.services.secrets import SecretStore
-    from carrier_studio.services.settings_store import SettingsStore
+    from carrier_studio.services.platform.secrets import SecretStore
+    from carrier_studio.services.platform.settings_store import SettingsStore
 
 _STORAGE_CHOICES = [
     ("keyring", "System keyring (recommended)"),

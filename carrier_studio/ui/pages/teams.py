@@ -1,8 +1,8 @@
 """The Teams page: pick or import a team, watch it work on a live graph, speak as USER.
 
-The page draws what the `TeamRunner` reports (services/teams.py) and asks it to act; running,
-routing, guarding and storing all happen there. One runner at a time: Start runs turns until the
-team stops, Step runs one, Stop ends the current turn at once.
+The page draws what the `TeamRunner` reports (services/teams/service.py) and asks it to act;
+running, routing, guarding and storing all happen there. One runner at a time: Start runs turns
+until the team stops, Step runs one, Stop ends the current turn at once.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from carrier_studio.ui.widgets.tool_maker_dialog import ToolMakerDialog
 
 if TYPE_CHECKING:
     from carrier_studio.core.toolmaker import ToolCode
-    from carrier_studio.services.teams import TeamRunner, TeamService
+    from carrier_studio.services.teams.service import TeamRunner, TeamService
 
 #: Transcript rows kept on screen; everything is in studio.db anyway.
 TRANSCRIPT_ROWS = 1000

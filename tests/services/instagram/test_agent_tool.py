@@ -14,8 +14,8 @@ from carrier_studio.core.runtime.instagram_tool import (
     make_queue_post_tool,
 )
 from carrier_studio.core.runtime.tools import with_policy
-from carrier_studio.services.db import Database
-from carrier_studio.services.instagram_queue import InstagramQueue
+from carrier_studio.services.instagram.queue import InstagramQueue
+from carrier_studio.services.platform.db import Database
 from tests.fakes import ScriptedLLMServer, text, tool_call
 from tests.services.instagram import media
 

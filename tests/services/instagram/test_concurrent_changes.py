@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from carrier_studio.core.instagram import PostState
-from carrier_studio.services.instagram_queue import (
+from carrier_studio.services.instagram.queue import (
     InstagramQueue,
     PostNotFoundError,
     StaleStateError,
@@ -81,7 +81,7 @@ def test_a_caption_edited_during_the_container_check_is_decided_again(tmp_path):
 
 
 def _queue_run(tmp_path, body):
-    from carrier_studio.services.db import Database
+    from carrier_studio.services.platform.db import Database
 
     async def go():
         db = Database(tmp_path / "studio.db")
@@ -193,7 +193,7 @@ def test_a_failed_add_leaves_no_half_post_and_no_folder(tmp_path, fail_in):
     source = media.jpeg(tmp_path / "a.jpg")
 
     async def go():
-        from carrier_studio.services.db import Database
+        from carrier_studio.services.platform.db import Database
 
         db = Database(tmp_path / "studio.db")
         await db.open()

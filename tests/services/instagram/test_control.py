@@ -6,9 +6,9 @@ import asyncio
 
 from carrier_studio.core.instagram import PostState
 from carrier_studio.core.status import StatusBoard
-from carrier_studio.services.instagram_control import NOT_SET_UP, InstagramController
-from carrier_studio.services.secrets import SecretStore
-from carrier_studio.services.settings_store import SettingsStore
+from carrier_studio.services.instagram.controller import NOT_SET_UP, InstagramController
+from carrier_studio.services.platform.secrets import SecretStore
+from carrier_studio.services.platform.settings_store import SettingsStore
 from tests.fakes.graph_api import TOKEN, USER_ID
 from tests.services.instagram import media
 from tests.services.instagram.rig import FAST, Rig

@@ -1,7 +1,7 @@
 """Kill the worker process (SIGKILL) after each step of publishing, restart it: every post is
 published exactly once.
 
-The worker runs as its own process (``python -m carrier_studio.services.instagram_worker``) on a
+The worker runs as its own process (``python -m carrier_studio.services.instagram.worker``) on a
 workspace whose queue the test filled. A hold in the local servers stops it at a precise step —
 a file uploaded but its URL not yet checked, a container made but its id not yet saved, a
 publish request done but its answer not yet received — and the test kills it there. The second
@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from carrier_studio.core.instagram import PostState
-from carrier_studio.services.db import Database
-from carrier_studio.services.instagram_queue import InstagramQueue
+from carrier_studio.services.instagram.queue import InstagramQueue
+from carrier_studio.services.platform.db import Database
 from tests.fakes.graph_api import TOKEN, USER_ID
 from tests.services.instagram import media
 from tests.services.instagram.rig import Rig
@@ -81,7 +81,7 @@ async def _spawn(workspace: Path, env: dict[str, str], out):  # noqa: ANN001
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "carrier_studio.services.instagram_worker",
+        "carrier_studio.services.instagram.worker",
         "--workspace",
         str(workspace),
         "--until-idle",

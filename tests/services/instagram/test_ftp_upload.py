@@ -9,7 +9,7 @@ from contextlib import AsyncExitStack
 import pytest
 
 from carrier_studio.core.instagram import HostingError
-from carrier_studio.services.ftp_upload import (
+from carrier_studio.services.instagram.ftp import (
     FtpTarget,
     FtpUploader,
     TransientHostingError,

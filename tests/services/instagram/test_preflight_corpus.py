@@ -7,7 +7,7 @@ import asyncio
 from PIL import Image
 
 from carrier_studio.core.instagram import PostKind, check_post, convertible
-from carrier_studio.services.instagram_media import convert_for_instagram, probe
+from carrier_studio.services.instagram.media import convert_for_instagram, probe
 from tests.services.instagram import media
 
 
@@ -70,8 +70,8 @@ def test_videos_and_captions_conversion_cannot_fix(tmp_path):
 
 
 def test_preflight_through_the_queue_reads_files_off_the_loop(tmp_path):
-    from carrier_studio.services.db import Database
-    from carrier_studio.services.instagram_queue import InstagramQueue
+    from carrier_studio.services.instagram.queue import InstagramQueue
+    from carrier_studio.services.platform.db import Database
 
     files = [media.jpeg(tmp_path / f"{i}.jpg") for i in range(11)]
 

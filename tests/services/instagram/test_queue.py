@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from carrier_studio.core.instagram import IllegalTransitionError, PostKind, PostState
-from carrier_studio.services.db import Database
-from carrier_studio.services.instagram_queue import (
+from carrier_studio.services.instagram.queue import (
     InstagramQueue,
     QueuePreflightError,
     StaleStateError,
 )
+from carrier_studio.services.platform.db import Database
 from tests.services.instagram import media
 
 

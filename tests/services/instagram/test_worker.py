@@ -262,7 +262,7 @@ def test_the_quota_gauge_reads_the_live_limit(tmp_path):
 
 def test_the_status_slot_follows_the_worker(tmp_path):
     from carrier_studio.core.status import State, StatusBoard
-    from carrier_studio.services.instagram_worker import InstagramWorker
+    from carrier_studio.services.instagram.worker import InstagramWorker
     from tests.services.instagram.rig import FAST
 
     board = StatusBoard()
@@ -288,7 +288,7 @@ def test_the_status_slot_follows_the_worker(tmp_path):
 
 
 def test_only_one_worker_publishes_a_workspace(tmp_path):
-    from carrier_studio.services.instagram_worker import InstagramWorker, WorkerBusyError
+    from carrier_studio.services.instagram.worker import InstagramWorker, WorkerBusyError
     from tests.services.instagram.rig import FAST
 
     source = media.jpeg(tmp_path / "a.jpg")
@@ -409,7 +409,7 @@ def test_stopping_while_a_reel_processes_keeps_the_container(tmp_path):
     from dataclasses import replace
 
     from carrier_studio.core.instagram import PollSchedule
-    from carrier_studio.services.instagram_worker import InstagramWorker
+    from carrier_studio.services.instagram.worker import InstagramWorker
     from tests.services.instagram.rig import FAST
 
     clip = media.mp4(tmp_path / "clip.mp4", 20.0)

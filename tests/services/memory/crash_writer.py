@@ -19,7 +19,7 @@ from carrier_studio.core.memory import (
     Provenance,
     StoredMemory,
 )
-from carrier_studio.services.memory_sqlite import SqliteMemoryStore
+from carrier_studio.services.memory.sqlite_store import SqliteMemoryStore
 
 SPACE = EmbeddingSpace("crash-test", 64)
 

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from carrier_studio.services.memory_sqlite import SqliteMemoryStore
+from carrier_studio.services.memory.sqlite_store import SqliteMemoryStore
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from carrier_studio.services.memory_supabase import SupabaseMemoryStore, apply_migration
+from carrier_studio.services.memory.supabase_store import SupabaseMemoryStore, apply_migration
 from tests.fakes.postgrest_bridge import PostgrestBridge, running_bridge
 
 SERVICE_KEY = "test-service-role-key"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from carrier_studio.services.db import connect
+from carrier_studio.services.platform.db import connect
 
 ROOT = Path(__file__).resolve().parents[3]
 KILLS = 20

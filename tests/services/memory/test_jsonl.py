@@ -13,8 +13,8 @@ from carrier_studio.core.memory import MemoryFilter, MemoryRecord
 from carrier_studio.core.memory.errors import MemoryImportError
 from carrier_studio.core.memory.jsonl import read_lines
 from carrier_studio.services.embedders import OpenAIEmbedder
-from carrier_studio.services.memory import Progress
-from carrier_studio.services.secrets import SecretStore
+from carrier_studio.services.memory.service import Progress
+from carrier_studio.services.platform.secrets import SecretStore
 from tests.fakes import ScriptedLLMServer
 from tests.services.memory.test_memory_service import open_service, records
 

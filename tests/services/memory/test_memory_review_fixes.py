@@ -17,8 +17,8 @@ from carrier_studio.core.memory import jsonl as jsonl_module
 from carrier_studio.core.memory.errors import EmbeddingSpaceError, MemoryStoreError
 from carrier_studio.core.memory.model import EmbeddingSpace
 from carrier_studio.services.embedders import OpenAIEmbedder
-from carrier_studio.services.memory import MemoryService, _Staging, space_of
-from carrier_studio.services.memory_sqlite import SqliteMemoryStore
+from carrier_studio.services.memory.service import MemoryService, _Staging, space_of
+from carrier_studio.services.memory.sqlite_store import SqliteMemoryStore
 from tests.fakes import ScriptedLLMServer
 from tests.services.memory.test_memory_service import _secrets, open_service, records
 

@@ -12,9 +12,9 @@ import pytest
 from carrier_studio.core.memory import MemoryFilter, MemoryQuery, MemoryRecord, Provenance
 from carrier_studio.core.memory.errors import EmbeddingSpaceError, MemoryStoreError
 from carrier_studio.services.embedders import LocalEmbedder, OpenAIEmbedder
-from carrier_studio.services.memory import MemoryService, Progress
-from carrier_studio.services.memory_sqlite import SqliteMemoryStore
-from carrier_studio.services.secrets import SecretStore
+from carrier_studio.services.memory.service import MemoryService, Progress
+from carrier_studio.services.memory.sqlite_store import SqliteMemoryStore
+from carrier_studio.services.platform.secrets import SecretStore
 from tests.fakes import ScriptedLLMServer
 
 T0 = datetime(2026, 5, 1, tzinfo=UTC)
@@ -171,7 +171,7 @@ def test_reembedding_switches_only_when_complete(tmp_path, keyring_backend):
 
 
 def openai_embedder_space(embedder):
-    from carrier_studio.services.memory import space_of
+    from carrier_studio.services.memory.service import space_of
 
     return space_of(embedder)
 

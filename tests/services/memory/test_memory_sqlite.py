@@ -16,8 +16,8 @@ from carrier_studio.core.memory import (
     StoredMemory,
 )
 from carrier_studio.core.memory.bitindex import BitIndex, pack_signs
-from carrier_studio.services import memory_sqlite
-from carrier_studio.services.memory_sqlite import SqliteMemoryStore
+from carrier_studio.services.memory.service import sqlite_store as memory_sqlite
+from carrier_studio.services.memory.sqlite_store import SqliteMemoryStore
 
 DIM = 96
 SPACE = EmbeddingSpace("sqlite-test", DIM)
@@ -75,7 +75,7 @@ def test_the_index_follows_writes_from_this_and_other_connections(tmp_path):
 def test_other_tables_written_elsewhere_keep_the_index(tmp_path):
     """Chat saves a message through the studio's own connection before every recall: that
     must not make the store reload a character's whole index (seconds at a million)."""
-    from carrier_studio.services.db import connect
+    from carrier_studio.services.platform.db import connect
 
     async def main():
         rng = np.random.default_rng(3)

@@ -19,13 +19,13 @@ from carrier_studio.core.errors import CarrierError
 from carrier_studio.core.memory import MemoryRecord, SearchHit
 from carrier_studio.core.settings import MemorySettings
 from carrier_studio.core.status import State, StatusBoard
-from carrier_studio.services.secrets import SecretStore
-from carrier_studio.services.settings_store import SettingsStore
+from carrier_studio.services.platform.secrets import SecretStore
+from carrier_studio.services.platform.settings_store import SettingsStore
 
 if TYPE_CHECKING:
     # Imported when the memory opens, not with the session: numpy alone is ≈0.2 s, and the
     # window is built right after its first paint.
-    from carrier_studio.services.memory import MemoryService, Progress
+    from carrier_studio.services.memory.service import MemoryService, Progress
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def build_embedder(settings: MemorySettings, secrets: SecretStore, openai_base_u
 async def open_store(settings: MemorySettings, secrets: SecretStore, database_path: Path):  # noqa: ANN201 - a MemoryStore
     """The store the settings choose, opened."""
     if settings.backend == "supabase":
-        from carrier_studio.services.memory_supabase import SupabaseMemoryStore
+        from carrier_studio.services.memory.supabase_store import SupabaseMemoryStore
 
         if not settings.supabase_url:
             raise MemoryUnavailableError(
@@ -72,7 +72,7 @@ async def open_store(settings: MemorySettings, secrets: SecretStore, database_pa
                 hint="Add the project's key, or switch the store back to local.",
             )
         return await SupabaseMemoryStore.open(settings.supabase_url, key)
-    from carrier_studio.services.memory_sqlite import SqliteMemoryStore
+    from carrier_studio.services.memory.sqlite_store import SqliteMemoryStore
 
     return await SqliteMemoryStore.open(database_path)
 
@@ -172,7 +172,7 @@ class MemoryController:
             log.exception("memory store failed to open")
             return self._failed(MemoryUnavailableError(f"the memory store could not open: {exc}"))
         embedder = build_embedder(memory, self._secrets, settings.providers.openai_base_url)
-        from carrier_studio.services.memory import MemoryService
+        from carrier_studio.services.memory.service import MemoryService
 
         self.service = MemoryService(store, embedder)
         await self.refresh_status()

@@ -51,7 +51,7 @@ from carrier_studio.core.memory.search import (
     keyword_score,
     search_terms,
 )
-from carrier_studio.services.db import connect, load_migrations, migrate
+from carrier_studio.services.platform.db import connect, load_migrations, migrate
 
 T = TypeVar("T")
 

@@ -16,7 +16,7 @@ from carrier_studio.core.characters.document import CharacterDoc
 from carrier_studio.core.errors import ProviderError
 from carrier_studio.core.runtime.events import ErrorKind, RunError
 from carrier_studio.core.settings import ModelChoice, ProviderSettings
-from carrier_studio.services.secrets import SecretStore
+from carrier_studio.services.platform.secrets import SecretStore
 
 #: Local servers (Ollama, LM Studio, llama.cpp) ignore the key but the client needs one.
 NO_KEY = "not-needed"
@@ -257,7 +257,7 @@ def agents_model(
     conn = _connect(choice, providers, secrets)
     settings = ModelSettings(temperature=choice.temperature)
     if conn.provider == "anthropic":
-        from carrier_studio.services.anthropic_model import AnthropicModel
+        from carrier_studio.services.providers.anthropic import AnthropicModel
 
         return AnthropicModel(choice.model, conn.client), settings, conn.client
     if conn.provider == "openai-compatible":

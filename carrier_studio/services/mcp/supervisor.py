@@ -27,7 +27,7 @@ from carrier_studio.core.mcp import (
     ToolInfo,
     resolve,
 )
-from carrier_studio.services.mcp_stdio import (
+from carrier_studio.services.mcp.transports import (
     StderrPipe,
     build_server,
     describe,
@@ -40,7 +40,7 @@ from carrier_studio.services.mcp_stdio import (
 if TYPE_CHECKING:
     from agents.mcp import MCPServer
 
-    from carrier_studio.services.mcp_servers import McpManager
+    from carrier_studio.services.mcp.manager import McpManager
 
 log = logging.getLogger(__name__)
 

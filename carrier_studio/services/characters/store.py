@@ -24,7 +24,7 @@ from carrier_studio.core.characters.document import (
     ExternalChangeError,
 )
 from carrier_studio.core.characters.validation import Issue, Severity, errors, validate
-from carrier_studio.services.files import atomic_write_text
+from carrier_studio.services.platform.files import atomic_write_text
 
 if TYPE_CHECKING:
     from carrier_studio.core.characters.formats import Format

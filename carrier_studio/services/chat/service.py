@@ -42,17 +42,21 @@ from carrier_studio.core.runtime.memory_hooks import (
 )
 from carrier_studio.core.runtime.session import ChatSession
 from carrier_studio.core.settings import ModelChoice
-from carrier_studio.services.characters import CharacterStore
-from carrier_studio.services.conversations import Conversation, ConversationStore, StoredMessage
-from carrier_studio.services.mcp_servers import McpManager
-from carrier_studio.services.providers import (
+from carrier_studio.services.characters.store import CharacterStore
+from carrier_studio.services.chat.conversations import (
+    Conversation,
+    ConversationStore,
+    StoredMessage,
+)
+from carrier_studio.services.mcp.manager import McpManager
+from carrier_studio.services.platform.secrets import SecretStore
+from carrier_studio.services.platform.settings_store import SettingsStore
+from carrier_studio.services.providers.registry import (
     agents_model,
     check_choice,
     choice_for,
     classify_error,
 )
-from carrier_studio.services.secrets import SecretStore
-from carrier_studio.services.settings_store import SettingsStore
 
 log = logging.getLogger(__name__)
 

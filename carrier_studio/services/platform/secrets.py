@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from carrier_studio.core.errors import SecretStoreError
-from carrier_studio.services.logs import Redactor
+from carrier_studio.services.platform.logs import Redactor
 
 if TYPE_CHECKING:
     from keyring.backend import KeyringBackend

@@ -59,8 +59,8 @@ from carrier_studio.core.runtime.events import (
     TextDelta,
     ToolCallStarted,
 )
-from carrier_studio.services.chat import ChatService, ChatThread
-from carrier_studio.services.db import Database
+from carrier_studio.services.chat.service import ChatService, ChatThread
+from carrier_studio.services.platform.db import Database
 
 if TYPE_CHECKING:
     import aiohttp

@@ -12,7 +12,7 @@ saved state, and the step that may have happened without being saved is checked,
 - a container older than 24 h (EXPIRED, or too old to trust) is recreated from the uploads.
 
 Run alone (the fault-injection tests kill it with SIGKILL):
-``python -m carrier_studio.services.instagram_worker --workspace DIR [--until-idle]``.
+``python -m carrier_studio.services.instagram.worker --workspace DIR [--until-idle]``.
 """
 
 from __future__ import annotations
@@ -48,16 +48,16 @@ from carrier_studio.core.instagram import (
 )
 from carrier_studio.core.instagram.quota import recheck_at
 from carrier_studio.core.status import State, StatusBoard
-from carrier_studio.services.ftp_upload import FtpUploader, TransientHostingError, unique_name
-from carrier_studio.services.instagram_api import (
+from carrier_studio.services.instagram.ftp import FtpUploader, TransientHostingError, unique_name
+from carrier_studio.services.instagram.graph_api import (
     FINISHED,
     IN_PROGRESS,
     PUBLISHED,
     GraphClient,
     raise_for_status,
 )
-from carrier_studio.services.instagram_lock import WorkspaceLock
-from carrier_studio.services.instagram_queue import (
+from carrier_studio.services.instagram.lock import WorkspaceLock
+from carrier_studio.services.instagram.queue import (
     InstagramQueue,
     PostNotFoundError,
     StaleStateError,
@@ -622,7 +622,7 @@ def wanted(settings) -> bool:  # noqa: ANN001 - core.settings.Settings
 
 def connector(settings_source, secrets) -> Connect:  # noqa: ANN001 - SettingsStore, SecretStore
     """A `Connect` that reads the current settings and secrets each pass (edits apply at once)."""
-    from carrier_studio.services.ftp_upload import FtpTarget
+    from carrier_studio.services.instagram.ftp import FtpTarget
 
     async def connect() -> Connection:
         settings = settings_source.settings
@@ -657,10 +657,10 @@ def build_worker(database, settings_source, secrets, workspace_root: Path, **kwa
 
 
 async def _main(args: argparse.Namespace) -> int:
-    from carrier_studio.services.db import Database
-    from carrier_studio.services.paths import AppPaths, WorkspacePaths
-    from carrier_studio.services.secrets import SecretStore
-    from carrier_studio.services.settings_store import SettingsStore
+    from carrier_studio.services.platform.db import Database
+    from carrier_studio.services.platform.paths import AppPaths, WorkspacePaths
+    from carrier_studio.services.platform.secrets import SecretStore
+    from carrier_studio.services.platform.settings_store import SettingsStore
 
     app_paths = AppPaths.for_user()
     settings = SettingsStore.load(app_paths.settings_file)
@@ -687,7 +687,7 @@ async def _main(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m carrier_studio.services.instagram_worker")
+    parser = argparse.ArgumentParser(prog="python -m carrier_studio.services.instagram.worker")
     parser.add_argument("--workspace", help="the workspace folder (default: the user's)")
     parser.add_argument(
         "--until-idle", action="store_true", help="exit once no post is due any more"

@@ -31,16 +31,21 @@ from carrier_studio.core.teams.events import TeamEvent
 from carrier_studio.core.teams.haas import NETWORK_TOOLS, HaasImport, parse_agents_yaml
 from carrier_studio.core.teams.model import USER, Team, TeamError
 from carrier_studio.core.teams.network import Delivery, Posted, Stop, TeamNetwork
-from carrier_studio.services.characters import CharacterStore, slugify
-from carrier_studio.services.conversations import ConversationStore
-from carrier_studio.services.db import Database
-from carrier_studio.services.files import atomic_write_text
-from carrier_studio.services.providers import agents_model, check_choice, choice_for, classify_error
-from carrier_studio.services.secrets import SecretStore
-from carrier_studio.services.settings_store import SettingsStore
+from carrier_studio.services.characters.store import CharacterStore, slugify
+from carrier_studio.services.chat.conversations import ConversationStore
+from carrier_studio.services.platform.db import Database
+from carrier_studio.services.platform.files import atomic_write_text
+from carrier_studio.services.platform.secrets import SecretStore
+from carrier_studio.services.platform.settings_store import SettingsStore
+from carrier_studio.services.providers.registry import (
+    agents_model,
+    check_choice,
+    choice_for,
+    classify_error,
+)
 
 if TYPE_CHECKING:
-    from carrier_studio.services.mcp_servers import McpManager
+    from carrier_studio.services.mcp.manager import McpManager
 
 #: How long a run waits for its members' MCP servers to start before going without them.
 MCP_START_WAIT = 15.0

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from carrier_studio.core.characters.document import CharacterDoc
 from carrier_studio.core.instagram import InstagramError, check_caption
 from carrier_studio.core.instagram import captions as prompts
-from carrier_studio.services.providers import TextModel
+from carrier_studio.services.providers.registry import TextModel
 
 ATTEMPTS = 2
 

@@ -9,10 +9,10 @@ import subprocess
 import sys
 
 from carrier_studio import __version__
-from carrier_studio.services import db
-from carrier_studio.services.secrets import KNOWN_SECRETS, SecretStore
-from carrier_studio.services.settings_store import SettingsStore
-from carrier_studio.services.workspace import OpenedWorkspace
+from carrier_studio.services.platform import db
+from carrier_studio.services.platform.secrets import KNOWN_SECRETS, SecretStore
+from carrier_studio.services.platform.settings_store import SettingsStore
+from carrier_studio.services.platform.workspace import OpenedWorkspace
 
 #: Distributions worth naming in a bug report (the heavy ones are optional until they land).
 _DISTRIBUTIONS = [

@@ -25,7 +25,7 @@ from carrier_studio.core.mcp import ServerConfig, ToolInfo, ToolResult
 if TYPE_CHECKING:
     from agents.mcp import MCPServer
 
-    from carrier_studio.services.mcp_supervisor import ServerRun
+    from carrier_studio.services.mcp.supervisor import ServerRun
 
 #: Bytes of one stderr line that are kept (the rest of a longer line comes as further lines).
 _MAX_LINE = 8192

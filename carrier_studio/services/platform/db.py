@@ -25,7 +25,7 @@ import apsw
 
 from carrier_studio import assets
 from carrier_studio.core.errors import DatabaseError
-from carrier_studio.services.files import move_aside
+from carrier_studio.services.platform.files import move_aside
 
 
 def vec_extension_path() -> str:

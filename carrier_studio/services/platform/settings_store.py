@@ -20,7 +20,7 @@ from carrier_studio.core.settings import (
     dump_settings,
     parse_settings,
 )
-from carrier_studio.services.files import atomic_write_json, move_aside
+from carrier_studio.services.platform.files import atomic_write_json, move_aside
 
 log = logging.getLogger(__name__)
 

@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING
 from carrier_studio.core import toolmaker
 from carrier_studio.core.mcp import Catalogue, McpConfigError, jsonedit
 from carrier_studio.core.toolmaker import ToolCode, ToolCodeError
-from carrier_studio.services.files import atomic_write_text
-from carrier_studio.services.providers import TextModel
+from carrier_studio.services.platform.files import atomic_write_text
+from carrier_studio.services.providers.registry import TextModel
 
 if TYPE_CHECKING:
-    from carrier_studio.services.mcp_servers import McpManager
+    from carrier_studio.services.mcp.manager import McpManager
 
 ATTEMPTS = 2
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import apsw
 
-from carrier_studio.services.db import Database
+from carrier_studio.services.platform.db import Database
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ from collections.abc import Callable
 
 from carrier_studio.core.discord import ActivityEntry, BotPhase, BotPolicy, BotStatus
 from carrier_studio.core.settings import DiscordSettings
-from carrier_studio.services.chat import ChatService
-from carrier_studio.services.discord_bot import DiscordBot
-from carrier_studio.services.secrets import SecretStore
+from carrier_studio.services.chat.service import ChatService
+from carrier_studio.services.discord.bot import DiscordBot
+from carrier_studio.services.platform.secrets import SecretStore
 
 StatusListener = Callable[[BotStatus], None]
 ActivityListener = Callable[[ActivityEntry], None]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from carrier_studio import assets
 from carrier_studio.core.errors import WorkspaceError
-from carrier_studio.services.paths import WorkspacePaths
+from carrier_studio.services.platform.paths import WorkspacePaths
 
 log = logging.getLogger(__name__)
 

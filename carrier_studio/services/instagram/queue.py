@@ -43,8 +43,8 @@ from carrier_studio.core.instagram import (
 )
 from carrier_studio.core.instagram.post import check_transition
 from carrier_studio.core.instagram.preflight import check_image
-from carrier_studio.services import instagram_media
-from carrier_studio.services.db import Database
+from carrier_studio.services.instagram import media as instagram_media
+from carrier_studio.services.platform.db import Database
 
 log = logging.getLogger(__name__)
 

@@ -11,17 +11,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from carrier_studio.core.status import State, StatusBoard
-from carrier_studio.services.db import Database
-from carrier_studio.services.instagram_queue import InstagramQueue
-from carrier_studio.services.instagram_worker import (
+from carrier_studio.services.instagram.queue import InstagramQueue
+from carrier_studio.services.instagram.worker import (
     SLOT,
     InstagramWorker,
     WorkerConfig,
     connector,
     wanted,
 )
-from carrier_studio.services.secrets import SecretStore
-from carrier_studio.services.settings_store import SettingsStore
+from carrier_studio.services.platform.db import Database
+from carrier_studio.services.platform.secrets import SecretStore
+from carrier_studio.services.platform.settings_store import SettingsStore
 
 NOT_SET_UP = "not set up: Settings → Instagram"
 

@@ -35,14 +35,14 @@ from carrier_studio.core.mcp import (
     ToolResult,
 )
 from carrier_studio.core.mcp.config import server_path
-from carrier_studio.services.files import atomic_write_text
-from carrier_studio.services.mcp_stdio import describe, tool_info, tool_result
-from carrier_studio.services.mcp_supervisor import (
+from carrier_studio.services.mcp.supervisor import (
     CLEANUP_TIMEOUT,
     CONFIRM_TIMEOUT,
     ServerEntry,
     Supervisor,
 )
+from carrier_studio.services.mcp.transports import describe, tool_info, tool_result
+from carrier_studio.services.platform.files import atomic_write_text
 
 if TYPE_CHECKING:
     from agents.mcp import MCPServer
