@@ -16,7 +16,7 @@ from carrier_studio.core.memory import (
     StoredMemory,
 )
 from carrier_studio.core.memory.bitindex import BitIndex, pack_signs
-from carrier_studio.services.memory.service import sqlite_store as memory_sqlite
+from carrier_studio.services.memory import sqlite_store as memory_sqlite
 from carrier_studio.services.memory.sqlite_store import SqliteMemoryStore
 
 DIM = 96

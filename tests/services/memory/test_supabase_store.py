@@ -28,7 +28,7 @@ from carrier_studio.core.memory import (
     StoredMemory,
 )
 from carrier_studio.core.memory.errors import EmbeddingSpaceError, MemoryStoreError
-from carrier_studio.services.memory.service import supabase_store as memory_supabase
+from carrier_studio.services.memory import supabase_store as memory_supabase
 from carrier_studio.services.memory.supabase_store import (
     SupabaseMemoryStore,
     apply_migration,
