@@ -32,11 +32,11 @@ import qasync  # noqa: E402
 from PySide6.QtCore import QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from carrier_studio.app import Studio  # noqa: E402
+from carrier_studio.app.window import Studio  # noqa: E402
 from carrier_studio.core.messages import bus  # noqa: E402
 from carrier_studio.core.settings import CompatEndpoint, ModelChoice  # noqa: E402
 from carrier_studio.services.platform.paths import AppPaths  # noqa: E402
-from carrier_studio.wiring import build_context  # noqa: E402
+from carrier_studio.session import Session  # noqa: E402
 from tests.fakes import running_server, text  # noqa: E402
 
 REPLY = "Hello there! " * 4
@@ -120,7 +120,7 @@ async def _stop_latency(page, server) -> float:
 async def main(server, runs: int, tokens: int, rate: float) -> None:
     root = Path(tempfile.mkdtemp(prefix="carrier-bench-chat-"))
     if True:
-        ctx = build_context(AppPaths.under(root), str(root / "workspace"), environ={})
+        ctx = Session.build(AppPaths.under(root), str(root / "workspace"), environ={})
         providers = ctx.settings.settings.providers
         providers.endpoints = [CompatEndpoint(name="local", base_url=server.openai_base_url)]
         providers.default = ModelChoice(provider="openai-compatible", model="m", endpoint="local")

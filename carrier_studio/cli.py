@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_self_test(args)
     command = args.command or "gui"
     if command == "doctor":
-        from carrier_studio.app import run_doctor
+        from carrier_studio.doctor_cli import run_doctor
 
         return run_doctor(args)
     if command == "run-tool":

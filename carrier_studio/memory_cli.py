@@ -93,12 +93,15 @@ def _init_supabase(args: argparse.Namespace, out: TextIO) -> int:
 
 
 async def _run(args: argparse.Namespace, out: TextIO) -> int:
-    from carrier_studio.wiring import build_context
+    from carrier_studio.session import Session
 
-    ctx = build_context(AppPaths.for_user(), args.workspace)
-    await ctx.database.open()  # migrates studio.db (memory's tables included)
+    session = Session.build(AppPaths.for_user(), args.workspace)
+    # Opens (and migrates) studio.db and memory; the Instagram publisher stays off here.
+    await session.start(instagram=False)
     try:
-        service = await ctx.memory.ready()
+        if session.database_error is not None:
+            raise session.database_error
+        service = await session.memory.ready()
         command: Callable = {
             "init": _init,
             "search": _search,
@@ -106,15 +109,14 @@ async def _run(args: argparse.Namespace, out: TextIO) -> int:
             "import": _import,
             "stats": _stats,
         }[args.memory_command]
-        return await command(ctx, service, args, out)
+        return await command(session, service, args, out)
     finally:
-        await ctx.memory.close()
-        await ctx.database.close()
+        await session.stop()
 
 
-async def _init(ctx, service, args, out) -> int:  # noqa: ANN001
+async def _init(session, service, args, out) -> int:  # noqa: ANN001
     space = await service.store.space()
-    print(f"Memory store: {service.store.name} ({ctx.workspace.paths.database})", file=out)
+    print(f"Memory store: {service.store.name} ({session.workspace.paths.database})", file=out)
     print(f"Embedder: {service.embedder.id} ({service.embedder.dimension} dimensions)", file=out)
     if space is not None and space != service.space:
         print(
@@ -126,7 +128,7 @@ async def _init(ctx, service, args, out) -> int:  # noqa: ANN001
     return 0
 
 
-async def _search(ctx, service, args, out) -> int:  # noqa: ANN001
+async def _search(session, service, args, out) -> int:  # noqa: ANN001
     from carrier_studio.core.memory import MemoryFilter, MemoryQuery
 
     query = MemoryQuery(
@@ -153,13 +155,13 @@ async def _search(ctx, service, args, out) -> int:  # noqa: ANN001
     return 0
 
 
-async def _export(ctx, service, args, out) -> int:  # noqa: ANN001
+async def _export(session, service, args, out) -> int:  # noqa: ANN001
     count = await service.export_jsonl(args.path, character=args.character, vectors=args.vectors)
     print(f"Wrote {count:,} memories to {args.path}", file=out)
     return 0
 
 
-async def _import(ctx, service, args, out) -> int:  # noqa: ANN001
+async def _import(session, service, args, out) -> int:  # noqa: ANN001
     result = await service.import_jsonl(args.path, replace=args.replace)
     skipped = getattr(result, "skipped", 0)
     print(
@@ -172,7 +174,7 @@ async def _import(ctx, service, args, out) -> int:  # noqa: ANN001
     return 0
 
 
-async def _stats(ctx, service, args, out) -> int:  # noqa: ANN001
+async def _stats(session, service, args, out) -> int:  # noqa: ANN001
     from carrier_studio.core.memory import KINDS, MemoryFilter
 
     total = await service.count()
@@ -183,7 +185,7 @@ async def _stats(ctx, service, args, out) -> int:  # noqa: ANN001
         print(f"Stored vectors: {space.embedder_id} ({space.dimension} dimensions)", file=out)
     print(f"Memories: {total:,}", file=out)
     names = sorted(
-        e.doc.name for e in await asyncio.to_thread(ctx.characters.list) if e.doc is not None
+        e.doc.name for e in await asyncio.to_thread(session.characters.list) if e.doc is not None
     )
     for name in names:
         count = await service.count(MemoryFilter(character=name))

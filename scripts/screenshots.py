@@ -20,10 +20,10 @@ if not os.environ.get("DISPLAY"):
 import qasync
 from PySide6.QtWidgets import QApplication
 
-from carrier_studio.app import Studio
+from carrier_studio.app.window import Studio
 from carrier_studio.core.messages import bus
 from carrier_studio.services.platform.paths import AppPaths
-from carrier_studio.wiring import build_context
+from carrier_studio.session import Session
 
 
 class DemoKeyring:
@@ -115,7 +115,7 @@ async def _demo_memories(ctx) -> None:
 
 async def render(out: Path, theme: str, size: tuple[int, int]) -> list[Path]:
     root = Path(tempfile.mkdtemp(prefix="carrier-shots-"))
-    ctx = build_context(
+    ctx = Session.build(
         AppPaths.under(root), str(root / "workspace"), keyring_backend=DemoKeyring(), environ={}
     )
     ctx.settings.settings.ui.theme = theme

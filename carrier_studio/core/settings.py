@@ -65,6 +65,12 @@ class ModelChoice(_Section):
     endpoint: str | None = None
     temperature: float = Field(default=0.7, ge=0.0, le=2.0)
 
+    @property
+    def label(self) -> str:
+        """How a person reads it: ``gpt-4.1-mini (openai)``, ``qwen (openai-compatible at lm)``."""
+        where = f" at {self.endpoint}" if self.provider == "openai-compatible" else ""
+        return f"{self.model} ({self.provider}{where})"
+
 
 class ProviderSettings(_Section):
     default: ModelChoice = Field(default_factory=ModelChoice)
@@ -74,6 +80,17 @@ class ProviderSettings(_Section):
     #: Advanced: a gateway or proxy in front of the official APIs (empty: the official URL).
     openai_base_url: HttpUrlOrEmpty = ""
     anthropic_base_url: HttpUrlOrEmpty = ""
+
+    def model_options(self) -> list[tuple[str, ModelChoice]]:
+        """The models a chat may switch to: the workspace default, then each endpoint's."""
+        options = [(f"Workspace default ({self.default.model})", self.default)]
+        for endpoint in self.endpoints:
+            for model in endpoint.models:
+                choice = ModelChoice(
+                    provider="openai-compatible", model=model, endpoint=endpoint.name
+                )
+                options.append((f"{model} at {endpoint.name}", choice))
+        return options
 
 
 class MemorySettings(_Section):
@@ -115,11 +132,6 @@ class FtpSettings(_Section):
     remote_dir: str = "/"
     public_base_url: HttpUrlOrEmpty = ""
     use_tls: bool = True
-
-
-def instagram_configured(settings: Settings) -> bool:
-    """True when there is enough to publish: an account, an FTP host and its public URL."""
-    return bool(settings.instagram.user_id and settings.ftp.host and settings.ftp.public_base_url)
 
 
 class SecretsSettings(_Section):

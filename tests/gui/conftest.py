@@ -7,8 +7,8 @@ import pytest
 from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QApplication
 
-from carrier_studio.app import Studio
-from carrier_studio.wiring import build_context
+from carrier_studio.app.window import Studio
+from carrier_studio.session import Session
 
 
 @pytest.fixture
@@ -19,13 +19,13 @@ def make_studio(
     opened: list[Studio] = []
 
     def make(workspace: str | None = None, backend=keyring_backend, start: bool = True) -> Studio:
-        ctx = build_context(
+        session = Session.build(
             app_paths,
             workspace or str(tmp_path / "workspace"),
             keyring_backend=backend,
             environ={},
         )
-        studio = Studio(ctx, qapp)
+        studio = Studio(session, qapp)
         studio.qapp_loop = loop  # for helpers that need to run the studio's tasks
         opened.append(studio)
         if start:

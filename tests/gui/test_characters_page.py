@@ -78,7 +78,7 @@ def test_form_edit_updates_json_then_save_and_reload(page_and_studio, loop, make
 
     # A fresh window shows the same.
     loop.run_until_complete(studio.shutdown())
-    second = make_studio(str(studio.ctx.workspace.root))
+    second = make_studio(str(studio.session.workspace.root))
     second.window.show_page("characters")
     again = second.window.page("characters")
     _idle(loop, second)
@@ -201,7 +201,7 @@ def test_dropping_a_card_imports_it(page_and_studio, loop, tmp_path):
     _idle(loop, studio)
     assert page.doc.name == "Luna"
     assert page.doc.strings("topics") == ["astronomy"]
-    assert (studio.ctx.workspace.paths.characters_dir / "luna.json").exists()
+    assert (studio.session.workspace.paths.characters_dir / "luna.json").exists()
     assert json.loads(card.read_text())["spec"] == "chara_card_v2", "the source is untouched"
 
 
@@ -235,7 +235,7 @@ def test_list_model_passes_the_model_tester(qtmodeltester, tmp_path):
 def _use_local_model(studio, server):
     from carrier_studio.core.settings import CompatEndpoint, ModelChoice
 
-    providers = studio.ctx.settings.settings.providers
+    providers = studio.session.settings.settings.providers
     providers.endpoints = [CompatEndpoint(name="local", base_url=server.openai_base_url)]
     providers.default = ModelChoice(
         provider="openai-compatible", model="test-model", endpoint="local"
@@ -318,7 +318,7 @@ def test_examples_editor_edits_keep_other_message_keys(page_and_studio):
 
 def test_rename_renames_the_file_and_keeps_the_conversations(page_and_studio, loop, monkeypatch):
     page, studio = page_and_studio
-    store = studio.ctx.chat.conversations
+    store = studio.session.chat.conversations
     conversation = loop.run_until_complete(store.create("Ada", "Before the rename"))
     loop.run_until_complete(store.remember("Ada", "calculate", "auto"))
     old = page.path

@@ -10,7 +10,7 @@ from tests.gui.test_chat_page import _items, _send, chat, server  # noqa: F401 -
 
 def test_recalled_memories_show_per_reply_and_open_on_the_memory_page(chat, loop, server):  # noqa: F811
     page, studio = chat
-    service = loop.run_until_complete(studio.ctx.memory.ready())
+    service = loop.run_until_complete(studio.session.memory.ready())
     fact = MemoryRecord("Ada", "Sam keeps bees on the roof of the library.", "fact")
     loop.run_until_complete(service.remember([fact]))
 
@@ -27,7 +27,7 @@ def test_recalled_memories_show_per_reply_and_open_on_the_memory_page(chat, loop
 
     # The card is kept with the conversation: reopening it draws it again.
     page._render_history(
-        loop.run_until_complete(studio.ctx.chat.conversations.messages(page.thread.id)), set()
+        loop.run_until_complete(studio.session.chat.conversations.messages(page.thread.id)), set()
     )
     assert len(_items(page, MemoryCard)) == 1
 

@@ -30,12 +30,12 @@ def _strip_models(workspace):
 @pytest.fixture
 def chat(make_studio, loop, server, tmp_path):
     studio = make_studio(start=False)
-    providers = studio.ctx.settings.settings.providers
+    providers = studio.session.settings.settings.providers
     providers.endpoints = [
         CompatEndpoint(name="local", base_url=server.openai_base_url, models=["other-model"])
     ]
     providers.default = ModelChoice(provider="openai-compatible", model="m", endpoint="local")
-    _strip_models(studio.ctx.workspace.root)
+    _strip_models(studio.session.workspace.root)
     loop.run_until_complete(studio.start())
     studio.window.show_page("chat")
     page = studio.window.page("chat")
@@ -111,7 +111,7 @@ def test_tool_cards_expand_to_arguments_and_result(chat, loop, server):
 
 def _new_conversation_asking_for_calculate(page, studio, loop):
     """Ada's calculate tool now asks first; a new conversation picks that up."""
-    path = studio.ctx.workspace.paths.characters_dir / "ada.json"
+    path = studio.session.workspace.paths.characters_dir / "ada.json"
     data = json.loads(path.read_text())
     data["tool_policy"] = {"calculate": "ask"}
     path.write_text(json.dumps(data, indent=2))
@@ -130,7 +130,7 @@ def test_approval_prompt_inline(chat, loop, server):
     card.approve_button.click()
     wait_until(loop, lambda: not page._running and _items(page, MessageBubble)[-1].text == "Two.")
     assert "done in" in _items(page, ToolCard)[0].toggle.text()
-    remembered = loop.run_until_complete(studio.ctx.chat.conversations.remembered("Ada"))
+    remembered = loop.run_until_complete(studio.session.chat.conversations.remembered("Ada"))
     assert remembered == {"calculate": "auto"}
 
 
@@ -182,7 +182,7 @@ def test_conversations_survive_a_restart(chat, loop, server, make_studio):
     server.script(text("Noted."))
     _send(page, loop, "Remember the lighthouse.")
     loop.run_until_complete(studio.shutdown())
-    again = make_studio(str(studio.ctx.workspace.root))
+    again = make_studio(str(studio.session.workspace.root))
     again.window.show_page("chat")
     page2 = again.window.page("chat")
     loop.run_until_complete(again.tasks.wait_idle())
@@ -236,7 +236,7 @@ def test_a_pending_approval_is_asked_again_after_a_restart(chat, loop, server, m
     assert len(_items(page, ApprovalCard)) == 1
     loop.run_until_complete(studio.shutdown())
 
-    again = make_studio(str(studio.ctx.workspace.root))
+    again = make_studio(str(studio.session.workspace.root))
     again.window.show_page("chat")
     page2 = again.window.page("chat")
     loop.run_until_complete(again.tasks.wait_idle())

@@ -23,12 +23,12 @@ def world(make_studio, loop, keyring_backend):
         keyring_backend.set_password(SERVICE, "DISCORD_BOT_TOKEN", fake.token)
         with fake.patched():
             studio = make_studio(start=False)
-            providers = studio.ctx.settings.settings.providers
+            providers = studio.session.settings.settings.providers
             providers.endpoints = [CompatEndpoint(name="local", base_url=llm.openai_base_url)]
             providers.default = ModelChoice(
                 provider="openai-compatible", model="m", endpoint="local"
             )
-            for path in studio.ctx.workspace.paths.characters_dir.glob("*.json"):
+            for path in studio.session.workspace.paths.characters_dir.glob("*.json"):
                 data = json.loads(path.read_text())
                 data.pop("model", None)
                 data.pop("mcp_servers", None)
@@ -39,7 +39,7 @@ def world(make_studio, loop, keyring_backend):
             page = studio.window.page("discord")
             loop.run_until_complete(studio.tasks.wait_idle())
             yield studio, page, fake, llm
-            loop.run_until_complete(studio.ctx.discord.stop())
+            loop.run_until_complete(studio.session.discord.stop())
         loop.run_until_complete(fake.close())
 
 
@@ -47,14 +47,14 @@ def test_start_connects_and_the_status_bar_follows(world, loop):
     studio, page, fake, _llm = world
     assert page.character.currentText() == "Juniper", "the examples' Discord host is chosen"
     page.start_button.click()
-    wait_until(loop, lambda: studio.ctx.discord.status.phase is BotPhase.CONNECTED)
+    wait_until(loop, lambda: studio.session.discord.status.phase is BotPhase.CONNECTED)
     assert "connected as Juniper" in page.status_label.text()
     assert page.start_button.text() == "Stop"
     assert "connected as Juniper" in studio.window.status_slots["discord"].toolTip()
     guilds = [page.guilds.topLevelItem(i).text(0) for i in range(page.guilds.topLevelItemCount())]
     assert guilds == ["Test Server"]
     page.start_button.click()
-    wait_until(loop, lambda: studio.ctx.discord.status.phase is BotPhase.STOPPED)
+    wait_until(loop, lambda: studio.session.discord.status.phase is BotPhase.STOPPED)
     assert page.start_button.text() == "Start"
 
 
@@ -67,7 +67,7 @@ def test_the_window_stays_responsive_while_the_bot_answers(world, loop):
     async def scenario() -> list[str]:
         # All in one running loop, as in the app: the bot, the model stream and the clicks.
         connected = asyncio.Event()
-        studio.ctx.discord.on_status(
+        studio.session.discord.on_status(
             lambda status: status.phase is BotPhase.CONNECTED and connected.set()
         )
         page.start_button.click()
@@ -86,7 +86,7 @@ def test_the_window_stays_responsive_while_the_bot_answers(world, loop):
         await fake.wait_until(lambda: bool(fake.sent_in(general)), within=15)
         # Stop inside the running loop: pytest-qt processes Qt events after the test, and
         # discord.py must not get a turn then, with no asyncio loop running.
-        await studio.ctx.discord.stop()
+        await studio.session.discord.stop()
         return shown
 
     assert loop.run_until_complete(scenario()) == window.page_keys()
@@ -102,6 +102,6 @@ def test_options_are_saved(world, loop):
     page.allowlist.setText("#general, 1234")
     page.save_options()
     loop.run_until_complete(studio.tasks.wait_idle())
-    discord = studio.ctx.settings.settings.discord
+    discord = studio.session.settings.settings.discord
     assert discord.allow_dms and discord.channel_allowlist == ["general", "1234"]
     assert discord.character == "Juniper"

@@ -4,7 +4,6 @@ captions. Drops are real QDropEvents carrying file URLs, as a file manager sends
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import datetime
 from pathlib import Path
@@ -19,12 +18,18 @@ from PySide6.QtWidgets import QApplication
 from carrier_studio import assets
 from carrier_studio.core.characters.document import CharacterDoc
 from carrier_studio.core.instagram import PostKind, PostState
-from carrier_studio.core.settings import CompatEndpoint, ModelChoice, ProviderSettings, Settings
-from carrier_studio.services.instagram import captions as instagram_captions
-from carrier_studio.services.instagram.graph_api import GraphClient
+from carrier_studio.core.instagram.setup import setup_problem
+from carrier_studio.core.settings import (
+    CompatEndpoint,
+    InstagramSettings,
+    ModelChoice,
+    ProviderSettings,
+    Settings,
+)
+from carrier_studio.services.instagram.captions import write_caption_as
+from carrier_studio.services.instagram.graph_api import read_quota
 from carrier_studio.services.platform.secrets import SecretStore
-from carrier_studio.services.providers.registry import choice_for, text_model
-from carrier_studio.ui.pages.instagram import InstagramPage, InstagramPageDeps, setup_problem
+from carrier_studio.ui.pages.instagram import InstagramPage, InstagramPageDeps
 from carrier_studio.ui.tasks import TaskOwner
 from tests.fakes import hang, running_server, text
 from tests.fakes.graph_api import TOKEN, USER_ID
@@ -63,27 +68,24 @@ def world(qapp, loop, tmp_path, keyring_backend):
         providers.default = ModelChoice(provider="openai-compatible", model="m", endpoint="local")
 
         async def write_caption(request, progress):
-            # As app.py wires it: the captions service, the character's model, closed after.
+            # The production function, on the character's own model.
             doc = CharacterDoc.new(request.character)
             doc.data["bio"] = [f"{request.character} bakes and photographs cakes."]
-            model = await asyncio.to_thread(
-                text_model, choice_for(doc, providers), providers, secrets
+            return await write_caption_as(
+                request.character,
+                characters={request.character: doc},
+                providers=providers,
+                secrets=secrets,
+                brief=request.brief,
+                kind=request.kind,
+                files=request.files,
+                progress=progress,
             )
-            try:
-                return await instagram_captions.write_caption(
-                    doc,
-                    model,
-                    brief=request.brief,
-                    kind=request.kind,
-                    files=request.files,
-                    progress=progress,
-                )
-            finally:
-                await model.close()
 
-        async def read_quota():
-            async with GraphClient(rig.graph.base_url, USER_ID, TOKEN) as graph:
-                return await graph.publishing_limit()
+        async def quota():
+            return await read_quota(
+                InstagramSettings(user_id=USER_ID, graph_base_url=rig.graph.base_url), TOKEN
+            )
 
         async def characters():
             return ["Ada", "Pip"]
@@ -98,7 +100,7 @@ def world(qapp, loop, tmp_path, keyring_backend):
             write_caption=write_caption,
             setup_problem=configured,
             colors=lambda: COLORS,
-            read_quota=read_quota,
+            read_quota=quota,
             clock=rig.clock,
         )
         page = InstagramPage(deps, tasks)

@@ -5,7 +5,7 @@ from PySide6.QtTest import QTest
 
 from carrier_studio.core.messages import Level
 from carrier_studio.core.status import State
-from carrier_studio.wiring import SERVICE_SLOTS
+from carrier_studio.session import SERVICE_SLOTS
 
 PAGES = ["characters", "chat", "memory", "mcp", "instagram", "discord", "teams", "settings"]
 
@@ -49,7 +49,7 @@ def test_every_page_is_built(make_studio, loop):
 def test_status_bar_has_a_slot_per_service_and_the_database_runs(make_studio):
     studio = make_studio()
     assert list(studio.window.status_slots) == [key for key, _title in SERVICE_SLOTS]
-    database = studio.ctx.status.get("database")
+    database = studio.session.status.get("database")
     assert database.state is State.RUNNING
     assert "sqlite-vec" in database.detail
     assert "sqlite-vec" in studio.window.status_slots["database"].toolTip()
@@ -64,8 +64,8 @@ def test_ctrl_q_shuts_down_in_order_and_closes(make_studio, loop):
     loop.run_until_complete(studio.wait_closed())
     loop.run_until_complete(studio.shutdown())
     assert not studio.window.isVisible()
-    assert studio.ctx.status.get("database").state is State.STOPPED
-    assert studio.ctx.database._conn is None
+    assert studio.session.status.get("database").state is State.STOPPED
+    assert studio.session.database._conn is None
 
 
 def test_geometry_and_page_survive_a_restart(make_studio, loop):
@@ -84,7 +84,7 @@ def test_first_run_says_the_workspace_was_created(make_studio):
     studio = make_studio()
     texts = [m.text for m in studio.messages.history]
     assert any("Created a new workspace" in t for t in texts)
-    assert studio.ctx.workspace.seeded
+    assert studio.session.workspace.seeded
 
 
 def test_a_damaged_database_is_reported_with_its_backup(make_studio, tmp_path):
@@ -96,7 +96,7 @@ def test_a_damaged_database_is_reported_with_its_backup(make_studio, tmp_path):
     assert len(warnings) == 1
     assert "studio.db.corrupt-" in warnings[0].text
     assert len(list(workspace.glob("studio.db.corrupt-*"))) == 1
-    assert studio.ctx.status.get("database").state is State.RUNNING
+    assert studio.session.status.get("database").state is State.RUNNING
 
 
 def test_a_corrupt_settings_file_is_reported_once_the_window_exists(make_studio, app_paths):

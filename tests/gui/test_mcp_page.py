@@ -62,7 +62,7 @@ def test_servers_are_listed_with_their_state(mcp):
 def test_start_shows_tools_and_a_test_call_works(mcp, loop):
     studio, page, _path = mcp
     _start_calc(page, studio, loop)
-    status = studio.ctx.mcp.status("calc")
+    status = studio.session.mcp.status("calc")
     assert status.state is ServerState.RUNNING
     assert page.model.index(page.model.row_of("calc"), 2).data() == "running"
     assert page.model.index(page.model.row_of("calc"), 4).data() == "3"
@@ -97,7 +97,7 @@ def test_toggling_off_stops_the_server_and_saves_only_that(mcp, loop):
         page.model.index(row, 0), Qt.CheckState.Unchecked.value, Qt.ItemDataRole.CheckStateRole
     )
     _run(loop, studio.tasks.wait_idle())
-    assert studio.ctx.mcp.status("calc").state is ServerState.STOPPED
+    assert studio.session.mcp.status("calc").state is ServerState.STOPPED
     saved = json.loads(path.read_text())
     assert saved["mcpServers"]["calc"]["enabled"] is False
     assert saved["x-note"] == "kept"
@@ -105,13 +105,13 @@ def test_toggling_off_stops_the_server_and_saves_only_that(mcp, loop):
         page.model.index(row, 0), Qt.CheckState.Checked.value, Qt.ItemDataRole.CheckStateRole
     )
     _run(loop, studio.tasks.wait_idle())
-    assert studio.ctx.mcp.status("calc").state is ServerState.RUNNING
+    assert studio.session.mcp.status("calc").state is ServerState.RUNNING
 
 
 def test_a_killed_server_comes_back(mcp, loop):
     studio, page, _path = mcp
     _start_calc(page, studio, loop)
-    pid = studio.ctx.mcp.status("calc").pid
+    pid = studio.session.mcp.status("calc").pid
     assert pid
     states = []
 
@@ -124,7 +124,7 @@ def test_a_killed_server_comes_back(mcp, loop):
                 if status.state is ServerState.RUNNING and ServerState.FAILED in states:
                     back.set()
 
-        unsubscribe = studio.ctx.mcp.subscribe(listen)
+        unsubscribe = studio.session.mcp.subscribe(listen)
         os.kill(pid, signal.SIGKILL)
         await asyncio.wait_for(back.wait(), 10)
         unsubscribe()
@@ -173,7 +173,7 @@ def test_a_broken_file_on_reload_changes_nothing(mcp, loop):
     assert path.read_text() == text
     errors = [m.text for m in studio.messages.history if "has an error" in m.text]
     assert errors
-    assert studio.ctx.mcp.config("calc") is not None, "the running catalogue is kept"
+    assert studio.session.mcp.config("calc") is not None, "the running catalogue is kept"
 
 
 def test_the_tool_policy_feeds_chat(mcp, loop):
@@ -183,4 +183,4 @@ def test_the_tool_policy_feeds_chat(mcp, loop):
     page.policy.setCurrentIndex(page.policy.findData("auto"))
     page.policy.activated.emit(page.policy.currentIndex())
     _run(loop, studio.tasks.wait_idle())
-    assert _run(loop, studio.ctx.chat.conversations.remembered("*")) == {"add": "auto"}
+    assert _run(loop, studio.session.chat.conversations.remembered("*")) == {"add": "auto"}

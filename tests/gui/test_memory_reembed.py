@@ -8,7 +8,7 @@ from tests.gui.test_chat_page import chat, server  # noqa: F401 - fixtures
 
 def test_a_new_embedder_re_embeds_with_progress_on_the_memory_page(chat, loop, server):  # noqa: F811
     _page, studio = chat
-    ctx = studio.ctx
+    ctx = studio.session
     ctx.secrets.set("OPENAI_API_KEY", "sk-test-openai-0000000000")
     service = loop.run_until_complete(ctx.memory.ready())
     facts = [f"Fact number {i} about the lighthouse." for i in range(30)]

@@ -90,15 +90,15 @@ def test_without_a_keyring_the_user_must_choose(make_studio, loop, app_paths, tm
     QTest.keyClicks(page.secret_fields["ANTHROPIC_API_KEY"].edit, KEY)
     _save(page, loop, studio)
     assert "no system keyring" in page.error_label.text().lower()
-    assert studio.ctx.secrets.get("ANTHROPIC_API_KEY") is None
-    assert not studio.ctx.workspace.paths.env_file.exists()
+    assert studio.session.secrets.get("ANTHROPIC_API_KEY") is None
+    assert not studio.session.workspace.paths.env_file.exists()
 
     page.storage.setCurrentIndex(page.storage.findData("session"))
     _save(page, loop, studio)
     assert page.error_label.isHidden()
-    assert studio.ctx.secrets.lookup("ANTHROPIC_API_KEY") == (KEY, "session")
+    assert studio.session.secrets.lookup("ANTHROPIC_API_KEY") == (KEY, "session")
     assert page.secret_fields["ANTHROPIC_API_KEY"].source == "session"
-    assert not studio.ctx.workspace.paths.env_file.exists()
+    assert not studio.session.workspace.paths.env_file.exists()
     assert KEY not in app_paths.settings_file.read_text()
     assert json.loads(app_paths.settings_file.read_text())["secrets"]["storage"] == "session"
 
@@ -149,7 +149,7 @@ def test_keys_typed_in_settings_never_reach_the_log(make_studio, loop, app_paths
     from carrier_studio.services.platform.logs import remove_handlers, setup_logging
 
     studio = make_studio()
-    handlers = setup_logging(app_paths.log_file, studio.ctx.redactor)
+    handlers = setup_logging(app_paths.log_file, studio.session.redactor)
     try:
         page = _settings_page(studio)
         QTest.keyClicks(page.secret_fields["ANTHROPIC_API_KEY"].edit, "plain-looking-secret-99")

@@ -37,14 +37,14 @@ if __name__ == "__main__":
 def teams_page(studio) -> tuple[TeamsPage, TeamService]:
     """The page as the window builds it (app.py's factory), shown."""
     studio.window.show_page("teams")
-    return studio.window.page("teams"), studio.ctx.teams
+    return studio.window.page("teams"), studio.session.teams
 
 
 @pytest.fixture
 def world(make_studio, loop, monkeypatch):
     with running_server() as llm:
         studio = make_studio()
-        providers = studio.ctx.settings.settings.providers
+        providers = studio.session.settings.settings.providers
         providers.endpoints = [CompatEndpoint(name="local", base_url=llm.openai_base_url)]
         providers.default = ModelChoice(provider="openai-compatible", model="m", endpoint="local")
         page, teams = teams_page(studio)
@@ -153,8 +153,10 @@ def test_the_tool_maker_dialog_saves_a_reviewed_tool_turned_off(world, loop):
     dialog.save_button.click()
     loop.run_until_complete(studio.tasks.wait_idle())
     assert accepted == [True], "the dialog closed as accepted"
-    tools = studio.ctx.workspace.paths.tools_dir
+    tools = studio.session.workspace.paths.tools_dir
     assert (tools / "shouter.py").read_text().startswith("from mcp.server.mcpserver import")
-    entry = json.loads(studio.ctx.workspace.paths.mcp_config.read_text())["mcpServers"]["shouter"]
+    entry = json.loads(studio.session.workspace.paths.mcp_config.read_text())["mcpServers"][
+        "shouter"
+    ]
     assert entry["enabled"] is False
-    assert "shouter" in studio.ctx.mcp.configured, "the MCP page sees it at once"
+    assert "shouter" in studio.session.mcp.configured, "the MCP page sees it at once"

@@ -120,18 +120,21 @@ def test_a_newer_file_is_used_as_defaults_and_never_overwritten(tmp_path, messag
 
 
 def test_the_instagram_section_names_its_graph_root_and_says_when_it_is_configured():
-    from carrier_studio.core.settings import instagram_configured
+    from carrier_studio.core.instagram.setup import publishing_wanted, setup_problem
 
     settings = Settings()
     assert settings.instagram.base_url == "https://graph.facebook.com/v23.0"
-    assert not instagram_configured(settings)
+    assert "account id, an access token, an FTP host and" in setup_problem(settings, False)
     raw = dump_settings(settings)
     raw["instagram"].update(user_id="1784", graph_base_url="http://127.0.0.1:9/v23.0/")
     raw["ftp"].update(host="ftp.example.org", public_base_url="https://cdn.example.org/ig/")
     parsed = parse_settings(raw)
     assert parsed.instagram.base_url == "http://127.0.0.1:9/v23.0"
     assert parsed.ftp.public_base_url == "https://cdn.example.org/ig"
-    assert instagram_configured(parsed) and parsed.instagram.publish_in_background
+    assert setup_problem(parsed, token_set=True) is None
+    assert publishing_wanted(parsed, token_set=True)
+    assert setup_problem(parsed, token_set=False).startswith("Publishing is not set up: an access")
+    assert not publishing_wanted(parsed, token_set=False)  # the token decides too
     raw["ftp"]["public_base_url"] = "cdn.example.org"
     with pytest.raises(ConfigError) as bad:
         parse_settings(raw)

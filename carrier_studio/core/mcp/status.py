@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from carrier_studio.core.errors import CarrierError
+from carrier_studio.core.status import State
 
 
 class McpServerError(CarrierError):
@@ -81,3 +82,20 @@ class BackoffPolicy:
 
     def delay(self, failures: int) -> float:
         return min(self.cap, self.initial * self.factor ** max(0, failures - 1))
+
+
+def mcp_summary(statuses: list[ServerStatus]) -> tuple[State, str]:
+    """The MCP slot of the status board: one state and a line such as "2 running, failed: x"."""
+    running = sum(s.state is ServerState.RUNNING for s in statuses)
+    starting = sum(s.state is ServerState.STARTING for s in statuses)
+    failed = [s.name for s in statuses if s.state is ServerState.FAILED]
+    parts = [f"{running} running"] + ([f"{starting} starting"] if starting else [])
+    if failed:
+        parts.append(f"failed: {', '.join(failed)}")
+    if failed:
+        state = State.ERROR
+    elif running:
+        state = State.RUNNING
+    else:
+        state = State.STARTING if starting else State.STOPPED
+    return state, ", ".join(parts)

@@ -40,6 +40,9 @@ class Conversation:
 
 _NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
 
+#: The tool_approvals "character" that holds the workspace-wide policies.
+WORKSPACE_WIDE = "*"
+
 
 class ConversationStore:
     def __init__(self, db: Database) -> None:
@@ -187,6 +190,13 @@ class ConversationStore:
             " ON CONFLICT (character, tool) DO UPDATE SET policy = excluded.policy",
             (character, tool, policy),
         )
+
+    async def workspace_policies(self) -> dict[str, str]:
+        """The policies set for every character (the MCP page); a character's own override."""
+        return await self.remembered(WORKSPACE_WIDE)
+
+    async def set_workspace_policy(self, tool: str, policy: str) -> None:
+        await self.remember(WORKSPACE_WIDE, tool, policy)
 
     async def record_run(
         self,

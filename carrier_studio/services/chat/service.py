@@ -336,7 +336,7 @@ class ChatThread:
         # A chat that cannot run (no key, no endpoint) must not start MCP servers for nothing.
         await asyncio.to_thread(check_choice, self.model_choice(doc), providers, service.secrets)
         mcp_tools = await self._mcp_tools(docs, doc)
-        workspace_policy = await service.conversations.remembered("*")
+        workspace_policy = await service.conversations.workspace_policies()
         instagram_tool = None
         if service.instagram is not None:
             from carrier_studio.core.runtime.instagram_tool import make_queue_post_tool

@@ -6,12 +6,15 @@ Same shape as `character_builder.draft_character`: the caller builds the `TextMo
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from carrier_studio.core.characters.document import CharacterDoc
+from carrier_studio.core.errors import CarrierError
 from carrier_studio.core.instagram import InstagramError, check_caption
 from carrier_studio.core.instagram import captions as prompts
-from carrier_studio.services.providers.registry import TextModel
+from carrier_studio.core.settings import ProviderSettings
+from carrier_studio.services.platform.secrets import SecretStore
+from carrier_studio.services.providers.registry import TextModel, choice_for, with_text_model
 
 ATTEMPTS = 2
 
@@ -58,3 +61,28 @@ async def write_caption(
         where="caption",
         hint="Try again, or write the caption yourself.",
     )
+
+
+async def write_caption_as(
+    character: str,
+    *,
+    characters: Mapping[str, CharacterDoc],
+    providers: ProviderSettings,
+    secrets: SecretStore,
+    brief: str = "",
+    kind: str = "image",
+    files: list[str] | None = None,
+    progress: Callable[[str], None] = lambda _text: None,
+) -> str:
+    """`write_caption` for the character named ``character``, on its own model (its voice),
+    else the workspace default."""
+    doc = characters.get(character)
+    if doc is None:
+        raise CarrierError(f'there is no character named "{character}"')
+
+    async def write(model: TextModel) -> str:
+        return await write_caption(
+            doc, model, brief=brief, kind=kind, files=files, progress=progress
+        )
+
+    return await with_text_model(choice_for(doc, providers), providers, secrets, write)

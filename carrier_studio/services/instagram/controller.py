@@ -1,15 +1,17 @@
-"""The Instagram queue and its worker for one session: what StudioContext holds.
+"""The Instagram queue and its worker for one session: what the Session holds.
 
 The queue is always there (the page lists, adds and edits posts even before an account is set);
-the worker runs only when `instagram_worker.wanted(settings)` — an account, an FTP host with a
-public URL, and background publishing on. `sync()` starts or stops it to match the settings;
-the window calls it once the database is open and again after settings change.
+the worker runs only when `core.instagram.setup.publishing_wanted`: an account, its token, an
+FTP host with a public URL, and background publishing on. `sync()` starts or stops it to match
+the settings; the session calls it once the database is open and again after settings change.
 """
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
+from carrier_studio.core.instagram.setup import TOKEN_SECRET, publishing_wanted, setup_problem
 from carrier_studio.core.status import State, StatusBoard
 from carrier_studio.services.instagram.queue import InstagramQueue
 from carrier_studio.services.instagram.worker import (
@@ -17,7 +19,6 @@ from carrier_studio.services.instagram.worker import (
     InstagramWorker,
     WorkerConfig,
     connector,
-    wanted,
 )
 from carrier_studio.services.platform.db import Database
 from carrier_studio.services.platform.secrets import SecretStore
@@ -38,6 +39,7 @@ class InstagramController:
         config: WorkerConfig | None = None,
     ) -> None:
         self._settings = settings
+        self._secrets = secrets
         self._status = status
         self.queue = InstagramQueue(database, workspace_root / "instagram")
         self.worker = InstagramWorker(
@@ -46,7 +48,7 @@ class InstagramController:
 
     async def sync(self) -> bool:
         """Run the worker if the settings want it, stop it if not; returns whether it runs."""
-        if wanted(self._settings.settings):
+        if publishing_wanted(self._settings.settings, await self.token_set()):
             self.worker.start()
             return True
         if self.worker.running:
@@ -54,6 +56,14 @@ class InstagramController:
         if self._status is not None:
             self._status.set(SLOT, State.STOPPED, NOT_SET_UP)
         return False
+
+    async def token_set(self) -> bool:
+        """Whether the access token is stored (a keyring read: off the event loop)."""
+        return bool(await asyncio.to_thread(self._secrets.get, TOKEN_SECRET))
+
+    async def setup_problem(self) -> str | None:
+        """What is missing before the queue can publish, in a sentence; None when all is set."""
+        return setup_problem(self._settings.settings, await self.token_set())
 
     async def close(self) -> None:
         """Stop the worker (the step in progress saves first); call before the database closes."""

@@ -27,6 +27,7 @@ from carrier_studio.core.instagram import (
     classify,
 )
 from carrier_studio.core.instagram.errors import GraphAuthError
+from carrier_studio.core.settings import InstagramSettings
 
 log = logging.getLogger(__name__)
 
@@ -260,3 +261,9 @@ def _param(value: Any) -> str:
 
 
 __all__ = ["ContainerStatus", "GraphApiError", "GraphClient", "raise_for_status"]
+
+
+async def read_quota(account: InstagramSettings, token: str) -> Quota:
+    """The account's publishing quota right now (one short-lived client)."""
+    async with GraphClient(account.base_url, account.user_id, token) as graph:
+        return await graph.publishing_limit()

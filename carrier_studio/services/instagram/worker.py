@@ -612,14 +612,6 @@ class InstagramWorker:
 # -- building from settings ----------------------------------------------------------------------
 
 
-def wanted(settings) -> bool:  # noqa: ANN001 - core.settings.Settings
-    """Whether the worker should run: an account and its FTP host are set and the user did not
-    turn background publishing off. (The window starts/stops the worker when this changes.)"""
-    from carrier_studio.core.settings import instagram_configured
-
-    return settings.instagram.publish_in_background and instagram_configured(settings)
-
-
 def connector(settings_source, secrets) -> Connect:  # noqa: ANN001 - SettingsStore, SecretStore
     """A `Connect` that reads the current settings and secrets each pass (edits apply at once)."""
     from carrier_studio.services.instagram.ftp import FtpTarget

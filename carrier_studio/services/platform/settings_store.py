@@ -76,8 +76,10 @@ class SettingsStore:
             )
             return cls(path, Settings())
 
-    def subscribe(self, listener: Callable[[Settings], None]) -> None:
+    def subscribe(self, listener: Callable[[Settings], None]) -> Callable[[], None]:
+        """Call ``listener`` after every save; returns the function that stops it."""
         self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
     def save(self, settings: Settings | None = None) -> None:
         """Write the settings atomically and tell the listeners."""

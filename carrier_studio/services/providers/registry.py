@@ -8,9 +8,11 @@ with what to do about them. The SDKs are imported on first use: they cost second
 
 from __future__ import annotations
 
+import asyncio
 import sys
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from carrier_studio.core.characters.document import CharacterDoc
 from carrier_studio.core.errors import ProviderError
@@ -20,6 +22,8 @@ from carrier_studio.services.platform.secrets import SecretStore
 
 #: Local servers (Ollama, LM Studio, llama.cpp) ignore the key but the client needs one.
 NO_KEY = "not-needed"
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -222,6 +226,21 @@ def text_model(choice: ModelChoice, providers: ProviderSettings, secrets: Secret
 
 
 # -- agents SDK models ------------------------------------------------------------------------
+
+
+async def with_text_model(
+    choice: ModelChoice,
+    providers: ProviderSettings,
+    secrets: SecretStore,
+    work: Callable[[TextModel], Awaitable[T]],
+) -> T:
+    """Run ``work`` on a text model for ``choice`` and close the model after it. Reading the key
+    (a keyring call) and importing the provider SDK happen off the event loop."""
+    model = await asyncio.to_thread(text_model, choice, providers, secrets)
+    try:
+        return await work(model)
+    finally:
+        await model.close()
 
 
 def choice_for(doc: CharacterDoc, providers: ProviderSettings) -> ModelChoice:

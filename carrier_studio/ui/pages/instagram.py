@@ -45,7 +45,6 @@ from carrier_studio.core.instagram import (
     check_caption,
     utcnow,
 )
-from carrier_studio.core.settings import Settings, instagram_configured
 from carrier_studio.ui.tasks import TaskOwner
 from carrier_studio.ui.widgets.instagram_caption import CaptionEditor
 from carrier_studio.ui.widgets.instagram_drop import (
@@ -81,26 +80,6 @@ class CaptionRequest:
 
 #: (request, progress callback) → the caption (services.instagram_captions.write_caption).
 WriteCaption = Callable[[CaptionRequest, Callable[[str], None]], Awaitable[str]]
-
-
-def setup_problem(settings: Settings, token_set: bool) -> str | None:
-    """What is missing before the queue can publish, in a sentence; None when all is set."""
-    missing = []
-    if not settings.instagram.user_id:
-        missing.append("the Instagram account id")
-    if not token_set:
-        missing.append("an access token")
-    if not settings.ftp.host:
-        missing.append("an FTP host")
-    if not settings.ftp.public_base_url:
-        missing.append("the FTP host's public URL")
-    if not missing and instagram_configured(settings):
-        return None
-    listed = ", ".join(missing[:-1]) + (" and " if len(missing) > 1 else "") + missing[-1]
-    return (
-        f"Publishing is not set up: {listed} {'is' if len(missing) == 1 else 'are'} missing. "
-        "Posts can be queued now; they publish once Settings → Instagram and FTP are filled in."
-    )
 
 
 @dataclass

@@ -1,0 +1,197 @@
+"""The window's pages: a table of builders, one per page, in navigation order.
+
+A builder takes the running `Studio` and returns the page widget; the window calls it the
+first time the page is shown. Everything a page does goes through the services and core
+functions it is handed: a builder only picks them out of the session. To add a page, write
+its builder here and add a row to `PAGES`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QWidget
+
+    from carrier_studio.app.window import Studio
+
+
+@dataclass(frozen=True)
+class Page:
+    key: str
+    title: str
+    icon: str
+    build: Callable[[Studio], QWidget]
+
+
+def _characters(studio: Studio) -> QWidget:
+    from carrier_studio.services.characters.builder import draft_character
+    from carrier_studio.services.mcp.catalogue import server_names
+    from carrier_studio.ui.pages.characters import CharacterPageDeps, CharactersPage
+
+    session = studio.session
+
+    async def renamed(old: str, new: str) -> None:
+        await session.chat.conversations.rename_character(old, new)
+        settings = session.settings.settings
+        if settings.discord.character == old:
+            discord = settings.discord.model_copy(update={"character": new})
+            await session.settings.save_async(settings.model_copy(update={"discord": discord}))
+
+    deps = CharacterPageDeps(
+        store=session.characters,
+        secrets=session.secrets,
+        mcp_servers=lambda: server_names(session.workspace.paths.mcp_config),
+        endpoints=lambda: [e.name for e in session.settings.settings.providers.endpoints],
+        draft=studio.on_default_model(draft_character),
+        model_label=studio.default_model_label,
+        renamed=renamed,
+    )
+    return CharactersPage(deps, studio.tasks)
+
+
+def _chat(studio: Studio) -> QWidget:
+    from carrier_studio.ui.pages.chat import ChatPage, ChatPageDeps
+
+    settings = studio.session.settings
+    deps = ChatPageDeps(
+        chat=studio.session.chat,
+        model_options=lambda: settings.settings.providers.model_options(),
+        dark=lambda: studio.theme.scheme == "dark",
+    )
+    page = ChatPage(deps, studio.tasks)
+    page.open_memory.connect(studio.open_memory)
+    return page
+
+
+def _memory(studio: Studio) -> QWidget:
+    import asyncio
+
+    from carrier_studio.ui.pages.memory import MemoryPage, MemoryPageDeps
+
+    session = studio.session
+    memory = session.memory
+
+    async def characters() -> list[str]:
+        entries = await asyncio.to_thread(session.characters.list)
+        return sorted(e.doc.name for e in entries if e.doc is not None)
+
+    deps = MemoryPageDeps(
+        service=memory.ready,
+        characters=characters,
+        move_target=memory.open_supabase,
+        can_move=memory.can_move_to_supabase,
+        on_service_changed=memory.on_change,
+        changed=memory.refresh_status,
+        start_reembed=memory.start_reembed,
+        reembedding=lambda: memory.reembedding,
+        on_reembed_progress=memory.on_reembed_progress,
+    )
+    return MemoryPage(deps, studio.tasks)
+
+
+def _mcp(studio: Studio) -> QWidget:
+    from carrier_studio.ui.pages.mcp import McpPage, McpPageDeps
+
+    store = studio.session.chat.conversations
+    deps = McpPageDeps(
+        manager=studio.session.mcp,
+        colors=studio.theme.colors,
+        theme_changed=studio.theme.changed,
+        tool_policies=store.workspace_policies,
+        set_tool_policy=store.set_workspace_policy,
+    )
+    return McpPage(deps, studio.tasks)
+
+
+def _instagram(studio: Studio) -> QWidget:
+    import asyncio
+
+    from carrier_studio.core.instagram.setup import TOKEN_SECRET
+    from carrier_studio.services.instagram.captions import write_caption_as
+    from carrier_studio.services.instagram.graph_api import read_quota
+    from carrier_studio.ui.pages.instagram import InstagramPage, InstagramPageDeps
+
+    session = studio.session
+    instagram = session.instagram
+
+    async def characters() -> list[str]:
+        return sorted(await session.chat.characters_by_name())
+
+    async def quota() -> Any:
+        token = await asyncio.to_thread(session.secrets.get, TOKEN_SECRET)
+        return await read_quota(session.settings.settings.instagram, token or "")
+
+    async def write_caption(request: Any, progress: Callable[[str], None]) -> str:
+        return await write_caption_as(
+            request.character,
+            characters=await session.chat.characters_by_name(),
+            providers=session.settings.settings.providers,
+            secrets=session.secrets,
+            brief=request.brief,
+            kind=request.kind,
+            files=request.files,
+            progress=progress,
+        )
+
+    deps = InstagramPageDeps(
+        queue=instagram.queue,
+        characters=characters,
+        write_caption=write_caption,
+        setup_problem=instagram.setup_problem,
+        colors=studio.theme.colors,
+        read_quota=quota,
+        token_warning=lambda: instagram.worker.token_warning,
+        open_settings=lambda: studio.window.show_page("settings"),
+        theme_changed=studio.theme.changed,
+    )
+    return InstagramPage(deps, studio.tasks)
+
+
+def _discord(studio: Studio) -> QWidget:
+    from carrier_studio.ui.pages.discord import DiscordPage, DiscordPageDeps
+
+    session = studio.session
+    deps = DiscordPageDeps(session.discord, session.settings, session.chat, studio.theme.colors)
+    return DiscordPage(deps, studio.tasks)
+
+
+def _teams(studio: Studio) -> QWidget:
+    from carrier_studio.services.mcp.tool_maker import ToolMaker, draft_tool
+    from carrier_studio.ui.pages.teams import TeamsPage, TeamsPageDeps
+
+    session = studio.session
+    paths = session.workspace.paths
+    maker = ToolMaker(paths.tools_dir, paths.mcp_config, mcp=session.mcp)
+    deps = TeamsPageDeps(
+        session.teams,
+        studio.theme.colors,
+        studio.on_default_model(draft_tool),
+        maker.save,
+        studio.default_model_label,
+        theme_changed=studio.theme.changed,
+    )
+    return TeamsPage(deps, studio.tasks)
+
+
+def _settings(studio: Studio) -> QWidget:
+    from carrier_studio.ui.pages.settings import SettingsPage
+
+    session = studio.session
+    return SettingsPage(session.settings, session.secrets, studio.theme, studio.tasks)
+
+
+PAGES = [
+    Page("characters", "Characters", "characters", _characters),
+    Page("chat", "Chat", "chat", _chat),
+    Page("memory", "Memory", "memory", _memory),
+    Page("mcp", "MCP Servers", "mcp", _mcp),
+    Page("instagram", "Instagram", "instagram", _instagram),
+    Page("discord", "Discord", "discord", _discord),
+    Page("teams", "Teams", "teams", _teams),
+    Page("settings", "Settings", "settings", _settings),
+]
+
+BUILDERS = {page.key: page.build for page in PAGES}
