@@ -19,7 +19,7 @@ from carrier_studio.core.window_state import WindowState
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QApplication
 
-    from carrier_studio.services.providers.registry import TextModel
+    from carrier_studio.services.providers import TextModel
     from carrier_studio.session import Session
     from carrier_studio.ui.main_window import MainWindow
     from carrier_studio.ui.theme import ThemeManager
@@ -90,7 +90,7 @@ class Studio:
 
     def on_default_model(self, draft: Draft) -> Callable[[str, Callable[[str], None]], Any]:
         """``draft`` (builder, tool maker) bound to the workspace's default model."""
-        from carrier_studio.services.providers.registry import with_text_model
+        from carrier_studio.services.providers import with_text_model
 
         session = self.session
 

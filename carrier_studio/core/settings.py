@@ -19,6 +19,13 @@ from carrier_studio.core.errors import ConfigError
 SETTINGS_VERSION = 2
 
 Provider = Literal["openai", "anthropic", "openai-compatible"]
+#: Every model provider the studio can run, with its title. Settings and character files are
+#: validated against these names; services/providers registers one module for each.
+PROVIDERS: dict[str, str] = {
+    "openai": "OpenAI",
+    "anthropic": "Anthropic",
+    "openai-compatible": "OpenAI-compatible endpoint",
+}
 
 
 def _http_url(value: str) -> str:

@@ -172,7 +172,7 @@ class OpenAIEmbedder:
         texts = list(texts)
         if not texts:
             return np.empty((0, self.dimension), np.float32)
-        from carrier_studio.services.providers.registry import _provider_error
+        from carrier_studio.services.providers import provider_error as _provider_error
 
         client = await self._connect()
         label = f"OpenAI embeddings ({self.model})"

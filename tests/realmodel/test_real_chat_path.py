@@ -18,7 +18,7 @@ from carrier_studio.core.runtime.events import Done, TextDelta, ToolCallFinished
 from carrier_studio.core.runtime.session import ChatSession
 from carrier_studio.core.settings import CompatEndpoint, ModelChoice, ProviderSettings
 from carrier_studio.services.platform.secrets import SecretStore
-from carrier_studio.services.providers.registry import agents_model, classify_error
+from carrier_studio.services.providers import agents_model, classify_error
 
 if TYPE_CHECKING:
     from tests.realmodel.conftest import RealModel

@@ -26,7 +26,7 @@ from openai.types.responses import (
 )
 from pydantic import BaseModel
 
-from carrier_studio.services.providers.anthropic import AnthropicModel
+from carrier_studio.services.providers.anthropic.model import AnthropicModel
 from tests.fakes import (
     ScriptedLLMServer,
     Usage,

@@ -13,7 +13,7 @@ from carrier_studio.core.errors import ProviderError
 from carrier_studio.core.settings import CompatEndpoint, ModelChoice, ProviderSettings
 from carrier_studio.services.characters.builder import draft_character
 from carrier_studio.services.platform.secrets import SecretStore
-from carrier_studio.services.providers.registry import text_model
+from carrier_studio.services.providers import text_model
 from tests.fakes import ScriptedLLMServer, error, json_text, text
 from tests.helpers.drafts import DRAFT
 

@@ -20,7 +20,7 @@ from carrier_studio.services.mcp.tool_maker import (
     studio_variables,
 )
 from carrier_studio.services.platform.secrets import SecretStore
-from carrier_studio.services.providers.registry import text_model
+from carrier_studio.services.providers import text_model
 from tests.fakes import ScriptedLLMServer, text
 
 GOOD = '''Here is the tool:

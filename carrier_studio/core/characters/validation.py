@@ -14,6 +14,7 @@ from typing import Any
 
 from carrier_studio.core.characters.document import CharacterDoc
 from carrier_studio.core.json_types import json_type as _json_type
+from carrier_studio.core.settings import PROVIDERS
 
 
 class Severity(enum.Enum):
@@ -36,7 +37,6 @@ class Issue:
 Check = Callable[[Any, str, list[Issue]], None]
 
 POLICIES = ("off", "ask", "auto")
-PROVIDERS = ("openai", "anthropic", "openai-compatible")
 _PLACEHOLDER = re.compile(r"^\{\{[A-Za-z0-9_]+\}\}$")
 _PLACEHOLDER_SECRET = re.compile(r"YOUR_[A-Z0-9_]*_?HERE|<YOUR[^>]*>|CHANGE_?ME", re.IGNORECASE)
 
@@ -171,7 +171,7 @@ FIELDS: dict[str, Check] = {
     ),
     "model": _object(
         {
-            "provider": _one_of(PROVIDERS),
+            "provider": _one_of(tuple(PROVIDERS)),
             "model": STRING,
             "endpoint": STRING,
             "temperature": _range(0, 2),

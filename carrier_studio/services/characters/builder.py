@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from carrier_studio.core.characters import builder
 from carrier_studio.core.characters.document import CharacterDoc, CharacterError
-from carrier_studio.services.providers.registry import TextModel
+from carrier_studio.services.providers import TextModel
 
 ATTEMPTS = 2
 

@@ -51,7 +51,7 @@ from carrier_studio.services.chat.conversations import (
 from carrier_studio.services.mcp.manager import McpManager
 from carrier_studio.services.platform.secrets import SecretStore
 from carrier_studio.services.platform.settings_store import SettingsStore
-from carrier_studio.services.providers.registry import (
+from carrier_studio.services.providers import (
     agents_model,
     check_choice,
     choice_for,

@@ -14,7 +14,7 @@ from carrier_studio.core.instagram import InstagramError, check_caption
 from carrier_studio.core.instagram import captions as prompts
 from carrier_studio.core.settings import ProviderSettings
 from carrier_studio.services.platform.secrets import SecretStore
-from carrier_studio.services.providers.registry import TextModel, choice_for, with_text_model
+from carrier_studio.services.providers import TextModel, choice_for, with_text_model
 
 ATTEMPTS = 2
 

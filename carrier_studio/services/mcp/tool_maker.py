@@ -20,7 +20,7 @@ from carrier_studio.core import toolmaker
 from carrier_studio.core.mcp import Catalogue, McpConfigError, jsonedit
 from carrier_studio.core.toolmaker import ToolCode, ToolCodeError
 from carrier_studio.services.platform.files import atomic_write_text
-from carrier_studio.services.providers.registry import TextModel
+from carrier_studio.services.providers import TextModel
 
 if TYPE_CHECKING:
     from carrier_studio.services.mcp.manager import McpManager

@@ -1,0 +1,31 @@
+"""Model providers behind one interface (`base.ModelProvider`), registered by name.
+
+Other features use these names only: the registry's functions, the `TextModel` protocol and
+the error wording.
+"""
+
+from carrier_studio.services.providers.base import Completion, TextModel
+from carrier_studio.services.providers.errors import classify_error, provider_error
+from carrier_studio.services.providers.registry import (
+    agents_model,
+    check_choice,
+    choice_for,
+    provider_named,
+    register,
+    text_model,
+    with_text_model,
+)
+
+__all__ = [
+    "Completion",
+    "TextModel",
+    "agents_model",
+    "check_choice",
+    "choice_for",
+    "classify_error",
+    "provider_error",
+    "provider_named",
+    "register",
+    "text_model",
+    "with_text_model",
+]

@@ -37,7 +37,7 @@ from carrier_studio.services.platform.db import Database
 from carrier_studio.services.platform.files import atomic_write_text
 from carrier_studio.services.platform.secrets import SecretStore
 from carrier_studio.services.platform.settings_store import SettingsStore
-from carrier_studio.services.providers.registry import (
+from carrier_studio.services.providers import (
     agents_model,
     check_choice,
     choice_for,

@@ -28,15 +28,11 @@ from PySide6.QtWidgets import (
 )
 
 from carrier_studio.core.characters.document import CharacterDoc
+from carrier_studio.core.settings import PROVIDERS
 from carrier_studio.ui.widgets.examples_editor import MessageExamplesEditor
 from carrier_studio.ui.widgets.list_editor import StringListEditor
 
-_PROVIDERS = [
-    ("", "Workspace default"),
-    ("openai", "OpenAI"),
-    ("anthropic", "Anthropic"),
-    ("openai-compatible", "OpenAI-compatible endpoint"),
-]
+_PROVIDERS = [("", "Workspace default"), *PROVIDERS.items()]
 _POLICIES = ["ask", "auto", "off"]
 
 

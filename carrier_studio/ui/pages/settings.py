@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from carrier_studio.core import messages
-from carrier_studio.core.settings import Settings
+from carrier_studio.core.settings import PROVIDERS, Settings
 from carrier_studio.ui.tasks import TaskOwner
 from carrier_studio.ui.theme import ThemeManager
 from carrier_studio.ui.widgets.page import Page
@@ -46,11 +46,7 @@ _STORAGE_CHOICES = [
     ("session", "This session only — forgotten when the studio quits"),
     ("dotenv", "Workspace .env file — plain text, readable by anyone with the folder"),
 ]
-_PROVIDERS = [
-    ("openai", "OpenAI"),
-    ("anthropic", "Anthropic"),
-    ("openai-compatible", "OpenAI-compatible endpoint"),
-]
+_PROVIDERS = list(PROVIDERS.items())
 
 
 def _combo(choices: list[tuple[str, str]], name: str) -> QComboBox:

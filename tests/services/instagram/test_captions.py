@@ -11,7 +11,7 @@ from carrier_studio.core.instagram import InstagramError
 from carrier_studio.core.settings import CompatEndpoint, ModelChoice, ProviderSettings
 from carrier_studio.services.instagram.captions import write_caption
 from carrier_studio.services.platform.secrets import SecretStore
-from carrier_studio.services.providers.registry import text_model
+from carrier_studio.services.providers import text_model
 from tests.fakes import ScriptedLLMServer, text
 
 PIP = CharacterDoc(

@@ -1,0 +1,74 @@
+"""What a model provider is: the interface each provider module implements.
+
+A provider turns a `ModelChoice` plus settings and keys into a client, and a client into the two
+kinds of model the studio runs: a plain `TextModel` (the character builder, captions, the tool
+maker) and an `agents.Model` for chats. The SDKs are imported inside the methods: they cost
+seconds at start-up. Providers are registered by name in `registry.py`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from carrier_studio.core.errors import ProviderError
+from carrier_studio.core.settings import ModelChoice, ProviderSettings
+from carrier_studio.services.platform.secrets import SecretStore
+
+#: Local servers (Ollama, LM Studio, llama.cpp) ignore the key but the client needs one.
+NO_KEY = "not-needed"
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+class TextModel(Protocol):
+    label: str
+
+    async def complete(self, system: str, messages: list[dict[str, str]]) -> Completion:
+        """Answer the conversation ``messages`` (role user/assistant) under ``system``."""
+        ...
+
+    async def close(self) -> None:
+        """Close the HTTP client."""
+        ...
+
+
+class ModelProvider(ABC):
+    """One provider: how to check a choice, connect, and build its two kinds of model."""
+
+    #: The name settings and characters use (`ModelChoice.provider`).
+    name: str
+    #: How a person reads it in an error message.
+    title: str
+
+    @abstractmethod
+    def check(self, choice: ModelChoice, providers: ProviderSettings, secrets: SecretStore) -> None:
+        """Raise `ProviderError` if the choice cannot work here (no key, unknown endpoint)."""
+
+    @abstractmethod
+    def connect(
+        self, choice: ModelChoice, providers: ProviderSettings, secrets: SecretStore
+    ) -> tuple[Any, str]:
+        """An authenticated SDK client for the choice, and its label (``OpenAI (gpt-4.1)``)."""
+
+    @abstractmethod
+    def text_model(self, client: Any, choice: ModelChoice, label: str) -> TextModel:
+        """A plain completion model over ``client``."""
+
+    @abstractmethod
+    def agents_model(self, client: Any, choice: ModelChoice) -> tuple[Any, Any]:
+        """An `agents.Model` over ``client`` and the `ModelSettings` it needs."""
+
+
+def require_key(secrets: SecretStore, name: str, title: str) -> None:
+    """Raise the error a person understands when the provider's API key is not stored."""
+    if not secrets.get(name):
+        raise ProviderError(
+            f"no {title} API key is set", hint="Add it under Settings → Model providers."
+        )

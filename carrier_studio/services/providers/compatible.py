@@ -1,0 +1,77 @@
+"""Any OpenAI-compatible server (Ollama, LM Studio, llama.cpp, vLLM): Chat Completions at a
+named endpoint from Settings, with the endpoint's own key when it needs one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from carrier_studio.core.errors import ProviderError
+from carrier_studio.core.settings import CompatEndpoint, ModelChoice, ProviderSettings
+from carrier_studio.services.platform.secrets import SecretStore
+from carrier_studio.services.providers.base import NO_KEY, Completion, ModelProvider
+from carrier_studio.services.providers.errors import provider_error
+
+
+class CompatibleProvider(ModelProvider):
+    name = "openai-compatible"
+    title = "OpenAI-compatible endpoint"
+
+    def check(self, choice: ModelChoice, providers: ProviderSettings, secrets: SecretStore) -> None:
+        self._endpoint(choice, providers)
+
+    def connect(
+        self, choice: ModelChoice, providers: ProviderSettings, secrets: SecretStore
+    ) -> tuple[Any, str]:
+        import openai
+
+        endpoint = self._endpoint(choice, providers)
+        client = openai.AsyncOpenAI(
+            base_url=endpoint.base_url,
+            api_key=secrets.get(endpoint.secret_name) or NO_KEY,
+            max_retries=1,
+        )
+        return client, f"{endpoint.name} ({choice.model})"
+
+    def text_model(self, client: Any, choice: ModelChoice, label: str) -> ChatTextModel:
+        return ChatTextModel(client, choice.model, choice.temperature, label)
+
+    def agents_model(self, client: Any, choice: ModelChoice) -> tuple[Any, Any]:
+        from agents import ModelSettings, OpenAIChatCompletionsModel
+
+        # Chat Completions streams carry no usage unless asked for.
+        settings = ModelSettings(temperature=choice.temperature, include_usage=True)
+        return OpenAIChatCompletionsModel(model=choice.model, openai_client=client), settings
+
+    @staticmethod
+    def _endpoint(choice: ModelChoice, providers: ProviderSettings) -> CompatEndpoint:
+        for endpoint in providers.endpoints:
+            if endpoint.name == choice.endpoint:
+                return endpoint
+        raise ProviderError(
+            f"the endpoint {choice.endpoint or '(none)'} is not configured",
+            hint="Add it under Settings → OpenAI-compatible endpoints.",
+        )
+
+
+class ChatTextModel:
+    def __init__(self, client: Any, model: str, temperature: float, label: str) -> None:
+        self._client, self._model, self._temperature, self.label = client, model, temperature, label
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    async def complete(self, system: str, messages: list[dict[str, str]]) -> Completion:
+        try:
+            response = await self._client.chat.completions.create(
+                model=self._model,
+                messages=[{"role": "system", "content": system}, *messages],
+                temperature=self._temperature,
+            )
+        except Exception as exc:  # noqa: BLE001 - every provider failure is reworded
+            raise provider_error(exc, self.label) from exc
+        usage = response.usage
+        return Completion(
+            response.choices[0].message.content or "",
+            usage.prompt_tokens if usage else 0,
+            usage.completion_tokens if usage else 0,
+        )

@@ -1,0 +1,64 @@
+"""OpenAI: the Responses API, with the key ``OPENAI_API_KEY`` (and an optional gateway URL)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from carrier_studio.core.settings import ModelChoice, ProviderSettings
+from carrier_studio.services.platform.secrets import SecretStore
+from carrier_studio.services.providers.base import Completion, ModelProvider, require_key
+from carrier_studio.services.providers.errors import provider_error
+
+KEY = "OPENAI_API_KEY"
+
+
+class OpenAIProvider(ModelProvider):
+    name = "openai"
+    title = "OpenAI"
+
+    def check(self, choice: ModelChoice, providers: ProviderSettings, secrets: SecretStore) -> None:
+        require_key(secrets, KEY, self.title)
+
+    def connect(
+        self, choice: ModelChoice, providers: ProviderSettings, secrets: SecretStore
+    ) -> tuple[Any, str]:
+        import openai
+
+        client = openai.AsyncOpenAI(
+            api_key=secrets.get(KEY), base_url=providers.openai_base_url or None, max_retries=1
+        )
+        return client, f"OpenAI ({choice.model})"
+
+    def text_model(self, client: Any, choice: ModelChoice, label: str) -> ResponsesTextModel:
+        return ResponsesTextModel(client, choice.model, choice.temperature, label)
+
+    def agents_model(self, client: Any, choice: ModelChoice) -> tuple[Any, Any]:
+        from agents import ModelSettings, OpenAIResponsesModel
+
+        model = OpenAIResponsesModel(model=choice.model, openai_client=client)
+        return model, ModelSettings(temperature=choice.temperature)
+
+
+class ResponsesTextModel:
+    def __init__(self, client: Any, model: str, temperature: float, label: str) -> None:
+        self._client, self._model, self._temperature, self.label = client, model, temperature, label
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    async def complete(self, system: str, messages: list[dict[str, str]]) -> Completion:
+        try:
+            response = await self._client.responses.create(
+                model=self._model,
+                instructions=system,
+                input=messages,
+                temperature=self._temperature,
+            )
+        except Exception as exc:  # noqa: BLE001 - every provider failure is reworded
+            raise provider_error(exc, self.label) from exc
+        usage = response.usage
+        return Completion(
+            response.output_text,
+            usage.input_tokens if usage else 0,
+            usage.output_tokens if usage else 0,
+        )
