@@ -12,6 +12,7 @@ from carrier_studio.core.runtime.events import Done, MemoriesRecalled
 from carrier_studio.core.status import State, StatusBoard
 from carrier_studio.services.chat.conversations import ConversationStore
 from carrier_studio.services.chat.service import ChatService
+from carrier_studio.services.memory import controller as controller_module
 from carrier_studio.services.memory.controller import MemoryController
 from tests.fakes import text
 from tests.services.test_chat_runtime import collect, workspace
@@ -221,24 +222,47 @@ def test_until_re_embedded_memories_are_found_by_words(tmp_path, keyring_backend
     assert keyword_only[0].semantic is None and "lapsang" in keyword_only[0].record.content
 
 
-def test_a_recall_that_times_out_does_not_break_the_memory(tmp_path, keyring_backend):
-    """A chat gives up on recall after a while; the opening it waited for must go on for
-    everyone else (it used to be cancelled with the chat's wait)."""
+def test_a_recall_that_times_out_does_not_break_the_memory(tmp_path, keyring_backend, monkeypatch):
+    """A chat gives up on recall after a while (`RECALL_WAIT`); the opening it waited for must
+    go on for everyone else: another turn waiting on the same opening gets its memories, and
+    the opening is not started again (it used to be cancelled with the chat's wait)."""
     status = _status()
+    gate = asyncio.Event()
+    opened = []
+    real_open_store = controller_module.open_store
+
+    async def slow_open_store(*args):
+        # The store opens only once the first recall has given up, so the timeout below is
+        # certain to fire while the opening is in flight.
+        opened.append(args)
+        await gate.wait()
+        return await real_open_store(*args)
+
+    monkeypatch.setattr(controller_module, "open_store", slow_open_store)
 
     async def go():
         async with workspace(tmp_path, keyring_backend) as (ws, _server):
             _chat, memory = _with_memory(ws, status)
-            waiting = asyncio.ensure_future(memory.recall("Ada", "tea"))
-            await asyncio.sleep(0)  # the recall is now waiting for the store to open
-            waiting.cancel()
-            await asyncio.gather(waiting, return_exceptions=True)
+            other_turn = asyncio.ensure_future(memory.recall("Ada", "tea"))
+            opening = memory.start()
+            timed_out = None
+            try:
+                await asyncio.wait_for(memory.recall("Ada", "tea"), timeout=0.05)
+            except TimeoutError as exc:
+                timed_out = exc
+            gate.set()
+            other_hits = await asyncio.gather(other_turn, return_exceptions=True)
+            still_opening = not opening.cancelled()
             service = await memory.ready()
             hits = await memory.recall("Ada", "tea")
             await memory.close()
-            return service, hits
+            return timed_out, other_hits, still_opening, service, hits
 
-    service, hits = asyncio.run(go())
+    timed_out, other_hits, still_opening, service, hits = asyncio.run(go())
+    assert isinstance(timed_out, TimeoutError), "the first recall gave up while memory opened"
+    assert other_hits == [[]], "the other turn waiting on the same opening got its recall"
+    assert still_opening, "the opening was not cancelled with the recall that timed out"
+    assert len(opened) == 1, "the store was opened once, not started again"
     assert service is not None and hits == []
 
 
