@@ -2,10 +2,20 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QWidget
 
 from carrier_studio.core.messages import Level
 from carrier_studio.core.status import State
 from carrier_studio.session import SERVICE_SLOTS
+from carrier_studio.ui.pages.characters import CharactersPage
+from carrier_studio.ui.pages.chat import ChatPage
+from carrier_studio.ui.pages.discord import DiscordPage
+from carrier_studio.ui.pages.instagram import InstagramPage
+from carrier_studio.ui.pages.mcp import McpPage
+from carrier_studio.ui.pages.memory import MemoryPage
+from carrier_studio.ui.pages.settings import SettingsPage
+from carrier_studio.ui.pages.teams import TeamsPage
+from tests.helpers.stops import STOP_ORDER, record_stops
 
 PAGES = ["characters", "chat", "memory", "mcp", "instagram", "discord", "teams", "settings"]
 
@@ -38,11 +48,36 @@ def test_every_page_is_reachable_by_shortcut(make_studio, qtbot):
     assert window.current_page_key() == "settings"
 
 
+#: The real page class behind each key, written out here rather than read from the registry, so
+#: a builder that returns a stand-in (or the wrong page) is caught.
+PAGE_CLASSES = {
+    "characters": CharactersPage,
+    "chat": ChatPage,
+    "memory": MemoryPage,
+    "mcp": McpPage,
+    "instagram": InstagramPage,
+    "discord": DiscordPage,
+    "teams": TeamsPage,
+    "settings": SettingsPage,
+}
+
+
 def test_every_page_is_built(make_studio, loop):
     studio = make_studio()
-    for key in studio.window.page_keys():
-        studio.window.show_page(key)
-        assert studio.window.page(key) is not None
+    window = studio.window
+    assert list(PAGE_CLASSES) == PAGES
+    for key, page_class in PAGE_CLASSES.items():
+        window.show_page(key)
+        page = window.page(key)
+        # The window's stand-in until a page is built is a bare QWidget.
+        assert type(page) is page_class, f"{key}: {type(page).__name__}, not {page_class}"
+        assert window.stack.currentWidget() is page, f"{key}: the stand-in is still shown"
+    assert window.built_pages() == PAGES
+    stand_ins = [
+        w for i in range(window.stack.count()) if type(w := window.stack.widget(i)) is QWidget
+    ]
+    assert not stand_ins, "no stand-in is left in the page stack"
+    assert window.stack.count() == len(PAGES)
     loop.run_until_complete(studio.tasks.wait_idle())
 
 
@@ -57,13 +92,17 @@ def test_status_bar_has_a_slot_per_service_and_the_database_runs(make_studio):
     assert instagram.state is State.STOPPED and "Settings" in instagram.detail
 
 
-def test_ctrl_q_shuts_down_in_order_and_closes(make_studio, loop):
-    studio = make_studio()
+def test_ctrl_q_shuts_down_in_order_and_closes(make_studio, loop, monkeypatch):
+    studio = make_studio(start=False)
+    stopped: list[str] = []
+    record_stops(studio.session, monkeypatch, stopped)
+    loop.run_until_complete(studio.start())
     QTest.keyClick(studio.window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
     assert studio.window.isVisible(), "the window waits for the services to stop"
     loop.run_until_complete(studio.wait_closed())
     loop.run_until_complete(studio.shutdown())
     assert not studio.window.isVisible()
+    assert stopped == STOP_ORDER, "services stop in reverse order of start, studio.db last"
     assert studio.session.status.get("database").state is State.STOPPED
     assert studio.session.database._conn is None
 
