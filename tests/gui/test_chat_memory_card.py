@@ -27,7 +27,7 @@ def test_recalled_memories_show_per_reply_and_open_on_the_memory_page(chat, loop
 
     # The card is kept with the conversation: reopening it draws it again.
     page._render_history(
-        loop.run_until_complete(studio.session.chat.conversations.messages(page.thread.id)), set()
+        loop.run_until_complete(studio.session.chat.conversations.transcript(page.thread.id)), set()
     )
     assert len(_items(page, MemoryCard)) == 1
 

@@ -290,7 +290,7 @@ def test_history_survives_a_restart(tmp_path, keyring_backend, provider):
     assert texts(events) == "Your name is Sam."
     sent = json.dumps(requests[1].body, ensure_ascii=False)
     assert "My name is Sam." in sent and "Nice to meet you, Sam." in sent
-    assert [m.kind for m in second.messages] == ["user", "assistant"]
+    assert [s.item.KIND for s in second.transcript] == ["user", "assistant"]
     assert summaries[0].title == "My name is Sam."
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import apsw
 
+from carrier_studio.core.runtime.transcript import Stored, TranscriptItem, decode, encode
 from carrier_studio.services.platform.db import Database
 
 
@@ -22,6 +23,8 @@ class ConversationSummary:
 
 @dataclass(frozen=True)
 class StoredMessage:
+    """One stored row as it is in studio.db (`transcript` decodes rows into items)."""
+
     id: int
     kind: str
     agent: str
@@ -122,7 +125,18 @@ class ConversationStore:
 
         return await self._db.run(read)
 
-    async def add_message(
+    async def transcript(self, conversation_id: int) -> list[Stored]:
+        """The conversation as typed transcript items (rows of unknown kinds are skipped)."""
+        rows = await self.messages(conversation_id)
+        decoded = ((r.id, decode(r.kind, r.agent, r.content, r.meta)) for r in rows)
+        return [Stored(row_id, item) for row_id, item in decoded if item is not None]
+
+    async def add_item(self, conversation_id: int, item: TranscriptItem) -> int:
+        """Store one transcript item at the end of the conversation; returns its row id."""
+        kind, agent, content, meta = encode(item)
+        return await self._add_row(conversation_id, kind, content, agent=agent, meta=meta)
+
+    async def _add_row(
         self,
         conversation_id: int,
         kind: str,

@@ -9,7 +9,6 @@ paused for approvals included.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -25,13 +24,8 @@ from carrier_studio.core.runtime.events import (
     ChatEvent,
     Done,
     ErrorKind,
-    HandoffEvent,
     MemoriesRecalled,
     RunError,
-    TextDelta,
-    ToolCallFinished,
-    ToolCallStarted,
-    UsageEvent,
 )
 from carrier_studio.core.runtime.memory_hooks import (
     RecallService,
@@ -41,13 +35,18 @@ from carrier_studio.core.runtime.memory_hooks import (
     turn_records,
 )
 from carrier_studio.core.runtime.session import ChatSession
+from carrier_studio.core.runtime.transcript import (
+    ApprovalResult,
+    Failure,
+    Memories,
+    Stored,
+    TurnReducer,
+    UserText,
+    failure_of,
+)
 from carrier_studio.core.settings import ModelChoice
 from carrier_studio.services.characters.store import CharacterStore
-from carrier_studio.services.chat.conversations import (
-    Conversation,
-    ConversationStore,
-    StoredMessage,
-)
+from carrier_studio.services.chat.conversations import Conversation, ConversationStore
 from carrier_studio.services.mcp.manager import McpManager
 from carrier_studio.services.platform.secrets import SecretStore
 from carrier_studio.services.platform.settings_store import SettingsStore
@@ -115,11 +114,11 @@ class ChatService:
         if held is not None:
             held[1] += 1
             thread = held[0]
-            thread.messages = await self.conversations.messages(conversation_id)
+            thread.transcript = await self.conversations.transcript(conversation_id)
             return thread
         conversation = await self.conversations.get(conversation_id)
-        messages = await self.conversations.messages(conversation_id)
-        thread = ChatThread(self, conversation, messages)
+        transcript = await self.conversations.transcript(conversation_id)
+        thread = ChatThread(self, conversation, transcript)
         self._threads[conversation_id] = [thread, 1]
         self._warm_memory(conversation.character)
         if conversation.pending_state:
@@ -181,11 +180,12 @@ class ChatThread:
     """One open conversation: send, retry, cancel, resolve approvals; all of it persisted."""
 
     def __init__(
-        self, service: ChatService, conversation: Conversation, messages: list[StoredMessage]
+        self, service: ChatService, conversation: Conversation, transcript: list[Stored]
     ) -> None:
         self._service = service
         self.conversation = conversation
-        self.messages = messages
+        #: The conversation as stored when it was opened (the page draws it).
+        self.transcript = transcript
         self.model_override: ModelChoice | None = None
         self.pending: list[ApprovalRequested] = []
         self._agent: Any = None
@@ -422,12 +422,10 @@ class ChatThread:
             self.pending = await self.session.restore_pending(self.conversation.pending_state or "")
         except Exception as exc:  # noqa: BLE001 - an unreadable paused run must not block the chat
             self.pending = []
-            await self._service.conversations.add_message(
-                self.id,
-                "error",
-                f"A paused run could not be resumed: {exc}",
-                meta={"hint": "Send the message again.", "kind": ErrorKind.OTHER.value},
+            failure = Failure(
+                f"A paused run could not be resumed: {exc}", "Send the message again."
             )
+            await self._service.conversations.add_item(self.id, failure)
             await self._service.conversations.save_history(self.id, self.session.history, None)
 
     # -- turns ------------------------------------------------------------------------------
@@ -441,7 +439,7 @@ class ChatThread:
         self._turn_memory = (text, client, speaker)
         # Stored before anything else can fail, so the user's text is never lost. The database
         # thread runs writes in order, so the request need not wait for this one to finish.
-        self._user_write = asyncio.ensure_future(store.add_message(self.id, "user", text))
+        self._user_write = asyncio.ensure_future(store.add_item(self.id, UserText(text)))
         if self.conversation.title == "New conversation":
             title = " ".join(text.split())[:TITLE_LENGTH] or "New conversation"
             self._user_write = _after(self._user_write, store.rename(self.id, title))
@@ -454,20 +452,21 @@ class ChatThread:
     async def retry(self) -> AsyncIterator[ChatEvent]:
         """Answer the last user message again; the previous answer's messages are removed."""
         store = self._service.conversations
-        stored = await store.messages(self.id)
-        last_user = next((m for m in reversed(stored) if m.kind == "user"), None)
-        if last_user is None:
+        stored = await store.transcript(self.id)
+        last = next((s for s in reversed(stored) if isinstance(s.item, UserText)), None)
+        if last is None:
             return
-        await store.delete_messages_from(self.id, last_user.id)
-        await store.add_message(self.id, "user", last_user.content)
+        text = last.item.text
+        await store.delete_messages_from(self.id, last.id)
+        await store.add_item(self.id, UserText(text))
         users = [i for i in self.session.history if isinstance(i, dict) and i.get("role") == "user"]
-        answered = bool(users) and users[-1].get("content") == last_user.content
+        answered = bool(users) and users[-1].get("content") == text
         # A run that failed before answering left no trace in the history: send it again.
-        again = self.session.retry if answered else (lambda: self.session.send(last_user.content))
+        again = self.session.retry if answered else (lambda: self.session.send(text))
         # The user's message was stored in memory with the first answer; only the new answer
         # is stored this time.
         self._turn_memory = ("", "chat", None)
-        async for event in self._guarded(again, recall=last_user.content):
+        async for event in self._guarded(again, recall=text):
             yield event
 
     async def resolve(
@@ -476,14 +475,8 @@ class ChatThread:
         store = self._service.conversations
         for request in self.pending:
             approved = decisions.get(request.approval_id, False)
-            verdict = "approved" if approved else "rejected"
-            await store.add_message(
-                self.id,
-                "approval_result",
-                verdict,
-                agent=request.agent,
-                meta={"tool": request.tool, "approval_id": request.approval_id},
-            )
+            result = ApprovalResult(request.tool, approved, request.approval_id, request.agent)
+            await store.add_item(self.id, result)
             if (remember or {}).get(request.approval_id):
                 await store.remember(request.agent, request.tool, "auto" if approved else "off")
                 # The paused run goes on with its agent; the next turn's agent is rebuilt with
@@ -524,11 +517,8 @@ class ChatThread:
         if self._user_write is not None:
             await self._user_write
             self._user_write = None
-        await self._service.conversations.add_message(
-            self.id,
-            "memories",
-            json.dumps([m.__dict__ for m in recalled.memories]),
-            agent=self.character,
+        await self._service.conversations.add_item(
+            self.id, Memories(recalled.memories, self.character)
         )
         return recalled
 
@@ -579,84 +569,32 @@ class ChatThread:
         if self._user_write is not None:
             await self._user_write
             self._user_write = None
-        await self._service.conversations.add_message(
-            self.id,
-            "error",
-            error.message,
-            meta={"hint": error.hint, "kind": error.kind.value, "retry_after": error.retry_after},
-        )
+        await self._service.conversations.add_item(self.id, failure_of(error))
 
     async def _persisted(self, stream: AsyncIterator[ChatEvent]) -> AsyncIterator[ChatEvent]:
+        """Pass the run's events on, storing each transcript item as soon as it is complete."""
         store = self._service.conversations
         if self._user_write is not None:
             await self._user_write
             self._user_write = None
         started_at = datetime.now(UTC).isoformat(timespec="milliseconds")
         clock = time.monotonic()
-        text: list[str] = []
-        agent = self.character
-        usage = (0, 0)
-        calls: dict[str, ToolCallStarted] = {}
+        turn = TurnReducer(self.character)
         status, error_text = "completed", None
-
-        async def flush(meta: dict[str, Any] | None = None) -> None:
-            if text:
-                await store.add_message(self.id, "assistant", "".join(text), agent=agent, meta=meta)
-                text.clear()
-
         async for event in stream:
-            if isinstance(event, TextDelta):
-                text.append(event.text)
-                agent = event.agent
-            elif isinstance(event, ToolCallStarted):
-                await flush()
-                calls[event.call_id] = event
-            elif isinstance(event, ToolCallFinished):
-                call = calls.pop(event.call_id, None)
-                card = {
-                    "name": event.name,
-                    "arguments": call.arguments if call else "",
-                    "result": event.result,
-                }
-                await store.add_message(
-                    self.id,
-                    "tool",
-                    json.dumps(card),
-                    agent=call.agent if call else agent,
-                    meta={"duration_s": round(event.duration_s, 4), "call_id": event.call_id},
-                )
-            elif isinstance(event, HandoffEvent):
-                await flush()
-                agent = event.to_agent
-                await store.add_message(
-                    self.id, "handoff", f"{event.from_agent} → {event.to_agent}", agent=agent
-                )
-            elif isinstance(event, ApprovalRequested):
-                await flush()
+            for item in turn.feed(event):
+                await store.add_item(self.id, item)
+            if isinstance(event, ApprovalRequested):
                 self.pending.append(event)
-                await store.add_message(
-                    self.id,
-                    "approval",
-                    json.dumps({"tool": event.tool, "arguments": event.arguments}),
-                    agent=event.agent,
-                    meta={"approval_id": event.approval_id},
-                )
-            elif isinstance(event, UsageEvent):
-                usage = (event.input_tokens, event.output_tokens)
             elif isinstance(event, RunError):
-                await flush()
-                await self._store_error(event)
                 status, error_text = "failed", event.message
             elif isinstance(event, Done):
                 if self._rebuild_agent and not event.pending_approvals:
                     self._rebuild_agent, self._agent = False, None
-                meta = {"input_tokens": usage[0], "output_tokens": usage[1]}
                 if event.cancelled:
-                    meta["stopped"] = True
                     status = "cancelled"
                 elif event.pending_approvals:
                     status = "waiting"
-                await flush(meta)
                 await store.save_history(
                     self.id, self.session.history, self.session.pending_state()
                 )
@@ -667,8 +605,8 @@ class ChatThread:
                     agent=event.agent,
                     model=self.model_choice().model,
                     status=status,
-                    input_tokens=usage[0],
-                    output_tokens=usage[1],
+                    input_tokens=turn.input_tokens,
+                    output_tokens=turn.output_tokens,
                     error=error_text,
                 )
                 self._remember_turn(event)

@@ -51,14 +51,7 @@ from carrier_studio.core.discord.status import (
     ChannelInfo,
     GuildInfo,
 )
-from carrier_studio.core.runtime.events import (
-    ApprovalRequested,
-    Done,
-    HandoffEvent,
-    RunError,
-    TextDelta,
-    ToolCallStarted,
-)
+from carrier_studio.core.runtime.transcript import TurnReducer
 from carrier_studio.services.chat.service import ChatService, ChatThread
 from carrier_studio.services.platform.db import Database
 
@@ -552,33 +545,28 @@ class DiscordBot:
 
     async def _run(self, thread: ChatThread, prompt: str, author: str) -> tuple[str, str]:
         """Run one turn; returns (the reply to post, what went wrong or "")."""
-        segments: list[list[str]] = [[]]
-        refused: list[str] = []
-        failure = ""
+        turn = TurnReducer(thread.character)
         stream = thread.send(prompt, client="discord", speaker=author)
-        rounds = 0
+        rounds, gave_up = 0, False
         while True:
-            done: Done | None = None
+            turn.done = None
             async for event in stream:
-                if isinstance(event, TextDelta):
-                    segments[-1].append(event.text)
-                elif isinstance(event, (ToolCallStarted, HandoffEvent, ApprovalRequested)):
-                    segments.append([])
-                    if isinstance(event, ApprovalRequested) and event.tool not in refused:
-                        refused.append(event.tool)
-                elif isinstance(event, RunError):
-                    failure = event.message
-                elif isinstance(event, Done):
-                    done = event
+                turn.feed(event)
+            done = turn.done
             if done is None or not done.pending_approvals or self._stopping:
                 break
             if rounds == MAX_APPROVAL_ROUNDS:
-                failure = failure or "the agent kept asking for tools that need approval"
+                gave_up = True
                 break
             rounds += 1
             # Nobody can approve from Discord: reject, and let the model answer without them.
             stream = thread.resolve(dict.fromkeys(done.pending_approvals, False))
-        reply = "\n\n".join(s for s in ("".join(p).strip() for p in segments) if s)
+        failures = turn.failures()
+        failure = failures[-1].message if failures else ""
+        if gave_up:
+            failure = failure or "the agent kept asking for tools that need approval"
+        refused = list(dict.fromkeys(a.tool for a in turn.approvals()))
+        reply = "\n\n".join(text.strip() for text in turn.replies())
         if failure:
             reply = f"{reply}\n\n{SORRY}" if reply else SORRY
         if refused:

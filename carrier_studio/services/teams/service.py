@@ -22,11 +22,8 @@ from carrier_studio.core.characters.document import CharacterDoc, CharacterError
 from carrier_studio.core.errors import CarrierError
 from carrier_studio.core.runtime.events import (
     Done,
-    RunError,
-    TextDelta,
-    ToolCallFinished,
-    ToolCallStarted,
 )
+from carrier_studio.core.runtime.transcript import Failure, ToolCall, TurnReducer
 from carrier_studio.core.teams.events import TeamEvent
 from carrier_studio.core.teams.haas import NETWORK_TOOLS, HaasImport, parse_agents_yaml
 from carrier_studio.core.teams.model import USER, Team, TeamError
@@ -565,36 +562,25 @@ class TeamRunner:
         turn = self.network.turns
         await self._emit(TeamEvent("turn", member, (), "", turn, {"from": delivery.sender}))
         session = self._sessions[member]
-        calls: dict[str, ToolCallStarted] = {}
-        text: list[str] = []
+        turn_items = TurnReducer(member)
         stream = session.send(delivery.prompt())
         self._current = session
         try:
             async for event in stream:
-                if isinstance(event, TextDelta):
-                    text.append(event.text)
-                elif isinstance(event, ToolCallStarted):
-                    calls[event.call_id] = event
-                elif isinstance(event, ToolCallFinished):
-                    call = calls.pop(event.call_id, None)
-                    if event.name in NETWORK_TOOLS:
-                        continue  # shown as the message it sent (or the refusal)
-                    result = readable(event.result)
-                    meta = {
-                        "name": event.name,
-                        "arguments": call.arguments if call else "",
-                        "result": result,
-                    }
-                    await self._emit(TeamEvent("tool", member, (), result, turn, meta))
-                elif isinstance(event, RunError):
-                    await self._emit(
-                        TeamEvent("error", member, (), event.message, turn, {"hint": event.hint})
-                    )
-                    return Stop("error", f"{member} failed: {event.message}")
-                elif isinstance(event, Done):
+                for item in turn_items.feed(event):
+                    if isinstance(item, ToolCall) and item.name not in NETWORK_TOOLS:
+                        # A network tool is shown as the message it sent (or the refusal).
+                        result = readable(item.result)
+                        meta = {"name": item.name, "arguments": item.arguments, "result": result}
+                        await self._emit(TeamEvent("tool", member, (), result, turn, meta))
+                    elif isinstance(item, Failure):
+                        meta = {"hint": item.hint}
+                        await self._emit(TeamEvent("error", member, (), item.message, turn, meta))
+                        return Stop("error", f"{member} failed: {item.message}")
+                if isinstance(event, Done):
                     if event.cancelled:
                         return Stop("stopped", "Stopped by the user.")
-                    said = (event.final_text or "".join(text)).strip()
+                    said = (event.final_text or "".join(turn_items.replies())).strip()
                     if said and delivery.sender == USER:
                         self.network.answer_user(member, said)
                         await self._emit(TeamEvent("reply", member, (USER,), said, turn))

@@ -7,9 +7,8 @@ time the page sees it, so the page only draws.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -39,9 +38,19 @@ from carrier_studio.core.runtime.events import (
     MemoriesRecalled,
     RunError,
     TextDelta,
-    ToolCallFinished,
     ToolCallStarted,
-    UsageEvent,
+)
+from carrier_studio.core.runtime.transcript import (
+    Approval,
+    ApprovalResult,
+    AssistantText,
+    Failure,
+    Handoff,
+    Memories,
+    Stored,
+    ToolCall,
+    TurnReducer,
+    UserText,
 )
 from carrier_studio.core.settings import ModelChoice
 from carrier_studio.ui.tasks import TaskOwner
@@ -58,7 +67,6 @@ from carrier_studio.ui.widgets.chat_items import (
 from carrier_studio.ui.widgets.page import Page
 
 if TYPE_CHECKING:
-    from carrier_studio.services.chat.conversations import StoredMessage
     from carrier_studio.services.chat.service import ChatService, ChatThread
 
 
@@ -103,7 +111,8 @@ class ChatPage(Page):
         self._tools: dict[str, ToolCard] = {}
         self._approvals: dict[str, ApprovalCard] = {}
         self._decisions: dict[str, tuple[bool, bool]] = {}
-        self._usage: UsageEvent | None = None
+        #: The running turn's reducer (a fresh one for each turn).
+        self._turn = TurnReducer("")
         self._running = False
         self._turns = 0
         self._characters: list[str] = []
@@ -258,7 +267,7 @@ class ChatPage(Page):
         self.thread = thread
         self.heading.setText(thread.conversation.title)
         self._fill_models()
-        self._render_history(thread.messages, {r.approval_id for r in thread.pending})
+        self._render_history(thread.transcript, {r.approval_id for r in thread.pending})
         for request in thread.pending:
             self._approval_card(request)
         self._set_conversation_enabled(True)
@@ -336,60 +345,52 @@ class ChatPage(Page):
 
     # -- transcript ---------------------------------------------------------------------------
 
-    def _render_history(self, stored: list[StoredMessage], pending: set[str]) -> None:
+    def _render_history(self, stored: list[Stored], pending: set[str]) -> None:
         """Draw a stored conversation; approvals still pending are drawn live afterwards."""
         self.transcript.clear()
         self._bubble = None
         self._tools = {}
         dark = self.deps.dark()
-        for message in stored:
-            if message.kind in ("user", "assistant"):
-                bubble = MessageBubble(message.kind, message.agent, message.content, dark)
+        for entry in stored:
+            item = entry.item
+            if isinstance(item, UserText | AssistantText):
+                bubble = MessageBubble(item.KIND, item.agent, item.text, dark)
                 self._wire_bubble(bubble)
-                if message.kind == "assistant":
-                    bubble.finish(self._usage_text(message.meta))
+                if isinstance(item, AssistantText):
+                    bubble.finish(self._usage_text(item))
                 self.transcript.add(bubble)
-            elif message.kind == "tool":
-                card_data = json.loads(message.content)
-                card = ToolCard(card_data["name"], card_data.get("arguments", ""), message.agent)
-                card.finish(card_data.get("result", ""), message.meta.get("duration_s", 0))
+            elif isinstance(item, ToolCall):
+                card = ToolCard(item.name, item.arguments, item.agent)
+                card.finish(item.result, item.duration_s)
                 self.transcript.add(card)
-            elif message.kind == "handoff":
-                self.transcript.add(Notice(f"Handed off: {message.content}"))
-            elif message.kind == "memories":
-                self._memory_card(json.loads(message.content))
-            elif message.kind == "approval":
-                if message.meta.get("approval_id") in pending:
+            elif isinstance(item, Handoff):
+                self.transcript.add(Notice(f"Handed off: {item.from_agent} → {item.to_agent}"))
+            elif isinstance(item, Memories):
+                self._memory_card(item)
+            elif isinstance(item, Approval):
+                if item.approval_id in pending:
                     continue
-                data = json.loads(message.content)
-                card = ApprovalCard(
-                    message.meta.get("approval_id", ""),
-                    data["tool"],
-                    data["arguments"],
-                    message.agent,
-                )
+                card = ApprovalCard(item.approval_id, item.tool, item.arguments, item.agent)
                 card.show_verdict("answered")
                 self.transcript.add(card)
-            elif message.kind == "approval_result":
-                self.transcript.add(
-                    Notice(f"{message.meta.get('tool', 'Tool')} call {message.content}")
-                )
-            elif message.kind == "error":
-                self._error_card(message.content, message.meta.get("hint", ""), None)
+            elif isinstance(item, ApprovalResult):
+                verdict = "approved" if item.approved else "rejected"
+                self.transcript.add(Notice(f"{item.tool} call {verdict}"))
+            elif isinstance(item, Failure):
+                self._error_card(item.message, item.hint, None)
         self._mark_last_retry()
 
-    def _memory_card(self, memories: list[dict[str, Any]]) -> None:
-        card = MemoryCard(memories)
+    def _memory_card(self, item: Memories) -> None:
+        card = MemoryCard([asdict(m) for m in item.memories])
         card.open_memory.connect(self.open_memory)
         self.transcript.add(card)
 
-    def _usage_text(self, meta: dict[str, Any]) -> str:
+    @staticmethod
+    def _usage_text(item: AssistantText) -> str:
         parts = []
-        if meta.get("input_tokens") or meta.get("output_tokens"):
-            parts.append(
-                f"{meta.get('input_tokens', 0)} in · {meta.get('output_tokens', 0)} out tokens"
-            )
-        if meta.get("stopped"):
+        if item.input_tokens or item.output_tokens:
+            parts.append(f"{item.input_tokens} in · {item.output_tokens} out tokens")
+        if item.stopped:
             parts.append("stopped")
         return " · ".join(parts)
 
@@ -470,7 +471,7 @@ class ChatPage(Page):
     def _run_turn(self, events: AsyncIterator[ChatEvent]) -> None:
         self._running = True
         self._bubble = None
-        self._usage = None
+        self._turn = TurnReducer(self.thread.character if self.thread else "")
         self._update_send_button()
         self._mark_last_retry()
         # `_running` is the guard against a second turn; the task name only has to be unique,
@@ -489,6 +490,11 @@ class ChatPage(Page):
             self.turn_finished.emit()
 
     def _show(self, event: ChatEvent) -> None:
+        """Draw one event as it arrives; the turn's reducer says what each finished item is."""
+        turn = self._turn
+        if isinstance(event, ToolCallStarted | HandoffEvent | MemoriesRecalled):
+            self._bubble = None
+        finished = turn.feed(event)
         if isinstance(event, TextDelta):
             if self._bubble is None or self._bubble.agent != event.agent:
                 self._bubble = MessageBubble("assistant", event.agent, "", self.deps.dark())
@@ -497,37 +503,27 @@ class ChatPage(Page):
                 self.transcript.add(self._bubble)
             self._bubble.append(event.text)
         elif isinstance(event, ToolCallStarted):
-            self._bubble = None
             card = ToolCard(event.name, event.arguments, event.agent)
             self._tools[event.call_id] = card
             self.transcript.add(card)
-        elif isinstance(event, ToolCallFinished):
-            card = self._tools.get(event.call_id)
-            if card is None:
-                card = ToolCard(event.name, "", "")
-                self.transcript.add(card)
-            card.finish(event.result, event.duration_s)
-        elif isinstance(event, HandoffEvent):
-            self._bubble = None
-            self.transcript.add(Notice(f"Handed off: {event.from_agent} → {event.to_agent}"))
-        elif isinstance(event, MemoriesRecalled):
-            self._bubble = None
-            self._memory_card([m.__dict__ for m in event.memories])
         elif isinstance(event, ApprovalRequested):
             self._approval_card(event)
-        elif isinstance(event, UsageEvent):
-            self._usage = event
         elif isinstance(event, RunError):
             self._error_card(event.message, event.hint, event.retry_after)
-        elif isinstance(event, Done):
-            if self._bubble is not None:
-                meta = {"stopped": event.cancelled}
-                if self._usage is not None:
-                    meta |= {
-                        "input_tokens": self._usage.input_tokens,
-                        "output_tokens": self._usage.output_tokens,
-                    }
-                self._bubble.finish(self._usage_text(meta))
+        for item in finished:
+            if isinstance(item, ToolCall):
+                card = self._tools.get(item.call_id)
+                if card is None:
+                    card = ToolCard(item.name, "", "")
+                    self.transcript.add(card)
+                card.finish(item.result, item.duration_s)
+            elif isinstance(item, Handoff):
+                self.transcript.add(Notice(f"Handed off: {item.from_agent} → {item.to_agent}"))
+            elif isinstance(item, Memories):
+                self._memory_card(item)
+            elif isinstance(item, AssistantText) and item.final and self._bubble is not None:
+                self._bubble.finish(self._usage_text(item))
+        if isinstance(event, Done):
             if self.thread is not None and self.heading.text() != self.thread.conversation.title:
                 self.heading.setText(self.thread.conversation.title)
                 self.refresh_conversations()
