@@ -37,9 +37,9 @@ def desktop_entry() -> dict[str, str]:
 
 
 def app_desktop_file_name() -> str:
-    source = (ROOT / "carrier_studio" / "app.py").read_text(encoding="utf-8")
+    source = (ROOT / "carrier_studio" / "app" / "run.py").read_text(encoding="utf-8")
     match = re.search(r"""setDesktopFileName\(\s*["']([^"']+)["']\s*\)""", source)
-    assert match, "carrier_studio/app.py no longer calls qapp.setDesktopFileName(...)"
+    assert match, "carrier_studio/app/run.py no longer calls qapp.setDesktopFileName(...)"
     return match.group(1)
 
 
