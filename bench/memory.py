@@ -285,7 +285,7 @@ async def bench_1m(data: Clustered, queries: np.ndarray, cache: Path, n: int) ->
 async def _paging(store: SqliteMemoryStore, total: int) -> tuple[float, int, float, float]:
     """The Memory page's queries: the first page, a page deep down (reached by its cursor, as
     scrolling there would), and a page filtered to one character."""
-    from carrier_studio.services.memory.sqlite_store import to_micros
+    from carrier_studio.services.memory.sqlite_rows import to_micros
 
     # Rows are numbered oldest first (row i made at T0 + i s, seq i + 1); the page after row
     # 1,200 is, newest first, the one ending at the millionth row. The local store's cursor is

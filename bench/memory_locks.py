@@ -26,7 +26,8 @@ import numpy as np
 from carrier_studio.core.memory.bitindex import pack_signs
 from carrier_studio.core.memory.jsonl import header_line
 from carrier_studio.services.memory.service import MemoryService
-from carrier_studio.services.memory.sqlite_store import SqliteMemoryStore, _as_vector
+from carrier_studio.services.memory.sqlite_rows import as_vector as _as_vector
+from carrier_studio.services.memory.sqlite_store import SqliteMemoryStore
 from carrier_studio.services.platform.db import connect
 
 

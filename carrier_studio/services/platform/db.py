@@ -4,8 +4,8 @@ Why apsw: the stdlib ``sqlite3`` of many Pythons (this machine's, python.org's m
 no ``enable_load_extension``, so sqlite-vec cannot be loaded through it. apsw ships its own
 current SQLite with extension loading on Linux, macOS and Windows.
 
-All statements run on one worker thread that owns the connection (`Database.run`), so the
-asyncio loop — and with it the window — never waits on disk.
+All statements run on one worker thread that owns the connection (`ThreadedConnection`;
+`Database.run`), so the asyncio loop — and with it the window — never waits on disk.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import apsw
 
@@ -107,17 +107,42 @@ class OpenResult:
     recovered_from: Path | None = None
 
 
-class Database:
+class ThreadedConnection:
+    """An apsw connection used from asyncio through the one worker thread it lives on.
+
+    Every use of the connection runs on that thread, in the order asked: the asyncio loop never
+    waits on disk, and no two threads use the connection at once. `Database` is studio.db's
+    shared connection; the local memory store keeps one of its own on its own thread
+    (`SqliteMemoryStore`). A subclass opens the connection on the thread (``await
+    self._call(self._open)``) and sets ``_conn`` there.
+    """
+
+    def __init__(self, thread_name: str) -> None:
+        self._conn: apsw.Connection | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=thread_name)
+
+    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(*args)`` on the connection's thread and return its result."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    async def close(self) -> None:
+        """Close the connection on its thread, after the work asked before, then end the thread."""
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            await self._call(conn.close)
+        self._executor.shutdown(wait=True)
+
+
+class Database(ThreadedConnection):
     """studio.db for one workspace, used from asyncio through a single worker thread."""
 
     def __init__(self, path: Path) -> None:
+        super().__init__("studio-db")
         self.path = path
-        self._conn: apsw.Connection | None = None
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="studio-db")
 
     async def open(self) -> OpenResult:
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._executor, self._open)
+            return await self._call(self._open)
         except apsw.Error as exc:
             # Locked, unreadable, a failing migration: say so, with the file, not a traceback.
             raise DatabaseError(f"cannot be opened ({exc})", path=self.path) from exc
@@ -158,11 +183,4 @@ class Database:
         """Run ``fn(connection)`` on the database thread and return its result."""
         if self._conn is None:
             raise DatabaseError("is not open", path=self.path)
-        conn = self._conn
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, conn)
-
-    async def close(self) -> None:
-        if self._conn is not None:
-            conn, self._conn = self._conn, None
-            await asyncio.get_running_loop().run_in_executor(self._executor, conn.close)
-        self._executor.shutdown(wait=True)
+        return await self._call(fn, self._conn)
