@@ -1,4 +1,4 @@
-"""Long-term memory: records, queries, hits, and the store and embedder contracts.
+"""Long-term memory: records, queries, hits, the store and embedder contracts, privacy rules.
 
 Plain Python (numpy for vectors); the SQLite and Supabase stores and the embedders live in
 ``carrier_studio.services``.
@@ -17,6 +17,7 @@ from carrier_studio.core.memory.model import (
     StoredMemory,
     new_memory_id,
 )
+from carrier_studio.core.memory.privacy import fetch_limit, may_recall, recallable
 from carrier_studio.core.memory.protocols import Embedder, MemoryStore
 
 __all__ = [
@@ -32,5 +33,8 @@ __all__ = [
     "Provenance",
     "SearchHit",
     "StoredMemory",
+    "fetch_limit",
+    "may_recall",
     "new_memory_id",
+    "recallable",
 ]

@@ -33,8 +33,8 @@ class RecallService(Protocol):
         limit: int = 8,
         client: str | None = None,
     ) -> list[SearchHit]:
-        """``client`` is where the turn comes from (chat, discord): a store may keep other
-        rooms' private memories out of it."""
+        """``client`` is where the turn comes from (chat, discord): other rooms' private
+        memories are kept out of it (the rule is `core.memory.privacy`)."""
         ...
 
     async def remember(self, records: Sequence[MemoryRecord]) -> None: ...
