@@ -62,7 +62,7 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event | None = None) -> 
         if os.name == "posix":
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(signum, stop.set)
-        session.status.subscribe(
+        session.status.changed.subscribe(
             lambda s: log.info(
                 "%s: %s%s", s.title, s.state.value, f" ({s.detail})" if s.detail else ""
             )
@@ -107,8 +107,10 @@ async def _start_discord(session: Session, args: argparse.Namespace) -> bool | N
     if not character:
         return None
     _point_discord_elsewhere()
-    session.discord.on_status(lambda s: log.info("discord: %s", s.detail or s.phase.value))
-    session.discord.on_activity(
+    session.discord.status_changed.subscribe(
+        lambda s: log.info("discord: %s", s.detail or s.phase.value)
+    )
+    session.discord.activity.subscribe(
         lambda a: log.info(
             "discord %s %s: %s", a.kind.value, a.channel, (a.reply or a.detail)[:120]
         )

@@ -29,7 +29,7 @@ from carrier_studio.services.platform.paths import AppPaths
 if TYPE_CHECKING:
     from keyring.backend import KeyringBackend
 
-    from carrier_studio.core.settings import DiscordSettings, Settings
+    from carrier_studio.core.settings import DiscordSettings
     from carrier_studio.services.characters.store import CharacterStore
     from carrier_studio.services.chat.service import ChatService
     from carrier_studio.services.discord.controller import DiscordController
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from carrier_studio.services.platform.db import Database
     from carrier_studio.services.platform.logs import Redactor
     from carrier_studio.services.platform.secrets import SecretStore
-    from carrier_studio.services.platform.settings_store import SettingsStore
+    from carrier_studio.services.platform.settings_store import SettingsChange, SettingsStore
     from carrier_studio.services.platform.workspace import OpenedWorkspace
     from carrier_studio.services.teams.service import TeamService
 
@@ -144,7 +144,9 @@ class Session:
             redactor=redactor,
             environ=environ,
         )
-        settings.subscribe(lambda s: setattr(secrets, "storage", s.secrets.storage))
+        settings.changed.subscribe(
+            lambda c: setattr(secrets, "storage", c.settings.secrets.storage)
+        )
         database = Database(workspace.paths.database)
         characters = CharacterStore(workspace.paths.characters_dir, workspace.paths.trash_dir)
         # ${WORKSPACE} in mcp_servers.json is the workspace folder; other variables come from
@@ -210,7 +212,7 @@ class Session:
             # MCP servers start on demand (a chat, a bot, a team); they stop after every
             # service that may use them.
             stack.push_async_callback(self.mcp.shutdown)
-            unsubscribe_mcp = self.mcp.subscribe(lambda _status: self._show_mcp_summary())
+            unsubscribe_mcp = self.mcp.changed.subscribe(lambda _status: self._show_mcp_summary())
             stack.callback(unsubscribe_mcp)
             # Memory opens its own connection to the migrated studio.db, in the background.
             self.memory.start()
@@ -220,13 +222,15 @@ class Session:
                 # later changes in Settings; a step in progress saves before studio.db closes.
                 stack.push_async_callback(self.instagram.close)
                 stack.push_async_callback(self._wait_instagram_syncs)
-                stack.callback(self.settings.subscribe(self._on_settings_saved))
+                stack.callback(self.settings.changed.subscribe(self._on_settings_saved))
                 self._sync_instagram()
                 await self._instagram_synced()  # its status slot is current after start
             # The last turns' memories are written before memory closes.
             stack.push_async_callback(self.chat.drain)
             stack.callback(
-                self.discord.on_status(lambda s: self.status.set("discord", s.state, s.detail))
+                self.discord.status_changed.subscribe(
+                    lambda s: self.status.set("discord", s.state, s.detail)
+                )
             )
             stack.push_async_callback(self.discord.stop)
         except BaseException:
@@ -296,7 +300,7 @@ class Session:
 
     # -- Instagram -----------------------------------------------------------------------------
 
-    def _on_settings_saved(self, _settings: Settings) -> None:
+    def _on_settings_saved(self, _change: SettingsChange) -> None:
         if self._stack is not None:
             self._sync_instagram()
 

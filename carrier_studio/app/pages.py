@@ -83,11 +83,11 @@ def _memory(studio: Studio) -> QWidget:
         characters=characters,
         move_target=memory.open_supabase,
         can_move=memory.can_move_to_supabase,
-        on_service_changed=memory.on_change,
+        on_service_changed=lambda listener: memory.changed.subscribe(lambda _s: listener()),
         changed=memory.refresh_status,
         start_reembed=memory.start_reembed,
         reembedding=lambda: memory.reembedding,
-        on_reembed_progress=memory.on_reembed_progress,
+        on_reembed_progress=memory.reembed_progress.subscribe,
     )
     return MemoryPage(deps, studio.tasks)
 

@@ -7,8 +7,9 @@ same states the window shows.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
 from dataclasses import dataclass
+
+from carrier_studio.core.events import Emitter
 
 
 class State(enum.Enum):
@@ -31,7 +32,8 @@ class StatusBoard:
 
     def __init__(self) -> None:
         self._slots: dict[str, ServiceStatus] = {}
-        self._listeners: list[Callable[[ServiceStatus], None]] = []
+        #: Emits each slot's new status.
+        self.changed: Emitter[ServiceStatus] = Emitter("status board")
 
     def add(self, key: str, title: str, state: State = State.STOPPED, detail: str = "") -> None:
         self._slots[key] = ServiceStatus(key, title, state, detail)
@@ -42,14 +44,10 @@ class StatusBoard:
         if status == current:
             return
         self._slots[key] = status
-        for listener in list(self._listeners):
-            listener(status)
+        self.changed.emit(status)
 
     def get(self, key: str) -> ServiceStatus:
         return self._slots[key]
 
     def all(self) -> list[ServiceStatus]:
         return list(self._slots.values())
-
-    def subscribe(self, listener: Callable[[ServiceStatus], None]) -> None:
-        self._listeners.append(listener)

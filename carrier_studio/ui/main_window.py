@@ -88,7 +88,7 @@ class MainWindow(QMainWindow):
             slot = StatusSlot(service, colors)
             self.status_slots[service.key] = slot
             self.statusBar().addPermanentWidget(slot)
-        status.subscribe(self._on_status_changed)
+        status.changed.subscribe(self._on_status_changed)
         theme.changed.connect(self._on_theme_changed)
 
         self._install_shortcuts()

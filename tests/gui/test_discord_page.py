@@ -67,7 +67,7 @@ def test_the_window_stays_responsive_while_the_bot_answers(world, loop):
     async def scenario() -> list[str]:
         # All in one running loop, as in the app: the bot, the model stream and the clicks.
         connected = asyncio.Event()
-        studio.session.discord.on_status(
+        studio.session.discord.status_changed.subscribe(
             lambda status: status.phase is BotPhase.CONNECTED and connected.set()
         )
         page.start_button.click()

@@ -124,7 +124,7 @@ def test_a_killed_server_comes_back(mcp, loop):
                 if status.state is ServerState.RUNNING and ServerState.FAILED in states:
                     back.set()
 
-        unsubscribe = studio.session.mcp.subscribe(listen)
+        unsubscribe = studio.session.mcp.changed.subscribe(listen)
         os.kill(pid, signal.SIGKILL)
         await asyncio.wait_for(back.wait(), 10)
         unsubscribe()

@@ -17,7 +17,7 @@ def test_a_new_embedder_re_embeds_with_progress_on_the_memory_page(chat, loop, s
     memory_page = studio.window.page("memory")
     loop.run_until_complete(studio.tasks.wait_idle())
     reports = []
-    ctx.memory.on_reembed_progress(reports.append)
+    ctx.memory.reembed_progress.subscribe(reports.append)
     shown = []  # what the page's job bar showed
     memory_page.jobs.progress.valueChanged.connect(shown.append)
 

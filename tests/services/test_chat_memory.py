@@ -171,7 +171,7 @@ def test_switching_the_embedder_in_settings_re_embeds_the_memories(tmp_path, key
             service = await memory.ready()
             await service.remember([MemoryRecord("Ada", fact, "fact") for fact in FACTS])
             seen = []
-            memory.on_reembed_progress(seen.append)
+            memory.reembed_progress.subscribe(seen.append)
             settings = ws.settings.settings
             providers = settings.providers.model_copy(
                 update={"openai_base_url": server.openai_base_url}

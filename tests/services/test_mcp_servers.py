@@ -65,7 +65,7 @@ class Watcher:
         self.manager = manager
         self.events: list[ServerStatus] = []
         self._changed = asyncio.Event()
-        manager.subscribe(self._on_status)
+        manager.changed.subscribe(self._on_status)
 
     def _on_status(self, status: ServerStatus) -> None:
         self.events.append(status)
@@ -286,7 +286,7 @@ def test_ensure_starts_servers_concurrently_once_and_shares_them(tmp_path, serve
                     starting.discard(status.name)
                 overlap = max(overlap, len(starting))
 
-            manager.subscribe(on_status)
+            manager.changed.subscribe(on_status)
             names = ["everything", "filesystem", "py", "everything"]
             first, second = await asyncio.gather(manager.ensure(names), manager.ensure(names))
             assert overlap == 3  # all three were starting at once
@@ -556,7 +556,7 @@ def test_shutdown_stops_everything_and_kills_what_will_not_stop(tmp_path, server
         pids = {manager.status(name).pid for name in manager.active}
         assert len(pids) == 3 and pids <= set(children())
         stopped: list[str] = []
-        manager.subscribe(
+        manager.changed.subscribe(
             lambda s: stopped.append(s.name)
             if s.state is ServerState.STOPPED and s.name not in stopped
             else None

@@ -70,7 +70,7 @@ def test_a_boss_worker_team_runs_to_completion(tmp_path, keyring_backend):
             )
             runner = service.runner(team)
             seen = []
-            runner.subscribe(seen.append)
+            runner.changed.subscribe(seen.append)
             await runner.open()
             stop = await runner.run()
             await runner.close()

@@ -92,7 +92,7 @@ def test_non_utf8_settings_are_backed_up(tmp_path, message_bus):
 def test_save_is_atomic_and_tells_listeners(tmp_path):
     store = SettingsStore.load(tmp_path / "settings.json")
     seen = []
-    store.subscribe(seen.append)
+    store.changed.subscribe(lambda change: seen.append(change.settings))
     store.save(store.settings.model_copy(update={"version": SETTINGS_VERSION}))
     assert seen == [store.settings]
     assert json.loads((tmp_path / "settings.json").read_text())["version"] == SETTINGS_VERSION

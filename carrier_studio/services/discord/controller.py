@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from carrier_studio.core.discord import ActivityEntry, BotPhase, BotPolicy, BotStatus
+from carrier_studio.core.events import Emitter
 from carrier_studio.core.settings import DiscordSettings
 from carrier_studio.services.chat.service import ChatService
 from carrier_studio.services.discord.bot import DiscordBot
@@ -39,22 +40,16 @@ class DiscordController:
         self._bot_options = bot_options
         self.bot: DiscordBot | None = None
         self.status = BotStatus(BotPhase.STOPPED, "stopped")
-        self._status_listeners: list[StatusListener] = []
-        self._activity_listeners: list[ActivityListener] = []
-
-    def on_status(self, listener: StatusListener) -> Callable[[], None]:
-        self._status_listeners.append(listener)
-        return lambda: self._status_listeners.remove(listener)
-
-    def on_activity(self, listener: ActivityListener) -> Callable[[], None]:
-        self._activity_listeners.append(listener)
-        return lambda: self._activity_listeners.remove(listener)
+        #: Emits the bot's new `BotStatus`.
+        self.status_changed: Emitter[BotStatus] = Emitter("Discord status")
+        #: Emits each `ActivityEntry` (a message answered, skipped or failed).
+        self.activity: Emitter[ActivityEntry] = Emitter("Discord activity")
 
     @property
     def running(self) -> bool:
         return self.bot is not None and self.bot.running
 
-    def activity(self) -> list[ActivityEntry]:
+    def recent_activity(self) -> list[ActivityEntry]:
         return self.bot.recent_activity if self.bot is not None else []
 
     async def start(self, settings: DiscordSettings) -> BotStatus:
@@ -78,9 +73,7 @@ class DiscordController:
 
     def _relay_status(self, status: BotStatus) -> None:
         self.status = status
-        for listener in list(self._status_listeners):
-            listener(status)
+        self.status_changed.emit(status)
 
     def _relay_activity(self, entry: ActivityEntry) -> None:
-        for listener in list(self._activity_listeners):
-            listener(entry)
+        self.activity.emit(entry)

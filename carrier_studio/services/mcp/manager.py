@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from carrier_studio.core.events import Emitter
 from carrier_studio.core.mcp import (
     BackoffPolicy,
     Catalogue,
@@ -80,7 +81,8 @@ class McpManager:
         self.ping_interval = ping_interval
         self._stderr_lines = stderr_lines
         self._entries: dict[str, ServerEntry] = {}
-        self._listeners: list[Listener] = []
+        #: Emits a server's new `ServerStatus` on the event loop on every change.
+        self.changed: Emitter[ServerStatus] = Emitter("MCP servers")
         self._loaded = False
         self._closed = False
         self._supervisor = Supervisor(self, lookup)
@@ -113,11 +115,6 @@ class McpManager:
 
     def statuses(self) -> list[ServerStatus]:
         return [entry.snapshot() for entry in self._entries.values()]
-
-    def subscribe(self, listener: Listener) -> Callable[[], None]:
-        """Call ``listener(status)`` on the event loop on every change; returns an unsubscribe."""
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
     # -- the catalogue -------------------------------------------------------------------------
 
@@ -375,9 +372,4 @@ class McpManager:
             self._changed(entry)
 
     def _changed(self, entry: ServerEntry) -> None:
-        status = entry.snapshot()
-        for listener in list(self._listeners):
-            try:
-                listener(status)
-            except Exception:
-                log.exception("an MCP status listener failed")
+        self.changed.emit(entry.snapshot())

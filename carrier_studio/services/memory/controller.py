@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from carrier_studio.core.errors import CarrierError
+from carrier_studio.core.events import Emitter
 from carrier_studio.core.memory import MemoryRecord, SearchHit
 from carrier_studio.core.settings import MemorySettings
 from carrier_studio.core.status import State, StatusBoard
@@ -94,17 +95,20 @@ class MemoryController:
         self.service: MemoryService | None = None
         self.error: CarrierError | None = None
         self._opening: asyncio.Future[MemoryService | None] | None = None
-        self._listeners: list[Callable[[], None]] = []
+        #: Emits the opened service (or None) when it opens, fails or is replaced.
+        self.changed: Emitter[MemoryService | None] = Emitter("memory")
         #: The memory settings the open service was built from.
         self._opened_with: MemorySettings | None = None
         #: The reopening a settings change started, if any (awaitable).
         self.reopening: asyncio.Future[MemoryService | None] | None = None
         #: The re-embedding job, while one runs (`start_reembed`).
         self.reembedding: asyncio.Future[None] | None = None
-        self._reembed_listeners: list[Callable[[Progress], None]] = []
-        settings.subscribe(self._on_settings)
+        #: Emits the re-embedding job's `Progress`.
+        self.reembed_progress: Emitter[Progress] = Emitter("re-embedding")
+        settings.changed.subscribe(self._on_settings)
 
-    def _on_settings(self, settings) -> None:  # noqa: ANN001 - core.settings.Settings
+    def _on_settings(self, change) -> None:  # noqa: ANN001 - platform.settings_store.SettingsChange
+        settings = change.settings
         """A new store or embedder in Settings: reopen with it (in the background); a new
         embedder also starts re-embedding the stored memories."""
         if self._opening is None or self._opened_with is None:
@@ -127,14 +131,8 @@ class MemoryController:
             self.start_reembed()
         return service
 
-    def on_change(self, listener: Callable[[], None]) -> Callable[[], None]:
-        """Called when the service opens, fails or is replaced."""
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
-
     def _changed(self) -> None:
-        for listener in list(self._listeners):
-            listener()
+        self.changed.emit(self.service)
 
     @property
     def store_name(self) -> str:
@@ -259,12 +257,7 @@ class MemoryController:
             State.STARTING,
             f"re-embedding {progress.done:,} of {progress.total:,} memories (Memory page)",
         )
-        for listener in list(self._reembed_listeners):
-            listener(progress)
-
-    def on_reembed_progress(self, listener: Callable[[Progress], None]) -> Callable[[], None]:
-        self._reembed_listeners.append(listener)
-        return lambda: self._reembed_listeners.remove(listener)
+        self.reembed_progress.emit(progress)
 
     def cancel_reembed(self) -> None:
         if self.reembedding is not None and not self.reembedding.done():

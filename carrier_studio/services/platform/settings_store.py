@@ -9,11 +9,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from carrier_studio.core import messages
 from carrier_studio.core.errors import ConfigError
+from carrier_studio.core.events import Change, Emitter
 from carrier_studio.core.settings import (
     NewerSettingsError,
     Settings,
@@ -44,6 +45,13 @@ def read_settings(path: Path) -> Settings:
         raise kind(exc.message, path=path, where=exc.where, hint=exc.hint) from exc
 
 
+@dataclass(frozen=True)
+class SettingsChange(Change):
+    """The settings were saved: the new settings, and who saved them."""
+
+    settings: Settings = field(default_factory=Settings)
+
+
 class SettingsStore:
     """The current settings, their file, and who wants to hear when they change."""
 
@@ -52,7 +60,8 @@ class SettingsStore:
         self.settings = settings
         #: True when the file belongs to a newer studio: it is used as defaults, never written.
         self.read_only = read_only
-        self._listeners: list[Callable[[Settings], None]] = []
+        #: Emits a `SettingsChange` after every save.
+        self.changed: Emitter[SettingsChange] = Emitter("settings")
 
     @classmethod
     def load(cls, path: Path) -> SettingsStore:
@@ -76,28 +85,24 @@ class SettingsStore:
             )
             return cls(path, Settings())
 
-    def subscribe(self, listener: Callable[[Settings], None]) -> Callable[[], None]:
-        """Call ``listener`` after every save; returns the function that stops it."""
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
-
-    def save(self, settings: Settings | None = None) -> None:
-        """Write the settings atomically and tell the listeners."""
+    def save(self, settings: Settings | None = None, *, by: object | None = None) -> None:
+        """Write the settings atomically and tell the listeners (``by``: who saved)."""
         if settings is not None:
             self.settings = settings
         if not self.read_only:
             atomic_write_json(self.path, dump_settings(self.settings))
-        self._saved()
+        self._saved(by)
 
-    async def save_async(self, settings: Settings | None = None) -> None:
+    async def save_async(
+        self, settings: Settings | None = None, *, by: object | None = None
+    ) -> None:
         """`save` with the disk write off the event loop; listeners run on the caller's thread."""
         if settings is not None:
             self.settings = settings
         if not self.read_only:
             await asyncio.to_thread(atomic_write_json, self.path, dump_settings(self.settings))
-        self._saved()
+        self._saved(by)
 
-    def _saved(self) -> None:
+    def _saved(self, by: object | None) -> None:
         log.info("settings saved to %s", self.path)
-        for listener in list(self._listeners):
-            listener(self.settings)
+        self.changed.emit(SettingsChange(by, self.settings))

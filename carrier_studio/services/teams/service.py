@@ -20,6 +20,7 @@ import apsw
 
 from carrier_studio.core.characters.document import CharacterDoc, CharacterError
 from carrier_studio.core.errors import CarrierError
+from carrier_studio.core.events import Emitter
 from carrier_studio.core.runtime.events import (
     Done,
 )
@@ -322,7 +323,8 @@ class TeamRunner:
         self.events: list[TeamEvent] = []
         self.run_id: int | None = None
         self.stopped: Stop | None = None
-        self._listeners: list[Listener] = []
+        #: Emits every `TeamEvent` of the run.
+        self.changed: Emitter[TeamEvent] = Emitter("team run")
         self._queues: list[asyncio.Queue[TeamEvent | None]] = []
         self._sessions: dict[str, Any] = {}
         self._clients: list[Any] = []
@@ -331,11 +333,6 @@ class TeamRunner:
         self._turn_lock = asyncio.Lock()
 
     # -- listening -------------------------------------------------------------------------
-
-    def subscribe(self, listener: Listener) -> Callable[[], None]:
-        """Call ``listener(event)`` for every event from now on; returns an unsubscribe."""
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
     async def stream(self) -> AsyncIterator[TeamEvent]:
         """Every event from now on, until the runner is closed."""
@@ -351,8 +348,7 @@ class TeamRunner:
         self.events.append(event)
         if self.run_id is not None:
             await self.service._store(self.run_id, event)
-        for listener in list(self._listeners):
-            listener(event)
+        self.changed.emit(event)
         for queue in self._queues:
             queue.put_nowait(event)
 

@@ -118,12 +118,12 @@ class DiscordPage(Page):
         self.body.addWidget(splitter, 1)
 
         self._unsubscribe = [
-            deps.controller.on_status(self._show_status),
-            deps.controller.on_activity(self._add_activity),
+            deps.controller.status_changed.subscribe(self._show_status),
+            deps.controller.activity.subscribe(self._add_activity),
         ]
         self._load_options()
         self._show_status(deps.controller.status)
-        for entry in deps.controller.activity():
+        for entry in deps.controller.recent_activity():
             self._add_activity(entry)
         self.tasks.start("Loading characters for Discord", self._load_characters())
 

@@ -184,7 +184,7 @@ class McpPage(Page):
         splitter.addWidget(self._build_details())
         splitter.setSizes([220, 380])
         self.body.addWidget(splitter, 1)
-        self._unsubscribe = deps.manager.subscribe(self._on_manager_status)
+        self._unsubscribe = deps.manager.changed.subscribe(self._on_manager_status)
         self.refresh()
 
     # -- building ---------------------------------------------------------------------------

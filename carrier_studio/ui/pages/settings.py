@@ -39,7 +39,7 @@ from carrier_studio.ui.widgets.secret_field import SecretField
 
 if TYPE_CHECKING:
     from carrier_studio.services.platform.secrets import SecretStore
-    from carrier_studio.services.platform.settings_store import SettingsStore
+    from carrier_studio.services.platform.settings_store import SettingsChange, SettingsStore
 
 _STORAGE_CHOICES = [
     ("keyring", "System keyring (recommended)"),
@@ -130,12 +130,12 @@ class SettingsPage(Page):
         shortcut.activated.connect(self.save)
 
         self.load_from_store()
-        store.subscribe(self._on_store_saved)
+        store.changed.subscribe(self._on_store_changed)
 
-    def _on_store_saved(self, _settings: Settings) -> None:
+    def _on_store_changed(self, change: SettingsChange) -> None:
         # Another page saved (the Discord page, the window state): show it, unless the user
         # is editing here — their edits are saved over it, on purpose, when they press Save.
-        if not self.dirty and not self._saving:
+        if change.by is not self and not self.dirty:
             self.load_from_store()
 
     # -- building -------------------------------------------------------------------------
@@ -410,7 +410,7 @@ class SettingsPage(Page):
         await self._secrets.store(new_secrets)
         self._saving = True
         try:
-            await self._store.save_async(settings)
+            await self._store.save_async(settings, by=self)
         finally:
             self._saving = False
         self.error_label.hide()

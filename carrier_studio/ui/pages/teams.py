@@ -293,7 +293,7 @@ class TeamsPage(Page):
             raise RuntimeError("no team is chosen")
         self.transcript.clear()
         runner = self.deps.teams.runner(team)
-        unsubscribe = runner.subscribe(self._on_event)
+        unsubscribe = runner.changed.subscribe(self._on_event)
         try:
             # A message typed before any run replaces the team's first message.
             await runner.open(initial=again)

@@ -268,7 +268,7 @@ def test_the_status_slot_follows_the_worker(tmp_path):
     board = StatusBoard()
     board.add("instagram", "Instagram", State.STOPPED)
     seen = []
-    board.subscribe(lambda s: seen.append((s.state, s.detail)))
+    board.changed.subscribe(lambda s: seen.append((s.state, s.detail)))
     source = media.jpeg(tmp_path / "a.jpg")
 
     async def go():
