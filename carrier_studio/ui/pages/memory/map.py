@@ -1,16 +1,20 @@
-"""A scatter of memories on two axes (see core/memory/projection.py), coloured by kind.
+"""The Memory page's map: a scatter of memories on two axes (see core/memory/projection.py),
+coloured by kind, and the pane that keeps it drawn for the page's filter.
 
 Click a point to open that memory; drag a rectangle to select a region (its memories are then
 selected in the table). Points keep their size on screen whatever the zoom, and the scene is
-fitted to the view when it resizes.
+fitted to the view when it resizes. `MapPane` redraws the newest memories of the chosen
+character a moment after the filters or the memories change (the projection runs off the loop).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtCore import QObject, QPoint, QPointF, QRect, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPen, QPolygonF, QResizeEvent
 from PySide6.QtWidgets import (
     QGraphicsItem,
@@ -22,7 +26,13 @@ from PySide6.QtWidgets import (
 )
 
 from carrier_studio.core.memory.model import KINDS, MemoryRecord
+from carrier_studio.core.memory.projection import project_2d
 
+if TYPE_CHECKING:
+    from carrier_studio.ui.pages.memory.page import MemoryPage
+
+#: Memories the map draws (the newest of the filter).
+MAP_LIMIT = 3000
 #: One colour per kind, readable on both the light and the dark theme.
 KIND_COLORS = {
     "message": "#4C8BF5",
@@ -263,3 +273,59 @@ class MemoryMap(QWidget):
         fresh.set_selected(scatter.selected[keep])
         self.view.set_scatter(fresh)
         self._rows = {r.id: n for n, r in enumerate(records)}
+
+
+class MapPane(QObject):
+    """The page's map, redrawn a moment after what it shows changed (`redraw_soon`)."""
+
+    def __init__(self, page: MemoryPage) -> None:
+        super().__init__(page)
+        self.page = page
+        self.map = MemoryMap()
+        #: The memories the map shows now.
+        self.records: list[MemoryRecord] = []
+        self._dirty = True
+        self._timer = QTimer(self, singleShot=True, interval=150)
+        self._timer.timeout.connect(self._load_soon)
+
+    def redraw_soon(self) -> None:
+        """The filters or the memories changed: draw again shortly (changes come in bursts)."""
+        self._dirty = True
+        self._timer.start()
+
+    def _load_soon(self) -> None:
+        if self._dirty and self.page.service is not None:
+            self.page.tasks.start("Drawing the memory map", self._load())
+
+    async def _load(self) -> None:
+        while self._dirty:
+            self._dirty = False
+            f = self.page.browser.current_filter()
+            if f.character is None:
+                self.records = []
+                self.map.show_message("Choose a character to see a map of its memories.")
+                continue
+            self.map.caption.setText(f"Drawing {f.character}'s memories…")
+            stored = await self.page.memory.vectors(f, MAP_LIMIT)
+            if self._dirty:
+                continue  # the filters changed meanwhile: draw for the new ones
+            vectors = [s.vector for s in stored]
+            # A few thousand × 384 SVD is tens of milliseconds of CPU: not on the loop.
+            projection = await asyncio.to_thread(project_2d, _stack(vectors))
+            if self._dirty:
+                continue
+            records = [s.record for s in stored]
+            self.records = records
+            more = " (the newest)" if len(records) >= MAP_LIMIT else ""
+            spread = sum(projection.explained) * 100
+            self.map.show_points(
+                records,
+                projection.points,
+                f"{len(records):,} memories of {f.character}{more} · the two axes hold "
+                f"{spread:.0f}% of the variance · drag to select a region",
+            )
+            self.map.mark(self.page.browser.selected_ids())
+
+
+def _stack(vectors: list) -> np.ndarray:
+    return np.stack(vectors) if vectors else np.zeros((0, 0), np.float32)
