@@ -1,7 +1,8 @@
-"""The Instagram queue's plain rules: posts and their states, pre-flight, quota, error policy.
+"""The Instagram queue's plain rules: posts and their states, pre-flight, quota, error policy,
+and the publishing step (`publishing.advance`).
 
-No network, Pillow or database here (services adapt: instagram_api, ftp_upload,
-instagram_media, instagram_queue, instagram_worker).
+No network, Pillow or database here (services.instagram adapts: graph_api, ftp, media, queue,
+and the worker that does the publishing step's I/O).
 """
 
 from carrier_studio.core.instagram.errors import (
@@ -39,7 +40,9 @@ from carrier_studio.core.instagram.preflight import (
     convertible,
     hashtags,
 )
+from carrier_studio.core.instagram.publishing import advance
 from carrier_studio.core.instagram.quota import Quota
+from carrier_studio.core.instagram.step import Next, PublishRules, StepResult
 from carrier_studio.core.instagram.token_expiry import token_warning
 
 __all__ = [
@@ -57,16 +60,20 @@ __all__ = [
     "InstagramError",
     "MediaFile",
     "MediaInfo",
+    "Next",
     "NotReadyError",
     "PollSchedule",
     "PostKind",
     "PostState",
     "PreflightError",
+    "PublishRules",
     "QueuedPost",
     "Quota",
     "QuotaExhaustedError",
+    "StepResult",
     "StopGraphError",
     "TransientGraphError",
+    "advance",
     "can_transition",
     "check_caption",
     "check_media",

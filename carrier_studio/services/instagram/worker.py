@@ -1,68 +1,53 @@
 """Publishes due Instagram posts in the background, one saved step at a time.
 
-Each step reads the post, does one thing (upload, create a container, wait for it, publish) and
-saves the result before the next step starts. A worker killed anywhere resumes from the last
-saved state, and the step that may have happened without being saved is checked, not repeated:
+The decisions are core's (`core.instagram.publishing.advance`: what each answer does to a post,
+and what to ask next); this worker does the I/O around them. Each pass reads the due posts,
+asks the FTP host and the Graph API what a step needs (`remote.ask`), and saves each
+`StepResult` before the next request, so a worker killed anywhere resumes from the last saved
+state. It also keeps the things only a running process has: the wake-ups, the publisher lock
+(one publisher per workspace), the token check and the status slot.
 
-- killed during an upload: the file is uploaded again under a new unique name;
-- killed after Meta created a container but before its id was saved: a new container is made
-  (the orphan is never published and expires after 24 h);
-- killed after the publish request was sent: the post is PUBLISHING, so the restart asks Meta for
-  the container's status first — PUBLISHED means done, FINISHED means publish now;
-- a container older than 24 h (EXPIRED, or too old to trust) is recreated from the uploads.
-
-Run alone (the fault-injection tests kill it with SIGKILL):
-``python -m carrier_studio.services.instagram.worker --workspace DIR [--until-idle]``.
+Run alone (the fault-injection tests kill it with SIGKILL): see `carrier_studio.instagram_cli`.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import hashlib
 import logging
-import sys
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from carrier_studio.core import messages
-from carrier_studio.core.errors import CarrierError
 from carrier_studio.core.instagram import (
     Backoff,
-    ContainerExpiredError,
     GraphAuthError,
     InstagramError,
-    NotReadyError,
     PollSchedule,
-    PostKind,
     PostState,
     QueuedPost,
     Quota,
-    QuotaExhaustedError,
-    StopGraphError,
-    TransientGraphError,
     token_warning,
     utcnow,
 )
-from carrier_studio.core.instagram.quota import recheck_at
+from carrier_studio.core.instagram.publishing import advance
+from carrier_studio.core.instagram.step import Answer, Failed, Next, PublishRules, StepResult
 from carrier_studio.core.status import State, StatusBoard
-from carrier_studio.services.instagram.ftp import FtpUploader, TransientHostingError, unique_name
-from carrier_studio.services.instagram.graph_api import (
-    FINISHED,
-    IN_PROGRESS,
-    PUBLISHED,
-    GraphClient,
-    raise_for_status,
+from carrier_studio.services.instagram.connection import (
+    Connect,
+    Connection,
+    connector,
+    token_fingerprint,
 )
+from carrier_studio.services.instagram.ftp import TransientHostingError
 from carrier_studio.services.instagram.lock import WorkspaceLock
 from carrier_studio.services.instagram.queue import (
     InstagramQueue,
     PostNotFoundError,
     StaleStateError,
-    with_media,
 )
+from carrier_studio.services.instagram.remote import ask
 
 log = logging.getLogger(__name__)
 S = PostState
@@ -83,6 +68,11 @@ class WorkerConfig:
     #: Saves refused in a row (the user keeps changing the post) before the pass moves on.
     max_conflicts: int = 5
 
+    @property
+    def rules(self) -> PublishRules:
+        """The settings the publishing step decides by (the rest pace the worker)."""
+        return PublishRules(self.backoff, self.quota_recheck, self.container_ttl)
+
 
 class _StoppingError(Exception):
     """The worker is stopping while it waits for a container."""
@@ -90,27 +80,6 @@ class _StoppingError(Exception):
 
 class WorkerBusyError(InstagramError):
     """Another process holds this workspace's publisher lock."""
-
-
-def token_fingerprint(token: str) -> str:
-    """Tells tokens apart without keeping one around (the worker remembers an expired one)."""
-    return hashlib.sha256(token.encode()).hexdigest()[:16]
-
-
-@dataclass
-class Connection:
-    """What one publishing pass talks to; built fresh from settings and secrets each pass."""
-
-    graph: GraphClient
-    hosting: FtpUploader
-    #: `token_fingerprint` of the access token ``graph`` uses.
-    token_id: str = ""
-
-    async def close(self) -> None:
-        await self.graph.close()
-
-
-Connect = Callable[[], Awaitable[Connection]]
 
 
 class InstagramWorker:
@@ -294,257 +263,50 @@ class InstagramWorker:
         raise _StoppingError
 
     async def _step(self, conn: Connection, post: QueuedPost) -> QueuedPost:
-        state = post.state
+        """One publishing step of ``post``: ask what `advance` needs to know, save what it
+        decides, until it says the step is done."""
+        start, answer = post, None
         try:
-            if state is S.QUEUED:
-                return await self._start(conn, post)
-            if state is S.UPLOADING:
-                return await self._upload(conn, post)
-            if state is S.UPLOADED:
-                return await self._create_container(conn, post)
-            if state is S.CONTAINER_CREATED:
-                return await self._await_container(conn, post)
-            if state is S.READY:
-                return await self._begin_publish(conn, post)
-            if state is S.PUBLISHING:
-                return await self._publish(conn, post)
-        except ContainerExpiredError as exc:
-            return await self._recreate(post, str(exc))
-        except NotReadyError as exc:
-            # Meta said "not ready" although the status said FINISHED: poll again, at once the
-            # first time, then backing off, and give up like any transient error.
-            failures = post.failures + 1
-            if failures >= self.config.backoff.max_failures:
-                return await self._fail(post, state, exc, f" (after {failures} attempts)")
-            later = (
-                None
-                if failures == 1
-                else self._clock() + timedelta(seconds=self.config.backoff.delay(failures - 1))
-            )
-            moved = replace(post, failures=failures, waiting_reason="processing",
-                            next_attempt_at=later)  # fmt: skip
-            if post.container_id and state is not S.CONTAINER_CREATED:
-                moved = moved.transition(S.CONTAINER_CREATED)
-            return await self._save(moved, state, "publish", "wait", str(exc))
-        except QuotaExhaustedError as exc:
-            return await self._wait_quota(post, state, str(exc))
-        except (TransientGraphError, TransientHostingError) as exc:
-            return await self._transient(post, state, exc)
+            while True:
+                result = self._decide(post, answer)
+                post = await self._apply(result)
+                if result.next is Next.DONE:
+                    return post
+                answer = None
+                if result.next is not Next.DECIDE:
+                    answer = await ask(
+                        conn,
+                        post,
+                        result.next,
+                        result.index,
+                        poll=self.config.poll,
+                        sleep=self._sleep,
+                        on_quota=self.queue.set_quota,
+                    )
         except (StaleStateError, PostNotFoundError):
             raise  # `_drive` reads the post again
         except InstagramError as exc:
-            return await self._fail(post, state, exc)
-        raise AssertionError(f"post {post.id} is {state.value}: nothing to do")
+            failure = Failed(exc, transient=isinstance(exc, TransientHostingError))
+            return await self._apply(self._decide(start, failure))
 
-    # -- the steps ----------------------------------------------------------------------------
+    def _decide(self, post: QueuedPost, answer: Answer) -> StepResult:
+        """`advance` with the worker's clock, rules and the last quota read."""
+        now, rules = self._clock(), self.config.rules
+        return advance(post, answer, now=now, rules=rules, quota=self.queue.quota)
 
-    async def _start(self, conn: Connection, post: QueuedPost) -> QueuedPost:
-        """A queued post: a retry may already have a container; check it before anything."""
-        if post.container_id:
-            try:
-                status = await conn.graph.container_status(post.container_id)
-            except StopGraphError as exc:
-                if isinstance(exc, GraphAuthError):
-                    raise
-                return await self._recreate(post, f"container {post.container_id}: {exc}")
-            if status.status_code == PUBLISHED:
-                return await self._save(
-                    post.transition(S.PUBLISHED), S.QUEUED, "publish", "ok",
-                    "already published (found on Instagram)",
-                )  # fmt: skip
-            reusable = not (self._too_old(post) or post.container_stale)
-            if status.status_code in (FINISHED, IN_PROGRESS) and reusable:
-                new = S.READY if status.status_code == FINISHED else S.CONTAINER_CREATED
-                return await self._save(
-                    post.transition(new), S.QUEUED, "container", "ok",
-                    f"container {post.container_id} is {status.status_code}",
-                )  # fmt: skip
-            return await self._recreate(post, f"container {post.container_id} cannot be reused")
-        return await self._save(post.transition(S.UPLOADING), S.QUEUED, "upload", "info",
-                                "uploading media")  # fmt: skip
-
-    async def _upload(self, conn: Connection, post: QueuedPost) -> QueuedPost:
-        for index, item in enumerate(post.media):
-            if item.public_url:
-                continue
-            if not await asyncio.to_thread(Path(item.path).is_file):
-                raise InstagramError(
-                    "the queue's copy of this file is gone",
-                    path=item.path,
-                    hint="Remove the post and add the file again.",
-                )
-            name = unique_name(Path(item.path), post.id or 0, index)
-            url = await conn.hosting.publish_file(Path(item.path), name)
-            post = await self._save(
-                with_media(post, index, remote_name=name, public_url=url),
-                S.UPLOADING, "upload", "ok", f"{Path(item.path).name} answers at {url}",
-            )  # fmt: skip
-        return await self._save(post.transition(S.UPLOADED), S.UPLOADING, "upload", "ok",
-                                "every file answers at its public URL")  # fmt: skip
-
-    async def _create_container(self, conn: Connection, post: QueuedPost) -> QueuedPost:
-        quota = await conn.graph.publishing_limit()
-        self.queue.set_quota(quota)
-        if quota.exhausted:
-            return await self._wait_quota(post, S.UPLOADED, f"quota used: {quota.label()}")
-        graph, caption = conn.graph, post.caption or None
-        if post.kind is PostKind.CAROUSEL:
-            for index, item in enumerate(post.media):
-                if item.container_id:
-                    continue
-                if item.media_type == "video":
-                    child = await graph.create_video_container(
-                        item.public_url or "", "VIDEO", carousel_item=True
-                    )
-                else:
-                    child = await graph.create_image_container(
-                        item.public_url or "", alt_text=post.alt_text, carousel_item=True
-                    )
-                post = await self._save(
-                    with_media(post, index, container_id=child), S.UPLOADED, "container", "ok",
-                    f"carousel item {index + 1} is container {child}",
-                )  # fmt: skip
-            for item in post.media:
-                await graph.wait_until_finished(
-                    item.container_id or "", self.config.poll, self._sleep
-                )
-            container = await graph.create_carousel_container(
-                [m.container_id or "" for m in post.media], caption
-            )
-        else:
-            item = post.media[0]
-            if item.media_type == "video":
-                kind = "STORIES" if post.kind is PostKind.STORY else "REELS"
-                container = await graph.create_video_container(
-                    item.public_url or "", kind, caption=caption
-                )
-            else:
-                container = await graph.create_image_container(
-                    item.public_url or "",
-                    caption=caption,
-                    alt_text=post.alt_text,
-                    story=post.kind is PostKind.STORY,
-                )
-        created = replace(
-            post.transition(S.CONTAINER_CREATED),
-            container_id=container,
-            container_created_at=self._clock(),
-            failures=0,
-            waiting_reason="",
-            next_attempt_at=None,
+    async def _apply(self, result: StepResult) -> QueuedPost:
+        """Tell the user what must be told, then save the post with its timeline line."""
+        if result.alert:
+            messages.error(result.alert)
+        post, note = result.post, result.note
+        if note is None:
+            return post
+        log.info(
+            "post %s: %s → %s: %s", post.id, result.expected.value, post.state.value, note.message
         )
-        return await self._save(created, S.UPLOADED, "container", "ok",
-                                f"container {container} created")  # fmt: skip
-
-    async def _await_container(self, conn: Connection, post: QueuedPost) -> QueuedPost:
-        if self._too_old(post):
-            return await self._recreate(post, f"container {post.container_id} is over 23 h old")
-        status = await conn.graph.wait_until_finished(
-            post.container_id or "", self.config.poll, self._sleep
+        return await self.queue.save_step(
+            post, result.expected, step=note.step, outcome=note.outcome, message=note.message
         )
-        if status.status_code == PUBLISHED:
-            return await self._save(post.transition(S.PUBLISHED), S.CONTAINER_CREATED,
-                                    "publish", "ok", "already published")  # fmt: skip
-        return await self._save(post.transition(S.READY), S.CONTAINER_CREATED, "container",
-                                "ok", "Instagram finished processing the media")  # fmt: skip
-
-    async def _begin_publish(self, conn: Connection, post: QueuedPost) -> QueuedPost:
-        if self._too_old(post):
-            return await self._recreate(post, f"container {post.container_id} is over 23 h old")
-        quota = await conn.graph.publishing_limit()
-        self.queue.set_quota(quota)
-        if quota.exhausted:
-            return await self._wait_quota(post, S.READY, f"quota used: {quota.label()}")
-        # Saved before the request: whatever happens next, a restart checks before publishing.
-        return await self._save(post.transition(S.PUBLISHING), S.READY, "publish", "info",
-                                "sending the publish request")  # fmt: skip
-
-    async def _publish(self, conn: Connection, post: QueuedPost) -> QueuedPost:
-        status = await conn.graph.container_status(post.container_id or "")
-        if status.status_code == PUBLISHED:
-            return await self._save(
-                post.transition(S.PUBLISHED), S.PUBLISHING, "publish", "ok",
-                "published (confirmed by the container's status)",
-            )  # fmt: skip
-        if status.status_code == IN_PROGRESS:
-            return await self._save(post.transition(S.CONTAINER_CREATED), S.PUBLISHING,
-                                    "container", "wait", "still processing")  # fmt: skip
-        raise_for_status(status)
-        media_id = await conn.graph.publish(post.container_id or "")
-        done = replace(post.transition(S.PUBLISHED), media_id=media_id, failures=0,
-                       last_error="", waiting_reason="", next_attempt_at=None)  # fmt: skip
-        return await self._save(done, S.PUBLISHING, "publish", "ok",
-                                f"published as media {media_id}")  # fmt: skip
-
-    # -- outcomes -----------------------------------------------------------------------------
-
-    def _too_old(self, post: QueuedPost) -> bool:
-        created = post.container_created_at
-        return created is not None and self._clock() - created > self.config.container_ttl
-
-    async def _recreate(self, post: QueuedPost, reason: str) -> QueuedPost:
-        """Forget the containers; go back to the uploads (or upload again if there are none)."""
-        uploaded = all(m.public_url for m in post.media)
-        target = S.UPLOADED if uploaded else S.UPLOADING
-        media = tuple(replace(m, container_id=None) for m in post.media)
-        fresh = replace(
-            post.transition(target),
-            container_id=None,
-            container_created_at=None,
-            container_stale=False,
-            media=media,
-            waiting_reason="",
-            next_attempt_at=None,
-        )
-        return await self._save(fresh, post.state, "container", "retry",
-                                f"{reason}; creating a new container")  # fmt: skip
-
-    async def _wait_quota(self, post: QueuedPost, state: PostState, reason: str) -> QueuedPost:
-        quota = self.queue.quota
-        now = self._clock()
-        until = (
-            recheck_at(replace(quota, read_at=now), self.config.quota_recheck)
-            if quota
-            else now + self.config.quota_recheck
-        )
-        waiting = replace(post, waiting_reason="quota", next_attempt_at=until)
-        return await self._save(waiting, state, "quota", "wait",
-                                f"{reason}; waiting until {until:%H:%M} UTC")  # fmt: skip
-
-    async def _transient(self, post: QueuedPost, state: PostState, exc: Exception) -> QueuedPost:
-        failures = post.failures + 1
-        if failures >= self.config.backoff.max_failures:
-            return await self._fail(post, state, exc, f" (after {failures} attempts)")
-        delay = self.config.backoff.delay(failures)
-        retry = replace(
-            post,
-            failures=failures,
-            last_error=str(exc),
-            waiting_reason="retry",
-            next_attempt_at=self._clock() + timedelta(seconds=delay),
-        )
-        return await self._save(retry, state, state.value, "retry",
-                                f"{exc}; trying again in {delay:.0f} s")  # fmt: skip
-
-    async def _fail(
-        self, post: QueuedPost, state: PostState, exc: Exception, suffix: str = ""
-    ) -> QueuedPost:
-        if isinstance(exc, GraphAuthError):
-            messages.error(f"Instagram publishing stopped: {exc}")
-        failed = replace(post.transition(S.FAILED), last_error=str(exc) + suffix,
-                         waiting_reason="", next_attempt_at=None)  # fmt: skip
-        return await self._save(failed, state, state.value, "error", str(exc) + suffix)
-
-    async def _save(
-        self, post: QueuedPost, expected: PostState, step: str, outcome: str, message: str
-    ) -> QueuedPost:
-        if outcome in ("ok", "info"):
-            # A step that worked ends any wait or error the post showed before it.
-            post = replace(post, failures=0, last_error="", waiting_reason="",
-                           next_attempt_at=None)  # fmt: skip
-        log.info("post %s: %s → %s: %s", post.id, expected.value, post.state.value, message)
-        return await self.queue.save_step(post, expected, step=step, outcome=outcome,
-                                          message=message)  # fmt: skip
 
     async def refresh_quota(self) -> Quota:
         """Read the live quota now (for the page's gauge); also kept in ``queue.quota``."""
@@ -612,87 +374,20 @@ class InstagramWorker:
 # -- building from settings ----------------------------------------------------------------------
 
 
-def connector(settings_source, secrets) -> Connect:  # noqa: ANN001 - SettingsStore, SecretStore
-    """A `Connect` that reads the current settings and secrets each pass (edits apply at once)."""
-    from carrier_studio.services.instagram.ftp import FtpTarget
-
-    async def connect() -> Connection:
-        settings = settings_source.settings
-        token, password = await asyncio.to_thread(
-            lambda: (secrets.get("INSTAGRAM_ACCESS_TOKEN"), secrets.get("FTP_PASSWORD"))
-        )
-        ig, ftp = settings.instagram, settings.ftp
-        hosting = FtpUploader(
-            FtpTarget(
-                ftp.host,
-                ftp.port,
-                ftp.user,
-                password or "",
-                ftp.remote_dir,
-                ftp.public_base_url,
-                ftp.use_tls,
-            )  # fmt: skip
-        )
-        return Connection(
-            GraphClient(ig.base_url, ig.user_id, token or ""),
-            hosting,
-            token_fingerprint(token or ""),
-        )
-
-    return connect
-
-
 def build_worker(database, settings_source, secrets, workspace_root: Path, **kwargs):  # noqa: ANN001, ANN201
     """The worker of one workspace: its queue on ``database`` and a settings-driven connector."""
     queue = InstagramQueue(database, workspace_root / "instagram")
     return InstagramWorker(queue, connector(settings_source, secrets), **kwargs)
 
 
-async def _main(args: argparse.Namespace) -> int:
-    from carrier_studio.services.platform.db import Database
-    from carrier_studio.services.platform.paths import AppPaths, WorkspacePaths
-    from carrier_studio.services.platform.secrets import SecretStore
-    from carrier_studio.services.platform.settings_store import SettingsStore
-
-    app_paths = AppPaths.for_user()
-    settings = SettingsStore.load(app_paths.settings_file)
-    root = app_paths.choose_workspace(args.workspace)
-    paths = WorkspacePaths(root)
-    secrets = SecretStore(settings.settings.secrets.storage, paths.env_file)
-    database = Database(paths.database)
-    await database.open()
-    config = WorkerConfig(
-        poll=PollSchedule(first=args.poll, cap=args.poll * 4),
-        backoff=Backoff(first=args.poll),
-    )
-    worker = build_worker(database, settings, secrets, root, config=config)
-    try:
-        if args.until_idle:
-            await worker.run_until_idle()
-        else:
-            worker.start()
-            await asyncio.Event().wait()
-    finally:
-        await worker.stop()
-        await database.close()
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m carrier_studio.services.instagram.worker")
-    parser.add_argument("--workspace", help="the workspace folder (default: the user's)")
-    parser.add_argument(
-        "--until-idle", action="store_true", help="exit once no post is due any more"
-    )
-    parser.add_argument("--poll", type=float, default=2.0, help="first poll delay, seconds")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(message)s")
-    try:
-        return asyncio.run(_main(args))
-    except CarrierError as exc:
-        log.error("instagram worker: %s", exc)
-        return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+__all__ = [
+    "SLOT",
+    "Connect",
+    "Connection",
+    "InstagramWorker",
+    "WorkerBusyError",
+    "WorkerConfig",
+    "build_worker",
+    "connector",
+    "token_fingerprint",
+]

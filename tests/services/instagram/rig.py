@@ -9,15 +9,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from carrier_studio.core.instagram import Backoff, PollSchedule
+from carrier_studio.services.instagram.connection import Connection, token_fingerprint
 from carrier_studio.services.instagram.ftp import FtpTarget, FtpUploader
 from carrier_studio.services.instagram.graph_api import GraphClient
 from carrier_studio.services.instagram.queue import InstagramQueue
-from carrier_studio.services.instagram.worker import (
-    Connection,
-    InstagramWorker,
-    WorkerConfig,
-    token_fingerprint,
-)
+from carrier_studio.services.instagram.worker import InstagramWorker, WorkerConfig
 from carrier_studio.services.platform.db import Database
 from tests.fakes.ftp_host import FileHost, FtpServerInfo, running_ftp_server
 from tests.fakes.graph_api import TOKEN, USER_ID, FakeGraphApi

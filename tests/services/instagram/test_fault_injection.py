@@ -1,8 +1,8 @@
 """Kill the worker process (SIGKILL) after each step of publishing, restart it: every post is
 published exactly once.
 
-The worker runs as its own process (``python -m carrier_studio.services.instagram.worker``) on a
-workspace whose queue the test filled. A hold in the local servers stops it at a precise step —
+The worker runs as its own process (``python -m carrier_studio.instagram_cli``) on a workspace
+whose queue the test filled. A hold in the local servers stops it at a precise step —
 a file uploaded but its URL not yet checked, a container made but its id not yet saved, a
 publish request done but its answer not yet received — and the test kills it there. The second
 run must finish the job; the Graph server counts every publish.
@@ -81,7 +81,7 @@ async def _spawn(workspace: Path, env: dict[str, str], out):  # noqa: ANN001
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "carrier_studio.services.instagram.worker",
+        "carrier_studio.instagram_cli",
         "--workspace",
         str(workspace),
         "--until-idle",
