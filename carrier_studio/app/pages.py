@@ -10,12 +10,31 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QWidget
 
-    from carrier_studio.app.window import Studio
+    from carrier_studio.session import Session
+    from carrier_studio.ui.main_window import MainWindow
+    from carrier_studio.ui.tasks import TaskOwner
+    from carrier_studio.ui.theme import ThemeManager
+
+
+class Studio(Protocol):
+    """What a page builder gets from the window (`app.window.Studio` is it): a Protocol, so
+    this table does not import the window that reads it."""
+
+    session: Session
+    theme: ThemeManager
+    tasks: TaskOwner
+    window: MainWindow
+
+    def on_default_model(self, draft: Any) -> Callable[[str, Callable[[str], None]], Any]: ...
+
+    def default_model_label(self) -> str: ...
+
+    def open_memory(self, memory_id: str) -> None: ...
 
 
 @dataclass(frozen=True)

@@ -10,70 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any
 
 from carrier_studio.core import messages
 from carrier_studio.core.characters.document import CharacterDoc
-from carrier_studio.core.errors import CarrierError
-from carrier_studio.core.runtime.agent_factory import AgentFactory
-from carrier_studio.core.runtime.events import (
-    ApprovalRequested,
-    ChatEvent,
-    Done,
-    ErrorKind,
-    MemoriesRecalled,
-    RunError,
-)
 from carrier_studio.core.runtime.memory_hooks import (
     RecallService,
-    context_block,
-    memory_settings,
-    recalled_event,
-    turn_records,
 )
-from carrier_studio.core.runtime.session import ChatSession
-from carrier_studio.core.runtime.transcript import (
-    ApprovalResult,
-    Failure,
-    Memories,
-    Stored,
-    TurnReducer,
-    UserText,
-    failure_of,
-)
-from carrier_studio.core.settings import ModelChoice
-from carrier_studio.services.characters.store import CharacterStore
-from carrier_studio.services.chat.conversations import Conversation, ConversationStore
-from carrier_studio.services.mcp.manager import McpManager
+from carrier_studio.services.characters import CharacterStore
+from carrier_studio.services.chat.conversations import ConversationStore
+from carrier_studio.services.chat.thread import ChatThread, ThreadDeps
+from carrier_studio.services.mcp import McpManager
 from carrier_studio.services.platform.secrets import SecretStore
 from carrier_studio.services.platform.settings_store import SettingsStore
-from carrier_studio.services.providers import (
-    agents_model,
-    check_choice,
-    choice_for,
-    classify_error,
-)
 
 log = logging.getLogger(__name__)
-
-TITLE_LENGTH = 48
-#: How long a message waits for its character's MCP servers to start before going without.
-MCP_START_WAIT = 15.0
-#: How long a message waits for memory recall before going without it.
-RECALL_WAIT = 5.0
-
-
-def _after(first: asyncio.Future[Any], then: Any) -> asyncio.Future[Any]:
-    """A future for ``then`` (a coroutine) that runs once ``first`` is done."""
-
-    async def chain() -> Any:
-        await first
-        return await then
-
-    return asyncio.ensure_future(chain())
 
 
 class ChatService:
@@ -103,6 +54,17 @@ class ChatService:
         #: the Discord bot share one thread per conversation, so neither overwrites the
         #: other's history.
         self._threads: dict[int, list[Any]] = {}
+        self._thread_deps = ThreadDeps(
+            conversations=conversations,
+            settings=settings,
+            secrets=secrets,
+            mcp=mcp,
+            memory=memory,
+            remember_later=self.remember_later,
+            instagram=instagram,
+            characters_by_name=self.characters_by_name,
+            release=self.release,
+        )
 
     async def characters_by_name(self) -> dict[str, CharacterDoc]:
         entries = await asyncio.to_thread(self.characters.list)
@@ -118,7 +80,7 @@ class ChatService:
             return thread
         conversation = await self.conversations.get(conversation_id)
         transcript = await self.conversations.transcript(conversation_id)
-        thread = ChatThread(self, conversation, transcript)
+        thread = ChatThread(self._thread_deps, conversation, transcript)
         self._threads[conversation_id] = [thread, 1]
         self._warm_memory(conversation.character)
         if conversation.pending_state:
@@ -164,7 +126,7 @@ class ChatService:
         self._remembering.add(task)
         task.add_done_callback(self._remembering.discard)
 
-    def _release(self, thread: ChatThread) -> bool:
+    def release(self, thread: ChatThread) -> bool:
         """One user less; True when nobody holds the thread any more."""
         held = self._threads.get(thread.id)
         if held is None or held[0] is not thread:
@@ -174,440 +136,3 @@ class ChatService:
             return False
         del self._threads[thread.id]
         return True
-
-
-class ChatThread:
-    """One open conversation: send, retry, cancel, resolve approvals; all of it persisted."""
-
-    def __init__(
-        self, service: ChatService, conversation: Conversation, transcript: list[Stored]
-    ) -> None:
-        self._service = service
-        self.conversation = conversation
-        #: The conversation as stored when it was opened (the page draws it).
-        self.transcript = transcript
-        self.model_override: ModelChoice | None = None
-        self.pending: list[ApprovalRequested] = []
-        self._agent: Any = None
-        #: HTTP clients of the current agents' models, closed when they are replaced.
-        self._clients: list[Any] = []
-        self._rebuild_agent = False
-        self._user_write: asyncio.Future[int] | None = None
-        self._building: asyncio.Future[None] | None = None
-        self._turn = asyncio.Lock()
-        #: The MCP server objects the agent's tools call, to notice a server restarted.
-        self._mcp_servers: dict[str, int] = {}
-        self._mcp_waiting = False
-        #: The character as last read, so labels and run records name its own model.
-        self._character_doc: CharacterDoc | None = None
-        #: This turn's recalled memories as instructions text, and what the turn was about, so
-        #: a run that finishes after approvals still stores its turn.
-        self._memory_block = ""
-        self._turn_memory: tuple[str, str, str | None] | None = None
-        self.session = ChatSession(
-            lambda: self._agent,
-            classify_error,
-            history=conversation.history,
-            run_config=self._run_config,  # built per run: the tracing setting may change
-        )
-
-    @property
-    def id(self) -> int:
-        return self.conversation.id
-
-    @property
-    def character(self) -> str:
-        return self.conversation.character
-
-    def _run_config(self) -> Any:
-        from agents import RunConfig
-
-        tracing = self._service.settings.settings.providers.openai_tracing
-        return RunConfig(
-            tracing_disabled=not tracing,
-            workflow_name="Carrier Studio chat",
-            call_model_input_filter=self._with_memories,
-        )
-
-    def _with_memories(self, data: Any) -> Any:
-        """Give the character this turn's recalled memories, in its instructions only (the
-        history stays as it was said; other agents in a handoff get their own prompt)."""
-        block = self._memory_block
-        if not block or data.agent.name != self.character:
-            return data.model_data
-        from agents.run_config import ModelInputData
-
-        instructions = data.model_data.instructions or ""
-        return ModelInputData(
-            input=data.model_data.input,
-            instructions=f"{instructions}\n\n{block}" if instructions else block,
-        )
-
-    def model_choice(self, doc: CharacterDoc | None = None) -> ModelChoice:
-        """The model this conversation runs on: the switcher's choice, else the character's."""
-        providers = self._service.settings.settings.providers
-        if self.model_override is not None:
-            return self.model_override
-        if doc is None and self._character_doc is not None:
-            doc = self._character_doc
-        return choice_for(doc or CharacterDoc({"name": self.character}), providers)
-
-    def set_model(self, choice: ModelChoice | None) -> None:
-        """Use another model for this conversation (the character file is not changed)."""
-        self.model_override = choice
-        self._agent = None
-        if self._building is not None:
-            self._building.cancel()
-            self._building = None
-        self.prepare()  # build the new agent now, not when the next message is sent
-
-    async def close(self) -> None:
-        """Let go of the thread; the last holder closes its model clients (everything is
-        already saved)."""
-        if not self._service._release(self):
-            return
-        self.session.cancel()
-        if self._building is not None:
-            self._building.cancel()
-            await asyncio.gather(self._building, return_exceptions=True)
-            self._building = None
-        if self._user_write is not None:
-            await self._user_write
-            self._user_write = None
-        clients, self._clients = self._clients, []
-        for client in clients:
-            await client.close()
-
-    def prepare(self) -> None:
-        """Start building the agent now, so the first message does not wait for it."""
-        if self._agent is None and self._building is None:
-            self._building = asyncio.ensure_future(self._build_agent())
-            # A failure here is reported when the user sends, not as an orphan exception.
-            self._building.add_done_callback(lambda f: f.cancelled() or f.exception())
-
-    async def _ensure_agent(self) -> None:
-        if self._agent is not None and await self._mcp_changed():
-            self._agent = None  # a server restarted: its tools must call the new connection
-        if self._agent is not None:
-            return
-        if self._building is None:
-            self._building = asyncio.ensure_future(self._build_agent())
-        building = self._building
-        try:
-            await building
-        finally:
-            if self._building is building:
-                self._building = None
-
-    async def _build_agent(self) -> None:
-        old, self._clients = self._clients, []
-        for client in old:
-            await client.close()
-        service = self._service
-        docs = await service.characters_by_name()
-        doc = docs.get(self.character)
-        self._character_doc = doc
-        if doc is None:
-            raise CarrierError(
-                f'the character "{self.character}" no longer exists or cannot be read',
-                hint="Restore it on the Characters page, or start a conversation with another.",
-            )
-        remembered = {name: await service.conversations.remembered(name) for name in docs}
-        providers = service.settings.settings.providers
-
-        def resolve(character: CharacterDoc) -> Any:
-            choice = (
-                self.model_choice(character)
-                if character.name == self.character
-                else choice_for(character, providers)
-            )
-            model, settings, client = agents_model(choice, providers, service.secrets)
-            self._clients.append(client)
-            return model, settings
-
-        if providers.openai_tracing:
-            # The user opted in to trace upload: the SDK's exporter needs the key explicitly,
-            # since ours lives in the keyring, not in the environment.
-            from agents import set_tracing_export_api_key
-
-            key = await asyncio.to_thread(service.secrets.get, "OPENAI_API_KEY")
-            if key:
-                set_tracing_export_api_key(key)
-        # A chat that cannot run (no key, no endpoint) must not start MCP servers for nothing.
-        await asyncio.to_thread(check_choice, self.model_choice(doc), providers, service.secrets)
-        mcp_tools = await self._mcp_tools(docs, doc)
-        workspace_policy = await service.conversations.workspace_policies()
-        instagram_tool = None
-        if service.instagram is not None:
-            from carrier_studio.core.runtime.instagram_tool import make_queue_post_tool
-
-            instagram_tool = make_queue_post_tool(service.instagram)
-        factory = AgentFactory(
-            resolve,
-            docs,
-            remembered,
-            mcp_tools=mcp_tools,
-            workspace_policy=workspace_policy,
-            instagram_tool=instagram_tool,
-        )
-        # Building reads keys from the keyring, which may block: off the event loop.
-        self._agent = await asyncio.to_thread(factory.build, doc)
-
-    def _mcp_names(self, docs: dict[str, CharacterDoc], doc: CharacterDoc) -> set[str]:
-        """The MCP servers of this character and of every character it can hand off to."""
-        names: set[str] = set()
-        seen: set[str] = set()
-        pending = [doc]
-        while pending:
-            current = pending.pop()
-            if current.name in seen:
-                continue
-            seen.add(current.name)
-            names.update(current.strings("mcp_servers"))
-            pending.extend(docs[n] for n in current.strings("handoffs") if n in docs)
-        return names
-
-    async def _mcp_tools(self, docs: dict[str, CharacterDoc], doc: CharacterDoc) -> dict:
-        manager = self._service.mcp
-        names = self._mcp_names(docs, doc)
-        if manager is None or not names:
-            self._mcp_servers = {}
-            return {}
-        from agents.mcp import MCPUtil
-
-        # Servers that cannot start are shown failed on the MCP page; the chat goes on
-        # without their tools rather than failing. A slow first start (npx fetching a package)
-        # does not hold the conversation up either: the next message picks the tools up.
-        starting = asyncio.ensure_future(manager.ensure(sorted(names)))
-        done, _ = await asyncio.wait({starting}, timeout=MCP_START_WAIT)
-        if not done:
-            starting.add_done_callback(lambda f: f.cancelled() or f.exception())
-            self._mcp_waiting = True
-            messages.warning(
-                f"The MCP servers {', '.join(sorted(names))} are still starting; "
-                "this reply runs without their tools."
-            )
-            self._mcp_servers = {}
-            return {}
-        self._mcp_waiting = False
-        servers = starting.result()
-        self._mcp_servers = {server.name: id(server) for server in servers}
-        tools = {}
-        for server in servers:
-            try:
-                listed = await server.list_tools()
-            except Exception as exc:  # noqa: BLE001 - one broken server must not stop the chat
-                messages.warning(f"The MCP server {server.name} did not list its tools: {exc}")
-                continue
-            tools[server.name] = [MCPUtil.to_function_tool(t, server, False) for t in listed]
-        return tools
-
-    async def _mcp_changed(self) -> bool:
-        manager = self._service.mcp
-        if manager is not None and self._mcp_waiting:
-            return True  # servers were still starting last time: look again
-        if manager is None or not self._mcp_servers:
-            return False
-        current = await manager.ensure(sorted(self._mcp_servers))
-        return {s.name: id(s) for s in current} != self._mcp_servers
-
-    async def restore_pending(self) -> None:
-        try:
-            await self._ensure_agent()
-        except CarrierError:
-            # No key or endpoint yet: keep the paused run for when there is one.
-            self.pending = []
-            return
-        try:
-            self.pending = await self.session.restore_pending(self.conversation.pending_state or "")
-        except Exception as exc:  # noqa: BLE001 - an unreadable paused run must not block the chat
-            self.pending = []
-            failure = Failure(
-                f"A paused run could not be resumed: {exc}", "Send the message again."
-            )
-            await self._service.conversations.add_item(self.id, failure)
-            await self._service.conversations.save_history(self.id, self.session.history, None)
-
-    # -- turns ------------------------------------------------------------------------------
-
-    async def send(
-        self, text: str, *, client: str = "chat", speaker: str | None = None
-    ) -> AsyncIterator[ChatEvent]:
-        """Run one user turn. ``client`` and ``speaker`` say where the message came from (the
-        chat page, or a Discord user) for the memories the turn leaves."""
-        store = self._service.conversations
-        self._turn_memory = (text, client, speaker)
-        # Stored before anything else can fail, so the user's text is never lost. The database
-        # thread runs writes in order, so the request need not wait for this one to finish.
-        self._user_write = asyncio.ensure_future(store.add_item(self.id, UserText(text)))
-        if self.conversation.title == "New conversation":
-            title = " ".join(text.split())[:TITLE_LENGTH] or "New conversation"
-            self._user_write = _after(self._user_write, store.rename(self.id, title))
-            self.conversation = Conversation(
-                self.id, self.character, title, self.conversation.history, None
-            )
-        async for event in self._guarded(lambda: self.session.send(text), recall=text):
-            yield event
-
-    async def retry(self) -> AsyncIterator[ChatEvent]:
-        """Answer the last user message again; the previous answer's messages are removed."""
-        store = self._service.conversations
-        stored = await store.transcript(self.id)
-        last = next((s for s in reversed(stored) if isinstance(s.item, UserText)), None)
-        if last is None:
-            return
-        text = last.item.text
-        await store.delete_messages_from(self.id, last.id)
-        await store.add_item(self.id, UserText(text))
-        users = [i for i in self.session.history if isinstance(i, dict) and i.get("role") == "user"]
-        answered = bool(users) and users[-1].get("content") == text
-        # A run that failed before answering left no trace in the history: send it again.
-        again = self.session.retry if answered else (lambda: self.session.send(text))
-        # The user's message was stored in memory with the first answer; only the new answer
-        # is stored this time.
-        self._turn_memory = ("", "chat", None)
-        async for event in self._guarded(again, recall=text):
-            yield event
-
-    async def resolve(
-        self, decisions: dict[str, bool], remember: dict[str, bool] | None = None
-    ) -> AsyncIterator[ChatEvent]:
-        store = self._service.conversations
-        for request in self.pending:
-            approved = decisions.get(request.approval_id, False)
-            result = ApprovalResult(request.tool, approved, request.approval_id, request.agent)
-            await store.add_item(self.id, result)
-            if (remember or {}).get(request.approval_id):
-                await store.remember(request.agent, request.tool, "auto" if approved else "off")
-                # The paused run goes on with its agent; the next turn's agent is rebuilt with
-                # the remembered policy.
-                self._rebuild_agent = True
-        self.pending = []
-        async for event in self._guarded(lambda: self.session.resolve(decisions)):
-            yield event
-
-    def cancel(self) -> None:
-        self.session.cancel()
-
-    # -- persistence ------------------------------------------------------------------------
-
-    async def _recall(self, text: str) -> MemoriesRecalled | None:
-        """This turn's memories (None when memory is off for the character or unavailable)."""
-        memory = self._service.memory
-        doc = self._character_doc
-        self._memory_block = ""
-        if memory is None or doc is None:
-            return None
-        enabled, limit = memory_settings(doc.section("memory"))
-        if not enabled:
-            return None
-        try:
-            client = self._turn_memory[1] if self._turn_memory else "chat"
-            hits = await asyncio.wait_for(
-                memory.recall(self.character, text, room=str(self.id), limit=limit, client=client),
-                RECALL_WAIT,
-            )
-        except Exception as exc:  # noqa: BLE001 - the chat goes on without memories
-            messages.warning(f"Memories could not be recalled for this message: {exc}")
-            return None
-        recalled = recalled_event(self.character, hits)
-        self._memory_block = context_block(recalled)
-        if not recalled.memories:
-            return None  # nothing to show: no card in the transcript
-        if self._user_write is not None:
-            await self._user_write
-            self._user_write = None
-        await self._service.conversations.add_item(
-            self.id, Memories(recalled.memories, self.character)
-        )
-        return recalled
-
-    def _remember_turn(self, done: Done) -> None:
-        if self._turn_memory is None or not done.completed:
-            return
-        doc = self._character_doc
-        if doc is None or not memory_settings(doc.section("memory"))[0]:
-            return
-        text, client, speaker = self._turn_memory
-        self._turn_memory = None
-        self._service.remember_later(
-            turn_records(
-                self.character,
-                text,
-                done.final_text,
-                client=client,
-                room=str(self.id),
-                speaker=speaker,
-            )
-        )
-
-    async def _guarded(self, start: Any, recall: str | None = None) -> AsyncIterator[ChatEvent]:
-        """Run a turn with the agent ready, one turn at a time per conversation (the bot and
-        the page may share it); a setup failure is a RunError like any other."""
-        async with self._turn:
-            try:
-                await self._ensure_agent()
-                if recall is not None:
-                    recalled = await self._recall(recall)
-                    if recalled is not None:
-                        yield recalled
-                stream = start()
-            except (CarrierError, ValueError) as exc:
-                error = (
-                    classify_error(exc)
-                    if isinstance(exc, CarrierError)
-                    else RunError(ErrorKind.OTHER, str(exc))
-                )
-                await self._store_error(error)
-                yield error
-                yield Done("", self.character, completed=False)
-                return
-            async for event in self._persisted(stream):
-                yield event
-
-    async def _store_error(self, error: RunError) -> None:
-        if self._user_write is not None:
-            await self._user_write
-            self._user_write = None
-        await self._service.conversations.add_item(self.id, failure_of(error))
-
-    async def _persisted(self, stream: AsyncIterator[ChatEvent]) -> AsyncIterator[ChatEvent]:
-        """Pass the run's events on, storing each transcript item as soon as it is complete."""
-        store = self._service.conversations
-        if self._user_write is not None:
-            await self._user_write
-            self._user_write = None
-        started_at = datetime.now(UTC).isoformat(timespec="milliseconds")
-        clock = time.monotonic()
-        turn = TurnReducer(self.character)
-        status, error_text = "completed", None
-        async for event in stream:
-            for item in turn.feed(event):
-                await store.add_item(self.id, item)
-            if isinstance(event, ApprovalRequested):
-                self.pending.append(event)
-            elif isinstance(event, RunError):
-                status, error_text = "failed", event.message
-            elif isinstance(event, Done):
-                if self._rebuild_agent and not event.pending_approvals:
-                    self._rebuild_agent, self._agent = False, None
-                if event.cancelled:
-                    status = "cancelled"
-                elif event.pending_approvals:
-                    status = "waiting"
-                await store.save_history(
-                    self.id, self.session.history, self.session.pending_state()
-                )
-                await store.record_run(
-                    self.id,
-                    started_at=started_at,
-                    duration_ms=int((time.monotonic() - clock) * 1000),
-                    agent=event.agent,
-                    model=self.model_choice().model,
-                    status=status,
-                    input_tokens=turn.input_tokens,
-                    output_tokens=turn.output_tokens,
-                    error=error_text,
-                )
-                self._remember_turn(event)
-            yield event

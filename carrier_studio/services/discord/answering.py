@@ -32,7 +32,7 @@ from carrier_studio.core.discord.policy import (
 from carrier_studio.core.discord.split import split_reply
 from carrier_studio.core.discord.status import ActivityKind
 from carrier_studio.core.runtime.transcript import TurnReducer
-from carrier_studio.services.chat.service import ChatService, ChatThread
+from carrier_studio.services.chat import ChatService, ChatThread
 from carrier_studio.services.discord.connection import DiscordConnection, import_discord
 from carrier_studio.services.discord.reporting import BotReport, reason, short
 from carrier_studio.services.discord.store import DiscordChannelStore

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from carrier_studio.core.discord.policy import BotPolicy
 from carrier_studio.core.discord.status import ActivityEntry, BotStatus, GuildInfo
-from carrier_studio.services.chat.service import ChatService
+from carrier_studio.services.chat import ChatService
 from carrier_studio.services.discord.answering import Answering
 from carrier_studio.services.discord.connection import (
     INTENT_REFUSED,

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from carrier_studio.core.discord import ActivityEntry, BotPhase, BotPolicy, BotStatus
 from carrier_studio.core.events import Emitter
 from carrier_studio.core.settings import DiscordSettings
-from carrier_studio.services.chat.service import ChatService
+from carrier_studio.services.chat import ChatService
 from carrier_studio.services.discord.bot import DiscordBot
 from carrier_studio.services.platform.secrets import SecretStore
 

@@ -7,9 +7,13 @@ instead of writing back fields from its old copy; the worker then reads the post
 decides anew. A post becomes visible only with its media: `add` copies the files first and then
 stores the post and its media in one transaction.
 
-Listeners (`subscribe`) are plain callbacks, called on the event loop after each change is
-stored, with a `QueueChange` saying what changed; the page refreshes from `list()`/`get()`.
+Listeners subscribe to `changed` (core/events.py); they are called on the event loop after each
+change is stored, with a `QueueChange` saying what changed, to which post, and who asked; the
+page redraws one post for an update and the whole list for the rest.
 """
+
+# Long: every write of the queue is one transaction with its revision check; keeping them
+# together keeps the compare-and-set rules in one place. Media copying is the next cut.
 
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ from pathlib import Path
 
 import apsw
 
+from carrier_studio.core.events import Change, Emitter
 from carrier_studio.core.instagram import (
     EDITABLE,
     Attempt,
@@ -78,10 +83,10 @@ class QueuePreflightError(PreflightError):
 
 
 @dataclass(frozen=True)
-class QueueChange:
+class QueueChange(Change):
     """What changed: ``kind`` is "added", "updated", "removed", "reordered" or "quota"."""
 
-    kind: str
+    kind: str = "updated"
     post_id: int | None = None
 
 
@@ -130,24 +135,15 @@ class InstagramQueue:
         self._db = db
         self.media_dir = media_dir
         self._clock = clock
-        self._listeners: list[Callable[[QueueChange], None]] = []
+        #: Emits a `QueueChange` after every stored change.
+        self.changed: Emitter[QueueChange] = Emitter("Instagram queue")
         #: The last quota reading the worker made (None until it made one).
         self.quota: Quota | None = None
 
     # -- notifications ------------------------------------------------------------------------
 
-    def subscribe(self, listener: Callable[[QueueChange], None]) -> Callable[[], None]:
-        """Call ``listener(change)`` after every stored change; returns an unsubscribe."""
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
-
-    def _notify(self, kind: str, post_id: int | None = None) -> None:
-        change = QueueChange(kind, post_id)
-        for listener in list(self._listeners):
-            try:
-                listener(change)
-            except Exception:  # noqa: BLE001 - one bad listener must not stop the queue
-                log.exception("an Instagram queue listener failed")
+    def _notify(self, kind: str, post_id: int | None = None, by: object | None = None) -> None:
+        self.changed.emit(QueueChange(by, kind, post_id))
 
     def set_quota(self, quota: Quota) -> None:
         self.quota = quota
@@ -433,7 +429,7 @@ class InstagramQueue:
         self._notify("updated", post_id)
         return await self.get(post_id)
 
-    async def reorder(self, ordered_ids: Sequence[int]) -> None:
+    async def reorder(self, ordered_ids: Sequence[int], *, by: object | None = None) -> None:
         """Put the posts in this order (drag to reorder); posts not named keep their relative
         order after them.
 
@@ -453,7 +449,7 @@ class InstagramQueue:
                     )
 
         await self._db.run(write)
-        self._notify("reordered")
+        self._notify("reordered", by=by)
 
     async def cancel(self, post_id: int) -> QueuedPost:
         """Stop a post that is not being published right now."""

@@ -127,7 +127,7 @@ class InstagramWorker:
         if self.running:
             return
         self._stopping.clear()
-        self._unsubscribe = self.queue.subscribe(lambda _change: self._wake.set())
+        self._unsubscribe = self.queue.changed.subscribe(lambda _change: self._wake.set())
         self._task = asyncio.get_running_loop().create_task(self._loop(), name="instagram")
         self._set_status(State.STARTING, "starting")
 

@@ -40,6 +40,7 @@ from carrier_studio.services.mcp.supervisor import (
     CLEANUP_TIMEOUT,
     CONFIRM_TIMEOUT,
     ServerEntry,
+    Supervision,
     Supervisor,
 )
 from carrier_studio.services.mcp.transports import describe, tool_info, tool_result
@@ -76,18 +77,31 @@ class McpManager:
         ping_interval: float = 10.0,
         stderr_lines: int = 50,
     ) -> None:
-        self.path = Path(catalogue_path)
-        self.backoff = backoff or BackoffPolicy()
-        self.ping_interval = ping_interval
+        #: The catalogue path, restart policy and liveness interval the supervisor reads.
+        self.supervision = Supervision(
+            Path(catalogue_path), backoff or BackoffPolicy(), ping_interval
+        )
         self._stderr_lines = stderr_lines
         self._entries: dict[str, ServerEntry] = {}
         #: Emits a server's new `ServerStatus` on the event loop on every change.
         self.changed: Emitter[ServerStatus] = Emitter("MCP servers")
         self._loaded = False
         self._closed = False
-        self._supervisor = Supervisor(self, lookup)
+        self._supervisor = Supervisor(self.supervision, lookup)
         self._file_lock = asyncio.Lock()
         self._load_lock = asyncio.Lock()
+
+    @property
+    def path(self) -> Path:
+        return self.supervision.path
+
+    @property
+    def backoff(self) -> BackoffPolicy:
+        return self.supervision.backoff
+
+    @property
+    def ping_interval(self) -> float:
+        return self.supervision.ping_interval
 
     # -- reads ---------------------------------------------------------------------------------
 

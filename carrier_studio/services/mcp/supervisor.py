@@ -16,9 +16,12 @@ import functools
 import logging
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from carrier_studio.core.mcp import (
+    BackoffPolicy,
     Lookup,
     McpConfigError,
     ServerConfig,
@@ -40,7 +43,6 @@ from carrier_studio.services.mcp.transports import (
 if TYPE_CHECKING:
     from agents.mcp import MCPServer
 
-    from carrier_studio.services.mcp.manager import McpManager
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +133,17 @@ class ServerEntry:
         return self.server
 
 
+@dataclass
+class Supervision:
+    """The settings the supervisor works by, as a value the manager owns and may change."""
+
+    #: The catalogue file, named in errors and used to resolve relative paths.
+    path: Path
+    backoff: BackoffPolicy
+    #: Seconds between liveness checks of a running server.
+    ping_interval: float
+
+
 class ServerRun:
     """One connection of one server: why it should end, and its process and stderr pipe."""
 
@@ -197,12 +210,13 @@ class Supervisor:
     """Starts, watches, restarts and stops the manager's servers, each in a task of its own.
 
     Args:
-        manager: Whose ``path``, ``backoff`` and ``ping_interval`` apply (read at each use).
+        supervision: The ``path``, ``backoff`` and ``ping_interval`` that apply (read at each
+            use: the manager owns the value and may change it).
         lookup: Fills ``${VAR}`` in a server's settings before each start. It may block.
     """
 
-    def __init__(self, manager: McpManager, lookup: Lookup) -> None:
-        self._manager = manager
+    def __init__(self, supervision: Supervision, lookup: Lookup) -> None:
+        self._supervision = supervision
         self._lookup = lookup
         self._sequence = 0
 
@@ -266,7 +280,7 @@ class Supervisor:
                 assert entry.config is not None
                 try:
                     config = await asyncio.to_thread(
-                        resolve, entry.config, self._lookup, path=self._manager.path
+                        resolve, entry.config, self._lookup, path=self._supervision.path
                     )
                 except McpConfigError as exc:
                     entry.update(state=ServerState.FAILED, error=str(exc))
@@ -278,7 +292,7 @@ class Supervisor:
                 ran, reason = await self._run_once(entry, config)
                 if entry.stop_requested.is_set():
                     break
-                backoff = self._manager.backoff
+                backoff = self._supervision.backoff
                 if ran:
                     ever_ran = True
                     stable = loop.time() - started >= backoff.stable_after
@@ -362,7 +376,7 @@ class Supervisor:
     async def _ping(self, server: MCPServer, run: ServerRun, request_timeout: float) -> None:
         misses = 0
         while run.reason is None:
-            await asyncio.sleep(self._manager.ping_interval)
+            await asyncio.sleep(self._supervision.ping_interval)
             session = getattr(server, "session", None)
             if session is None:
                 run.died("the connection was closed")

@@ -10,6 +10,7 @@ lingers (`kill_group`). The SDK's answers become the core's values here too (`to
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import importlib
@@ -18,14 +19,28 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from carrier_studio.core.mcp import ServerConfig, ToolInfo, ToolResult
 
 if TYPE_CHECKING:
     from agents.mcp import MCPServer
 
-    from carrier_studio.services.mcp.supervisor import ServerRun
+
+class ServerRun(Protocol):
+    """What a transport tells the connection it serves (`supervisor.ServerRun` is one): a
+    Protocol, so transports need not import the supervisor that imports them."""
+
+    loop: asyncio.AbstractEventLoop
+    #: The server's entry; transports call its ``add_stderr(line)``.
+    entry: Any
+
+    def open_pipe(self) -> StderrPipe: ...
+
+    def pipe_closed(self, pipe: StderrPipe) -> None: ...
+
+    def spawned(self, pid: int | None) -> None: ...
+
 
 #: Bytes of one stderr line that are kept (the rest of a longer line comes as further lines).
 _MAX_LINE = 8192

@@ -7,6 +7,9 @@ the store's, so nothing here blocks the loop. Long jobs report progress through 
 and stop when their task is cancelled, leaving both stores consistent.
 """
 
+# Long: the memory facade (recall, remember, import/export, re-embedding staging) over two
+# stores; the staging classes are the next cut.
+
 from __future__ import annotations
 
 import asyncio

@@ -12,6 +12,9 @@ Vectors travel as pgvector's text form (``"[0.1,0.2,…]"``), built and parsed i
 as JSON arrays, 500×384 floats would take the loop ≈100 ms to encode.
 """
 
+# Long: the Supabase store's RPC calls and their JSON encoders mirror the SQL functions one
+# for one; the encoders are the next cut.
+
 from __future__ import annotations
 
 import asyncio

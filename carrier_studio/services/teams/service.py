@@ -11,46 +11,30 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import apsw
 
-from carrier_studio.core.characters.document import CharacterDoc, CharacterError
-from carrier_studio.core.errors import CarrierError
-from carrier_studio.core.events import Emitter
-from carrier_studio.core.runtime.events import (
-    Done,
-)
-from carrier_studio.core.runtime.transcript import Failure, ToolCall, TurnReducer
+from carrier_studio.core.characters.document import CharacterError
 from carrier_studio.core.teams.events import TeamEvent
-from carrier_studio.core.teams.haas import NETWORK_TOOLS, HaasImport, parse_agents_yaml
-from carrier_studio.core.teams.model import USER, Team, TeamError
-from carrier_studio.core.teams.network import Delivery, Posted, Stop, TeamNetwork
-from carrier_studio.services.characters.store import CharacterStore, slugify
-from carrier_studio.services.chat.conversations import ConversationStore
+from carrier_studio.core.teams.haas import HaasImport, parse_agents_yaml
+from carrier_studio.core.teams.model import Team, TeamError
+from carrier_studio.core.teams.network import Stop
+from carrier_studio.services.characters import CharacterStore, slugify
 from carrier_studio.services.platform.db import Database
 from carrier_studio.services.platform.files import atomic_write_text
 from carrier_studio.services.platform.secrets import SecretStore
 from carrier_studio.services.platform.settings_store import SettingsStore
-from carrier_studio.services.providers import (
-    agents_model,
-    check_choice,
-    choice_for,
-    classify_error,
-)
 
 if TYPE_CHECKING:
-    from carrier_studio.services.mcp.manager import McpManager
+    from carrier_studio.services.mcp import McpManager
+    from carrier_studio.services.teams.runner import TeamRunner
 
-#: How long a run waits for its members' MCP servers to start before going without them.
-MCP_START_WAIT = 15.0
 #: Larger files are refused, like characters: a team file is a few kB.
 MAX_BYTES = 1_000_000
-#: Model calls one member may make while answering one message (tool calls included).
-MEMBER_MAX_TURNS = 10
 
 Listener = Callable[[TeamEvent], None]
 
@@ -86,22 +70,6 @@ class RunSummary:
     status: str
     reason: str
     turns: int
-
-
-def readable(result: str) -> str:
-    """A tool result as text: MCP tools answer with content parts, which reach us as the repr
-    of a dict or a list of them; the transcript shows their text."""
-    if len(result) > 100_000 or not result.startswith(("{", "[")):
-        return result
-    import ast
-
-    try:
-        value = ast.literal_eval(result)
-    except (ValueError, SyntaxError, MemoryError, RecursionError):
-        return result
-    parts = value if isinstance(value, list) else [value]
-    texts = [p.get("text") for p in parts if isinstance(p, dict) and p.get("type") == "text"]
-    return "\n".join(t for t in texts if isinstance(t, str)) if texts else result
 
 
 def read_team(path: Path) -> Team:
@@ -278,7 +246,9 @@ class TeamService:
 
         return await self.db.run(insert)
 
-    async def _store(self, run_id: int, event: TeamEvent) -> None:
+    async def record_event(self, run_id: int, event: TeamEvent) -> None:
+        """Store one event of a run (the Teams page replays a run from these)."""
+
         def insert(conn: apsw.Connection) -> None:
             conn.execute(
                 "INSERT INTO team_events (run_id, turn, kind, sender, recipients, content, meta)"
@@ -296,7 +266,9 @@ class TeamService:
 
         await self.db.run(insert)
 
-    async def _finish_run(self, run_id: int, stop: Stop, turns: int) -> None:
+    async def finish_run(self, run_id: int, stop: Stop, turns: int) -> None:
+        """Record how and when a run ended."""
+
         def update(conn: apsw.Connection) -> None:
             conn.execute(
                 "UPDATE team_runs SET status = ?, reason = ?, turns = ?,"
@@ -309,308 +281,6 @@ class TeamService:
     # -- running ---------------------------------------------------------------------------
 
     def runner(self, team: Team) -> TeamRunner:
+        from carrier_studio.services.teams.runner import TeamRunner
+
         return TeamRunner(self, team)
-
-
-class TeamRunner:
-    """One run of a team: `open`, then `run` (until it stops) or `step` (one turn); `say`
-    speaks as USER; `stop` ends the current turn at once; `close` frees the model clients."""
-
-    def __init__(self, service: TeamService, team: Team) -> None:
-        self.service = service
-        self.team = team
-        self.network = TeamNetwork(team)
-        self.events: list[TeamEvent] = []
-        self.run_id: int | None = None
-        self.stopped: Stop | None = None
-        #: Emits every `TeamEvent` of the run.
-        self.changed: Emitter[TeamEvent] = Emitter("team run")
-        self._queues: list[asyncio.Queue[TeamEvent | None]] = []
-        self._sessions: dict[str, Any] = {}
-        self._clients: list[Any] = []
-        self._current: Any = None
-        self._stop_requested = False
-        self._turn_lock = asyncio.Lock()
-
-    # -- listening -------------------------------------------------------------------------
-
-    async def stream(self) -> AsyncIterator[TeamEvent]:
-        """Every event from now on, until the runner is closed."""
-        queue: asyncio.Queue[TeamEvent | None] = asyncio.Queue()
-        self._queues.append(queue)
-        try:
-            while (event := await queue.get()) is not None:
-                yield event
-        finally:
-            self._queues.remove(queue)
-
-    async def _emit(self, event: TeamEvent) -> None:
-        self.events.append(event)
-        if self.run_id is not None:
-            await self.service._store(self.run_id, event)
-        self.changed.emit(event)
-        for queue in self._queues:
-            queue.put_nowait(event)
-
-    # -- lifecycle -------------------------------------------------------------------------
-
-    @property
-    def running(self) -> bool:
-        return self._turn_lock.locked()
-
-    async def open(self, *, initial: bool = True) -> None:
-        """Check the members, build their agents, record the run, and (with ``initial``) queue
-        the team's first message."""
-        service = self.service
-        entries = await asyncio.to_thread(service.characters.list)
-        docs = {e.doc.name: e.doc for e in entries if e.doc is not None and e.error is None}
-        problems = self.team.problems(characters=list(docs))
-        if problems:
-            where, message = problems[0]
-            raise TeamError(f"cannot run: {message}", where=where)
-        providers = service.settings.settings.providers
-        for name in self.team.names:
-            await asyncio.to_thread(
-                check_choice, choice_for(docs[name], providers), providers, service.secrets
-            )
-        store = ConversationStore(service.db)
-        remembered = {name: await store.remembered(name) for name in self.team.names}
-        workspace_policy = await store.remembered("*")
-        mcp_tools, notes = await self._mcp_tools(docs)
-        self._sessions, asking = await asyncio.to_thread(
-            self._build_sessions, docs, remembered, workspace_policy, mcp_tools
-        )
-        self.run_id = await service._new_run(self.team)
-        for member, tools in asking.items():
-            notes.append(
-                f"{member} goes without {', '.join(tools)}: they ask for approval, and a team "
-                "runs without asking. Set them to auto on the MCP page to let teams use them."
-            )
-        for note in notes:
-            await self._emit(TeamEvent("note", "", (), note, 0))
-        if initial and self.team.init_message.strip():
-            await self._user(self.team.init_message, self.team.entry_member)
-
-    async def _mcp_tools(self, docs: dict[str, CharacterDoc]) -> tuple[dict[str, list], list]:
-        """The tools of the MCP servers the members name (started if needed), and notes
-        about servers that did not come up in time."""
-        manager = self.service.mcp
-        names = sorted({s for n in self.team.names for s in docs[n].strings("mcp_servers")})
-        if manager is None or not names:
-            return {}, []
-        from agents.mcp import MCPUtil
-
-        starting = asyncio.ensure_future(manager.ensure(names))
-        done, _ = await asyncio.wait({starting}, timeout=MCP_START_WAIT)
-        if not done:
-            starting.add_done_callback(lambda f: f.cancelled() or f.exception())
-            return {}, [
-                f"The MCP servers {', '.join(names)} are still starting; this run "
-                "goes without their tools."
-            ]
-        tools: dict[str, list] = {}
-        notes = []
-        servers = starting.result()
-        for missing in sorted(set(names) - {server.name for server in servers}):
-            why = manager.status(missing).error or "it is turned off or unknown"
-            notes.append(f"The MCP server {missing} is not available: {why}.")
-        for server in servers:
-            try:
-                listed = await server.list_tools()
-            except Exception as exc:  # noqa: BLE001 - one broken server must not stop the team
-                notes.append(f"The MCP server {server.name} did not list its tools: {exc}")
-                continue
-            tools[server.name] = [MCPUtil.to_function_tool(t, server, False) for t in listed]
-        return tools, notes
-
-    def _build_sessions(
-        self,
-        docs: dict[str, CharacterDoc],
-        remembered: dict[str, dict[str, str]],
-        workspace_policy: dict[str, str],
-        mcp_tools: dict[str, list],
-    ) -> tuple[dict[str, Any], dict[str, list[str]]]:
-        """A session per member, and the tools left out because they would ask."""
-        from agents import RunConfig
-
-        from carrier_studio.core.runtime.agent_factory import AgentFactory
-        from carrier_studio.core.runtime.session import ChatSession
-        from carrier_studio.core.runtime.tools import BUILTIN_TOOLS
-        from carrier_studio.core.teams.tools import network_tools, team_briefing
-
-        providers = self.service.settings.settings.providers
-
-        def resolve(character: CharacterDoc) -> Any:
-            model, settings, client = agents_model(
-                choice_for(character, providers), providers, self.service.secrets
-            )
-            self._clients.append(client)
-            return model, settings
-
-        tracing = providers.openai_tracing
-        config = RunConfig(tracing_disabled=not tracing, workflow_name="Carrier Studio team")
-        sessions = {}
-        asking: dict[str, list[str]] = {}
-        for name in self.team.names:
-            doc = docs[name].copy()
-            doc.data["system"] = f"{doc.text('system')}\n\n{team_briefing(self.team, name)}"
-            doc.data.pop("handoffs", None)  # members reach each other through messages
-            tools = {**BUILTIN_TOOLS, **network_tools(name, self._act)}
-            # Network tools move words only inside the team: they never ask for approval.
-            policies = {**remembered.get(name, {}), **dict.fromkeys(NETWORK_TOOLS, "auto")}
-            factory = AgentFactory(
-                resolve,
-                {name: doc},
-                {name: policies},
-                tools=tools,
-                mcp_tools=mcp_tools,
-                workspace_policy=workspace_policy,
-            )
-            agent = factory.build(doc)
-            # Nobody is there to approve a call in the middle of a team run: tools that would
-            # ask are left out (and the transcript says so).
-            waiting = [t.name for t in agent.tools if getattr(t, "needs_approval", False)]
-            if waiting:
-                asking[name] = waiting
-                agent.tools = [t for t in agent.tools if t.name not in waiting]
-            sessions[name] = ChatSession(
-                lambda agent=agent: agent,
-                classify_error,
-                run_config=config,
-                max_turns=MEMBER_MAX_TURNS,
-            )
-        return sessions, asking
-
-    async def close(self) -> None:
-        self.stop()
-        async with self._turn_lock:
-            pass
-        clients, self._clients = self._clients, []
-        for client in clients:
-            await client.close()
-        for queue in self._queues:
-            queue.put_nowait(None)
-
-    # -- the user --------------------------------------------------------------------------
-
-    async def say(self, text: str, to: str = "") -> Posted:
-        """Speak as USER to ``to`` (default: the entry member); answered on the next turn."""
-        return await self._user(text, to or self.team.entry_member)
-
-    async def _user(self, text: str, to: str) -> Posted:
-        posted = self.network.user_says(text, to)
-        if posted.ok:
-            self.stopped = None
-            if self.network.turns >= self.team.turn_budget:
-                self.network.allow_more(self.team.turn_budget)
-            await self._emit(TeamEvent("user", USER, (to,), text, self.network.turns))
-        else:
-            await self._emit(TeamEvent("refused", USER, (to,), posted.tool_output()))
-        return posted
-
-    # -- turns -----------------------------------------------------------------------------
-
-    def stop(self) -> None:
-        """End the running turn now (what was said so far is kept) and stop the run."""
-        self._stop_requested = True
-        if self._current is not None:
-            self._current.cancel()
-
-    async def run(self) -> Stop:
-        """Take turns until the team finishes, a guard or the budget stops it, or `stop`."""
-        self._stop_requested = False
-        while True:
-            stop = await self.step()
-            if stop is not None:
-                return stop
-
-    async def step(self) -> Stop | None:
-        """One turn: the next message is answered by its recipient. Returns why the team
-        stopped, or None when there is more to do."""
-        if self.run_id is None:
-            raise TeamError("the team is not open yet")
-        async with self._turn_lock:
-            if self.stopped is not None and self.stopped.kind != "finished":
-                # A guard or the budget stopped it: the user's Step goes on anyway.
-                self.network.allow_more(self.team.turn_budget)
-            self.stopped = None
-            delivery = self.network.next_turn()
-            if delivery is None:
-                return await self._stopped(self.network.check() or Stop("finished", ""))
-            stop = await self._turn(delivery)
-            if stop is None and self._stop_requested:
-                stop = Stop("stopped", "Stopped by the user.")
-            stop = stop or self.network.check()
-            return await self._stopped(stop) if stop else None
-
-    async def _stopped(self, stop: Stop) -> Stop:
-        self._stop_requested = False
-        self.stopped = stop
-        await self._emit(
-            TeamEvent("stopped", "", (), stop.reason, self.network.turns, {"reason": stop.kind})
-        )
-        if self.run_id is not None:
-            await self.service._finish_run(self.run_id, stop, self.network.turns)
-        return stop
-
-    async def _turn(self, delivery: Delivery) -> Stop | None:
-        member = delivery.recipient
-        turn = self.network.turns
-        await self._emit(TeamEvent("turn", member, (), "", turn, {"from": delivery.sender}))
-        session = self._sessions[member]
-        turn_items = TurnReducer(member)
-        stream = session.send(delivery.prompt())
-        self._current = session
-        try:
-            async for event in stream:
-                for item in turn_items.feed(event):
-                    if isinstance(item, ToolCall) and item.name not in NETWORK_TOOLS:
-                        # A network tool is shown as the message it sent (or the refusal).
-                        result = readable(item.result)
-                        meta = {"name": item.name, "arguments": item.arguments, "result": result}
-                        await self._emit(TeamEvent("tool", member, (), result, turn, meta))
-                    elif isinstance(item, Failure):
-                        meta = {"hint": item.hint}
-                        await self._emit(TeamEvent("error", member, (), item.message, turn, meta))
-                        return Stop("error", f"{member} failed: {item.message}")
-                if isinstance(event, Done):
-                    if event.cancelled:
-                        return Stop("stopped", "Stopped by the user.")
-                    said = (event.final_text or "".join(turn_items.replies())).strip()
-                    if said and delivery.sender == USER:
-                        self.network.answer_user(member, said)
-                        await self._emit(TeamEvent("reply", member, (USER,), said, turn))
-                    elif said:
-                        await self._emit(TeamEvent("note", member, (), said, turn))
-        finally:
-            self._current = None
-            await stream.aclose()
-        return None
-
-    async def _act(self, member: str, tool: str, args: dict[str, Any]) -> str:
-        """A member called a network tool: route it, tell the listeners, answer the model."""
-        network = self.network
-        if tool == "send_message":
-            posted = network.post(member, str(args.get("to", "")), str(args.get("text", "")))
-            kind, meta = "message", {}
-        elif tool == "broadcast":
-            posted = network.broadcast(member, str(args.get("channel", "")), str(args["text"]))
-            kind, meta = "broadcast", {"channel": str(args.get("channel", "")).lstrip("#")}
-        elif tool == "assign_task":
-            posted = network.assign(member, str(args.get("to", "")), str(args.get("task", "")))
-            kind, meta = "task", {"task_id": posted.task_id}
-        elif tool == "resolve_task":
-            task_id = str(args.get("task_id", ""))
-            posted = network.resolve(member, task_id, str(args.get("result", "")))
-            kind, meta = "result", {"task_id": task_id.strip()}
-        else:  # pragma: no cover - the four tools above are all there is
-            raise CarrierError(f"unknown network tool {tool}")
-        turn = network.turns
-        if not posted.ok:
-            meta = {"tool": tool, "arguments": args}
-            await self._emit(TeamEvent("refused", member, (), posted.tool_output(), turn, meta))
-        else:
-            recipients = tuple(d.recipient for d in posted.deliveries)
-            text = posted.deliveries[0].text if posted.deliveries else str(args.get("text", ""))
-            await self._emit(TeamEvent(kind, member, recipients, text, turn, meta))
-        return posted.tool_output()

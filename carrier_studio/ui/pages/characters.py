@@ -5,6 +5,9 @@ what was last loaded or saved. All file work goes through the `CharacterStore` i
 thread; the page only decides what to ask and shows the answer.
 """
 
+# Long: the Characters page (list, import, export, builder, trash); the import/export
+# actions are the next cut into a pages/characters/ package.
+
 from __future__ import annotations
 
 import asyncio

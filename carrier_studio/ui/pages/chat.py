@@ -5,6 +5,9 @@ transcript widget. The thread (services/chat/service.py) has already stored the 
 time the page sees it, so the page only draws.
 """
 
+# Long: the Chat page's conversation list, transcript and composer share the running
+# turn's state; the conversation list is the next cut.
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
@@ -67,7 +70,7 @@ from carrier_studio.ui.widgets.chat_items import (
 from carrier_studio.ui.widgets.page import Page
 
 if TYPE_CHECKING:
-    from carrier_studio.services.chat.service import ChatService, ChatThread
+    from carrier_studio.services.chat import ChatService, ChatThread
 
 
 @dataclass

@@ -8,6 +8,9 @@ page lists it, stores drag-to-reorder, retries and cancels through the facade, a
 the facade reports a change (the background worker's steps included).
 """
 
+# Long: the Instagram page (drop zone, queue, editor, quota, caption writer); the editor
+# pane is the next cut into a pages/instagram/ package.
+
 from __future__ import annotations
 
 import asyncio
@@ -38,6 +41,7 @@ from carrier_studio.core import messages
 from carrier_studio.core.errors import CarrierError
 from carrier_studio.core.instagram import (
     Finding,
+    InstagramError,
     PostKind,
     PostState,
     QueuedPost,
@@ -156,7 +160,7 @@ class InstagramPage(Page):
         self._quota_read_once = False
         self.posts: list[QueuedPost] = []
         self._build()
-        self._unsubscribe = deps.queue.subscribe(self._on_queue_changed)
+        self._unsubscribe = deps.queue.changed.subscribe(self._on_queue_changed)
         self._shortcuts()
         if deps.theme_changed is not None:
             deps.theme_changed.connect(self._on_theme_changed)
@@ -512,8 +516,28 @@ class InstagramPage(Page):
 
     # -- the queue ----------------------------------------------------------------------------
 
-    def _on_queue_changed(self, _change: QueueChange) -> None:
-        self.refresh()
+    def _on_queue_changed(self, change: QueueChange) -> None:
+        if change.by is self:
+            return  # our own edit (a drag): the list already shows it
+        if change.kind == "quota":
+            self.quota.show_quota(self.deps.queue.quota, self._quota_note)
+        elif change.kind == "updated" and change.post_id in self.post_list.post_ids():
+            self.tasks.start(f"Reading post {change.post_id}", self._refresh_post(change.post_id))
+        else:
+            self.refresh()
+
+    async def _refresh_post(self, post_id: int) -> None:
+        """Redraw the one post that changed (the worker updates a post at every step)."""
+        try:
+            post = await self.deps.queue.get(post_id)
+        except InstagramError:  # removed meanwhile (PostNotFoundError): redraw the list
+            self.refresh()
+            return
+        await self._load_post_icons([post])
+        self.posts = [post if p.id == post_id else p for p in self.posts]
+        self.post_list.update_post(post, self._icons, self.deps.clock())
+        if self.post_list.selected_id() == post_id:
+            await self._show_selected()
 
     def refresh(self) -> None:
         """Redraw the queue from the facade (changes arriving meanwhile redraw once more)."""
@@ -560,8 +584,6 @@ class InstagramPage(Page):
         post_id = self.post_list.selected_id()
         post = None
         if post_id is not None:
-            from carrier_studio.core.instagram import InstagramError
-
             try:
                 post = await self.deps.queue.get(post_id)
             except InstagramError:  # removed meanwhile
@@ -588,7 +610,7 @@ class InstagramPage(Page):
         self.cancel_button.setEnabled(post.state not in (S.PUBLISHED, S.PUBLISHING, S.CANCELLED))
 
     def _on_posts_reordered(self, ids: list[int]) -> None:
-        self.tasks.start("Reordering the queue", self.deps.queue.reorder(ids))
+        self.tasks.start("Reordering the queue", self.deps.queue.reorder(ids, by=self))
 
     def retry_selected(self) -> None:
         post = self.selected_post

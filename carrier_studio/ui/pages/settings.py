@@ -4,6 +4,8 @@ Choices are saved to the settings file; secrets go to the `SecretStore` (the key
 user chose otherwise) and are never shown back, only where they are kept.
 """
 
+# Long: one form over every settings section; the sections are the next cut.
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any

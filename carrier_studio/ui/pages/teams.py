@@ -38,7 +38,7 @@ from carrier_studio.ui.widgets.tool_maker_dialog import ToolMakerDialog
 
 if TYPE_CHECKING:
     from carrier_studio.core.toolmaker import ToolCode
-    from carrier_studio.services.teams.service import TeamRunner, TeamService
+    from carrier_studio.services.teams import TeamRunner, TeamService
 
 #: Transcript rows kept on screen; everything is in studio.db anyway.
 TRANSCRIPT_ROWS = 1000

@@ -140,6 +140,15 @@ class PostList(QListWidget):
             self.select_id(keep)
         self.itemSelectionChanged.emit()
 
+    def update_post(self, post: QueuedPost, icons: dict[str, QIcon], now: datetime) -> None:
+        """Redraw one post's row in place (no-op when it is not shown)."""
+        for row in range(self.count()):
+            item = self.item(row)
+            if item.data(ID_ROLE) == post.id:
+                item.setIcon(self._icon(post, icons))
+                self._fill(item, post, now)
+                return
+
     def _fill(self, item: QListWidgetItem, post: QueuedPost, now: datetime) -> None:
         item.setText(f"{summary(post)}\n{STATE_LABELS[post.state]} — {next_step(post, now)}")
         color = STATE_COLORS.get(post.state)

@@ -36,7 +36,7 @@ def test_the_worker_runs_once_instagram_is_set_up(tmp_path, keyring_backend):
             s.ftp.host, s.ftp.port, s.ftp.user = rig.ftp.host, rig.ftp.port, rig.ftp.user
             s.ftp.public_base_url, s.ftp.use_tls = rig.files.base_url, False
             changed = asyncio.Event()
-            control.queue.subscribe(lambda _c: changed.set())
+            control.queue.changed.subscribe(lambda _c: changed.set())
             running = await control.sync()
 
             async def published():

@@ -35,7 +35,7 @@ def test_adding_copies_the_files_and_keeps_thumbnails(tmp_path):
     changes = []
 
     async def body(queue):
-        queue.subscribe(changes.append)
+        queue.changed.subscribe(changes.append)
         post = await queue.add([source], caption="Golden hour #sunset", character="Pip")
         return post, await queue.list()
 

@@ -226,7 +226,7 @@ def test_the_background_worker_publishes_what_is_added_and_stops(tmp_path):
     async def go():
         async with Rig(tmp_path) as rig:
             changed = asyncio.Event()
-            rig.queue.subscribe(lambda _change: changed.set())
+            rig.queue.changed.subscribe(lambda _change: changed.set())
             rig.worker.start()
             post = await rig.queue.add([source], caption="live")
 
@@ -252,7 +252,7 @@ def test_the_quota_gauge_reads_the_live_limit(tmp_path):
     async def go():
         async with Rig(tmp_path) as rig:
             rig.graph.quota_usage, rig.graph.quota_total = 7, 100
-            rig.queue.subscribe(changes.append)
+            rig.queue.changed.subscribe(changes.append)
             return await rig.worker.refresh_quota(), rig.queue.quota
 
     quota, kept = _run(go())
@@ -420,7 +420,7 @@ def test_stopping_while_a_reel_processes_keeps_the_container(tmp_path):
             slow = replace(FAST, poll=PollSchedule(first=30.0, cap=30.0, total=3600.0))
             worker = InstagramWorker(rig.queue, rig.connect, config=slow, clock=rig.clock)
             changed = asyncio.Event()
-            rig.queue.subscribe(lambda _c: changed.set())
+            rig.queue.changed.subscribe(lambda _c: changed.set())
             post = await rig.queue.add([clip], caption="slow reel")
             worker.start()
 
