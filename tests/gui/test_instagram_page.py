@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QApplication
 from carrier_studio import assets
 from carrier_studio.core.characters.document import CharacterDoc
 from carrier_studio.core.instagram import PostKind, PostState
-from carrier_studio.core.instagram.setup import setup_problem
+from carrier_studio.core.instagram.setup import TOKEN_SECRET, setup_problem
 from carrier_studio.core.settings import (
     CompatEndpoint,
     InstagramSettings,
@@ -412,6 +412,33 @@ def test_the_quota_gauge_shows_what_the_graph_api_says(world, loop):
     )
 
 
+def test_the_quota_gauge_shows_the_readings_the_worker_takes_as_it_publishes(world, loop):
+    """The gauge shows the queue's last reading; besides Refresh, the worker takes one before
+    each container and each publish. Full, it says so in the error colour."""
+    page, rig, _llm, _answers, tmp = world
+    gauge = page.quota
+    assert gauge.label.text() == "0 of 50 posts in the last 24 h", "read when the page opened"
+    assert gauge.label.styleSheet() == f"color: {COLORS['text']};"
+    rig.graph.quota_usage, rig.graph.quota_total = 24, 25
+    _queue(loop, rig, tmp, "the last one today")
+    loop.run_until_complete(rig.worker.run_pending())
+    settle(loop, page)
+    assert rig.graph.publishes_of("the last one today") == 1
+    # Read before publishing: Meta counts the post only once it is published.
+    assert gauge.label.text() == "24 of 25 posts in the last 24 h"
+    assert (gauge.bar.value(), gauge.bar.maximum()) == (24, 25)
+    assert gauge.label.styleSheet() == f"color: {COLORS['text']};"
+    assert gauge.label.toolTip().startswith("Read from Instagram at ")
+
+    waiting = _queue(loop, rig, tmp, "one too many")
+    loop.run_until_complete(rig.worker.run_pending())
+    settle(loop, page)
+    assert loop.run_until_complete(rig.queue.get(waiting.id)).waiting_reason == "quota"
+    assert gauge.label.text() == "25 of 25 posts in the last 24 h — limit reached, posts wait"
+    assert (gauge.bar.value(), gauge.bar.maximum()) == (25, 25)
+    assert gauge.label.styleSheet() == f"color: {COLORS['error']};"
+
+
 def test_an_unread_quota_says_unknown_and_missing_setup_shows_a_banner(qapp, loop, tmp_path):
     rig = Rig(tmp_path / "rig")
     loop.run_until_complete(rig.__aenter__())
@@ -457,3 +484,83 @@ def test_an_unread_quota_says_unknown_and_missing_setup_shows_a_banner(qapp, loo
         loop.run_until_complete(tasks.cancel_all())
         loop.run_until_complete(rig.__aexit__(None, None, None))
         dispose(page)
+
+
+# -- the page as the app wires it ---------------------------------------------------------------
+
+
+@pytest.fixture
+def rig(loop, tmp_path):
+    rig = Rig(tmp_path / "rig")
+    loop.run_until_complete(rig.__aenter__())
+    yield rig
+    loop.run_until_complete(rig.__aexit__(None, None, None))
+
+
+@pytest.fixture
+def llm():
+    with running_server() as server:
+        yield server
+
+
+@pytest.fixture
+def wired(rig, llm, make_studio, loop):
+    """The Instagram page built by the app (`app.pages`) over a real session whose settings
+    point at the rig's Graph API and FTP host, with the token in the test keyring."""
+    studio = make_studio(start=False)
+    session = studio.session
+    settings = session.settings.settings
+    settings.instagram.user_id = USER_ID
+    settings.instagram.graph_base_url = rig.graph.base_url
+    settings.instagram.publish_in_background = False  # the page alone talks to the Graph API
+    ftp = settings.ftp
+    ftp.host, ftp.port, ftp.user = rig.ftp.host, rig.ftp.port, rig.ftp.user
+    ftp.public_base_url, ftp.use_tls = rig.files.base_url, False
+    settings.providers.endpoints = [CompatEndpoint(name="local", base_url=llm.openai_base_url)]
+    settings.providers.default = ModelChoice(
+        provider="openai-compatible", model="wired-model", endpoint="local"
+    )
+    session.secrets.set(TOKEN_SECRET, TOKEN)
+    session.secrets.set("FTP_PASSWORD", rig.ftp.password)
+    # The seeded characters name OpenAI models; here they write on the workspace default.
+    for path in (session.workspace.root / "characters").glob("*.json"):
+        data = json.loads(path.read_text("utf-8"))
+        data.pop("model", None)
+        path.write_text(json.dumps(data), "utf-8")
+    rig.graph.quota_usage, rig.graph.quota_total = 13, 40
+    loop.run_until_complete(studio.start())
+    studio.window.show_page("instagram")
+    page = studio.window.page("instagram")
+    page.ask = Answers()
+    loop.run_until_complete(studio.tasks.wait_idle())
+    return page, studio
+
+
+def test_the_app_reads_the_quota_with_the_settings_and_the_keyring_token(wired, rig):
+    page, _studio = wired
+    assert type(page) is InstagramPage
+    assert page.setup_banner.isHidden(), "the session's settings and keyring count as set up"
+    assert page.quota.label.text() == "13 of 40 posts in the last 24 h"
+    limit_reads = [params for _m, path, params in rig.graph.requests if "publishing" in path]
+    assert limit_reads and all(params["access_token"] == TOKEN for params in limit_reads)
+
+
+def test_the_app_writes_captions_as_a_workspace_character(wired, llm, loop, tmp_path):
+    page, studio = wired
+    ada = studio.session.workspace.root / "characters" / "ada.json"
+    bio = json.loads(ada.read_text("utf-8"))["bio"][0]
+    page.add_files([str(media.jpeg(tmp_path / "in" / "desk.jpg"))])
+    settle(loop, page)
+    characters = [page.editor.character.itemText(i) for i in range(page.editor.character.count())]
+    assert "Ada" in characters, "the page lists the workspace's characters"
+    page.editor.character.setCurrentText("Ada")
+    page.editor.caption.setPlainText("a tidy desk before a deadline")
+    llm.script(text("Sources stacked, coffee cooling. Deadline: possible. #amwriting"))
+    page.editor.write_button.click()
+    settle(loop, page)
+    assert page.editor.text() == "Sources stacked, coffee cooling. Deadline: possible. #amwriting"
+    (request,) = llm.requests
+    assert request.body["model"] == "wired-model", "the workspace's default model"
+    sent = json.dumps(request.body["messages"])
+    assert "as Ada, in Ada's own voice" in sent and json.dumps(bio)[1:-1] in sent
+    assert "What the post is about: a tidy desk before a deadline" in sent
