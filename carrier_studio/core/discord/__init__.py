@@ -1,6 +1,6 @@
 """The Discord bot's plain rules: when to answer, how to split a reply, what it reports.
 
-No discord.py here (import-linter keeps it out of core); `services.discord_bot` adapts.
+No discord.py here (import-linter keeps it out of core); `services.discord` adapts.
 """
 
 from carrier_studio.core.discord.policy import (

@@ -630,10 +630,3 @@ def _moved(item: MediaFile, staging: Path, folder: Path) -> MediaFile:
         return str(folder / Path(path).relative_to(staging)) if path else path
 
     return replace(item, path=move(item.path) or item.path, thumbnail=move(item.thumbnail))
-
-
-def with_media(post: QueuedPost, index: int, **changes) -> QueuedPost:
-    """``post`` with one media item changed (the worker records uploads and child containers)."""
-    media = list(post.media)
-    media[index] = replace(media[index], **changes)
-    return replace(post, media=tuple(media))

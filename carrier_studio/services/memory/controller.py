@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from carrier_studio.core.errors import CarrierError
 from carrier_studio.core.events import Emitter
 from carrier_studio.core.memory import MemoryRecord, SearchHit
+from carrier_studio.core.memory.privacy import fetch_limit, recallable
 from carrier_studio.core.settings import MemorySettings
 from carrier_studio.core.status import State, StatusBoard
 from carrier_studio.services.platform.secrets import SecretStore
@@ -274,22 +275,13 @@ class MemoryController:
         limit: int = 8,
         client: str | None = None,
     ) -> list[SearchHit]:
-        """The memories for a turn. A Discord turn does not recall what was said in *other*
-        Discord rooms (a DM or another server's channel is private to it); the studio's own
-        chats, notes, facts and imports are shared by every room."""
+        """The memories for a turn, kept to what the turn's room may see
+        (`core.memory.privacy`: a Discord room does not recall other Discord rooms)."""
         service = await self._service()
         if service is None:
             return []  # the status bar says why; a chat goes on without memories
-        if client != "discord":
-            return await service.recall(character, text, room=room, limit=limit)
-        # Ask for more, then drop other rooms' Discord memories.
-        hits = await service.recall(character, text, room=room, limit=limit * 4)
-        kept = [
-            hit
-            for hit in hits
-            if hit.record.provenance.client != "discord" or hit.record.provenance.room == room
-        ]
-        return kept[:limit]
+        hits = await service.recall(character, text, room=room, limit=fetch_limit(client, limit))
+        return recallable(hits, client=client, room=room, limit=limit)
 
     async def warm(self, character: str) -> None:
         """Load a character's vector index ahead of its first recall (a conversation opened)."""
