@@ -2,7 +2,7 @@
 
 The window is built from page *specs* (key, title, icon) so that it can paint before any page
 content or service exists. A page's widget is asked for (`page_needed`) the first time it is
-shown, and app.py answers with `set_page_widget`. The window keeps the shortcuts (Ctrl+1…8,
+shown, and app/window.py answers with `set_page_widget`. The window keeps the shortcuts (Ctrl+1…8,
 Ctrl+, for Settings, Ctrl+Q) and restores its geometry.
 """
 
@@ -41,7 +41,7 @@ class PageSpec:
 
 
 class MainWindow(QMainWindow):
-    #: The user asked to close the window; app.py shuts down the services and then quits.
+    #: The user asked to close the window; app/window.py shuts down the session and then quits.
     close_requested = Signal()
     #: The window has painted for the first time (start-up benchmark, tests).
     first_painted = Signal()
@@ -231,14 +231,14 @@ class MainWindow(QMainWindow):
         return super().eventFilter(watched, event)
 
     def allow_close(self) -> None:
-        """Called by app.py once shutdown is done, so the next close really closes."""
+        """Called by app/window.py once shutdown is done, so the next close really closes."""
         self._closing_allowed = True
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         if self._closing_allowed:
             event.accept()
             return
-        # Services shut down asynchronously first; app.py closes the window when they are done.
+        # Services shut down asynchronously first; app/window.py closes the window after.
         event.ignore()
         self.close_requested.emit()
 

@@ -1,7 +1,7 @@
 """Pre-flight: Instagram's rules for media and captions, checked before anything is uploaded.
 
 Each problem is a `Finding` that names the file (or the caption) and the field at fault. Image
-problems of format, size and aspect can be fixed by a conversion (services.instagram_media,
+problems of format, size and aspect can be fixed by a conversion (services.instagram.media,
 Pillow), which runs only when the user asks for it; `fixable` says which ones.
 
 The facts about a file (`MediaInfo`) come from services, which open it; here are only the rules.

@@ -3,7 +3,7 @@
 Publishing speaks for the user in public, so the tool asks for approval by default
 (`DEFAULT_POLICY`); a character's ``tool_policy`` or a remembered answer may change that like
 for any tool. The queue itself lives in services; this module only needs something that
-satisfies `PostQueuer` (services.instagram_queue.InstagramQueue does).
+satisfies `PostQueuer` (services.instagram.queue.InstagramQueue does).
 """
 
 from __future__ import annotations

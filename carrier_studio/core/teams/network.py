@@ -1,7 +1,7 @@
 """How messages move in a running team: routing, tasks, the queue of turns, and the guards.
 
 Plain logic with no model in it, so every rule is tested without a network. The runtime
-(services/teams/service.py) asks `post` what happens when a member calls a network tool, takes turns
+(services/teams/runner.py) asks `post` what happens when a member calls a network tool, takes turns
 from `next_turn`, and asks `check` after each turn whether the team must stop.
 
 A turn is one member answering one delivery. Text a member says without a tool is a note in the

@@ -1,6 +1,6 @@
 """Writes an Instagram caption as a character with the configured model (one retry on rules).
 
-Same shape as `character_builder.draft_character`: the caller builds the `TextModel`
+Same shape as `characters.builder.draft_character`: the caller builds the `TextModel`
 (``providers.text_model(choice_for(doc, providers), providers, secrets)``) and closes it.
 """
 

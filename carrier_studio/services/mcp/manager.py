@@ -5,10 +5,10 @@
 what is configured (the catalogue), what is active (a supervisor task per started server) and
 what failed (state FAILED with the reason and the server's last stderr lines).
 
-Each started server's supervisor task (`mcp_supervisor`) connects it, notices its death,
+Each started server's supervisor task (`supervisor`) connects it, notices its death,
 restarts it with exponential back-off and gives up after `BackoffPolicy.max_failures` failures
 in a row. Building the SDK objects and the stdio specifics (the watched stderr pipe, the child's
-process group) are in `mcp_stdio`.
+process group) are in `transports`.
 
 Everything here runs on the event loop; file I/O and the variable lookup (a keyring) run in
 threads. The agents SDK is imported on first use (it costs seconds of CPU).

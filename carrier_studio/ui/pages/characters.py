@@ -59,7 +59,7 @@ if TYPE_CHECKING:
 
 @dataclass
 class CharacterPageDeps:
-    """What the page needs, handed in by app.py."""
+    """What the page needs, handed in by app/pages.py."""
 
     store: CharacterStore
     secrets: SecretStore

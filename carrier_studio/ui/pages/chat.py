@@ -1,7 +1,7 @@
 """The Chat page: conversations per character, a streaming transcript, approvals, errors.
 
 Every turn is one owned task that consumes a `ChatThread`'s events and turns each into a
-transcript widget. The thread (services/chat/service.py) has already stored the event by the
+transcript widget. The thread (services/chat/thread.py) has already stored the event by the
 time the page sees it, so the page only draws.
 """
 

@@ -88,9 +88,9 @@ WriteCaption = Callable[[CaptionRequest, Callable[[str], None]], Awaitable[str]]
 
 @dataclass
 class InstagramPageDeps:
-    """What the page needs, handed in by app.py."""
+    """What the page needs, handed in by app/pages.py."""
 
-    #: The workspace's queue facade (services.instagram_queue.InstagramQueue).
+    #: The workspace's queue facade (services.instagram.queue.InstagramQueue).
     queue: InstagramQueue
     #: The workspace's character names, for "Write caption as".
     characters: Callable[[], Awaitable[list[str]]]

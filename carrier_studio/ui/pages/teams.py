@@ -1,6 +1,6 @@
 """The Teams page: pick or import a team, watch it work on a live graph, speak as USER.
 
-The page draws what the `TeamRunner` reports (services/teams/service.py) and asks it to act;
+The page draws what the `TeamRunner` reports (services/teams/runner.py) and asks it to act;
 running, routing, guarding and storing all happen there. One runner at a time: Start runs turns
 until the team stops, Step runs one, Stop ends the current turn at once.
 """
