@@ -27,7 +27,6 @@ from carrier_studio.core.instagram import (
     PollSchedule,
     PostState,
     QueuedPost,
-    Quota,
     token_warning,
     utcnow,
 )
@@ -307,16 +306,6 @@ class InstagramWorker:
         return await self.queue.save_step(
             post, result.expected, step=note.step, outcome=note.outcome, message=note.message
         )
-
-    async def refresh_quota(self) -> Quota:
-        """Read the live quota now (for the page's gauge); also kept in ``queue.quota``."""
-        connection = await self._connect()
-        try:
-            quota = await connection.graph.publishing_limit()
-        finally:
-            await connection.close()
-        self.queue.set_quota(quota)
-        return quota
 
     # -- token and status ---------------------------------------------------------------------
 

@@ -246,20 +246,6 @@ def test_the_background_worker_publishes_what_is_added_and_stops(tmp_path):
     assert running and not after and rig.graph.publishes_of("live") == 1
 
 
-def test_the_quota_gauge_reads_the_live_limit(tmp_path):
-    changes = []
-
-    async def go():
-        async with Rig(tmp_path) as rig:
-            rig.graph.quota_usage, rig.graph.quota_total = 7, 100
-            rig.queue.changed.subscribe(changes.append)
-            return await rig.worker.refresh_quota(), rig.queue.quota
-
-    quota, kept = _run(go())
-    assert (quota.usage, quota.total, quota.remaining) == (7, 100, 93) and kept == quota
-    assert [c.kind for c in changes] == ["quota"]
-
-
 def test_the_status_slot_follows_the_worker(tmp_path):
     from carrier_studio.core.status import State, StatusBoard
     from carrier_studio.services.instagram.worker import InstagramWorker
