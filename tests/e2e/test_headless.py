@@ -18,6 +18,7 @@ import pytest
 from carrier_studio import assets
 from tests.fakes import running_server, text
 from tests.fakes.discord_server import FakeDiscord
+from tests.helpers.waiting import PROCESS_START_DEADLINE
 
 
 @contextmanager
@@ -93,10 +94,12 @@ def _prepare(tmp_path: Path, llm_url: str, token: str) -> tuple[Path, dict[str, 
 
 
 class Output:
-    """Collects a process's output on a thread; `wait_for` blocks until a line appears."""
+    """Collects a process's output on a thread; `wait_for` blocks until a line appears (or the
+    output ends: a process that exited will never log it)."""
 
     def __init__(self, process: subprocess.Popen) -> None:
         self.lines: list[str] = []
+        self.ended = False
         self._changed = threading.Condition()
         self._process = process
         self._thread = threading.Thread(target=self._read, daemon=True)
@@ -107,13 +110,19 @@ class Output:
             with self._changed:
                 self.lines.append(line.rstrip("\n"))
                 self._changed.notify_all()
+        with self._changed:
+            self.ended = True
+            self._changed.notify_all()
 
     def close(self) -> None:
         """After the process ended: read what is left, then close the pipe."""
         self._thread.join(5)
         self._process.stdout.close()
 
-    def wait_for(self, fragment: str, timeout: float = 30.0) -> str:
+    def wait_for(self, fragment: str, timeout: float = PROCESS_START_DEADLINE) -> str:
+        """The first line containing ``fragment``; fails at once when the output ends without
+        it, and after ``timeout`` seconds only if the process hangs (the default covers a cold
+        start on a busy machine: see `PROCESS_START_DEADLINE`)."""
         deadline = time.monotonic() + timeout
         with self._changed:
             while True:
@@ -121,8 +130,11 @@ class Output:
                     if fragment in line:
                         return line
                 left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"{fragment!r} not logged:\n" + "\n".join(self.lines))
+                if self.ended or left <= 0:
+                    why = "the process ended" if self.ended else f"no such line in {timeout} s"
+                    raise AssertionError(
+                        f"{fragment!r} not logged ({why}):\n" + "\n".join(self.lines)
+                    )
                 self._changed.wait(left)
 
 

@@ -9,6 +9,8 @@ import sys
 
 import pytest
 
+from tests.helpers.waiting import PROCESS_START_DEADLINE
+
 
 def _cli(tmp_path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {
@@ -25,7 +27,9 @@ def _cli(tmp_path, *args: str) -> subprocess.CompletedProcess[str]:
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        # A cold start alone can take a minute on a busy machine (and init loads the embedder
+        # too): the deadline only ends a hang (see PROCESS_START_DEADLINE).
+        timeout=PROCESS_START_DEADLINE + 120,
         check=False,
     )
 
