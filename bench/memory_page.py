@@ -42,7 +42,7 @@ from carrier_studio.core.memory import (  # noqa: E402
     Provenance,
     StoredMemory,
 )
-from carrier_studio.services.embedders import LocalEmbedder  # noqa: E402
+from carrier_studio.services.memory.embedders import LocalEmbedder  # noqa: E402
 from carrier_studio.services.memory.service import MemoryService  # noqa: E402
 from carrier_studio.services.memory.sqlite_store import SqliteMemoryStore  # noqa: E402
 

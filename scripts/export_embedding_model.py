@@ -86,7 +86,7 @@ NOTICE = """\
 # all-MiniLM-L6-v2, int8 ONNX (static quantization)
 
 The sentence-embedding model of Carrier Studio's offline local embedder
-(`carrier_studio.services.embedders.LocalEmbedder`): 384-dimensional embeddings, mean pooling
+(`carrier_studio.services.memory.embedders.LocalEmbedder`): 384-dimensional embeddings, mean pooling
 over the last hidden state, L2-normalised, at most {max_tokens} tokens per text.
 
 - Source: sentence-transformers/all-MiniLM-L6-v2 (Nils Reimers et al.), Apache License 2.0 —
@@ -139,7 +139,7 @@ def spearman(x, y) -> float:
 
 
 class OnnxEmbedder:
-    """What carrier_studio.services.embedders.LocalEmbedder runs, without the app."""
+    """What carrier_studio.services.memory.embedders.LocalEmbedder runs, without the app."""
 
     def __init__(self, model: Path, tokenizer: Path) -> None:
         import onnxruntime as ort

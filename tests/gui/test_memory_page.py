@@ -19,7 +19,7 @@ from carrier_studio.core import messages
 from carrier_studio.core.errors import CarrierError
 from carrier_studio.core.memory import EmbeddingSpace, MemoryFilter, MemoryRecord, Provenance
 from carrier_studio.core.memory.model import StoredMemory
-from carrier_studio.services.embedders import LocalEmbedder
+from carrier_studio.services.memory.embedders import LocalEmbedder
 from carrier_studio.services.memory.service import MemoryService
 from carrier_studio.services.memory.sqlite_store import SqliteMemoryStore
 from carrier_studio.ui.models.memory_table import COLUMNS, SCORE_COLUMNS, QtMemoryTableModel

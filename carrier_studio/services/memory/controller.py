@@ -48,7 +48,7 @@ class MemoryUnavailableError(CarrierError):
 
 def build_embedder(settings: MemorySettings, secrets: SecretStore, openai_base_url: str = ""):
     """The embedder the settings choose (nothing is loaded until the first text)."""
-    from carrier_studio.services.embedders import LocalEmbedder, OpenAIEmbedder
+    from carrier_studio.services.memory.embedders import LocalEmbedder, OpenAIEmbedder
 
     if settings.embedder == "openai":
         return OpenAIEmbedder(secrets, base_url=openai_base_url or None)

@@ -13,7 +13,7 @@ import pytest
 
 from carrier_studio.core.memory import MemoryFilter, MemoryQuery, MemoryRecord
 from carrier_studio.core.memory.errors import EmbeddingSpaceError
-from carrier_studio.services.embedders import LOCAL_EMBEDDER_ID, LocalEmbedder
+from carrier_studio.services.memory.embedders import LOCAL_EMBEDDER_ID, LocalEmbedder
 from carrier_studio.services.memory.service import MemoryService
 from carrier_studio.services.memory.sqlite_store import SqliteMemoryStore
 

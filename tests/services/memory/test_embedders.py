@@ -12,7 +12,7 @@ import pytest
 
 from carrier_studio.core.errors import ProviderError
 from carrier_studio.core.memory import Embedder
-from carrier_studio.services.embedders import EmbedderError, LocalEmbedder, OpenAIEmbedder
+from carrier_studio.services.memory.embedders import EmbedderError, LocalEmbedder, OpenAIEmbedder
 from carrier_studio.services.platform.secrets import SecretStore
 from tests.fakes import ScriptedLLMServer, error
 from tests.fakes.openai_embeddings import expected_embedding

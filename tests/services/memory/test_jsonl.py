@@ -12,7 +12,7 @@ import pytest
 from carrier_studio.core.memory import MemoryFilter, MemoryRecord
 from carrier_studio.core.memory.errors import MemoryImportError
 from carrier_studio.core.memory.jsonl import read_lines
-from carrier_studio.services.embedders import OpenAIEmbedder
+from carrier_studio.services.memory.embedders import OpenAIEmbedder
 from carrier_studio.services.memory.service import Progress
 from carrier_studio.services.platform.secrets import SecretStore
 from tests.fakes import ScriptedLLMServer

@@ -16,7 +16,7 @@ from carrier_studio.core.memory import MemoryFilter, MemoryQuery, MemoryRecord
 from carrier_studio.core.memory import jsonl as jsonl_module
 from carrier_studio.core.memory.errors import EmbeddingSpaceError, MemoryStoreError
 from carrier_studio.core.memory.model import EmbeddingSpace
-from carrier_studio.services.embedders import OpenAIEmbedder
+from carrier_studio.services.memory.embedders import OpenAIEmbedder
 from carrier_studio.services.memory.service import MemoryService, _Staging, space_of
 from carrier_studio.services.memory.sqlite_store import SqliteMemoryStore
 from tests.fakes import ScriptedLLMServer

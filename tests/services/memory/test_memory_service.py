@@ -11,7 +11,7 @@ import pytest
 
 from carrier_studio.core.memory import MemoryFilter, MemoryQuery, MemoryRecord, Provenance
 from carrier_studio.core.memory.errors import EmbeddingSpaceError, MemoryStoreError
-from carrier_studio.services.embedders import LocalEmbedder, OpenAIEmbedder
+from carrier_studio.services.memory.embedders import LocalEmbedder, OpenAIEmbedder
 from carrier_studio.services.memory.service import MemoryService, Progress
 from carrier_studio.services.memory.sqlite_store import SqliteMemoryStore
 from carrier_studio.services.platform.secrets import SecretStore
