@@ -537,6 +537,35 @@ def test_a_server_that_keeps_dying_is_given_up_until_restarted(tmp_path):
     asyncio.run(scenario())
 
 
+def test_liveness_fits_the_protocol_each_server_negotiated(tmp_path, servers):
+    """The 2026-07-28 protocol removed ``ping``: a server on it (FastMCP, mcp 2.3) answers
+    "Method not found". Pinging it anyway marked it failed and restarted it every interval.
+    Both it and npm's server-everything (2025-11-25, which has ping) stay up through many
+    liveness intervals, and their tools still answer."""
+    catalogue = {"py": fastmcp_stdio(), "node": servers.everything_stdio()}
+    path = write_catalogue(tmp_path / "mcp_servers.json", catalogue)
+
+    async def scenario():
+        async with managed(path, ping_interval=0.05) as manager:
+            await manager.ensure(["py", "node"])
+            entries = {name: manager._entry(name) for name in ("py", "node")}
+            versions = {n: e.server.session.protocol_version for n, e in entries.items()}
+            async with asyncio.timeout(60):  # a deadline for a hang, not a measure
+                for entry in entries.values():
+                    while entry.liveness_checks < 8:
+                        entry.liveness_checked.clear()
+                        await entry.liveness_checked.wait()
+            statuses = {name: manager.status(name) for name in entries}
+            added = await manager.call_tool("py", "add", {"a": 2, "b": 3})
+            return versions, statuses, added
+
+    versions, statuses, added = asyncio.run(scenario())
+    assert versions["py"] >= "2026-07-28" > versions["node"], versions
+    for status in statuses.values():
+        assert status.state is ServerState.RUNNING and status.restarts == 0, status
+    assert "5" in added.text
+
+
 # -- shutdown -----------------------------------------------------------------------------------
 
 

@@ -80,6 +80,10 @@ class ServerEntry:
         self.had_problem = False
         self.sequence = 0
         self.stderr_count = 0
+        #: Liveness intervals the server has been through while running (tests wait on it).
+        self.liveness_checks = 0
+        #: Set after each liveness interval (tests wait on it instead of sleeping).
+        self.liveness_checked = asyncio.Event()
         self._stderr_pending = False
 
     @property
@@ -370,17 +374,28 @@ class Supervisor:
             run.wake.clear()
             if run.suspected and run.reason is None and not entry.stop_requested.is_set():
                 run.suspected = False
-                if not await _answers_ping(server, CONFIRM_TIMEOUT):
+                # Without ping (protocol 2026-07-28 on), the stderr pipe's end of file is the
+                # transport's own word that every process holding it has exited.
+                if not _has_ping(server) or not await _answers_ping(server, CONFIRM_TIMEOUT):
                     run.died("the server process exited")
 
     async def _ping(self, server: MCPServer, run: ServerRun, request_timeout: float) -> None:
+        """Check the link every ``ping_interval``: a ping where the negotiated protocol has
+        one; otherwise only that the session is still open (process exit and stream close are
+        noticed by the transport itself: the stderr pipe and the SDK's streams)."""
         misses = 0
+        pings = _has_ping(server)
+        entry = run.entry
         while run.reason is None:
             await asyncio.sleep(self._supervision.ping_interval)
+            entry.liveness_checks += 1
+            entry.liveness_checked.set()
             session = getattr(server, "session", None)
             if session is None:
                 run.died("the connection was closed")
                 return
+            if not pings:
+                continue
             try:
                 async with asyncio.timeout(min(request_timeout, 10.0)):
                     await session.send_ping()
@@ -390,6 +405,9 @@ class Supervisor:
                 if misses >= 2:
                     run.died("the server stopped answering (two pings timed out)")
             except Exception as exc:  # noqa: BLE001 - any failed ping means the link is gone
+                if _is_error_reply(exc):
+                    misses = 0  # it answered "Method not found": the link is alive
+                    continue
                 run.died(f"the connection was lost: {describe(exc)}")
 
     async def _cleanup(self, server: MCPServer, run: ServerRun) -> None:
@@ -405,6 +423,30 @@ class Supervisor:
         await run.pipes_closed(within=2.0)
 
 
+#: The first protocol version without ``ping`` (it was removed from the 2026-07-28 protocol;
+#: servers built on it answer "Method not found").
+PROTOCOL_WITHOUT_PING = "2026-07-28"
+
+
+def _has_ping(server: MCPServer) -> bool:
+    """Whether the protocol version the server negotiated has ``ping`` (versions are dates,
+    so they compare as strings; an unknown version is treated as having it)."""
+    session = getattr(server, "session", None)
+    version = getattr(session, "protocol_version", None)
+    return not (isinstance(version, str) and version >= PROTOCOL_WITHOUT_PING)
+
+
+#: JSON-RPC's "Method not found": the answer of a server whose protocol has no ``ping``.
+METHOD_NOT_FOUND = -32601
+
+
+def _is_error_reply(exc: BaseException) -> bool:
+    """The server answered the ping with "Method not found": it is alive, it just has no ping.
+    (The SDK reports a closed connection as an error too, with another code.)"""
+    error = getattr(exc, "error", None)
+    return getattr(error, "code", None) == METHOD_NOT_FOUND
+
+
 async def _answers_ping(server: MCPServer, within: float) -> bool:
     session = getattr(server, "session", None)
     if session is None:
@@ -412,6 +454,6 @@ async def _answers_ping(server: MCPServer, within: float) -> bool:
     try:
         async with asyncio.timeout(within):
             await session.send_ping()
-    except Exception:  # noqa: BLE001 - no answer, whatever the reason
-        return False
+    except Exception as exc:  # noqa: BLE001 - no answer, whatever the reason
+        return _is_error_reply(exc)
     return True
