@@ -102,7 +102,7 @@ def _memory(studio: Studio) -> QWidget:
         characters=characters,
         move_target=memory.open_supabase,
         can_move=memory.can_move_to_supabase,
-        on_service_changed=lambda listener: memory.changed.subscribe(lambda _s: listener()),
+        on_service_changed=memory.changed.subscribe,
         changed=memory.refresh_status,
         start_reembed=memory.start_reembed,
         reembedding=lambda: memory.reembedding,

@@ -17,6 +17,7 @@ from PySide6.QtTest import QTest
 
 from carrier_studio.core import messages
 from carrier_studio.core.errors import CarrierError
+from carrier_studio.core.events import Emitter
 from carrier_studio.core.memory import EmbeddingSpace, MemoryFilter, MemoryRecord, Provenance
 from carrier_studio.core.memory.model import StoredMemory
 from carrier_studio.services.memory.embedders import LocalEmbedder
@@ -556,31 +557,27 @@ def test_a_memory_that_cannot_open_says_why(loop, open_page):
 
 def test_a_replaced_service_is_picked_up(loop, memory, open_page, tmp_path):
     _add(loop, memory, _random_memories(memory, "Ada", 5))
-    listeners = []
+    changed = Emitter("memory")  # as MemoryController.changed
     current = {"service": memory}
 
     async def ready():
         return current["service"]
 
-    def subscribe(listener):
-        listeners.append(listener)
-        return lambda: listeners.remove(listener)
-
-    page = open_page(service=ready, on_service_changed=subscribe)
+    page = open_page(service=ready, on_service_changed=changed.subscribe)
     assert page.model.rowCount() == 5
     other_store = loop.run_until_complete(SqliteMemoryStore.open(tmp_path / "other.db"))
     other = MemoryService(other_store, memory.embedder)
     try:
         _add(loop, other, _random_memories(other, "Ben", 2, seed=4))
         current["service"] = other
-        listeners[0]()
+        changed.emit(other)
         _idle(loop, page)
         wait_until(loop, lambda: page.model.rowCount() == 2)
         assert page.model.record(0).character == "Ben"
     finally:
         loop.run_until_complete(other_store.close())
     loop.run_until_complete(page.shutdown())
-    assert listeners == [], "the page unsubscribed when it shut down"
+    assert len(changed) == 0, "the page unsubscribed when it shut down"
 
 
 def test_the_first_screen_is_announced_once_painted_even_when_empty(loop, memory, open_page):

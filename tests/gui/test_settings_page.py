@@ -162,3 +162,22 @@ def test_keys_typed_in_settings_never_reach_the_log(make_studio, loop, app_paths
     assert "settings saved" in text
     assert "key was [redacted]" in text
     assert "plain-looking-secret-99" not in text
+
+
+def test_the_page_shows_others_saves_and_skips_the_echo_of_its_own(make_studio, loop):
+    studio = make_studio()
+    page = _settings_page(studio)
+    store = studio.session.settings
+    reloads = []
+    original = page.load_from_store
+    page.load_from_store = lambda: (reloads.append(True), original())[1]
+
+    page.ftp_user.setText("creator")
+    _save(page, loop, studio)
+    assert reloads == [], "its own save is not read back over the form"
+
+    # Another page (the Discord page, the window state) saves: the form shows it.
+    other = store.settings.model_copy(deep=True)
+    other.ftp.user = "someone-else"
+    loop.run_until_complete(store.save_async(other))
+    assert reloads == [True] and page.ftp_user.text() == "someone-else"

@@ -7,17 +7,12 @@ and activity so the page and the status bar follow along.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from carrier_studio.core.discord import ActivityEntry, BotPhase, BotPolicy, BotStatus
 from carrier_studio.core.events import Emitter
 from carrier_studio.core.settings import DiscordSettings
 from carrier_studio.services.chat import ChatService
 from carrier_studio.services.discord.bot import DiscordBot
 from carrier_studio.services.platform.secrets import SecretStore
-
-StatusListener = Callable[[BotStatus], None]
-ActivityListener = Callable[[ActivityEntry], None]
 
 
 def policy_from(settings: DiscordSettings) -> BotPolicy:

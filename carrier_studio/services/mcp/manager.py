@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,11 +49,9 @@ from carrier_studio.services.platform.files import atomic_write_text
 if TYPE_CHECKING:
     from agents.mcp import MCPServer
 
-__all__ = ["CLEANUP_TIMEOUT", "CONFIRM_TIMEOUT", "Listener", "McpManager"]
+__all__ = ["CLEANUP_TIMEOUT", "CONFIRM_TIMEOUT", "McpManager"]
 
 log = logging.getLogger(__name__)
-
-Listener = Callable[[ServerStatus], None]
 
 
 class McpManager:

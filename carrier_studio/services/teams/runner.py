@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, Protocol
 
 from carrier_studio.core.characters.document import CharacterDoc
@@ -39,7 +39,6 @@ MCP_START_WAIT = 15.0
 #: Model calls one member may make while answering one message (tool calls included).
 MEMBER_MAX_TURNS = 10
 
-Listener = Callable[[TeamEvent], None]
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -35,8 +34,6 @@ if TYPE_CHECKING:
 
 #: Larger files are refused, like characters: a team file is a few kB.
 MAX_BYTES = 1_000_000
-
-Listener = Callable[[TeamEvent], None]
 
 
 @dataclass(frozen=True)

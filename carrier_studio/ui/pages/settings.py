@@ -88,7 +88,6 @@ class SettingsPage(Page):
         self._theme = theme
         self._tasks = tasks
         self._loading = False
-        self._saving = False
         self.dirty = False
         self.secret_fields: dict[str, SecretField] = {}
 
@@ -410,11 +409,7 @@ class SettingsPage(Page):
             )
             return False
         await self._secrets.store(new_secrets)
-        self._saving = True
-        try:
-            await self._store.save_async(settings, by=self)
-        finally:
-            self._saving = False
+        await self._store.save_async(settings, by=self)
         self.error_label.hide()
         for field in self.secret_fields.values():
             field.reset()

@@ -59,9 +59,9 @@ class MemoryPageDeps:
     #: Whether a move target is configured now (asked whenever the page is shown); by default
     #: whether ``move_target`` was given.
     can_move: Callable[[], bool] | None = None
-    #: Subscribes to "the service was replaced or failed" (``MemoryController.on_change``);
+    #: Subscribes to "the service was opened, replaced or failed" (``MemoryController.changed``);
     #: returns the unsubscribe function.
-    on_service_changed: Callable[[Callable[[], None]], Callable[[], None]] | None = None
+    on_service_changed: Callable[[Callable[[object], None]], Callable[[], None]] | None = None
     #: Awaited after the page changed the store (``MemoryController.refresh_status``).
     changed: Callable[[], Awaitable[None]] | None = None
     #: The session's re-embedding job (``MemoryController``): start it, the one running (or
@@ -255,7 +255,7 @@ class MemoryPage(Page):
         self._pending_memory = None
         await self.bulk_jobs.check_embeddings()
 
-    def _on_service_changed(self) -> None:
+    def _on_service_changed(self, _service: object) -> None:
         self.tasks.start("Opening memories", self._open())
 
     def _set_ready(self, ready: bool) -> None:
