@@ -55,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     from carrier_studio.memory_cli import add_parser
 
     add_parser(commands)
+    from carrier_studio.mcp_cli import add_parser as add_mcp_parser
+
+    add_mcp_parser(commands)
     return parser
 
 
@@ -80,6 +83,10 @@ def main(argv: list[str] | None = None) -> int:
         from carrier_studio.memory_cli import run_memory
 
         return run_memory(args)
+    if command == "mcp":
+        from carrier_studio.mcp_cli import run_mcp
+
+        return run_mcp(args)
     if command == "headless":
         from carrier_studio.headless import run_headless
 
