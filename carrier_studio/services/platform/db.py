@@ -81,20 +81,37 @@ def connect(path: Path | str) -> apsw.Connection:
 
 
 def migrate(conn: apsw.Connection, migrations: list[Migration], path: Path | str = "") -> int:
-    """Apply the migrations the database has not seen; returns the schema version."""
-    current = conn.execute("PRAGMA user_version").fetchone()[0]
+    """Apply the migrations the database has not seen; returns the schema version.
+
+    The version is read inside the write transaction that applies the migrations
+    (``BEGIN IMMEDIATE`` takes the write lock first): two processes opening a new workspace at
+    once (the window and ``headless``, two CLI commands) then apply them once between them,
+    the second waiting on the busy timeout and finding nothing left to do. Read outside the
+    transaction, both saw version 0 and the second failed ("table … already exists").
+    """
     latest = migrations[-1].version if migrations else 0
-    if current > latest:
-        raise DatabaseError(
-            f"was written by a newer Carrier Studio (schema {current}; this one knows {latest})",
-            path=path,
-            hint="Update Carrier Studio to open this workspace.",
-        )
-    for migration in migrations[current:]:
-        with conn:  # one transaction per migration: all of it or none of it
+    if conn.execute("PRAGMA user_version").fetchone()[0] == latest:
+        return latest  # the common case: no write lock for a database that is up to date
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        current = conn.execute("PRAGMA user_version").fetchone()[0]
+        if current > latest:
+            raise DatabaseError(
+                f"was written by a newer Carrier Studio (schema {current}; this one knows "
+                f"{latest})",
+                path=path,
+                hint="Update Carrier Studio to open this workspace.",
+            )
+        # All pending migrations in one transaction: all of them or none of them.
+        for migration in migrations[current:]:
             conn.execute(migration.sql)
             conn.execute(f"PRAGMA user_version={migration.version}")
-        log.info("studio.db migrated to %s", migration.name)
+            log.info("studio.db migrated to %s", migration.name)
+        conn.execute("COMMIT")
+    except BaseException:
+        if not conn.getautocommit():
+            conn.execute("ROLLBACK")
+        raise
     return max(current, latest)
 
 
