@@ -4,47 +4,13 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
-import re
-import threading
 from pathlib import Path
 
-#: Shapes of credentials that must never reach a log even if nobody registered them.
-_PATTERNS = [
-    re.compile(r"\bsk-(?:ant-|proj-)?[A-Za-z0-9_\-]{16,}"),
-    re.compile(r"(?i)\b(bearer|bot)\s+[A-Za-z0-9._\-]{16,}"),
-    re.compile(r"\b[MN][A-Za-z\d_-]{23,25}\.[A-Za-z\d_-]{6}\.[A-Za-z\d_-]{27,}"),  # Discord
-    re.compile(r"\bEAA[A-Za-z0-9]{20,}"),  # Meta Graph API tokens
-    re.compile(r"(?i)((?:api[_-]?key|token|password|secret)\s*[=:]\s*)(\S{6,})"),
-]
-REDACTED = "[redacted]"
+# The redaction itself is plain core code (crash reports, the MCP page, stored errors and the
+# memory writer use it too); only the logging filter lives here.
+from carrier_studio.core.redaction import REDACTED, Redactor
 
-
-class Redactor:
-    """Replaces known secret values and credential-shaped strings with ``[redacted]``."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._values: set[str] = set()
-
-    def add(self, value: str | None) -> None:
-        # Very short values would redact ordinary words; real keys are long.
-        if value and len(value) >= 6:
-            with self._lock:
-                self._values.add(value)
-
-    def redact(self, text: str) -> str:
-        with self._lock:
-            values = sorted(self._values, key=len, reverse=True)
-        for value in values:
-            text = text.replace(value, REDACTED)
-        for pattern in _PATTERNS:
-            if pattern.groups == 2:
-                text = pattern.sub(lambda m: m.group(1) + REDACTED, text)
-            elif pattern.groups == 1:
-                text = pattern.sub(lambda m: m.group(1) + " " + REDACTED, text)
-            else:
-                text = pattern.sub(REDACTED, text)
-        return text
+__all__ = ["REDACTED", "RedactingFilter", "Redactor", "remove_handlers", "setup_logging"]
 
 
 class RedactingFilter(logging.Filter):
@@ -60,6 +26,8 @@ class RedactingFilter(logging.Filter):
         record.args = None
         if record.exc_text:
             record.exc_text = self.redactor.redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redactor.redact(record.stack_info)
         return True
 
 
