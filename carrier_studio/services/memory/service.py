@@ -38,6 +38,7 @@ from carrier_studio.core.memory.model import (
     StoredMemory,
 )
 from carrier_studio.core.memory.protocols import Embedder, MemoryStore
+from carrier_studio.core.redaction import Redactor
 
 #: Texts per embedder call: big enough to amortise, small enough to show progress often.
 EMBED_BATCH = 64
@@ -163,9 +164,14 @@ class MemoryService:
         *,
         batch: int = STORE_BATCH,
         import_chunk: int = IMPORT_CHUNK,
+        redactor: Redactor | None = None,
     ):
         self.store = store
         self.embedder = embedder
+        #: Cleans what `remember` and `update` store, so a key pasted into a chat never reaches
+        #: the store, its keyword index, search or an export. The session sets the workspace's
+        #: redactor (which knows its secret values); the default knows credential shapes.
+        self.redactor = redactor or Redactor()
         #: Memories per store call in jobs (export, re-embedding, moving) and in `remember`.
         self.batch = batch
         #: Memories per store call (one short transaction locally) in an import.
@@ -199,8 +205,8 @@ class MemoryService:
     # -- chat ---------------------------------------------------------------------------------
 
     async def remember(self, records: Sequence[MemoryRecord]) -> None:
-        """Embed and store ``records`` (ids already stored are replaced)."""
-        records = list(records)
+        """Embed and store ``records`` (ids already stored are replaced), secrets redacted."""
+        records = [self._redacted(r) for r in records]
         if not records:
             return
         async with self._writing:
@@ -210,6 +216,10 @@ class MemoryService:
                 await self._stage_too(chunk)
                 items = [StoredMemory(r, v) for r, v in zip(chunk, vectors, strict=True)]
                 await self.store.add(items, self.space)
+
+    def _redacted(self, record: MemoryRecord) -> MemoryRecord:
+        content = self.redactor.redact(record.content)
+        return record if content == record.content else replace(record, content=content)
 
     async def recall(
         self, character: str, text: str, *, room: str | None = None, limit: int = 8
@@ -280,7 +290,9 @@ class MemoryService:
         return await self.store.vectors(filter, limit)
 
     async def update(self, record: MemoryRecord) -> None:
-        """Save an edited memory; its vector is recomputed when its content changed."""
+        """Save an edited memory, secrets redacted; its vector is recomputed when its content
+        changed."""
+        record = self._redacted(record)
         async with self._writing:
             old = await self.store.get([record.id])
             vector = None
