@@ -60,7 +60,9 @@ def test_headless_and_cli_commands_open_one_fresh_workspace_together(tmp_path):
     )
     for i in range(3):
         command = ["memory", "stats"] if i < 2 else ["doctor"]
-        together.spawn(["--", "--workspace", str(workspace), *command], user_env(tmp_path / f"u{i}"))
+        together.spawn(
+            ["--", "--workspace", str(workspace), *command], user_env(tmp_path / f"u{i}")
+        )
     together.go()
     others = together.procs[1:]
     for proc in others:
