@@ -160,3 +160,18 @@ def test_the_tool_maker_dialog_saves_a_reviewed_tool_turned_off(world, loop):
     ]
     assert entry["enabled"] is False
     assert "shouter" in studio.session.mcp.configured, "the MCP page sees it at once"
+
+
+def test_the_import_result_says_what_changed_per_member(world, loop, monkeypatch):
+    studio, page, _llm = world
+    assert not page.import_report.isVisibleTo(page)
+    import_folder(page, loop, studio, monkeypatch, "newsroom")
+    assert page.picker.currentText() == "newsroom"
+    assert page.import_report.isVisibleTo(page)
+    lines = page.import_report.text().splitlines()
+    assert lines[0] == "What importing newsroom changed:"
+    editor, reporter, publisher = lines[1:]
+    assert editor.startswith("• Editor: rendered editor.md as a Jinja template (included")
+    assert "renamed the tool sendMessage to send_message" in editor
+    assert "dropped the tools web_search" in reporter
+    assert "end of the pipeline" in publisher

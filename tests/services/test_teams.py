@@ -250,3 +250,22 @@ def test_members_use_their_mcp_tools_and_tools_that_would_ask_are_left_out(
     assert "add" in offered and "shout" not in offered and "fail" not in offered
     notes = [e.text for e in events if e.kind == "note" and not e.sender]
     assert notes and "Worker goes without shout, fail" in notes[0]
+
+
+def test_a_jinja_haas_team_with_a_pipeline_end_imports_whole(tmp_path, keyring_backend):
+    async def go():
+        async with workspace(tmp_path, keyring_backend) as (service, _server):
+            result = await service.import_haas(DATA / "newsroom")
+            systems = {e.doc.name: e.doc.data["system"] for e in service.characters.list() if e.doc}
+            return result, systems, await service.load("newsroom")
+
+    result, systems, team = asyncio.run(go())
+    assert result.created == ["Editor", "Reporter", "Publisher"]
+    assert team.names == ["Editor", "Reporter", "Publisher"]
+    assert team.member("Publisher").talks_to == ()
+    # What reaches the model is the rendered text, not the template.
+    assert "We are the newsroom of a small-town paper." in systems["Publisher"]
+    assert "{{" not in systems["Editor"] and "{%" not in systems["Editor"]
+    changes = {m.name: m.changes for m in result.members}
+    assert "renamed the tool resolveTask to resolve_task" in changes["Reporter"]
+    assert any(c.startswith("rendered publisher.md") for c in changes["Publisher"])

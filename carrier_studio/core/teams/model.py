@@ -187,6 +187,7 @@ class Team:
         ``characters``, members that name no character of the workspace too."""
         found: list[tuple[str, str]] = []
         names = self.names
+        receivers = {t for m in self.members for t in m.talks_to}
         seen: set[str] = set()
         for i, member in enumerate(self.members):
             base = f"$.members[{i}]"
@@ -205,15 +206,24 @@ class Team:
                     found.append(
                         (where, f'{member.name} talks to "{target}", who is not in the team')
                     )
-            reachable = any(t in names or t == USER for t in member.talks_to)
-            if not reachable and not member.channels and member.name != self.entry_member:
-                found.append(
-                    (
-                        f"{base}.talksTo",
-                        f"{member.name} talks to nobody and is in no channel, so it can "
-                        "never answer",
+            # A member that talks to nobody is fine when someone can reach it: it is the end of
+            # a pipeline. It still finishes what it is given, because resolve_task sends the
+            # result back to whoever assigned the task whatever talksTo says
+            # (network.TeamNetwork.resolve), and what it says without a tool is kept in the
+            # transcript as the team's output; the run then finishes when nobody has a message
+            # left. Only a member nobody reaches and who reaches nobody is cut off: nothing
+            # but the user could ever start it, and it could answer no one.
+            reaches = any(t in names or t == USER for t in member.talks_to)
+            reached = member.name in receivers
+            if not reaches and not reached and not member.channels:
+                if member.name != self.entry_member:
+                    found.append(
+                        (
+                            f"{base}.talksTo",
+                            f"{member.name} is cut off: nobody talks to it, it talks to "
+                            "nobody and is in no channel",
+                        )
                     )
-                )
         if self.entry and self.entry not in names:
             found.append(("$.entry", f'the entry "{self.entry}" is not a member'))
         if self.turn_budget < 1:

@@ -4,6 +4,6 @@ Other features use these names only; the modules inside are this package's own b
 """
 
 from carrier_studio.services.teams.runner import TeamRunner
-from carrier_studio.services.teams.service import TeamService
+from carrier_studio.services.teams.service import ImportResult, TeamService
 
-__all__ = ["TeamRunner", "TeamService"]
+__all__ = ["ImportResult", "TeamRunner", "TeamService"]

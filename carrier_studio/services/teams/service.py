@@ -19,7 +19,7 @@ import apsw
 
 from carrier_studio.core.characters.document import CharacterError
 from carrier_studio.core.teams.events import TeamEvent
-from carrier_studio.core.teams.haas import HaasImport, parse_agents_yaml
+from carrier_studio.core.teams.haas import HaasImport, MemberReport, parse_agents_yaml
 from carrier_studio.core.teams.model import Team, TeamError
 from carrier_studio.core.teams.network import Stop
 from carrier_studio.services.characters import CharacterStore, slugify
@@ -57,6 +57,8 @@ class ImportResult:
     #: Characters that already existed and were kept as they were.
     kept: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: Per member, what the import changed (rendered template, tools, defaults).
+    members: list[MemberReport] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -160,27 +162,21 @@ class TeamService:
             if not source.is_file():
                 raise TeamError("has no agents.yaml", path=folder)
             text = source.read_text("utf-8-sig")
-
-            def read_instructions(name: str) -> str:
-                target = (folder / name).resolve()
-                if not target.is_relative_to(folder.resolve()):
-                    raise TeamError(f"{name} is outside the folder")
-                if not target.is_file():
-                    raise TeamError(f"the file {name} is not in {folder}")
-                return target.read_text("utf-8-sig")
-
+            # The instruction files are rendered from agents.yaml's folder and nowhere else
+            # (core/teams/templates.py guards includes and symlinks).
             parsed: HaasImport = parse_agents_yaml(
-                text,
-                source,
-                read_instructions,
-                team_name=team_name,
-                builtin_tools=frozenset(BUILTIN_TOOLS),
+                text, source, team_name=team_name, builtin_tools=frozenset(BUILTIN_TOOLS)
             )
             existing = set(self.characters.names())
-            result = ImportResult(parsed.team, Path(), notes=list(parsed.notes))
-            for doc in parsed.characters:
+            result = ImportResult(
+                parsed.team, Path(), notes=list(parsed.notes), members=parsed.members
+            )
+            for doc, report in zip(parsed.characters, parsed.members, strict=True):
                 if doc.name in existing:
                     result.kept.append(doc.name)
+                    # Nothing of the import reached the existing character, so its
+                    # changes would only mislead.
+                    report.changes[:] = ["kept your existing character as it was"]
                     continue
                 try:
                     self.characters.create(doc)

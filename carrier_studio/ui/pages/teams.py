@@ -38,7 +38,7 @@ from carrier_studio.ui.widgets.tool_maker_dialog import ToolMakerDialog
 
 if TYPE_CHECKING:
     from carrier_studio.core.toolmaker import ToolCode
-    from carrier_studio.services.teams import TeamRunner, TeamService
+    from carrier_studio.services.teams import ImportResult, TeamRunner, TeamService
 
 #: Transcript rows kept on screen; everything is in studio.db anyway.
 TRANSCRIPT_ROWS = 1000
@@ -141,6 +141,15 @@ class TeamsPage(Page):
         self.status_label.setWordWrap(True)
         controls.addWidget(self.status_label, 1)
         self.body.addLayout(controls)
+
+        # What the last import changed, per member, stays on the page: a message box would be
+        # gone before the user has compared it with the graph.
+        self.import_report = QLabel()
+        self.import_report.setObjectName("teamImportReport")
+        self.import_report.setWordWrap(True)
+        self.import_report.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.import_report.setVisible(False)
+        self.body.addWidget(self.import_report)
 
         splitter = QSplitter()
         left = QWidget()
@@ -258,6 +267,8 @@ class TeamsPage(Page):
         made = ", ".join(result.created) or "no new characters"
         notes = "".join(f"\n• {n}" for n in result.notes)
         text = f"Imported the team {result.team.name} ({made})."
+        self.import_report.setText(import_report_text(result))
+        self.import_report.setVisible(True)
         if notes:
             messages.warning(text, notes.strip())
         else:
@@ -408,3 +419,12 @@ class TeamsPage(Page):
         if self.runner is not None:
             self.runner.stop()
         await self._drop_runner()
+
+
+def import_report_text(result: ImportResult) -> str:
+    """What an import changed, one line per member (plain text for the report label)."""
+    lines = [f"What importing {result.team.name} changed:"]
+    for member in result.members:
+        changes = "; ".join(member.changes) or "imported as written"
+        lines.append(f"• {member.name}: {changes}")
+    return "\n".join(lines)
