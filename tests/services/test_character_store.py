@@ -187,3 +187,59 @@ def test_importing_a_duplicate_name_keeps_both(store, tmp_path):
     assert path.name == "ada-2.json"
     assert any('"Ada" already exists' in note for note in notes)
     assert read_character(store.folder / "ada.json")[0].name == "Ada"
+
+
+# -- strict reading (#20) and sub-folders (#18) ------------------------------------------------
+
+DEEP = '{"name": "Deep", "bio": ' + "[" * 5000 + "]" * 5000 + "}"
+DUPLICATE = '{\n  "name": "Twice",\n  "system": "Be kind.",\n  "system": "Be curt."\n}\n'
+
+
+def test_one_bad_file_is_one_listed_problem_and_the_others_still_list(store):
+    examples = {e.path.name for e in store.list()}
+    (store.folder / "deep.json").write_text(DEEP)
+    (store.folder / "twice.json").write_text(DUPLICATE)
+    entries = {e.path.name: e for e in store.list()}
+    assert set(entries) == examples | {"deep.json", "twice.json"}
+    assert all(entries[name].error is None for name in examples)
+    assert "nests more than 64 levels" in str(entries["deep.json"].error)
+    assert "deep.json" in str(entries["deep.json"].error)
+    twice = str(entries["twice.json"].error)
+    assert 'has the key "system" twice' in twice and "line 4" in twice and "twice.json" in twice
+
+
+def test_duplicate_keys_are_refused_everywhere_and_the_file_is_never_rewritten(store):
+    path = store.folder / "twice.json"
+    path.write_text(DUPLICATE)
+    before = path.read_bytes()
+    with pytest.raises(CharacterError, match='"system" twice'):
+        read_character(path)
+    with pytest.raises(CharacterError, match='"system" twice'):
+        store.import_file(path)
+    with pytest.raises(CharacterError, match='"system" twice'):
+        CharacterDoc.from_text(DUPLICATE)  # the page's JSON tab parses the same way
+    entry = next(e for e in store.list() if e.path == path)
+    assert entry.doc is None, "nothing loaded, so nothing can be saved over the file"
+    assert path.read_bytes() == before
+
+
+def test_characters_in_sub_folders_are_listed_and_saved_where_they_are(store):
+    retired = store.folder / "retired"
+    retired.mkdir()
+    old = retired / "old-ada.json"
+    old.write_text('{"name": "Old Ada", "bio": ["Retired."]}\n')
+    (store.folder / ".git").mkdir()
+    (store.folder / ".git" / "config.json").write_text('{"name": "Not a character"}')
+    entries = {e.name: e for e in store.list()}
+    assert "Not a character" not in entries, "hidden folders hold no characters"
+    entry = entries["Old Ada"]
+    assert entry.error is None and entry.folder == "retired" and entry.path == old
+    assert entries["Ada"].folder == ""
+    entry.doc.data["bio"] = ["Retired, but still sharp."]
+    store.save(entry.doc, entry.path, entry.stamp)
+    assert json.loads(old.read_text())["bio"] == ["Retired, but still sharp."]
+    assert not (store.folder / "old-ada.json").exists()
+    target, _ = store.rename(old, None, "Older Ada")
+    assert target == retired / "older-ada.json", "a rename keeps the character in its folder"
+    trashed = store.delete(target)
+    assert store.restore(trashed) == target

@@ -15,9 +15,10 @@ from typing import Any
 
 from carrier_studio.core.errors import CarrierError
 from carrier_studio.core.json_types import json_type as _json_type
+from carrier_studio.core.jsonfile import parse_json
 
 #: Studio fields on top of the ElizaOS v0 / Carrier keys (see DESIGN.md, Formats).
-STUDIO_KEYS = ("model", "memory", "instagram", "handoffs", "tool_policy")
+STUDIO_KEYS = ("model", "memory", "instagram", "handoffs", "tool_policy", "avatar")
 
 #: Every key the studio knows, in the order a new character is written.
 KNOWN_KEYS = (
@@ -63,13 +64,13 @@ class CharacterDoc:
 
     @classmethod
     def from_text(cls, text: str, path: Path | None = None) -> CharacterDoc:
-        """Parse JSON text; errors name the line and column (and the file, when given)."""
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise CharacterError(
-                exc.msg, path=path, where=f"line {exc.lineno}, column {exc.colno}"
-            ) from exc
+        """Parse JSON text strictly; errors name the file, the line and what is wrong.
+
+        Duplicate keys are refused rather than resolved: `json.loads` keeps the last one, so a
+        save would silently drop the other value. Deep nesting is refused before the parser
+        can raise `RecursionError`, which no caller expects.
+        """
+        data = parse_json(text, path=path, error=CharacterError)
         if not isinstance(data, dict):
             raise CharacterError(
                 f"a character must be a JSON object, not {_json_type(data)}", path=path, where="$"

@@ -2,6 +2,12 @@
 
 Every issue names a JSON path (``$.style.chat[2]``) so the editor and the CLI can say exactly
 where the problem is. Keys the studio does not know are never an error.
+
+`export_warnings` adds what would stop the character's export from validating against the
+target format's public schema (the ElizaOS characterfile schema for v0, the ElizaOS 1.x
+character type for v1/v2, the Character Card V2/V3 specs): a person hears it before another
+app refuses the file. The rules restate the schemas' required parts; a test checks them against
+the vendored schemas with ``jsonschema``.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from carrier_studio.core.characters.document import CharacterDoc
+from carrier_studio.core.characters.formats import EXPORTERS, FORMAT_LABELS, Format
 from carrier_studio.core.json_types import json_type as _json_type
 from carrier_studio.core.settings import PROVIDERS
 
@@ -305,3 +312,153 @@ def _lint(
                 )
             )
     return warnings
+
+
+# -- would the export validate? -------------------------------------------------------------
+
+#: What the ElizaOS characterfile schema (v0) wants non-empty, and what the field holds.
+_V0_NON_EMPTY = {
+    "bio": "biography lines",
+    "lore": "lore lines",
+    "messageExamples": "example conversations",
+    "postExamples": "example posts",
+    "adjectives": "adjectives",
+    "topics": "topics",
+}
+
+
+def _export_issue(target: Format, path: str, message: str) -> Issue:
+    return Issue(
+        Severity.WARNING,
+        path,
+        f"{message}; an {FORMAT_LABELS[target]} export would not validate",
+        f"export-{target.value}",
+    )
+
+
+def _strings_at(value: Any, path: str, at_least_one: bool) -> Iterable[tuple[str, str]]:
+    if not isinstance(value, list):
+        yield path, f"must be an array of strings, not {_json_type(value)}"
+        return
+    if at_least_one and not value:
+        yield path, "is empty"
+    for index, item in enumerate(value):
+        if not isinstance(item, str):
+            yield f"{path}[{index}]", f"must be a string, not {_json_type(item)}"
+
+
+def _check_messages(data: dict[str, Any], speaker: str, at_least_one: bool) -> list[tuple]:
+    found: list[tuple[str, str]] = []
+    examples = data.get("messageExamples")
+    if examples is None:
+        return found
+    if not isinstance(examples, list):
+        return [("$.messageExamples", f"must be an array, not {_json_type(examples)}")]
+    for i, conversation in enumerate(examples):
+        path = f"$.messageExamples[{i}]"
+        if isinstance(conversation, dict) and speaker == "name":  # v2 groups
+            conversation = conversation.get("examples")
+            path += ".examples"
+        if not isinstance(conversation, list):
+            found.append((path, f"must be an array of messages, not {_json_type(conversation)}"))
+            continue
+        if at_least_one and not conversation:
+            found.append((path, "is an empty conversation"))
+        for j, message in enumerate(conversation):
+            where = f"{path}[{j}]"
+            if not isinstance(message, dict):
+                found.append((where, f"must be a message object, not {_json_type(message)}"))
+                continue
+            if not isinstance(message.get(speaker), str):
+                found.append((f"{where}.{speaker}", f'needs the speaker as "{speaker}"'))
+            content = message.get("content")
+            if not isinstance(content, dict) or not isinstance(content.get("text"), str):
+                found.append((f"{where}.content.text", "needs the message text"))
+    return found
+
+
+def _eliza_v0(data: dict[str, Any]) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    if not isinstance(data.get("name"), str):
+        found.append(("$.name", "is required"))
+    for key, what in _V0_NON_EMPTY.items():
+        if key == "messageExamples":
+            value = data.get(key)
+            if not isinstance(value, list) or not value:
+                found.append((f"$.{key}", f"needs at least one item ({what})"))
+            found += _check_messages(data, "user", at_least_one=True)
+            continue
+        for path, message in _strings_at(data.get(key), f"$.{key}", at_least_one=True):
+            found.append(
+                (
+                    path,
+                    f"needs at least one item ({what})"
+                    if path == f"$.{key}" and message == "is empty"
+                    else message,
+                )
+            )
+    style = data.get("style")
+    for part in ("all", "chat", "post"):
+        value = style.get(part) if isinstance(style, dict) else None
+        for path, message in _strings_at(value, f"$.style.{part}", at_least_one=True):
+            found.append(
+                (path, "needs at least one style rule" if message == "is empty" else message)
+            )
+    knowledge = data.get("knowledge")
+    for index, item in enumerate(knowledge if isinstance(knowledge, list) else []):
+        if not (
+            isinstance(item, dict)
+            and all(isinstance(item.get(k), str) for k in ("id", "path", "content"))
+        ):
+            found.append(
+                (
+                    f"$.knowledge[{index}]",
+                    "the characterfile schema wants an object with id, path and content",
+                )
+            )
+    return found
+
+
+def _eliza_v1(data: dict[str, Any]) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    if not isinstance(data.get("name"), str) or not data["name"]:
+        found.append(("$.name", "is required"))
+    bio = data.get("bio")
+    if not isinstance(bio, str):
+        found += list(_strings_at(bio, "$.bio", at_least_one=False))
+    for key in ("postExamples", "topics", "adjectives", "plugins"):
+        if key in data:
+            found += list(_strings_at(data[key], f"$.{key}", at_least_one=False))
+    found += _check_messages(data, "name", at_least_one=False)
+    return found
+
+
+def _card(data: dict[str, Any]) -> list[tuple[str, str]]:
+    fields = data.get("data")
+    if not isinstance(fields, dict):
+        return [("$.data", "is required")]
+    if not isinstance(fields.get("name"), str) or not fields["name"].strip():
+        return [("$.data.name", "is required")]
+    return []
+
+
+_RULES = {
+    Format.ELIZA_V0: _eliza_v0,
+    Format.ELIZA_V1: _eliza_v1,
+    Format.ELIZA_V2: _eliza_v1,
+    Format.CARD_V2: _card,
+    Format.CARD_V3: _card,
+    Format.CARD_PNG: _card,
+}
+
+
+def export_warnings(doc: CharacterDoc, target: Format) -> list[Issue]:
+    """Warnings, each naming the field, for what would not validate in ``target``'s schema.
+
+    The paths are the exported file's; for the ElizaOS formats they are the document's own.
+    """
+    rule = _RULES.get(target)
+    if rule is None:
+        return []
+    exporter = EXPORTERS[Format.CARD_V2 if target is Format.CARD_PNG else target]
+    return [_export_issue(target, path, message) for path, message in rule(exporter(doc).data)]

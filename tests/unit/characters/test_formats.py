@@ -84,7 +84,7 @@ def test_the_example_characters_are_carrier(path):
         ({"name": "Kit", "plugins": ["@elizaos/plugin-sql"]}, Format.ELIZA_V1),
         ({"name": "Kit", "plugins": [], "modelProvider": "openai"}, Format.ELIZA_V0),
         ({"name": "Kit", "lore": [], "handoffs": []}, Format.CARRIER),
-        ({"spec": "chara_card_v3", "data": {"name": "Kit"}}, Format.CARD_V2),
+        ({"spec": "chara_card_v3", "data": {"name": "Kit"}}, Format.CARD_V3),
         ({"data": {"name": "Kit", "first_mes": "Hi"}}, Format.CARD_V2),
         # The studio's own files may hold what ElizaOS 1.x writes and stay as they are.
         ({"name": "Kit", "modelProvider": "openai", "messageExamples": [NAMED]}, Format.ELIZA_V0),
@@ -360,7 +360,7 @@ def test_a_card_changed_in_another_app_keeps_the_change_and_the_studio_fields():
     assert data["topics"] == ["ceramics"]
     assert data["adjectives"] == mira["adjectives"]
     for key in ("lore", "messageExamples", "style", "model", "memory", "instagram", "system"):
-        assert data[key] == mira[key], key
+        assert data.get(key) == mira.get(key), key
     assert any("description, tags" in note for note in result.notes)
     again = export_card_v2(result.doc).data["data"]
     assert again["description"] == "Mira is a potter. She posts about plants."

@@ -8,8 +8,8 @@ job.
 Detection (:func:`detect_format`), first rule that matches:
 
 1. Not an object: UNKNOWN.
-2. A Character Card: ``spec`` starting with ``chara_card`` (``chara_card_v2``; a V3 card is read
-   as V2), or a ``data`` object with a name and ``first_mes``/``mes_example``; or a V1 card (no
+2. A Character Card: ``spec`` starting with ``chara_card`` (``chara_card_v3``: CARD_V3), or a
+   ``data`` object with a name and ``first_mes``/``mes_example``; or a V1 card (no
    spec, no data, no bio/messageExamples; top-level ``first_mes`` or ``mes_example``, or
    ``description`` with ``personality`` or ``scenario``): CARD_V2.
 3. Any Carrier key (``version``, ``mcp_servers``, ``tools``, ``discord_config``, a studio key):
@@ -32,7 +32,7 @@ plain conversations whose headers (title) go to ``messageExampleGroups``. Cards 
 :class:`CharacterError` with a JSON path in ``where``; a wrong shape inside a field that can be
 copied as it is (``messageExamples``) is left for ``validate()`` to report.
 
-Export (:func:`export_eliza_v1`, :func:`export_eliza_v2`, :func:`export_card_v2`) never writes a
+Export (:data:`EXPORTERS`: Carrier, ElizaOS v0/v1/v2, Card V2/V3) never writes a
 secret value: ``settings.secrets`` and top-level ``secrets`` keep their keys with empty values, and
 a secret copied into any other text is cut out. ``lost`` names each non-empty field the target
 cannot carry (``version``, the file's own version, is not counted).
@@ -44,30 +44,49 @@ from collections.abc import Callable
 
 from carrier_studio.core.characters.document import CharacterDoc, CharacterError
 from carrier_studio.core.characters.formats.base import (
+    AVATAR_KEY,
     CARD_KEY,
     FORMAT_LABELS,
     GROUPS_KEY,
     ExportResult,
     Format,
     ImportResult,
+    without_secrets,
 )
-from carrier_studio.core.characters.formats.card import export_card_v2, import_card
+from carrier_studio.core.characters.formats.card import (
+    export_card_v2,
+    export_card_v3,
+    import_card,
+)
 from carrier_studio.core.characters.formats.detect import detect_format
 from carrier_studio.core.characters.formats.eliza import (
+    export_eliza_v0,
     export_eliza_v1,
     export_eliza_v2,
     import_eliza,
 )
 from carrier_studio.core.json_types import json_type as _json_type
 
-#: The formats a character can be exported to, for the UI's "Export as…" menu.
+
+def export_carrier(doc: CharacterDoc) -> ExportResult:
+    """The character in the studio's own format, to share: every key, secret values blanked."""
+    clean, secrets = without_secrets(doc.data)
+    return ExportResult(clean, secrets.lost("the file keeps the key with an empty value"))
+
+
+#: The JSON formats a character can be exported to, for the UI's "Export as…" menu and the CLI.
+#: A PNG card (`Format.CARD_PNG`) is the V2 and V3 cards in an image: the services write it.
 EXPORTERS: dict[Format, Callable[[CharacterDoc], ExportResult]] = {
+    Format.CARRIER: export_carrier,
+    Format.ELIZA_V0: export_eliza_v0,
     Format.ELIZA_V1: export_eliza_v1,
     Format.ELIZA_V2: export_eliza_v2,
     Format.CARD_V2: export_card_v2,
+    Format.CARD_V3: export_card_v3,
 }
 
 __all__ = [
+    "AVATAR_KEY",
     "CARD_KEY",
     "EXPORTERS",
     "FORMAT_LABELS",
@@ -77,6 +96,9 @@ __all__ = [
     "ImportResult",
     "detect_format",
     "export_card_v2",
+    "export_card_v3",
+    "export_carrier",
+    "export_eliza_v0",
     "export_eliza_v1",
     "export_eliza_v2",
     "import_character",
@@ -92,7 +114,7 @@ def import_character(raw: object) -> ImportResult:
         return ImportResult(CharacterDoc(raw), source, [])
     if source in (Format.ELIZA_V1, Format.ELIZA_V2):
         return import_eliza(raw, source)
-    if source is Format.CARD_V2:
+    if source in (Format.CARD_V2, Format.CARD_V3):
         return import_card(raw)
     raise CharacterError(
         "this JSON object is not a character: it has none of the keys name, bio, system, "

@@ -18,6 +18,9 @@ class Format(enum.Enum):
     ELIZA_V1 = "eliza-v1"
     ELIZA_V2 = "eliza-v2"
     CARD_V2 = "card-v2"
+    CARD_V3 = "card-v3"
+    #: A PNG image carrying a V2 card (``chara`` text chunk) and a V3 card (``ccv3``).
+    CARD_PNG = "card-png"
     UNKNOWN = "unknown"
 
 
@@ -27,6 +30,8 @@ FORMAT_LABELS: dict[Format, str] = {
     Format.ELIZA_V1: "ElizaOS v1",
     Format.ELIZA_V2: "ElizaOS v2",
     Format.CARD_V2: "Character Card V2",
+    Format.CARD_V3: "Character Card V3",
+    Format.CARD_PNG: "Character Card PNG (V2 + V3)",
     Format.UNKNOWN: "Unknown format",
 }
 
@@ -57,6 +62,10 @@ GROUPS_KEY = "messageExampleGroups"
 
 #: Where an imported Character Card keeps the card fields the studio has no place for.
 CARD_KEY = "card"
+
+#: The studio key naming the character's avatar image, relative to the character file
+#: (an imported PNG card's picture is stored beside the file and named here).
+AVATAR_KEY = "avatar"
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 

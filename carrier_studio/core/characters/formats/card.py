@@ -1,4 +1,4 @@
-"""Character Card V2 (``chara_card_v2``, and V1 cards) to and from the studio's shape.
+"""Character Cards (V2 ``chara_card_v2``, V3 ``chara_card_v3``, V1) to and from the studio's shape.
 
 Import maps the card's prose onto ElizaOS fields: ``description`` → ``bio`` (one item per
 sentence), ``personality`` → ``adjectives`` when it is a list of traits (else more ``bio``),
@@ -9,9 +9,16 @@ and ``{{user}}`` the ElizaOS placeholder ``{{user1}}``.
 Every other card field (``first_mes``, ``alternate_greetings``, ``character_book``,
 ``creator_notes``, ``post_history_instructions``, ``creator``, ``character_version``, the other
 apps' ``extensions``, unknown fields) and the original text of the four prose fields is kept
-verbatim under ``$.card``; keys beside ``data`` go to ``$.card.envelope``. Export writes the
-original text back while the native fields still read the same as on import, so a card that
-only passes through the studio comes out as it went in; an edited field is written afresh.
+verbatim under ``$.card``; keys beside ``data`` (SillyTavern's ``avatar``, ``chat``,
+``create_date``, ``creatorcomment``, ``talkativeness``, ``fav`` and its V1 copies of the card
+fields) go to ``$.card.envelope`` and are written back beside ``data`` on export, the V1 copies
+refreshed from ``data`` so they never contradict it. Export writes the original text back while
+the native fields still read the same as on import, so a card that only passes through the
+studio comes out as it went in; an edited field is written afresh.
+
+A V3 card is a V2 card with a few more fields (``group_only_greetings``, ``assets``,
+``nickname``, …): they are kept under ``$.card`` like any field the studio has no place for, and
+a V3 export writes them back (``group_only_greetings``, which V3 requires, as ``[]`` if absent).
 
 Export also puts the whole document (secret values blanked) in
 ``data.extensions.carrier_studio``; importing such a card restores that document exactly, taking
@@ -50,6 +57,8 @@ from carrier_studio.core.characters.formats.card_text import (
 
 SPEC = "chara_card_v2"
 SPEC_VERSION = "2.0"
+SPEC_V3 = "chara_card_v3"
+SPEC_VERSION_V3 = "3.0"
 EXTENSION = "carrier_studio"
 
 _LISTS = ("alternate_greetings", "tags")
@@ -84,6 +93,18 @@ _TARGETS = {
     "system_prompt": ("system",),
     "tags": ("topics",),
 }
+#: Keys beside ``data`` that SillyTavern fills with a copy of a ``data`` field (V1 readers use
+#: them): on export they take the current value, so the two never disagree.
+_MIRRORS = {
+    "name": "name",
+    "description": "description",
+    "personality": "personality",
+    "scenario": "scenario",
+    "first_mes": "first_mes",
+    "mes_example": "mes_example",
+    "creatorcomment": "creator_notes",
+    "tags": "tags",
+}
 #: Card fields read together: a change to one re-reads both.
 _COUPLED = {
     "description": ("description", "personality"),
@@ -113,8 +134,9 @@ def is_v1_card(raw: dict[str, Any]) -> bool:
 
 
 def import_card(raw: dict[str, Any]) -> ImportResult:
-    """A Character Card (V2, or V1 / V3 read as V2) in the studio's shape."""
+    """A Character Card (V2 or V3; a V1 card is read as V2) in the studio's shape."""
     notes: list[str] = []
+    source = Format.CARD_V3 if raw.get("spec") == SPEC_V3 else Format.CARD_V2
     if is_v1_card(raw):
         data, base, envelope = raw, "$", {}
         notes.append("This is a Character Card V1 (no spec); it was read as a V2 card.")
@@ -127,7 +149,7 @@ def import_card(raw: dict[str, Any]) -> ImportResult:
                 where=base,
             )
         spec = raw.get("spec")
-        if spec not in (SPEC, None):
+        if spec not in (SPEC, SPEC_V3, None):
             notes.append(f'The card says spec "{spec}"; it was read as a V2 card.')
         envelope = {k: v for k, v in raw.items() if k not in ("spec", "spec_version", "data")}
     _check(data, base)
@@ -142,7 +164,7 @@ def import_card(raw: dict[str, Any]) -> ImportResult:
                 "another app's extension."
             )
         doc = from_card(data, envelope, notes)
-    return ImportResult(CharacterDoc(doc), Format.CARD_V2, notes)
+    return ImportResult(CharacterDoc(doc), source, notes)
 
 
 def _check(data: dict[str, Any], base: str) -> None:
@@ -329,8 +351,33 @@ def export_card_v2(doc: CharacterDoc) -> ExportResult:
             data[key] = copy.deepcopy(value)  # fields of later card versions (V3) go back too
     extensions = card.get("extensions")
     data["extensions"] = {**copy.deepcopy(extensions or {}), EXTENSION: clean}
-    out = {"spec": SPEC, "spec_version": SPEC_VERSION, "data": data}
+    out = {**_envelope(card, data), "spec": SPEC, "spec_version": SPEC_VERSION, "data": data}
     return ExportResult(scrub(out, secrets.values, "$", lost), lost)
+
+
+def export_card_v3(doc: CharacterDoc) -> ExportResult:
+    """The character as a Character Card V3: the V2 card with V3's spec and required fields."""
+    result = export_card_v2(doc)
+    out = result.data
+    out["spec"], out["spec_version"] = SPEC_V3, SPEC_VERSION_V3
+    data = out["data"]
+    if not isinstance(data.get("group_only_greetings"), list):
+        data["group_only_greetings"] = []
+    return ExportResult(out, result.lost)
+
+
+def _envelope(card: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """The keys the card had beside ``data``, their copies of card fields made current."""
+    envelope = card.get("envelope")
+    if not isinstance(envelope, dict):
+        return {}
+    out = {}
+    for key, value in envelope.items():
+        if key in ("spec", "spec_version", "data"):
+            continue  # written by the exporter itself
+        mirror = _MIRRORS.get(key)
+        out[key] = copy.deepcopy(data[mirror] if mirror in data else value)
+    return out
 
 
 def _persona_text(doc: CharacterDoc, card: dict[str, Any]) -> tuple[str, str]:

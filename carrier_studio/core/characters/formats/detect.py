@@ -23,7 +23,7 @@ def detect_format(raw: object) -> Format:
     if not isinstance(raw, dict):
         return Format.UNKNOWN
     if looks_like_card(raw):
-        return Format.CARD_V2
+        return Format.CARD_V3 if raw.get("spec") == "chara_card_v3" else Format.CARD_V2
     if any(key in raw for key in CARRIER_KEYS):
         return Format.CARRIER
     if any(key in raw for key in _V0_KEYS):

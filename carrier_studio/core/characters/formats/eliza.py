@@ -1,4 +1,5 @@
-"""ElizaOS 1.x files (v1, and v2 with titled example groups) to and from the studio's shape.
+"""ElizaOS files to and from the studio's shape: 1.x (v1, and v2 with titled example groups)
+in both directions, and the v0 characterfile format (0.1.x) as an export.
 
 The studio's shape is ElizaOS v0 plus the Carrier keys, so the two differ in little: example
 messages name their speaker with ``"user"`` here and ``"name"`` there, v2 wraps each example
@@ -6,6 +7,12 @@ conversation in ``{"name": title, "examples": [...]}``, and v1 has no lore, clie
 provider or Carrier keys. Import keeps every key (``knowledge``, ``plugins``, ``templates``, ``id``
 and the rest stay as they are); export writes only the keys ElizaOS 1.x defines and lists the
 others in ``lost``.
+
+A v0 export keeps every key but the Carrier ones (a v0 file is the studio's shape minus those), so
+keys another v0 tool wrote (``people``, ``twitterProfile``, …) go back out. It fills the keys
+ElizaOS 0.1.x cannot start without (``lore``, ``clients``, ``plugins``, ``style``…) with empty
+values rather than inventing content; lint says which of them the public characterfile schema
+also wants non-empty.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from typing import Any
 from carrier_studio.core.characters.document import CHARACTER_VERSION, CharacterDoc
 from carrier_studio.core.characters.formats.base import (
     CARD_KEY,
+    CARRIER_KEYS,
     GROUPS_KEY,
     ExportResult,
     Format,
@@ -74,6 +82,7 @@ _WHY = {
     "handoffs": "handoffs are a Carrier Studio feature",
     "tool_policy": "tool permissions are a Carrier Studio setting",
     CARD_KEY: "Character Card fields; {v} has no place for them",
+    "avatar": "the avatar is a picture stored beside the Carrier Studio file",
     GROUPS_KEY: "{v} has no titles for example conversations",
 }
 
@@ -135,6 +144,73 @@ def _ungroup(examples: list[Any]) -> tuple[list[Any], list[dict[str, Any]] | Non
 
 
 # -- export ----------------------------------------------------------------------------------
+
+#: What ElizaOS 0.1.x requires of a character (its zod schema), with the empty value an export
+#: writes when the document has none. ``modelProvider`` is filled from the studio's model.
+_V0_REQUIRED: dict[str, Any] = {
+    "name": "",
+    "modelProvider": "openai",
+    "bio": [],
+    "lore": [],
+    "messageExamples": [],
+    "postExamples": [],
+    "topics": [],
+    "adjectives": [],
+    "clients": [],
+    "plugins": [],
+    "style": {"all": [], "chat": [], "post": []},
+}
+
+
+def export_eliza_v0(doc: CharacterDoc) -> ExportResult:
+    """The character as an ElizaOS v0 characterfile: Carrier keys left out, secrets blanked."""
+    label = "ElizaOS v0"
+    clean, secrets = without_secrets(doc.data)
+    lost = secrets.lost(f"set it again in {label}")
+    out: dict[str, Any] = {}
+    for key, value in clean.items():
+        if key == "version":
+            continue  # the Carrier file's own version, not part of the character
+        if key in CARRIER_KEYS or key in (CARD_KEY, GROUPS_KEY):
+            if not is_empty(value):
+                lost.append(_why(key, value, label, None))
+            continue
+        if key == "bio" and isinstance(value, str):
+            value = [value] if value else []  # the characterfile schema wants an array
+        elif key == "messageExamples" and isinstance(value, list):
+            value = _v0_examples(value, lost)
+        elif key == "clients" and isinstance(value, list):
+            value = [c.lower() if isinstance(c, str) else c for c in value]
+        out[key] = value
+    model = clean.get("model")
+    provider = model.get("provider") if isinstance(model, dict) else None
+    for key, empty in _V0_REQUIRED.items():
+        if key not in out:
+            out[key] = provider if key == "modelProvider" and provider else copy.deepcopy(empty)
+    style = out.get("style")
+    if isinstance(style, dict):
+        for part in ("all", "chat", "post"):
+            style.setdefault(part, [])
+    out = scrub(out, secrets.values, "$", lost)
+    return ExportResult(out, lost)
+
+
+def _v0_examples(examples: list[Any], lost: list[str]) -> list[Any]:
+    """Plain conversations with "user" speakers; a v2 group's title is reported as lost."""
+    out: list[Any] = []
+    for index, conversation in enumerate(examples):
+        if isinstance(conversation, dict) and isinstance(conversation.get("examples"), list):
+            title = {k: v for k, v in conversation.items() if k != "examples"}
+            if not is_empty(title):
+                lost.append(
+                    f"$.messageExamples[{index}].name (ElizaOS v0 has no titles for example "
+                    f"conversations; {amount('name', title.get('name', ''))})"
+                )
+            conversation = conversation["examples"]
+        if isinstance(conversation, list):
+            conversation = [rename_key(message, "name", "user") for message in conversation]
+        out.append(conversation)
+    return out
 
 
 def export_eliza_v1(doc: CharacterDoc) -> ExportResult:
