@@ -9,6 +9,7 @@ round-trip through an older one.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
@@ -26,6 +27,45 @@ PROVIDERS: dict[str, str] = {
     "anthropic": "Anthropic",
     "openai-compatible": "OpenAI-compatible endpoint",
 }
+#: The model a character gets when it names a provider but no model, and that provider is not
+#: the workspace default's (whose model it then uses). An OpenAI-compatible server has no such
+#: model: it takes the first one its endpoint lists.
+DEFAULT_MODELS: dict[str, str] = {"openai": "gpt-4.1-mini", "anthropic": "claude-sonnet-4-5"}
+
+
+def provider_key(name: object) -> str | None:
+    """The `PROVIDERS` key ``name`` spells, compared case-insensitively (ElizaOS files write
+    ``"OpenAI"`` as often as ``"openai"``); None for a provider the studio cannot run."""
+    if not isinstance(name, str):
+        return None
+    wanted = name.strip().lower()
+    return next((key for key in PROVIDERS if key == wanted), None)
+
+
+def named_provider(character: dict[str, Any]) -> str | None:
+    """The provider a character file asks for, as written: its ``model.provider``, else its
+    ``modelProvider`` (the ElizaOS key). None when it names none: it then follows the workspace
+    default. The studio's own section wins because the form writes it."""
+    model = character.get("model")
+    for value in (
+        model.get("provider") if isinstance(model, dict) else None,
+        character.get("modelProvider"),
+    ):
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
+
+
+def character_temperature(character: dict[str, Any]) -> float | None:
+    """The character's temperature: ``model.temperature``, else the top-level ``temperature``."""
+    model = character.get("model")
+    for value in (
+        model.get("temperature") if isinstance(model, dict) else None,
+        character.get("temperature"),
+    ):
+        if isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 2:
+            return float(value)
+    return None
 
 
 def _http_url(value: str) -> str:
@@ -79,6 +119,37 @@ class ModelChoice(_Section):
         return f"{self.model} ({self.provider}{where})"
 
 
+#: A conversation told to use the workspace default whatever its character names (stored as
+#: this marker, not as a copy, so it follows a later change of the default).
+WORKSPACE_DEFAULT = "workspace-default"
+#: A conversation's own model choice: None (its character decides), `WORKSPACE_DEFAULT`, or a
+#: fixed `ModelChoice` (an endpoint's model picked in the Chat page's model box).
+ConversationModel = ModelChoice | Literal["workspace-default"] | None
+
+
+def dump_conversation_model(selection: ConversationModel) -> str | None:
+    """The text stored with a conversation (None: nothing chosen)."""
+    if selection is None:
+        return None
+    if isinstance(selection, ModelChoice):
+        return json.dumps(selection.model_dump(mode="json"))
+    return json.dumps(selection)
+
+
+def load_conversation_model(text: str | None) -> ConversationModel:
+    """Read what `dump_conversation_model` stored; anything unreadable counts as no choice, so
+    the conversation falls back to its character's model rather than failing to open."""
+    if not text:
+        return None
+    try:
+        raw = json.loads(text)
+        if raw == WORKSPACE_DEFAULT:
+            return WORKSPACE_DEFAULT
+        return ModelChoice.model_validate(raw)
+    except (ValueError, TypeError):
+        return None
+
+
 class ProviderSettings(_Section):
     default: ModelChoice = Field(default_factory=ModelChoice)
     endpoints: list[CompatEndpoint] = Field(default_factory=list)
@@ -89,8 +160,9 @@ class ProviderSettings(_Section):
     anthropic_base_url: HttpUrlOrEmpty = ""
 
     def model_options(self) -> list[tuple[str, ModelChoice]]:
-        """The models a chat may switch to: the workspace default, then each endpoint's."""
-        options = [(f"Workspace default ({self.default.model})", self.default)]
+        """The models a chat may switch to besides its character's and the workspace default
+        (the Chat page offers those two itself): each endpoint's listed models."""
+        options: list[tuple[str, ModelChoice]] = []
         for endpoint in self.endpoints:
             for model in endpoint.models:
                 choice = ModelChoice(

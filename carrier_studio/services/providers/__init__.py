@@ -7,9 +7,12 @@ the error wording.
 from carrier_studio.services.providers.base import Completion, TextModel
 from carrier_studio.services.providers.errors import classify_error, provider_error
 from carrier_studio.services.providers.registry import (
+    ModelPlan,
     agents_model,
     check_choice,
+    checked,
     choice_for,
+    plan_for,
     provider_named,
     register,
     text_model,
@@ -18,11 +21,14 @@ from carrier_studio.services.providers.registry import (
 
 __all__ = [
     "Completion",
+    "ModelPlan",
     "TextModel",
     "agents_model",
     "check_choice",
+    "checked",
     "choice_for",
     "classify_error",
+    "plan_for",
     "provider_error",
     "provider_named",
     "register",
