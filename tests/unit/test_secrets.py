@@ -7,7 +7,7 @@ import pytest
 
 from carrier_studio.core.errors import SecretStoreError
 from carrier_studio.services.platform.logs import Redactor
-from carrier_studio.services.platform.secrets import SERVICE, SecretStore
+from carrier_studio.services.platform.secrets import SERVICE, SecretStore, character_secret_values
 
 KEY = "sk-test-0123456789abcdefghijkl"
 
@@ -104,3 +104,36 @@ def test_a_new_copy_in_another_store_wins_over_the_old_one(tmp_path, keyring_bac
     assert store.lookup("OPENAI_API_KEY") == ("keyring-again", "keyring")
     store.delete("OPENAI_API_KEY")
     assert store.get("OPENAI_API_KEY") is None
+
+
+def test_register_all_tells_the_redactor_every_secret_before_it_is_read(tmp_path, keyring_backend):
+    redactor = Redactor()
+    env = tmp_path / ".env"
+    env.write_text(
+        "MY_SERVICE_TOKEN=env-token-value-1\nUNNAMED=Zq9Zq9Zq9Zq9Zq9Zq9Zq9\nAPP_ENV=production\n"
+    )
+    keyring_backend.set_password(SERVICE, "DISCORD_BOT_TOKEN", "keyring-bot-token-2")
+    store = SecretStore("keyring", env, backend=keyring_backend, redactor=redactor, environ={})
+    store.register_all()
+    text = redactor.redact(
+        "env-token-value-1 keyring-bot-token-2 Zq9Zq9Zq9Zq9Zq9Zq9Zq9 in production"
+    )
+    assert text == "[redacted] [redacted] [redacted] in production"
+
+
+def test_a_characters_secret_values_are_found_and_placeholders_left_out():
+    data = {
+        "name": "Ada",
+        "settings": {
+            "secrets": {"OPENAI_API_KEY": "char-secret-value", "OTHER": "YOUR_KEY_HERE"},
+            "DISCORD_API_TOKEN": "setting-token-value",
+            "voice": "calm",
+        },
+        "secrets": {"ELIZA": "eliza-secret-value"},
+        "bio": "not a secret",
+    }
+    assert sorted(character_secret_values(data)) == [
+        "char-secret-value",
+        "eliza-secret-value",
+        "setting-token-value",
+    ]

@@ -16,10 +16,10 @@ import asyncio
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from carrier_studio.core.errors import SecretStoreError
-from carrier_studio.services.platform.logs import Redactor
+from carrier_studio.core.redaction import Redactor, looks_like_credential
 
 if TYPE_CHECKING:
     from keyring.backend import KeyringBackend
@@ -43,6 +43,23 @@ _SECRET_SUFFIXES = ("_KEY", "_TOKEN", "_PASSWORD", "_SECRET")
 
 def looks_secret(name: str) -> bool:
     return name in KNOWN_SECRETS or name.upper().endswith(_SECRET_SUFFIXES)
+
+
+def worth_redacting(name: str, value: str) -> bool:
+    """Whether a named value from a file the studio reads (.env, an MCP server's ``env``)
+    should be registered with the redactor: its name says secret, or it looks like a key.
+    Plain settings ("production", a path) are not, or their words would be redacted too."""
+    return bool(value) and (looks_secret(name) or looks_like_credential(value))
+
+
+def character_secret_values(data: Mapping[str, Any]) -> list[str]:
+    """The secret values a character file holds (``settings.secrets``, ElizaOS ``secrets``,
+    settings named like credentials), leaving out placeholders such as ``YOUR_KEY_HERE``."""
+    from carrier_studio.core.characters.formats.base import without_secrets
+    from carrier_studio.core.characters.validation import is_placeholder
+
+    _clean, found = without_secrets(dict(data))
+    return [value for _path, value in found.found if not is_placeholder(value)]
 
 
 def _is_insecure(backend: KeyringBackend) -> bool:
@@ -178,6 +195,17 @@ class SecretStore:
             self.backend.delete_password(SERVICE, name)
         except (PasswordDeleteError, KeyringError):
             pass
+
+    def register_all(self) -> None:
+        """Tell the redactor every secret this store can see now: each known name wherever
+        it is kept, and the secret-looking entries of the workspace .env (read or not yet).
+
+        It may block (keyring): call it in a thread from the event loop."""
+        for name in KNOWN_SECRETS:
+            self.lookup(name)  # a found value joins the redactor
+        for name, value in self._env_file_values().items():
+            if worth_redacting(name, value):
+                self.redactor.add(value)
 
     def import_env_file(self) -> list[str]:
         """Copy the secret-looking entries of the workspace .env into the keyring.
