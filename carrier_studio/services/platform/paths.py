@@ -15,6 +15,9 @@ from pathlib import Path
 import platformdirs
 
 APP_NAME = "carrier-studio"
+#: The folder, inside a workspace that is someone else's (a git checkout such as Carrier's),
+#: that holds the studio's own files; it carries a ``.gitignore`` of ``*``.
+STUDIO_DIR = ".carrier-studio"
 #: Environment variable naming the workspace to open, like ``--workspace``.
 HOME_ENV = "CARRIER_STUDIO_HOME"
 
@@ -65,6 +68,16 @@ class AppPaths:
 
 @dataclass(frozen=True)
 class WorkspacePaths:
+    """The files of one workspace.
+
+    The user's files (characters, mcp_servers.json, .env, tools) are where the user keeps them.
+    The studio's own files (studio.db, teams, the trash) sit in the root of a workspace the studio
+    made, but inside a git checkout (a Carrier checkout, or any repository) they go under
+    ``.carrier-studio/`` instead, so opening someone's repository adds nothing to its
+    ``git status``. A file the studio already wrote in the root stays used where it is, so
+    workspaces opened by older versions keep their database and teams.
+    """
+
     root: Path
 
     @property
@@ -91,12 +104,37 @@ class WorkspacePaths:
         return self.root / ".env"
 
     @property
+    def studio_dir(self) -> Path:
+        """Where the studio keeps its own files in a workspace that is a git checkout."""
+        return self.root / STUDIO_DIR
+
+    @property
+    def keeps_studio_files_apart(self) -> bool:
+        """True when the studio's own files go under `studio_dir` (see the class doc)."""
+        return self.is_carrier_checkout or (self.root / ".git").exists()
+
+    def _own(self, name: str, apart_name: str | None = None) -> Path:
+        legacy = self.root / name
+        if legacy.exists() or not self.keeps_studio_files_apart:
+            return legacy
+        return self.studio_dir / (apart_name or name)
+
+    @property
     def database(self) -> Path:
-        return self.root / "studio.db"
+        return self._own("studio.db")
+
+    @property
+    def teams_dir(self) -> Path:
+        return self._own("teams")
 
     @property
     def trash_dir(self) -> Path:
-        return self.root / ".trash"
+        return self._own(".trash", "trash")
+
+    @property
+    def instagram_dir(self) -> Path:
+        """The Instagram queue's staged media."""
+        return self._own("instagram")
 
     @property
     def tools_dir(self) -> Path:

@@ -34,7 +34,8 @@ def open_workspace(root: Path) -> OpenedWorkspace:
 
     An existing folder with content is never seeded or rewritten: only a missing
     ``characters/`` folder is created. A Carrier checkout (``config/mcp_servers.json``) is used
-    in place.
+    in place; in it, and in any other git checkout, the studio's own files go under
+    ``.carrier-studio/`` (`WorkspacePaths`), which ignores itself.
     """
     if root.exists() and not root.is_dir():
         raise WorkspaceError("is a file, not a folder", path=root, hint="Choose a folder.")
@@ -45,6 +46,8 @@ def open_workspace(root: Path) -> OpenedWorkspace:
         if fresh:
             _seed(paths)
         paths.characters_dir.mkdir(exist_ok=True)
+        if paths.keeps_studio_files_apart:
+            _make_studio_dir(paths)
     except OSError as exc:
         raise WorkspaceError(f"cannot be created or written ({exc.strerror})", path=root) from exc
     log.info(
@@ -62,3 +65,12 @@ def _seed(paths: WorkspacePaths) -> None:
     for item in sorted(source.glob("*.json")):
         shutil.copy2(item, paths.characters_dir / item.name)
     shutil.copy2(assets.seed_mcp_catalogue(), paths.root / "mcp_servers.json")
+
+
+def _make_studio_dir(paths: WorkspacePaths) -> None:
+    # A .gitignore of "*" ignores the folder and itself, so the checkout's own .gitignore (the
+    # user's file) need not change and git status stays as it was.
+    paths.studio_dir.mkdir(exist_ok=True)
+    ignore = paths.studio_dir / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("# Carrier Studio's own files (database, teams): not for git.\n*\n")
