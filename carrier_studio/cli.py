@@ -55,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     from carrier_studio.memory_cli import add_parser
 
     add_parser(commands)
+    from carrier_studio.characters_cli import add_parser as add_characters_parser
+
+    add_characters_parser(commands)
     from carrier_studio.mcp_cli import add_parser as add_mcp_parser
 
     add_mcp_parser(commands)
@@ -83,6 +86,10 @@ def main(argv: list[str] | None = None) -> int:
         from carrier_studio.memory_cli import run_memory
 
         return run_memory(args)
+    if command == "characters":
+        from carrier_studio.characters_cli import run_characters
+
+        return run_characters(args)
     if command == "mcp":
         from carrier_studio.mcp_cli import run_mcp
 

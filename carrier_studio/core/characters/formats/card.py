@@ -156,7 +156,7 @@ def import_card(raw: dict[str, Any]) -> ImportResult:
     ext = data.get("extensions")
     embedded = ext.get(EXTENSION) if isinstance(ext, dict) else None
     if isinstance(embedded, dict):
-        doc = _restore(embedded, data, envelope, notes)
+        doc = _restore(embedded, data, envelope, notes, source)
     else:
         if embedded is not None:
             notes.append(
@@ -256,11 +256,18 @@ def _measure(key: str, value: Any) -> str:
 
 
 def _restore(
-    embedded: dict[str, Any], data: dict[str, Any], envelope: dict[str, Any], notes: list[str]
+    embedded: dict[str, Any],
+    data: dict[str, Any],
+    envelope: dict[str, Any],
+    notes: list[str],
+    source: Format,
 ) -> dict[str, Any]:
     """The embedded document, with the fields another app changed since export taken from it."""
     doc = copy.deepcopy(embedded)
-    expected = export_card_v2(CharacterDoc(copy.deepcopy(doc))).data["data"]
+    # Compared with what the studio itself would have written in the card's own version, so a
+    # field a V3 export adds (group_only_greetings) is not mistaken for another app's edit.
+    exporter = export_card_v3 if source is Format.CARD_V3 else export_card_v2
+    expected = exporter(CharacterDoc(copy.deepcopy(doc))).data["data"]
     changed = [
         key
         for key in dict.fromkeys([*data, *expected])
