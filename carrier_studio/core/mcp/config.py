@@ -29,9 +29,13 @@ The document is the decoded JSON itself, key order and unknown keys included (li
 `CharacterDoc`): turning a server off rewrites that one value and nothing else of the text.
 """
 
+# Long: the catalogue's model, its checks and its edits are one unit; the next cut moves the
+# Claude Desktop reading (import_claude_desktop, the config locations) to core/mcp/importing.py.
+
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import os
 import re
@@ -232,6 +236,7 @@ def check_server(
         connect_timeout=check.seconds("connect_timeout") or DEFAULT_CONNECT_TIMEOUT,
         raw=copy.deepcopy(raw),
     )
+    config = _anchor_relative_paths(config, path)
     if transport == "stdio" and not command and "command" not in raw:
         check.error(base, 'a stdio server needs a "command": the program to run')
     elif transport == "stdio" and command == "":
@@ -242,6 +247,40 @@ def check_server(
         elif url is not None and "${" not in url and not url.startswith(("http://", "https://")):
             check.error(member_path(base, "url"), f"must start with http:// or https://: {url!r}")
     return check.problems or config
+
+
+def base_dir(path: Path) -> Path:
+    """The folder relative paths of the catalogue at ``path`` are relative to.
+
+    It is the file's own folder, except for a Carrier checkout's ``config/mcp_servers.json``:
+    Carrier runs from the checkout's root, so that is where its relative paths point.
+    """
+    if path.name == "mcp_servers.json" and path.parent.name == "config":
+        return path.parent.parent
+    return path.parent
+
+
+def _is_relative_path(text: str) -> bool:
+    return text.startswith(("./", "../")) or text in (".", "..")
+
+
+def _anchor_relative_paths(config: ServerConfig, path: Path | None) -> ServerConfig:
+    """A stdio server whose ``cwd``, command or arguments are relative paths, run from
+    `base_dir` rather than from wherever the studio happened to be started.
+
+    Only the typed config changes; ``raw`` (the user's text) stays as written. Windows-style
+    relative paths (``.\\server.js``) are left alone: they cannot work here, and
+    `carrier_studio.core.mcp.lint` says so.
+    """
+    if config.type != "stdio" or path is None:
+        return config
+    base = base_dir(Path(path))
+    cwd = config.cwd
+    if cwd is not None and "${" not in cwd and "\\" not in cwd and not Path(cwd).is_absolute():
+        return dataclasses.replace(config, cwd=os.path.normpath(base / cwd))
+    if cwd is None and any(_is_relative_path(v) for v in (config.command or "", *config.args)):
+        return dataclasses.replace(config, cwd=str(base))
+    return config
 
 
 class Catalogue:
