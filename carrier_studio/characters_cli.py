@@ -51,8 +51,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run_characters(
-    args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr
+    args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None
 ) -> int:
+    # Looked up at call time, so a redirected sys.stdout (tests, a wrapper) is honoured.
+    out, err = out or sys.stdout, err or sys.stderr
     command = f"carrier-studio characters {args.characters_command}"
     try:
         store = _open_store(args)

@@ -91,7 +91,11 @@ def open_image(data: bytes, path: Path | str | None) -> Image.Image:
                     "decompression bomb",
                     path=path,
                 )
-            image.load()  # decodes the pixels and reads the chunks after them (where cards sit)
+            # Pillow checks the checksums of the chunks after the pixels (where SillyTavern puts
+            # the card) only in verify(), which leaves the image unusable: check, then reopen.
+            image.verify()
+            image = Image.open(io.BytesIO(data), formats=["PNG"])
+            image.load()  # decodes the pixels and reads the chunks after them
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise CharacterError(f"is refused as a decompression bomb ({exc})", path=path) from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
