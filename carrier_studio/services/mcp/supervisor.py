@@ -15,8 +15,8 @@ import contextlib
 import functools
 import logging
 from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +30,8 @@ from carrier_studio.core.mcp import (
     ToolInfo,
     resolve,
 )
+from carrier_studio.core.mcp.stderr import telling_line
+from carrier_studio.core.redaction import Redactor
 from carrier_studio.services.mcp.transports import (
     StderrPipe,
     build_server,
@@ -39,6 +41,7 @@ from carrier_studio.services.mcp.transports import (
     sdk_imported,
     tool_info,
 )
+from carrier_studio.services.platform.secrets import worth_redacting
 
 if TYPE_CHECKING:
     from agents.mcp import MCPServer
@@ -69,6 +72,10 @@ class ServerEntry:
         self.pid: int | None = None
         self.retry_in: float | None = None
         self.stderr: deque[str] = deque(maxlen=stderr_lines)
+        #: Cleans stderr lines and errors before they are kept: both reach the MCP page, the
+        #: status bar and the log, and a server may print its own key. The supervisor hands
+        #: every entry it starts the workspace's redactor; until then shapes are redacted.
+        self.redactor = Redactor()
         self.server: MCPServer | None = None
         self._server_config: ServerConfig | None = None
         self.task: asyncio.Task[None] | None = None
@@ -107,6 +114,8 @@ class ServerEntry:
         )
 
     def update(self, **changes: Any) -> None:
+        if changes.get("error"):
+            changes["error"] = self.redactor.redact(changes["error"])
         for key, value in changes.items():
             setattr(self, key, value)
         if self.state is ServerState.STARTING:
@@ -116,7 +125,7 @@ class ServerEntry:
         self._on_change(self)
 
     def add_stderr(self, line: str) -> None:
-        self.stderr.append(line)
+        self.stderr.append(self.redactor.redact(line))
         self.stderr_count += 1
         if not self._stderr_pending:  # one notification per burst of lines
             self._stderr_pending = True
@@ -146,6 +155,8 @@ class Supervision:
     backoff: BackoffPolicy
     #: Seconds between liveness checks of a running server.
     ping_interval: float
+    #: The workspace's redactor (the session sets it); each started server's settings join it.
+    redactor: Redactor = field(default_factory=Redactor)
 
 
 class ServerRun:
@@ -181,11 +192,11 @@ class ServerRun:
         self.wake.set()
 
     def explain(self, error: str) -> str:
-        """An error, with the server's last stderr line when that says more."""
+        """An error, with the most telling line this run wrote to stderr when that says more."""
         new = min(len(self.entry.stderr), self.entry.stderr_count - self._stderr_start)
         lines = list(self.entry.stderr)[len(self.entry.stderr) - new :]
-        last = next((line for line in reversed(lines) if line.strip()), "")
-        return f"{error} (stderr: {last.strip()})" if last and last not in error else error
+        line = telling_line(lines)
+        return f"{error} (stderr: {line})" if line and line not in error else error
 
     def open_pipe(self) -> StderrPipe:
         self._closed.clear()
@@ -224,9 +235,18 @@ class Supervisor:
         self._lookup = lookup
         self._sequence = 0
 
+    def _filling(self, name: str) -> str | None:
+        """The lookup, telling the redactor each secret it fills in (wherever it lands: env,
+        args, a URL), since the server or the SDK may quote it back."""
+        value = self._lookup(name)
+        if value and worth_redacting(name, value):
+            self._supervision.redactor.add(value)
+        return value
+
     def spawn(self, entry: ServerEntry) -> None:
         self._sequence += 1
         entry.sequence = self._sequence
+        entry.redactor = self._supervision.redactor
         entry.stop_requested = asyncio.Event()
         entry.gave_up = False
         entry.restarts = 0
@@ -284,7 +304,7 @@ class Supervisor:
                 assert entry.config is not None
                 try:
                     config = await asyncio.to_thread(
-                        resolve, entry.config, self._lookup, path=self._supervision.path
+                        resolve, entry.config, self._filling, path=self._supervision.path
                     )
                 except McpConfigError as exc:
                     entry.update(state=ServerState.FAILED, error=str(exc))
@@ -292,6 +312,9 @@ class Supervisor:
                 except Exception as exc:  # noqa: BLE001 - a failing lookup (keyring) is shown
                     entry.update(state=ServerState.FAILED, error=f"variables: {describe(exc)}")
                     return
+                # The child may echo its env or headers in stderr or an error: before it runs,
+                # the redactor learns the values as filled (literal ones in the file included).
+                self._supervision.redactor.add_all(secret_values(config))
                 started = loop.time()
                 ran, reason = await self._run_once(entry, config)
                 if entry.stop_requested.is_set():
@@ -421,6 +444,24 @@ class Supervisor:
             # the same process group (npx -> node) go too.
             kill_group(run.pid)
         await run.pipes_closed(within=2.0)
+
+
+# -- what the redactor must know -------------------------------------------------------------
+
+#: Header names whose values are credentials even when their name does not say so.
+_CREDENTIAL_HEADERS = {"authorization", "proxy-authorization", "cookie", "x-api-key", "api-key"}
+
+
+def secret_values(config: ServerConfig) -> Iterator[str]:
+    """The values in a server's env and headers that the redactor should know."""
+    for name, value in config.env.items():
+        if worth_redacting(name, value):
+            yield value
+    for name, value in config.headers.items():
+        if name.lower() in _CREDENTIAL_HEADERS or worth_redacting(name, value):
+            yield value
+            # "Bearer <token>": the token alone may be echoed too.
+            yield value.split(None, 1)[-1]
 
 
 #: The first protocol version without ``ping`` (it was removed from the 2026-07-28 protocol;
