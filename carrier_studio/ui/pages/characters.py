@@ -5,7 +5,7 @@ what was last loaded or saved. All file work goes through the `CharacterStore` i
 thread; the page only decides what to ask and shows the answer.
 """
 
-# Long: the Characters page (list, import, export, builder, trash); the import/export
+# Long: the Characters page (list with avatars, import, export, builder, trash); the import/export
 # actions are the next cut into a pages/characters/ package.
 
 from __future__ import annotations
@@ -17,9 +17,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QFileSystemWatcher, Qt, QTimer, Signal
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
+from PySide6.QtCore import QFileSystemWatcher, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QDragEnterEvent,
+    QDropEvent,
+    QIcon,
+    QImage,
+    QImageReader,
+    QKeySequence,
+    QPixmap,
+    QShortcut,
+)
 from PySide6.QtWidgets import (
+    QFileDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -32,6 +42,8 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSpinBox,
     QSplitter,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QVBoxLayout,
     QWidget,
 )
@@ -44,8 +56,18 @@ from carrier_studio.core.characters.document import (
 )
 from carrier_studio.core.characters.formats import EXPORTERS, FORMAT_LABELS, Format
 from carrier_studio.core.characters.prompt import compose_instructions
-from carrier_studio.core.characters.validation import Issue, Severity, is_placeholder, validate
-from carrier_studio.ui.models.character_list import CharacterFilterModel, QtCharacterListModel
+from carrier_studio.core.characters.validation import (
+    Issue,
+    Severity,
+    export_warnings,
+    is_placeholder,
+    validate,
+)
+from carrier_studio.ui.models.character_list import (
+    CharacterFilterModel,
+    PathRole,
+    QtCharacterListModel,
+)
 from carrier_studio.ui.pages.character_form import CharacterForm
 from carrier_studio.ui.tasks import TaskOwner
 from carrier_studio.ui.widgets.ask import Ask
@@ -55,6 +77,71 @@ from carrier_studio.ui.widgets.page import Page
 if TYPE_CHECKING:
     from carrier_studio.services.characters.store import CharacterStore, Entry, Stamp, TrashEntry
     from carrier_studio.services.platform.secrets import SecretStore
+
+
+#: The side of a list icon; avatars are decoded at this size, never at full size.
+AVATAR_SIZE = 28
+#: The export menu: every JSON exporter, then the PNG card.
+EXPORT_KINDS = [*EXPORTERS, Format.CARD_PNG]
+
+
+class CharacterFiles(Ask):
+    """The page's file dialogs: imports accept PNG cards, a PNG export is saved as .png."""
+
+    @staticmethod
+    def open_file(parent: QWidget) -> list[str]:
+        paths, _ = QFileDialog.getOpenFileNames(
+            parent,
+            "Import characters",
+            "",
+            "Character files (*.json *.png);;PNG character cards (*.png);;All files (*)",
+        )
+        return paths
+
+    @staticmethod
+    def save_file(parent: QWidget, suggested: str) -> str | None:
+        kind = "PNG character card (*.png)" if suggested.endswith(".png") else "JSON (*.json)"
+        path, _ = QFileDialog.getSaveFileName(parent, "Export character", suggested, kind)
+        return path or None
+
+
+def _load_avatar(path: Path) -> QImage | None:
+    """A small QImage of an avatar (worker thread: QImage may be made there, QPixmap not).
+
+    The reader decodes straight to icon size, so a large picture costs no more than a small one,
+    and Qt's allocation limit refuses a picture too large to decode at all.
+    """
+    reader = QImageReader(str(path))
+    size = reader.size()
+    if size.isValid() and size.width() > 0 and size.height() > 0:
+        reader.setScaledSize(
+            size.scaled(AVATAR_SIZE, AVATAR_SIZE, Qt.AspectRatioMode.KeepAspectRatio)
+        )
+    image = reader.read()
+    return None if image.isNull() else image
+
+
+class _EntryDelegate(QStyledItemDelegate):
+    """Draws each character with its avatar and, for a sub-folder, the folder's name.
+
+    The list model belongs to ui/models; what it shows beside the name is the page's choice.
+    """
+
+    def __init__(self, page: CharactersPage) -> None:
+        super().__init__(page)
+        self.page = page
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index: Any) -> None:  # noqa: N802
+        super().initStyleOption(option, index)
+        path = index.data(PathRole)
+        icon = self.page.avatar_icons.get(path)
+        if icon is not None:
+            option.icon = icon
+            option.decorationSize = QSize(AVATAR_SIZE, AVATAR_SIZE)
+            option.features |= QStyleOptionViewItem.ViewItemFeature.HasDecoration
+        folder = self.page.entry_folders.get(path)
+        if folder:
+            option.text = f"{option.text}   {folder}/"
 
 
 @dataclass
@@ -88,7 +175,10 @@ class CharactersPage(Page):
         )
         self.deps = deps
         self.tasks = tasks
-        self.ask = Ask
+        self.ask = CharacterFiles
+        #: Avatar icons and sub-folders by file path (str), for the list's delegate.
+        self.avatar_icons: dict[str, QIcon] = {}
+        self.entry_folders: dict[str, str] = {}
         self.path: Path | None = None
         self.stamp: Stamp | None = None
         self.doc: CharacterDoc | None = None
@@ -140,6 +230,8 @@ class CharactersPage(Page):
         self.list = QListView()
         self.list.setObjectName("characterList")
         self.list.setModel(self.proxy)
+        self.list.setItemDelegate(_EntryDelegate(self))
+        self.list.setIconSize(QSize(AVATAR_SIZE, AVATAR_SIZE))
         self.list.selectionModel().currentChanged.connect(self._on_list_current_changed)
         layout.addWidget(self.list, 1)
         row = QHBoxLayout()
@@ -188,7 +280,7 @@ class CharactersPage(Page):
         header.addWidget(self.heading, 1)
         self.export_button = QPushButton("Export")
         export_menu = QMenu(self.export_button)
-        for kind in EXPORTERS:
+        for kind in EXPORT_KINDS:
             export_menu.addAction(f"{FORMAT_LABELS[kind]}…", lambda k=kind: self.export(k))
         self.export_button.setMenu(export_menu)
         self.export_button.setProperty("hasMenu", True)
@@ -268,6 +360,13 @@ class CharactersPage(Page):
     async def _refresh(self, select: Path | None = None) -> None:
         entries = await asyncio.to_thread(self.deps.store.list)
         self._mcp_names = await asyncio.to_thread(self.deps.mcp_servers)
+        images = await asyncio.to_thread(
+            lambda: {str(e.path): _load_avatar(e.avatar) for e in entries if e.avatar}
+        )
+        self.avatar_icons = {
+            path: QIcon(QPixmap.fromImage(image)) for path, image in images.items() if image
+        }
+        self.entry_folders = {str(e.path): e.folder for e in entries if e.folder}
         self._apply_entries(entries, select or self.path)
 
     def _apply_entries(self, entries: list[Entry], select: Path | None) -> None:
@@ -276,9 +375,11 @@ class CharactersPage(Page):
         if self.path is not None and self.dirty:
             self.model.set_dirty(self.path, True)
         self.list.selectionModel().blockSignals(False)
-        folder = str(self.deps.store.folder)
-        if folder not in self.watcher.directories() and self.deps.store.folder.is_dir():
-            self.watcher.addPath(folder)
+        folders = {str(self.deps.store.folder)} | {str(e.path.parent) for e in entries}
+        watched = set(self.watcher.directories())
+        for folder in sorted(folders - watched):
+            if Path(folder).is_dir():
+                self.watcher.addPath(folder)  # sub-folders too: a retired/ edit is noticed
         row = self.model.row_of(select) if select else -1
         if row < 0 and self.path is None and entries:
             row = 0
@@ -656,21 +757,27 @@ class CharactersPage(Page):
     def export(self, kind: Format) -> None:
         if self.doc is None:
             return
-        suffix = kind.name.lower().replace("_", "-")
-        target = self.ask.save_file(
-            self, f"{self.path.stem if self.path else 'character'}.{suffix}.json"
-        )
+        extension = "png" if kind is Format.CARD_PNG else "json"
+        stem = self.path.stem if self.path else "character"
+        target = self.ask.save_file(self, f"{stem}.{kind.value}.{extension}")
         if target:
             self.tasks.start("Exporting", self._export(self.doc.copy(), kind, Path(target)))
 
     async def _export(self, doc: CharacterDoc, kind: Format, target: Path) -> None:
-        lost = await asyncio.to_thread(self.deps.store.export, doc, kind, target)
+        try:
+            lost = await asyncio.to_thread(self.deps.store.export, doc, kind, target, self.path)
+        except CharacterError as exc:
+            messages.error(f"Could not export {doc.name}: {exc}")
+            return
         label = FORMAT_LABELS[kind]
-        if lost:
+        # What the target's schema would refuse, named by field, beside what it cannot carry.
+        problems = [f"{issue}" for issue in export_warnings(doc, kind)]
+        if lost or problems:
             messages.warning(
                 f"Exported {doc.name} as {label} to {target.name}. "
-                f"{len(lost)} field(s) could not be carried (details).",
-                "\n".join(lost),
+                f"{len(lost)} field(s) could not be carried, {len(problems)} would not validate "
+                "(details).",
+                "\n".join([*lost, *problems]),
             )
         else:
             messages.info(f"Exported {doc.name} as {label} to {target.name}")
