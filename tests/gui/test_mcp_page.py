@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import signal
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
@@ -150,7 +151,7 @@ def test_add_edit_and_remove_with_validation(mcp, loop, monkeypatch):
 
 
 def test_the_server_dialog_refuses_invalid_entries(qapp):
-    from carrier_studio.ui.pages.mcp import ServerDialog
+    from carrier_studio.ui.widgets.mcp_server_dialog import ServerDialog
 
     dialog = ServerDialog("x", {"type": "carrier-pigeon"})
     dialog._on_accepted()
@@ -184,3 +185,113 @@ def test_the_tool_policy_feeds_chat(mcp, loop):
     page.policy.activated.emit(page.policy.currentIndex())
     _run(loop, studio.tasks.wait_idle())
     assert _run(loop, studio.session.chat.conversations.remembered("*")) == {"add": "auto"}
+
+
+CLAUDE = Path(__file__).parent.parent / "data" / "mcp" / "claude_desktop_config.json"
+GITHUB_TOKEN = "ghp_R8xTq2LmV9sKd4Wn7YbZ1cHf6JpA3eUo5GiN"
+
+
+def test_import_from_claude_desktop_previews_renames_and_moves_secrets(
+    mcp, loop, tmp_path, keyring_backend
+):
+    studio, page, path = mcp
+    page.deps.secrets = studio.session.secrets
+    claude = tmp_path / "claude_desktop_config.json"
+    data = json.loads(CLAUDE.read_text())
+    data["mcpServers"]["calc"] = {"command": "uvx", "args": ["mcp-server-calculator"]}
+    claude.write_text(json.dumps(data))
+    page.ask_import_file = lambda _parent, _locations: claude
+    previews = []
+
+    async def choose(_parent, source, plan, existing, note):
+        previews.append((source, {c.source_name: c for c in plan}, existing, note))
+        candidates = previews[0][1]
+        candidates["sequential-thinking"].choose("skip")
+        return plan  # calc: the suggested rename; github: its token to the keyring
+
+    page.ask_import = choose
+    page.import_button.click()
+    _run(loop, studio.tasks.wait_idle())
+
+    source, candidates, existing, note = previews[0]
+    assert source == claude and note is None and set(existing) == {"calc", "broken"}
+    assert candidates["calc"].clash and candidates["calc"].name == "calc-2"
+    assert candidates["github"].move_secrets
+    assert any("Windows path" in w for w in candidates["filesystem"].warnings)
+    text = path.read_text()
+    written = json.loads(text)["mcpServers"]
+    assert list(written) == [
+        "calc",
+        "broken",
+        "filesystem",
+        "github",
+        "brave-search",
+        "postgres",
+        "calc-2",
+    ]
+    assert written["calc-2"]["args"] == ["mcp-server-calculator"]
+    assert written["github"]["env"] == {
+        "GITHUB_PERSONAL_ACCESS_TOKEN": "${GITHUB_PERSONAL_ACCESS_TOKEN}"
+    }
+    assert GITHUB_TOKEN not in text
+    stored = keyring_backend.get_password("carrier-studio", "GITHUB_PERSONAL_ACCESS_TOKEN")
+    assert stored == GITHUB_TOKEN
+    assert {page.model.status(r).name for r in range(page.model.rowCount())} >= {"calc-2"}
+    # The imported filesystem server names a Windows folder: its configuration says so.
+    _select(page, "filesystem")
+    assert not page.lint_label.isHidden()
+    assert "$.mcpServers.filesystem.args[3]" in page.lint_label.text()
+    assert "Windows path" in page.lint_label.text()
+
+
+def test_without_a_keyring_secrets_stay_as_written_and_the_preview_says_why(mcp, loop):
+    studio, page, path = mcp
+    page.deps.secrets = None
+    page.ask_import_file = lambda _parent, _locations: CLAUDE
+    notes = []
+
+    async def choose(_parent, _source, plan, _existing, note):
+        notes.append(note)
+        assert not any(c.move_secrets for c in plan)
+        return [c for c in plan if c.source_name == "github"]
+
+    page.ask_import = choose
+    page.import_button.click()
+    _run(loop, studio.tasks.wait_idle())
+    assert "no keyring" in notes[0]
+    github = json.loads(path.read_text())["mcpServers"]["github"]
+    assert github["env"]["GITHUB_PERSONAL_ACCESS_TOKEN"] == GITHUB_TOKEN
+
+
+def test_the_import_preview_dialog_applies_choices_and_refuses_a_taken_name(qapp, tmp_path):
+    from carrier_studio.core.mcp.importing import plan_import, read_client_config
+    from carrier_studio.ui.widgets.mcp_import_dialog import McpImportDialog
+
+    existing = ["filesystem", "time"]
+    plan = plan_import(read_client_config(CLAUDE.read_text()), existing, on_clash="rename")
+    dialog = McpImportDialog(CLAUDE, plan, existing, secrets_note=None)
+    boxes = {box.candidate.source_name: box for box in dialog.boxes}
+    clash = boxes["filesystem"]
+    assert clash.new_name.text() == "filesystem-2"
+    clash.new_name.setText("time")
+    dialog._on_accepted()
+    assert dialog.error.isVisibleTo(dialog)
+    assert "filesystem: time is already in the catalogue" in dialog.error.text()
+    assert dialog.result() != McpImportDialog.DialogCode.Accepted
+    clash.clash.setCurrentIndex(clash.clash.findData("replace"))
+    assert not clash.new_name.isVisibleTo(dialog)
+    boxes["github"].move.setChecked(False)
+    boxes["postgres"].include.setChecked(False)
+    dialog._on_accepted()
+    assert dialog.result() == McpImportDialog.DialogCode.Accepted
+    chosen = {c.source_name: c for c in dialog.plan()}
+    assert chosen["filesystem"].action == "replace" and chosen["filesystem"].name == "filesystem"
+    assert not chosen["github"].move_secrets
+    assert chosen["postgres"].action == "skip"
+    assert chosen["brave-search"].move_secrets
+
+    blocked = McpImportDialog(CLAUDE, plan, existing, secrets_note="no keyring here")
+    github = {b.candidate.source_name: b for b in blocked.boxes}["github"]
+    assert not github.move.isEnabled() and not github.move.isChecked()
+    dialog.deleteLater()
+    blocked.deleteLater()

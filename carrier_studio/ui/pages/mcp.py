@@ -6,21 +6,21 @@ touches mcp_servers.json itself.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import shutil
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
-    QDialog,
-    QDialogButtonBox,
-    QFormLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QMessageBox,
@@ -34,15 +34,20 @@ from PySide6.QtWidgets import (
 )
 
 from carrier_studio.core import messages
-from carrier_studio.core.mcp.config import McpConfigError, check_server
+from carrier_studio.core.mcp.config import McpConfigError
+from carrier_studio.core.mcp.lint import lint_server
 from carrier_studio.core.mcp.status import ServerState, ServerStatus, ToolInfo
 from carrier_studio.ui.models.mcp_servers import QtMcpServerModel
 from carrier_studio.ui.tasks import TaskOwner
+from carrier_studio.ui.widgets.mcp_import_dialog import McpImportDialog
+from carrier_studio.ui.widgets.mcp_server_dialog import ServerDialog
 from carrier_studio.ui.widgets.page import Page
 from carrier_studio.ui.widgets.schema_form import SchemaForm
 
 if TYPE_CHECKING:
+    from carrier_studio.core.mcp.importing import ConfigLocation, ImportCandidate
     from carrier_studio.services.mcp.manager import McpManager
+    from carrier_studio.services.platform.secrets import SecretStore
 
 POLICIES = ["ask", "auto", "off"]
 
@@ -58,74 +63,8 @@ class McpPageDeps:
     #: Workspace-wide approval policy per tool (feeds chat approvals): read and write.
     tool_policies: Callable[[], Awaitable[dict[str, str]]]
     set_tool_policy: Callable[[str, str], Awaitable[None]]
-
-
-class ServerDialog(QDialog):
-    """Add or edit one server as JSON, checked before it is accepted."""
-
-    def __init__(self, name: str, raw: dict[str, Any], parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("MCP server")
-        self.resize(560, 420)
-        layout = QVBoxLayout(self)
-        form = QFormLayout()
-        self.name = QLineEdit(name)
-        self.name.setObjectName("serverName")
-        form.addRow("Name", self.name)
-        layout.addLayout(form)
-        hint = QLabel(
-            'The server as in Claude Desktop\'s config: "command"/"args"/"env" for stdio, '
-            '"url" (and "headers") for sse or streamable-http. ${VAR} is filled from the '
-            "keyring, the environment or the workspace .env."
-        )
-        hint.setWordWrap(True)
-        hint.setProperty("muted", True)
-        layout.addWidget(hint)
-        self.editor = QPlainTextEdit(json.dumps(raw, indent=2))
-        self.editor.setObjectName("serverJson")
-        layout.addWidget(self.editor, 1)
-        self.error = QLabel()
-        self.error.setObjectName("serverError")
-        self.error.setStyleSheet("color: #D0393E")
-        self.error.setWordWrap(True)
-        self.error.hide()
-        layout.addWidget(self.error)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.accepted.connect(self._on_accepted)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
-        self.result_raw: dict[str, Any] | None = None
-
-    def _on_accepted(self) -> None:
-        name = self.name.text().strip()
-        if not name:
-            self._show("The server needs a name.")
-            return
-        try:
-            raw = json.loads(self.editor.toPlainText())
-        except ValueError as exc:
-            self._show(f"Not valid JSON: {exc}")
-            return
-        checked = check_server(name, raw)
-        if isinstance(checked, list):
-            self._show("\n".join(f"{p.where}: {p.message}" for p in checked))
-            return
-        self.result_raw = raw
-        self.accept()
-
-    def _show(self, text: str) -> None:
-        self.error.setText(text)
-        self.error.show()
-
-    @classmethod
-    def ask(cls, parent: QWidget, name: str, raw: dict[str, Any]) -> tuple[str, dict] | None:
-        """Run the dialog; tests replace this."""
-        dialog = cls(name, raw, parent)
-        if dialog.exec() == QDialog.DialogCode.Accepted and dialog.result_raw is not None:
-            return dialog.name.text().strip(), dialog.result_raw
-        return None
+    #: Where imported secrets go (the keyring); without it, imports keep them as written.
+    secrets: SecretStore | None = None
 
 
 class McpPage(Page):
@@ -154,10 +93,18 @@ class McpPage(Page):
         self.restart_button.clicked.connect(self.restart_server)
         self.stop_button = QPushButton("Stop")
         self.stop_button.clicked.connect(self.stop_server)
+        self.import_button = QPushButton("Import from Claude Desktop…")
+        self.import_button.setObjectName("mcpImport")
+        self.import_button.setToolTip(
+            "Add servers from a claude_desktop_config.json, a Cursor or a VS Code mcp.json"
+        )
+        self.import_button.clicked.connect(self._on_import_clicked)
+        self.ask_import = McpImportDialog.ask
+        self.ask_import_file = McpImportDialog.ask_file
         self.reload_button = QPushButton("Reload file")
         self.reload_button.setToolTip("Read mcp_servers.json again (after editing it elsewhere)")
         self.reload_button.clicked.connect(self.reload)
-        for button in (self.add_button, self.edit_button, self.remove_button):
+        for button in (self.add_button, self.edit_button, self.remove_button, self.import_button):
             toolbar.addWidget(button)
         toolbar.addSpacing(16)
         for button in (self.restart_button, self.stop_button):
@@ -243,9 +190,21 @@ class McpPage(Page):
         self.log.setObjectName("serverLog")
         self.log.setReadOnly(True)
         self.details.addTab(self.log, "Log")
+        config = QWidget()
+        config_column = QVBoxLayout(config)
+        config_column.setContentsMargins(0, 0, 0, 0)
+        # What cannot work on this machine as written (Windows paths, placeholders, missing
+        # programs): the server may still check out, so nothing else would say it.
+        self.lint_label = QLabel()
+        self.lint_label.setObjectName("serverLint")
+        self.lint_label.setWordWrap(True)
+        self.lint_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.lint_label.hide()
+        config_column.addWidget(self.lint_label)
         self.config_view = QPlainTextEdit()
         self.config_view.setReadOnly(True)
-        self.details.addTab(self.config_view, "Configuration")
+        config_column.addWidget(self.config_view, 1)
+        self.details.addTab(config, "Configuration")
         return self.details
 
     # -- data -------------------------------------------------------------------------------
@@ -305,6 +264,21 @@ class McpPage(Page):
         config = self.deps.manager.config(name)
         self.config_view.setPlainText(
             json.dumps(config.raw, indent=2) if config else "(this entry has errors)"
+        )
+        # PATH and file checks are a few stat calls; the keyring (is_set) is left to the CLI
+        # because it may block on D-Bus.
+        warnings = (
+            lint_server(
+                config, path=self.deps.manager.path, which=shutil.which, exists=os.path.exists
+            )
+            if config
+            else []
+        )
+        self.lint_label.setText("\n".join(f"⚠ {w.where}: {w.message}" for w in warnings))
+        self.lint_label.setVisible(bool(warnings))
+        self.details.setTabText(
+            self.details.indexOf(self.config_view.parentWidget()),
+            f"Configuration ({len(warnings)} ⚠)" if warnings else "Configuration",
         )
 
     def _show_tool(self) -> None:
@@ -383,6 +357,89 @@ class McpPage(Page):
         self.model.set_statuses(self.deps.manager.statuses())
         self.table.selectRow(self.model.row_of(name))
         messages.info(f"Saved the MCP server {name}.")
+
+    # -- importing --------------------------------------------------------------------------
+
+    def import_locations(self) -> list[ConfigLocation]:
+        """The usual config files of other MCP clients that exist on this machine."""
+        from carrier_studio.core.mcp.config import base_dir
+        from carrier_studio.core.mcp.importing import config_locations
+
+        project = base_dir(self.deps.manager.path)
+        return [loc for loc in config_locations(project=project) if loc.path.is_file()]
+
+    def _on_import_clicked(self) -> None:
+        path = self.ask_import_file(self, self.import_locations())
+        if path is not None:
+            self.tasks.start(
+                "Importing MCP servers", self.import_from(path), busy=[self.import_button]
+            )
+
+    async def import_from(self, source: Path) -> None:
+        """Plan the import of ``source``, show the preview, then apply what the user chose."""
+        from carrier_studio.core.mcp.importing import plan_import, read_client_config
+
+        manager, secrets = self.deps.manager, self.deps.secrets
+        await manager.load()
+        existing = list(manager.configured)
+        note = await self._secrets_note()
+
+        def plan() -> list[ImportCandidate]:
+            servers = read_client_config(source.read_text(encoding="utf-8-sig"), source)
+            return plan_import(
+                servers,
+                existing,
+                path=manager.path,
+                on_clash="rename",
+                move_secrets=note is None,
+                which=shutil.which,
+                exists=os.path.exists,
+                stored=secrets.get if secrets is not None and note is None else None,
+            )
+
+        try:
+            candidates = await asyncio.to_thread(plan)
+        except (OSError, McpConfigError) as exc:
+            messages.error(f"{source} could not be imported.", details=str(exc))
+            return
+        chosen = await self.ask_import(self, source, candidates, existing, note)
+        if chosen is None:
+            return
+        await self._apply_import([c for c in chosen if c.action != "skip"])
+
+    async def _secrets_note(self) -> str | None:
+        """Why secrets cannot be moved to the keyring here, or None when they can."""
+        secrets = self.deps.secrets
+        if secrets is None:
+            return "Secrets stay as written: this window has no keyring connected."
+        if secrets.storage != "keyring" or not await secrets.probe():
+            return (
+                "Secrets stay as written: no OS keyring is in use (Settings → Secrets). "
+                "Moving them to a .env would still be plain text."
+            )
+        return None
+
+    async def _apply_import(self, chosen: list[ImportCandidate]) -> None:
+        done: list[str] = []
+        for candidate in chosen:
+            stored = candidate.stored_secrets()
+            if stored:
+                # The keyring first: the file must never name a ${VAR} the keyring refused,
+                # and a moved secret must never reach the file.
+                assert self.deps.secrets is not None
+                await self.deps.secrets.store(stored)
+            await self.deps.manager.save_server(
+                candidate.name,
+                candidate.final_raw(),
+                replaces=candidate.name if candidate.action == "replace" else None,
+            )
+            done.append(candidate.name)
+        self.model.set_statuses(self.deps.manager.statuses())
+        if done:
+            self.table.selectRow(self.model.row_of(done[0]))
+            messages.info(f"Imported {', '.join(done)}.")
+        else:
+            messages.info("Nothing was imported.")
 
     def remove_server(self) -> None:
         name = self.selected()
