@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import apsw
 
+from carrier_studio.core.redaction import Redactor
 from carrier_studio.core.runtime.transcript import Stored, TranscriptItem, decode, encode
 from carrier_studio.services.platform.db import Database
 
@@ -48,8 +50,19 @@ WORKSPACE_WIDE = "*"
 
 
 class ConversationStore:
-    def __init__(self, db: Database) -> None:
+    """Conversations, their messages, history and runs in studio.db.
+
+    Args:
+        db: The workspace's studio.db.
+        redact: Applied to every text written (messages, titles, history, paused runs, run
+            errors), so a key pasted into a chat or echoed in a provider error is never
+            stored. The session passes the workspace's `Redactor`; the default knows only
+            credential shapes.
+    """
+
+    def __init__(self, db: Database, *, redact: Callable[[str], str] | None = None) -> None:
         self._db = db
+        self._redact = redact or Redactor().redact
 
     @property
     def db(self) -> Database:
@@ -108,7 +121,7 @@ class ConversationStore:
     async def rename(self, conversation_id: int, title: str) -> None:
         await self._exec(
             f"UPDATE conversations SET title = ?, updated_at = {_NOW} WHERE id = ?",
-            (title, conversation_id),
+            (self._redact(title), conversation_id),
         )
 
     async def delete(self, conversation_id: int) -> None:
@@ -134,7 +147,10 @@ class ConversationStore:
     async def add_item(self, conversation_id: int, item: TranscriptItem) -> int:
         """Store one transcript item at the end of the conversation; returns its row id."""
         kind, agent, content, meta = encode(item)
-        return await self._add_row(conversation_id, kind, content, agent=agent, meta=meta)
+        meta_json = self._redact(json.dumps(meta or {}))
+        return await self._add_row(
+            conversation_id, kind, self._redact(content), agent=agent, meta=json.loads(meta_json)
+        )
 
     async def _add_row(
         self,
@@ -174,7 +190,11 @@ class ConversationStore:
         await self._exec(
             f"UPDATE conversations SET history = ?, pending_state = ?, updated_at = {_NOW}"
             " WHERE id = ?",
-            (json.dumps(history), pending_state, conversation_id),
+            (
+                self._redact(json.dumps(history)),
+                pending_state and self._redact(pending_state),
+                conversation_id,
+            ),
         )
 
     async def rename_character(self, old: str, new: str) -> None:
@@ -237,7 +257,7 @@ class ConversationStore:
                 status,
                 input_tokens,
                 output_tokens,
-                error,
+                error and self._redact(error),
             ),
         )
 
