@@ -180,6 +180,9 @@ def parse_agents_yaml(
         doc = CharacterDoc.new(name)
         doc.data["system"] = system or f"You are {name}, a member of a team."
         doc.data["bio"] = [f"{name}: a member of an imported team."]
+        # HAAS names no provider, so a member follows the workspace default; a provider left
+        # in by the new-character template would now pin it to that provider instead.
+        doc.data.pop("modelProvider", None)
         report.changes.append("filled the bio with a one-line default (HAAS has no bio)")
         usable: list[str] = []
         network: list[str] = []
