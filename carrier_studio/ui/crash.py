@@ -12,7 +12,7 @@ import traceback
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import (
     QApplication,
     QDialog,
@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from carrier_studio import __version__
 
 if TYPE_CHECKING:
-    from carrier_studio.services.platform.logs import Redactor
+    from carrier_studio.core.redaction import Redactor
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,12 @@ class CrashDialog(QDialog):
         )
         text.setWordWrap(True)
         layout.addWidget(text)
-        layout.addWidget(QLabel(f"<b>{summary}</b>"))
+        # The summary is an exception's text: shown as plain text, never as markup.
+        title = QLabel(summary)
+        title.setTextFormat(Qt.TextFormat.PlainText)
+        title.setWordWrap(True)
+        title.setStyleSheet("font-weight: bold")
+        layout.addWidget(title)
         view = QPlainTextEdit(details)
         view.setReadOnly(True)
         view.setMinimumSize(560, 220)
@@ -64,7 +69,11 @@ class CrashDialog(QDialog):
 
 
 class CrashHandler(QObject):
-    """Installs itself as ``sys.excepthook`` and the asyncio loop's exception handler."""
+    """Installs itself as ``sys.excepthook`` and the asyncio loop's exception handler.
+
+    Everything it shows, copies or logs passes through ``redactor``, the session's, which knows
+    the workspace's secrets (keyring, .env, characters, MCP settings) and credential shapes.
+    """
 
     def __init__(self, redactor: Redactor, parent: QObject | None = None) -> None:
         super().__init__(parent)

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from carrier_studio.services.platform.logs import Redactor
+from carrier_studio.core.redaction import Redactor
 from carrier_studio.ui.crash import CrashDialog, CrashHandler
 from carrier_studio.ui.theme import palettes
 
@@ -34,6 +35,24 @@ def test_crash_dialog_shows_redacted_details_and_copies_them(qapp, qtbot):
     assert QApplication.clipboard().text() == dialog.details
     dialog.reject()
     assert handler.dialogs == []
+
+
+def test_the_crash_summary_is_redacted_plain_text(qapp, qtbot):
+    from PySide6.QtWidgets import QLabel
+
+    handler = CrashHandler(Redactor())
+    token = "ghp_" + "Ab1" * 12
+    try:
+        raise ValueError(f"<i>bad</i> token {token}")
+    except ValueError as exc:
+        handler.handle(type(exc), exc, exc.__traceback__)
+    (dialog,) = handler.dialogs
+    shown = [label.text() for label in dialog.findChildren(QLabel)]
+    assert "ValueError: <i>bad</i> token [redacted]" in shown
+    assert token not in dialog.details and token not in "".join(shown)
+    label = next(label for label in dialog.findChildren(QLabel) if "ValueError" in label.text())
+    assert label.textFormat() == Qt.TextFormat.PlainText
+    dialog.reject()
 
 
 def test_crash_handler_owns_excepthook_until_uninstalled(qapp):
