@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import pytest
 from PySide6.QtCore import Qt
@@ -43,9 +44,27 @@ def chat(make_studio, loop, server, tmp_path):
     page.character.setCurrentText("Ada")
     loop.run_until_complete(studio.tasks.wait_idle())
     page.new_conversation()
-    loop.run_until_complete(studio.tasks.wait_idle())
-    _agent_ready(page, loop)
+    _settle(page, studio, loop)
     return page, studio
+
+
+def _settle(page, studio, loop, until=lambda: True, timeout=10.0):
+    """Run until ``until()`` holds, the page's tasks are done and the conversation's agent is
+    built, in one run of the loop. qasync's run_until_complete processes Qt events once more
+    after the loop has stopped, so an agent build still in flight when one run ends can be
+    stepped outside any running loop ("no running event loop")."""
+
+    async def settle() -> None:
+        deadline = time.monotonic() + timeout
+        while not until():
+            assert time.monotonic() < deadline, f"condition not met within {timeout} s"
+            await asyncio.sleep(0.01)
+        await studio.tasks.wait_idle()
+        building = page.thread._building if page.thread else None
+        if building is not None:
+            await asyncio.gather(building, return_exceptions=True)
+
+    loop.run_until_complete(settle())
 
 
 def _agent_ready(page, loop):
@@ -116,7 +135,7 @@ def _new_conversation_asking_for_calculate(page, studio, loop):
     data["tool_policy"] = {"calculate": "ask"}
     path.write_text(json.dumps(data, indent=2))
     page.new_conversation()
-    loop.run_until_complete(studio.tasks.wait_idle())
+    _settle(page, studio, loop)
 
 
 def test_approval_prompt_inline(chat, loop, server):
@@ -185,10 +204,11 @@ def test_conversations_survive_a_restart(chat, loop, server, make_studio):
     again = make_studio(str(studio.session.workspace.root))
     again.window.show_page("chat")
     page2 = again.window.page("chat")
-    loop.run_until_complete(again.tasks.wait_idle())
+    _settle(page2, again, loop)
     page2.character.setCurrentText("Ada")
-    wait_until(loop, lambda: page2.thread is not None and page2.thread.character == "Ada")
-    loop.run_until_complete(again.tasks.wait_idle())
+    _settle(
+        page2, again, loop, lambda: page2.thread is not None and page2.thread.character == "Ada"
+    )
     assert [b.text for b in _items(page2, MessageBubble)] == ["Remember the lighthouse.", "Noted."]
 
 
@@ -201,7 +221,7 @@ def test_rename_delete_and_search(chat, loop, server, monkeypatch):
     loop.run_until_complete(studio.tasks.wait_idle())
     assert page.conversations.currentItem().text() == "Tide talk"
     page.new_conversation()
-    loop.run_until_complete(studio.tasks.wait_idle())
+    _settle(page, studio, loop)
     assert page.conversations.count() == 2
     QTest.keyClicks(page.search, "tides")
     wait_until(loop, lambda: page.conversations.count() == 1)
@@ -210,19 +230,20 @@ def test_rename_delete_and_search(chat, loop, server, monkeypatch):
     wait_until(loop, lambda: page.conversations.count() == 2)
     monkeypatch.setattr(page, "confirm_delete", lambda title: True)
     page.conversations.setCurrentRow(0)
-    loop.run_until_complete(studio.tasks.wait_idle())
+    _settle(page, studio, loop)
     page.delete_conversation()
     loop.run_until_complete(studio.tasks.wait_idle())
     assert page.conversations.count() == 1
 
 
 def test_model_switcher_uses_another_model_for_this_conversation(chat, loop, server):
-    page, _ = chat
+    page, studio = chat
     _agent_ready(page, loop)
     index = page.model.findText("other-model at local")
     assert index > 0
     page.model.setCurrentIndex(index)
     page.model.activated.emit(index)
+    _settle(page, studio, loop)  # the choice is stored, then its agent built
     server.script(text("From the other model."))
     _send(page, loop, "hi")
     assert server.requests[-1].body["model"] == "other-model"
@@ -239,10 +260,9 @@ def test_a_pending_approval_is_asked_again_after_a_restart(chat, loop, server, m
     again = make_studio(str(studio.session.workspace.root))
     again.window.show_page("chat")
     page2 = again.window.page("chat")
-    loop.run_until_complete(again.tasks.wait_idle())
+    _settle(page2, again, loop)
     page2.character.setCurrentText("Ada")
-    wait_until(loop, lambda: page2.thread is not None and page2.thread.pending)
-    loop.run_until_complete(again.tasks.wait_idle())
+    _settle(page2, again, loop, lambda: page2.thread is not None and page2.thread.pending)
     (live,) = _items(page2, ApprovalCard)
     assert live.approve_button.isEnabled()
     live = [live]
@@ -251,3 +271,82 @@ def test_a_pending_approval_is_asked_again_after_a_restart(chat, loop, server, m
         loop, lambda: not page2._running and _items(page2, MessageBubble)[-1].text == "Twenty-five."
     )
     assert "done in" in _items(page2, ToolCard)[-1].toggle.text()
+
+
+def _restarted_chat(studio, make_studio, loop, character="Ada"):
+    """Close the window and open a new Studio on the same profile; its Chat page reopens the
+    character's latest conversation."""
+    loop.run_until_complete(studio.shutdown())
+    again = make_studio(str(studio.session.workspace.root))
+    again.window.show_page("chat")
+    page = again.window.page("chat")
+    _settle(page, again, loop)
+    page.character.setCurrentText(character)
+    _settle(
+        page, again, loop, lambda: page.thread is not None and page.thread.character == character
+    )
+    return page, again
+
+
+def test_the_model_box_names_the_model_that_answers_and_why(chat, loop, server):
+    page, _ = chat
+    # The examples name no provider: the workspace default answers, and the box says so.
+    expected = "m (openai-compatible at local) — workspace default (Ada names no provider)"
+    assert page.model.currentText() == expected
+    assert page.model_problem.isHidden() and page.use_default_button.isHidden()
+    server.script(text("Hi."))
+    _send(page, loop, "hello")
+    assert server.requests[-1].body["model"] == "m"
+
+
+def test_a_conversation_s_model_choice_survives_a_restart(chat, loop, server, make_studio):
+    page, studio = chat
+    index = page.model.findText("other-model at local")
+    page.model.setCurrentIndex(index)
+    page.model.activated.emit(index)
+    _settle(page, studio, loop)  # the choice is stored, then its agent built
+    server.script(text("Before."))
+    _send(page, loop, "first")
+    assert server.requests[-1].body["model"] == "other-model"
+
+    page2, _ = _restarted_chat(studio, make_studio, loop)
+    assert page2.model.currentText() == "other-model at local"
+    server.script(text("After."))
+    _send(page2, loop, "second")
+    assert _items(page2, MessageBubble)[-1].text == "After."
+    assert server.requests[-1].body["model"] == "other-model"
+
+
+def test_a_character_s_unconfigured_provider_is_said_with_a_way_out(
+    chat, loop, server, make_studio
+):
+    page, studio = chat
+    path = studio.session.workspace.root / "characters" / "ada.json"
+    data = json.loads(path.read_text())
+    data["modelProvider"] = "anthropic"
+    path.write_text(json.dumps(data, indent=2))
+    page.new_conversation()
+    _settle(page, studio, loop)
+    # Ada's own provider is what would answer, and the chat says why it cannot.
+    assert page.model.currentText() == "claude-sonnet-4-5 (anthropic) — Ada's own model"
+    assert page.model_problem.text() == (
+        "Ada asks for Anthropic (claude-sonnet-4-5), but no Anthropic API key is set."
+    )
+    assert not page.use_default_button.isHidden()
+
+    page.use_default_button.click()
+    _settle(page, studio, loop)
+    assert page.model.currentText() == "Workspace default: m (openai-compatible at local)"
+    assert page.model_problem.isHidden() and page.use_default_button.isHidden()
+    server.script(text("From the default."))
+    _send(page, loop, "hi")
+    assert _items(page, MessageBubble)[-1].text == "From the default."
+    assert server.requests[-1].body["model"] == "m"
+
+    page2, _ = _restarted_chat(studio, make_studio, loop)
+    assert page2.model.currentText() == "Workspace default: m (openai-compatible at local)"
+    assert page2.model_problem.isHidden()
+    server.script(text("Still the default."))
+    _send(page2, loop, "again")
+    assert _items(page2, MessageBubble)[-1].text == "Still the default."
+    assert server.requests[-1].body["model"] == "m"

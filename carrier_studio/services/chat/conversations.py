@@ -11,6 +11,11 @@ import apsw
 
 from carrier_studio.core.redaction import Redactor
 from carrier_studio.core.runtime.transcript import Stored, TranscriptItem, decode, encode
+from carrier_studio.core.settings import (
+    ConversationModel,
+    dump_conversation_model,
+    load_conversation_model,
+)
 from carrier_studio.services.platform.db import Database
 
 
@@ -41,6 +46,8 @@ class Conversation:
     title: str
     history: list[dict[str, Any]]
     pending_state: str | None
+    #: The model chosen for this conversation in the Chat page (None: its character's).
+    model_choice: ConversationModel = None
 
 
 _NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
@@ -108,13 +115,14 @@ class ConversationStore:
     async def get(self, conversation_id: int) -> Conversation:
         def read(conn: apsw.Connection) -> Conversation:
             row = conn.execute(
-                "SELECT id, character, title, history, pending_state FROM conversations"
-                " WHERE id = ?",
+                "SELECT id, character, title, history, pending_state, model_choice"
+                " FROM conversations WHERE id = ?",
                 (conversation_id,),
             ).fetchone()
             if row is None:
                 raise KeyError(conversation_id)
-            return Conversation(row[0], row[1], row[2], json.loads(row[3]), row[4])
+            model = load_conversation_model(row[5])
+            return Conversation(row[0], row[1], row[2], json.loads(row[3]), row[4], model)
 
         return await self._db.run(read)
 
@@ -122,6 +130,13 @@ class ConversationStore:
         await self._exec(
             f"UPDATE conversations SET title = ?, updated_at = {_NOW} WHERE id = ?",
             (self._redact(title), conversation_id),
+        )
+
+    async def set_model_choice(self, conversation_id: int, choice: ConversationModel) -> None:
+        """Remember the model chosen for this conversation (None: back to its character's)."""
+        await self._exec(
+            "UPDATE conversations SET model_choice = ? WHERE id = ?",
+            (dump_conversation_model(choice), conversation_id),
         )
 
     async def delete(self, conversation_id: int) -> None:

@@ -17,12 +17,14 @@ from carrier_studio.core.characters.document import CharacterDoc
 from carrier_studio.core.runtime.memory_hooks import (
     RecallService,
 )
+from carrier_studio.core.settings import WORKSPACE_DEFAULT, ConversationModel
 from carrier_studio.services.characters import CharacterStore
 from carrier_studio.services.chat.conversations import ConversationStore
 from carrier_studio.services.chat.thread import ChatThread, ThreadDeps
 from carrier_studio.services.mcp import McpManager
 from carrier_studio.services.platform.secrets import SecretStore
 from carrier_studio.services.platform.settings_store import SettingsStore
+from carrier_studio.services.providers import ModelPlan, checked, plan_for
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,9 @@ class ChatService:
         #: the Discord bot share one thread per conversation, so neither overwrites the
         #: other's history.
         self._threads: dict[int, list[Any]] = {}
+        #: Each open conversation's own model choice as stored (the thread holds only the
+        #: resolved model, which cannot tell "the workspace default" from a fixed choice).
+        self._models: dict[int, ConversationModel] = {}
         self._thread_deps = ThreadDeps(
             conversations=conversations,
             settings=settings,
@@ -82,11 +87,48 @@ class ChatService:
         transcript = await self.conversations.transcript(conversation_id)
         thread = ChatThread(self._thread_deps, conversation, transcript)
         self._threads[conversation_id] = [thread, 1]
+        self._models[conversation_id] = conversation.model_choice
+        if conversation.model_choice is not None:
+            # Before prepare(), so the agent is built on the conversation's own model.
+            plan = await self._plan(thread, conversation.model_choice)
+            thread.model_override = plan.choice
         self._warm_memory(conversation.character)
         if conversation.pending_state:
             await thread.restore_pending()
         thread.prepare()
         return thread
+
+    async def _plan(self, thread: ChatThread, choice: ConversationModel) -> ModelPlan:
+        docs = await self.characters_by_name()
+        doc = docs.get(thread.character) or CharacterDoc({"name": thread.character})
+        return plan_for(doc, self.settings.settings.providers, choice)
+
+    async def model_plans(self, thread: ChatThread) -> tuple[ModelPlan, ModelPlan, ModelPlan]:
+        """For the Chat page's model box: what the character alone would run on, what the
+        workspace default is, and what answers this conversation now, checked (with what
+        stops it, if anything)."""
+        docs = await self.characters_by_name()
+        doc = docs.get(thread.character) or CharacterDoc({"name": thread.character})
+        providers = self.settings.settings.providers
+        own = plan_for(doc, providers)
+        workspace = plan_for(doc, providers, WORKSPACE_DEFAULT)
+        current = plan_for(doc, providers, self._models.get(thread.id))
+        return own, workspace, await asyncio.to_thread(checked, current, providers, self.secrets)
+
+    def model_choice(self, thread: ChatThread) -> ConversationModel:
+        """The conversation's own model choice (None: its character decides)."""
+        return self._models.get(thread.id)
+
+    async def set_model(self, thread: ChatThread, choice: ConversationModel) -> None:
+        """Run this conversation on ``choice`` from now on, and after a restart (the character
+        file is not changed); None goes back to the character's model."""
+        await self.conversations.set_model_choice(thread.id, choice)
+        self._models[thread.id] = choice
+        if choice is None:
+            # No override at all, so the thread follows later edits of the character.
+            thread.set_model(None)
+        else:
+            thread.set_model((await self._plan(thread, choice)).choice)
 
     def _warm_memory(self, character: str) -> None:
         """Have the character's memories ready before the first message (at a million
@@ -135,4 +177,5 @@ class ChatService:
         if held[1] > 0:
             return False
         del self._threads[thread.id]
+        self._models.pop(thread.id, None)
         return True

@@ -55,7 +55,7 @@ from carrier_studio.core.runtime.transcript import (
     TurnReducer,
     UserText,
 )
-from carrier_studio.core.settings import ModelChoice
+from carrier_studio.core.settings import WORKSPACE_DEFAULT, ConversationModel, ModelChoice
 from carrier_studio.ui.tasks import TaskOwner
 from carrier_studio.ui.widgets.ask import Ask
 from carrier_studio.ui.widgets.chat_items import (
@@ -76,7 +76,8 @@ if TYPE_CHECKING:
 @dataclass
 class ChatPageDeps:
     chat: ChatService
-    #: Models offered by the switcher besides the character's own: (label, choice).
+    #: Models offered by the switcher besides the character's own and the workspace default:
+    #: (label, choice).
     model_options: Callable[[], list[tuple[str, ModelChoice]]]
     #: Whether the dark theme is showing (code blocks are highlighted to match).
     dark: Callable[[], bool]
@@ -178,6 +179,18 @@ class ChatPage(Page):
         self.model.activated.connect(self._on_model_activated)
         header.addWidget(self.model)
         layout.addLayout(header)
+        problem = QHBoxLayout()
+        self.model_problem = QLabel()
+        self.model_problem.setObjectName("modelProblem")
+        self.model_problem.setWordWrap(True)
+        problem.addWidget(self.model_problem, 1)
+        self.use_default_button = QPushButton("Use the workspace default for this conversation")
+        self.use_default_button.setObjectName("useWorkspaceDefault")
+        self.use_default_button.clicked.connect(self._on_use_default_clicked)
+        problem.addWidget(self.use_default_button)
+        self.model_problem.hide()
+        self.use_default_button.hide()
+        layout.addLayout(problem)
         self.transcript = Transcript()
         self.scroll = QScrollArea()
         self.scroll.setObjectName("transcriptScroll")
@@ -269,7 +282,7 @@ class ChatPage(Page):
         thread = await self.deps.chat.open(conversation_id)
         self.thread = thread
         self.heading.setText(thread.conversation.title)
-        self._fill_models()
+        await self._show_models()
         self._render_history(thread.transcript, {r.approval_id for r in thread.pending})
         for request in thread.pending:
             self._approval_card(request)
@@ -329,22 +342,53 @@ class ChatPage(Page):
 
     # -- model switcher ---------------------------------------------------------------------
 
-    def _fill_models(self) -> None:
-        self.model.clear()
-        if self.thread is None:
+    async def _show_models(self) -> None:
+        """Fill the model box: each item says which model answers and why, and the current one
+        is what will really answer this conversation. What stops it is said beneath, with the
+        way out when the character's own provider is not set up."""
+        thread = self.thread
+        if thread is None:
             return
-        own = self.thread.model_choice()
-        self.model.addItem(f"Character's model ({own.model})", None)
-        for label, choice in self.deps.model_options():
+        own, workspace, current = await self.deps.chat.model_plans(thread)
+        if self.thread is not thread:
+            return  # another conversation was opened meanwhile
+        chosen = self.deps.chat.model_choice(thread)
+        self.model.clear()
+        if own.choice is None:
+            self.model.addItem(f"{own.reason} — cannot run here", None)
+        else:
+            self.model.addItem(f"{own.label} — {own.reason}", None)
+        if own.source == "character":
+            self.model.addItem(f"Workspace default: {workspace.label}", WORKSPACE_DEFAULT)
+        options = self.deps.model_options()
+        if isinstance(chosen, ModelChoice) and all(c != chosen for _, c in options):
+            options = [*options, (f"{chosen.label} — chosen for this conversation", chosen)]
+        for label, choice in options:
             self.model.addItem(label, choice)
-        if self.thread.model_override is not None:
-            for index in range(1, self.model.count()):
-                if self.model.itemData(index) == self.thread.model_override:
-                    self.model.setCurrentIndex(index)
+        for index in range(self.model.count()):
+            if self.model.itemData(index) == chosen:
+                self.model.setCurrentIndex(index)
+        self.model.setToolTip(f"Answers: {current.label} — {current.reason}")
+        self.model_problem.setText(current.problem)
+        self.model_problem.setVisible(bool(current.problem))
+        # The way out is for a character whose own provider cannot answer; when the workspace
+        # default itself cannot, only Settings can help, and the text says what is missing.
+        self.use_default_button.setVisible(bool(current.problem) and current.source == "character")
 
     def _on_model_activated(self, index: int) -> None:
         if self.thread is not None:
-            self.thread.set_model(self.model.itemData(index))
+            self.tasks.start("Choosing a model", self._choose_model(self.model.itemData(index)))
+
+    def _on_use_default_clicked(self) -> None:
+        if self.thread is not None:
+            self.tasks.start("Choosing a model", self._choose_model(WORKSPACE_DEFAULT))
+
+    async def _choose_model(self, choice: ConversationModel) -> None:
+        thread = self.thread
+        if thread is None:
+            return
+        await self.deps.chat.set_model(thread, choice)
+        await self._show_models()
 
     # -- transcript ---------------------------------------------------------------------------
 
@@ -486,6 +530,8 @@ class ChatPage(Page):
         try:
             async for event in events:
                 self._show(event)
+            # A key or endpoint may have been set up since the box was filled: say it afresh.
+            await self._show_models()
         finally:
             self._running = False
             self._update_send_button()
