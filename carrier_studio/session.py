@@ -55,6 +55,13 @@ SERVICE_SLOTS = [
 ]
 
 
+def _give_redactor(service: object, redactor: Redactor) -> None:
+    """Hand the workspace's redactor to the memory service each time one opens, so what it
+    stores is cleaned of this workspace's secret values, not only of credential shapes."""
+    if service is not None:
+        service.redactor = redactor  # type: ignore[attr-defined]
+
+
 def new_status_board() -> StatusBoard:
     status = StatusBoard()
     for key, title in SERVICE_SLOTS:
@@ -129,7 +136,7 @@ class Session:
         from carrier_studio.services.memory.controller import MemoryController
         from carrier_studio.services.platform.db import Database
         from carrier_studio.services.platform.logs import Redactor
-        from carrier_studio.services.platform.secrets import SecretStore
+        from carrier_studio.services.platform.secrets import SecretStore, character_secret_values
         from carrier_studio.services.platform.settings_store import SettingsStore
         from carrier_studio.services.platform.workspace import open_workspace
         from carrier_studio.services.teams.service import TeamService
@@ -148,20 +155,29 @@ class Session:
             lambda c: setattr(secrets, "storage", c.settings.secrets.storage)
         )
         database = Database(workspace.paths.database)
-        characters = CharacterStore(workspace.paths.characters_dir, workspace.paths.trash_dir)
+        # One redactor for every exit (logs, crash reports, the MCP page, studio.db, memories):
+        # it learns each secret as the store holding it is read (characters when listed, MCP
+        # settings when a server starts, the keyring and .env in `start`).
+        characters = CharacterStore(
+            workspace.paths.characters_dir,
+            workspace.paths.trash_dir,
+            on_read=lambda doc: redactor.add_all(character_secret_values(doc.data)),
+        )
         # ${WORKSPACE} in mcp_servers.json is the workspace folder; other variables come from
         # the keyring, the environment and the workspace .env (SecretStore's order).
         mcp = McpManager(
             workspace.paths.mcp_config,
             lookup_chain(studio_variables(workspace.root), secrets.get),
         )
+        mcp.supervision.redactor = redactor
         status = status or new_status_board()
         # Memory opens in the background once the database is migrated (start); chat and the
         # Discord bot recall and remember through the controller meanwhile.
         memory = MemoryController(workspace.paths.database, settings, secrets, status)
+        memory.changed.subscribe(lambda service: _give_redactor(service, redactor))
         instagram = InstagramController(database, settings, secrets, workspace.root, status=status)
         chat = ChatService(
-            ConversationStore(database),
+            ConversationStore(database, redact=redactor.redact),
             characters,
             settings,
             secrets,
@@ -207,6 +223,8 @@ class Session:
         stack = self._stack = AsyncExitStack()
         await stack.__aenter__()
         try:
+            # Before anything can fail, log or crash: the keyring may block, so in a thread.
+            await asyncio.to_thread(self.register_secrets)
             if await self._open_database():
                 stack.push_async_callback(self._close_database)
             # MCP servers start on demand (a chat, a bot, a team); they stop after every
@@ -261,6 +279,32 @@ class Session:
             await stack.aclose()
         except Exception:  # noqa: BLE001
             log.exception("a service failed to stop cleanly")
+
+    # -- secrets -------------------------------------------------------------------------------
+
+    def register_secrets(self) -> None:
+        """Tell the redactor every secret the workspace holds now: the keyring's and the
+        .env's, the characters' ``settings.secrets``, the MCP servers' literal ``env`` and
+        header values. Blocking (keyring, files): run it in a thread. A store that cannot be
+        read is skipped here; its own page reports it."""
+        from carrier_studio.core.mcp import Catalogue
+        from carrier_studio.services.mcp.supervisor import secret_values
+
+        try:
+            self.secrets.register_all()
+        except Exception:  # noqa: BLE001 - a keyring that fails here fails visibly where used
+            log.warning("secrets could not be registered with the redactor", exc_info=True)
+        try:
+            self.characters.list()  # each character read registers its secrets (on_read)
+        except Exception:  # noqa: BLE001 - the Characters page says what cannot be read
+            log.warning("characters could not be read for their secrets", exc_info=True)
+        try:
+            text = self.mcp.path.read_text(encoding="utf-8")
+            catalogue = Catalogue.from_text(text, self.mcp.path)
+        except (OSError, CarrierError):
+            return
+        for config in catalogue.servers.values():
+            self.redactor.add_all(secret_values(config))
 
     # -- the database --------------------------------------------------------------------------
 

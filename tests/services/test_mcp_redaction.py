@@ -8,8 +8,9 @@ import asyncio
 
 import pytest
 
-from carrier_studio.core.mcp import ServerState
+from carrier_studio.core.mcp import ServerConfig, ServerState
 from carrier_studio.core.redaction import REDACTED, Redactor
+from carrier_studio.services.mcp.supervisor import secret_values
 from tests.mcp.servers import NodeServers, node_servers
 from tests.services.test_mcp_servers import managed, write_catalogue
 
@@ -90,3 +91,21 @@ def test_a_start_error_that_names_a_secret_is_redacted(tmp_path):
     assert status.state is ServerState.FAILED
     assert FILLED not in status.error
     assert REDACTED in status.error
+
+
+def test_which_settings_of_a_server_the_redactor_learns():
+    config = ServerConfig(
+        name="s",
+        type="stdio",
+        command="x",
+        env={
+            "GITHUB_TOKEN": "${GITHUB_TOKEN}",  # a name, filled (and learned) at start
+            "SERVICE_API_KEY": LITERAL,
+            "NODE_ENV": "production",
+            "OTHER": "Zq9Zq9Zq9Zq9Zq9Zq9Zq9",
+        },
+        headers={"Authorization": "Bearer header-token-value-9", "X-Trace": "on"},
+    )
+    assert sorted(secret_values(config)) == sorted(
+        [LITERAL, "Zq9Zq9Zq9Zq9Zq9Zq9Zq9", "Bearer header-token-value-9", "header-token-value-9"]
+    )

@@ -453,11 +453,14 @@ _CREDENTIAL_HEADERS = {"authorization", "proxy-authorization", "cookie", "x-api-
 
 
 def secret_values(config: ServerConfig) -> Iterator[str]:
-    """The values in a server's env and headers that the redactor should know."""
+    """The values in a server's env and headers that the redactor should know (a ``${VAR}``
+    not yet filled is a name, not a secret: its value joins when it is looked up)."""
     for name, value in config.env.items():
-        if worth_redacting(name, value):
+        if worth_redacting(name, value) and "${" not in value:
             yield value
     for name, value in config.headers.items():
+        if "${" in value:
+            continue
         if name.lower() in _CREDENTIAL_HEADERS or worth_redacting(name, value):
             yield value
             # "Bearer <token>": the token alone may be echoed too.
