@@ -10,6 +10,7 @@ from PySide6.QtGui import QDropEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QLabel
 
+from carrier_studio.core.settings import CompatEndpoint
 from carrier_studio.services.platform.secrets import SERVICE
 from carrier_studio.ui.models.character_list import QtCharacterListModel
 from tests.helpers.waiting import wait_until
@@ -370,3 +371,204 @@ def test_quitting_with_unsaved_changes_asks(page_and_studio, loop):
     loop.run_until_complete(close_twice())
     assert asked == ["Ada", "Ada"]
     assert json.loads(page.path.read_text())["username"] == "ada_unsaved"
+
+
+#: A Carrier-format character as Carrier writes it, with keys the studio does not know.
+KIT = {
+    "version": 1,
+    "name": "Kit",
+    "username": "kit",
+    "system": "You are Kit, who fixes radios.",
+    "bio": ["Kit fixes radios."],
+    "lore": ["Kit once fixed a lighthouse radio in a storm."],
+    "messageExamples": [
+        [
+            {"user": "{{user1}}", "content": {"text": "Can you fix it?"}},
+            {"user": "Kit", "content": {"text": "Probably. What does it do?"}},
+        ]
+    ],
+    "postExamples": ["Solder first, ask later."],
+    "topics": ["radios"],
+    "adjectives": ["handy"],
+    "style": {"all": ["short sentences"], "chat": ["warm"], "post": ["plain"]},
+    "settings": {"secrets": {}, "voice": {"model": "en_US-male-medium"}},
+    "clients": ["Discord"],
+    "modelProvider": "openai",
+    "temperature": 0.5,
+    "mcp_servers": [],
+    "tools": [],
+    "discord_config": {"initial_channel": "general", "initial_message": "Hello!"},
+    "model": {"provider": "openai", "model": "gpt-4.1-mini", "temperature": 0.5},
+    "instagram": {"enabled": False, "default_hashtags": ["#radio"]},
+    "memory": {"enabled": True, "recall_k": 5},
+    # Keys the studio does not know: they must survive every edit untouched.
+    "knowledge": ["Valve radios need warming up."],
+    "people": ["Sam"],
+    "x-carrier-notes": {"owner": "workshop", "rev": 3},
+}
+
+
+def _flat(value, path="$"):
+    """Every leaf of a JSON value by its path (lists are leaves: a list edit is one change)."""
+    if isinstance(value, dict):
+        leaves = {}
+        for key, sub in value.items():
+            leaves.update(_flat(sub, f"{path}.{key}"))
+        return leaves
+    return {path: value}
+
+
+def _changed(before, after):
+    old, new = _flat(before), _flat(after)
+    return {p for p in old.keys() | new.keys() if old.get(p, ...) != new.get(p, ...)}
+
+
+def _checklist_item(widget, value):
+    for row in range(widget.count()):
+        if widget.item(row).data(Qt.ItemDataRole.UserRole) == value:
+            return widget.item(row)
+    raise AssertionError(f"{value} not in {widget.objectName()}")
+
+
+def _finish_list_edit(editor):
+    editor.list.closePersistentEditor(editor.list.currentItem())
+
+
+def test_each_form_field_changes_exactly_its_key_in_a_carrier_file(make_studio, loop, monkeypatch):
+    studio = make_studio(start=False)
+    providers = studio.session.settings.settings.providers
+    providers.endpoints = [CompatEndpoint(name="lm", base_url="http://127.0.0.1:1/v1")]
+    path = studio.session.workspace.paths.characters_dir / "kit.json"
+    path.write_text(json.dumps(KIT, indent=4))
+    loop.run_until_complete(studio.start())
+    studio.window.show_page("characters")
+    page = studio.window.page("characters")
+    _idle(loop, studio)
+    _select(page, "Kit")
+    _idle(loop, studio)
+    form = page.form
+    # What the form shows is what the file says (the client name in any case).
+    assert form.discord.isChecked()
+    assert form.provider.currentData() == "openai"
+    assert form.temperature.value() == 0.5
+
+    def edit(change, expected, tab=None):
+        before = json.loads(page.path.read_text())
+        if tab is not None:
+            form.setCurrentIndex(tab)
+        change()
+        assert page.dirty, f"{expected}: the edit left the page clean"
+        page.save()
+        _idle(loop, studio)
+        assert not page.dirty
+        after = json.loads(page.path.read_text())
+        assert _changed(before, after) == expected
+        return after
+
+    def retype(line_edit, text):
+        line_edit.clear()
+        QTest.keyClicks(line_edit, text)
+
+    edit(lambda: retype(form.username_edit, "kit_fixes"), {"$.username"})
+    edit(lambda: form.system_edit.setPlainText("You are Kit."), {"$.system"})
+    for key in ("bio", "lore", "adjectives", "topics", "postExamples"):
+        editor = form.lists[key]
+
+        def add(editor=editor, key=key):
+            editor.add_item(f"new {key}")
+            _finish_list_edit(editor)
+
+        after = edit(add, {f"$.{key}"})
+        assert after[key][-1] == f"new {key}"
+    for part, editor in form.style_editors.items():
+
+        def add_rule(editor=editor):
+            editor.add_item("no jargon")
+            _finish_list_edit(editor)
+
+        edit(add_rule, {f"$.style.{part}"})
+    after = edit(
+        lambda: form.examples.turns.item(0, 1).setText("Can you fix my radio?"),
+        {"$.messageExamples"},
+        tab=1,
+    )
+    assert after["messageExamples"][0][0]["content"]["text"] == "Can you fix my radio?"
+
+    def pick(combo, data):
+        combo.setCurrentIndex(combo.findData(data))
+
+    # ElizaOS's modelProvider cannot say "openai-compatible": only the studio's key changes.
+    edit(lambda: pick(form.provider, "openai-compatible"), {"$.model.provider"})
+    edit(lambda: pick(form.endpoint, "lm"), {"$.model.endpoint"})
+    after = edit(lambda: pick(form.provider, "anthropic"), {"$.model.provider", "$.modelProvider"})
+    assert (after["model"]["provider"], after["modelProvider"]) == ("anthropic", "anthropic")
+    edit(lambda: retype(form.model_edit, "claude-sonnet-4-5"), {"$.model.model"})
+    after = edit(lambda: form.temperature.setValue(0.9), {"$.temperature", "$.model.temperature"})
+    assert (after["temperature"], after["model"]["temperature"]) == (0.9, 0.9)
+
+    after = edit(
+        lambda: _checklist_item(form.mcp_list, "filesystem").setCheckState(Qt.CheckState.Checked),
+        {"$.mcp_servers"},
+    )
+    assert after["mcp_servers"] == ["filesystem"]
+
+    def set_policy():
+        form.mcp_list.setCurrentItem(_checklist_item(form.mcp_list, "filesystem"))
+        form.policy.setCurrentText("auto")
+
+    edit(set_policy, {"$.tool_policy.filesystem"})
+    after = edit(
+        lambda: _checklist_item(form.handoffs, "Ada").setCheckState(Qt.CheckState.Checked),
+        {"$.handoffs"},
+    )
+    assert after["handoffs"] == ["Ada"]
+
+    after = edit(lambda: form.discord.setChecked(False), {"$.clients"})
+    assert after["clients"] == []
+    after = edit(lambda: form.discord.setChecked(True), {"$.clients"})
+    assert after["clients"] == ["discord"]
+    edit(lambda: retype(form.initial_channel, "workshop"), {"$.discord_config.initial_channel"})
+    edit(lambda: retype(form.initial_message, "Hi all"), {"$.discord_config.initial_message"})
+    edit(lambda: form.instagram.setChecked(True), {"$.instagram.enabled"})
+    after = edit(lambda: retype(form.hashtags, "#radio, #repair"), {"$.instagram.default_hashtags"})
+    assert after["instagram"]["default_hashtags"] == ["#radio", "#repair"]
+    edit(lambda: form.memory.setChecked(False), {"$.memory.enabled"})
+    edit(lambda: form.recall.setValue(8), {"$.memory.recall_k"})
+    # Back to the workspace default: both keys that name a provider go, so neither picks one.
+    after = edit(
+        lambda: pick(form.provider, ""),
+        {"$.model.provider", "$.model.model", "$.model.endpoint", "$.modelProvider"},
+    )
+    assert after["model"] == {"temperature": 0.9}
+    # With no provider of its own the temperature still counts, so it is still written.
+    edit(lambda: form.temperature.setValue(0.4), {"$.temperature", "$.model.temperature"})
+    edit(lambda: retype(form.name_edit, "Kitty"), {"$.name"})
+
+    final = json.loads(page.path.read_text())
+    for key in ("knowledge", "people", "x-carrier-notes", "settings", "tools", "version"):
+        assert final[key] == KIT[key]
+
+
+def test_a_carrier_client_name_in_another_case_is_the_same_client(page_and_studio, loop):
+    page, studio = page_and_studio
+    data = page.json_payload()
+    data["clients"] = ["Discord", "Twitter"]
+    page.json_edit.setPlainText(json.dumps(data, indent=2))
+    assert page.form.discord.isChecked()
+    page.form.discord.setChecked(False)
+    assert page.json_payload()["clients"] == ["Twitter"]
+    page.form.discord.setChecked(True)
+    assert page.json_payload()["clients"] == ["Twitter", "discord"]
+
+
+def test_the_provider_box_shows_the_provider_the_file_names(page_and_studio):
+    page, _ = page_and_studio
+    data = page.json_payload()
+    data.pop("model", None)
+    for named, shown in [("Anthropic", "Anthropic"), ("groq", "groq (cannot run here)")]:
+        data["modelProvider"] = named
+        page.json_edit.setPlainText(json.dumps(data, indent=2))
+        assert page.form.provider.currentText() == shown
+    del data["modelProvider"]
+    page.json_edit.setPlainText(json.dumps(data, indent=2))
+    assert page.form.provider.currentText() == "Workspace default"

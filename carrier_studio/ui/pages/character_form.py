@@ -28,11 +28,14 @@ from PySide6.QtWidgets import (
 )
 
 from carrier_studio.core.characters.document import CharacterDoc
-from carrier_studio.core.settings import PROVIDERS
+from carrier_studio.core.settings import PROVIDERS, named_provider, provider_key
 from carrier_studio.ui.widgets.examples_editor import MessageExamplesEditor
 from carrier_studio.ui.widgets.list_editor import StringListEditor
 
 _PROVIDERS = [("", "Workspace default"), *PROVIDERS.items()]
+#: Providers ElizaOS's ``modelProvider`` can also name; another choice goes in the studio's own
+#: ``model.provider``, which wins over ``modelProvider``.
+_ELIZA_PROVIDERS = ("openai", "anthropic")
 _POLICIES = ["ask", "auto", "off"]
 
 
@@ -193,13 +196,18 @@ class CharacterForm(QTabWidget):
         self.temperature.setRange(0.0, 2.0)
         self.temperature.setSingleStep(0.1)
         form.addRow("Temperature", self.temperature)
-        for signal in (
-            self.provider.currentIndexChanged,
+        # One writer per field, each writing only its own key: a change of temperature
+        # must not rewrite the provider, nor drop the temperature when there is none.
+        self._bind(self.provider.currentIndexChanged, self._write_provider)
+        self._bind(
             self.model_edit.textEdited,
+            lambda: self.doc.set_in("model", "model", self.model_edit.text().strip()),
+        )
+        self._bind(
             self.endpoint.currentIndexChanged,
-            self.temperature.valueChanged,
-        ):
-            self._bind(signal, self._write_model)
+            self._write_endpoint,
+        )
+        self._bind(self.temperature.valueChanged, self._write_temperature)
 
         self.mcp_list = _checklist("mcpChecklist")
         self._bind(self.mcp_list.itemChanged, self._write_mcp)
@@ -272,21 +280,53 @@ class CharacterForm(QTabWidget):
 
     # -- writers ----------------------------------------------------------------------------
 
-    def _write_model(self) -> None:
-        provider = self.provider.currentData()
-        self.endpoint.setEnabled(provider == "openai-compatible")
+    def _write_provider(self) -> None:
+        """The provider goes where the file names it: the studio's ``model.provider``, else an
+        ElizaOS ``modelProvider`` (kept in step when both are there, in the file's spelling
+        when it already means this provider). "Workspace default" removes both, since either
+        one alone would still pick the provider."""
+        provider = self.provider.currentData() or ""
+        self._enable_model_fields(provider)
+        model = self.doc.data.get("model")
+        eliza = self.doc.data.get("modelProvider")
         if not provider:
-            self.doc.data.pop("model", None)
+            if isinstance(model, dict):
+                for key in ("provider", "model", "endpoint"):
+                    model.pop(key, None)
+                if not model:
+                    del self.doc.data["model"]
+            self.doc.data.pop("modelProvider", None)
             return
-        model: dict[str, Any] = dict(self.doc.section("model"))
-        model["provider"] = provider
-        model["model"] = self.model_edit.text().strip()
-        if provider == "openai-compatible" and self.endpoint.currentData():
-            model["endpoint"] = self.endpoint.currentData()
+        if "modelProvider" in self.doc.data and provider_key(eliza) != provider:
+            if provider in _ELIZA_PROVIDERS:
+                self.doc.data["modelProvider"] = provider
+        own = model.get("provider") if isinstance(model, dict) else None
+        if own or provider_key(self.doc.data.get("modelProvider")) != provider:
+            self.doc.set_in("model", "provider", provider)
+
+    def _write_endpoint(self) -> None:
+        endpoint = self.endpoint.currentData()
+        if endpoint:
+            self.doc.set_in("model", "endpoint", endpoint)
         else:
-            model.pop("endpoint", None)
-        model["temperature"] = round(self.temperature.value(), 2)
-        self.doc.data["model"] = model
+            self.doc.section("model").pop("endpoint", None)
+
+    def _write_temperature(self) -> None:
+        """Write the temperature wherever the file keeps it (``model.temperature``, the
+        top-level ``temperature``, or both); a file with neither gets the top-level key, which
+        counts whether or not the character names a provider."""
+        value = round(self.temperature.value(), 2)
+        model = self.doc.section("model")
+        if "temperature" in model:
+            model["temperature"] = value
+        if "temperature" in self.doc.data or "temperature" not in model:
+            self.doc.data["temperature"] = value
+
+    def _enable_model_fields(self, provider: str) -> None:
+        # A model or endpoint without a provider counts for nothing (the workspace default's
+        # are used), so they can only be set once a provider is chosen.
+        self.model_edit.setEnabled(bool(provider))
+        self.endpoint.setEnabled(provider == "openai-compatible")
 
     def _write_mcp(self) -> None:
         self.doc.set("mcp_servers", _checked(self.mcp_list))
@@ -310,12 +350,31 @@ class CharacterForm(QTabWidget):
         self._loading = False
 
     def _write_clients(self) -> None:
-        clients = [c for c in self.doc.strings("clients") if c != "discord"]
-        if self.discord.isChecked():
-            clients.append("discord")
-        self.doc.set("clients", clients)
+        # Client names are compared case-insensitively and kept in the file's spelling:
+        # a Carrier file's "Discord" is the Discord client, not a second one.
+        clients = self.doc.strings("clients")
+        has = any(c.lower() == "discord" for c in clients)
+        if self.discord.isChecked() and not has:
+            self.doc.set("clients", [*clients, "discord"])
+        elif not self.discord.isChecked() and has:
+            self.doc.set("clients", [c for c in clients if c.lower() != "discord"])
 
     # -- loading ----------------------------------------------------------------------------
+
+    def _show_provider(self, named: str | None) -> None:
+        """Show the provider the character runs on (core.settings.named_provider): a provider
+        the studio cannot run is shown as it is written, never as "Workspace default"."""
+        while self.provider.count() > len(_PROVIDERS):
+            self.provider.removeItem(self.provider.count() - 1)
+        if named is None:
+            self.provider.setCurrentIndex(0)
+            return
+        key = provider_key(named)
+        if key is None:
+            self.provider.addItem(f"{named} (cannot run here)", named)
+            self.provider.setCurrentIndex(self.provider.count() - 1)
+        else:
+            self.provider.setCurrentIndex(self.provider.findData(key))
 
     def load(
         self,
@@ -339,17 +398,19 @@ class CharacterForm(QTabWidget):
                 editor.set_values(doc.style(part))
             self.examples.set_examples(doc.data.get("messageExamples"), doc.name)
             model = doc.section("model")
-            index = self.provider.findData(model.get("provider", "") if model else "")
-            self.provider.setCurrentIndex(max(index, 0))
+            self._show_provider(named_provider(doc.data))
             self.model_edit.setText(str(model.get("model", "")))
             self.endpoint.clear()
+            # Unset is a choice of its own: showing the first endpoint instead would claim a
+            # key the file does not have, and picking it would write nothing.
+            self.endpoint.addItem("Workspace default's, else the first", "")
             for name in dict.fromkeys(
                 endpoints + [str(model.get("endpoint", ""))] if model.get("endpoint") else endpoints
             ):
                 self.endpoint.addItem(name, name)
             if model.get("endpoint"):
                 self.endpoint.setCurrentIndex(self.endpoint.findData(model["endpoint"]))
-            self.endpoint.setEnabled(model.get("provider") == "openai-compatible")
+            self._enable_model_fields(self.provider.currentData() or "")
             temperature = model.get("temperature", doc.data.get("temperature", 0.7))
             self.temperature.setValue(
                 float(temperature) if isinstance(temperature, (int, float)) else 0.7
@@ -359,7 +420,7 @@ class CharacterForm(QTabWidget):
             )
             others = [c for c in characters if c != doc.name]
             _fill_checklist(self.handoffs, others, doc.strings("handoffs"), "no such character")
-            self.discord.setChecked("discord" in doc.strings("clients"))
+            self.discord.setChecked(any(c.lower() == "discord" for c in doc.strings("clients")))
             discord = doc.section("discord_config")
             self.initial_channel.setText(str(discord.get("initial_channel", "")))
             self.initial_message.setText(str(discord.get("initial_message", "")))
