@@ -288,7 +288,7 @@ class Session:
         header values. Blocking (keyring, files): run it in a thread. A store that cannot be
         read is skipped here; its own page reports it."""
         from carrier_studio.core.mcp import Catalogue
-        from carrier_studio.services.mcp.supervisor import secret_values
+        from carrier_studio.services.platform.secrets import mcp_secret_values
 
         try:
             self.secrets.register_all()
@@ -304,7 +304,7 @@ class Session:
         except (OSError, CarrierError):
             return
         for config in catalogue.servers.values():
-            self.redactor.add_all(secret_values(config))
+            self.redactor.add_all(mcp_secret_values(config))
 
     # -- the database --------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ import pytest
 
 from carrier_studio.core.mcp import ServerConfig, ServerState
 from carrier_studio.core.redaction import REDACTED, Redactor
-from carrier_studio.services.mcp.supervisor import secret_values
+from carrier_studio.services.platform.secrets import mcp_secret_values
 from tests.mcp.servers import NodeServers, node_servers
 from tests.services.test_mcp_servers import managed, write_catalogue
 
@@ -106,6 +106,6 @@ def test_which_settings_of_a_server_the_redactor_learns():
         },
         headers={"Authorization": "Bearer header-token-value-9", "X-Trace": "on"},
     )
-    assert sorted(secret_values(config)) == sorted(
+    assert sorted(mcp_secret_values(config)) == sorted(
         [LITERAL, "Zq9Zq9Zq9Zq9Zq9Zq9Zq9", "Bearer header-token-value-9", "header-token-value-9"]
     )

@@ -15,7 +15,7 @@ import contextlib
 import functools
 import logging
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,7 +41,7 @@ from carrier_studio.services.mcp.transports import (
     sdk_imported,
     tool_info,
 )
-from carrier_studio.services.platform.secrets import worth_redacting
+from carrier_studio.services.platform.secrets import mcp_secret_values, worth_redacting
 
 if TYPE_CHECKING:
     from agents.mcp import MCPServer
@@ -314,7 +314,7 @@ class Supervisor:
                     return
                 # The child may echo its env or headers in stderr or an error: before it runs,
                 # the redactor learns the values as filled (literal ones in the file included).
-                self._supervision.redactor.add_all(secret_values(config))
+                self._supervision.redactor.add_all(mcp_secret_values(config))
                 started = loop.time()
                 ran, reason = await self._run_once(entry, config)
                 if entry.stop_requested.is_set():
@@ -444,27 +444,6 @@ class Supervisor:
             # the same process group (npx -> node) go too.
             kill_group(run.pid)
         await run.pipes_closed(within=2.0)
-
-
-# -- what the redactor must know -------------------------------------------------------------
-
-#: Header names whose values are credentials even when their name does not say so.
-_CREDENTIAL_HEADERS = {"authorization", "proxy-authorization", "cookie", "x-api-key", "api-key"}
-
-
-def secret_values(config: ServerConfig) -> Iterator[str]:
-    """The values in a server's env and headers that the redactor should know (a ``${VAR}``
-    not yet filled is a name, not a secret: its value joins when it is looked up)."""
-    for name, value in config.env.items():
-        if worth_redacting(name, value) and "${" not in value:
-            yield value
-    for name, value in config.headers.items():
-        if "${" in value:
-            continue
-        if name.lower() in _CREDENTIAL_HEADERS or worth_redacting(name, value):
-            yield value
-            # "Bearer <token>": the token alone may be echoed too.
-            yield value.split(None, 1)[-1]
 
 
 #: The first protocol version without ``ping`` (it was removed from the 2026-07-28 protocol;

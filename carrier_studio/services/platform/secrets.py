@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -23,6 +23,8 @@ from carrier_studio.core.redaction import Redactor, looks_like_credential
 
 if TYPE_CHECKING:
     from keyring.backend import KeyringBackend
+
+    from carrier_studio.core.mcp import ServerConfig
 
 SERVICE = "carrier-studio"
 Storage = Literal["keyring", "session", "dotenv"]
@@ -60,6 +62,25 @@ def character_secret_values(data: Mapping[str, Any]) -> list[str]:
 
     _clean, found = without_secrets(dict(data))
     return [value for _path, value in found.found if not is_placeholder(value)]
+
+
+#: Header names whose values are credentials even when their name does not say so.
+_CREDENTIAL_HEADERS = {"authorization", "proxy-authorization", "cookie", "x-api-key", "api-key"}
+
+
+def mcp_secret_values(config: ServerConfig) -> Iterator[str]:
+    """The values in a server's env and headers that the redactor should know (a ``${VAR}``
+    not yet filled is a name, not a secret: its value joins when it is looked up)."""
+    for name, value in config.env.items():
+        if worth_redacting(name, value) and "${" not in value:
+            yield value
+    for name, value in config.headers.items():
+        if "${" in value:
+            continue
+        if name.lower() in _CREDENTIAL_HEADERS or worth_redacting(name, value):
+            yield value
+            # "Bearer <token>": the token alone may be echoed too.
+            yield value.split(None, 1)[-1]
 
 
 def _is_insecure(backend: KeyringBackend) -> bool:
