@@ -94,9 +94,23 @@ def test_migrations_must_be_numbered_without_gaps(tmp_path):
 
 
 def test_a_failing_migration_leaves_the_schema_as_it_was(tmp_path):
+    # Pending migrations apply in one transaction: a failure in the second undoes the first
+    # too, so the database is exactly as the user had it (version and tables).
     (tmp_path / "0001_a.sql").write_text("CREATE TABLE a(x);")
     (tmp_path / "0002_b.sql").write_text("CREATE TABLE b(x); CREATE TABLE a(x);")
     conn = db.connect(tmp_path / "t.db")
+    with pytest.raises(Exception, match="already exists"):
+        db.migrate(conn, db.load_migrations(tmp_path))
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 0
+    assert not list(conn.execute("SELECT name FROM sqlite_master WHERE type='table'"))
+    conn.close()
+
+
+def test_a_failing_migration_keeps_the_migrations_applied_before(tmp_path):
+    (tmp_path / "0001_a.sql").write_text("CREATE TABLE a(x);")
+    conn = db.connect(tmp_path / "t.db")
+    db.migrate(conn, db.load_migrations(tmp_path))
+    (tmp_path / "0002_b.sql").write_text("CREATE TABLE b(x); CREATE TABLE a(x);")
     with pytest.raises(Exception, match="already exists"):
         db.migrate(conn, db.load_migrations(tmp_path))
     assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
