@@ -79,6 +79,8 @@ class CharacterDoc:
 
     @classmethod
     def new(cls, name: str) -> CharacterDoc:
+        """A blank character. It names no model provider, so it answers on the workspace's
+        default model (a creator with only a local server gets a character that works)."""
         return cls(
             {
                 "version": CHARACTER_VERSION,
@@ -93,7 +95,6 @@ class CharacterDoc:
                 "style": {"all": [], "chat": [], "post": []},
                 "settings": {"secrets": {}},
                 "clients": [],
-                "modelProvider": "openai",
                 "mcp_servers": [],
             }
         )

@@ -425,11 +425,7 @@ def test_v1_export_lists_exactly_the_fields_it_cannot_carry():
 
 def test_v1_export_does_not_count_empty_fields_as_lost():
     doc = CharacterDoc.new("Kit")
-    lost = export_eliza_v1(doc).lost
-    assert lost == [
-        "$.modelProvider (ElizaOS v1 picks the model with a plugin, not modelProvider; written "
-        "as the plugin @elizaos/plugin-openai)"
-    ]
+    assert export_eliza_v1(doc).lost == []
 
 
 # -- secrets ---------------------------------------------------------------------------------
@@ -495,6 +491,19 @@ def test_v1_import_warns_about_secret_values():
     result = import_character(raw)
     assert result.doc.data["secrets"] == raw["secrets"]  # kept as written, flagged
     assert any(note.startswith("$.secrets holds secret values") for note in result.notes)
+
+
+def test_v1_export_reads_providers_and_clients_in_any_case():
+    # Files written by hand or by other tools say "Discord" and "OpenAI".
+    doc = CharacterDoc.new("Kit")
+    doc.data["modelProvider"], doc.data["clients"] = "OpenAI", ["Discord", "TELEGRAM"]
+    exported = export_eliza_v1(doc)
+    assert exported.data["plugins"] == [
+        "@elizaos/plugin-openai",
+        "@elizaos/plugin-discord",
+        "@elizaos/plugin-telegram",
+    ]
+    assert all("written as the plugin" in line for line in exported.lost), exported.lost
 
 
 def test_v1_export_keeps_secret_names_with_empty_values():

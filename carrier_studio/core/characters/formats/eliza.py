@@ -264,8 +264,13 @@ def _why(key: str, value: Any, label: str, derived: list[str] | None) -> str:
     return f"{json_path('$', key)} ({reason})"
 
 
+def _key(value: Any) -> Any:
+    """A provider or client name as the tables spell it: files say "Discord" or "OpenAI" too."""
+    return value.lower() if isinstance(value, str) else value
+
+
 def _names(value: Any, name: str) -> bool:
-    return value == name or (isinstance(value, list) and name in value)
+    return _key(value) == name or (isinstance(value, list) and name in map(_key, value))
 
 
 def _plugins(data: dict[str, Any]) -> list[Any] | None:
@@ -274,10 +279,10 @@ def _plugins(data: dict[str, Any]) -> list[Any] | None:
         return data["plugins"]
     model = data.get("model")
     provider = model.get("provider") if isinstance(model, dict) else None
-    provider = provider or data.get("modelProvider")
+    provider = _key(provider or data.get("modelProvider"))
     plugins = [PROVIDER_PLUGINS[provider]] if provider in PROVIDER_PLUGINS else []
     clients = data.get("clients")
-    for client in clients if isinstance(clients, list) else []:
+    for client in map(_key, clients if isinstance(clients, list) else []):
         if client in CLIENT_PLUGINS and CLIENT_PLUGINS[client] not in plugins:
             plugins.append(CLIENT_PLUGINS[client])
     return plugins or None
