@@ -49,7 +49,7 @@ async def _run(args: argparse.Namespace) -> int:
         poll=PollSchedule(first=args.poll, cap=args.poll * 4),
         backoff=Backoff(first=args.poll),
     )
-    worker = build_worker(database, settings, secrets, root, config=config)
+    worker = build_worker(database, settings, secrets, paths.instagram_dir, config=config)
     try:
         if args.until_idle:
             await worker.run_until_idle()

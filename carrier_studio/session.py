@@ -175,7 +175,9 @@ class Session:
         # Discord bot recall and remember through the controller meanwhile.
         memory = MemoryController(workspace.paths.database, settings, secrets, status)
         memory.changed.subscribe(lambda service: _give_redactor(service, redactor))
-        instagram = InstagramController(database, settings, secrets, workspace.root, status=status)
+        instagram = InstagramController(
+            database, settings, secrets, workspace.paths.instagram_dir, status=status
+        )
         chat = ChatService(
             ConversationStore(database, redact=redactor.redact),
             characters,
@@ -200,7 +202,7 @@ class Session:
             discord=DiscordController(chat, secrets),
             instagram=instagram,
             teams=TeamService(
-                workspace.root / "teams", characters, settings, secrets, database, mcp
+                workspace.paths.teams_dir, characters, settings, secrets, database, mcp
             ),
         )
 

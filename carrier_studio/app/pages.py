@@ -121,6 +121,7 @@ def _mcp(studio: Studio) -> QWidget:
         theme_changed=studio.theme.changed,
         tool_policies=store.workspace_policies,
         set_tool_policy=store.set_workspace_policy,
+        secrets=studio.session.secrets,  # where "Move secrets to the keyring" puts them
     )
     return McpPage(deps, studio.tasks)
 

@@ -33,7 +33,7 @@ class InstagramController:
         database: Database,
         settings: SettingsStore,
         secrets: SecretStore,
-        workspace_root: Path,
+        media_dir: Path,
         *,
         status: StatusBoard | None = None,
         config: WorkerConfig | None = None,
@@ -41,7 +41,7 @@ class InstagramController:
         self._settings = settings
         self._secrets = secrets
         self._status = status
-        self.queue = InstagramQueue(database, workspace_root / "instagram")
+        self.queue = InstagramQueue(database, media_dir)
         self.worker = InstagramWorker(
             self.queue, connector(settings, secrets), config=config, status=status
         )

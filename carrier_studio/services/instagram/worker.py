@@ -363,9 +363,10 @@ class InstagramWorker:
 # -- building from settings ----------------------------------------------------------------------
 
 
-def build_worker(database, settings_source, secrets, workspace_root: Path, **kwargs):  # noqa: ANN001, ANN201
-    """The worker of one workspace: its queue on ``database`` and a settings-driven connector."""
-    queue = InstagramQueue(database, workspace_root / "instagram")
+def build_worker(database, settings_source, secrets, media_dir: Path, **kwargs):  # noqa: ANN001, ANN201
+    """The worker of one workspace: its queue on ``database`` (media staged in ``media_dir``,
+    `WorkspacePaths.instagram_dir`) and a settings-driven connector."""
+    queue = InstagramQueue(database, media_dir)
     return InstagramWorker(queue, connector(settings_source, secrets), **kwargs)
 
 

@@ -26,7 +26,7 @@ def test_the_worker_runs_once_instagram_is_set_up(tmp_path, keyring_backend):
             secrets.set("INSTAGRAM_ACCESS_TOKEN", TOKEN)
             secrets.set("FTP_PASSWORD", rig.ftp.password)
             control = InstagramController(
-                rig.db, settings, secrets, tmp_path / "ws", status=board, config=FAST
+                rig.db, settings, secrets, tmp_path / "ws" / "instagram", status=board, config=FAST
             )
             before = await control.sync(), board.get("instagram")
             post = await control.queue.add([source], caption="configured")
