@@ -162,7 +162,22 @@ async def _export(session, service, args, out) -> int:  # noqa: ANN001
 
 
 async def _import(session, service, args, out) -> int:  # noqa: ANN001
-    result = await service.import_jsonl(args.path, replace=args.replace)
+    stored = [0, 0]
+
+    def on_progress(progress) -> None:  # noqa: ANN001
+        if progress.job == "stored":
+            stored[:] = [progress.done, progress.total]
+
+    try:
+        result = await service.import_jsonl(args.path, replace=args.replace, progress=on_progress)
+    except asyncio.CancelledError:
+        # Ctrl+C: what was stored stays, and running the same import again adds the rest.
+        print(
+            f"Stopped: {stored[0]:,} of {stored[1]:,} memories from {args.path} were stored; "
+            "run the same import again to add the rest.",
+            file=out,
+        )
+        raise
     skipped = getattr(result, "skipped", 0)
     print(
         f"Added {int(result):,} memories from {args.path}"

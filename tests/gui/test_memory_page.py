@@ -6,6 +6,7 @@ loop (wait_until / run_until_complete), so the page's fetches and jobs run as in
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -364,6 +365,45 @@ def test_export_and_import_round_trip(loop, memory, open_page, tmp_path):
     wait_until(loop, lambda: page.model.rowCount() == len(records))
     assert {page.model.record(r).id for r in range(len(records))} == {r.id for r in records}
     assert page.job_progress.maximum() >= 1
+
+
+def test_a_stopped_import_says_what_it_kept_and_a_second_import_adds_the_rest(
+    loop, memory, open_page, tmp_path, message_bus
+):
+    records = _remember_sentences(loop, memory)
+    source = tmp_path / "all.jsonl"
+    loop.run_until_complete(memory.export_jsonl(source))
+    loop.run_until_complete(memory.delete([r.id for r in records]))
+    page = open_page()
+    memory.import_chunk = 2
+    original, entered, release = memory.store.add, asyncio.Event(), asyncio.Event()
+
+    async def gated_add(items, space, **kwargs):
+        written = await original(items, space, **kwargs)
+        entered.set()  # the first chunk is committed; hold the import here
+        await release.wait()
+        return written
+
+    memory.store.add = gated_add
+    page.import_jsonl(source)
+    wait_until(loop, entered.is_set)
+    page.job_cancel.click()
+    release.set()  # the chunk being written when Cancel came ends (it cannot stop halfway)
+    _idle(loop, page)
+    memory.store.add = original
+    assert loop.run_until_complete(memory.count()) == 2
+    said = [m.text for m in message_bus.held()]
+    assert any(f"stopped: 2 of {len(records)} memories were stored" in t for t in said), said
+    wait_until(loop, lambda: page.model.rowCount() == 2)  # the list shows what is kept
+
+    page.import_jsonl(source)
+    _idle(loop, page)
+    assert loop.run_until_complete(memory.count()) == len(records)
+    said = [m.text for m in message_bus.held()]
+    assert any(
+        f"Imported {len(records) - 2} memories from all.jsonl; 2 were already stored" in t
+        for t in said
+    ), said
 
 
 def test_a_bad_import_file_names_its_lines_and_imports_nothing(

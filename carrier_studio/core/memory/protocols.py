@@ -40,9 +40,14 @@ class MemoryStore(Protocol):
         """The embedding space of the stored vectors; None for a store never written to."""
         ...
 
-    async def add(self, items: Sequence[StoredMemory], space: EmbeddingSpace) -> None:
+    async def add(
+        self, items: Sequence[StoredMemory], space: EmbeddingSpace, *, keep_existing: bool = False
+    ) -> int:
         """Store records with their vectors (ids are kept, so a deleted memory comes back as
-        it was). Raises if ``space`` differs from the store's."""
+        it was) and return how many rows were written. A stored id is replaced, or with
+        ``keep_existing`` left as it is and not counted — decided inside the write, so two
+        imports of one file store each memory once. Raises if ``space`` differs from the
+        store's."""
         ...
 
     async def get(self, ids: Sequence[str]) -> list[MemoryRecord]: ...

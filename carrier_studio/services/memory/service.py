@@ -381,8 +381,12 @@ class MemoryService:
         over the memories to store (skipped ones are not embedded).
 
         The rows go in in chunks of `import_chunk`, each its own short transaction, so studio.db
-        is never locked for long; if a chunk fails or the task is cancelled, what this import
-        added is deleted again and what it replaced is put back.
+        is never locked for long. Whether an id is already stored is decided inside each
+        chunk's write (``keep_existing``), so the count is exact even when another process
+        imports the same file at the same time. A cancelled or failed import keeps the chunks
+        it committed — nothing is deleted again (an undo worked out from a stale list once
+        deleted another process's rows) — and importing the file again adds just the rest;
+        `Progress` with job ``"stored"`` says how many are in after each chunk.
         """
 
         def read() -> jsonl.ParsedFile:
@@ -403,13 +407,18 @@ class MemoryService:
             found = await self.store.get(all_ids[start : start + self.import_chunk])
             existing.update(r.id for r in found)
         chosen = [i for i, r in enumerate(parsed.records) if replace or r.id not in existing]
-        skipped = len(parsed.records) - len(chosen)
         records = [parsed.records[i] for i in chosen]
         total = len(records)
         reuse = parsed.space == self.space
         vectors: list[np.ndarray | None] = (
             [parsed.vectors[i] for i in chosen] if reuse else [None] * total
         )
+        # A key pasted into an exported memory is not stored either; its text changed, so its
+        # vector is made again from what is stored.
+        for i, record in enumerate(records):
+            redacted = self._redacted(record)
+            if redacted is not record:
+                records[i], vectors[i] = redacted, None
         todo = [i for i, v in enumerate(vectors) if v is None]
         for start in range(0, len(todo), EMBED_BATCH):
             part = todo[start : start + EMBED_BATCH]
@@ -422,48 +431,36 @@ class MemoryService:
             lambda: [StoredMemory(r, v) for r, v in zip(records, vectors, strict=True)]
         )
         loop = asyncio.get_running_loop()
-        added: list[str] = []  # ids that were not stored before
-        displaced: list[StoredMemory] = []  # what replaced ids held before
-        try:
-            for start in range(0, total, self.import_chunk):
-                chunk = items[start : start + self.import_chunk]
-                async with self._writing:
-                    ids = [s.record.id for s in chunk]
-                    if replace:
-                        old = await self.store.delete([i for i in ids if i in existing])
-                        displaced.extend(old)
-                    await self._stage_too([s.record for s in chunk])
-                    added.extend(i for i in ids if i not in existing)
-                    began = loop.time()
-                    await self.store.add(chunk, self.space)
-                    held = loop.time() - began
-                if start + self.import_chunk < total:
-                    # Give way: back-to-back transactions would starve chat's writes on the
-                    # other connection, whose busy handler retries only every ≈100 ms.
-                    await asyncio.sleep(min(IMPORT_PAUSE, held))
-        except BaseException:
-            undo = asyncio.ensure_future(self._undo_import(added, displaced))
-            try:
-                await asyncio.shield(undo)
-            except asyncio.CancelledError:
-                await undo  # a second cancel still lets the clean-up finish
-                raise
-            raise
+        written = 0
+        for start in range(0, total, self.import_chunk):
+            chunk = items[start : start + self.import_chunk]
+            async with self._writing:
+                await self._stage_too([s.record for s in chunk])
+                began = loop.time()
+                adding = asyncio.ensure_future(
+                    self.store.add(chunk, self.space, keep_existing=not replace)
+                )
+                try:
+                    written += await asyncio.shield(adding)
+                except asyncio.CancelledError:
+                    # The chunk's transaction cannot be stopped halfway (it runs on the
+                    # store's thread or server): let it end, so "stored" tells the truth.
+                    if not adding.cancelled():
+                        written += await adding
+                    if progress:
+                        progress(Progress("stored", written, total))
+                    raise
+                held = loop.time() - began
+            if progress:
+                progress(Progress("stored", written, total))
+            if start + self.import_chunk < total:
+                # Give way: back-to-back transactions would starve chat's writes on the
+                # other connection, whose busy handler retries only every ≈100 ms.
+                await asyncio.sleep(min(IMPORT_PAUSE, held))
         if progress:
             progress(Progress("import", total, total))
-        return ImportResult(total, skipped)
-
-    async def _undo_import(self, added: list[str], displaced: list[StoredMemory]) -> None:
-        """Take back a failed import: delete what it added, restore what it replaced."""
-        space = await self.store.space()
-        async with self._writing:
-            for start in range(0, len(added), self.import_chunk):
-                await self.store.delete(added[start : start + self.import_chunk])
-            for start in range(0, len(displaced), self.import_chunk):
-                chunk = displaced[start : start + self.import_chunk]
-                await self.store.add(chunk, space or self.space)
-
-    # -- maintenance jobs ---------------------------------------------------------------------
+        # Ids another import stored while this one ran count as skipped, not added.
+        return ImportResult(written, len(parsed.records) - written)
 
     async def reembed(
         self, embedder: Embedder, *, progress: ProgressCallback | None = None

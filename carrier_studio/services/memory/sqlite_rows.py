@@ -141,7 +141,10 @@ def as_matrix(vectors: list[np.ndarray], dimension: int, ids: list[str]) -> np.n
     if not np.all(np.isfinite(matrix)):
         raise MemoryStoreError("a vector has a value that is not a finite number")
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return matrix / np.where(norms > 0, norms, 1.0)
+    # Rows already of unit length are kept bit for bit: dividing again moves the last bit
+    # (how depends on the CPU's BLAS), so a move or re-import would nudge every vector.
+    unit = np.abs(norms - 1.0) <= 4 * np.finfo(np.float32).eps
+    return np.where(unit | (norms == 0), matrix, matrix / np.where(norms > 0, norms, 1.0))
 
 
 def read_space(conn: apsw.Connection) -> EmbeddingSpace | None:

@@ -186,28 +186,48 @@ class SqliteMemoryStore(ThreadedConnection):
 
     # -- writing -----------------------------------------------------------------------------
 
-    async def add(self, items: Sequence[StoredMemory], space: EmbeddingSpace) -> None:
-        await self._run(self._add, list(items), space)
+    async def add(
+        self, items: Sequence[StoredMemory], space: EmbeddingSpace, *, keep_existing: bool = False
+    ) -> int:
+        return await self._run(self._add, list(items), space, keep_existing)
 
-    def _add(self, conn: apsw.Connection, items: list[StoredMemory], space: EmbeddingSpace):
+    def _add(
+        self,
+        conn: apsw.Connection,
+        items: list[StoredMemory],
+        space: EmbeddingSpace,
+        keep_existing: bool = False,
+    ) -> int:
         vectors = as_matrix(
             [i.vector for i in items], space.dimension, [i.record.id for i in items]
         )
         codes = pack_signs(vectors) if items else np.empty((0, words_for(space.dimension)))
 
-        def body() -> tuple[list[tuple[int, str]], np.ndarray]:
+        def body() -> tuple[list[tuple[int, str]], np.ndarray, np.ndarray]:
+            nonlocal items, vectors, codes
             self._claim_space(conn, space)
             if not items:
-                return [], np.empty(0, np.int64)
+                return [], np.empty(0, np.int64), codes
             ids = json.dumps([item.record.id for item in items])
             # Adding an id that is stored replaces it: undo, moves and imports can repeat.
             replaced = list(
                 conn.execute(
-                    "SELECT seq, character FROM memories WHERE id IN "
+                    "SELECT seq, character, id FROM memories WHERE id IN "
                     "(SELECT value FROM json_each(?))",
                     (ids,),
                 )
             )
+            if replaced and keep_existing:
+                # Checked inside this write transaction: another process's import of the same
+                # file cannot slip in between, so each memory is stored (and counted) once.
+                stored = {row[2] for row in replaced}
+                keep = [i for i, item in enumerate(items) if item.record.id not in stored]
+                items = [items[i] for i in keep]
+                vectors, codes = vectors[keep], codes[keep]
+                replaced = []
+                if not items:
+                    return [], np.empty(0, np.int64), codes
+            replaced = [(seq, character) for seq, character, _ in replaced]
             if replaced:
                 conn.execute(
                     f"DELETE FROM memories WHERE seq IN ({seq_list(s for s, _ in replaced)})"
@@ -243,11 +263,12 @@ class SqliteMemoryStore(ThreadedConnection):
                 "INSERT INTO memory_vectors (memory, vector) VALUES (?, ?)",
                 [(int(s), v.tobytes()) for s, v in zip(seqs, vectors, strict=True)],
             )
-            return replaced, seqs
+            return replaced, seqs, codes
 
-        replaced, seqs = self._write(conn, body)
+        replaced, seqs, codes = self._write(conn, body)
         # Committed: bring the in-memory indexes along.
         self._searcher.added([item.record.character for item in items], seqs, codes, replaced)
+        return len(seqs)
 
     async def update(self, record: MemoryRecord, vector: np.ndarray | None = None) -> None:
         await self._run(self._update, record, vector)

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from supabase import AsyncClient
 
 #: The migration's schema version this code needs (``memories_status().schema_version``).
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: memories_insert_missing (imports that can be run again)
 INIT_COMMAND = "carrier-studio memory init --supabase"
 #: Records per RPC (≈1 MB of JSON with 384-d vectors): small enough that the supabase client's
 #: JSON encoding and decoding, which run on the event loop, stay within a few milliseconds.
@@ -150,18 +150,23 @@ class SupabaseMemoryStore:
             return None
         return EmbeddingSpace(str(status["embedder_id"]), int(status["dimension"]))
 
-    async def add(self, items: Sequence[StoredMemory], space: EmbeddingSpace) -> None:
+    async def add(
+        self, items: Sequence[StoredMemory], space: EmbeddingSpace, *, keep_existing: bool = False
+    ) -> int:
+        written = 0
         for start in range(0, len(items), WRITE_BATCH):
             batch = items[start : start + WRITE_BATCH]
             payload = await asyncio.to_thread(_items_json, batch)
-            await self._rpc(
-                "memories_insert",
+            count = await self._rpc(
+                "memories_insert_missing" if keep_existing else "memories_insert",
                 {
                     "p_items": payload,
                     "p_embedder_id": space.embedder_id,
                     "p_dimension": space.dimension,
                 },
             )
+            written += int(count or 0)
+        return written
 
     async def get(self, ids: Sequence[str]) -> list[MemoryRecord]:
         if not ids:

@@ -218,7 +218,7 @@ security definer
 set search_path = pg_catalog, public, extensions
 as $$
     select jsonb_build_object(
-        'schema_version', 1,
+        'schema_version', 2,
         'embedder_id', (select embedder_id from public.memories_space where id = 1),
         'dimension', (select dimension from public.memories_space where id = 1));
 $$;
@@ -288,6 +288,46 @@ begin
         importance = excluded.importance, pinned = excluded.pinned,
         metadata = excluded.metadata, embedding = excluded.embedding,
         pending_embedding = null;
+    get diagnostics written = row_count;
+    return written;
+end
+$$;
+
+-- Like memories_insert, but an id that is already stored is left as it is and not counted:
+-- an import (which keeps ids) run twice, or by two people at once, stores each memory once
+-- and each run reports exactly what it added.
+create or replace function public.memories_insert_missing(
+    p_items jsonb, p_embedder_id text, p_dimension integer)
+returns integer
+language plpgsql
+security definer
+set search_path = pg_catalog, public, extensions
+as $$
+declare
+    bad text;
+    written integer;
+begin
+    perform public.memories_check_space(p_embedder_id, p_dimension);
+    select x.id into bad
+    from jsonb_to_recordset(p_items) as x(id text, embedding jsonb)
+    where coalesce(vector_dims(public.memories_vector(x.embedding)), 0) <> p_dimension
+    limit 1;
+    if found then
+        raise exception 'memory % has a vector of the wrong dimension (expected %)', bad, p_dimension
+            using errcode = 'CM002';
+    end if;
+    insert into public.memories as m (
+        id, character, kind, content, client, room, message_id, speaker, created_at,
+        importance, pinned, metadata, embedding)
+    select x.id, x.character, x.kind, x.content, coalesce(x.client, 'user'), x.room,
+           x.message_id, x.speaker, coalesce(x.created_at, now()), coalesce(x.importance, 0.5),
+           coalesce(x.pinned, false), coalesce(x.metadata, '{}'::jsonb),
+           public.memories_vector(x.embedding)
+    from jsonb_to_recordset(p_items) as x(
+        id text, character text, kind text, content text, client text, room text,
+        message_id text, speaker text, created_at timestamptz, importance double precision,
+        pinned boolean, metadata jsonb, embedding jsonb)
+    on conflict (id) do nothing;
     get diagnostics written = row_count;
     return written;
 end
@@ -678,6 +718,7 @@ revoke all on function
     public.memories_status(),
     public.memories_set_space(text, integer),
     public.memories_insert(jsonb, text, integer),
+    public.memories_insert_missing(jsonb, text, integer),
     public.match_memories(real[], jsonb, integer),
     public.memories_keyword_search(text, jsonb, integer),
     public.memories_hybrid_search(text, real[], jsonb, integer),
@@ -696,6 +737,7 @@ declare
         'public.memories_status()',
         'public.memories_set_space(text, integer)',
         'public.memories_insert(jsonb, text, integer)',
+        'public.memories_insert_missing(jsonb, text, integer)',
         'public.match_memories(real[], jsonb, integer)',
         'public.memories_keyword_search(text, jsonb, integer)',
         'public.memories_hybrid_search(text, real[], jsonb, integer)',

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 
-from carrier_studio.core.memory import MemoryQuery, MemoryRecord
+from carrier_studio.core.memory import MemoryFilter, MemoryQuery, MemoryRecord
 from carrier_studio.core.redaction import REDACTED, Redactor
 from carrier_studio.services.memory.embedders import LocalEmbedder
 from carrier_studio.services.memory.service import MemoryService
@@ -61,3 +61,38 @@ def test_an_ordinary_memory_is_stored_as_it_was_said(tmp_path):
 
     (stored,) = asyncio.run(main())
     assert stored.content == said
+
+
+def test_an_imported_file_stores_no_secret_and_its_vector_is_made_again(tmp_path):
+    from carrier_studio.core.memory.jsonl import header_line, record_line
+
+    leaked = MemoryRecord("Ada", f"the deploy token is {SHAPED}", "fact")
+    plain = MemoryRecord("Ada", "Sam likes green tea", "fact")
+
+    async def main():
+        store = await SqliteMemoryStore.open(tmp_path / "studio.db")
+        service = MemoryService(store, LocalEmbedder())
+        try:
+            (leaked_vec, plain_vec) = await service.embedder.embed([leaked.content, plain.content])
+            source = tmp_path / "old-export.jsonl"
+            source.write_text(
+                header_line(service.space)
+                + "\n"
+                + record_line(leaked, leaked_vec)
+                + "\n"
+                + record_line(plain, plain_vec)
+                + "\n"
+            )
+            await service.import_jsonl(source)
+            stored = await service.get([leaked.id, plain.id])
+            vectors = {s.record.id: s.vector for s in await service.vectors(MemoryFilter())}
+            (expected,) = await service.embedder.embed([f"the deploy token is {REDACTED}"])
+            return stored, vectors, expected, leaked_vec
+        finally:
+            await service.close()
+
+    stored, vectors, expected, leaked_vec = asyncio.run(main())
+    assert [r.content for r in stored] == [f"the deploy token is {REDACTED}", plain.content]
+    # The stored vector is of the stored text, not of the text with the key in it.
+    assert float(vectors[leaked.id] @ expected) > 0.999
+    assert float(vectors[leaked.id] @ leaked_vec) < 0.999

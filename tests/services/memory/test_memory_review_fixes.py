@@ -108,14 +108,14 @@ class RecordingStore(SqliteMemoryStore):
         self.adds: list[int] = []
         self.fail_at: int | None = None
 
-    async def add(self, items, space) -> None:
+    async def add(self, items, space, *, keep_existing=False) -> int:
         self.adds.append(len(items))
         if self.fail_at is not None and len(self.adds) == self.fail_at:
             raise MemoryStoreError("the disk is full (test)")
-        await super().add(items, space)
+        return await super().add(items, space, keep_existing=keep_existing)
 
 
-def test_import_writes_short_chunks_and_a_failure_takes_them_all_back(tmp_path):
+def test_import_writes_short_chunks_and_a_failure_keeps_what_was_committed(tmp_path):
     async def main():
         source = await open_service(tmp_path, "a.db")
         store = await RecordingStore.open(tmp_path / "b.db")
@@ -133,15 +133,16 @@ def test_import_writes_short_chunks_and_a_failure_takes_them_all_back(tmp_path):
             store.fail_at = 3  # the third chunk fails, after two were committed
             with pytest.raises(MemoryStoreError, match="disk is full"):
                 await target.import_jsonl(path, replace=True)
-            assert await target.count() == before
-            assert await target.get([r.id for r in rows]) == [edited]
-            # Then it goes through, in transactions of at most import_chunk rows each.
+            # The two committed chunks stay (rows[0] replaced, as asked); nothing else moved.
+            assert before == 1 and await target.count() == 4
+            assert await target.get([rows[0].id]) == [rows[0]]
+            # Importing again adds just the rest, in transactions of at most import_chunk rows.
             store.adds.clear()
             store.fail_at = None
             result = await target.import_jsonl(path)
-            assert result == len(rows) - 1 and result.skipped == 1
-            assert max(store.adds) <= 2 and sum(store.adds) == len(rows) - 1
-            assert await target.get([edited.id]) == [edited]
+            assert result == len(rows) - 4 and result.skipped == 4
+            assert max(store.adds) <= 2 and sum(store.adds) == len(rows) - 4
+            assert await target.count() == len(rows)
         finally:
             await source.close()
             await target.store.close()
@@ -149,7 +150,7 @@ def test_import_writes_short_chunks_and_a_failure_takes_them_all_back(tmp_path):
     asyncio.run(main())
 
 
-def test_a_cancelled_import_leaves_nothing(tmp_path):
+def test_a_cancelled_import_keeps_what_it_stored_and_a_second_run_adds_the_rest(tmp_path):
     async def main():
         source = await open_service(tmp_path, "a.db")
         store = await RecordingStore.open(tmp_path / "b.db")
@@ -161,20 +162,31 @@ def test_a_cancelled_import_leaves_nothing(tmp_path):
             entered, release = asyncio.Event(), asyncio.Event()
             original = store.add
 
-            async def gated_add(items, space):
-                await original(items, space)
+            async def gated_add(items, space, **kwargs):
+                written = await original(items, space, **kwargs)
                 if len(store.adds) == 2:
                     entered.set()
                     await release.wait()
+                return written
 
             store.add = gated_add
             task = asyncio.create_task(target.import_jsonl(path))
-            await entered.wait()
-            assert await target.count() == 2  # committed, visible, but not for good
+            # Waits for the second chunk, or for the import to end early (its error shows).
+            waiter = asyncio.create_task(entered.wait())
+            await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+            assert not task.done(), task.exception()
+            assert await target.count() == 2  # committed and visible
             task.cancel()
+            release.set()  # the chunk being written ends: a transaction cannot stop halfway
             with pytest.raises(asyncio.CancelledError):
                 await task
-            assert await target.count() == 0
+            # Nothing is deleted again: a stale "what I added" list once deleted another
+            # process's rows. The next run is idempotent by id and adds exactly the rest.
+            assert await target.count() == 2
+            store.add = original
+            result = await target.import_jsonl(path)
+            assert (result, result.skipped) == (len(records()) - 2, 2)
+            assert await target.count() == len(records())
         finally:
             await source.close()
             await target.store.close()

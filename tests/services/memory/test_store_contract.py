@@ -107,6 +107,29 @@ def test_adding_a_stored_id_replaces_it(store_factory):
     run(store_factory, scenario)
 
 
+def test_keep_existing_adds_only_new_ids_and_counts_them(store_factory):
+    # What a re-run import relies on: stored ids (and their edits) stay, only new ones are
+    # written, and the count returned is what was written.
+    async def scenario(store):
+        first, second = rec("kept as edited", 0), rec("new", 1)
+        assert await store.add([StoredMemory(first, axis(0))], SPACE) == 1
+        older = MemoryRecord(**{**_fields(first), "content": "from the file"})
+        added = await store.add(
+            [StoredMemory(older, axis(3)), StoredMemory(second, axis(2))],
+            SPACE,
+            keep_existing=True,
+        )
+        assert added == 1
+        assert await store.get([first.id, second.id]) == [first, second]
+        hits = await store.search(MemoryQuery("x", mode="semantic", limit=1), axis(0))
+        assert hits[0].record.id == first.id  # its vector stayed too
+        both = [StoredMemory(first, axis(0)), StoredMemory(second, axis(2))]
+        assert await store.add(both, SPACE, keep_existing=True) == 0
+        assert await store.count(MemoryFilter()) == 2
+
+    run(store_factory, scenario)
+
+
 def _fields(record: MemoryRecord) -> dict:
     return {name: getattr(record, name) for name in record.__slots__}
 

@@ -151,12 +151,31 @@ class MemoryJobs(QObject):
         self._start("Importing memories", self._import(path))
 
     async def _import(self, path: Path) -> None:
+        stored = [0, 0]  # stored so far, of how many
+
+        def on_progress(progress: Progress) -> None:
+            if progress.job == "stored":
+                stored[:] = [progress.done, progress.total]
+            self._on_progress(progress)
+
         try:
-            n = await self.page.memory.import_jsonl(path, progress=self._on_progress)
+            n = await self.page.memory.import_jsonl(path, progress=on_progress)
         except MemoryImportError as exc:
             self._show_import_problems(path, exc)
             return
-        messages.info(f"Imported {n:,} memories from {path.name}.")
+        except asyncio.CancelledError:
+            # What was stored stays (imports are idempotent by id): say so, and how to finish.
+            messages.info(
+                f"Import of {path.name} stopped: {stored[0]:,} of {stored[1]:,} memories were "
+                "stored. Import the file again to add the rest."
+            )
+            self._after_bulk_change()
+            raise
+        skipped = getattr(n, "skipped", 0)
+        messages.info(
+            f"Imported {n:,} memories from {path.name}"
+            + (f"; {skipped:,} were already stored." if skipped else ".")
+        )
         self._after_bulk_change()
 
     def _show_import_problems(self, path: Path, exc: MemoryImportError) -> None:
