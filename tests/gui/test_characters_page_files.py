@@ -56,6 +56,23 @@ def test_an_imported_png_card_shows_its_avatar_in_the_list(page_and_studio, loop
     assert _option(page, "Ada").icon.isNull()
 
 
+def test_the_avatar_is_shown_beside_the_name_on_the_chat_and_discord_pages(
+    page_and_studio, loop
+):
+    page, studio = page_and_studio
+    loop.run_until_complete(page._import([HAZEL]))
+    loop.run_until_complete(studio.tasks.wait_idle())
+    for name in ("chat", "discord"):
+        studio.window.show_page(name)
+        other = studio.window.page(name)
+        loop.run_until_complete(studio.tasks.wait_idle())
+        loop.run_until_complete(other._load_characters())
+        combo = other.character
+        icons = {combo.itemText(i): combo.itemIcon(i) for i in range(combo.count())}
+        assert not icons["Hazel Thornbury"].isNull(), name
+        assert icons["Ada"].isNull(), name  # no avatar, no borrowed icon
+
+
 def test_a_character_in_a_sub_folder_is_listed_with_its_folder(page_and_studio, loop):
     page, studio = page_and_studio
     retired = studio.session.workspace.paths.characters_dir / "retired"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 from typing import Any
 
 from carrier_studio.core import messages
@@ -74,6 +75,11 @@ class ChatService:
     async def characters_by_name(self) -> dict[str, CharacterDoc]:
         entries = await asyncio.to_thread(self.characters.list)
         return {e.doc.name: e.doc for e in entries if e.doc is not None and e.error is None}
+
+    async def avatars(self) -> dict[str, Path]:
+        """Each character's avatar image, by name (characters without one are left out)."""
+        entries = await asyncio.to_thread(self.characters.list)
+        return {e.doc.name: e.avatar for e in entries if e.doc is not None and e.avatar}
 
     async def open(self, conversation_id: int) -> ChatThread:
         """The conversation's thread (shared with anyone who has it open); `close` releases it."""

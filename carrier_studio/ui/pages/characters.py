@@ -22,10 +22,7 @@ from PySide6.QtGui import (
     QDragEnterEvent,
     QDropEvent,
     QIcon,
-    QImage,
-    QImageReader,
     QKeySequence,
-    QPixmap,
     QShortcut,
 )
 from PySide6.QtWidgets import (
@@ -71,6 +68,7 @@ from carrier_studio.ui.models.character_list import (
 from carrier_studio.ui.pages.character_form import CharacterForm
 from carrier_studio.ui.tasks import TaskOwner
 from carrier_studio.ui.widgets.ask import Ask
+from carrier_studio.ui.widgets.avatar import AVATAR_SIZE, avatar_icons
 from carrier_studio.ui.widgets.builder_dialog import BuilderDialog, Draft
 from carrier_studio.ui.widgets.page import Page
 
@@ -79,8 +77,6 @@ if TYPE_CHECKING:
     from carrier_studio.services.platform.secrets import SecretStore
 
 
-#: The side of a list icon; avatars are decoded at this size, never at full size.
-AVATAR_SIZE = 28
 #: The export menu: every JSON exporter, then the PNG card.
 EXPORT_KINDS = [*EXPORTERS, Format.CARD_PNG]
 
@@ -103,22 +99,6 @@ class CharacterFiles(Ask):
         kind = "PNG character card (*.png)" if suggested.endswith(".png") else "JSON (*.json)"
         path, _ = QFileDialog.getSaveFileName(parent, "Export character", suggested, kind)
         return path or None
-
-
-def _load_avatar(path: Path) -> QImage | None:
-    """A small QImage of an avatar (worker thread: QImage may be made there, QPixmap not).
-
-    The reader decodes straight to icon size, so a large picture costs no more than a small one,
-    and Qt's allocation limit refuses a picture too large to decode at all.
-    """
-    reader = QImageReader(str(path))
-    size = reader.size()
-    if size.isValid() and size.width() > 0 and size.height() > 0:
-        reader.setScaledSize(
-            size.scaled(AVATAR_SIZE, AVATAR_SIZE, Qt.AspectRatioMode.KeepAspectRatio)
-        )
-    image = reader.read()
-    return None if image.isNull() else image
 
 
 class _EntryDelegate(QStyledItemDelegate):
@@ -360,12 +340,7 @@ class CharactersPage(Page):
     async def _refresh(self, select: Path | None = None) -> None:
         entries = await asyncio.to_thread(self.deps.store.list)
         self._mcp_names = await asyncio.to_thread(self.deps.mcp_servers)
-        images = await asyncio.to_thread(
-            lambda: {str(e.path): _load_avatar(e.avatar) for e in entries if e.avatar}
-        )
-        self.avatar_icons = {
-            path: QIcon(QPixmap.fromImage(image)) for path, image in images.items() if image
-        }
+        self.avatar_icons = await avatar_icons({str(e.path): e.avatar for e in entries if e.avatar})
         self.entry_folders = {str(e.path): e.folder for e in entries if e.folder}
         self._apply_entries(entries, select or self.path)
 

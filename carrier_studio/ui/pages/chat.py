@@ -58,6 +58,7 @@ from carrier_studio.core.runtime.transcript import (
 from carrier_studio.core.settings import WORKSPACE_DEFAULT, ConversationModel, ModelChoice
 from carrier_studio.ui.tasks import TaskOwner
 from carrier_studio.ui.widgets.ask import Ask
+from carrier_studio.ui.widgets.avatar import show_avatars
 from carrier_studio.ui.widgets.chat_items import (
     ApprovalCard,
     ErrorCard,
@@ -228,6 +229,7 @@ class ChatPage(Page):
         if current in names:
             self.character.setCurrentText(current)
         self.character.blockSignals(False)
+        await show_avatars(self.character, await self.deps.chat.avatars())
         await self._load_conversations()
 
     def refresh_conversations(self) -> None:

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from carrier_studio.core import messages
 from carrier_studio.core.discord import ActivityEntry, BotPhase, BotStatus
 from carrier_studio.ui.tasks import TaskOwner
+from carrier_studio.ui.widgets.avatar import show_avatars
 from carrier_studio.ui.widgets.page import Page
 
 if TYPE_CHECKING:
@@ -148,6 +149,7 @@ class DiscordPage(Page):
             hosts = [n for n in names if n.lower() == "juniper"]
             if hosts:
                 self.character.setCurrentText(hosts[0])
+        await show_avatars(self.character, await self.deps.chat.avatars())
 
     def _options(self):  # noqa: ANN202 - a DiscordSettings
         discord = self.deps.settings.settings.discord
