@@ -18,12 +18,14 @@ import logging
 import os
 from collections.abc import Mapping
 from contextlib import AsyncExitStack
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from carrier_studio.core import messages
 from carrier_studio.core.errors import CarrierError
 from carrier_studio.core.mcp.status import mcp_summary
 from carrier_studio.core.status import State, StatusBoard
+from carrier_studio.services.platform.files import remove_stale_temps
 from carrier_studio.services.platform.paths import AppPaths
 
 if TYPE_CHECKING:
@@ -227,6 +229,7 @@ class Session:
         try:
             # Before anything can fail, log or crash: the keyring may block, so in a thread.
             await asyncio.to_thread(self.register_secrets)
+            await asyncio.to_thread(remove_stale_temps, self.atomic_write_folders())
             if await self._open_database():
                 stack.push_async_callback(self._close_database)
             # MCP servers start on demand (a chat, a bot, a team); they stop after every
@@ -256,6 +259,20 @@ class Session:
         except BaseException:
             await self.stop()
             raise
+
+    def atomic_write_folders(self) -> list[Path]:
+        """Where the studio's atomic writes put their temporary files (`atomic_write_text`
+        and the character store's own): `start` clears the stale ones an interrupted write
+        left (#20). Exports go wherever the user chose and are not searched."""
+        paths = self.workspace.paths
+        folders = [
+            self.app_paths.config_dir,  # settings.json
+            paths.characters_dir,  # characters and their avatars
+            paths.mcp_config.parent,  # mcp_servers.json
+            paths.teams_dir,
+            paths.tools_dir,  # the tool maker's scripts
+        ]
+        return list(dict.fromkeys(folders))
 
     async def start_discord(self, settings: DiscordSettings | None = None) -> bool:
         """Connect the Discord bot (the settings' character unless given); whether it runs.
