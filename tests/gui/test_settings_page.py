@@ -82,18 +82,20 @@ def test_invalid_endpoint_is_explained_and_nothing_saved(make_studio, loop, app_
     assert page.dirty
 
 
-def test_without_a_keyring_the_user_must_choose(make_studio, loop, app_paths, tmp_path):
+def test_without_a_keyring_a_typed_key_works_for_the_session(
+    make_studio, loop, app_paths, tmp_path
+):
     studio = make_studio(backend=keyring.backends.fail.Keyring())
     page = _settings_page(studio)
     assert page.keyring_banner.property("severity") == "warning"
-    assert "No system keyring" in page.keyring_banner.text()
+    banner = page.keyring_banner.text()
+    assert "No system keyring" in banner and "session only" in banner
+    assert "backend" not in banner and "keyring.backends" not in banner  # no class names
+    # What is not there is not offered, and the box shows what is used instead.
+    keyring_item = page.storage.model().item(page.storage.findData("keyring"))
+    assert not keyring_item.isEnabled() and "not available" in keyring_item.text()
+    assert page.storage.currentData() == "session" and not page.dirty
     QTest.keyClicks(page.secret_fields["ANTHROPIC_API_KEY"].edit, KEY)
-    _save(page, loop, studio)
-    assert "no system keyring" in page.error_label.text().lower()
-    assert studio.session.secrets.get("ANTHROPIC_API_KEY") is None
-    assert not studio.session.workspace.paths.env_file.exists()
-
-    page.storage.setCurrentIndex(page.storage.findData("session"))
     _save(page, loop, studio)
     assert page.error_label.isHidden()
     assert studio.session.secrets.lookup("ANTHROPIC_API_KEY") == (KEY, "session")
@@ -110,6 +112,17 @@ def test_clear_removes_a_stored_secret(make_studio, loop, keyring_backend):
     field = page.secret_fields["DISCORD_BOT_TOKEN"]
     assert field.source == "keyring"
     assert field.clear_button.isEnabled()
+    asked = []
+
+    def confirm(_parent, title, text, action):
+        asked.append((title, text, action))
+        return len(asked) > 1  # Cancel the first time, Remove the second
+
+    page.ask = type("A", (), {"confirm": staticmethod(confirm)})
+    field.clear_button.click()
+    loop.run_until_complete(studio.tasks.wait_idle())
+    assert keyring_backend.entries[(SERVICE, "DISCORD_BOT_TOKEN")] == "a-discord-token-value"
+    assert "DISCORD_BOT_TOKEN" in asked[0][0] and "system keyring" in asked[0][1]
     field.clear_button.click()
     loop.run_until_complete(studio.tasks.wait_idle())
     assert (SERVICE, "DISCORD_BOT_TOKEN") not in keyring_backend.entries

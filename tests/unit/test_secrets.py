@@ -23,16 +23,19 @@ def test_secrets_go_to_the_keyring_under_the_studio_service(tmp_path, keyring_ba
     assert not (tmp_path / ".env").exists()
 
 
-def test_without_a_keyring_nothing_is_written_silently(tmp_path):
+def test_without_a_keyring_a_key_is_kept_for_the_session_and_nothing_is_written(tmp_path):
     store = SecretStore(
         "keyring", tmp_path / ".env", backend=keyring.backends.fail.Keyring(), environ={}
     )
     assert not store.keyring_available
-    assert store.needs_choice
-    with pytest.raises(SecretStoreError, match="no system keyring") as info:
-        store.set("OPENAI_API_KEY", KEY)
-    assert "session only" in str(info.value)
+    assert store.needs_choice and store.effective_storage == "session"
+    assert store.storage_words.startswith("this session only")
+    assert "no system keyring" in store.storage_words
+    store.set("OPENAI_API_KEY", KEY)
+    assert store.lookup("OPENAI_API_KEY") == (KEY, "session")
     assert list(tmp_path.iterdir()) == []
+    with pytest.raises(SecretStoreError, match="no system keyring"):
+        store.import_env_file()  # moving keys into a keyring still needs one
 
 
 def test_session_storage_forgets_on_a_new_store(tmp_path):

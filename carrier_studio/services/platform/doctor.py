@@ -105,7 +105,7 @@ def report(
             [
                 ("sqlite-vec", _sqlite_vec()),
                 ("Keyring backend", f"{secrets.backend_name} ({keyring_state})"),
-                ("Secrets go to", secrets.storage),
+                ("Secrets go to", secrets.storage_words),
             ],
         ),
         ("Tools", [("node", _tool_version("node")), ("npm", _tool_version("npm"))]),

@@ -88,6 +88,14 @@ def _is_insecure(backend: KeyringBackend) -> bool:
     return type(backend).__module__.startswith("keyrings.alt")
 
 
+#: Where secrets are kept, as Settings and doctor say it.
+STORAGE_WORDS: dict[str, str] = {
+    "keyring": "the system keyring",
+    "session": "this session only (forgotten when the studio quits)",
+    "dotenv": "the workspace .env file (plain text)",
+}
+
+
 class SecretStore:
     def __init__(
         self,
@@ -138,6 +146,19 @@ class SecretStore:
         """True when secrets should go to the keyring but there is none to go to."""
         return self.storage == "keyring" and not self.keyring_available
 
+    @property
+    def effective_storage(self) -> Storage:
+        """Where a secret set now goes. Asked for the keyring where there is none, it is this
+        session only: a typed key still works at once, and nothing lands in a plaintext file
+        the user did not choose (Settings and doctor say so)."""
+        return "session" if self.needs_choice else self.storage
+
+    @property
+    def storage_words(self) -> str:
+        """`effective_storage` in words, for Settings and doctor."""
+        words = STORAGE_WORDS[self.effective_storage]
+        return f"{words}: there is no system keyring" if self.needs_choice else words
+
     def _env_file_values(self) -> dict[str, str]:
         if not self.env_file.is_file():
             return {}
@@ -173,9 +194,9 @@ class SecretStore:
         would otherwise keep finding the stale one first)."""
         self.redactor.add(value)
         self._forget_elsewhere(name)
-        if self.storage == "session":
+        if self.effective_storage == "session":
             self._session[name] = value
-        elif self.storage == "dotenv":
+        elif self.effective_storage == "dotenv":
             import dotenv
 
             self.env_file.parent.mkdir(parents=True, exist_ok=True)
@@ -202,9 +223,9 @@ class SecretStore:
     def _forget_elsewhere(self, name: str) -> None:
         # Lookup goes session → keyring → .env, so only copies that would win over the new
         # one are stale. The user's .env is left alone: the new copy is looked up before it.
-        if self.storage != "session":
+        if self.effective_storage != "session":
             self._session.pop(name, None)
-        if self.storage == "dotenv":
+        if self.effective_storage == "dotenv":
             self._keyring_delete(name)
 
     def _keyring_delete(self, name: str) -> None:

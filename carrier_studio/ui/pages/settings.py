@@ -36,6 +36,7 @@ from carrier_studio.core import messages
 from carrier_studio.core.settings import PROVIDERS, Settings
 from carrier_studio.ui.tasks import TaskOwner
 from carrier_studio.ui.theme import ThemeManager
+from carrier_studio.ui.widgets.ask import Ask
 from carrier_studio.ui.widgets.page import Page
 from carrier_studio.ui.widgets.secret_field import SecretField
 
@@ -48,6 +49,12 @@ _STORAGE_CHOICES = [
     ("session", "This session only — forgotten when the studio quits"),
     ("dotenv", "Workspace .env file — plain text, readable by anyone with the folder"),
 ]
+#: Where a secret was found, as the Clear question says it.
+_SOURCE_WORDS = {
+    "keyring": "the system keyring",
+    "session": "this session",
+    ".env": "the workspace .env file",
+}
 _PROVIDERS = list(PROVIDERS.items())
 
 
@@ -88,6 +95,8 @@ class SettingsPage(Page):
         self._theme = theme
         self._tasks = tasks
         self._loading = False
+        #: The page's questions (tests replace it).
+        self.ask = Ask
         self.dirty = False
         self.secret_fields: dict[str, SecretField] = {}
 
@@ -444,6 +453,15 @@ class SettingsPage(Page):
             self.secret_fields[name].set_source(source)
 
     def _on_secret_clear_requested(self, name: str) -> None:
+        where = _SOURCE_WORDS.get(self.secret_fields[name].source or "", "where it is kept")
+        if not self.ask.confirm(
+            self,
+            f"Remove {name}?",
+            f"{name} will be removed from {where}. It cannot be brought back; you would have "
+            "to type it again.",
+            "Remove",
+        ):
+            return
         self._tasks.start(f"Clearing {name}", self._clear_secret(name))
 
     async def _clear_secret(self, name: str) -> None:
@@ -467,17 +485,29 @@ class SettingsPage(Page):
 
     def _update_keyring_banner(self) -> None:
         store = self._secrets
+        keyring_index = self.storage.findData("keyring")
+        item = self.storage.model().item(keyring_index)
         if store.keyring_available:
-            text = f"Secrets are stored in your system keyring ({store.backend_name})."
+            text = "Keys are kept in your system keyring."
             severity = "info"
+            item.setEnabled(True)
+            item.setText(dict(_STORAGE_CHOICES)["keyring"])
         else:
             text = (
-                "<b>No system keyring is available on this computer</b> "
-                f"(backend: {store.backend_name}). Choose where keys should go: for this session "
-                "only, or the workspace .env file in plain text. Nothing is written to a "
-                "plaintext file unless you choose it."
+                "<b>No system keyring on this computer.</b> Keys you type are kept for this "
+                "session only and forgotten when the studio quits. To keep them between runs, "
+                "choose the workspace .env file below (plain text in the workspace folder)."
             )
             severity = "warning"
+            # What is not there cannot be chosen; a saved "keyring" shows as what is used.
+            item.setEnabled(False)
+            item.setText("System keyring — not available on this computer")
+            if self.storage.currentData() == "keyring":
+                loading, self._loading = self._loading, True
+                try:
+                    _select(self.storage, "session")
+                finally:
+                    self._loading = loading
         self.keyring_banner.setText(text)
         self.keyring_banner.setProperty("severity", severity)
         self.keyring_banner.style().unpolish(self.keyring_banner)

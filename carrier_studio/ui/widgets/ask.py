@@ -60,6 +60,16 @@ class Ask:
             box.deleteLater()
 
     @staticmethod
+    def confirm(parent: QWidget, title: str, text: str, action: str) -> bool:
+        """Yes/no before something that cannot be undone; ``action`` names the button."""
+        box = QMessageBox(QMessageBox.Icon.Question, title, text, parent=parent)
+        yes = box.addButton(action, QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        return box.clickedButton() is yes
+
+    @staticmethod
     def text(parent: QWidget, title: str, label: str, value: str) -> str | None:
         text, ok = QInputDialog.getText(parent, title, label, QLineEdit.EchoMode.Normal, value)
         return text if ok else None
