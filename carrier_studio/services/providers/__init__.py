@@ -1,11 +1,17 @@
 """Model providers behind one interface (`base.ModelProvider`), registered by name.
 
 Other features use these names only: the registry's functions, the `TextModel` protocol and
-the error wording.
+the error wording, and the probe Settings uses to list a server's models and find local ones.
 """
 
 from carrier_studio.services.providers.base import Completion, TextModel
 from carrier_studio.services.providers.errors import classify_error, provider_error
+from carrier_studio.services.providers.probe import (
+    LOCAL_SERVERS,
+    LocalServer,
+    find_local_servers,
+    list_models,
+)
 from carrier_studio.services.providers.registry import (
     ModelPlan,
     agents_model,
@@ -20,7 +26,9 @@ from carrier_studio.services.providers.registry import (
 )
 
 __all__ = [
+    "LOCAL_SERVERS",
     "Completion",
+    "LocalServer",
     "ModelPlan",
     "TextModel",
     "agents_model",
@@ -28,6 +36,8 @@ __all__ = [
     "checked",
     "choice_for",
     "classify_error",
+    "find_local_servers",
+    "list_models",
     "plan_for",
     "provider_error",
     "provider_named",
