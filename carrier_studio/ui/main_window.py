@@ -12,7 +12,7 @@ import base64
 from dataclasses import dataclass
 
 from PySide6.QtCore import QByteArray, QEvent, QObject, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -61,7 +61,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Carrier Studio")
         self.setWindowIcon(icons.icon("app", size=64))
         self.setMinimumSize(720, 480)
-        self.resize(1180, 760)
+        self.resize(self._fitting(QSize(1180, 760)))
         self._theme = theme
         self._pages = pages
         self._painted = False
@@ -196,6 +196,16 @@ class MainWindow(QMainWindow):
         """From now on pages are built when shown; the current one at once."""
         self._services_ready = True
         self.build_current_page()
+
+    def _fitting(self, wanted: QSize) -> QSize:
+        """``wanted``, made small enough for the screen's free area (a 1024×700 screen showed
+        only part of a 1180×760 window, its right edge off the screen)."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            return wanted
+        free = screen.availableGeometry().size()
+        # The frame (title bar, borders) comes on top of the client size asked for.
+        return wanted.boundedTo(QSize(max(720, free.width() - 16), max(480, free.height() - 40)))
 
     # -- state that survives a restart ------------------------------------------------------
 

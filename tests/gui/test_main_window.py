@@ -119,6 +119,21 @@ def test_geometry_and_page_survive_a_restart(make_studio, loop):
     assert second.window.current_page_key() == "memory"
 
 
+def test_the_window_fits_the_screen_new_and_after_a_restart_from_a_larger_one(
+    make_studio, loop
+):
+    # The offscreen screen is 800x600: smaller than the 1180x760 the window would like, as a
+    # 1024x700 laptop screen is (where the right edge of the window once ran off the screen).
+    first = make_studio()
+    free = first.window.screen().availableGeometry()
+    assert first.window.width() <= free.width() and first.window.height() <= free.height()
+    assert first.window.width() >= 720 and first.window.height() >= 480  # still usable
+    first.window.resize(1900, 1000)  # as saved on a large monitor
+    loop.run_until_complete(first.shutdown())
+    second = make_studio()
+    assert second.window.width() <= free.width() and second.window.height() <= free.height()
+
+
 def test_first_run_says_the_workspace_was_created(make_studio):
     studio = make_studio()
     texts = [m.text for m in studio.messages.history]
