@@ -82,7 +82,14 @@ def _chat(studio: Studio) -> QWidget:
     )
     page = ChatPage(deps, studio.tasks)
     page.open_memory.connect(studio.open_memory)
+    _refresh_when_shown(studio, "chat", page.refresh)
     return page
+
+
+def _refresh_when_shown(studio: Studio, key: str, refresh: Callable[[], None]) -> None:
+    """Re-list characters each time the page is shown again: one added, imported (also from
+    the command line) or renamed meanwhile appears without a restart."""
+    studio.window.page_changed.connect(lambda shown: refresh() if shown == key else None)
 
 
 def _memory(studio: Studio) -> QWidget:
@@ -175,7 +182,9 @@ def _discord(studio: Studio) -> QWidget:
 
     session = studio.session
     deps = DiscordPageDeps(session.discord, session.settings, session.chat, studio.theme.colors)
-    return DiscordPage(deps, studio.tasks)
+    page = DiscordPage(deps, studio.tasks)
+    _refresh_when_shown(studio, "discord", page.refresh)
+    return page
 
 
 def _teams(studio: Studio) -> QWidget:
@@ -197,10 +206,13 @@ def _teams(studio: Studio) -> QWidget:
 
 
 def _settings(studio: Studio) -> QWidget:
-    from carrier_studio.ui.pages.settings import SettingsPage
+    from carrier_studio.services.providers import find_local_servers, list_models
+    from carrier_studio.ui.pages.settings import ModelProbe, SettingsPage
 
     session = studio.session
-    return SettingsPage(session.settings, session.secrets, studio.theme, studio.tasks)
+    # "Test connection" and "Find local servers" (#15): the providers service does the asking.
+    probe = ModelProbe(list_models=list_models, find_local_servers=find_local_servers)
+    return SettingsPage(session.settings, session.secrets, studio.theme, studio.tasks, probe=probe)
 
 
 PAGES = [

@@ -56,9 +56,7 @@ def test_an_imported_png_card_shows_its_avatar_in_the_list(page_and_studio, loop
     assert _option(page, "Ada").icon.isNull()
 
 
-def test_the_avatar_is_shown_beside_the_name_on_the_chat_and_discord_pages(
-    page_and_studio, loop
-):
+def test_the_avatar_is_shown_beside_the_name_on_the_chat_and_discord_pages(page_and_studio, loop):
     page, studio = page_and_studio
     loop.run_until_complete(page._import([HAZEL]))
     loop.run_until_complete(studio.tasks.wait_idle())
@@ -71,6 +69,23 @@ def test_the_avatar_is_shown_beside_the_name_on_the_chat_and_discord_pages(
         icons = {combo.itemText(i): combo.itemIcon(i) for i in range(combo.count())}
         assert not icons["Hazel Thornbury"].isNull(), name
         assert icons["Ada"].isNull(), name  # no avatar, no borrowed icon
+
+
+def test_a_character_added_outside_the_window_appears_when_chat_or_discord_is_shown_again(
+    page_and_studio, loop
+):
+    _page, studio = page_and_studio
+    for name in ("chat", "discord"):
+        studio.window.show_page(name)
+        loop.run_until_complete(studio.tasks.wait_idle())
+    folder = studio.session.workspace.paths.characters_dir
+    (folder / "kit.json").write_text('{"name": "Kit", "bio": ["Added by the CLI."]}')
+    for name in ("chat", "discord"):
+        studio.window.show_page("characters")
+        studio.window.show_page(name)
+        loop.run_until_complete(studio.tasks.wait_idle())
+        combo = studio.window.page(name).character
+        assert "Kit" in [combo.itemText(i) for i in range(combo.count())], name
 
 
 def test_a_character_in_a_sub_folder_is_listed_with_its_folder(page_and_studio, loop):

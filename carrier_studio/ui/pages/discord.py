@@ -126,6 +126,10 @@ class DiscordPage(Page):
         self._show_status(deps.controller.status)
         for entry in deps.controller.recent_activity():
             self._add_activity(entry)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """List the characters again (shown again after a character was added or renamed)."""
         self.tasks.start("Loading characters for Discord", self._load_characters())
 
     # -- options ----------------------------------------------------------------------------
@@ -139,7 +143,8 @@ class DiscordPage(Page):
 
     async def _load_characters(self) -> None:
         names = sorted(await self.deps.chat.characters_by_name())
-        chosen = self.deps.settings.settings.discord.character
+        # The box's own choice first: a re-list must not undo a choice not saved yet.
+        chosen = self.character.currentText() or self.deps.settings.settings.discord.character
         self.character.clear()
         self.character.addItems(names)
         if chosen in names:
