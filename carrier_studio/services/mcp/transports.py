@@ -4,8 +4,9 @@
 use (it costs seconds of CPU). A stdio server's child writes its stderr into a pipe that a
 thread reads (`StderrPipe`): end of file means the server died, noticed at once. Its process
 is found through Linux's /proc (`child_with_stderr`) and its process group killed when it
-lingers (`kill_group`). The SDK's answers become the core's values here too (`tool_info`,
-`tool_result`, and `describe` for its errors).
+lingers (`kill_group`); on Linux it is started so that it dies with the studio, even a studio
+killed by SIGKILL (`dies_with_studio`). The SDK's answers become the core's values here too
+(`tool_info`, `tool_result`, and `describe` for its errors).
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import asyncio
 import contextlib
 import functools
 import importlib
+import logging
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -25,6 +28,8 @@ from carrier_studio.core.mcp import ServerConfig, ToolInfo, ToolResult
 
 if TYPE_CHECKING:
     from agents.mcp import MCPServer
+
+log = logging.getLogger(__name__)
 
 
 class ServerRun(Protocol):
@@ -138,6 +143,7 @@ def _stdio_class() -> type:
 
 @contextlib.asynccontextmanager
 async def _watched_stdio(params: Any, run: ServerRun | None, stdio_client: Any) -> Any:
+    params = dies_with_studio(params)
     if run is None:
         async with stdio_client(params) as streams:
             yield streams
@@ -153,6 +159,79 @@ async def _watched_stdio(params: Any, run: ServerRun | None, stdio_client: Any) 
 
 
 # -- processes ----------------------------------------------------------------------------------
+
+#: Run by the studio's own interpreter in front of a stdio server (Linux): ask the kernel to
+#: SIGKILL this process when its parent dies (prctl PR_SET_PDEATHSIG = 1), give up if the parent
+#: is already gone (argv[1] is its pid), then become the server with execvp, which keeps the
+#: setting. argv[2:] is the server's command line.
+_PDEATHSIG_SHIM = """\
+import ctypes, os, sys
+ctypes.CDLL(None).prctl(1, 9)
+if os.getppid() != int(sys.argv[1]):
+    os._exit(1)
+try:
+    os.execvp(sys.argv[2], sys.argv[2:])
+except OSError as exc:
+    sys.stderr.write(f"{sys.argv[2]}: {exc.strerror}\\n")
+    os._exit(127)
+"""
+
+
+def dies_with_studio(params: Any) -> Any:
+    """``params`` (the SDK's StdioServerParameters) with the command wrapped so that the
+    server is killed when the studio dies, even by SIGKILL, on Linux; unchanged elsewhere.
+
+    The SDK already starts the server in its own session and process group
+    (``start_new_session``), so a stop (the SDK's, or `kill_group`) kills the whole group,
+    npx's node children included; this covers the studio's own death, where nobody is left to
+    stop it and a server that ignores SIGTERM and stdin's end would run on forever (#20).
+
+    The SDK spawns through anyio, which takes no ``preexec_fn``, so a shim run by this very
+    interpreter (``-I -S``: no site, no PYTHON* variables, about 10 ms) sets
+    PR_SET_PDEATHSIG=SIGKILL and execs the server: same pid, same process group, same pipes.
+    The signal is sent to the direct child only: a grandchild (node under npx) is not killed
+    by it, though it loses its stdin, which most servers take as the end.
+
+    PR_SET_PDEATHSIG fires when the *thread* that forked the child ends, not the process. The
+    servers are spawned by the supervisor task on the event loop, and the loop runs on the
+    main thread (qasync in the window, ``asyncio.run`` in headless mode), which lives as long
+    as the studio. Spawning from `asyncio.to_thread` or another worker thread would kill the
+    server when that thread ends: don't.
+
+    Elsewhere: Windows needs nothing, the SDK puts the server in a Job Object with
+    KILL_ON_JOB_CLOSE, which the kernel closes when the studio dies. macOS has no parent-death
+    signal; it would need a watcher process (kqueue EVFILT_PROC NOTE_EXIT on the studio's pid)
+    that kills the group. A frozen app has no ``python -c``: ``setpriv --pdeathsig KILL``
+    (util-linux) does the same when it is installed; without it the server is not wrapped.
+    """
+    if not sys.platform.startswith("linux"):
+        return params
+    if threading.current_thread() is not threading.main_thread():
+        log.warning(
+            "MCP server %s is spawned off the main thread: it dies when that thread ends",
+            params.command,
+        )
+    command = params.command
+    env = {**os.environ, **(params.env or {})}
+    if not _findable(command, env.get("PATH"), params.cwd):
+        return params  # spawning fails as before, with the SDK's own error
+    if not getattr(sys, "frozen", False):
+        prefix = [sys.executable, "-I", "-S", "-c", _PDEATHSIG_SHIM, str(os.getpid())]
+    elif setpriv := shutil.which("setpriv"):
+        prefix = [setpriv, "--pdeathsig", "KILL", "--"]
+    else:
+        return params
+    return params.model_copy(
+        update={"command": prefix[0], "args": [*prefix[1:], command, *params.args]}
+    )
+
+
+def _findable(command: str, path: str | None, cwd: Any) -> bool:
+    """Whether execvp would find ``command`` (a name on PATH, or a path from ``cwd``)."""
+    if os.sep in command:
+        target = os.path.join(str(cwd or os.getcwd()), command)
+        return os.path.isfile(target) and os.access(target, os.X_OK)
+    return shutil.which(command, path=path) is not None
 
 
 def child_with_stderr(inode: int) -> int | None:
