@@ -187,7 +187,7 @@ def dies_with_studio(params: Any) -> Any:
     stop it and a server that ignores SIGTERM and stdin's end would run on forever (#20).
 
     The SDK spawns through anyio, which takes no ``preexec_fn``, so a shim run by this very
-    interpreter (``-I -S``: no site, no PYTHON* variables, about 10 ms) sets
+    interpreter (``-I -S``: no site, no PYTHON* variables; ~45 ms a start, measured) sets
     PR_SET_PDEATHSIG=SIGKILL and execs the server: same pid, same process group, same pipes.
     The signal is sent to the direct child only: a grandchild (node under npx) is not killed
     by it, though it loses its stdin, which most servers take as the end.
