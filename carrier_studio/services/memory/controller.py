@@ -173,7 +173,10 @@ class MemoryController:
         embedder = build_embedder(memory, self._secrets, settings.providers.openai_base_url)
         from carrier_studio.services.memory.service import MemoryService
 
-        self.service = MemoryService(store, embedder)
+        # One re-embedding, one move at a time per workspace, whichever process starts it.
+        locks = Path(self._database_path)
+        locks = locks.with_name(locks.name + ".locks")
+        self.service = MemoryService(store, embedder, locks=locks)
         await self.refresh_status()
         self._changed()
         return self.service

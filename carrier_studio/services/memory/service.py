@@ -39,6 +39,7 @@ from carrier_studio.core.memory.model import (
 )
 from carrier_studio.core.memory.protocols import Embedder, MemoryStore
 from carrier_studio.core.redaction import Redactor
+from carrier_studio.services.platform.joblock import job_lock
 
 #: Texts per embedder call: big enough to amortise, small enough to show progress often.
 EMBED_BATCH = 64
@@ -165,6 +166,7 @@ class MemoryService:
         batch: int = STORE_BATCH,
         import_chunk: int = IMPORT_CHUNK,
         redactor: Redactor | None = None,
+        locks: Path | None = None,
     ):
         self.store = store
         self.embedder = embedder
@@ -179,6 +181,9 @@ class MemoryService:
         # Held while embedding and writing, so a re-embedding switch sees no half-done write.
         self._writing = asyncio.Lock()
         self._staging: tuple[_Staging, Embedder] | None = None
+        #: The workspace's job-lock folder: a re-embedding or a move runs in one process at a
+        #: time (`job_lock`); None (tests, a store with no workspace) takes no lock.
+        self.locks = locks
 
     @property
     def space(self) -> EmbeddingSpace:
@@ -471,12 +476,18 @@ class MemoryService:
         the switch, which is one store call. Cancel the task to stop: nothing changes then.
         Memories written meanwhile through this service get both vectors.
         """
-        new_space = space_of(embedder)
         running = MemoryStoreError(
             "a re-embedding is already running", hint="Wait for it, or cancel it."
         )
         if self._staging is not None:
             raise running  # at once, not after waiting for the running one's switch
+        with self._job("reembed", "re-embedding of this workspace"):
+            await self._reembed(embedder, running, progress)
+
+    async def _reembed(
+        self, embedder: Embedder, running: MemoryStoreError, progress: ProgressCallback | None
+    ) -> None:
+        new_space = space_of(embedder)
         async with self._writing:
             if self._staging is not None:
                 raise running
@@ -517,6 +528,14 @@ class MemoryService:
         """Move every memory into ``other`` (e.g. local → Supabase): each batch is copied,
         then deleted here. Interrupted, it can simply run again: copies are keyed by id.
         Returns how many were moved."""
+        with self._job("move", "move of this workspace's memories"):
+            return await self._move_to(other, progress)
+
+    def _job(self, kind: str, what: str) -> contextlib.AbstractContextManager[None]:
+        """The workspace's lock for this kind of job, across processes (none without `locks`)."""
+        return contextlib.nullcontext() if self.locks is None else job_lock(self.locks, kind, what)
+
+    async def _move_to(self, other: MemoryStore, progress: ProgressCallback | None) -> int:
         space = await self.store.space()
         if space is None:
             return 0
