@@ -175,8 +175,12 @@ class ChatPage(Page):
         header.addWidget(QLabel("Model"))
         self.model = QComboBox()
         self.model.setObjectName("modelSwitcher")
-        self.model.setMinimumWidth(280)
-        self.model.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        # Sized to about 30 characters, not to its longest choice: a long "… cannot run here"
+        # pushed the box off the right edge at 1024x700. The tooltip says the whole choice.
+        self.model.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.model.setMinimumContentsLength(30)
         self.model.activated.connect(self._on_model_activated)
         header.addWidget(self.model)
         layout.addLayout(header)
