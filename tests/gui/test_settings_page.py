@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import json
+import socket
+from functools import partial
+from urllib.parse import urlsplit
 
 import keyring.backends.fail
 from PySide6.QtCore import Qt
@@ -8,6 +11,9 @@ from PySide6.QtTest import QTest
 
 from carrier_studio.services.platform.secrets import SERVICE
 from carrier_studio.services.platform.settings_store import read_settings
+from carrier_studio.services.providers import find_local_servers, list_models
+from carrier_studio.ui.pages.settings import ModelProbe
+from tests.fakes import DEFAULT_MODELS, running_server
 
 KEY = "sk-settings-page-secret-0123456789"
 
@@ -194,3 +200,131 @@ def test_the_page_shows_others_saves_and_skips_the_echo_of_its_own(make_studio, 
     other.ftp.user = "someone-else"
     loop.run_until_complete(store.save_async(other))
     assert reloads == [True] and page.ftp_user.text() == "someone-else"
+
+
+# -- "Test connection" and "Find local servers" (#15) ----------------------------------------
+
+
+def _click(button, loop, studio):
+    QTest.mouseClick(button, Qt.MouseButton.LeftButton)
+    loop.run_until_complete(studio.tasks.wait_idle())
+
+
+def _endpoint_row(page, name, url):
+    page._on_add_endpoint_clicked()
+    row = page.endpoints.rowCount() - 1
+    page.endpoints.item(row, 0).setText(name)
+    page.endpoints.item(row, 1).setText(url)
+    return row
+
+
+def test_test_connection_fills_the_models_and_the_model_box_offers_them(
+    make_studio, loop, app_paths
+):
+    studio = make_studio()
+    page = _settings_page(studio)
+    with running_server(models=("llama3.2", "qwen3")) as server:
+        page.provider.setCurrentIndex(page.provider.findData("openai-compatible"))
+        row = _endpoint_row(page, "ollama", server.openai_base_url)
+        page.endpoint.setCurrentIndex(page.endpoint.findData("ollama"))
+        page.endpoints.setCurrentCell(row, 0)
+        _click(page.test_endpoint_button, loop, studio)
+        assert [(r.method, r.path) for r in server.requests] == [("GET", "/v1/models")]
+
+    assert page.endpoints.item(row, 2).text() == "llama3.2, qwen3"
+    status = page.endpoint_status.text()
+    assert "ollama answers" in status and "offers 2 models: llama3.2, qwen3" in status
+    assert page.model.offered() == ["llama3.2", "qwen3"]
+    # Picking a listed model is an edit; what is typed stays free text too.
+    page.model.setCurrentIndex(page.model.findText("qwen3"))
+    page.model.activated.emit(page.model.currentIndex())
+    assert page.model.text() == "qwen3" and page.dirty
+    _save(page, loop, studio)
+    saved = read_settings(app_paths.settings_file)
+    assert saved.providers.default.model == "qwen3"
+    assert saved.providers.endpoints[0].models == ["llama3.2", "qwen3"]
+    # After a reload the box still offers the endpoint's models.
+    page.load_from_store()
+    assert page.model.offered() == ["llama3.2", "qwen3"] and page.model.text() == "qwen3"
+    # The row's own list comes first: edited, the box offers it at once.
+    page.endpoints.item(0, 2).setText("mistral")
+    assert page.model.offered() == ["mistral", "llama3.2", "qwen3"]
+
+
+def test_the_default_providers_test_uses_the_typed_key_and_its_base_url(make_studio, loop):
+    studio = make_studio()
+    page = _settings_page(studio)
+    with running_server() as server:
+        page.provider.setCurrentIndex(page.provider.findData("openai"))
+        page.openai_url.setText(server.openai_base_url)
+        QTest.keyClicks(page.secret_fields["OPENAI_API_KEY"].edit, KEY)
+        _click(page.test_default_button, loop, studio)
+        assert server.requests[0].headers["authorization"] == f"Bearer {KEY}"
+    assert page.model.offered() == list(DEFAULT_MODELS)
+    assert "OpenAI answers and offers 3 models" in page.default_status.text()
+    assert KEY not in page.default_status.text()
+
+
+def test_a_failed_test_says_what_is_wrong_and_changes_nothing(make_studio, loop, message_bus):
+    studio = make_studio()
+    page = _settings_page(studio)
+    page.provider.setCurrentIndex(page.provider.findData("openai-compatible"))
+    with socket.socket() as closed:  # bound but not listening: connections are refused
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+        _endpoint_row(page, "lm", f"http://127.0.0.1:{port}/v1")
+        page.endpoint.setCurrentIndex(page.endpoint.findData("lm"))
+        _click(page.test_default_button, loop, studio)
+    status = page.default_status.text()
+    assert status.startswith(
+        f"lm: nothing is listening at http://127.0.0.1:{port}: is the server running?"
+    )
+    assert page.endpoints.item(0, 2).text() == ""
+    assert page.model.offered() == []
+    # The words are beside the button and in the status bar, not in an error dialog.
+    assert [m.level.name for m in studio.messages.history][-1:] == ["WARNING"]
+
+    with running_server() as server:  # a base URL without /v1
+        page.endpoints.item(0, 1).setText(server.base_url)
+        page.endpoints.setCurrentCell(0, 0)
+        _click(page.test_endpoint_button, loop, studio)
+    assert f"{server.base_url}/models was not found: does the URL end in /v1?" in (
+        page.endpoint_status.text()
+    )
+
+
+def test_find_local_servers_adds_each_one_not_already_listed(make_studio, loop, app_paths):
+    studio = make_studio()
+    page = _settings_page(studio)
+    with running_server(models=("llama3.2",)) as server, socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = urlsplit(server.base_url).port
+        ports = [("ollama", port), ("vllm", closed.getsockname()[1])]
+        page.probe = ModelProbe(list_models, partial(find_local_servers, ports))
+        _click(page.find_local_button, loop, studio)
+        url = f"http://127.0.0.1:{port}/v1"
+        assert page._endpoint_rows() == [
+            {"name": "ollama", "base_url": url, "models": ["llama3.2"]}
+        ]
+        assert f"Added ollama at {url} (1 model)" in page.endpoint_status.text()
+        assert page.endpoint.currentData() == "ollama" and page.dirty
+        # Looking again adds nothing: the same server written as localhost is already listed.
+        page.endpoints.item(0, 1).setText(f"http://localhost:{port}/v1/")
+        _click(page.find_local_button, loop, studio)
+        assert page.endpoints.rowCount() == 1
+        assert "Ollama (" in page.endpoint_status.text()
+        assert "is already listed" in page.endpoint_status.text()
+    _save(page, loop, studio)
+    assert read_settings(app_paths.settings_file).providers.endpoints[0].name == "ollama"
+
+
+def test_find_local_servers_says_when_none_answers(make_studio, loop):
+    studio = make_studio()
+    page = _settings_page(studio)
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        ports = [("ollama", closed.getsockname()[1])]
+        page.probe = ModelProbe(list_models, partial(find_local_servers, ports))
+        _click(page.find_local_button, loop, studio)
+    assert page.endpoints.rowCount() == 0 and not page.dirty
+    assert page.endpoint_status.text().startswith("No Ollama, LM Studio, llama.cpp or vLLM")

@@ -2,13 +2,21 @@
 
 Choices are saved to the settings file; secrets go to the `SecretStore` (the keyring unless the
 user chose otherwise) and are never shown back, only where they are kept.
+
+"Test connection" asks a server for its models and "Find local servers" looks for Ollama, LM
+Studio, llama.cpp and vLLM on this computer, through the `ModelProbe` the app passes in (the
+providers service: the UI opens no connections of its own).
 """
 
 # Long: one form over every settings section; the sections are the next cut.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 from PySide6.QtCore import Qt, Signal
@@ -33,7 +41,8 @@ from PySide6.QtWidgets import (
 )
 
 from carrier_studio.core import messages
-from carrier_studio.core.settings import PROVIDERS, Settings
+from carrier_studio.core.errors import CarrierError
+from carrier_studio.core.settings import DEFAULT_MODELS, PROVIDERS, CompatEndpoint, Settings
 from carrier_studio.ui.tasks import TaskOwner
 from carrier_studio.ui.theme import ThemeManager
 from carrier_studio.ui.widgets.ask import Ask
@@ -56,6 +65,82 @@ _SOURCE_WORDS = {
     ".env": "the workspace .env file",
 }
 _PROVIDERS = list(PROVIDERS.items())
+#: The key each official provider's "Test connection" sends.
+_PROVIDER_KEYS = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
+_ERROR_STYLE = "color: #D0393E"
+_TESTING = "Testing the connection"
+
+
+@dataclass(frozen=True)
+class ModelProbe:
+    """How the page asks servers for their models (`services.providers`, passed in by the app).
+
+    Both raise or skip in words: `list_models` raises a `CarrierError` saying what is wrong.
+    """
+
+    #: (provider kind, base URL, API key) -> the model ids the server offers.
+    list_models: Callable[[str, str, str], Awaitable[list[str]]]
+    #: The local servers that answer: (endpoint name, base URL, models) each.
+    find_local_servers: Callable[[], Awaitable[Sequence[tuple[str, str, list[str]]]]]
+
+
+class ModelBox(QComboBox):
+    """The default model: any name typed, or one of the models the server offers.
+
+    Reads and writes like the line edit it replaced (`text`, `setText`, `clear` empties what is
+    typed); `offer` lists models under it without touching what is typed.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setEditable(True)
+        self.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+
+    def text(self) -> str:
+        return self.currentText()
+
+    def setText(self, text: str) -> None:  # noqa: N802 - QLineEdit's name, kept for callers
+        self.setEditText(text)
+
+    def clear(self) -> None:
+        self.clearEditText()
+
+    def offer(self, models: Sequence[str]) -> None:
+        text = self.currentText()
+        blocked = self.blockSignals(True)
+        try:
+            super().clear()
+            self.addItems(list(models))
+            self.setCurrentIndex(-1)
+            self.setEditText(text)
+        finally:
+            self.blockSignals(blocked)
+
+    def offered(self) -> list[str]:
+        return [self.itemText(i) for i in range(self.count())]
+
+
+def _same_server(a: str, b: str) -> bool:
+    """Whether two base URLs name the same server (localhost and 127.0.0.1 alike)."""
+
+    def key(url: str) -> tuple[str, str, int | None, str]:
+        try:
+            parts = urlsplit(url.strip())
+            port = parts.port
+        except ValueError:
+            return (url.strip(), "", None, "")
+        host = (parts.hostname or "").lower()
+        if host in ("localhost", "::1"):
+            host = "127.0.0.1"
+        return (parts.scheme, host, port, parts.path.rstrip("/"))
+
+    return key(a) == key(b)
+
+
+def _listing(models: Sequence[str], shown: int = 6) -> str:
+    names = ", ".join(models[:shown])
+    more = len(models) - shown
+    return names + (f" and {more} more" if more > 0 else "")
 
 
 def _combo(choices: list[tuple[str, str]], name: str) -> QComboBox:
@@ -83,6 +168,8 @@ class SettingsPage(Page):
         theme: ThemeManager,
         tasks: TaskOwner,
         parent: QWidget | None = None,
+        *,
+        probe: ModelProbe | None = None,
     ) -> None:
         super().__init__(
             "Settings",
@@ -94,6 +181,10 @@ class SettingsPage(Page):
         self._secrets = secrets
         self._theme = theme
         self._tasks = tasks
+        #: Lists models and finds local servers (tests point it at a fake server).
+        self.probe = probe
+        #: Models a server listed, by (provider, endpoint name or ""), offered by the model box.
+        self._listed: dict[tuple[str, str], list[str]] = {}
         self._loading = False
         #: The page's questions (tests replace it).
         self.ask = Ask
@@ -193,10 +284,22 @@ class SettingsPage(Page):
         self._secret(form, "ANTHROPIC_API_KEY", "Anthropic API key")
         self.provider = _combo(_PROVIDERS, "defaultProvider")
         form.addRow("Default provider", self.provider)
-        self.model = QLineEdit()
+        self.model = ModelBox()
         self.model.setObjectName("defaultModel")
-        self.model.setPlaceholderText("e.g. gpt-4.1-mini, claude-sonnet-4-5, llama3.2")
-        form.addRow("Default model", self.model)
+        self.model.lineEdit().setPlaceholderText("e.g. gpt-4.1-mini, claude-sonnet-4-5, llama3.2")
+        self.model.setToolTip("Type any model name, or pick one the server listed")
+        self.test_default_button = QPushButton("Test connection")
+        self.test_default_button.setObjectName("testDefaultConnection")
+        self.test_default_button.setToolTip(
+            "Ask the default provider (or its endpoint) which models it offers"
+        )
+        self.test_default_button.clicked.connect(self._on_test_default_clicked)
+        model_row = QHBoxLayout()
+        model_row.addWidget(self.model, 1)
+        model_row.addWidget(self.test_default_button)
+        form.addRow("Default model", model_row)
+        self.default_status = self._status_label("defaultConnectionStatus")
+        form.addRow("", self.default_status)
         self.endpoint = QComboBox()
         self.endpoint.setObjectName("defaultEndpoint")
         form.addRow("Endpoint", self.endpoint)
@@ -229,14 +332,35 @@ class SettingsPage(Page):
         add.clicked.connect(self._on_add_endpoint_clicked)
         remove = QPushButton("Remove selected")
         remove.clicked.connect(self._on_remove_endpoint_clicked)
+        self.test_endpoint_button = QPushButton("Test connection")
+        self.test_endpoint_button.setObjectName("testEndpointConnection")
+        self.test_endpoint_button.setToolTip("Ask the selected endpoint which models it offers")
+        self.test_endpoint_button.clicked.connect(self._on_test_endpoint_clicked)
+        self.find_local_button = QPushButton("Find local servers")
+        self.find_local_button.setObjectName("findLocalServers")
+        self.find_local_button.setToolTip(
+            "Look for Ollama, LM Studio, llama.cpp and vLLM on this computer, and add each "
+            "one found"
+        )
+        self.find_local_button.clicked.connect(self._on_find_local_clicked)
         row.addWidget(add)
         row.addWidget(remove)
+        row.addWidget(self.test_endpoint_button)
+        row.addWidget(self.find_local_button)
         row.addStretch(1)
         form.addRow("", row)
+        self.endpoint_status = self._status_label("endpointConnectionStatus")
+        form.addRow("", self.endpoint_status)
+        for button in (self.test_default_button, self.test_endpoint_button, self.find_local_button):
+            button.setEnabled(self.probe is not None)
         self.provider.currentIndexChanged.connect(self._update_endpoint_enabled)
+        self.provider.currentIndexChanged.connect(self._refresh_model_offers)
+        self.endpoint.currentIndexChanged.connect(self._refresh_model_offers)
+        # Typing a name or picking a listed one; not `offer`, which keeps what is typed.
+        self.model.lineEdit().textEdited.connect(self._mark_dirty)
+        self.model.activated.connect(self._mark_dirty)
         self._watch(
             self.provider,
-            self.model,
             self.endpoint,
             self.temperature,
             self.tracing,
@@ -565,9 +689,210 @@ class SettingsPage(Page):
         if selected:
             _select(self.endpoint, selected)
         self.endpoint.blockSignals(False)
+        self._refresh_model_offers()
 
     def _update_endpoint_enabled(self) -> None:
         self.endpoint.setEnabled(self.provider.currentData() == "openai-compatible")
+
+    # -- models: test a connection, find local servers -------------------------------------
+
+    def _status_label(self, name: str) -> QLabel:
+        label = QLabel()
+        label.setObjectName(name)
+        label.setWordWrap(True)
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        label.hide()
+        return label
+
+    def _say(self, label: QLabel, text: str, *, error: bool = False, done: bool = True) -> None:
+        """Show how it went under the button that asked; the outcome (`done`) also goes to the
+        status bar (a warning, not an error dialog: the words are already beside the button)."""
+        label.setText(text)
+        label.setStyleSheet(_ERROR_STYLE if error else "")
+        label.show()
+        if done:
+            (messages.warning if error else messages.info)(text)
+
+    def _probe_buttons(self) -> list[QWidget]:
+        return [self.test_default_button, self.test_endpoint_button, self.find_local_button]
+
+    def _refresh_model_offers(self, *_args: object) -> None:
+        """Offer the models of what the default points at: the chosen endpoint's row and what
+        it listed, or what the official provider listed (its usual model until tested)."""
+        provider = self.provider.currentData()
+        if provider == "openai-compatible":
+            name = self.endpoint.currentData() or ""
+            row = next((r for r in self._endpoint_rows() if r["name"] == name), None)
+            models = list(row["models"]) if row else []
+            listed = self._listed.get((provider, name), [])
+            models += [m for m in listed if m not in models]
+        else:
+            models = self._listed.get((provider, ""), []) or [DEFAULT_MODELS.get(provider, "")]
+        self.model.offer([m for m in models if m])
+
+    def _selected_endpoint_row(self) -> int | None:
+        rows = sorted({index.row() for index in self.endpoints.selectedIndexes()})
+        if rows:
+            return rows[0]
+        if self.endpoints.currentRow() >= 0:
+            return self.endpoints.currentRow()
+        return 0 if self.endpoints.rowCount() == 1 else None
+
+    def _row_cells(self, row: int) -> tuple[str, str, str]:
+        cells = [self.endpoints.item(row, c) for c in range(3)]
+        name, url, models = (cell.text().strip() if cell else "" for cell in cells)
+        return name, url, models
+
+    def _on_test_endpoint_clicked(self) -> None:
+        row = self._selected_endpoint_row()
+        if row is None:
+            self._say(
+                self.endpoint_status,
+                "Select the endpoint row to test first (or add one).",
+                error=True,
+            )
+            return
+        self._start_test(self._test_endpoint(row, self.endpoint_status))
+
+    def _on_test_default_clicked(self) -> None:
+        provider = self.provider.currentData()
+        if provider != "openai-compatible":
+            self._start_test(self._test_provider(provider))
+            return
+        name = self.endpoint.currentData()
+        rows = [r for r in range(self.endpoints.rowCount()) if self._row_cells(r)[0] == name]
+        if not name or not rows:
+            self._say(
+                self.default_status,
+                "Choose the endpoint to use first: add one under OpenAI-compatible endpoints, "
+                "or press Find local servers.",
+                error=True,
+            )
+            return
+        self._start_test(self._test_endpoint(rows[0], self.default_status))
+
+    def _start_test(self, coro: Any) -> None:
+        self._tasks.start(_TESTING, coro, busy=self._probe_buttons())
+
+    async def _test_provider(self, provider: str) -> None:
+        assert self.probe is not None
+        title = PROVIDERS[provider]
+        key_name = _PROVIDER_KEYS[provider]
+        key = self.secret_fields[key_name].new_value() or await asyncio.to_thread(
+            self._secrets.get, key_name
+        )
+        url = (self.openai_url if provider == "openai" else self.anthropic_url).text().strip()
+        self._say(self.default_status, f"Asking {title} for its models…", done=False)
+        try:
+            models = await self.probe.list_models(provider, url, key or "")
+        except CarrierError as exc:
+            self._say(self.default_status, f"{title}: {exc}", error=True)
+            return
+        self._listed[(provider, "")] = models
+        self._refresh_model_offers()
+        self._say(
+            self.default_status,
+            f"{title} answers and offers {len(models)} models: {_listing(models)}. "
+            "Pick one in the Default model box.",
+        )
+
+    async def _test_endpoint(self, row: int, status: QLabel) -> None:
+        assert self.probe is not None
+        name, url, _models = self._row_cells(row)
+        who = name or f"Endpoint row {row + 1}"
+        if not url:
+            self._say(status, f"{who} has no base URL yet.", error=True)
+            return
+        key = ""
+        if name:
+            secret = CompatEndpoint.model_construct(name=name, base_url=url).secret_name
+            key = await asyncio.to_thread(self._secrets.get, secret) or ""
+        self._say(status, f"Asking {who} at {url} for its models…", done=False)
+        try:
+            models = await self.probe.list_models("openai-compatible", url, key)
+        except CarrierError as exc:
+            self._say(status, f"{who}: {exc}", error=True)
+            return
+        self._listed[("openai-compatible", name)] = models
+        if not models:
+            self._say(
+                status,
+                f"{who} answers at {url} but offers no models: load or pull one there first "
+                "(Ollama: ollama pull llama3.2).",
+                error=True,
+            )
+            return
+        # The table may have changed while the server answered: fill the row still naming it.
+        filled = False
+        for r in range(self.endpoints.rowCount()):
+            r_name, r_url, r_models = self._row_cells(r)
+            if (r_name, r_url) == (name, url) and not r_models:
+                self.endpoints.item(r, 2).setText(", ".join(models))  # refreshes the offers
+                filled = True
+                break
+        self._refresh_model_offers()
+        self._say(
+            status,
+            f"{who} answers at {url} and offers {len(models)} "
+            f"model{'s' if len(models) != 1 else ''}: {_listing(models)}."
+            + (" They are filled in its row; save to keep them." if filled else ""),
+        )
+
+    def _on_find_local_clicked(self) -> None:
+        self._tasks.start(
+            "Looking for local servers", self._find_local(), busy=self._probe_buttons()
+        )
+
+    async def _find_local(self) -> None:
+        assert self.probe is not None
+        self._say(
+            self.endpoint_status, "Looking for Ollama, LM Studio, llama.cpp and vLLM…", done=False
+        )
+        servers = await self.probe.find_local_servers()
+        if not servers:
+            self._say(
+                self.endpoint_status,
+                "No Ollama, LM Studio, llama.cpp or vLLM server answered on its usual port on "
+                "this computer. Start one and look again, or add its address with Add endpoint.",
+                error=True,
+            )
+            return
+        rows = [self._row_cells(r) for r in range(self.endpoints.rowCount())]
+        names = {name for name, _url, _models in rows}
+        had_endpoint = bool(self.endpoint.currentData())
+        added: list[str] = []
+        known: list[str] = []
+        for label, url, models in servers:
+            listed = next((r for r in rows if _same_server(r[1], url)), None)
+            if listed is not None:
+                known.append(f"{listed[0] or label} ({url}) is already listed")
+                continue
+            name, n = label, 2
+            while name in names:
+                name, n = f"{label}-{n}", n + 1
+            names.add(name)
+            self._listed[("openai-compatible", name)] = list(models)
+            self._append_endpoint_row(name, url, ", ".join(models))
+            count = f"{len(models)} model{'s' if len(models) != 1 else ''}"
+            added.append(f"{name} at {url} ({count})")
+        if added:
+            self._refresh_endpoint_choices(self.endpoint.currentData())
+            if not had_endpoint:
+                first = self.endpoints.rowCount() - len(added)
+                _select(self.endpoint, self._row_cells(first)[0])
+            self._mark_dirty()
+        parts = []
+        if added:
+            parts.append("Added " + "; ".join(added) + ". Save to keep them.")
+            if self.provider.currentData() != "openai-compatible":
+                parts.append(
+                    "To chat with one, choose “OpenAI-compatible endpoint” as the default "
+                    "provider, then its endpoint and a model."
+                )
+        if known:
+            said = "; ".join(known)
+            parts.append(said[0].upper() + said[1:] + ".")
+        self._say(self.endpoint_status, " ".join(parts))
 
     # -- dirty state ----------------------------------------------------------------------
 
