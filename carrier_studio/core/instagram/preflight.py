@@ -20,6 +20,9 @@ IMAGE_MAX_BYTES = 8 * MB
 #: Feed images: from 4:5 (portrait) to 1.91:1 (landscape).
 ASPECT_MIN = 4 / 5
 ASPECT_MAX = 1.91
+#: Instagram's smallest image: 320 px wide (its API scales a narrower one up). Kept here as the
+#: short side, so a converted copy of any aspect in 4:5..1.91:1 is at least 320 px both ways.
+IMAGE_MIN_SIDE = 320
 CAPTION_MAX_CHARS = 2200
 HASHTAGS_MAX = 30
 MENTIONS_MAX = 20
@@ -150,16 +153,21 @@ def check_image(info: MediaInfo, kind: PostKind) -> list[Finding]:
     if kind is not PostKind.STORY and info.width and info.height:
         ratio = info.width / info.height
         if not ASPECT_MIN - 1e-3 <= ratio <= ASPECT_MAX + 1e-3:
-            findings.append(
-                Finding(
-                    "aspect",
-                    f"is {info.width}×{info.height} (aspect {ratio:.2f}:1); feed images must "
-                    "be between 4:5 (0.80:1) and 1.91:1",
-                    "media",
-                    info.path,
-                    fixable=True,
-                )
+            message = (
+                f"is {info.width}×{info.height} (aspect {ratio:.2f}:1); feed images must "
+                "be between 4:5 (0.80:1) and 1.91:1"
             )
+            crop_w, crop_h = crop_size(info.width, info.height)
+            # A strip (4000×10) cropped to the nearest allowed aspect is a speck (19×10):
+            # scaling that up to Instagram's minimum shows nothing, so no conversion is offered.
+            fixable = min(crop_w, crop_h) >= IMAGE_MIN_SIDE
+            if not fixable:
+                message += (
+                    f"; cropped to {target_aspect(info.width, info.height):.2f}:1 it would be "
+                    f"{crop_w}×{crop_h} pixels, under Instagram's minimum of {IMAGE_MIN_SIDE} px "
+                    "on the short side. Crop it to that range yourself"
+                )
+            findings.append(Finding("aspect", message, "media", info.path, fixable=fixable))
     return findings
 
 
@@ -250,3 +258,15 @@ def target_aspect(width: int, height: int) -> float:
     """The aspect ratio a conversion crops to: the nearest one Instagram's feed accepts."""
     ratio = width / height
     return min(max(ratio, ASPECT_MIN), ASPECT_MAX)
+
+
+def crop_size(width: int, height: int) -> tuple[int, int]:
+    """The size of the centre crop a conversion makes: the whole picture when its aspect is
+    allowed, else as much of it as fits the nearest allowed aspect."""
+    aspect = target_aspect(width, height)
+    ratio = width / height
+    if ratio > aspect + 1e-3:
+        return round(height * aspect), height
+    if ratio < aspect - 1e-3:
+        return width, round(width / aspect)
+    return width, height

@@ -47,6 +47,7 @@ from carrier_studio.core.instagram import (
     QueuedPost,
     Quota,
     check_caption,
+    convertible,
     utcnow,
 )
 from carrier_studio.ui.tasks import TaskOwner
@@ -373,7 +374,14 @@ class InstagramPage(Page):
         return [*self.media_findings, *check_caption(self.editor.text())]
 
     def _blocking(self, findings: list[Finding]) -> list[Finding]:
-        return [f for f in findings if not (f.fixable and self.convert_consent)]
+        fixable = self._fixable(findings)
+        return [f for f in findings if not (f in fixable and self.convert_consent)]
+
+    @staticmethod
+    def _fixable(findings: list[Finding]) -> list[Finding]:
+        """The findings a conversion fixes: of files whose every problem it fixes (a PNG strip
+        too thin to crop is not offered a conversion that would leave it refused)."""
+        return [f for f in findings if f.fixable and f.file and convertible(findings, f.file)]
 
     def _show_draft(self) -> None:
         findings = self.draft_findings() if self.files or self.editor.text() else []
@@ -385,8 +393,9 @@ class InstagramPage(Page):
         self.drop_zone.mark_problems({k: "; ".join(v) for k, v in by_file.items()})
         lines = []
         colors = self.deps.colors()
+        fixable = self._fixable(findings)
         for finding in findings:
-            fixed = finding.fixable and self.convert_consent
+            fixed = finding in fixable and self.convert_consent
             color = colors["ok"] if fixed else colors["error"]
             mark = "✓" if fixed else "✗"
             suffix = " — a converted JPEG copy will be queued" if fixed else ""
@@ -398,7 +407,6 @@ class InstagramPage(Page):
             lines.append("Checking the media…")
         self.problems.setText("<br>".join(lines))
         self.problems.setVisible(bool(lines))
-        fixable = [f for f in findings if f.fixable]
         self.convert_button.setVisible(bool(fixable) and not self.convert_consent)
         if fixable:
             count = len({f.file for f in fixable})
@@ -408,7 +416,7 @@ class InstagramPage(Page):
         )
 
     def ask_to_convert(self) -> None:
-        fixable = sorted({f.file or "" for f in self.draft_findings() if f.fixable})
+        fixable = sorted({f.file or "" for f in self._fixable(self.draft_findings())})
         if not fixable:
             return
         names = "\n".join(f"• {Path(f).name}" for f in fixable)
