@@ -204,6 +204,28 @@ def test_errors_are_explained_and_the_message_is_kept(
     assert messages[0].content == "Hello?"
 
 
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_provider_error_echoing_a_key_shows_and_stores_it_redacted(
+    tmp_path, keyring_backend, provider
+):
+    leaked = "sk-proj-" + "Xy7" * 16
+
+    async def go():
+        async with workspace(tmp_path, keyring_backend, provider) as (ws, server):
+            echo = error(400, f"Invalid request: the key {leaked} cannot use this model")
+            server.script(echo, echo)
+            cid = await ws.conversations.create("Ada")
+            thread = await ws.open(cid)
+            events = await collect(thread.send("Hello?"))
+            return events, await ws.conversations.messages(cid)
+
+    events, messages = run(go())
+    failure = next(e for e in events if isinstance(e, RunError))
+    assert "cannot use this model" in failure.message + failure.hint  # the reason is kept
+    assert leaked not in failure.message + failure.hint  # what the page shows
+    assert all(leaked not in m.content for m in messages)  # what studio.db keeps
+
+
 def test_network_down_is_explained(tmp_path, keyring_backend):
     async def go():
         async with workspace(tmp_path, keyring_backend) as (ws, server):

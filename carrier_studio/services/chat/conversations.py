@@ -71,6 +71,10 @@ class ConversationStore:
         self._db = db
         self._redact = redact or Redactor().redact
 
+    def redact(self, text: str) -> str:
+        """``text`` as this store would write it (for what is shown, not only what is kept)."""
+        return self._redact(text)
+
     @property
     def db(self) -> Database:
         """The database this store lives in (other stores of the same workspace share it)."""

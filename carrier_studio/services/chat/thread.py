@@ -14,7 +14,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -478,12 +478,18 @@ class ChatThread:
                     if isinstance(exc, CarrierError)
                     else RunError(ErrorKind.OTHER, str(exc))
                 )
+                error = self._redacted(error)
                 await self._store_error(error)
                 yield error
                 yield Done("", self.character, completed=False)
                 return
             async for event in self._persisted(stream):
                 yield event
+
+    def _redacted(self, error: RunError) -> RunError:
+        """The error as the page may show it: the store's redaction, on screen too."""
+        redact = self._deps.conversations.redact
+        return replace(error, message=redact(error.message), hint=redact(error.hint))
 
     async def _store_error(self, error: RunError) -> None:
         if self._user_write is not None:
@@ -502,6 +508,8 @@ class ChatThread:
         turn = TurnReducer(self.character)
         status, error_text = "completed", None
         async for event in stream:
+            if isinstance(event, RunError):
+                event = self._redacted(event)  # a provider error may echo the key it was sent
             for item in turn.feed(event):
                 await store.add_item(self.id, item)
             if isinstance(event, ApprovalRequested):
