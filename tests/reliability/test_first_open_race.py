@@ -51,12 +51,17 @@ def test_twenty_simultaneous_first_opens_of_studio_db_all_succeed(tmp_path):
 
 
 @pytest.mark.slow
-def test_headless_and_cli_commands_open_one_fresh_workspace_together(tmp_path):
-    """The window's start-up path is the same Session as these; headless runs until stopped."""
+def test_the_window_headless_and_cli_commands_open_one_fresh_workspace_together(tmp_path):
+    """The window (offscreen: it starts its session, prints "ready" and closes), headless
+    (runs until stopped), two memory commands and doctor, all on one new workspace."""
     workspace = tmp_path / "workspace"
     together = Together(tmp_path / "barrier")
     headless = together.spawn(
         ["--", "--workspace", str(workspace), "headless"], user_env(tmp_path / "u-headless")
+    )
+    window_env = {**user_env(tmp_path / "u-window"), "QT_QPA_PLATFORM": "offscreen"}
+    window = together.spawn(
+        ["--", "--workspace", str(workspace), "gui", "--exit-after-first-paint"], window_env
     )
     for i in range(3):
         command = ["memory", "stats"] if i < 2 else ["doctor"]
@@ -78,6 +83,8 @@ def test_headless_and_cli_commands_open_one_fresh_workspace_together(tmp_path):
     results = together.finish()
 
     assert "running; stop with" in "".join(seen), "".join(seen)[-2000:] + results[0].stderr
+    shown = results[together.procs.index(window)]
+    assert "ready " in shown.stdout, shown.stderr[-1500:]  # the window's session started
     failed = [r.stderr[-1500:] for r in results if r.returncode != 0]
     assert not failed, "\n---\n".join(failed)
     _check_database(workspace / "studio.db")
