@@ -308,6 +308,10 @@ def test_find_local_servers_adds_each_one_not_already_listed(make_studio, loop, 
         ]
         assert f"Added ollama at {url} (1 model)" in page.endpoint_status.text()
         assert page.endpoint.currentData() == "ollama" and page.dirty
+        # Choosing the endpoint as the default provider replaces OpenAI's usual model.
+        assert page.model.text() == "gpt-4.1-mini"
+        page.provider.setCurrentIndex(page.provider.findData("openai-compatible"))
+        assert page.model.text() == "llama3.2" and page.model.offered() == ["llama3.2"]
         # Looking again adds nothing: the same server written as localhost is already listed.
         page.endpoints.item(0, 1).setText(f"http://localhost:{port}/v1/")
         _click(page.find_local_button, loop, studio)
@@ -315,7 +319,10 @@ def test_find_local_servers_adds_each_one_not_already_listed(make_studio, loop, 
         assert "Ollama (" in page.endpoint_status.text()
         assert "is already listed" in page.endpoint_status.text()
     _save(page, loop, studio)
-    assert read_settings(app_paths.settings_file).providers.endpoints[0].name == "ollama"
+    saved = read_settings(app_paths.settings_file).providers
+    assert saved.endpoints[0].name == "ollama"
+    assert (saved.default.provider, saved.default.endpoint) == ("openai-compatible", "ollama")
+    assert saved.default.model == "llama3.2"
 
 
 def test_find_local_servers_says_when_none_answers(make_studio, loop):

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
@@ -297,9 +298,8 @@ class SettingsPage(Page):
         model_row = QHBoxLayout()
         model_row.addWidget(self.model, 1)
         model_row.addWidget(self.test_default_button)
-        form.addRow("Default model", model_row)
         self.default_status = self._status_label("defaultConnectionStatus")
-        form.addRow("", self.default_status)
+        form.addRow("Default model", self._stacked(model_row, self.default_status))
         self.endpoint = QComboBox()
         self.endpoint.setObjectName("defaultEndpoint")
         form.addRow("Endpoint", self.endpoint)
@@ -348,9 +348,8 @@ class SettingsPage(Page):
         row.addWidget(self.test_endpoint_button)
         row.addWidget(self.find_local_button)
         row.addStretch(1)
-        form.addRow("", row)
         self.endpoint_status = self._status_label("endpointConnectionStatus")
-        form.addRow("", self.endpoint_status)
+        form.addRow("", self._stacked(row, self.endpoint_status))
         for button in (self.test_default_button, self.test_endpoint_button, self.find_local_button):
             button.setEnabled(self.probe is not None)
         self.provider.currentIndexChanged.connect(self._update_endpoint_enabled)
@@ -696,10 +695,23 @@ class SettingsPage(Page):
 
     # -- models: test a connection, find local servers -------------------------------------
 
+    @staticmethod
+    def _stacked(row: QHBoxLayout, below: QWidget) -> QWidget:
+        """A row of widgets with `below` under it, as one form field (a wrapped label in a
+        form row of its own keeps the height it would need at its narrowest)."""
+        field = QWidget()
+        column = QVBoxLayout(field)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addLayout(row)
+        column.addWidget(below)
+        return field
+
     def _status_label(self, name: str) -> QLabel:
         label = QLabel()
         label.setObjectName(name)
         label.setWordWrap(True)
+        # the whole field column wide, not the narrow width a wrapped label asks for
+        label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         label.hide()
         return label
@@ -728,7 +740,15 @@ class SettingsPage(Page):
             models += [m for m in listed if m not in models]
         else:
             models = self._listed.get((provider, ""), []) or [DEFAULT_MODELS.get(provider, "")]
-        self.model.offer([m for m in models if m])
+        models = [m for m in models if m]
+        self.model.offer(models)
+        # Left empty or at another provider's usual model (gpt-4.1-mini on a new Ollama
+        # endpoint), the box takes the first model offered: a name the user typed stays.
+        typed = self.model.text().strip()
+        stock = typed in DEFAULT_MODELS.values() and DEFAULT_MODELS.get(provider) != typed
+        if models and not self._loading and (not typed or stock) and typed not in models:
+            self.model.setText(models[0])
+            self._mark_dirty()
 
     def _selected_endpoint_row(self) -> int | None:
         rows = sorted({index.row() for index in self.endpoints.selectedIndexes()})
