@@ -47,6 +47,7 @@ from typing import Any, Literal, cast
 
 from carrier_studio.core.errors import CarrierError
 from carrier_studio.core.json_types import json_type
+from carrier_studio.core.jsonfile import parse_json
 from carrier_studio.core.mcp import jsonedit
 
 CATALOGUE_VERSION = 1
@@ -470,14 +471,9 @@ def _under(where: str | None, prefix: str) -> bool:
 
 
 def _parse(text: str, path: Path | None) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise McpConfigError(
-            f"is not valid JSON: {exc.msg}",
-            path=path,
-            where=f"line {exc.lineno}, column {exc.colno}",
-        ) from exc
+    # The strict reader: a key written twice, deep nesting or a huge file is named, not a
+    # RecursionError or a server silently dropped.
+    return parse_json(text, path=path, error=McpConfigError)
 
 
 def import_claude_desktop(

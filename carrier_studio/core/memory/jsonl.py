@@ -24,6 +24,8 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from carrier_studio.core.errors import CarrierError
+from carrier_studio.core.jsonfile import parse_json
 from carrier_studio.core.memory.errors import MemoryImportError
 from carrier_studio.core.memory.model import (
     KINDS,
@@ -176,9 +178,13 @@ def read_lines(lines: Iterable[str], source: str = "the file") -> ParsedFile:
         if not line.strip():
             continue
         try:
-            data = json.loads(line)
-        except ValueError as exc:
-            problems.append((number, f"not valid JSON ({exc.msg}, column {exc.colno})"))
+            data = parse_json(line)
+        except CarrierError as exc:
+            # The strict reader: a key written twice or deep nesting is named, not a crash.
+            # Its "line 1" is this line, already numbered: only the column is worth saying.
+            problem = exc.message.removeprefix("is ")
+            column = (exc.where or "").removeprefix("line 1").removeprefix(", ")
+            problems.append((number, f"{problem} ({column})" if column else problem))
         else:
             if isinstance(data, dict) and data.get("format") == FORMAT:
                 if number != 1 and records:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from carrier_studio.core.errors import CarrierError
+from carrier_studio.core.jsonfile import parse_json
 
 TEAM_VERSION = 1
 USER = "USER"
@@ -140,13 +141,7 @@ class Team:
 
     @classmethod
     def from_text(cls, text: str, path: Path | None = None) -> Team:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise TeamError(
-                exc.msg, path=path, where=f"line {exc.lineno}, column {exc.colno}"
-            ) from exc
-        return cls.from_data(data, path)
+        return cls.from_data(parse_json(text, path=path, error=TeamError), path)
 
     def to_data(self) -> dict[str, Any]:
         """The file's JSON: known keys from the fields, every other key as it was read."""

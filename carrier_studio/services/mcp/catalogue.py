@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+
+from carrier_studio.core.jsonfile import read_json_file
+from carrier_studio.core.mcp.config import McpConfigError
 
 
 def server_names(path: Path) -> list[str]:
     """Server names in ``path``; an unreadable file gives no names (the MCP page reports it)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = read_json_file(path, error=McpConfigError)
+    except McpConfigError:
         return []
     servers = data.get("mcpServers") if isinstance(data, dict) else None
     return list(servers) if isinstance(servers, dict) else []

@@ -7,7 +7,6 @@ studio starts from defaults, and the user is told what was wrong, where, and whe
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 from carrier_studio.core import messages
 from carrier_studio.core.errors import ConfigError
 from carrier_studio.core.events import Change, Emitter
+from carrier_studio.core.jsonfile import parse_json
 from carrier_studio.core.settings import (
     NewerSettingsError,
     Settings,
@@ -32,12 +32,7 @@ def read_settings(path: Path) -> Settings:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"not UTF-8 text (byte {exc.start})", path=path) from exc
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(
-            exc.msg, path=path, where=f"line {exc.lineno}, column {exc.colno}"
-        ) from exc
+    raw = parse_json(text, path=path, error=ConfigError)
     try:
         return parse_settings(raw)
     except ConfigError as exc:
