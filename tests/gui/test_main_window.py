@@ -119,9 +119,7 @@ def test_geometry_and_page_survive_a_restart(make_studio, loop):
     assert second.window.current_page_key() == "memory"
 
 
-def test_the_window_fits_the_screen_new_and_after_a_restart_from_a_larger_one(
-    make_studio, loop
-):
+def test_the_window_fits_the_screen_new_and_after_a_restart_from_a_larger_one(make_studio, loop):
     # The offscreen screen is 800x600: smaller than the 1180x760 the window would like, as a
     # 1024x700 laptop screen is (where the right edge of the window once ran off the screen).
     first = make_studio()
