@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from supabase import AsyncClient
 
 #: The migration's schema version this code needs (``memories_status().schema_version``).
-SCHEMA_VERSION = 2  # 2: memories_insert_missing (imports that can be run again)
+SCHEMA_VERSION = 2  # 2: memories_insert(…, p_keep_existing): imports that can run again
 INIT_COMMAND = "carrier-studio memory init --supabase"
 #: Records per RPC (≈1 MB of JSON with 384-d vectors): small enough that the supabase client's
 #: JSON encoding and decoding, which run on the event loop, stay within a few milliseconds.
@@ -158,11 +158,12 @@ class SupabaseMemoryStore:
             batch = items[start : start + WRITE_BATCH]
             payload = await asyncio.to_thread(_items_json, batch)
             count = await self._rpc(
-                "memories_insert_missing" if keep_existing else "memories_insert",
+                "memories_insert",
                 {
                     "p_items": payload,
                     "p_embedder_id": space.embedder_id,
                     "p_dimension": space.dimension,
+                    "p_keep_existing": keep_existing,
                 },
             )
             written += int(count or 0)

@@ -248,10 +248,14 @@ end
 $$;
 
 -- Stores records with their vectors; ids are kept, and a record whose id exists is replaced
--- (an undo or a retried move brings it back as it was). p_items is a JSON array of objects
+-- (an undo or a retried move brings it back as it was) unless p_keep_existing: then it is left
+-- as it is and not counted, so an import run twice, or by two people at once, stores each
+-- memory once and each run reports exactly what it added. p_items is a JSON array of objects
 -- with the record's fields and "embedding" (see memories_vector). Returns how many were written.
+-- (Schema 1 had a three-argument version; it goes, so a call cannot match two functions.)
+drop function if exists public.memories_insert(jsonb, text, integer);
 create or replace function public.memories_insert(
-    p_items jsonb, p_embedder_id text, p_dimension integer)
+    p_items jsonb, p_embedder_id text, p_dimension integer, p_keep_existing boolean default false)
 returns integer
 language plpgsql
 security definer
@@ -287,47 +291,8 @@ begin
         speaker = excluded.speaker, created_at = excluded.created_at,
         importance = excluded.importance, pinned = excluded.pinned,
         metadata = excluded.metadata, embedding = excluded.embedding,
-        pending_embedding = null;
-    get diagnostics written = row_count;
-    return written;
-end
-$$;
-
--- Like memories_insert, but an id that is already stored is left as it is and not counted:
--- an import (which keeps ids) run twice, or by two people at once, stores each memory once
--- and each run reports exactly what it added.
-create or replace function public.memories_insert_missing(
-    p_items jsonb, p_embedder_id text, p_dimension integer)
-returns integer
-language plpgsql
-security definer
-set search_path = pg_catalog, public, extensions
-as $$
-declare
-    bad text;
-    written integer;
-begin
-    perform public.memories_check_space(p_embedder_id, p_dimension);
-    select x.id into bad
-    from jsonb_to_recordset(p_items) as x(id text, embedding jsonb)
-    where coalesce(vector_dims(public.memories_vector(x.embedding)), 0) <> p_dimension
-    limit 1;
-    if found then
-        raise exception 'memory % has a vector of the wrong dimension (expected %)', bad, p_dimension
-            using errcode = 'CM002';
-    end if;
-    insert into public.memories as m (
-        id, character, kind, content, client, room, message_id, speaker, created_at,
-        importance, pinned, metadata, embedding)
-    select x.id, x.character, x.kind, x.content, coalesce(x.client, 'user'), x.room,
-           x.message_id, x.speaker, coalesce(x.created_at, now()), coalesce(x.importance, 0.5),
-           coalesce(x.pinned, false), coalesce(x.metadata, '{}'::jsonb),
-           public.memories_vector(x.embedding)
-    from jsonb_to_recordset(p_items) as x(
-        id text, character text, kind text, content text, client text, room text,
-        message_id text, speaker text, created_at timestamptz, importance double precision,
-        pinned boolean, metadata jsonb, embedding jsonb)
-    on conflict (id) do nothing;
+        pending_embedding = null
+    where not p_keep_existing;  -- a row not updated is not counted either
     get diagnostics written = row_count;
     return written;
 end
@@ -717,8 +682,7 @@ revoke all on function
     public.memories_check_space(text, integer),
     public.memories_status(),
     public.memories_set_space(text, integer),
-    public.memories_insert(jsonb, text, integer),
-    public.memories_insert_missing(jsonb, text, integer),
+    public.memories_insert(jsonb, text, integer, boolean),
     public.match_memories(real[], jsonb, integer),
     public.memories_keyword_search(text, jsonb, integer),
     public.memories_hybrid_search(text, real[], jsonb, integer),
@@ -736,8 +700,7 @@ declare
     api text[] := array[
         'public.memories_status()',
         'public.memories_set_space(text, integer)',
-        'public.memories_insert(jsonb, text, integer)',
-        'public.memories_insert_missing(jsonb, text, integer)',
+        'public.memories_insert(jsonb, text, integer, boolean)',
         'public.match_memories(real[], jsonb, integer)',
         'public.memories_keyword_search(text, jsonb, integer)',
         'public.memories_hybrid_search(text, real[], jsonb, integer)',
