@@ -269,3 +269,24 @@ def test_a_jinja_haas_team_with_a_pipeline_end_imports_whole(tmp_path, keyring_b
     changes = {m.name: m.changes for m in result.members}
     assert "renamed the tool resolveTask to resolve_task" in changes["Reporter"]
     assert any(c.startswith("rendered publisher.md") for c in changes["Publisher"])
+
+
+def test_team_transcripts_store_no_secret(tmp_path, keyring_backend):
+    from carrier_studio.core.teams.events import TeamEvent
+
+    leaked = "ghp_" + "Q7w" * 12
+
+    async def go():
+        async with workspace(tmp_path, keyring_backend) as (service, _server):
+            await service.import_haas(DATA / "desk")
+            team = await service.load("desk")
+            run_id = await service._new_run(team)
+            said = TeamEvent("message", "Boss", ("Worker",), f"use {leaked} for the repo", 1)
+            await service.record_event(run_id, said)
+            failed = TeamEvent("error", "Worker", (), "x", 2, {"detail": f"401 for {leaked}"})
+            await service.record_event(run_id, failed)
+            return await service.transcript(run_id)
+
+    events = asyncio.run(go())
+    assert leaked not in events[0].text and events[0].text.endswith("for the repo")
+    assert leaked not in json.dumps(events[1].meta) and "401 for" in events[1].meta["detail"]

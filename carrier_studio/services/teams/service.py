@@ -240,7 +240,10 @@ class TeamService:
         return await self.db.run(insert)
 
     async def record_event(self, run_id: int, event: TeamEvent) -> None:
-        """Store one event of a run (the Teams page replays a run from these)."""
+        """Store one event of a run (the Teams page replays a run from these), redacted with
+        the workspace's redactor: a member may repeat a key it was shown, or a provider error
+        echo one."""
+        redact = self.secrets.redactor.redact
 
         def insert(conn: apsw.Connection) -> None:
             conn.execute(
@@ -252,8 +255,8 @@ class TeamService:
                     event.kind,
                     event.sender,
                     json.dumps(list(event.recipients)),
-                    event.text,
-                    json.dumps(event.meta, default=str),
+                    redact(event.text),
+                    redact(json.dumps(event.meta, default=str)),
                 ),
             )
 
@@ -262,11 +265,13 @@ class TeamService:
     async def finish_run(self, run_id: int, stop: Stop, turns: int) -> None:
         """Record how and when a run ended."""
 
+        reason = self.secrets.redactor.redact(stop.reason)
+
         def update(conn: apsw.Connection) -> None:
             conn.execute(
                 "UPDATE team_runs SET status = ?, reason = ?, turns = ?,"
                 " ended_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
-                (stop.kind, stop.reason, turns, run_id),
+                (stop.kind, reason, turns, run_id),
             )
 
         await self.db.run(update)
