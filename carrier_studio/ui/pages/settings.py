@@ -174,8 +174,9 @@ class SettingsPage(Page):
     ) -> None:
         super().__init__(
             "Settings",
-            "Providers and keys, memory, Discord, Instagram and hosting. Keys are kept in your "
-            "system keyring, never in settings files or logs.",
+            # Where keys go depends on the computer (see the banner below), so it is not said here.
+            "Providers and keys, memory, Discord, Instagram and hosting. Keys never go into "
+            "settings files, characters or logs.",
             parent,
         )
         self._store = store
