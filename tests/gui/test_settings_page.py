@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 import keyring.backends.fail
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QScrollArea
 
 from carrier_studio.services.platform.secrets import SERVICE
 from carrier_studio.services.platform.settings_store import read_settings
@@ -335,3 +336,12 @@ def test_find_local_servers_says_when_none_answers(make_studio, loop):
         _click(page.find_local_button, loop, studio)
     assert page.endpoints.rowCount() == 0 and not page.dirty
     assert page.endpoint_status.text().startswith("No Ollama, LM Studio, llama.cpp or vLLM")
+
+
+def test_the_form_fits_a_1024x700_screen_without_a_sideways_scrollbar(make_studio):
+    # 1008x660 is the window the studio opens on a 1024x700 screen (MainWindow._fitting).
+    studio = make_studio()
+    studio.window.resize(1008, 660)
+    page = _settings_page(studio)
+    area = page.findChild(QScrollArea)
+    assert area.widget().minimumSizeHint().width() <= area.viewport().width()

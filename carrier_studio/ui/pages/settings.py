@@ -329,9 +329,12 @@ class SettingsPage(Page):
         self.endpoints.itemChanged.connect(self._on_endpoints_item_changed)
         form.addRow("OpenAI-compatible\nendpoints", self.endpoints)
         row = QHBoxLayout()
-        add = QPushButton("Add endpoint")
+        # Short labels: four long ones made the form wider than a 1024x700 window's page.
+        add = QPushButton("Add")
+        add.setToolTip("Add an endpoint row")
         add.clicked.connect(self._on_add_endpoint_clicked)
-        remove = QPushButton("Remove selected")
+        remove = QPushButton("Remove")
+        remove.setToolTip("Remove the selected endpoint")
         remove.clicked.connect(self._on_remove_endpoint_clicked)
         self.test_endpoint_button = QPushButton("Test connection")
         self.test_endpoint_button.setObjectName("testEndpointConnection")
@@ -874,7 +877,7 @@ class SettingsPage(Page):
             self._say(
                 self.endpoint_status,
                 "No Ollama, LM Studio, llama.cpp or vLLM server answered on its usual port on "
-                "this computer. Start one and look again, or add its address with Add endpoint.",
+                "this computer. Start one and look again, or add its address with Add.",
                 error=True,
             )
             return
