@@ -6,13 +6,13 @@ import os
 
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
-from PySide6.QtGui import QDropEvent
+from PySide6.QtGui import QDropEvent, QIcon
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QLabel
 
 from carrier_studio.core.settings import CompatEndpoint
 from carrier_studio.services.platform.secrets import SERVICE
-from carrier_studio.ui.models.character_list import QtCharacterListModel
+from carrier_studio.ui.models.character_list import PathRole, QtCharacterListModel
 from tests.helpers.waiting import wait_until
 
 
@@ -572,3 +572,23 @@ def test_the_provider_box_shows_the_provider_the_file_names(page_and_studio):
     del data["modelProvider"]
     page.json_edit.setPlainText(json.dumps(data, indent=2))
     assert page.form.provider.currentText() == "Workspace default"
+
+
+def test_a_broken_file_is_marked_with_an_icon_not_an_emoji(page_and_studio, loop):
+    """#15: the emoji mark showed as an empty box where no emoji font is installed."""
+    page, studio = page_and_studio
+    (page.path.parent / "broken.json").write_text("{oops", "utf-8")
+    page.refresh()
+    _idle(loop, studio)
+    rows = [page.proxy.index(r, 0) for r in range(page.proxy.rowCount())]
+    broken = next(i for i in rows if i.data(Qt.ItemDataRole.ToolTipRole) != i.data(PathRole))
+    icon = broken.data(Qt.ItemDataRole.DecorationRole)
+    assert isinstance(icon, QIcon) and not icon.isNull()
+    assert not icon.pixmap(16, 16).isNull()
+    for index in rows:
+        assert all(ord(c) < 0x2600 for c in index.data()), index.data()
+    page.list.setCurrentIndex(broken)
+    assert page.issue_list.isVisible()
+    item = page.issue_list.item(0)
+    assert not item.icon().isNull()
+    assert all(ord(c) < 0x2600 for c in item.text()), item.text()

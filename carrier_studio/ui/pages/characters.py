@@ -60,8 +60,10 @@ from carrier_studio.core.characters.validation import (
     is_placeholder,
     validate,
 )
+from carrier_studio.ui import icons
 from carrier_studio.ui.models.character_list import (
     CharacterFilterModel,
+    ErrorRole,
     PathRole,
     QtCharacterListModel,
 )
@@ -101,6 +103,31 @@ class CharacterFiles(Ask):
         return path or None
 
 
+#: Marks the list model may append to a broken file's name; an emoji shows as an empty box
+#: where no emoji font is installed, so the page draws an SVG icon instead (#15).
+_EMOJI_MARKS = "⚠⛔\ufe0f"
+
+#: Severity icons for the list and the issues, drawn from resources/icons so they always render.
+_SEVERITY_COLORS = {"error": "#D0393E", "warning": "#C98A00"}
+
+
+def severity_icon(kind: str) -> QIcon:
+    """The ``error`` or ``warning`` icon, in its colour."""
+    return icons.icon(kind, _SEVERITY_COLORS[kind])
+
+
+class _EntryProxy(CharacterFilterModel):
+    """The search filter, showing a broken file with an error icon rather than an emoji."""
+
+    def data(self, index: Any, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        value = super().data(index, role)
+        if role == Qt.ItemDataRole.DisplayRole and isinstance(value, str):
+            return value.rstrip(_EMOJI_MARKS + " ")
+        if role == Qt.ItemDataRole.DecorationRole and super().data(index, ErrorRole):
+            return severity_icon("error")
+        return value
+
+
 class _EntryDelegate(QStyledItemDelegate):
     """Draws each character with its avatar and, for a sub-folder, the folder's name.
 
@@ -115,7 +142,7 @@ class _EntryDelegate(QStyledItemDelegate):
         super().initStyleOption(option, index)
         path = index.data(PathRole)
         icon = self.page.avatar_icons.get(path)
-        if icon is not None:
+        if icon is not None and not index.data(ErrorRole):
             option.icon = icon
             option.decorationSize = QSize(AVATAR_SIZE, AVATAR_SIZE)
             option.features |= QStyleOptionViewItem.ViewItemFeature.HasDecoration
@@ -204,7 +231,7 @@ class CharactersPage(Page):
         self.search.setClearButtonEnabled(True)
         layout.addWidget(self.search)
         self.model = QtCharacterListModel(self)
-        self.proxy = CharacterFilterModel(self)
+        self.proxy = _EntryProxy(self)
         self.proxy.setSourceModel(self.model)
         self.search.textChanged.connect(self.proxy.set_search)
         self.list = QListView()
@@ -499,11 +526,10 @@ class CharactersPage(Page):
         self.issues = issues
         self.issue_list.clear()
         if error:
-            item = QListWidgetItem(f"⛔ {error}")
-            self.issue_list.addItem(item)
+            self.issue_list.addItem(QListWidgetItem(severity_icon("error"), error))
         for issue in issues:
-            mark = "⛔" if issue.severity is Severity.ERROR else "⚠"
-            self.issue_list.addItem(QListWidgetItem(f"{mark} {issue}"))
+            kind = "error" if issue.severity is Severity.ERROR else "warning"
+            self.issue_list.addItem(QListWidgetItem(severity_icon(kind), str(issue)))
         self.issue_list.setVisible(bool(issues) or bool(error))
         self.move_secrets_button.setVisible(any(i.code == "secret-in-file" for i in issues))
 
