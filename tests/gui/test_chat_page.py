@@ -350,3 +350,20 @@ def test_a_character_s_unconfigured_provider_is_said_with_a_way_out(
     _send(page2, loop, "again")
     assert _items(page2, MessageBubble)[-1].text == "Still the default."
     assert server.requests[-1].body["model"] == "m"
+
+
+def test_code_shown_before_a_theme_switch_takes_the_new_theme_s_colours(chat, loop, server):
+    """#15: a code block rendered in light kept its light background in dark (its light
+    brackets vanished on it)."""
+    page, studio = chat
+    studio.theme.set_choice("light")
+    server.script(text("Here:\n\n```python\nprint([1, 2])\n```\n"))
+    _send(page, loop, "Show code")
+    bubble = _items(page, MessageBubble)[-1]
+    assert "#f4f4f8" in bubble.html()  # the light theme's code background
+    studio.theme.set_choice("dark")
+    assert "#272822" in bubble.html()  # monokai's background…
+    assert "#f4f4f8" not in bubble.html()
+    assert "#f8f8f2" in bubble.html()  # …and its light text (the brackets show)
+    studio.theme.set_choice("light")
+    assert "#f4f4f8" in bubble.html()

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QTextCursor
+from PySide6.QtGui import QColor, QPalette, QTextCursor
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -66,6 +66,10 @@ class MessageView(QTextBrowser):
         cursor.insertText(text)
 
 
+def _app_window_color() -> str:
+    return QApplication.palette().color(QPalette.ColorRole.Window).name()
+
+
 class MessageBubble(QFrame):
     """A user or assistant message. Streaming text is appended as it arrives (cheap) and the
     message is rendered as markdown when it is complete."""
@@ -82,6 +86,9 @@ class MessageBubble(QFrame):
         self._text = text
         self._pending: list[str] = []
         self._dark = dark
+        #: The text is shown as rendered markdown (not streaming plain text).
+        self._rendered = False
+        self._app_window = _app_window_color()
         self._painted_text = False
         self.setObjectName("userBubble" if role == "user" else "assistantBubble")
         layout = QVBoxLayout(self)
@@ -144,7 +151,27 @@ class MessageBubble(QFrame):
         self.info.setText(info)
 
     def _render_markdown(self) -> None:
+        self._rendered = True
         self.body.setHtml(to_html(self._text, self._dark))
+
+    def set_dark(self, dark: bool) -> None:
+        """Highlight code for the dark or light theme (a message shown before a theme switch
+        would otherwise keep the old theme's code colours: light text on a light block)."""
+        if dark == self._dark:
+            return
+        self._dark = dark
+        if self._rendered:
+            self._render_markdown()
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
+        # The theme manager sets the application's palette on every theme switch; a palette
+        # change for any other reason (a new parent) leaves the chosen colours alone.
+        if event.type() == QEvent.Type.PaletteChange:
+            window = _app_window_color()
+            if window != self._app_window:
+                self._app_window = window
+                self.set_dark(QColor(window).lightness() < 128)
+        super().changeEvent(event)
 
     def _on_copy_clicked(self) -> None:
         QApplication.clipboard().setText(self._text)
