@@ -55,6 +55,30 @@ CLEANUP_TIMEOUT = 10.0
 CONFIRM_TIMEOUT = 2.0
 
 
+def start_error(failure: BaseException, config: ServerConfig) -> str:
+    """Why a server did not start, in words: a missing program or folder is named as such,
+    not as "[Errno 2] No such file or directory: 'xyz'" (#15)."""
+    leaf = failure
+    while isinstance(leaf, BaseExceptionGroup) and leaf.exceptions:
+        leaf = leaf.exceptions[0]
+    if config.command and isinstance(leaf, (FileNotFoundError, NotADirectoryError)):
+        if config.cwd and leaf.filename is not None and str(leaf.filename) == config.cwd:
+            return (
+                f"the folder {config.cwd} does not exist: create it, or check the server's "
+                "working folder (cwd)"
+            )
+        return (
+            f"the program {config.command} was not found on this computer: install it, or "
+            "check the server's command"
+        )
+    if config.command and isinstance(leaf, PermissionError):
+        return (
+            f"the program {config.command} could not be run (permission denied): check the "
+            "server's command, and that the file is a program you may run"
+        )
+    return describe(failure)
+
+
 class ServerEntry:
     """One configured server: its settings, its state and, while active, its supervisor."""
 
@@ -387,7 +411,7 @@ class Supervisor:
         if isinstance(failure, TimeoutError):
             return False, run.explain(f"did not start within {config.connect_timeout:g} s")
         if failure is not None:
-            return False, run.explain(describe(failure))
+            return False, run.explain(start_error(failure, config))
         return True, run.reason or "the server stopped"
 
     async def _watch(self, server: MCPServer, run: ServerRun, entry: ServerEntry) -> None:
