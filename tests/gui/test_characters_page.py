@@ -470,7 +470,8 @@ def test_each_form_field_changes_exactly_its_key_in_a_carrier_file(make_studio, 
         QTest.keyClicks(line_edit, text)
 
     edit(lambda: retype(form.username_edit, "kit_fixes"), {"$.username"})
-    edit(lambda: form.system_edit.setPlainText("You are Kit."), {"$.system"})
+    # Not the generated "You are Kit.", which would follow the rename below (#15).
+    edit(lambda: form.system_edit.setPlainText("You are Kit, who mends radios."), {"$.system"})
     for key in ("bio", "lore", "adjectives", "topics", "postExamples"):
         editor = form.lists[key]
 
@@ -592,3 +593,27 @@ def test_a_broken_file_is_marked_with_an_icon_not_an_emoji(page_and_studio, loop
     item = page.issue_list.item(0)
     assert not item.icon().isNull()
     assert all(ord(c) < 0x2600 for c in item.text()), item.text()
+
+
+def test_a_generated_system_prompt_follows_the_name_and_an_edited_one_is_kept(
+    page_and_studio, loop
+):
+    """#15: a new character's "You are New character." did not follow a rename."""
+    page, studio = page_and_studio
+    page.new_character()
+    _idle(loop, studio)
+    assert page.form.system_edit.toPlainText() == "You are New character."
+    page.form.name_edit.selectAll()
+    QTest.keyClicks(page.form.name_edit, "Wren")
+    assert page.form.system_edit.toPlainText() == "You are Wren."
+    assert page.json_payload()["system"] == "You are Wren."
+    page.save()
+    _idle(loop, studio)
+    assert json.loads(page.path.read_text())["system"] == "You are Wren."
+
+    page.form.system_edit.setPlainText("You are Wren, a bird watcher.")
+    page.form.name_edit.selectAll()
+    QTest.keyClicks(page.form.name_edit, "Robin")
+    assert page.json_payload()["name"] == "Robin"
+    assert page.json_payload()["system"] == "You are Wren, a bird watcher."
+    assert page.form.system_edit.toPlainText() == "You are Wren, a bird watcher."

@@ -39,6 +39,11 @@ _ELIZA_PROVIDERS = ("openai", "anthropic")
 _POLICIES = ["ask", "auto", "off"]
 
 
+def generated_system(name: str) -> str:
+    """The system prompt a new character is given (CharacterDoc.new)."""
+    return f"You are {name}."
+
+
 def _form_tab(tabs: QTabWidget, title: str) -> QFormLayout:
     page = QWidget()
     form = QFormLayout(page)
@@ -119,7 +124,7 @@ class CharacterForm(QTabWidget):
         form = _form_tab(self, "Persona")
         self.name_edit = QLineEdit()
         self.name_edit.setObjectName("nameEdit")
-        self._bind(self.name_edit.textEdited, lambda: self.doc.set("name", self.name_edit.text()))
+        self._bind(self.name_edit.textEdited, self._write_name)
         form.addRow("Name", self.name_edit)
         self.username_edit = QLineEdit()
         self._bind(
@@ -279,6 +284,19 @@ class CharacterForm(QTabWidget):
         form.addRow("Memories recalled per reply", self.recall)
 
     # -- writers ----------------------------------------------------------------------------
+
+    def _write_name(self) -> None:
+        """Write the name; a system prompt still exactly the generated "You are <name>." follows
+        it (#15: a new character kept "You are New character."). An edited prompt is kept."""
+        old, new = self.doc.name, self.name_edit.text()
+        if self.doc.data.get("system") == generated_system(old):
+            self.doc.set("system", generated_system(new))
+            self._loading = True
+            try:
+                self.system_edit.setPlainText(generated_system(new))
+            finally:
+                self._loading = False
+        self.doc.set("name", new)
 
     def _write_provider(self) -> None:
         """The provider goes where the file names it: the studio's ``model.provider``, else an
