@@ -701,3 +701,35 @@ def test_a_memory_asked_for_while_opening_is_shown_once_open(loop, memory, open_
     loop.run_until_complete(tasks.wait_idle())
     assert told == [4], "the status bar's count follows a delete"
     loop.run_until_complete(page.shutdown())
+
+
+def test_the_date_filters_are_dark_in_the_dark_theme(make_studio, qtbot):
+    """#15: the date filters showed as bright boxes in the dark theme."""
+    from PySide6.QtGui import QColor
+
+    from carrier_studio.ui.pages.memory.filters import MemoryFilters
+    from carrier_studio.ui.theme import palettes
+
+    studio = make_studio(start=False)
+    studio.theme.set_choice("dark")
+    filters = MemoryFilters()
+    qtbot.addWidget(filters)
+    filters.resize(900, 40)
+    filters.show()
+    qtbot.waitExposed(filters)
+    combo = filters.client.grab().toImage()
+    for edit in (filters.since, filters.until):
+        image = edit.grab().toImage()
+        middle = image.height() // 2
+        # Inside the frame, left of the text: the box's own background as painted…
+        painted = QColor(image.pixel(4, middle))
+        assert painted.lightness() < 80, (edit.text(), painted.name())
+        assert painted.name().upper() == palettes()["dark"]["surface"].upper()
+        # …its frame drawn like the other filters' (the theme's, not a bright native one)…
+        assert image.pixel(0, middle) == combo.pixel(0, middle)
+        # …and no bright button box around its calendar arrow.
+        button = [
+            QColor(image.pixel(x, 3)).lightness()
+            for x in range(image.width() - 24, image.width() - 2)
+        ]
+        assert max(button) < 80, button
