@@ -617,3 +617,29 @@ def test_a_generated_system_prompt_follows_the_name_and_an_edited_one_is_kept(
     assert page.json_payload()["name"] == "Robin"
     assert page.json_payload()["system"] == "You are Wren, a bird watcher."
     assert page.form.system_edit.toPlainText() == "You are Wren, a bird watcher."
+
+
+def test_enter_in_a_list_item_saves_no_trailing_newline(page_and_studio, loop):
+    """#15: typing an item and pressing Enter saved "text\\n"."""
+    page, studio = page_and_studio
+    page.form.setCurrentIndex(0)
+    saved = {}
+    for key in ("bio", "lore", "adjectives"):
+        editor = page.form.lists[key]
+        editor.add_item()
+        item = editor.list.currentItem()
+        box = editor.list.indexWidget(editor.list.indexFromItem(item))
+        assert box is not None, "the item is being edited"
+        box.selectAll()
+        QTest.keyClicks(box, f"new {key}  ")
+        QTest.keyClick(box, Qt.Key.Key_Return)
+        QTest.keyClick(box, Qt.Key.Key_Return)
+        assert box.toPlainText().endswith("\n")
+        QTest.keyClick(box, Qt.Key.Key_Tab)  # commits, as clicking away does
+        assert editor.list.indexWidget(editor.list.indexFromItem(item)) is None
+        saved[key] = f"new {key}"
+    page.save()
+    _idle(loop, studio)
+    on_disk = json.loads(page.path.read_text())
+    for key, text in saved.items():
+        assert on_disk[key][-1] == text, on_disk[key]

@@ -36,7 +36,9 @@ class _MultiLineDelegate(QStyledItemDelegate):
         self, editor: QWidget, model: QAbstractItemModel, index: Index
     ) -> None:
         assert isinstance(editor, QPlainTextEdit)
-        model.setData(index, editor.toPlainText(), Qt.ItemDataRole.EditRole)
+        # Enter inserts a line break in the box; one left at the end is not part of the item
+        # (#15: Enter then clicking away saved "text\n").
+        model.setData(index, editor.toPlainText().rstrip(), Qt.ItemDataRole.EditRole)
 
     def updateEditorGeometry(  # noqa: N802 - Qt override
         self, editor: QWidget, option: QStyleOptionViewItem, index: Index
