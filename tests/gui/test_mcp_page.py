@@ -295,3 +295,26 @@ def test_the_import_preview_dialog_applies_choices_and_refuses_a_taken_name(qapp
     assert not github.move.isEnabled() and not github.move.isChecked()
     dialog.deleteLater()
     blocked.deleteLater()
+
+
+@pytest.mark.parametrize("size", [(1024, 700), (1008, 660)])
+def test_the_servers_table_shows_whole_rows_at_a_small_window(mcp, qapp, size):
+    """At 1024x700 (and the 1008x660 window such a screen opens) the table showed 4½ rows
+    (#15): now at least five whole rows, and no part of a row at the bottom."""
+    studio, page, _path = mcp
+    studio.window.resize(*size)
+    studio.window.show()
+    qapp.processEvents()
+    row = page.table.verticalHeader().defaultSectionSize()
+    viewport = page.table.viewport().height()
+    assert viewport // row >= 5, (viewport, row)
+    assert viewport % row == 0, (viewport, row)
+    # Dragging the splitter to anywhere still leaves whole rows.
+    sizes = page.splitter.sizes()
+    page.splitter.setSizes([sizes[0] + row + row // 2, sizes[1] - row - row // 2])
+    qapp.processEvents()
+    assert page.table.viewport().height() % row == 0, page.table.viewport().height()
+    # Dragged as small as it goes, it still shows five whole rows.
+    page.splitter.setSizes([row, sum(page.splitter.sizes()) - row])
+    qapp.processEvents()
+    assert page.table.viewport().height() == 5 * row, page.table.viewport().height()

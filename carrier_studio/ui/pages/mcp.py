@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -50,6 +50,9 @@ if TYPE_CHECKING:
     from carrier_studio.services.platform.secrets import SecretStore
 
 POLICIES = ["ask", "auto", "off"]
+
+#: Servers the table shows at least, in whole rows.
+TABLE_ROWS = 5
 
 NEW_SERVER = {"type": "stdio", "command": "npx", "args": ["-y", "PACKAGE"], "enabled": True}
 
@@ -113,7 +116,7 @@ class McpPage(Page):
         toolbar.addWidget(self.reload_button)
         self.body.addLayout(toolbar)
 
-        splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter = splitter = QSplitter(Qt.Orientation.Vertical)
         self.model = QtMcpServerModel(deps.colors(), self)
         self.model.toggle_requested.connect(self._on_model_toggle_requested)
         deps.theme_changed.connect(lambda _scheme: self.model.set_colors(deps.colors()))
@@ -130,11 +133,45 @@ class McpPage(Page):
         splitter.addWidget(self.table)
         splitter.addWidget(self._build_details())
         splitter.setSizes([220, 380])
+        splitter.setStretchFactor(0, 0)
+        splitter.setStretchFactor(1, 1)
+        # Whole rows, never a half one cut off at the bottom (#15): at least TABLE_ROWS of
+        # them, and the splitter snaps the table to whole rows when it or the window moves.
+        self._snapping = False
+        self.table.setMinimumHeight(self._table_height(TABLE_ROWS))
+        self.table.viewport().installEventFilter(self)
         self.body.addWidget(splitter, 1)
         self._unsubscribe = deps.manager.changed.subscribe(self._on_manager_status)
         self.refresh()
 
     # -- building ---------------------------------------------------------------------------
+
+    def _table_height(self, rows: int) -> int:
+        """The table's height that shows `rows` whole rows under its header."""
+        frame = 2 * self.table.frameWidth()
+        header = self.table.horizontalHeader().sizeHint().height()
+        return frame + header + rows * self.table.verticalHeader().defaultSectionSize()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
+            self._snap_table()
+        return super().eventFilter(watched, event)
+
+    def _snap_table(self) -> None:
+        """Give the part of a row the table's viewport has left over to the details below."""
+        row = self.table.verticalHeader().defaultSectionSize()
+        extra = self.table.viewport().height() % row if row > 0 else 0
+        sizes = self.splitter.sizes()
+        if self._snapping or not extra or len(sizes) != 2 or not sizes[1]:
+            return
+        table = sizes[0] - extra
+        if table < self.table.minimumHeight():  # at its minimum: grow to the next whole row
+            table += row
+        self._snapping = True
+        try:
+            self.splitter.setSizes([table, sum(sizes) - table])
+        finally:
+            self._snapping = False
 
     def _build_details(self) -> QWidget:
         self.details = QTabWidget()
