@@ -150,6 +150,7 @@ def test_dropping_files_makes_a_carousel_draft_with_thumbnails_and_queues_it(wor
     assert page.editor.chosen_kind() is PostKind.CAROUSEL, "several files make a carousel"
     assert page.drop_zone.files_shown() == [str(f) for f in files]
     assert all(page.drop_zone.has_thumbnail(str(f)) for f in files), "decoded thumbnails"
+    page.editor.alt_text.setText("Three autumn outfits on a rail")
     assert page.problems.isHidden() and page.queue_button.isEnabled()
 
     page.editor.caption.setPlainText("Three looks #autumn")
@@ -163,6 +164,30 @@ def test_dropping_files_makes_a_carousel_draft_with_thumbnails_and_queues_it(wor
     assert page.post_has_thumbnail(posts[0].id), "the queued card shows its thumbnail"
     assert page.files == [] and page.editor.text() == "", "the draft starts again"
     assert "Queued" in page.post_list.item(0).text()
+
+
+def test_an_image_without_alt_text_is_a_warning_that_does_not_block(world, loop):
+    """#15: empty alt text was not flagged; it is a warning naming the file, not an error."""
+    page, rig, _llm, _answers, tmp = world
+    drop(page.drop_zone, [media.jpeg(tmp / "in" / "cake.jpg", size=(1080, 1350))])
+    settle(loop, page)
+    said = "cake.jpg has no alt text: people using screen readers will hear nothing"
+    (finding,) = [f for f in page.draft_findings() if f.field == "alt_text"]
+    assert finding.warning and str(finding) == said
+    assert page.problems.isVisible() and said in page.problems.text()
+    assert COLORS["warn"] in page.problems.text() and COLORS["error"] not in page.problems.text()
+    assert page.queue_button.isEnabled(), "a warning does not block queueing"
+    QTest.keyClicks(page.editor.alt_text, "A three-tier lemon cake")
+    assert page.problems.isHidden()
+    assert not [f for f in page.draft_findings() if f.field == "alt_text"]
+
+    # A queued post without alt text says so in its detail until it is published.
+    post = _queue(loop, rig, tmp, "cake")
+    settle(loop, page)
+    page.post_list.select_id(post.id)
+    settle(loop, page)
+    assert page.selected_post.id == post.id
+    assert "cake.jpg has no alt text" in page.detail_title.text()
 
 
 def test_a_drop_of_a_folder_or_a_web_link_is_refused(world):

@@ -78,6 +78,8 @@ class Finding:
         field: "media", "caption", "alt_text" or "kind".
         file: The file at fault, when it is about a file.
         fixable: A conversion (with the user's consent) would fix it.
+        severity: "error" (Instagram refuses the post) or "warning" (it is accepted, but the
+            user should know; nothing is blocked).
     """
 
     code: str
@@ -85,9 +87,16 @@ class Finding:
     field: str
     file: str | None = None
     fixable: bool = False
+    severity: str = "error"
+
+    @property
+    def warning(self) -> bool:
+        return self.severity == "warning"
 
     def __str__(self) -> str:
         where = PurePath(self.file).name if self.file else self.field
+        if self.message.startswith(where):  # the message names its file itself
+            return self.message
         return f"{where}: {self.message}"
 
 
@@ -121,6 +130,24 @@ def check_caption(caption: str) -> list[Finding]:
             )
         )
     return findings
+
+
+def check_alt_text(images: list[str], alt_text: str) -> list[Finding]:
+    """A warning for each image of a post without alt text: Instagram accepts it, but people
+    using screen readers hear nothing of the picture. ``images`` are the post's image files
+    (videos take no alt text)."""
+    if alt_text.strip():
+        return []
+    return [
+        Finding(
+            "alt_text",
+            f"{PurePath(path).name} has no alt text: people using screen readers will hear nothing",
+            "alt_text",
+            path,
+            severity="warning",
+        )
+        for path in images
+    ]
 
 
 def hashtags(caption: str) -> list[str]:

@@ -50,6 +50,7 @@ from carrier_studio.core.instagram import (
     convertible,
     utcnow,
 )
+from carrier_studio.core.instagram.preflight import check_alt_text
 from carrier_studio.ui.tasks import TaskOwner
 from carrier_studio.ui.widgets.instagram_caption import CaptionEditor
 from carrier_studio.ui.widgets.instagram_drop import (
@@ -371,17 +372,27 @@ class InstagramPage(Page):
         self._show_draft()
 
     def draft_findings(self) -> list[Finding]:
-        return [*self.media_findings, *check_caption(self.editor.text())]
+        images = [f for f in self.files if not is_video(f)]
+        return [
+            *self.media_findings,
+            *check_caption(self.editor.text()),
+            *check_alt_text(images, self.editor.alt_text.text()),
+        ]
 
     def _blocking(self, findings: list[Finding]) -> list[Finding]:
+        """The findings that keep the draft from being queued (not warnings, nor problems the
+        user agreed to convert away)."""
         fixable = self._fixable(findings)
-        return [f for f in findings if not (f in fixable and self.convert_consent)]
+        return [
+            f for f in findings if not f.warning and not (f in fixable and self.convert_consent)
+        ]
 
     @staticmethod
     def _fixable(findings: list[Finding]) -> list[Finding]:
         """The findings a conversion fixes: of files whose every problem it fixes (a PNG strip
         too thin to crop is not offered a conversion that would leave it refused)."""
-        return [f for f in findings if f.fixable and f.file and convertible(findings, f.file)]
+        errors = [f for f in findings if not f.warning]  # a warning needs no conversion
+        return [f for f in errors if f.fixable and f.file and convertible(errors, f.file)]
 
     def _show_draft(self) -> None:
         findings = self.draft_findings() if self.files or self.editor.text() else []
@@ -396,8 +407,8 @@ class InstagramPage(Page):
         fixable = self._fixable(findings)
         for finding in findings:
             fixed = finding in fixable and self.convert_consent
-            color = colors["ok"] if fixed else colors["error"]
-            mark = "✓" if fixed else "✗"
+            color = colors["ok"] if fixed else colors["warn" if finding.warning else "error"]
+            mark = "✓" if fixed else ("⚠" if finding.warning else "✗")
             suffix = " — a converted JPEG copy will be queued" if fixed else ""
             lines.append(
                 f"<span style='color:{color}'>{mark}</span> "
@@ -610,6 +621,11 @@ class InstagramPage(Page):
         if post.last_error:
             color = self.deps.colors()["error"]
             error = f"<br><span style='color:{color}'>{html.escape(post.last_error)}</span>"
+        if post.state not in (S.PUBLISHED, S.CANCELLED):
+            images = [m.source or m.path for m in post.media if m.media_type == "image"]
+            color = self.deps.colors()["warn"]
+            for finding in check_alt_text(images, post.alt_text):
+                error += f"<br><span style='color:{color}'>⚠ {html.escape(str(finding))}</span>"
         self.detail_title.setText(
             f"<b>Post {post.id}</b> · {post.kind.value} · {post.state.value}{error}"
         )
