@@ -543,6 +543,52 @@ def test_an_unread_quota_says_unknown_and_missing_setup_shows_a_banner(qapp, loo
         dispose(page)
 
 
+def test_a_queued_post_says_publishing_is_not_set_up_until_it_is(qapp, loop, tmp_path):
+    """#15: a queued post said "Queued — uploads next" though nothing could publish it."""
+    rig = Rig(tmp_path / "rig")
+    loop.run_until_complete(rig.__aenter__())
+    settings = Settings()
+    problems = [setup_problem(settings, token_set=False)]
+    assert problems[0] is not None
+
+    async def problem():
+        return problems[0]
+
+    async def characters():
+        return []
+
+    tasks = TaskOwner()
+    page = InstagramPage(
+        InstagramPageDeps(
+            queue=rig.queue,
+            characters=characters,
+            write_caption=None,  # type: ignore[arg-type] - never reached without characters
+            setup_problem=problem,
+            colors=lambda: COLORS,
+            clock=rig.clock,
+        ),
+        tasks,
+    )
+    try:
+        _queue(loop, rig, tmp_path, "cake")
+        page.show()
+        loop.run_until_complete(tasks.wait_idle())
+        said = page.post_list.item(0).text()
+        assert "Queued — publishing is not set up (Settings → Instagram)" in said
+        assert "uploads next" not in said
+        # Set up on the Settings page, then back: the post is on its way again.
+        problems[0] = None
+        page.hide()
+        page.show()
+        loop.run_until_complete(tasks.wait_idle())
+        assert "Queued — uploads next" in page.post_list.item(0).text()
+    finally:
+        loop.run_until_complete(page.shutdown())
+        loop.run_until_complete(tasks.cancel_all())
+        loop.run_until_complete(rig.__aexit__(None, None, None))
+        dispose(page)
+
+
 # -- the page as the app wires it ---------------------------------------------------------------
 
 

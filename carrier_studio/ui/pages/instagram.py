@@ -688,6 +688,12 @@ class InstagramPage(Page):
     def _show_setup(self, problem: str | None) -> None:
         self.setup_label.setText(problem or "")
         self.setup_banner.setVisible(bool(problem))
+        if self.post_list.set_up != (problem is None):
+            # Queued posts say they go nowhere until publishing is set up (not "uploads next").
+            self.post_list.set_up = problem is None
+            now = self.deps.clock()
+            for post in self.posts:
+                self.post_list.update_post(post, self._icons, now)
 
     async def _check_setup(self) -> None:
         self._show_setup(await self.deps.setup_problem())

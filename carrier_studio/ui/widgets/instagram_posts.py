@@ -42,9 +42,18 @@ def _at(when: datetime) -> str:
     return f"{local:%H:%M}" if local.date() == today else f"{local:%Y-%m-%d %H:%M}"
 
 
-def next_step(post: QueuedPost, now: datetime) -> str:
-    """What happens to ``post`` next, in a few words a person understands."""
+#: Said of a post waiting to publish while publishing is not set up (nothing will move it).
+NOT_SET_UP = "publishing is not set up (Settings → Instagram)"
+
+
+def next_step(post: QueuedPost, now: datetime, set_up: bool = True) -> str:
+    """What happens to ``post`` next, in a few words a person understands. ``set_up`` is False
+    while publishing is not set up: then a queued or ready post goes nowhere, and says so."""
     state = post.state
+    if not set_up and state in (S.QUEUED, S.READY):
+        if state is S.QUEUED and post.scheduled_at and post.scheduled_at > now:
+            return f"due at {_at(post.scheduled_at)}, but {NOT_SET_UP}"
+        return NOT_SET_UP
     if state is S.QUEUED:
         if post.waiting_reason == "quota" and post.next_attempt_at:
             return f"waits for the daily quota; checks again at {_at(post.next_attempt_at)}"
@@ -100,6 +109,8 @@ class PostList(QListWidget):
         self.setWordWrap(True)
         self._filling = False
         self._shown: list[int] = []
+        #: False while publishing is not set up (the page's setup_problem says what is missing).
+        self.set_up = True
         # Qt moves rows for a drag inside the list (rowsMoved); a drag that arrives as a copy
         # is inserted first and its source removed after (rowsRemoved). Either ends a reorder.
         self.model().rowsMoved.connect(self._on_model_rows_changed)
@@ -150,7 +161,8 @@ class PostList(QListWidget):
                 return
 
     def _fill(self, item: QListWidgetItem, post: QueuedPost, now: datetime) -> None:
-        item.setText(f"{summary(post)}\n{STATE_LABELS[post.state]} — {next_step(post, now)}")
+        step = next_step(post, now, self.set_up)
+        item.setText(f"{summary(post)}\n{STATE_LABELS[post.state]} — {step}")
         color = STATE_COLORS.get(post.state)
         if post.waiting_reason in ("quota", "retry"):
             color = "warn"
