@@ -181,8 +181,15 @@ def _discord(studio: Studio) -> QWidget:
     from carrier_studio.ui.pages.discord import DiscordPage, DiscordPageDeps
 
     session = studio.session
-    deps = DiscordPageDeps(session.discord, session.settings, session.chat, studio.theme.colors)
+    deps = DiscordPageDeps(
+        session.discord,
+        session.settings,
+        session.chat,
+        studio.theme.colors,
+        token_missing=lambda: not session.secrets.get("DISCORD_BOT_TOKEN"),
+    )
     page = DiscordPage(deps, studio.tasks)
+    page.open_settings.connect(lambda: studio.window.show_page("settings"))
     _refresh_when_shown(studio, "discord", page.refresh)
     return page
 

@@ -4,10 +4,10 @@ import asyncio
 import json
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 
-from carrier_studio.core.discord import BotPhase
+from carrier_studio.core.discord import BotPhase, BotStatus
 from carrier_studio.core.settings import CompatEndpoint, ModelChoice
 from carrier_studio.services.platform.secrets import SERVICE
 from tests.fakes import running_server, slow_text
@@ -105,3 +105,64 @@ def test_options_are_saved(world, loop):
     discord = studio.session.settings.settings.discord
     assert discord.allow_dms and discord.channel_allowlist == ["general", "1234"]
     assert discord.character == "Juniper"
+
+
+@pytest.fixture
+def no_token(make_studio, loop):
+    """A studio whose keyring holds no Discord bot token, on the Discord page."""
+    studio = make_studio()
+    studio.window.resize(1008, 660)  # what a 1024x700 screen opens
+    studio.window.show()
+    studio.window.show_page("discord")
+    loop.run_until_complete(studio.tasks.wait_idle())
+    return studio, studio.window.page("discord")
+
+
+def test_without_a_token_the_page_offers_the_way_to_settings(no_token, loop):
+    studio, page = no_token
+    assert page.settings_button.isVisible(), "the token is missing: the way to Settings shows"
+    page.start_button.click()  # the bot says so too
+    wait_until(loop, lambda: studio.session.discord.status.phase is BotPhase.ERROR)
+    assert "no bot token" in page.status_label.text()
+    assert page.settings_button.isVisible()
+    page.settings_button.click()
+    assert studio.window.current_page_key() == "settings"
+
+
+def test_with_a_token_there_is_no_settings_button(world, loop):
+    studio, page, _fake, _llm = world
+    studio.window.show()
+    loop.run_until_complete(studio.tasks.wait_idle())
+    assert page.settings_button.isHidden()
+    page.start_button.click()
+    wait_until(loop, lambda: studio.session.discord.status.phase is BotPhase.CONNECTED)
+    assert page.settings_button.isHidden()
+
+
+def test_a_long_connection_error_wraps_inside_the_card(no_token, qapp):
+    studio, page = no_token
+    error = "Cannot connect to host discord.com:443 ssl:default " + " ".join(
+        f"[reason {i}: the network said no]" for i in range(12)
+    )
+    studio.session.discord._relay_status(BotStatus(BotPhase.ERROR, error))
+    qapp.processEvents()
+    label = page.status_label
+    assert error in label.text(), "nothing elided"
+    assert label.wordWrap()
+    right = page.mapToGlobal(QPoint(page.width(), 0)).x()
+    assert label.mapToGlobal(QPoint(label.width(), 0)).x() <= right, "runs off the page"
+    assert label.height() >= 2 * label.fontMetrics().height(), "wrapped onto more lines"
+
+
+def test_a_token_removed_later_is_noticed_when_the_bot_says_so(make_studio, loop, keyring_backend):
+    keyring_backend.set_password(SERVICE, "DISCORD_BOT_TOKEN", "some-token")
+    studio = make_studio()
+    studio.window.show()
+    studio.window.show_page("discord")
+    loop.run_until_complete(studio.tasks.wait_idle())
+    page = studio.window.page("discord")
+    assert page.settings_button.isHidden()
+    keyring_backend.delete_password(SERVICE, "DISCORD_BOT_TOKEN")
+    page.start_button.click()
+    wait_until(loop, lambda: studio.session.discord.status.phase is BotPhase.ERROR)
+    assert page.settings_button.isVisible()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -53,9 +54,18 @@ class DiscordPageDeps:
     settings: SettingsStore
     chat: ChatService
     colors: Callable[[], dict[str, str]]
+    #: True when no bot token is stored (a keyring read: called in a thread); None: unknown.
+    token_missing: Callable[[], bool] | None = None
+
+
+#: How the bot's status begins when it has no token (services' NO_TOKEN: "no bot token: …").
+NO_TOKEN_DETAIL = "no bot token"
 
 
 class DiscordPage(Page):
+    #: The user asked to go to Settings (to add the bot token).
+    open_settings = Signal()
+
     def __init__(self, deps: DiscordPageDeps, tasks: TaskOwner, parent: QWidget | None = None):
         super().__init__(
             "Discord",
@@ -78,7 +88,17 @@ class DiscordPage(Page):
         controls.addWidget(self.start_button)
         self.status_label = QLabel()
         self.status_label.setObjectName("discordStatus")
+        # A long connection error wraps inside the card, whole, instead of running off it.
+        self.status_label.setWordWrap(True)
+        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         controls.addWidget(self.status_label, 1)
+        self.settings_button = QPushButton("Open Settings")
+        self.settings_button.setObjectName("discordOpenSettings")
+        self.settings_button.setToolTip("Add the bot token under Settings → Discord")
+        self.settings_button.clicked.connect(self.open_settings)
+        self.settings_button.hide()  # only while the bot token is missing
+        controls.addWidget(self.settings_button)
+        self._token_missing = False
         self.body.addLayout(controls)
 
         options = QGroupBox("Who the bot answers")
@@ -131,6 +151,19 @@ class DiscordPage(Page):
     def refresh(self) -> None:
         """List the characters again (shown again after a character was added or renamed)."""
         self.tasks.start("Loading characters for Discord", self._load_characters())
+        if self.deps.token_missing is not None:
+            self.tasks.start("Looking for the Discord bot token", self._check_token())
+
+    async def _check_token(self) -> None:
+        assert self.deps.token_missing is not None
+        self._token_missing = await asyncio.to_thread(self.deps.token_missing)
+        self._show_settings_button(self.deps.controller.status)
+
+    def _show_settings_button(self, status: BotStatus) -> None:
+        """Offer the way to Settings while the token is missing, and only then (#15)."""
+        said = status.phase is BotPhase.ERROR and status.detail.startswith(NO_TOKEN_DETAIL)
+        connected = status.phase is BotPhase.CONNECTED
+        self.settings_button.setVisible((said or self._token_missing) and not connected)
 
     # -- options ----------------------------------------------------------------------------
 
@@ -206,6 +239,9 @@ class DiscordPage(Page):
         active = status.phase in (BotPhase.CONNECTING, BotPhase.CONNECTED, BotPhase.RECONNECTING)
         self.start_button.setText("Stop" if active else "Start")
         self.character.setEnabled(not active)
+        if status.phase is BotPhase.CONNECTED:
+            self._token_missing = False
+        self._show_settings_button(status)
         if status.phase is BotPhase.CONNECTED:
             self._show_guilds()
 
