@@ -39,6 +39,7 @@ from carrier_studio.services.mcp.transports import (
     import_sdk,
     kill_group,
     sdk_imported,
+    start_error,
     tool_info,
 )
 from carrier_studio.services.platform.secrets import mcp_secret_values, worth_redacting
@@ -53,30 +54,6 @@ log = logging.getLogger(__name__)
 CLEANUP_TIMEOUT = 10.0
 #: Seconds to wait for a ping when the stderr pipe closed, before calling the server dead.
 CONFIRM_TIMEOUT = 2.0
-
-
-def start_error(failure: BaseException, config: ServerConfig) -> str:
-    """Why a server did not start, in words: a missing program or folder is named as such,
-    not as "[Errno 2] No such file or directory: 'xyz'" (#15)."""
-    leaf = failure
-    while isinstance(leaf, BaseExceptionGroup) and leaf.exceptions:
-        leaf = leaf.exceptions[0]
-    if config.command and isinstance(leaf, (FileNotFoundError, NotADirectoryError)):
-        if config.cwd and leaf.filename is not None and str(leaf.filename) == config.cwd:
-            return (
-                f"the folder {config.cwd} does not exist: create it, or check the server's "
-                "working folder (cwd)"
-            )
-        return (
-            f"the program {config.command} was not found on this computer: install it, or "
-            "check the server's command"
-        )
-    if config.command and isinstance(leaf, PermissionError):
-        return (
-            f"the program {config.command} could not be run (permission denied): check the "
-            "server's command, and that the file is a program you may run"
-        )
-    return describe(failure)
 
 
 class ServerEntry:

@@ -6,7 +6,8 @@ thread reads (`StderrPipe`): end of file means the server died, noticed at once.
 is found through Linux's /proc (`child_with_stderr`) and its process group killed when it
 lingers (`kill_group`); on Linux it is started so that it dies with the studio, even a studio
 killed by SIGKILL (`dies_with_studio`). The SDK's answers become the core's values here too
-(`tool_info`, `tool_result`, and `describe` for its errors).
+(`tool_info`, `tool_result`, `describe` for its errors, and `start_error` for why a server did
+not start).
 """
 
 from __future__ import annotations
@@ -306,3 +307,27 @@ def describe(exc: BaseException) -> str:
         return "timed out"
     text = str(exc).strip()
     return text or type(exc).__name__
+
+
+def start_error(failure: BaseException, config: ServerConfig) -> str:
+    """Why a server did not start, in words: a missing program or folder is named as such,
+    not as "[Errno 2] No such file or directory: 'xyz'" (#15)."""
+    leaf = failure
+    while isinstance(leaf, BaseExceptionGroup) and leaf.exceptions:
+        leaf = leaf.exceptions[0]
+    if config.command and isinstance(leaf, (FileNotFoundError, NotADirectoryError)):
+        if config.cwd and leaf.filename is not None and str(leaf.filename) == config.cwd:
+            return (
+                f"the folder {config.cwd} does not exist: create it, or check the server's "
+                "working folder (cwd)"
+            )
+        return (
+            f"the program {config.command} was not found on this computer: install it, or "
+            "check the server's command"
+        )
+    if config.command and isinstance(leaf, PermissionError):
+        return (
+            f"the program {config.command} could not be run (permission denied): check the "
+            "server's command, and that the file is a program you may run"
+        )
+    return describe(failure)

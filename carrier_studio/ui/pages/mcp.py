@@ -4,6 +4,9 @@ The page draws what `McpManager` publishes and asks it to act; it never starts a
 touches mcp_servers.json itself.
 """
 
+# Long: one page for the server table (snapped to whole rows), its details (tools, a tool's
+# form and call, log, settings) and import; the details tab is the next cut.
+
 from __future__ import annotations
 
 import asyncio
