@@ -324,6 +324,7 @@ def test_rename_renames_the_file_and_keeps_the_conversations(page_and_studio, lo
     loop.run_until_complete(store.remember("Ada", "calculate", "auto"))
     old = page.path
     monkeypatch.setattr(page.ask, "text", lambda *args: "Ada Lovelace")
+    monkeypatch.setattr(page.ask, "yes_no", lambda *args: False)  # her examples (#15)
     page.rename()
     _idle(loop, studio)
     assert page.doc.name == "Ada Lovelace"
@@ -643,3 +644,97 @@ def test_enter_in_a_list_item_saves_no_trailing_newline(page_and_studio, loop):
     on_disk = json.loads(page.path.read_text())
     for key, text in saved.items():
         assert on_disk[key][-1] == text, on_disk[key]
+
+
+def _two_conversations_of_kit(page, loop, studio):
+    kit = json.loads(json.dumps(KIT))
+    kit["messageExamples"].append(
+        {
+            "name": "Tuning",
+            "examples": [
+                {"name": "{{user1}}", "content": {"text": "Static again."}},
+                {"name": "Kit", "content": {"text": "Kit says: check the antenna."}},
+            ],
+        }
+    )
+    (page.path.parent / "kit.json").write_text(json.dumps(kit, indent=4), "utf-8")
+    page.refresh()
+    _idle(loop, studio)
+    _select(page, "Kit")
+    _idle(loop, studio)
+    assert page.doc.name == "Kit"
+
+
+def _speakers(data):
+    speakers = []
+    for conversation in data["messageExamples"]:
+        turns = conversation["examples"] if isinstance(conversation, dict) else conversation
+        speakers += [turn.get("user", turn.get("name")) for turn in turns]
+    return speakers
+
+
+@pytest.mark.parametrize("answer", [True, False])
+def test_renaming_in_the_name_field_offers_to_rename_the_examples(
+    page_and_studio, loop, monkeypatch, answer
+):
+    """#15: a rename left the examples on the old name, one warning per turn."""
+    page, studio = page_and_studio
+    _two_conversations_of_kit(page, loop, studio)
+    asked = []
+    monkeypatch.setattr(
+        page.ask, "yes_no", lambda parent, title, text: asked.append(text) or answer
+    )
+    page.form.name_edit.setFocus()
+    page.form.name_edit.selectAll()
+    QTest.keyClicks(page.form.name_edit, "Kitty")
+    assert asked == [], "nothing is asked while typing"
+    QTest.keyClick(page.form.name_edit, Qt.Key.Key_Return)
+    assert asked == ["Also rename Kit to Kitty in its 2 examples?"]
+    data = page.json_payload()
+    assert data["name"] == "Kitty"
+    expected = "Kitty" if answer else "Kit"
+    assert _speakers(data) == ["{{user1}}", expected, "{{user1}}", expected]
+    # Only the speaker changes: the text saying "Kit" is the user's.
+    assert data["messageExamples"][1]["examples"][1]["content"]["text"].startswith("Kit says")
+    assert page.form.examples.examples() == data["messageExamples"]
+    page.form.name_edit.clearFocus()  # committing again asks nothing more
+    QTest.keyClick(page.form.name_edit, Qt.Key.Key_Return)
+    assert len(asked) == 1
+    page.save()
+    _idle(loop, studio)
+    assert _speakers(json.loads(page.path.read_text())) == _speakers(data)
+
+
+@pytest.mark.parametrize("answer", [True, False])
+def test_the_rename_action_offers_to_rename_the_examples(
+    page_and_studio, loop, monkeypatch, answer
+):
+    page, studio = page_and_studio
+    _two_conversations_of_kit(page, loop, studio)
+    asked = []
+    monkeypatch.setattr(page.ask, "text", lambda *args: "Kitty")
+    monkeypatch.setattr(
+        page.ask, "yes_no", lambda parent, title, text: asked.append(text) or answer
+    )
+    page.rename()
+    _idle(loop, studio)
+    assert asked == ["Also rename Kit to Kitty in its 2 examples?"]
+    assert page.doc.name == "Kitty" and page.path.name == "kitty.json"
+    assert not page.dirty
+    expected = "Kitty" if answer else "Kit"
+    on_disk = json.loads(page.path.read_text())
+    assert _speakers(on_disk) == ["{{user1}}", expected, "{{user1}}", expected]
+    assert on_disk["system"] == KIT["system"], "an edited system prompt is kept"
+
+
+def test_the_rename_action_also_renames_a_generated_system_prompt(
+    page_and_studio, loop, monkeypatch
+):
+    page, studio = page_and_studio
+    page.new_character()
+    _idle(loop, studio)
+    monkeypatch.setattr(page.ask, "text", lambda *args: "Wren")
+    page.rename()
+    _idle(loop, studio)
+    assert page.doc.name == "Wren" and not page.dirty
+    assert json.loads(page.path.read_text())["system"] == "You are Wren."

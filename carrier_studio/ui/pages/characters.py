@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMenu,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QSpinBox,
@@ -67,11 +68,12 @@ from carrier_studio.ui.models.character_list import (
     PathRole,
     QtCharacterListModel,
 )
-from carrier_studio.ui.pages.character_form import CharacterForm
+from carrier_studio.ui.pages.character_form import CharacterForm, generated_system
 from carrier_studio.ui.tasks import TaskOwner
 from carrier_studio.ui.widgets.ask import Ask
 from carrier_studio.ui.widgets.avatar import AVATAR_SIZE, avatar_icons
 from carrier_studio.ui.widgets.builder_dialog import BuilderDialog, Draft
+from carrier_studio.ui.widgets.examples_editor import count_speaker, rename_speaker
 from carrier_studio.ui.widgets.page import Page
 
 if TYPE_CHECKING:
@@ -95,6 +97,18 @@ class CharacterFiles(Ask):
             "Character files (*.json *.png);;PNG character cards (*.png);;All files (*)",
         )
         return paths
+
+    @staticmethod
+    def yes_no(parent: QWidget, title: str, text: str) -> bool:
+        """A question answered Yes or No (Yes is the default)."""
+        answer = QMessageBox.question(
+            parent,
+            title,
+            text,
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.Yes,
+        )
+        return answer == QMessageBox.StandardButton.Yes
 
     @staticmethod
     def save_file(parent: QWidget, suggested: str) -> str | None:
@@ -190,6 +204,8 @@ class CharactersPage(Page):
         self.stamp: Stamp | None = None
         self.doc: CharacterDoc | None = None
         self._saved_text = ""
+        #: The name as loaded or last committed in the name field (examples follow a rename).
+        self._committed_name = ""
         self._mcp_names: list[str] = []
         self._json_error: str | None = None
         self._updating_json = False
@@ -328,6 +344,7 @@ class CharactersPage(Page):
 
         self.form = CharacterForm()
         self.form.edited.connect(self._on_form_edited)
+        self.form.name_edit.editingFinished.connect(self._on_name_committed)
         self.json_edit = QPlainTextEdit()
         self.json_edit.setObjectName("jsonEdit")
         self.json_edit.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
@@ -438,6 +455,7 @@ class CharactersPage(Page):
 
     def _load_doc(self, doc: CharacterDoc, *, from_json: bool = False) -> None:
         self.doc = doc
+        self._committed_name = doc.name
         self._set_editor_enabled(True)
         self.form.load(
             doc,
@@ -467,6 +485,31 @@ class CharactersPage(Page):
         return self.doc is not None and (
             self._json_error is not None or self.doc.to_text() != self._saved_text
         )
+
+    def _on_name_committed(self) -> None:
+        """The name field was edited and committed: offer to rename the old name in the
+        examples too (#15: they kept the old name, and each one became a warning)."""
+        if self.doc is None or self.doc.name == self._committed_name:
+            return
+        old, self._committed_name = self._committed_name, self.doc.name
+        if self._ask_rename_examples(self.doc, old, self.doc.name):
+            self._load_doc(self.doc)
+            self._update_dirty()
+
+    def _ask_rename_examples(self, doc: CharacterDoc, old: str, new: str) -> bool:
+        """Ask whether ``doc``'s examples should say ``new`` where they say ``old``; rename
+        them in ``doc`` on yes. True when ``doc`` was changed."""
+        examples = doc.data.get("messageExamples")
+        count = count_speaker(examples, old)
+        if not count or not new:
+            return False
+        plural = "example" if count == 1 else "examples"
+        if not self.ask.yes_no(
+            self, "Rename in examples", f"Also rename {old} to {new} in its {count} {plural}?"
+        ):
+            return False
+        doc.data["messageExamples"] = rename_speaker(examples, old, new)
+        return True
 
     def _on_form_edited(self) -> None:
         if self.doc is not None:
@@ -689,15 +732,33 @@ class CharactersPage(Page):
             return
         name = self.ask.text(self, "Rename character", "New name:", self.doc.name)
         if name and name.strip() != self.doc.name:
-            self.tasks.start("Renaming", self._rename(self.path, name))
+            # Asked before the task starts: a modal question inside a task would stop the others.
+            probe = self.doc.copy()
+            examples = self._ask_rename_examples(probe, self.doc.name, name.strip())
+            self.tasks.start("Renaming", self._rename(self.path, name, examples))
 
-    async def _rename(self, path: Path, name: str) -> None:
+    async def _rename(self, path: Path, name: str, examples: bool = False) -> None:
         old = self.doc.name if self.doc else ""
+        new = name.strip()
         target, _stamp = await asyncio.to_thread(self.deps.store.rename, path, self.stamp, name)
         if old:
-            await self.deps.renamed(old, name.strip())
+            await self.deps.renamed(old, new)
         self.path = None
         await self._refresh(target)
+        if self.doc is None or self.path != target:
+            return
+        changed = False
+        if examples:
+            self.doc.data["messageExamples"] = rename_speaker(
+                self.doc.data.get("messageExamples"), old, new
+            )
+            changed = True
+        if self.doc.data.get("system") == generated_system(old):
+            self.doc.data["system"] = generated_system(new)
+            changed = True
+        if changed:
+            self._load_doc(self.doc)
+            await self._save()
 
     def delete(self) -> None:
         if self.path is not None:

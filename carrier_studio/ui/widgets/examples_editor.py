@@ -37,6 +37,29 @@ def _speaker_key(message: dict[str, Any]) -> str:
     return "name" if "name" in message and "user" not in message else "user"
 
 
+def _speaks(message: Any, name: str) -> bool:
+    return isinstance(message, dict) and message.get(_speaker_key(message)) == name
+
+
+def count_speaker(examples: Any, name: str) -> int:
+    """How many conversations in ``messageExamples`` have ``name`` as a speaker."""
+    if not isinstance(examples, list) or not name:
+        return 0
+    return sum(any(_speaks(m, name) for m in _messages(c)) for c in examples)
+
+
+def rename_speaker(examples: Any, old: str, new: str) -> Any:
+    """A copy of ``messageExamples`` with the speaker ``old`` renamed ``new`` (only the
+    speaker key; the text and other keys are kept)."""
+    result = copy.deepcopy(examples)
+    if isinstance(result, list):
+        for conversation in result:
+            for message in _messages(conversation):
+                if _speaks(message, old):
+                    message[_speaker_key(message)] = new
+    return result
+
+
 class MessageExamplesEditor(QWidget):
     changed = Signal()
 
