@@ -1,5 +1,6 @@
 """Every page at the size the studio opens on a 1024x700 screen, in both themes: nothing runs
-off the page's right edge and no list, table or form needs a sideways scrollbar.
+off the page's right edge, no tab hides behind scroll arrows and no list, table or form
+needs a sideways scrollbar.
 
 1008x660 is the window `MainWindow._fitting` opens on a 1024x700 screen. A new user on such a
 screen saw the chat's model box and the Settings form run off the right edge.
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import QPoint
-from PySide6.QtWidgets import QAbstractScrollArea, QWidget
+from PySide6.QtWidgets import QAbstractScrollArea, QTabBar, QToolButton, QWidget
 
 PAGES = ["characters", "chat", "memory", "mcp", "instagram", "discord", "teams", "settings"]
 
@@ -23,6 +24,10 @@ def _problems(page: QWidget, key: str) -> list[str]:
         beyond = widget.mapToGlobal(QPoint(widget.width(), 0)).x() - right
         if beyond > 1:
             found.append(f"{key}: {type(widget).__name__} {widget.objectName()!r} {beyond} px over")
+    for tabs in page.findChildren(QTabBar):
+        # Qt's scroll arrows are tool buttons inside the bar, shown when the tabs do not fit.
+        if tabs.isVisible() and any(b.isVisible() for b in tabs.findChildren(QToolButton)):
+            found.append(f"{key}: tabs {[tabs.tabText(i) for i in range(tabs.count())]} scroll")
     for area in page.findChildren(QAbstractScrollArea):
         if area.isVisible() and area.horizontalScrollBar().isVisible():
             found.append(f"{key}: {type(area).__name__} {area.objectName()!r} scrolls sideways")

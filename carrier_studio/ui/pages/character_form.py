@@ -89,6 +89,10 @@ class CharacterForm(QTabWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("characterForm")
+        # Every tab stays in sight: at 1024x700 the last ones (Prompt) hid behind scroll
+        # arrows; where the row is too narrow, the titles are shortened instead.
+        self.setUsesScrollButtons(False)
+        self.tabBar().setElideMode(Qt.TextElideMode.ElideRight)
         self.doc = CharacterDoc({})
         self._loading = False
         self._build_persona()
