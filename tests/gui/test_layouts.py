@@ -26,8 +26,11 @@ def _problems(page: QWidget, key: str) -> list[str]:
             found.append(f"{key}: {type(widget).__name__} {widget.objectName()!r} {beyond} px over")
     for tabs in page.findChildren(QTabBar):
         # Qt's scroll arrows are tool buttons inside the bar, shown when the tabs do not fit.
+        titles = [tabs.tabText(i) for i in range(tabs.count())]
         if tabs.isVisible() and any(b.isVisible() for b in tabs.findChildren(QToolButton)):
-            found.append(f"{key}: tabs {[tabs.tabText(i) for i in range(tabs.count())]} scroll")
+            found.append(f"{key}: tabs {titles} scroll")
+        elif tabs.isVisible() and tabs.sizeHint().width() > tabs.width():
+            found.append(f"{key}: tabs {titles} are cut short")
     for area in page.findChildren(QAbstractScrollArea):
         if area.isVisible() and area.horizontalScrollBar().isVisible():
             found.append(f"{key}: {type(area).__name__} {area.objectName()!r} scrolls sideways")

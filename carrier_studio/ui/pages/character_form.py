@@ -235,7 +235,7 @@ class CharacterForm(QTabWidget):
         form.addRow("Hands off to", self.handoffs)
 
     def _build_clients(self) -> None:
-        form = _form_tab(self, "Clients && memory")
+        form = _form_tab(self, "Clients")  # and memory; a short title keeps every tab in sight
         self.discord = QCheckBox("Answer on Discord as this character")
         self._bind(self.discord.toggled, self._write_clients)
         form.addRow("Discord", self.discord)
