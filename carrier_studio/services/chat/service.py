@@ -76,10 +76,11 @@ class ChatService:
         entries = await asyncio.to_thread(self.characters.list)
         return {e.doc.name: e.doc for e in entries if e.doc is not None and e.error is None}
 
-    async def avatars(self) -> dict[str, Path]:
-        """Each character's avatar image, by name (characters without one are left out)."""
+    async def pickable(self) -> dict[str, Path | None]:
+        """The characters a chat can be with, by name, each with its avatar image (None when it
+        has none): what a character box shows, from one read of the folder."""
         entries = await asyncio.to_thread(self.characters.list)
-        return {e.doc.name: e.avatar for e in entries if e.doc is not None and e.avatar}
+        return {e.doc.name: e.avatar for e in entries if e.doc is not None and e.error is None}
 
     async def open(self, conversation_id: int) -> ChatThread:
         """The conversation's thread (shared with anyone who has it open); `close` releases it."""

@@ -224,7 +224,8 @@ class ChatPage(Page):
         self.tasks.start("Loading characters for chat", self._load_characters())
 
     async def _load_characters(self) -> None:
-        names = sorted(await self.deps.chat.characters_by_name())
+        pickable = await self.deps.chat.pickable()
+        names = sorted(pickable)
         current = self.character.currentText()
         self._characters = names
         self.character.blockSignals(True)
@@ -233,7 +234,7 @@ class ChatPage(Page):
         if current in names:
             self.character.setCurrentText(current)
         self.character.blockSignals(False)
-        await show_avatars(self.character, await self.deps.chat.avatars())
+        await show_avatars(self.character, pickable)
         await self._load_conversations()
 
     def refresh_conversations(self) -> None:

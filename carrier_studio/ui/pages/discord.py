@@ -175,7 +175,8 @@ class DiscordPage(Page):
         self.allowlist.setText(", ".join(discord.channel_allowlist))
 
     async def _load_characters(self) -> None:
-        names = sorted(await self.deps.chat.characters_by_name())
+        pickable = await self.deps.chat.pickable()
+        names = sorted(pickable)
         # The box's own choice first: a re-list must not undo a choice not saved yet.
         chosen = self.character.currentText() or self.deps.settings.settings.discord.character
         self.character.clear()
@@ -187,7 +188,7 @@ class DiscordPage(Page):
             hosts = [n for n in names if n.lower() == "juniper"]
             if hosts:
                 self.character.setCurrentText(hosts[0])
-        await show_avatars(self.character, await self.deps.chat.avatars())
+        await show_avatars(self.character, pickable)
 
     def _options(self):  # noqa: ANN202 - a DiscordSettings
         discord = self.deps.settings.settings.discord

@@ -27,13 +27,16 @@ def load_avatar(path: Path, size: int = AVATAR_SIZE) -> QImage | None:
     return None if image.isNull() else image
 
 
-async def avatar_icons(avatars: dict[str, Path]) -> dict[str, QIcon]:
-    """Icons for ``{key: avatar file}``, decoded on a worker thread; unreadable ones left out."""
-    images = await asyncio.to_thread(lambda: {k: load_avatar(p) for k, p in avatars.items()})
+async def avatar_icons(avatars: dict[str, Path | None]) -> dict[str, QIcon]:
+    """Icons for ``{key: avatar file}``, decoded on a worker thread; keys without a file, or
+    with one that cannot be read, are left out."""
+    images = await asyncio.to_thread(
+        lambda: {k: load_avatar(p) for k, p in avatars.items() if p is not None}
+    )
     return {key: QIcon(QPixmap.fromImage(image)) for key, image in images.items() if image}
 
 
-async def show_avatars(combo: QComboBox, avatars: dict[str, Path]) -> None:
+async def show_avatars(combo: QComboBox, avatars: dict[str, Path | None]) -> None:
     """Put each character's avatar beside its name in a character box (names without one keep
     no icon, so the names still line up)."""
     icons = await avatar_icons(avatars)
