@@ -59,9 +59,9 @@ def message_bus(monkeypatch) -> messages.MessageBus:
 @pytest.fixture
 def loop(qapp) -> Iterator[asyncio.AbstractEventLoop]:
     """A qasync loop on the test QApplication; drive async code with run_until_complete."""
-    import qasync
+    from tests.helpers.qt_loop import TestLoop
 
-    event_loop = qasync.QEventLoop(qapp)
+    event_loop = TestLoop(qapp)
     asyncio.set_event_loop(event_loop)
     yield event_loop
     event_loop.run_until_complete(event_loop.shutdown_default_executor())
