@@ -66,3 +66,37 @@ class ProviderError(CarrierError):
         super().__init__(message, **kwargs)
         #: Seconds the provider asked us to wait (HTTP 429 retry-after), when it said.
         self.retry_after = retry_after
+
+
+class ScenarioError(CarrierError):
+    """A character test (scenario file) cannot be read, or a run of one cannot start.
+
+    Args:
+        message: What is wrong.
+        path: The scenario file.
+        line: The 1-based line in that file, when known.
+        field: Where in the file's structure, written as a creator reads it: ``turns[1].expect[0]``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: Path | str | None = None,
+        line: int | None = None,
+        field: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, path=path, where=field, hint=hint)
+        self.line = line
+        self.field = field
+
+    def __str__(self) -> str:
+        # ``greet.yaml:14: turns[1].expect[0]: …``: the compiler-style form editors and CI logs
+        # turn into links.
+        place = str(self.path) if self.path is not None else ""
+        if place and self.line is not None:
+            place += f":{self.line}"
+        parts = [part for part in (place, self.field) if part]
+        text = ": ".join([*parts, self.message])
+        return f"{text} {self.hint}" if self.hint else text
