@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 #: What an expectation checks. Turn-level unless noted; any of them may also sit at run level
-#: (then it applies to the whole transcript: every reply joined, every tool call, ...).
+#: (then it applies to the whole transcript: some reply for contains/matches, no reply for
+#: not_contains, every reply for max_chars/min_chars, every tool call, ...). Values are
+#: normalised by the loader: ``tool_called`` is always the dict below, bare kinds are None.
 ExpectKind = Literal[
     "contains",  # value: str (case-insensitive substring of the reply)
     "not_contains",  # value: str
@@ -65,6 +67,8 @@ class SimulatedUser:
     #: The model that plays the user ("provider:model[@endpoint]"; None: the workspace default).
     model: str | None
     where: Where
+    #: Expectations every reply of the conversation must satisfy (each is checked per turn).
+    expect: tuple[Expect, ...] = ()
 
 
 @dataclass(frozen=True)
