@@ -225,6 +225,8 @@ class UiSettings(_Section):
     geometry: str = ""
     window_state: str = ""
     last_page: str = "characters"
+    #: The models last ticked on the Tests page ("provider:model[@endpoint]").
+    test_models: list[str] = Field(default_factory=list)
 
 
 class Settings(_Section):
