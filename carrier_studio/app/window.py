@@ -7,6 +7,7 @@ start), then closes the window. The pages come from `app.pages.PAGES`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -72,6 +73,7 @@ class Studio:
         self.theme = theme
         self.window = window
         self.tasks = TaskOwner()
+        self._warming: asyncio.Future[None] | None = None
         self.messages = MessageBridge(messages.bus, window.statusBar(), window)
         self._close_requested = asyncio.Event()
         self.closed = False
@@ -133,6 +135,20 @@ class Studio:
         if (discord := session.discord_at_launch) is not None:
             # In the background: the window is usable while the bot connects.
             self.tasks.start("Starting the Discord bot", session.start_discord(discord))
+        # Not one of the window's tasks: those are what a page waits on, and this waits on them.
+        self._warming = asyncio.ensure_future(self._load_chat_runtime())
+
+    async def _load_chat_runtime(self) -> None:
+        """Import the agents SDK (~3.7 s of CPU here) in a worker thread once the first page has
+        finished loading, so the first chat does not wait for it. Not sooner: started with the
+        page's own load, the two shared the GIL and the Characters list took 3 s longer."""
+        import importlib
+
+        page = self.window.page(self.window.current_page_key())
+        if (tasks := getattr(page, "tasks", None)) is not None:
+            await tasks.wait_idle()
+        runtime = "carrier_studio.core.runtime.agent_factory"
+        await asyncio.to_thread(importlib.import_module, runtime)
 
     async def wait_closed(self) -> None:
         """Wait until the user closes the window and agrees to what happens to unsaved work."""
@@ -159,6 +175,8 @@ class Studio:
 
     async def shutdown(self) -> None:
         """Save the window's state, let the pages finish, stop the session, close the window."""
+        if self._warming is not None:
+            self._warming.cancel()  # the import itself finishes in its thread; nobody waits
         settings = self.session.settings
         current = settings.settings
         state = self.window.window_state(current.ui.theme)

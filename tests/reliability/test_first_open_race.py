@@ -52,8 +52,9 @@ def test_twenty_simultaneous_first_opens_of_studio_db_all_succeed(tmp_path):
 
 @pytest.mark.slow
 def test_the_window_headless_and_cli_commands_open_one_fresh_workspace_together(tmp_path):
-    """The window (offscreen: it starts its session, prints "ready" and closes), headless
-    (runs until stopped), two memory commands and doctor, all on one new workspace."""
+    """The window (offscreen: it starts its session, prints "useful" once its first page has
+    loaded, and closes), headless (runs until stopped), two memory commands and doctor, all on
+    one new workspace."""
     workspace = tmp_path / "workspace"
     together = Together(tmp_path / "barrier")
     headless = together.spawn(
@@ -84,7 +85,7 @@ def test_the_window_headless_and_cli_commands_open_one_fresh_workspace_together(
 
     assert "running; stop with" in "".join(seen), "".join(seen)[-2000:] + results[0].stderr
     shown = results[together.procs.index(window)]
-    assert "ready " in shown.stdout, shown.stderr[-1500:]  # the window's session started
+    assert "useful " in shown.stdout, shown.stderr[-1500:]  # the session started, page loaded
     failed = [r.stderr[-1500:] for r in results if r.returncode != 0]
     assert not failed, "\n---\n".join(failed)
     _check_database(workspace / "studio.db")

@@ -21,7 +21,6 @@ from typing import Any
 from carrier_studio.core import messages
 from carrier_studio.core.characters.document import CharacterDoc
 from carrier_studio.core.errors import CarrierError
-from carrier_studio.core.runtime.agent_factory import AgentFactory
 from carrier_studio.core.runtime.events import (
     ApprovalRequested,
     ChatEvent,
@@ -37,7 +36,6 @@ from carrier_studio.core.runtime.memory_hooks import (
     recalled_event,
     turn_records,
 )
-from carrier_studio.core.runtime.session import ChatSession
 from carrier_studio.core.runtime.transcript import (
     ApprovalResult,
     Failure,
@@ -124,6 +122,10 @@ class ChatThread:
         #: a run that finishes after approvals still stores its turn.
         self._memory_block = ""
         self._turn_memory: tuple[str, str, str | None] | None = None
+        # The agents SDK costs ~3.7 s of imports: the session imports it when a conversation
+        # opens, so the studio's first screen (which builds ChatService) never waits for it.
+        from carrier_studio.core.runtime.session import ChatSession
+
         self.session = ChatSession(
             lambda: self._agent,
             classify_error,
@@ -262,6 +264,8 @@ class ChatThread:
             from carrier_studio.core.runtime.instagram_tool import make_queue_post_tool
 
             instagram_tool = make_queue_post_tool(service.instagram)
+        from carrier_studio.core.runtime.agent_factory import AgentFactory
+
         factory = AgentFactory(
             resolve,
             docs,
