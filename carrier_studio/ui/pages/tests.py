@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from PySide6.QtCore import QItemSelection, QModelIndex, Qt, QTimer
-from PySide6.QtGui import QBrush, QColor, QFont, QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -29,8 +29,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QTableView,
-    QTreeWidget,
-    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -38,18 +36,16 @@ from PySide6.QtWidgets import (
 from carrier_studio.core import messages
 from carrier_studio.core.scenarios.model import Scenario
 from carrier_studio.core.scenarios.record import RunRecord
-from carrier_studio.ui import icons
 from carrier_studio.ui.models.run_grid import QtRunGridModel, RecordRole, Row
 from carrier_studio.ui.tasks import TaskOwner
 from carrier_studio.ui.widgets.page import Page
 from carrier_studio.ui.widgets.run_transcript import RunTranscript
+from carrier_studio.ui.widgets.scenario_tree import ScenarioTree
 
 Mode = Literal["live", "record", "replay"]
 #: The service's model string for "the model the chat would use": each character's own, so its
 #: records carry different labels and the grid makes their columns as they come.
 OWN_MODEL = "default"
-#: The tree item role holding a scenario file's path (scenario and broken-file items).
-PathRole = Qt.ItemDataRole.UserRole + 1
 
 
 class Entry(Protocol):
@@ -176,12 +172,7 @@ class TestsPage(Page):
         panel = QWidget()
         layout = QVBoxLayout(panel)
         layout.setContentsMargins(0, 0, 8, 0)
-        self.tree = QTreeWidget()
-        self.tree.setObjectName("scenarioTree")
-        self.tree.setHeaderHidden(True)
-        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.tree.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.tree = ScenarioTree()
         self.tree.itemDoubleClicked.connect(lambda _item, _col: self.run_selected())
         layout.addWidget(self.tree, 1)
         files = QHBoxLayout()
@@ -287,77 +278,13 @@ class TestsPage(Page):
             self._show_matrix(self.scenarios(), waiting=False)
 
     def _fill_tree(self) -> None:
-        colors = self.deps.colors()
-        selected = {p for p in self.selected_paths()}
-        if self._want_path is not None:
-            selected = {self._want_path}
-        self.tree.clear()
-        groups: dict[str, QTreeWidgetItem] = {}
-        broken: list[Any] = []
-        for entry in sorted(self.entries, key=lambda e: str(e.path)):
-            scenario = entry.scenario
-            if scenario is None:
-                broken.append(entry)
-                continue
-            group = groups.get(scenario.character)
-            if group is None:
-                title = f"{scenario.character} (team)" if scenario.team else scenario.character
-                group = QTreeWidgetItem([title])
-                bold = QFont(group.font(0))
-                bold.setBold(True)
-                group.setFont(0, bold)
-                groups[scenario.character] = group
-            item = QTreeWidgetItem([scenario.name])
-            item.setData(0, PathRole, str(entry.path))
-            item.setToolTip(0, f"{entry.path}\n{scenario.description}".strip())
-            group.addChild(item)
-        for name in sorted(groups, key=str.casefold):
-            self.tree.addTopLevelItem(groups[name])
-            groups[name].setExpanded(True)
-        if broken:
-            group = QTreeWidgetItem([f"Files with errors ({len(broken)})"])
-            group.setForeground(0, QBrush(QColor(colors["error"])))
-            group.setIcon(0, icons.icon("error", colors["error"]))
-            for entry in broken:
-                # The folder is the same for every file: the name and line say where.
-                text = (entry.error or "could not be read").replace(
-                    str(entry.path), entry.path.name
-                )
-                if entry.path.name not in text:
-                    text = f"{entry.path.name}: {text}"
-                item = QTreeWidgetItem([text.splitlines()[0]])
-                item.setToolTip(0, text)
-                item.setData(0, PathRole, str(entry.path))
-                item.setForeground(0, QBrush(QColor(colors["error"])))
-                group.addChild(item)
-            self.tree.addTopLevelItem(group)
-            group.setExpanded(True)
-        if not self.entries:
-            empty = QTreeWidgetItem(["No scenarios yet: use Save as test in the chat"])
-            empty.setFlags(Qt.ItemFlag.NoItemFlags)
-            self.tree.addTopLevelItem(empty)
-        self._select_paths(selected)
+        selected = {self._want_path} if self._want_path else set(self.tree.selected_paths())
+        self.tree.fill(self.entries, self.deps.colors())
+        self.tree.select_paths(selected)
         self._want_path = None
 
-    def _select_paths(self, paths: set[Path]) -> None:
-        for item in self._scenario_items():
-            if Path(item.data(0, PathRole)) in paths:
-                item.setSelected(True)
-                self.tree.scrollToItem(item)
-
-    def _scenario_items(self) -> list[QTreeWidgetItem]:
-        found = []
-        for top in range(self.tree.topLevelItemCount()):
-            group = self.tree.topLevelItem(top)
-            found += [group.child(i) for i in range(group.childCount())]
-        return [item for item in found if item.data(0, PathRole)]
-
     def selected_paths(self) -> list[Path]:
-        paths: list[Path] = []
-        for item in self.tree.selectedItems():
-            children = [item.child(i) for i in range(item.childCount())] or [item]
-            paths += [Path(c.data(0, PathRole)) for c in children if c.data(0, PathRole)]
-        return list(dict.fromkeys(paths))
+        return self.tree.selected_paths()
 
     def scenarios(self, paths: list[Path] | None = None) -> list[Scenario]:
         """The parsed scenarios, all or those in ``paths``, in the tree's order."""
