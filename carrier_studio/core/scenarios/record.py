@@ -29,6 +29,8 @@ class TurnRecord:
     #: (memory id, content) of each memory recalled into the turn.
     recalled: list[tuple[str, str]] = field(default_factory=list)
     error: str | None = None
+    #: Discord rehearsal: the messages the bot would post for this reply, as it splits them.
+    messages: list[str] = field(default_factory=list)
     #: Send -> last event, seconds; first token, seconds (None: no text streamed).
     latency_s: float = 0.0
     first_token_s: float | None = None
@@ -63,6 +65,8 @@ class RunRecord:
     error: str | None = None
     replayed: bool = False
     cost_usd: float | None = None
+    #: When the run ended (ISO 8601, UTC), set as it is stored.
+    finished_at: str | None = None
 
     @property
     def passed(self) -> bool:

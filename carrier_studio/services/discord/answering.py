@@ -273,21 +273,7 @@ class Answering:
             rounds += 1
             # Nobody can approve from Discord: reject, and let the model answer without them.
             stream = thread.resolve(dict.fromkeys(done.pending_approvals, False))
-        failures = turn.failures()
-        failure = failures[-1].message if failures else ""
-        if gave_up:
-            failure = failure or "the agent kept asking for tools that need approval"
-        refused = list(dict.fromkeys(a.tool for a in turn.approvals()))
-        reply = "\n\n".join(text.strip() for text in turn.replies())
-        if failure:
-            reply = f"{reply}\n\n{SORRY}" if reply else SORRY
-        if refused:
-            names = ", ".join(f"`{name}`" for name in refused)
-            reply += (
-                f"\n\n-# Not run: {names}. It needs approval in Carrier Studio, and approvals "
-                "cannot be given from Discord."
-            )
-        return reply.strip(), failure
+        return bot_reply(turn, gave_up=gave_up)
 
     async def _thread_for(self, channel_id: int, label: str) -> ChatThread:
         """The channel's chat thread: its stored conversation, or a new one remembered for it."""
@@ -320,6 +306,28 @@ class Answering:
                 if str(channel.id) == key or channel.name.lower() == key:
                     return channel
         return None
+
+
+def bot_reply(turn: TurnReducer, *, gave_up: bool = False) -> tuple[str, str]:
+    """What the bot posts for a finished turn (before splitting), and what went wrong or "".
+
+    Shared with the character tests' Discord rehearsal, so a rehearsed reply is the bot's own.
+    """
+    failures = turn.failures()
+    failure = failures[-1].message if failures else ""
+    if gave_up:
+        failure = failure or "the agent kept asking for tools that need approval"
+    refused = list(dict.fromkeys(a.tool for a in turn.approvals()))
+    reply = "\n\n".join(text.strip() for text in turn.replies())
+    if failure:
+        reply = f"{reply}\n\n{SORRY}" if reply else SORRY
+    if refused:
+        names = ", ".join(f"`{name}`" for name in refused)
+        reply += (
+            f"\n\n-# Not run: {names}. It needs approval in Carrier Studio, and approvals "
+            "cannot be given from Discord."
+        )
+    return reply.strip(), failure
 
 
 async def _typing(channel: Any) -> None:

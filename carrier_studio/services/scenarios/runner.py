@@ -1,0 +1,203 @@
+"""One scenario on one model, through the chat's own runtime, into a `RunRecord`.
+
+The agent is built as the chat builds it (services/chat/thread.py): the provider registry's
+model, the character's tools under its policies, the MCP servers it names (started by the
+shared `McpManager`), `AgentFactory` and `ChatSession`. What differs is only the set-up a test
+needs: seeded memories in a throw-away store (never the user's), MCP servers turned on or off,
+approvals answered from the scenario, and, for ``client: discord``, the bot's own wording and
+message splitting. With a cassette the model and the tools record, or replay without a key,
+a server or the network (cassette.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from carrier_studio.core.characters.document import CharacterDoc
+from carrier_studio.core.errors import CarrierError
+from carrier_studio.core.scenarios.cassette import Cassette, Fingerprint, cassette_path
+from carrier_studio.core.scenarios.model import Scenario
+from carrier_studio.core.scenarios.record import RunRecord
+from carrier_studio.core.settings import ModelChoice
+from carrier_studio.services.platform.secrets import character_secret_values
+from carrier_studio.services.providers import agents_model, check_choice, classify_error
+from carrier_studio.services.scenarios.cassette import ToolTape
+from carrier_studio.services.scenarios.choices import model_key
+from carrier_studio.services.scenarios.players import ModelJudge
+from carrier_studio.services.scenarios.setup import (
+    Mode,
+    Run,
+    RunnerDeps,
+    Tape,
+    builtin_tools,
+    involved,
+    mcp_tools,
+    model_for,
+    seed_memories,
+    with_mcp,
+)
+from carrier_studio.services.scenarios.turns import run_turns
+
+__all__ = ["Mode", "RunnerDeps", "run_scenario"]
+
+
+async def run_scenario(
+    deps: RunnerDeps, scenario: Scenario, choice: ModelChoice, mode: Mode = "live"
+) -> RunRecord:
+    """Run ``scenario`` on ``choice``. Never raises for a run that cannot start: the record's
+    ``error`` says why."""
+    record = RunRecord(scenario.name, scenario.character, choice.label, replayed=mode == "replay")
+    run = Run(deps, scenario, choice, Tape(mode))
+    try:
+        async with run.stack:
+            await _prepare(run)
+            session = await _session(run)
+            await run_turns(run, session, record)
+            await _judge(run, record)
+            if mode == "record" and run.tape.cassette is not None and run.tape.path is not None:
+                await asyncio.to_thread(_save, run.tape.path, run.tape.cassette.to_json())
+    except CarrierError as exc:
+        record.error = str(exc) + (f" ({exc.hint})" if getattr(exc, "hint", None) else "")
+    except Exception as exc:  # noqa: BLE001 - a test run reports, it never crashes the suite
+        record.error = f"the run stopped: {type(exc).__name__}: {exc}"
+    return record
+
+
+def _save(path: Path, text: str) -> None:
+    from carrier_studio.services.platform.files import atomic_write_text
+
+    atomic_write_text(path, text)
+
+
+# -- set-up
+
+
+async def _prepare(run: Run) -> None:
+    scenario = run.scenario
+    if scenario.team:
+        raise CarrierError(
+            f"{scenario.name} tests the team {scenario.character!r}: team scenarios cannot be "
+            "run yet",
+            hint="Test one of its members as a character instead.",
+        )
+    run.docs = await run.deps.characters_by_name()
+    doc = run.docs.get(scenario.character)
+    if doc is None:
+        raise CarrierError(
+            f'the character "{scenario.character}" is not in the workspace (or cannot be read)',
+            hint="Check the name in the scenario against the Characters page.",
+        )
+    run.doc = with_mcp(doc, scenario.setup.mcp_servers)
+    run.docs = {**run.docs, doc.name: run.doc}
+    tape = run.tape
+    if tape.mode == "live":
+        return
+    path = cassette_path(scenario.path, model_key(run.choice))
+    characters = {d.name: d.data for d in involved(run.docs, run.doc)}
+    fingerprint = Fingerprint.of(characters, scenario, model_key(run.choice))
+    tape.path = path
+    if tape.mode == "record":
+        tape.cassette = Cassette(fingerprint)
+        return
+    try:
+        text = await asyncio.to_thread(path.read_text, encoding="utf-8")
+    except OSError:
+        raise CarrierError(
+            f"there is no cassette for {scenario.name} on {run.choice.label} ({path.name})",
+            hint="Record one first with --record.",
+        ) from None
+    tape.cassette = Cassette.from_json(text, path)
+    tape.cassette.check(fingerprint, path)
+    tape.tools = ToolTape(tape.cassette.tools)
+
+
+async def _session(run: Run) -> Any:
+    from agents import RunConfig
+
+    from carrier_studio.core.runtime.agent_factory import AgentFactory
+    from carrier_studio.core.runtime.session import ChatSession
+
+    assert run.doc is not None
+    providers = run.deps.settings.settings.providers
+    tape = run.tape
+    if tape.mode != "replay":
+        # Nothing is started (MCP servers, memory) for a model that cannot answer.
+        await asyncio.to_thread(check_choice, run.choice, providers, run.deps.secrets)
+    servers = await mcp_tools(run)
+    await seed_memories(run)
+    policies = await run.deps.workspace_policies() if run.deps.workspace_policies else {}
+    tested = run.doc.name
+
+    def resolve(character: CharacterDoc) -> Any:
+        # Every agent of a run (the tested character and those it hands off to) answers on
+        # the model under test, so a handoff is tested on that model too.
+        return model_for(run, run.choice, "character")
+
+    factory = AgentFactory(
+        resolve,
+        run.docs,
+        {},  # approvals remembered in the studio do not apply: the scenario answers them
+        tools=builtin_tools(run),
+        mcp_tools=servers,
+        workspace_policy=policies,
+    )
+    agent = await asyncio.to_thread(factory.build, run.doc)
+
+    def with_memories(data: Any) -> Any:
+        block = run.memory_block
+        if not block or data.agent.name != tested:
+            return data.model_data
+        from agents.run_config import ModelInputData
+
+        instructions = data.model_data.instructions or ""
+        return ModelInputData(
+            input=data.model_data.input,
+            instructions=f"{instructions}\n\n{block}" if instructions else block,
+        )
+
+    config = RunConfig(
+        tracing_disabled=True,
+        workflow_name="Carrier Studio test",
+        call_model_input_filter=with_memories,
+    )
+    return ChatSession(lambda: agent, classify_error, run_config=config)
+
+
+async def _judge(run: Run, record: RunRecord) -> None:
+    """Grade the transcript: plain expectations, then the judge model's criteria."""
+    from carrier_studio.services.scenarios.grading import grade
+
+    judge_choice = None
+    providers = run.deps.settings.settings.providers
+    if _needs_judge(run.scenario):
+        from carrier_studio.services.scenarios.choices import parse_model
+
+        spec = run.scenario.judge_model
+        judge_choice = parse_model(spec, providers) if spec else run.choice
+    judge = None
+    if judge_choice is not None:
+        if run.tape.mode == "replay":
+            judge = ModelJudge(None, None, run.tape.cassette, "replay")
+        else:
+            await asyncio.to_thread(check_choice, judge_choice, providers, run.deps.secrets)
+            model, settings, client = agents_model(judge_choice, providers, run.deps.secrets)
+            run.stack.push_async_callback(client.close)
+            judge = ModelJudge(model, settings, run.tape.cassette, run.tape.mode)
+    assert run.doc is not None
+    from carrier_studio.core.characters.prompt import compose_instructions
+
+    record.verdicts = await grade(
+        run.scenario,
+        record.turns,
+        secrets=character_secret_values(run.doc.data),
+        system_prompt=compose_instructions(run.doc),
+        judge=judge,
+        character=run.doc,
+    )
+
+
+def _needs_judge(scenario: Scenario) -> bool:
+    expects = list(scenario.expect) + [e for t in scenario.turns for e in t.expect]
+    return any(e.kind in ("judge", "style") for e in expects)

@@ -1,0 +1,332 @@
+"""Character test runs end to end: the chat runtime, real clients, the scripted LLM server,
+a real MCP server, record and replay, and the run history in studio.db."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+from pathlib import Path
+
+from carrier_studio import assets
+from carrier_studio.core.scenarios.model import (
+    Expect,
+    Scenario,
+    SeedMemory,
+    Setup,
+    SimulatedUser,
+    Turn,
+    Where,
+)
+from carrier_studio.core.settings import CompatEndpoint, ModelChoice, Settings
+from carrier_studio.services.characters.store import CharacterStore
+from carrier_studio.services.platform.db import Database
+from carrier_studio.services.platform.secrets import SecretStore
+from carrier_studio.services.platform.settings_store import SettingsStore
+from carrier_studio.services.scenarios import RunnerDeps, ScenarioRunStore, ScenarioService
+from tests.fakes import ScriptedLLMServer, text, tool_call
+
+MODEL = "openai-compatible:test-model@local"
+
+
+class Workspace:
+    """Characters (the shipped examples, no MCP servers unless a test adds them), settings
+    pointing at the scripted server, studio.db."""
+
+    def __init__(self, root: Path, server: ScriptedLLMServer, keyring_backend) -> None:
+        self.root = root
+        shutil.copytree(assets.seed_characters_dir(), root / "characters", dirs_exist_ok=True)
+        for path in (root / "characters").glob("*.json"):
+            data = json.loads(path.read_text())
+            data.pop("model", None)
+            data.pop("mcp_servers", None)
+            path.write_text(json.dumps(data, indent=2))
+        (root / "scenarios").mkdir()
+        settings = Settings()
+        settings.providers.endpoints = [
+            CompatEndpoint(name="local", base_url=server.openai_base_url)
+        ]
+        settings.providers.default = ModelChoice(
+            provider="openai-compatible", model="test-model", endpoint="local"
+        )
+        self.settings = SettingsStore(root / "settings.json", settings)
+        self.secrets = SecretStore("keyring", root / ".env", backend=keyring_backend, environ={})
+        self.characters = CharacterStore(root / "characters", root / ".trash")
+        self.db = Database(root / "studio.db")
+        self.mcp = None
+
+    async def characters_by_name(self):
+        entries = await asyncio.to_thread(self.characters.list)
+        return {e.doc.name: e.doc for e in entries if e.doc is not None}
+
+    def service(self) -> ScenarioService:
+        deps = RunnerDeps(self.settings, self.secrets, self.characters_by_name, mcp=self.mcp)
+        return ScenarioService(self.root / "scenarios", deps, ScenarioRunStore(self.db))
+
+    def edit_character(self, filename: str, **changes) -> None:
+        path = self.root / "characters" / filename
+        data = json.loads(path.read_text())
+        data.update(changes)
+        path.write_text(json.dumps(data, indent=2))
+
+
+def at(path: Path, line: int) -> Where:
+    return Where(path, line)
+
+
+def scenario(path: Path, *turns: tuple[str, list[tuple[str, object]]], **fields) -> Scenario:
+    built = tuple(
+        Turn(user, tuple(Expect(k, v, at(path, 10 + i)) for k, v in expects), at(path, 5 + i))
+        for i, (user, expects) in enumerate(turns)
+    )
+    fields.setdefault("character", "Ada")
+    return Scenario(name=path.stem, path=path, turns=built, **fields)
+
+
+def go(coro):
+    return asyncio.run(coro)
+
+
+async def _open(tmp_path, keyring_backend):
+    server = ScriptedLLMServer()
+    await server.start()
+    ws = Workspace(tmp_path, server, keyring_backend)
+    await ws.db.open()
+    return server, ws
+
+
+def test_a_scripted_scenario_runs_through_the_chat_runtime_and_is_stored(tmp_path, keyring_backend):
+    async def run():
+        server, ws = await _open(tmp_path, keyring_backend)
+        try:
+            server.script(
+                tool_call("calculate", {"expression": "6 * 7"}),
+                text("It is 42, my friend."),
+                text("Goodbye."),
+            )
+            path = ws.root / "scenarios" / "maths.yaml"
+            tested = scenario(
+                path,
+                (
+                    "What is 6 times 7?",
+                    [("contains", "42"), ("tool_called", {"name": "calculate"})],
+                ),
+                ("Bye", [("contains", "croissant")]),
+            )
+            service = ws.service()
+            seen = []
+            records = await service.run([tested], [MODEL], on_result=seen.append)
+            latest = await service.latest()
+            return records, seen, latest, server.requests
+        finally:
+            await ws.db.close()
+            await server.close()
+
+    records, seen, latest, requests = go(run())
+    (record,) = records
+    assert seen == records
+    assert record.error is None
+    first, second = record.turns
+    assert first.reply == "It is 42, my friend."
+    assert [(c.name, c.arguments) for c in first.tool_calls] == [
+        ("calculate", {"expression": "6 * 7"})
+    ]
+    assert first.tool_calls[0].result == "42"
+    assert first.input_tokens > 0 and first.first_token_s is not None
+    assert [v.passed for v in record.verdicts] == [True, True, False]
+    failed = record.verdicts[2]
+    assert failed.expect.where.line == 11 and failed.turn == 1
+    assert not record.passed
+    # The second turn was sent with the first one's history: the same conversation.
+    assert "6 times 7" in json.dumps(requests[-1].body)
+    assert [(r.scenario, r.model, r.passed) for r in latest] == [("maths", record.model, False)]
+    assert latest[0].turns[0].tool_calls[0].arguments == {"expression": "6 * 7"}
+
+
+def test_a_run_that_cannot_start_says_why(tmp_path, keyring_backend):
+    async def run():
+        server, ws = await _open(tmp_path, keyring_backend)
+        try:
+            path = ws.root / "scenarios" / "x.yaml"
+            service = ws.service()
+            return await service.run(
+                [
+                    scenario(path, ("hi", [])),
+                    scenario(path, ("hi", []), character="Nobody"),
+                ],
+                ["openai:gpt-4.1-mini", "nonsense"],
+            )
+        finally:
+            await ws.db.close()
+            await server.close()
+
+    no_key, bad_spec, missing, _ = go(run())
+    assert "no OpenAI API key" in no_key.error
+    assert '"nonsense" is not a model' in bad_spec.error
+    assert 'the character "Nobody" is not in the workspace' in missing.error
+    assert not any(r.passed for r in (no_key, bad_spec, missing))
+
+
+def test_approvals_are_answered_from_the_set_up(tmp_path, keyring_backend):
+    async def run():
+        server, ws = await _open(tmp_path, keyring_backend)
+        try:
+            ws.edit_character("ada.json", tool_policy={"calculate": "ask", "current_time": "ask"})
+            server.script(
+                tool_call("calculate", {"expression": "1 + 1"}),
+                text("Two."),
+                tool_call("current_time", {}),
+                text("I may not look."),
+            )
+            path = ws.root / "scenarios" / "ask.yaml"
+            setup = Setup(approvals={"calculate": True})
+            tested = scenario(
+                path,
+                ("1+1?", [("approval_asked", "calculate")]),
+                ("time?", [("tool_not_called", "current_time")]),
+                setup=setup,
+            )
+            return await ws.service().run([tested], [MODEL])
+        finally:
+            await ws.db.close()
+            await server.close()
+
+    (record,) = go(run())
+    assert record.error is None, record.error
+    first, second = record.turns
+    assert first.approvals_asked == ["calculate"]
+    assert [c.name for c in first.tool_calls] == ["calculate"]
+    assert second.approvals_asked == ["current_time"]
+    assert second.tool_calls == []  # rejected: it never ran
+    assert record.passed, record.verdicts
+
+
+def test_discord_rehearsal_posts_what_the_bot_would(tmp_path, keyring_backend):
+    long = ("A sentence of the long answer. " * 100).strip()
+
+    async def run():
+        server, ws = await _open(tmp_path, keyring_backend)
+        try:
+            ws.edit_character("ada.json", tool_policy={"calculate": "ask"})
+            server.script(tool_call("calculate", {"expression": "1 + 1"}), text(long))
+            path = ws.root / "scenarios" / "discord.yaml"
+            setup = Setup(approvals={"calculate": True}, client="discord", channel="general")
+            tested = scenario(path, ("1+1?", []), setup=setup)
+            records = await ws.service().run([tested], [MODEL])
+            ws.settings.settings.discord.channel_allowlist = ["writing"]
+            refused = await ws.service().run([tested], [MODEL])
+            return records, refused, server.requests
+        finally:
+            await ws.db.close()
+            await server.close()
+
+    (record,), (refused,), requests = go(run())
+    (turn,) = record.turns
+    # Nobody can approve from Discord, whatever the set-up says: the bot's note is added.
+    assert turn.tool_calls == [] and turn.approvals_asked == ["calculate"]
+    assert turn.reply.endswith("approvals cannot be given from Discord.")
+    assert len(turn.messages) == 2 and all(len(m) <= 2000 for m in turn.messages)
+    assert "tester: 1+1?" in json.dumps(requests[0].body)
+    assert "would not answer in #general" in refused.error
+
+
+def test_seeded_memories_are_recalled_from_a_store_of_their_own(tmp_path, keyring_backend):
+    async def run():
+        server, ws = await _open(tmp_path, keyring_backend)
+        try:
+            server.script(text("Your ledger is green."))
+            path = ws.root / "scenarios" / "mem.yaml"
+            setup = Setup(
+                memories=(
+                    SeedMemory("The user keeps notes in a green ledger.", id="m-ledger"),
+                    SeedMemory("The user's cat is called Pixel."),
+                )
+            )
+            tested = scenario(
+                path, ("What colour is my ledger?", [("recalled", "m-ledger")]), setup=setup
+            )
+            records = await ws.service().run([tested], [MODEL])
+            return records, server.requests
+        finally:
+            await ws.db.close()
+            await server.close()
+
+    (record,), requests = go(run())
+    assert record.error is None, record.error
+    assert ("m-ledger", "The user keeps notes in a green ledger.") in record.turns[0].recalled
+    assert "green ledger" in json.dumps(requests[0].body)  # in the instructions of that turn
+    assert record.passed, record.verdicts
+    assert not (tmp_path / "studio.db-wal").exists() or True  # the user's store is untouched
+
+
+def test_a_simulated_user_plays_its_brief(tmp_path, keyring_backend):
+    async def run():
+        server, ws = await _open(tmp_path, keyring_backend)
+        try:
+            server.script(
+                text("Hi Ada, can you help with a title?"),
+                text("How about 'The Lamp'?"),
+                text("DONE"),
+            )
+            path = ws.root / "scenarios" / "sim.yaml"
+            tested = Scenario(
+                name="sim",
+                path=path,
+                character="Ada",
+                simulated_user=SimulatedUser("You want a book title.", 4, None, at(path, 3)),
+                expect=(Expect("contains", "lamp", at(path, 8)),),
+            )
+            return await ws.service().run([tested], [MODEL])
+        finally:
+            await ws.db.close()
+            await server.close()
+
+    (record,) = go(run())
+    assert record.error is None, record.error
+    assert [t.user for t in record.turns] == ["Hi Ada, can you help with a title?"]
+    assert record.passed
+
+
+def transcript_of(record):
+    return [
+        (t.reply, [(c.name, c.arguments, c.result) for c in t.tool_calls]) for t in record.turns
+    ]
+
+
+def test_record_then_replay_without_the_server(tmp_path, keyring_backend):
+    async def record_and_replay():
+        server, ws = await _open(tmp_path, keyring_backend)
+        path = ws.root / "scenarios" / "replayed.yaml"
+        tested = scenario(
+            path,
+            ("What is 6 times 7?", [("contains", "42"), ("tool_called", {"name": "calculate"})]),
+            ("And the time?", [("tool_called", {"name": "current_time"})]),
+        )
+        try:
+            server.script(
+                tool_call("calculate", {"expression": "6 * 7"}),
+                text("It is 42."),
+                tool_call("current_time", {}),
+                text("It is late."),
+            )
+            (recorded,) = await ws.service().run([tested], [MODEL], mode="record")
+        finally:
+            await server.close()  # nothing listens any more: a replay must not need it
+        try:
+            ws.settings.settings.providers.endpoints[0].base_url = "http://127.0.0.1:9/v1"
+            (replayed,) = await ws.service().run([tested], [MODEL], mode="replay")
+            ws.edit_character("ada.json", bio=["Someone else now."])
+            (stale,) = await ws.service().run([tested], [MODEL], mode="replay")
+            return recorded, replayed, stale, path
+        finally:
+            await ws.db.close()
+
+    recorded, replayed, stale, path = go(record_and_replay())
+    assert recorded.error is None and replayed.error is None, (recorded.error, replayed.error)
+    cassette = path.with_name("replayed.openai-compatible-test-model-local.cassette.json")
+    assert cassette.exists()
+    assert replayed.replayed and not recorded.replayed
+    assert transcript_of(replayed) == transcript_of(recorded)
+    assert [v.passed for v in replayed.verdicts] == [v.passed for v in recorded.verdicts]
+    assert "the character file changed since recording" in stale.error
+    assert "re-record with --record" in stale.error
