@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from carrier_studio.services.platform.secrets import SecretStore
     from carrier_studio.services.platform.settings_store import SettingsChange, SettingsStore
     from carrier_studio.services.platform.workspace import OpenedWorkspace
+    from carrier_studio.services.scenarios import ScenarioService
     from carrier_studio.services.teams.service import TeamService
 
 log = logging.getLogger(__name__)
@@ -91,6 +92,7 @@ class Session:
         discord: DiscordController,
         instagram: InstagramController,
         teams: TeamService,
+        scenarios: ScenarioService | None = None,
     ) -> None:
         self.app_paths = app_paths
         self.workspace = workspace
@@ -106,6 +108,8 @@ class Session:
         self.discord = discord
         self.instagram = instagram
         self.teams = teams
+        #: Character tests: scenarios, their runs and history (the Tests page, the CLI).
+        self.scenarios = scenarios
         #: Why studio.db could not be opened at start, or None when it opened.
         self.database_error: CarrierError | None = None
         self._stack: AsyncExitStack | None = None
@@ -141,6 +145,11 @@ class Session:
         from carrier_studio.services.platform.secrets import SecretStore, character_secret_values
         from carrier_studio.services.platform.settings_store import SettingsStore
         from carrier_studio.services.platform.workspace import open_workspace
+        from carrier_studio.services.scenarios import (
+            RunnerDeps,
+            ScenarioRunStore,
+            ScenarioService,
+        )
         from carrier_studio.services.teams.service import TeamService
 
         redactor = redactor or Redactor()
@@ -189,6 +198,19 @@ class Session:
             memory,
             instagram=instagram.queue,
         )
+        # Character tests run on the chat's runtime: its characters, MCP servers and the MCP
+        # page's tool policies; seeded memories go to a store of their own, never this one.
+        scenarios = ScenarioService(
+            workspace.paths.scenarios_dir,
+            RunnerDeps(
+                settings,
+                secrets,
+                chat.characters_by_name,
+                mcp=mcp,
+                workspace_policies=chat.conversations.workspace_policies,
+            ),
+            ScenarioRunStore(database),
+        )
         return cls(
             app_paths=app_paths,
             workspace=workspace,
@@ -206,6 +228,7 @@ class Session:
             teams=TeamService(
                 workspace.paths.teams_dir, characters, settings, secrets, database, mcp
             ),
+            scenarios=scenarios,
         )
 
     # -- the lifecycle -------------------------------------------------------------------------

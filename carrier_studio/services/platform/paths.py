@@ -85,6 +85,12 @@ class WorkspacePaths:
         return self.root / "characters"
 
     @property
+    def scenarios_dir(self) -> Path:
+        """Character tests (``*.yaml``) and their cassettes: the user's files, kept in the
+        root even in a checkout, so they can be committed and run in the user's CI."""
+        return self.root / "scenarios"
+
+    @property
     def carrier_mcp_config(self) -> Path:
         """Where a Carrier checkout keeps its MCP catalogue."""
         return self.root / "config" / "mcp_servers.json"

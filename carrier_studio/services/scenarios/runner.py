@@ -23,7 +23,6 @@ from carrier_studio.core.scenarios.record import RunRecord
 from carrier_studio.core.settings import ModelChoice
 from carrier_studio.services.platform.secrets import character_secret_values
 from carrier_studio.services.providers import agents_model, check_choice, classify_error
-from carrier_studio.services.scenarios.cassette import ToolTape
 from carrier_studio.services.scenarios.choices import model_key
 from carrier_studio.services.scenarios.players import ModelJudge
 from carrier_studio.services.scenarios.setup import (
@@ -110,6 +109,8 @@ async def _prepare(run: Run) -> None:
         ) from None
     tape.cassette = Cassette.from_json(text, path)
     tape.cassette.check(fingerprint, path)
+    from carrier_studio.services.scenarios.cassette import ToolTape
+
     tape.tools = ToolTape(tape.cassette.tools)
 
 

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from carrier_studio.core.characters.document import CharacterDoc
 from carrier_studio.core.errors import CarrierError
@@ -20,15 +20,12 @@ from carrier_studio.core.settings import ModelChoice
 from carrier_studio.services.platform.secrets import SecretStore
 from carrier_studio.services.platform.settings_store import SettingsStore
 from carrier_studio.services.providers import agents_model
-from carrier_studio.services.scenarios.cassette import (
-    RecordingModel,
-    ReplayModel,
-    ToolTape,
-    recording_tool,
-    replayed_servers,
-    schema_of,
-)
 
+if TYPE_CHECKING:
+    from carrier_studio.services.scenarios.cassette import ToolTape
+
+# The cassette module imports the agents SDK: imported where a run needs it, so building the
+# session (which makes this service) does not load the SDK before the first screen.
 Mode = Literal["live", "record", "replay"]
 #: How long a run waits for its MCP servers to start.
 MCP_START_WAIT = 60.0
@@ -103,6 +100,8 @@ def model_for(run: Run, choice: ModelChoice, role: str) -> tuple[Any, Any]:
     """An agents Model and its settings for ``choice``: live, recording or replaying."""
     from agents import ModelSettings
 
+    from carrier_studio.services.scenarios.cassette import RecordingModel, ReplayModel
+
     tape = run.tape
     if tape.mode == "replay":
         return ReplayModel(tape.calls(role), role), ModelSettings(temperature=choice.temperature)
@@ -116,6 +115,12 @@ def model_for(run: Run, choice: ModelChoice, role: str) -> tuple[Any, Any]:
 
 async def mcp_tools(run: Run) -> dict[str, list[Any]]:
     """The MCP tools of the servers the characters name, as the chat gets them."""
+    from carrier_studio.services.scenarios.cassette import (
+        recording_tool,
+        replayed_servers,
+        schema_of,
+    )
+
     tape = run.tape
     if tape.mode == "replay":
         assert tape.cassette is not None and tape.tools is not None
@@ -150,6 +155,7 @@ async def mcp_tools(run: Run) -> dict[str, list[Any]]:
 
 def builtin_tools(run: Run) -> dict[str, Any]:
     from carrier_studio.core.runtime.tools import BUILTIN_TOOLS
+    from carrier_studio.services.scenarios.cassette import recording_tool
 
     tape = run.tape
     if tape.mode == "replay":
