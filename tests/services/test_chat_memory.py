@@ -52,6 +52,10 @@ def test_a_turn_recalls_relevant_memories_and_is_remembered(tmp_path, keyring_ba
 
     async def go():
         async with workspace(tmp_path, keyring_backend) as (ws, server):
+            # "storm" finds "hates thunderstorms" by meaning alone (score 0.21): under the
+            # default minimum (0.30, measured in bench/memory_scores.py), so this character
+            # asks for weaker matches too.
+            ws.edit_character("ada.json", memory={"min_score": 0.15})
             chat, memory = _with_memory(ws, status)
             service = await memory.ready()
             old = datetime.now(UTC) - timedelta(days=3)
@@ -290,6 +294,7 @@ def test_discord_turns_do_not_recall_other_rooms_discord_memories(tmp_path, keyr
     public, studio = asyncio.run(go())
     public_texts = [h.record.content for h in public]
     assert "My locker code is 4471" not in public_texts, "a DM stays in its DM"
-    assert "The locker room opens at nine" in public_texts
+    # The channel's own messages are in its conversation already: not recalled into it.
+    assert "The locker room opens at nine" not in public_texts
     assert "Lockers are on the second floor" in public_texts
     assert "My locker code is 4471" in [h.record.content for h in studio]

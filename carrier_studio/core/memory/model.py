@@ -77,6 +77,10 @@ class MemoryFilter:
     since: datetime | None = None  # inclusive
     until: datetime | None = None  # exclusive
     pinned: bool | None = None
+    #: (client, room): leave out the memories that came from this conversation or channel.
+    #: A turn's own conversation is already in the model's input; recalling it again only
+    #: repeats it (issue #16).
+    not_from: tuple[str, str] | None = None
 
 
 SearchMode = Literal["hybrid", "semantic", "keyword"]

@@ -25,7 +25,11 @@ class ToolCallFinished:
     call_id: str
     name: str
     result: str
+    #: The tool's own run time, from its start (or its approval) to its result.
     duration_s: float
+    #: How long the call waited for the user's approval before it ran (0: it did not ask;
+    #: None: not known, e.g. approved after a restart).
+    waited_s: float | None = 0.0
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,10 @@ class ChatSession:
         self._agent: Agent | None = None
         #: Tool calls started and not yet finished (a call may finish in a resumed run).
         self._started: dict[str, tuple[str, float]] = {}
+        #: When the run paused for approvals (None: not paused in this process), and how long
+        #: each approved call waited for the user, so a card shows that apart from run time.
+        self._paused_at: float | None = None
+        self._waited: dict[str, float | None] = {}
 
     # -- public API -------------------------------------------------------------------------
 
@@ -91,12 +95,18 @@ class ChatSession:
         """Approve (True) or reject (False) the pending tool calls and continue the run."""
         if self._state is None:
             raise ValueError("nothing is waiting for approval")
+        now = time.monotonic()
         for approval_id, item in self._approvals.items():
+            # The call's run time starts now: the wait for the user is counted apart.
+            name = item.tool_name or str(_field(item.raw_item, "name") or "tool")
+            self._started[approval_id] = (name, now)
+            self._waited[approval_id] = None if self._paused_at is None else now - self._paused_at
             if decisions.get(approval_id):
                 self._state.approve(item)
             else:
                 self._state.reject(item)
         state, self._state, self._approvals = self._state, None, {}
+        self._paused_at = None
         return self._run(state, self._agent or self._new_agent())
 
     def pending_state(self) -> str | None:
@@ -176,6 +186,7 @@ class ChatSession:
             yield Done(partial, current, completed=False, cancelled=True)
             return
         if result.interruptions:
+            self._paused_at = time.monotonic()
             self._state = result.to_state()
             self._approvals = {}
             requests = [self._approval(item, current) for item in result.interruptions]
@@ -205,5 +216,6 @@ class ChatSession:
             call_id = str(_field(raw, "call_id") or "")
             name, at = started.pop(call_id, ("tool", time.monotonic()))
             output = getattr(event.item, "output", "")
-            return ToolCallFinished(call_id, name, str(output), time.monotonic() - at)
+            waited = self._waited.pop(call_id, 0.0)
+            return ToolCallFinished(call_id, name, str(output), time.monotonic() - at, waited)
         return None

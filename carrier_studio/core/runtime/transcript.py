@@ -15,13 +15,17 @@ kind               content                                      meta
 user               the text
 assistant          the text                                     input_tokens, output_tokens,
                                                                 stopped
-tool               {"name", "arguments", "result"}              duration_s, call_id
+tool               {"name", "arguments", "result"}              duration_s, call_id, waited_s
 handoff            "from → to"
 memories           [RecalledMemory fields, ...]
 approval           {"tool", "arguments"}                        approval_id
 approval_result    "approved" | "rejected"                      tool, approval_id
 error              the message                                  hint, kind, retry_after
 =================  ===========================================  ===============================
+
+A tool row's ``duration_s`` is the tool's own run time and ``waited_s`` the time it waited for
+the user's approval (null: not known). Rows written before ``waited_s`` existed have no such
+key: their ``duration_s`` included any approval wait, and they read back with ``waited_s`` None.
 """
 
 from __future__ import annotations
@@ -75,8 +79,11 @@ class ToolCall:
     arguments: str
     result: str
     agent: str
+    #: The tool's own run time.
     duration_s: float = 0.0
     call_id: str = ""
+    #: Time spent waiting for the user's approval (0: none asked; None: not known).
+    waited_s: float | None = 0.0
 
 
 @dataclass(frozen=True)
@@ -152,6 +159,7 @@ def encode(item: TranscriptItem) -> tuple[str, str, str, dict[str, Any]]:
     if isinstance(item, ToolCall):
         card = {"name": item.name, "arguments": item.arguments, "result": item.result}
         meta = {"duration_s": round(item.duration_s, 4), "call_id": item.call_id}
+        meta["waited_s"] = None if item.waited_s is None else round(item.waited_s, 4)
         return item.KIND, item.agent, json.dumps(card), meta
     if isinstance(item, Handoff):
         return item.KIND, item.to_agent, f"{item.from_agent} → {item.to_agent}", {}
@@ -194,6 +202,7 @@ def decode(kind: str, agent: str, content: str, meta: dict[str, Any]) -> Transcr
             agent,
             float(meta.get("duration_s") or 0.0),
             str(meta.get("call_id", "")),
+            _seconds(meta.get("waited_s")) if "waited_s" in meta else None,
         )
     if kind == "handoff":
         source, _, target = content.partition(" → ")
@@ -232,6 +241,13 @@ def decode(kind: str, agent: str, content: str, meta: dict[str, Any]) -> Transcr
             error_kind = ErrorKind.OTHER
         return Failure(content, str(meta.get("hint") or ""), error_kind, meta.get("retry_after"))
     return None
+
+
+def _seconds(value: Any) -> float | None:
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _json_object(content: str) -> dict[str, Any]:
@@ -287,6 +303,7 @@ class TurnReducer:
                     call.agent if call else self.agent,
                     event.duration_s,
                     event.call_id,
+                    event.waited_s,
                 )
             )
         elif isinstance(event, HandoffEvent):

@@ -33,6 +33,7 @@ from carrier_studio.core.runtime.memory_hooks import (
     RecallService,
     context_block,
     memory_settings,
+    min_score,
     recalled_event,
     turn_records,
 )
@@ -434,7 +435,7 @@ class ChatThread:
         except Exception as exc:  # noqa: BLE001 - the chat goes on without memories
             messages.warning(f"Memories could not be recalled for this message: {exc}")
             return None
-        recalled = recalled_event(self.character, hits)
+        recalled = recalled_event(self.character, hits, min_score(doc.section("memory")))
         self._memory_block = context_block(recalled)
         if not recalled.memories:
             return None  # nothing to show: no card in the transcript

@@ -279,11 +279,14 @@ class MemoryController:
         client: str | None = None,
     ) -> list[SearchHit]:
         """The memories for a turn, kept to what the turn's room may see
-        (`core.memory.privacy`: a Discord room does not recall other Discord rooms)."""
+        (`core.memory.privacy`: a Discord room does not recall other Discord rooms) and
+        without the turn's own room (its conversation is in the model's input already)."""
         service = await self._service()
         if service is None:
             return []  # the status bar says why; a chat goes on without memories
-        hits = await service.recall(character, text, room=room, limit=fetch_limit(client, limit))
+        hits = await service.recall(
+            character, text, room=room, client=client or "chat", limit=fetch_limit(client, limit)
+        )
         return recallable(hits, client=client, room=room, limit=limit)
 
     async def warm(self, character: str) -> None:

@@ -64,6 +64,12 @@ class Progress:
 ProgressCallback = Callable[[Progress], None]
 
 
+def _from_room(record: MemoryRecord, room: tuple[str, str] | None) -> bool:
+    if room is None:
+        return False
+    return (record.provenance.client, record.provenance.room) == room
+
+
 def space_of(embedder: Embedder) -> EmbeddingSpace:
     return EmbeddingSpace(embedder.id, embedder.dimension)
 
@@ -227,22 +233,27 @@ class MemoryService:
         return record if content == record.content else replace(record, content=content)
 
     async def recall(
-        self, character: str, text: str, *, room: str | None = None, limit: int = 8
+        self,
+        character: str,
+        text: str,
+        *,
+        room: str | None = None,
+        client: str = "chat",
+        limit: int = 8,
     ) -> list[SearchHit]:
-        """What ``character`` should have in mind when answering ``text``: the best of its
-        memories overall and, with ``room``, of that conversation or channel."""
+        """What ``character`` should have in mind when answering ``text`` in ``room`` (a
+        conversation or channel of ``client``): the best of its memories, except those that
+        came from that room — the turn's own conversation is in the model's input already."""
         if not text.strip() or limit <= 0:
             return []
         vector = await self._query_vector(text)
         mode = "hybrid" if vector is not None else "keyword"
-        wide = MemoryQuery(text, MemoryFilter(character=character), limit, mode)
-        hits = await self.store.search(wide, vector)
-        if room is not None:
-            near = MemoryQuery(text, MemoryFilter(character=character, room=room), limit, mode)
-            seen = {h.record.id for h in hits}
-            hits += [h for h in await self.store.search(near, vector) if h.record.id not in seen]
-            hits.sort(key=lambda h: -h.score)
-        return hits[:limit]
+        not_from = None if room is None else (client, room)
+        query = MemoryQuery(text, MemoryFilter(character=character, not_from=not_from), limit, mode)
+        hits = await self.store.search(query, vector)
+        # The local store leaves them out in its query; this also holds for a store that does
+        # not know the filter (Supabase's search functions), which then returns fewer.
+        return [h for h in hits if not _from_room(h.record, not_from)][:limit]
 
     async def warm(self, character: str) -> None:
         """Prepare ``character``'s recall ahead of its first turn: loads the local store's

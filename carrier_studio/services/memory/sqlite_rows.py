@@ -98,12 +98,17 @@ def where(f: MemoryFilter) -> tuple[str, list[Any]]:
     if f.pinned is not None:
         parts.append("m.pinned = ?")
         params.append(int(f.pinned))
+    if f.not_from is not None:
+        # IS NOT compares NULL as a value: a memory without a room is never left out.
+        parts.append("(m.client IS NOT ? OR m.room IS NOT ?)")
+        params.extend(f.not_from)
     return " AND ".join(parts), params
 
 
 def narrows_beyond_character(f: MemoryFilter) -> bool:
     return any(
-        value is not None for value in (f.kinds, f.client, f.room, f.since, f.until, f.pinned)
+        value is not None
+        for value in (f.kinds, f.client, f.room, f.since, f.until, f.pinned, f.not_from)
     )
 
 

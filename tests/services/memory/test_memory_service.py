@@ -58,9 +58,14 @@ def test_recall_finds_by_meaning_within_the_character(tmp_path):
             assert all(h.record.character == "Ada" for h in hits)
             assert hits[0].semantic is not None and hits[0].semantic > 0.3
             assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
-            # A room's own memories are considered even when others score higher overall.
-            in_room = await service.recall("Ada", "music", room="r2", limit=2)
-            assert "jazz" in in_room[0].record.content
+            # A room's own memories are in its conversation already: never recalled into it.
+            in_room = await service.recall("Ada", "jazz music", room="r2", limit=5)
+            assert not any(h.record.provenance.room == "r2" for h in in_room)
+            elsewhere = await service.recall("Ada", "jazz music", room="r1", limit=5)
+            assert "jazz" in elsewhere[0].record.content
+            # Only that client's room: a Discord channel named "r2" is another room.
+            discord = await service.recall("Ada", "jazz music", room="r2", client="discord")
+            assert "jazz" in discord[0].record.content
             assert await service.recall("Ada", "   ") == []
             keyword = await service.search(MemoryQuery("wifi", mode="keyword"))
             assert [h.record.content for h in keyword] == [FACTS[3][1]]
