@@ -295,6 +295,61 @@ def test_delete_with_undo_bar_and_ctrl_z(loop, memory, open_page):
     assert page.count_label.text() == "40 memories"
 
 
+def test_undo_under_a_search_brings_the_hit_back_and_the_count_agrees(loop, memory, open_page):
+    """#15: after Delete then Undo under an active search the restored memory was missing
+    while the count said it was there."""
+    _remember_sentences(loop, memory)
+    page = open_page()
+    _choose(page.mode, "keyword")
+    page.search.setText("sourdough")
+    wait_until(loop, lambda: page.model.searching and page.model.rowCount() == 1)
+    _idle(loop, page)
+    doomed = page.model.record(0).id
+    page.table.setFocus()
+    page.table.selectRow(0)
+    QTest.keyClick(page.table, Qt.Key.Key_Delete)
+    _idle(loop, page)
+    assert page.model.rowCount() == 0 and page.count_label.text() == "0 found"
+    QTest.keySequence(page.table, "Ctrl+Z")
+    _idle(loop, page)
+    wait_until(loop, lambda: page.model.rowCount() == 1)
+    assert page.model.searching and page.model.record(0).id == doomed
+    assert page.count_label.text() == "1 found"
+    assert not page.undo_bar.isVisible()
+
+
+def test_the_content_column_stays_readable_in_a_narrow_table(loop, memory, open_page):
+    """#15: at 1024×700 the Content column shrank to a few pixels; now the least needed
+    columns give way first, and come back when there is room."""
+    from carrier_studio.ui.pages.memory.browser import MIN_CONTENT_WIDTH
+
+    _remember_sentences(loop, memory)
+    page = open_page()
+    _idle(loop, page)
+
+    def shown() -> list[str]:
+        header = page.table.horizontalHeader()
+        return [
+            page.model.headerData(c, Qt.Orientation.Horizontal)
+            for c in range(page.model.columnCount())
+            if not header.isSectionHidden(c)
+        ]
+
+    page.table.resize(420, 300)
+    wait_until(loop, lambda: page.table.columnWidth(1) >= MIN_CONTENT_WIDTH)
+    assert "Content" in shown() and "Created" in shown() and "Pinned" not in shown()
+    # A search adds three score columns: the score stays, its parts give way.
+    page.search.setText("pet dog")
+    wait_until(loop, lambda: page.model.searching)
+    _idle(loop, page)
+    page.table.resize(430, 300)
+    wait_until(loop, lambda: page.table.columnWidth(1) >= MIN_CONTENT_WIDTH)
+    assert "Score" in shown() and "Meaning" not in shown()
+    page.table.resize(1400, 300)
+    wait_until(loop, lambda: "Meaning" in shown() and "Pinned" in shown())
+    assert page.table.columnWidth(1) >= MIN_CONTENT_WIDTH
+
+
 def test_a_large_delete_asks_first(loop, memory, open_page):
     _add(loop, memory, _random_memories(memory, "Ada", 60))
     page = open_page()

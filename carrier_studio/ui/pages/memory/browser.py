@@ -42,7 +42,28 @@ if TYPE_CHECKING:
 
 #: Hits a search shows.
 SEARCH_LIMIT = 200
+#: The narrowest the Content column gets: below this the memories cannot be read (at 1024×700
+#: with the detail pane open it shrank to a few pixels).
+MIN_CONTENT_WIDTH = 220
+#: Columns given up, in this order, when the table is too narrow for all of them and the
+#: content: Pinned, Source, Kind, the score's parts, Character (the detail pane shows them all).
+_DROP_ORDER = (6, 3, 0, 9, 8, 2)
+#: Each column's usual width (the content, 1, takes what is left).
+_WIDTHS = (68, 0, 84, 84, 120, 76, 52, 58, 66, 58)
 MODES = (("Hybrid", "hybrid"), ("Meaning", "semantic"), ("Words", "keyword"))
+
+
+class _ColumnFit(QObject):
+    """Refits the table's columns whenever its viewport is resized."""
+
+    def __init__(self, fit: Callable[[], None], parent: QObject) -> None:
+        super().__init__(parent)
+        self._fit = fit
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.Resize:
+            self._fit()
+        return False
 
 
 class _PaintWatch(QObject):
@@ -138,21 +159,46 @@ class MemoryBrowser(QObject):
         header.setStretchLastSection(False)
         self._size_columns()
         self.model.modelReset.connect(self._size_columns)
+        self.table.viewport().installEventFilter(_ColumnFit(self._fit_columns, self))
         self.table.selectionModel().selectionChanged.connect(self._on_table_selection_changed)
 
     def _size_columns(self) -> None:
         # The content takes what is left; the rest are as wide as their usual values.
-        widths = [68, 0, 84, 84, 120, 76, 52, 58, 66, 58]
         header = self.table.horizontalHeader()
         for column in range(self.model.columnCount()):
             if column == 1:
                 header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
             else:
-                self.table.setColumnWidth(column, widths[column])
+                self.table.setColumnWidth(column, _WIDTHS[column])
         # With one character chosen, its name on every row says nothing; importance is in the
         # detail pane (the content needs the width more).
         self.table.setColumnHidden(2, self.model.filter.character is not None)
         self.table.setColumnHidden(5, True)
+        self._fit_columns()
+
+    def _wanted_columns(self) -> list[int]:
+        """The columns shown when there is room: all but Importance, and Character only when
+        the rows are of several characters."""
+        hidden = {5} | ({2} if self.model.filter.character is not None else set())
+        return [c for c in range(self.model.columnCount()) if c not in hidden]
+
+    def _fit_columns(self) -> None:
+        """Give the content at least MIN_CONTENT_WIDTH: drop the least needed columns first."""
+        room = self.table.viewport().width()
+        shown = self._wanted_columns()
+
+        def width(column: int) -> int:  # a hidden column measures 0: count its usual width
+            hidden = self.table.isColumnHidden(column)
+            return _WIDTHS[column] if hidden else self.table.columnWidth(column)
+
+        for column in _DROP_ORDER:
+            others = sum(width(c) for c in shown if c != 1)
+            if room - others >= MIN_CONTENT_WIDTH:
+                break
+            if column in shown:
+                shown.remove(column)
+        for column in range(self.model.columnCount()):
+            self.table.setColumnHidden(column, column not in shown)
 
     # -- filters and listing ----------------------------------------------------------------
 

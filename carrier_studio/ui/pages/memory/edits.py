@@ -186,8 +186,15 @@ class MemoryEdits(QObject):
         if removed:
             self.undo_stack.append(removed)
             self._show_undo_bar()
-        self.page.browser.refresh_count()
+        self._recount()
         self.page.tell_store_changed()
+
+    def _recount(self) -> None:
+        browser = self.page.browser
+        if browser.model.searching:  # "N found" counts the hits shown
+            browser.count_label.setText(f"{browser.model.rowCount()} found")
+        else:
+            browser.refresh_count()
 
     def _show_undo_bar(self) -> None:
         if not self.undo_stack:
@@ -205,9 +212,14 @@ class MemoryEdits(QObject):
         removed = self.undo_stack[-1]
         await self.page.memory.undo_delete(removed)
         self.undo_stack.pop()
-        self.page.browser.model.restore([s.record for s in removed])
+        if self.page.browser.model.searching:
+            # The hits were scored for the query: search again so the memories brought back
+            # show where they rank (the model cannot place them; before, they stayed missing).
+            self.page.browser.refresh()
+        else:
+            self.page.browser.model.restore([s.record for s in removed])
+            self.page.browser.refresh_count()
         self._show_undo_bar()
-        self.page.browser.refresh_count()
         self.page.tell_store_changed()
         self.page.map_pane.redraw_soon()
         n = len(removed)
