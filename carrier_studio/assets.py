@@ -1,9 +1,10 @@
 """Where the shipped resources live, for a wheel, a frozen app and a source checkout alike.
 
-The project keeps `resources/`, the example `characters/` and the default `mcp_servers.json` at
-the top level. The wheel build copies them into the package (`carrier_studio/resources`, with the
-seed files under `resources/seed`), so installed and frozen apps find them through
-importlib.resources; a source checkout (and an editable install) reads the top-level folders.
+The project keeps `resources/`, the example `characters/` and `scenarios/` (character tests)
+and the default `mcp_servers.json` at the top level. The wheel build copies them into the
+package (`carrier_studio/resources`, with the seed files under `resources/seed`), so installed
+and frozen apps find them through importlib.resources; a source checkout (and an editable
+install) reads the top-level folders.
 """
 
 from __future__ import annotations
@@ -34,6 +35,12 @@ def seed_characters_dir() -> Path:
     """The example characters a new workspace is seeded with."""
     packaged = _packaged()
     return packaged / "seed" / "characters" if packaged else _SOURCE_ROOT / "characters"
+
+
+def seed_scenarios_dir() -> Path:
+    """The example character tests (``*.yaml``) a new workspace is seeded with."""
+    packaged = _packaged()
+    return packaged / "seed" / "scenarios" if packaged else _SOURCE_ROOT / "scenarios"
 
 
 def seed_mcp_catalogue() -> Path:

@@ -64,6 +64,9 @@ def _seed(paths: WorkspacePaths) -> None:
     paths.characters_dir.mkdir(exist_ok=True)
     for item in sorted(source.glob("*.json")):
         shutil.copy2(item, paths.characters_dir / item.name)
+    paths.scenarios_dir.mkdir(exist_ok=True)
+    for item in sorted(assets.seed_scenarios_dir().glob("*.yaml")):
+        shutil.copy2(item, paths.scenarios_dir / item.name)
     shutil.copy2(assets.seed_mcp_catalogue(), paths.root / "mcp_servers.json")
 
 

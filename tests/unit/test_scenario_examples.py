@@ -1,0 +1,42 @@
+"""The example character tests shipped in scenarios/: each loads, tests a shipped character,
+every shipped character has one, and a new workspace is seeded with them."""
+
+from __future__ import annotations
+
+import json
+
+from carrier_studio import assets
+from carrier_studio.core.scenarios.loader import load_scenario
+from carrier_studio.services.platform.workspace import open_workspace
+
+
+def _shipped_characters() -> set[str]:
+    return {
+        json.loads(p.read_text(encoding="utf-8"))["name"]
+        for p in assets.seed_characters_dir().glob("*.json")
+    }
+
+
+def test_every_example_loads_and_tests_a_shipped_character():
+    examples = sorted(assets.seed_scenarios_dir().glob("*.yaml"))
+    assert examples, "the app ships example scenarios"
+    characters = _shipped_characters()
+    tested = set()
+    for path in examples:
+        scenario = load_scenario(path)
+        assert scenario.character in characters, f"{path.name}: {scenario.character}"
+        tested.add(scenario.character)
+    assert tested == characters, f"characters with no example test: {characters - tested}"
+
+
+def test_the_examples_show_both_kinds_of_conversation_and_the_discord_rehearsal():
+    scenarios = [load_scenario(p) for p in assets.seed_scenarios_dir().glob("*.yaml")]
+    assert any(s.simulated_user for s in scenarios) and any(s.turns for s in scenarios)
+    assert any(s.setup.client == "discord" for s in scenarios)
+    assert any(s.setup.memories for s in scenarios)
+
+
+def test_a_new_workspace_is_seeded_with_the_examples(tmp_path):
+    opened = open_workspace(tmp_path / "ws")
+    shipped = sorted(p.name for p in assets.seed_scenarios_dir().glob("*.yaml"))
+    assert sorted(p.name for p in opened.paths.scenarios_dir.glob("*.yaml")) == shipped
