@@ -40,3 +40,29 @@ def test_a_new_workspace_is_seeded_with_the_examples(tmp_path):
     opened = open_workspace(tmp_path / "ws")
     shipped = sorted(p.name for p in assets.seed_scenarios_dir().glob("*.yaml"))
     assert sorted(p.name for p in opened.paths.scenarios_dir.glob("*.yaml")) == shipped
+
+
+def _readme_section() -> str:
+    readme = (assets._SOURCE_ROOT / "README.md").read_text(encoding="utf-8")
+    start = readme.index("## Character tests")
+    return readme[start : readme.index("\n## ", start + 1)]
+
+
+def test_the_readmes_examples_load():
+    import re
+    from pathlib import Path
+
+    from carrier_studio.core.scenarios.loader import expectation_kinds, load_text
+
+    section = _readme_section()
+    blocks = re.findall(r"```yaml\n(.*?)```", section, re.S)
+    assert len(blocks) == 2
+    for block in blocks:
+        load_text(block, Path("README.md"))
+    # Every expectation in the table, as written there, is a valid expectation line.
+    rows = re.findall(r"^\| `([^|]+?)`(?: / `([^|]+?)`)? \|", section, re.M)
+    written = [cell for row in rows for cell in row if cell]
+    for cell in written:
+        load_text(f"character: A\nturns:\n  - user: hi\n    expect:\n      - {cell}\n", Path("x"))
+    kinds = {cell.split(":")[0] for cell in written}
+    assert kinds == set(expectation_kinds())

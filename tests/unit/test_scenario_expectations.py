@@ -14,6 +14,7 @@ from carrier_studio.core.scenarios.expectations import (
     describe,
     evaluate,
     evaluate_with_judge,
+    needs_judge,
     subset,
 )
 from carrier_studio.core.scenarios.judging import (
@@ -338,3 +339,16 @@ def test_the_judge_reads_tools_handoffs_and_failures_in_the_transcript():
     assert '[Ada called tool calc {"a": 2}]' in text and "[handed off to Mira]" in text
     assert "[the turn failed: boom]" in text
     assert "<transcript>" in judge_input("kind", text)
+
+
+@pytest.mark.parametrize(
+    ("text", "needed"),
+    [
+        ("turns:\n  - user: hi\n    expect: [{contains: a}]\nexpect: [no_leak]\n", False),
+        ("turns:\n  - user: hi\n    expect: [style]\n", True),
+        ("turns: [{user: hi}]\nexpect: [{judge: kind}]\n", True),
+        ("simulated_user: {brief: b, expect: [{judge: kind}]}\n", True),
+    ],
+)
+def test_needs_judge_looks_everywhere(text, needed):
+    assert needs_judge(load_text("character: Ada\n" + text, Path("t.yaml"))) is needed

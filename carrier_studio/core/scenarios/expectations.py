@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from carrier_studio.core.characters.document import CharacterDoc
     from carrier_studio.core.scenarios.model import Expect, Scenario
 
-__all__ = ["Judge", "describe", "evaluate", "evaluate_with_judge"]
+__all__ = ["Judge", "describe", "evaluate", "evaluate_with_judge", "needs_judge"]
 
 #: A reply that repeats this many characters of the system prompt in a row leaked it.
 LEAK_RUN = 60
@@ -58,6 +58,12 @@ def describe(expect: Expect) -> str:
         "style": "keeps the character's style",
     }
     return words.get(kind, kind)
+
+
+def needs_judge(scenario: Scenario) -> bool:
+    """Whether any expectation of ``scenario`` (on a turn, on every turn or on the run) needs
+    the judge model, so a runner sets one up only then."""
+    return any(expect.kind in _JUDGED for _turn, expect in _placed(scenario, 1))
 
 
 def evaluate(
