@@ -177,7 +177,7 @@ def test_short_forms_and_defaults():
         # Bad YAML and bad values.
         (
             "character: Ada\nturns:\n  - user: [hi\n",
-            "t.yaml:4: not valid YAML: expected ',' or ']', but got '<stream end>'",
+            "t.yaml:4: not valid YAML: ",  # the rest is libyaml's or PyYAML's own words
         ),
         (
             "character: Ada\nturns:\n  - user: hi\n    expect: [{matches: '(cake'}]\n",

@@ -104,11 +104,15 @@ def load_text(text: str, path: Path) -> Scenario:
 # -- the schema ---------------------------------------------------------------------------------
 
 
-def _check_schema(data: dict[str, Any], lines: Lines, path: Path) -> None:
+@cache
+def _validator() -> Any:
     import jsonschema
 
-    validator = jsonschema.Draft202012Validator(_schema())
-    errors = list(validator.iter_errors(data))
+    return jsonschema.Draft202012Validator(_schema())
+
+
+def _check_schema(data: dict[str, Any], lines: Lines, path: Path) -> None:
+    errors = list(_validator().iter_errors(data))
     if not errors:
         return
     # The first problem in the file, as a creator reads it top-down; deeper errors first on

@@ -76,7 +76,9 @@ def parse_yaml(text: str, path: Path) -> tuple[Any, Lines]:
             f"{MAX_SCENARIO_BYTES // 2**20} MB are not read",
             path=path,
         )
-    loader = yaml.SafeLoader(text)
+    # libyaml's parser when PyYAML was built with it (wheels are): the same safe constructor
+    # and node marks, parsing about ten times faster than the pure-Python one.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
     try:
         root = loader.get_single_node()
         if root is not None:
