@@ -72,6 +72,7 @@ def _characters(studio: Studio) -> QWidget:
 
 
 def _chat(studio: Studio) -> QWidget:
+    from carrier_studio.services.scenarios.files import ScenarioFiles
     from carrier_studio.ui.pages.chat import ChatPage, ChatPageDeps
 
     settings = studio.session.settings
@@ -79,9 +80,12 @@ def _chat(studio: Studio) -> QWidget:
         chat=studio.session.chat,
         model_options=lambda: settings.settings.providers.model_options(),
         dark=lambda: studio.theme.scheme == "dark",
+        save_test=ScenarioFiles(studio.session.workspace.paths.scenarios_dir),
     )
     page = ChatPage(deps, studio.tasks)
     page.open_memory.connect(studio.open_memory)
+    if page.save_test is not None:
+        page.save_test.open_requested.connect(lambda path: _open_test(studio, path))
     _refresh_when_shown(studio, "chat", page.refresh)
     return page
 
@@ -212,6 +216,59 @@ def _teams(studio: Studio) -> QWidget:
     return TeamsPage(deps, studio.tasks)
 
 
+def _tests(studio: Studio) -> QWidget:
+    from carrier_studio.services.scenarios import DEFAULT, model_key
+    from carrier_studio.ui.pages.tests import TestsPage, TestsPageDeps
+
+    session = studio.session
+    settings = session.settings
+    assert session.scenarios is not None, "Session.build makes the scenario service"
+
+    def model_options() -> list[tuple[str, str]]:
+        providers = settings.settings.providers
+        choices = [providers.default] + [c for _label, c in providers.model_options()]
+        options = [("Each character's own model", DEFAULT)]
+        for choice in choices:
+            option = (choice.label, model_key(choice))
+            if option not in options:
+                options.append(option)
+        return options
+
+    async def save_chosen_models(models: list[str]) -> None:
+        current = settings.settings
+        ui = current.ui.model_copy(update={"test_models": models})
+        await settings.save_async(current.model_copy(update={"ui": ui}))
+
+    def open_file(path: Any) -> None:
+        from PySide6.QtCore import QUrl
+        from PySide6.QtGui import QDesktopServices
+
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
+
+    deps = TestsPageDeps(
+        service=session.scenarios,
+        model_options=model_options,
+        chosen_models=lambda: list(settings.settings.ui.test_models),
+        save_chosen_models=save_chosen_models,
+        colors=studio.theme.colors,
+        theme_changed=studio.theme.changed,
+        open_file=open_file,
+    )
+    page = TestsPage(deps, studio.tasks)
+    _refresh_when_shown(studio, "tests", page.refresh)
+    return page
+
+
+def _open_test(studio: Studio, path: str) -> None:
+    """Show a scenario file just saved from the chat on the Tests page."""
+    from pathlib import Path
+
+    studio.window.show_page("tests")
+    page = studio.window.page("tests")
+    if hasattr(page, "show_scenario"):
+        page.show_scenario(Path(path))
+
+
 def _settings(studio: Studio) -> QWidget:
     from carrier_studio.services.providers import find_local_servers, list_models
     from carrier_studio.ui.pages.settings import ModelProbe, SettingsPage
@@ -230,6 +287,7 @@ PAGES = [
     Page("instagram", "Instagram", "instagram", _instagram),
     Page("discord", "Discord", "discord", _discord),
     Page("teams", "Teams", "teams", _teams),
+    Page("tests", "Tests", "tests", _tests),
     Page("settings", "Settings", "settings", _settings),
 ]
 

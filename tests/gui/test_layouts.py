@@ -12,7 +12,17 @@ import pytest
 from PySide6.QtCore import QPoint
 from PySide6.QtWidgets import QAbstractScrollArea, QTabBar, QToolButton, QWidget
 
-PAGES = ["characters", "chat", "memory", "mcp", "instagram", "discord", "teams", "settings"]
+PAGES = [
+    "characters",
+    "chat",
+    "memory",
+    "mcp",
+    "instagram",
+    "discord",
+    "teams",
+    "tests",
+    "settings",
+]
 
 
 def _problems(page: QWidget, key: str) -> list[str]:

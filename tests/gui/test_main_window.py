@@ -15,9 +15,20 @@ from carrier_studio.ui.pages.mcp import McpPage
 from carrier_studio.ui.pages.memory import MemoryPage
 from carrier_studio.ui.pages.settings import SettingsPage
 from carrier_studio.ui.pages.teams import TeamsPage
+from carrier_studio.ui.pages.tests import TestsPage
 from tests.helpers.stops import STOP_ORDER, record_stops
 
-PAGES = ["characters", "chat", "memory", "mcp", "instagram", "discord", "teams", "settings"]
+PAGES = [
+    "characters",
+    "chat",
+    "memory",
+    "mcp",
+    "instagram",
+    "discord",
+    "teams",
+    "tests",
+    "settings",
+]
 
 
 def test_window_opens_paints_and_lists_every_page(make_studio, qtbot):
@@ -58,6 +69,7 @@ PAGE_CLASSES = {
     "instagram": InstagramPage,
     "discord": DiscordPage,
     "teams": TeamsPage,
+    "tests": TestsPage,
     "settings": SettingsPage,
 }
 

@@ -69,6 +69,7 @@ from carrier_studio.ui.widgets.chat_items import (
     Transcript,
 )
 from carrier_studio.ui.widgets.page import Page
+from carrier_studio.ui.widgets.save_as_test import SaveAsTest, TestFiles
 
 if TYPE_CHECKING:
     from carrier_studio.services.chat import ChatService, ChatThread
@@ -82,6 +83,8 @@ class ChatPageDeps:
     model_options: Callable[[], list[tuple[str, ModelChoice]]]
     #: Whether the dark theme is showing (code blocks are highlighted to match).
     dark: Callable[[], bool]
+    #: Where "Save as test" writes scenario files (None: no such button).
+    save_test: TestFiles | None = None
 
 
 class Composer(QPlainTextEdit):
@@ -162,6 +165,14 @@ class ChatPage(Page):
         for button in (self.new_button, self.rename_button, self.delete_button):
             row.addWidget(button)
         layout.addLayout(row)
+        self.save_test: SaveAsTest | None = None
+        if self.deps.save_test is not None:  # the conversation as a scripted test (#17)
+            self.save_test = SaveAsTest(self.deps.save_test, self.tasks, self)
+            self.save_test_button = QPushButton("Save as test")
+            self.save_test_button.setObjectName("saveAsTest")
+            self.save_test_button.setToolTip("Turn this conversation into a character test")
+            self.save_test_button.clicked.connect(self.save_as_test)
+            layout.addWidget(self.save_test_button)
         return panel
 
     def _build_conversation(self) -> QWidget:
@@ -597,6 +608,18 @@ class ChatPage(Page):
             self.delete_button,
         ):
             widget.setEnabled(enabled)
+
+    def save_as_test(self) -> None:
+        """Save the open conversation as a scenario file on the Tests page (#17)."""
+        if self.thread is None:
+            messages.info("Open a conversation first: its messages become the test's turns.")
+        elif self.save_test is not None:
+            thread = self.thread
+            self.save_test.start(
+                thread.character,
+                thread.conversation.title,
+                lambda: self.deps.chat.conversations.transcript(thread.id),
+            )
 
     async def shutdown(self) -> None:
         """Stop a running turn and close the open conversation (window shutdown)."""

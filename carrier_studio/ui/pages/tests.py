@@ -378,9 +378,12 @@ class TestsPage(Page):
     def _say_outcome(self, *, stopped: bool) -> None:
         records = self.grid_model.records()
         failed = sum(1 for r in records if not r.passed)
-        runs = "run" if len(records) == 1 else "runs"
-        text = f"{len(records)} {runs}: {len(records) - failed} passed, {failed} failed"
-        self.state.setText(f"Stopped: {text}" if stopped else text)
+        counts = f"{len(records) - failed} passed, {failed} failed"
+        if stopped:
+            text = f"Stopped after {len(records)} of {self._total} runs"
+            self.state.setText(f"{text}: {counts}" if records else text)
+        else:
+            self.state.setText(f"{len(records)} {'run' if len(records) == 1 else 'runs'}: {counts}")
 
     def _show_matrix(
         self, scenarios: list[Scenario], *, models: list[str] | None = None, waiting: bool
