@@ -1,4 +1,4 @@
-"""Command line: ``carrier-studio [gui]``, ``doctor``, ``headless``, ``memory …``.
+"""Command line: ``carrier-studio [gui]``, ``doctor``, ``headless``, ``memory …``, ``test …``.
 
 Kept free of Qt and heavy imports so ``doctor`` answers fast and works without a display.
 """
@@ -61,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     from carrier_studio.mcp_cli import add_parser as add_mcp_parser
 
     add_mcp_parser(commands)
+    from carrier_studio.scenarios_cli import add_parser as add_test_parser
+
+    add_test_parser(commands)
     return parser
 
 
@@ -94,6 +97,10 @@ def main(argv: list[str] | None = None) -> int:
         from carrier_studio.mcp_cli import run_mcp
 
         return run_mcp(args)
+    if command == "test":
+        from carrier_studio.scenarios_cli import run_tests
+
+        return run_tests(args)
     if command == "headless":
         from carrier_studio.headless import run_headless
 

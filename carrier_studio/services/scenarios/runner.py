@@ -58,7 +58,7 @@ async def run_scenario(
             if mode == "record" and run.tape.cassette is not None and run.tape.path is not None:
                 await asyncio.to_thread(_save, run.tape.path, run.tape.cassette.to_json())
     except CarrierError as exc:
-        record.error = str(exc) + (f" ({exc.hint})" if getattr(exc, "hint", None) else "")
+        record.error = str(exc)  # the message with its hint, as the studio words errors
     except Exception as exc:  # noqa: BLE001 - a test run reports, it never crashes the suite
         record.error = f"the run stopped: {type(exc).__name__}: {exc}"
     return record
@@ -172,7 +172,9 @@ async def _judge(run: Run, record: RunRecord) -> None:
 
     judge_choice = None
     providers = run.deps.settings.settings.providers
-    if _needs_judge(run.scenario):
+    from carrier_studio.core.scenarios.expectations import needs_judge
+
+    if needs_judge(run.scenario):
         from carrier_studio.services.scenarios.choices import parse_model
 
         spec = run.scenario.judge_model
@@ -197,8 +199,3 @@ async def _judge(run: Run, record: RunRecord) -> None:
         judge=judge,
         character=run.doc,
     )
-
-
-def _needs_judge(scenario: Scenario) -> bool:
-    expects = list(scenario.expect) + [e for t in scenario.turns for e in t.expect]
-    return any(e.kind in ("judge", "style") for e in expects)
