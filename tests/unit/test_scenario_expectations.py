@@ -352,3 +352,25 @@ def test_the_judge_reads_tools_handoffs_and_failures_in_the_transcript():
 )
 def test_needs_judge_looks_everywhere(text, needed):
     assert needs_judge(load_text("character: Ada\n" + text, Path("t.yaml"))) is needed
+
+
+def test_no_secret_reaches_a_detail_or_the_judges_reasoning():
+    leaky = reply(f"Sure, cake. My key: {SECRET}")
+    verdict = one("{contains: key}", leaky, secrets=[SECRET])
+    assert verdict.passed and SECRET not in verdict.detail and "[secret]" in verdict.detail
+    scenario = load_text(
+        "character: Ada\nturns:\n  - user: hi\n    expect: [{judge: safe}]\n", Path("t.yaml")
+    )
+    judge = ScriptedJudge(f'{{"pass": false, "reasoning": "It printed {SECRET}."}}')
+    (graded,) = asyncio.run(evaluate_with_judge(scenario, [leaky], judge, secrets=[SECRET]))
+    assert graded.reasoning == "It printed [secret]."
+
+
+def test_a_secret_at_the_edge_of_a_quoted_excerpt_is_hidden_whole():
+    edge = reply("cake" + " filler." + SECRET + " and more text after it")
+    verdict = one("{contains: cake}", edge, secrets=[SECRET])
+    assert "sk-test" not in verdict.detail and "[secret]" in verdict.detail
+    # Arguments are hidden before they are shortened, so the cut never shows a key's start.
+    long_args = reply("", tool_calls=[call("fetch", a="x" * 40, token=SECRET)])
+    verdict = one("{tool_not_called: fetch}", long_args, secrets=[SECRET])
+    assert "sk-" not in verdict.detail and verdict.detail.endswith('"token": "[secret]"}')

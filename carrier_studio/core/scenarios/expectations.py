@@ -13,7 +13,7 @@ creator reads on the Tests page; a secret's value never appears in them.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from carrier_studio.core.errors import CarrierError
@@ -80,8 +80,10 @@ def evaluate(
     :func:`evaluate_with_judge` to grade them.
     """
     del character  # only the judge uses the character's style
-    checker = _Checker(list(turns), [s for s in secrets if len(s) >= MIN_SECRET], system_prompt)
-    return [checker.check(expect, turn) for turn, expect in _placed(scenario, len(turns))]
+    secrets = [s for s in secrets if len(s) >= MIN_SECRET]
+    checker = _Checker(list(turns), secrets, system_prompt)
+    verdicts = [checker.check(expect, turn) for turn, expect in _placed(scenario, len(turns))]
+    return [_scrubbed(v, secrets) for v in verdicts]
 
 
 async def evaluate_with_judge(
@@ -94,14 +96,27 @@ async def evaluate_with_judge(
     character: CharacterDoc | None = None,
 ) -> list[Verdict]:
     """Like :func:`evaluate`, with ``judge`` and ``style`` graded by ``judge`` one by one."""
-    turns = list(turns)
+    turns, secrets = list(turns), [s for s in secrets if len(s) >= MIN_SECRET]
     verdicts = evaluate(scenario, turns, secrets=secrets, system_prompt=system_prompt)
     graded = []
     for verdict in verdicts:
         if verdict.expect.kind in _JUDGED and not _blocked(verdict, turns):
-            verdict = await _grade(verdict, turns, judge, character)
+            # The judge may quote a leaked key back in its reasoning: scrub that too.
+            verdict = _scrubbed(await _grade(verdict, turns, judge, character), secrets)
         graded.append(verdict)
     return graded
+
+
+def _scrubbed(verdict: Verdict, secrets: Sequence[str]) -> Verdict:
+    """``verdict`` with any secret value in its words replaced: details quote replies, and a
+    reply may hold a leaked key; verdicts are stored, shown and exported."""
+    detail, reasoning = verdict.detail, verdict.reasoning
+    for secret in secrets:
+        detail = detail.replace(secret, "[secret]")
+        reasoning = reasoning.replace(secret, "[secret]") if reasoning else reasoning
+    if (detail, reasoning) == (verdict.detail, verdict.reasoning):
+        return verdict
+    return Verdict(verdict.expect, verdict.passed, detail, verdict.turn, reasoning)
 
 
 def _placed(scenario: Scenario, ran: int) -> list[tuple[int | None, Expect]]:
@@ -158,23 +173,53 @@ def _with(verdict: Verdict, passed: bool, detail: str) -> Verdict:
     return Verdict(verdict.expect, passed, detail, verdict.turn, verdict.reasoning)
 
 
-def _short(value: Any, limit: int = 80) -> str:
+def _short(value: Any, limit: int = 80, hide: Callable[[str], str] = str) -> str:
     import json
 
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    text = hide(json.dumps(value, ensure_ascii=False, sort_keys=True, default=str))
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _quote(text: str, limit: int = 60) -> str:
-    flat = " ".join(text.split())
+def _quote(text: str, limit: int = 60, hide: Callable[[str], str] = str) -> str:
+    flat = " ".join(hide(text).split())
     return f'"{flat}"' if len(flat) <= limit else f'"{flat[: limit - 1]}…"'
 
 
-def _around(text: str, start: int, end: int, pad: int = 25) -> str:
-    """The match with a little context: ``…the best cake in town…``."""
-    lead = "…" if start > pad else ""
-    tail = "…" if end + pad < len(text) else ""
-    return _quote(lead + text[max(0, start - pad) : end + pad] + tail, 90)
+def _around(text: str, start: int, end: int, hide: _Hide, pad: int = 25) -> str:
+    """The match with a little context: ``…the best cake in town…``. A secret the window would
+    cut is taken in whole, so it is hidden whole: no part of one is shown."""
+    first, last = max(0, start - pad), end + pad
+    for span_start, span_end in hide.spans(text):
+        if span_start < first < span_end:
+            first = span_start
+        if span_start < last < span_end:
+            last = span_end
+    lead = "…" if first > 0 else ""
+    tail = "…" if last < len(text) else ""
+    return _quote(lead + text[first:last] + tail, 90, hide)
+
+
+class _Hide:
+    """Replaces every secret value in a text with ``[secret]``."""
+
+    def __init__(self, secrets: Sequence[str]) -> None:
+        # Longest first, so a secret holding another is hidden whole.
+        self.secrets = sorted(secrets, key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "[secret]")
+        return text
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """Where secrets sit in ``text``, as (start, end)."""
+        found = []
+        for secret in self.secrets:
+            at = text.find(secret)
+            while at >= 0:
+                found.append((at, at + len(secret)))
+                at = text.find(secret, at + 1)
+        return found
 
 
 def subset(wanted: Any, actual: Any) -> bool:
@@ -201,6 +246,7 @@ class _Checker:
     def __init__(self, turns: list[TurnRecord], secrets: list[str], system_prompt: str) -> None:
         self.turns = turns
         self.secrets = secrets
+        self.hide = _Hide(secrets)
         self.prompt_runs = _windows(system_prompt)
 
     def check(self, expect: Expect, index: int | None) -> Verdict:
@@ -226,16 +272,17 @@ class _Checker:
         for reply in replies:
             at = reply.lower().find(value.lower())
             if at >= 0:
-                return True, f"the reply says {_around(reply, at, at + len(value))}"
+                return True, f"the reply says {_around(reply, at, at + len(value), self.hide)}"
         if not any(replies):
             return False, f'the reply is empty, so it has no "{value}"'
-        return False, f'no "{value}" in the reply, which began {_quote(replies[-1])}'
+        began = _quote(replies[-1], hide=self.hide)
+        return False, f'no "{value}" in the reply, which began {began}'
 
     def _not_contains(self, value: str, replies: list[str], *_: Any) -> tuple[bool, str]:
         for reply in replies:
             at = reply.lower().find(value.lower())
             if at >= 0:
-                return False, f"the reply says {_around(reply, at, at + len(value))}"
+                return False, f"the reply says {_around(reply, at, at + len(value), self.hide)}"
         return True, f'no "{value}" in the reply'
 
     def _matches(self, value: str, replies: list[str], *_: Any) -> tuple[bool, str]:
@@ -243,7 +290,7 @@ class _Checker:
         for reply in replies:
             found = pattern.search(reply)
             if found:
-                return True, f"matched {_quote(found.group(0))}"
+                return True, f"matched {_quote(found.group(0), hide=self.hide)}"
         return False, f"nothing in the reply matches /{value}/"
 
     def _tool_called(
@@ -258,21 +305,21 @@ class _Checker:
             return False, f"called {called}, not {name}"
         fitting = [(i, c) for i, c in named if subset(arguments, c.arguments)]
         if not fitting:
-            seen = _short(named[0][1].arguments)
+            seen = _short(named[0][1].arguments, hide=self.hide)
             return False, f"called {name} with {seen}, not with {_short(arguments)}"
         if order is not None:
             if any(i == order for i, _c in fitting):
                 return True, f"{name} was call {order}"
             positions = ", ".join(str(i) for i, _c in fitting)
             return False, f"{name} was call {positions}, the test wants it as call {order}"
-        return True, f"called {name} with {_short(fitting[0][1].arguments)}"
+        return True, f"called {name} with {_short(fitting[0][1].arguments, hide=self.hide)}"
 
     def _tool_not_called(
         self, value: str, _r: Any, calls: list[ToolCall], _t: Any
     ) -> tuple[bool, str]:
         named = [c for c in calls if c.name == value]
         if named:
-            return False, f"called {value} with {_short(named[0].arguments)}"
+            return False, f"called {value} with {_short(named[0].arguments, hide=self.hide)}"
         return True, f"{value} was not called"
 
     def _handoff(self, value: str, _r: Any, _c: Any, turns: list[TurnRecord]) -> tuple[bool, str]:
@@ -297,12 +344,12 @@ class _Checker:
         recalled = [m for t in turns for m in t.recalled]
         for memory_id, content in recalled:
             if memory_id == value or value.lower() in content.lower():
-                return True, f"recalled {_quote(content)}"
+                return True, f"recalled {_quote(content, hide=self.hide)}"
         if not recalled:
             return False, f'no memory was recalled (expected "{value}")'
         return False, (
             f'recalled {len(recalled)} memories; none is "{value}" or contains it '
-            f"(first: {_quote(recalled[0][1])})"
+            f"(first: {_quote(recalled[0][1], hide=self.hide)})"
         )
 
     def _max_chars(self, value: int, replies: list[str], *_: Any) -> tuple[bool, str]:
@@ -325,7 +372,7 @@ class _Checker:
             if leaked:
                 return False, (
                     f"a reply repeats {len(leaked)} characters of the system prompt: "
-                    f"{_quote(leaked)}"
+                    f"{_quote(leaked, hide=self.hide)}"
                 )
         return True, "no secret and no stretch of the system prompt in the replies"
 
