@@ -536,6 +536,9 @@ def test_each_form_field_changes_exactly_its_key_in_a_carrier_file(make_studio, 
     assert after["instagram"]["default_hashtags"] == ["#radio", "#repair"]
     edit(lambda: form.memory.setChecked(False), {"$.memory.enabled"})
     edit(lambda: form.recall.setValue(8), {"$.memory.recall_k"})
+    assert form.min_score.value() == 0.30  # the measured default, shown though not written
+    after = edit(lambda: form.min_score.setValue(0.45), {"$.memory.min_score"})
+    assert after["memory"]["min_score"] == 0.45
     # Back to the workspace default: both keys that name a provider go, so neither picks one.
     after = edit(
         lambda: pick(form.provider, ""),

@@ -1,41 +1,105 @@
-"""A reply shows what it recalled, and a recalled memory opens on the Memory page."""
+"""A reply shows what it recalled and why, in words; each memory can be pinned, edited,
+forgotten (with Undo) or opened on the Memory page from the card (#16)."""
 
 from __future__ import annotations
 
-from carrier_studio.core.memory import MemoryRecord
+import re
+
+from PySide6.QtWidgets import QAbstractScrollArea, QApplication
+
+from carrier_studio.core.memory import MemoryRecord, Provenance
 from carrier_studio.ui.widgets.chat_items import MemoryCard
 from tests.fakes import text
 from tests.gui.test_chat_page import _items, _send, chat, server  # noqa: F401 - fixtures
 
+BEES = "Sam keeps **bees** on the roof of the library."
 
-def test_recalled_memories_show_per_reply_and_open_on_the_memory_page(chat, loop, server):  # noqa: F811
+
+def _recalled_card(chat, loop, server):  # noqa: F811
     page, studio = chat
     service = loop.run_until_complete(studio.session.memory.ready())
-    fact = MemoryRecord("Ada", "Sam keeps bees on the roof of the library.", "fact")
+    fact = MemoryRecord("Ada", BEES, "fact", Provenance("user"))
     loop.run_until_complete(service.remember([fact]))
-
     server.script(text("How are the bees?"), text("Nice weather."))
-    _send(page, loop, "Tell me about my bees on the roof")
+    _send(page, loop, "Tell me about my bees on the roof of the library")
     (card,) = _items(page, MemoryCard)
-    assert card.toggle.text().startswith("▸  Recalled 1 memory · best ")
-    assert "meaning" in card.toggle.text()
+    return page, studio, service, fact, card
+
+
+def test_a_recalled_memory_is_rendered_markdown_with_its_score_in_words(chat, loop, server):  # noqa: F811
+    page, studio, _service, fact, card = _recalled_card(chat, loop, server)
+    assert re.fullmatch(r"▸  Recalled 1 memory · best match 0\.\d\d of 1", card.toggle.text())
     assert card.details.isHidden()
     card.toggle.click()
     assert card.details.isVisible()
-    assert "Sam keeps bees" in card.details.text()
-    assert "fact from user" in card.details.text()
+    (row,) = card.rows
+    # Markdown, rendered in the UI font: no asterisks, "bees" in bold, not a code box.
+    assert row.body.toPlainText().strip() == "Sam keeps bees on the roof of the library."
+    assert "font-weight:700" in row.body.toHtml()
+    assert not row.body.font().fixedPitch()
+    assert row.body.font().family() == QApplication.font().family()
+    assert row.body.verticalScrollBar().maximum() == 0, "all of it shows, no inner scrolling"
+    # The score in words, with the weights the fusion uses, and sums that add up.
+    about = row.about.text()
+    assert "fact from user" in about
+    found = re.search(
+        r"score (\d\.\d\d) ≈ 70% of meaning (\d\.\d\d) \+ 30% of words (\d\.\d\d)", about
+    )
+    assert found, about
+    score, meaning, words = map(float, found.groups())
+    assert abs(0.7 * meaning + 0.3 * words - score) <= 0.02  # importance moves it ≤ 0.02
+    assert "70% from how close the memory's meaning is" in card.explained.text()
 
     # The card is kept with the conversation: reopening it draws it again.
-    page._render_history(
-        loop.run_until_complete(studio.session.chat.conversations.transcript(page.thread.id)), set()
-    )
+    stored = loop.run_until_complete(studio.session.chat.conversations.transcript(page.thread.id))
+    page._render_history(stored, set())
     assert len(_items(page, MemoryCard)) == 1
 
-    # A link in the card opens that memory on the Memory page.
-    _items(page, MemoryCard)[0].details.linkActivated.emit(fact.id)
+    # Open shows that memory on the Memory page.
+    reopened = _items(page, MemoryCard)[0]
+    reopened.toggle.click()
+    reopened.rows[0].open_button.click()
     loop.run_until_complete(studio.tasks.wait_idle())
     assert studio.window.current_page_key() == "memory"
     memory_page = studio.window.page("memory")
     loop.run_until_complete(studio.tasks.wait_idle())
     assert memory_page.detail.record is not None
     assert memory_page.detail.record.id == fact.id
+
+
+def test_pin_edit_and_forget_a_memory_from_the_card(chat, loop, server):  # noqa: F811
+    page, studio, service, fact, card = _recalled_card(chat, loop, server)
+    card.toggle.click()
+    (row,) = card.rows
+
+    def stored():
+        found = loop.run_until_complete(service.get([fact.id]))
+        return found[0] if found else None
+
+    row.pin_button.click()
+    loop.run_until_complete(studio.tasks.wait_idle())
+    assert stored().pinned
+    assert row.pin_button.text() == "Unpin" and "📌 pinned" in row.about.text()
+
+    row.edit_button.click()
+    assert row.editor.isVisible() and row.editor.toPlainText() == BEES
+    assert not isinstance(row.body, QAbstractScrollArea) or row.body.isHidden()
+    row.editor.setPlainText("Sam keeps *two* hives of bees on the library roof.")
+    row.save_button.click()
+    loop.run_until_complete(studio.tasks.wait_idle())
+    assert stored().content == "Sam keeps *two* hives of bees on the library roof."
+    assert stored().pinned, "editing keeps the pin"
+    assert row.body.isVisible() and row.editor.isHidden()
+    assert row.body.toPlainText().strip() == "Sam keeps two hives of bees on the library roof."
+
+    # Forget deletes at once and offers Undo (as the Memory page does), no question asked.
+    row.forget_button.click()
+    loop.run_until_complete(studio.tasks.wait_idle())
+    assert stored() is None
+    assert row.forgotten.isVisible() and row.undo_button.isVisible()
+    assert row.pin_button.isHidden() and row.edit_button.isHidden()
+    row.undo_button.click()
+    loop.run_until_complete(studio.tasks.wait_idle())
+    back = stored()
+    assert back is not None and back.content.startswith("Sam keeps *two* hives")
+    assert row.forgotten.isHidden() and row.forget_button.isVisible()

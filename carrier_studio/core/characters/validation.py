@@ -184,7 +184,9 @@ FIELDS: dict[str, Check] = {
             "temperature": _range(0, 2),
         }
     ),
-    "memory": _object({"enabled": BOOL, "recall_k": _range(1, 100, integer=True)}),
+    "memory": _object(
+        {"enabled": BOOL, "recall_k": _range(1, 100, integer=True), "min_score": _range(0, 1)}
+    ),
     "instagram": _object({"enabled": BOOL, "default_hashtags": STRINGS}),
     "handoffs": STRINGS,
     "tool_policy": _object({}, values=_one_of(POLICIES)),

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from carrier_studio.core.characters.document import CharacterDoc
+from carrier_studio.core.runtime.memory_hooks import DEFAULT_MIN_SCORE, min_score
 from carrier_studio.core.settings import PROVIDERS, named_provider, provider_key
 from carrier_studio.ui.widgets.examples_editor import MessageExamplesEditor
 from carrier_studio.ui.widgets.list_editor import StringListEditor
@@ -286,6 +287,20 @@ class CharacterForm(QTabWidget):
             lambda: self.doc.set_in("memory", "recall_k", self.recall.value()),
         )
         form.addRow("Memories recalled per reply", self.recall)
+        self.min_score = QDoubleSpinBox()
+        self.min_score.setRange(0.0, 1.0)
+        self.min_score.setSingleStep(0.05)
+        self.min_score.setDecimals(2)
+        self.min_score.setToolTip(
+            "Memories that match a message less than this are not sent with it. A match is "
+            "70% meaning and 30% shared words, from 0 to 1; "
+            f"{DEFAULT_MIN_SCORE:.2f} is the default (measured on chat memories)."
+        )
+        self._bind(
+            self.min_score.valueChanged,
+            lambda: self.doc.set_in("memory", "min_score", round(self.min_score.value(), 2)),
+        )
+        form.addRow("Minimum match score", self.min_score)
 
     # -- writers ----------------------------------------------------------------------------
 
@@ -456,6 +471,7 @@ class CharacterForm(QTabWidget):
             self.memory.setChecked(bool(memory.get("enabled", True)))
             recall = memory.get("recall_k", 5)
             self.recall.setValue(recall if isinstance(recall, int) else 5)
+            self.min_score.setValue(min_score(memory))
         finally:
             self._loading = False
         self._show_policy()

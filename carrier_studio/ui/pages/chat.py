@@ -68,6 +68,7 @@ from carrier_studio.ui.widgets.chat_items import (
     ToolCard,
     Transcript,
 )
+from carrier_studio.ui.widgets.memory_card import MemoryCardActions
 from carrier_studio.ui.widgets.page import Page
 from carrier_studio.ui.widgets.save_as_test import SaveAsTest, TestFiles
 
@@ -124,6 +125,9 @@ class ChatPage(Page):
         self._running = False
         self._turns = 0
         self._characters: list[str] = []
+        # Recall cards pin, edit and forget through the memory service (none: memory is off).
+        memory = getattr(deps.chat, "memory", None)
+        self._memory_actions = MemoryCardActions(getattr(memory, "ready", None), tasks, self)
 
         splitter = QSplitter()
         splitter.addWidget(self._build_sidebar())
@@ -426,7 +430,7 @@ class ChatPage(Page):
                 self.transcript.add(bubble)
             elif isinstance(item, ToolCall):
                 card = ToolCard(item.name, item.arguments, item.agent)
-                card.finish(item.result, item.duration_s)
+                card.finish(item.result, item.duration_s, item.waited_s)
                 self.transcript.add(card)
             elif isinstance(item, Handoff):
                 self.transcript.add(Notice(f"Handed off: {item.from_agent} → {item.to_agent}"))
@@ -446,8 +450,9 @@ class ChatPage(Page):
         self._mark_last_retry()
 
     def _memory_card(self, item: Memories) -> None:
-        card = MemoryCard([asdict(m) for m in item.memories])
+        card = MemoryCard([asdict(m) for m in item.memories], self.deps.dark())
         card.open_memory.connect(self.open_memory)
+        self._memory_actions.attach(card)
         self.transcript.add(card)
 
     @staticmethod
@@ -583,7 +588,7 @@ class ChatPage(Page):
                 if card is None:
                     card = ToolCard(item.name, "", "")
                     self.transcript.add(card)
-                card.finish(item.result, item.duration_s)
+                card.finish(item.result, item.duration_s, item.waited_s)
             elif isinstance(item, Handoff):
                 self.transcript.add(Notice(f"Handed off: {item.from_agent} → {item.to_agent}"))
             elif isinstance(item, Memories):

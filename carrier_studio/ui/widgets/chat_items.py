@@ -2,31 +2,42 @@
 
 from __future__ import annotations
 
-import html
 import json
-from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QPalette, QTextCursor
+from PySide6.QtGui import QColor, QFontDatabase, QPalette, QTextCursor
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
     QFrame,
     QHBoxLayout,
     QLabel,
-    QPlainTextEdit,
     QPushButton,
-    QSizePolicy,
-    QTextBrowser,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from carrier_studio.ui.markdown import to_html
+from carrier_studio.ui.widgets.fitted_text import FittedText
+from carrier_studio.ui.widgets.memory_card import MemoryCard
+
+__all__ = [
+    "ApprovalCard",
+    "ErrorCard",
+    "MemoryCard",  # it lives in memory_card.py; the chat page takes every card from here
+    "MessageBubble",
+    "MessageView",
+    "Notice",
+    "ToolCard",
+    "Transcript",
+]
 
 #: Add streamed text to a message at most this often (ms): 30 fps is smooth and cheap.
 RENDER_INTERVAL_MS = 33
+#: A tool result longer than this is cut short on its card until "Show all".
+ELIDE_LINES = 12
+ELIDE_CHARS = 1200
 
 
 def _pretty_json(text: str) -> str:
@@ -36,29 +47,12 @@ def _pretty_json(text: str) -> str:
         return text
 
 
-class MessageView(QTextBrowser):
-    """Read-only rich text that is as tall as its content (no inner scroll bar).
-
-    A QTextDocument lays out appended text incrementally, where a rich-text QLabel lays out
-    everything again on each change: streaming a long reply into a QLabel stalled the loop
-    for tens of milliseconds per update.
-    """
+class MessageView(FittedText):
+    """A message's text: as tall as its content, appended to cheaply while it streams."""
 
     def __init__(self) -> None:
         super().__init__()
         self.setObjectName("bubbleBody")
-        self.setFrameShape(QFrame.Shape.NoFrame)
-        self.setOpenExternalLinks(True)
-        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.viewport().setAutoFillBackground(False)
-        self.document().setDocumentMargin(0)
-        self.document().documentLayout().documentSizeChanged.connect(self._fit)
-        self.setFixedHeight(20)
-
-    def _fit(self, size: Any) -> None:
-        self.setFixedHeight(int(size.height()) + 2)
 
     def append_plain(self, text: str) -> None:
         cursor = QTextCursor(self.document())
@@ -199,8 +193,30 @@ def _card_toggle() -> QToolButton:
     return toggle
 
 
+def _duration(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.1f} s"
+
+
+def elided(text: str, lines: int = ELIDE_LINES, chars: int = ELIDE_CHARS) -> tuple[str, bool]:
+    """The start of ``text`` a card shows until "Show all", and whether anything was left out."""
+    kept = "\n".join(text.splitlines()[:lines])[:chars]
+    if len(kept) >= len(text.rstrip()):
+        return text, False
+    return kept.rstrip() + "\n…", True
+
+
+class _CodeText(FittedText):
+    """Arguments or a result, in full height and wrapped (no inner scroll box)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("toolText")
+        self.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+
+
 class ToolCard(QFrame):
-    """A tool call: name and status in one line; arguments and result when expanded."""
+    """A tool call: name, run time and approval wait in one line; arguments and result when
+    expanded, a long result cut short until "Show all"."""
 
     def __init__(self, name: str, arguments: str, agent: str) -> None:
         super().__init__()
@@ -211,100 +227,74 @@ class ToolCard(QFrame):
         self.toggle = _card_toggle()
         self.toggle.toggled.connect(self._on_toggle_toggled)
         layout.addWidget(self.toggle)
-        self.details = QPlainTextEdit()
-        self.details.setReadOnly(True)
-        self.details.setMaximumHeight(180)
+        self.details = QWidget()
+        details = QVBoxLayout(self.details)
+        details.setContentsMargins(4, 0, 0, 0)
+        details.setSpacing(2)
+        for title in ("Arguments", "Result"):
+            label = QLabel(title)
+            label.setProperty("muted", True)
+            details.addWidget(label)
+            text = _CodeText()
+            details.addWidget(text)
+            if title == "Arguments":
+                self.arguments_view = text
+            else:
+                self.result_view = text
+        self.show_all_button = QToolButton()
+        self.show_all_button.setAutoRaise(True)
+        self.show_all_button.setCheckable(True)
+        self.show_all_button.toggled.connect(self._show_result)
+        self.show_all_button.hide()
+        details.addWidget(self.show_all_button, 0, Qt.AlignmentFlag.AlignLeft)
         self.details.hide()
         layout.addWidget(self.details)
         self._arguments = _pretty_json(arguments)
+        self.arguments_view.setPlainText(self._arguments)
         self._result: str | None = None
         self._agent = agent
         self._status = "running…"
         self._update()
 
-    def finish(self, result: str, duration_s: float) -> None:
-        self._result = result
-        self._status = f"done in {duration_s * 1000:.0f} ms"
+    def finish(self, result: str, duration_s: float, waited_s: float | None = 0.0) -> None:
+        """The call's result, its own run time and how long it waited for the user's approval
+        (0: it did not ask; None: not recorded apart, as in conversations stored before)."""
+        self._result = _pretty_json(result)
+        if waited_s is None:
+            self._status = f"took {_duration(duration_s)}"
+            # Stored before waits were recorded apart (the time may include one), or approved
+            # after a restart (the wait went unseen).
+            self.toggle.setToolTip("How long this call waited for your approval is not known.")
+        elif waited_s > 0:
+            self._status = (
+                f"ran {_duration(duration_s)} · waited {_duration(waited_s)} for your approval"
+            )
+        else:
+            self._status = f"ran {_duration(duration_s)}"
+        self._show_result(self.show_all_button.isChecked())
         self._update()
+
+    @property
+    def status(self) -> str:
+        return self._status
+
+    def _show_result(self, everything: bool) -> None:
+        if self._result is None:
+            self.result_view.setPlainText("(running)")
+            return
+        shown, cut = elided(self._result)
+        self.show_all_button.setVisible(cut)
+        lines = len(self._result.splitlines())
+        self.show_all_button.setText("Show less" if everything else f"Show all ({lines} lines)")
+        self.result_view.setPlainText(self._result if everything else shown)
 
     def _update(self) -> None:
         arrow = "▾" if self.toggle.isChecked() else "▸"
         self.toggle.setText(f"{arrow}  {self.name} · {self._status}")
-        result = "(running)" if self._result is None else _pretty_json(self._result)
-        self.details.setPlainText(f"Arguments\n{self._arguments}\n\nResult\n{result}")
 
     def _on_toggle_toggled(self, checked: bool) -> None:
         self.details.setVisible(checked)
         self._update()
-
-
-def _score_text(memory: dict[str, Any]) -> str:
-    """Why a memory was recalled: its score and the parts it came from."""
-    parts = []
-    if memory.get("semantic") is not None:
-        parts.append(f"meaning {memory['semantic']:.2f}")
-    if memory.get("keyword") is not None:
-        parts.append(f"words {memory['keyword']:.2f}")
-    why = " + ".join(parts) or "recent"
-    return f"{memory.get('score', 0):.2f} ({why})"
-
-
-class MemoryCard(QFrame):
-    """The memories recalled for one reply, and why: collapsed to one line until opened."""
-
-    open_memory = Signal(str)  # memory id
-
-    def __init__(self, memories: list[dict[str, Any]]) -> None:
-        super().__init__()
-        self.setObjectName("memoryCard")
-        self.memories = memories
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(10, 4, 10, 4)
-        self.toggle = _card_toggle()
-        self.toggle.toggled.connect(self._on_toggle_toggled)
-        layout.addWidget(self.toggle)
-        self.details = QLabel()
-        self.details.setObjectName("memoryDetails")
-        self.details.setWordWrap(True)
-        self.details.setTextFormat(Qt.TextFormat.RichText)
-        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
-        self.details.linkActivated.connect(self._on_link)
-        self.details.hide()
-        layout.addWidget(self.details)
-        rows = []
-        for memory in memories:
-            text = " ".join(str(memory.get("content", "")).split())
-            if len(text) > 240:
-                text = text[:239] + "…"
-            pin = "📌 " if memory.get("pinned") else ""
-            rows.append(
-                f"<p>{pin}{html.escape(text)}<br><small>"
-                f"<a href='{html.escape(str(memory.get('memory_id', '')))}'>open</a> · "
-                f"{html.escape(str(memory.get('kind', '')))} from "
-                f"{html.escape(str(memory.get('client', '')))}, "
-                f"{html.escape(str(memory.get('created_at', ''))[:10])} · "
-                f"score {_score_text(memory)}</small></p>"
-            )
-        self.details.setText("".join(rows))
-        self._update()
-
-    def _update(self) -> None:
-        arrow = "▾" if self.toggle.isChecked() else "▸"
-        count = len(self.memories)
-        label = "Recalled 1 memory" if count == 1 else f"Recalled {count} memories"
-        if count:
-            label += f" · best {_score_text(self.memories[0])}"
-        else:
-            label = "No memories matched this message"
-        self.toggle.setText(f"{arrow}  {label}")
-        self.toggle.setEnabled(bool(count))
-
-    def _on_toggle_toggled(self, checked: bool) -> None:
-        self.details.setVisible(checked)
-        self._update()
-
-    def _on_link(self, memory_id: str) -> None:
-        self.open_memory.emit(memory_id)
 
 
 class Notice(QLabel):
@@ -331,9 +321,9 @@ class ApprovalCard(QFrame):
         layout.setContentsMargins(12, 8, 12, 8)
         title = QLabel(f"<b>{agent}</b> wants to run <b>{tool}</b>")
         layout.addWidget(title)
-        args = QPlainTextEdit(_pretty_json(arguments))
-        args.setReadOnly(True)
-        args.setMaximumHeight(100)
+        # All of it, however long: the user is deciding whether it may run.
+        args = _CodeText()
+        args.setPlainText(_pretty_json(arguments))
         layout.addWidget(args)
         row = QHBoxLayout()
         self.remember = QCheckBox(f"Remember for {tool}")
