@@ -283,6 +283,7 @@ def test_a_saved_conversation_becomes_a_scenario_that_loads():
     text = scenario_yaml_from_conversation("Ada", ODD, model="openai:gpt-4.1-mini")
     s = load_text(text, Path("scenarios/saved.yaml"))
     assert s.character == "Ada" and s.model == "openai:gpt-4.1-mini"
+    assert s.name == "Ada: Hi!"
     assert [t.user for t in s.turns] == [user for user, _reply in ODD]
     first = s.turns[0].expect
     assert [(e.kind, e.value) for e in first] == [

@@ -124,7 +124,10 @@ def scenario_yaml_from_conversation(
 
     The draft passes on the conversation it came from, give or take the judge's reading.
     """
-    title = name or f"{character}: saved conversation"
+    opening = " ".join(pairs[0][0].split()) if pairs else ""
+    if len(opening) > 40:
+        opening = opening[:39] + "…"
+    title = name or (f"{character}: {opening}" if opening else f"{character}: saved conversation")
     out = [
         "# A character test saved from the chat. Each reply the character gave then is kept as a",
         "# comment; edit the expectations to say what must stay true (README: Character tests).",
@@ -141,7 +144,7 @@ def scenario_yaml_from_conversation(
         out.extend(_comment(reply, "    "))
         out.append("    expect:")
         cap = max(200, 2 * len(reply))
-        out.append(f"      - max_chars: {cap}  # twice the saved reply's length")
+        out.append(f"      - max_chars: {cap}  # twice the saved reply, at least 200")
         gist = " ".join(reply.split())
         if len(gist) > _QUOTE_LIMIT:
             gist = gist[: _QUOTE_LIMIT - 1] + "…"
