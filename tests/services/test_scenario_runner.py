@@ -330,3 +330,76 @@ def test_record_then_replay_without_the_server(tmp_path, keyring_backend):
     assert [v.passed for v in replayed.verdicts] == [v.passed for v in recorded.verdicts]
     assert "the character file changed since recording" in stale.error
     assert "re-record with --record" in stale.error
+
+
+def test_mcp_tools_are_recorded_and_replayed_without_the_server(tmp_path, keyring_backend):
+    """A real MCP server (FastMCP over stdio), turned on by the set-up; the replay builds its
+    tools from the cassette and starts nothing."""
+    from carrier_studio.services.mcp import McpManager
+    from tests.mcp.servers import fastmcp_stdio
+
+    catalogue = {"version": 1, "mcpServers": {"py": fastmcp_stdio()}}
+    (tmp_path / "mcp_servers.json").write_text(json.dumps(catalogue))
+
+    async def run():
+        server, ws = await _open(tmp_path, keyring_backend)
+        manager = McpManager(tmp_path / "mcp_servers.json", lambda name: None)
+        ws.mcp = manager
+        path = ws.root / "scenarios" / "mcp.yaml"
+        tested = scenario(
+            path,
+            ("Shout hello", [("tool_called", {"name": "shout", "arguments": {"text": "hello"}})]),
+            setup=Setup(mcp_servers={"py": True}, approvals={"shout": True}),
+        )
+        try:
+            server.script(tool_call("shout", {"text": "hello"}), text("HELLO! there you go."))
+            (recorded,) = await ws.service().run([tested], [MODEL], mode="record")
+            started = manager.active
+        finally:
+            await manager.shutdown()
+            await server.close()
+        # No MCP manager at all now: the replay must not need one.
+        ws.mcp = None
+        try:
+            (replayed,) = await ws.service().run([tested], [MODEL], mode="replay")
+            return recorded, replayed, started
+        finally:
+            await ws.db.close()
+
+    recorded, replayed, started = go(run())
+    assert started == ["py"]
+    assert recorded.error is None and replayed.error is None, (recorded.error, replayed.error)
+    (call,) = recorded.turns[0].tool_calls
+    assert (call.name, call.arguments) == ("shout", {"text": "hello"})
+    assert "HELLO!" in call.result  # the real server answered
+    assert transcript_of(replayed) == transcript_of(recorded)
+    assert recorded.passed and replayed.passed
+
+
+def test_the_judge_grades_and_its_reasoning_is_kept_and_replayed(tmp_path, keyring_backend):
+    async def run():
+        server, ws = await _open(tmp_path, keyring_backend)
+        path = ws.root / "scenarios" / "judged.yaml"
+        tested = scenario(path, ("Greet me warmly", [("judge", "The reply is warm and kind")]))
+        try:
+            server.script(
+                text("Hello, dear friend! So good to see you."),
+                text('Sure. {"pass": true, "reasoning": "It calls the user a dear friend."}'),
+            )
+            (recorded,) = await ws.service().run([tested], [MODEL], mode="record")
+            judge_request = server.requests[-1].body
+        finally:
+            await server.close()
+        try:
+            (replayed,) = await ws.service().run([tested], [MODEL], mode="replay")
+            return recorded, replayed, judge_request
+        finally:
+            await ws.db.close()
+
+    recorded, replayed, judge_request = go(run())
+    assert recorded.error is None and replayed.error is None, (recorded.error, replayed.error)
+    (verdict,) = recorded.verdicts
+    assert verdict.passed and verdict.reasoning == "It calls the user a dear friend."
+    assert "The reply is warm and kind" in json.dumps(judge_request)
+    assert "Hello, dear friend!" in json.dumps(judge_request)
+    assert replayed.verdicts[0].reasoning == verdict.reasoning

@@ -127,7 +127,13 @@ def recording_tool(tool: FunctionTool, log: list[dict[str, Any]]) -> FunctionToo
         entry: dict[str, Any] = {"name": tool.name, "arguments": arguments, "result": None}
         log.append(entry)  # in call order, even if the call fails
         result = await invoke(context, arguments)
-        entry["result"] = result if isinstance(result, str) else json.dumps(result, default=str)
+        # Kept as the value itself (an MCP tool returns content dicts, which the SDK turns
+        # into text later), so the replay hands the run exactly what the tool returned.
+        try:
+            json.dumps(result)
+            entry["result"] = result
+        except (TypeError, ValueError):
+            entry["result"] = str(result)
         return result
 
     return replace(tool, on_invoke_tool=recorded)
