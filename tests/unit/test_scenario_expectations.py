@@ -374,3 +374,10 @@ def test_a_secret_at_the_edge_of_a_quoted_excerpt_is_hidden_whole():
     long_args = reply("", tool_calls=[call("fetch", a="x" * 40, token=SECRET)])
     verdict = one("{tool_not_called: fetch}", long_args, secrets=[SECRET])
     assert "sk-" not in verdict.detail and verdict.detail.endswith('"token": "[secret]"}')
+
+
+def test_a_run_with_no_turns_fails_its_run_level_expectations():
+    scenario = load_text(
+        "character: Ada\nturns: [{user: a}]\nexpect: [no_leak, {max_chars: 9}]\n", Path("t.yaml")
+    )
+    assert [(v.passed, v.detail) for v in evaluate(scenario, [])] == [(False, "no turn ran")] * 2

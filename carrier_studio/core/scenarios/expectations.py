@@ -257,6 +257,8 @@ class _Checker:
             if turn.error is not None:
                 return Verdict(expect, False, f"the turn failed: {turn.error}", index)
             replies, calls, turns = [turn.reply], turn.tool_calls, [turn]
+        elif not self.turns:
+            return Verdict(expect, False, "no turn ran", None)
         else:
             replies = [t.reply for t in self.turns]
             calls = [c for t in self.turns for c in t.tool_calls]
