@@ -142,13 +142,14 @@ class Studio:
         """Import the agents SDK (~3.7 s of CPU here) in a worker thread once the first page has
         finished loading, so the first chat does not wait for it. Not sooner: started with the
         page's own load, the two shared the GIL and the Characters list took 3 s longer."""
-        import importlib
+        from carrier_studio.core.sdk_import import import_modules
 
         page = self.window.page(self.window.current_page_key())
         if (tasks := getattr(page, "tasks", None)) is not None:
             await tasks.wait_idle()
         runtime = "carrier_studio.core.runtime.agent_factory"
-        await asyncio.to_thread(importlib.import_module, runtime)
+        # Through the lock MCP supervisors import the SDK by, so the two never meet mid-import.
+        await asyncio.to_thread(import_modules, runtime)
 
     async def wait_closed(self) -> None:
         """Wait until the user closes the window and agrees to what happens to unsaved work."""

@@ -2,7 +2,9 @@
 
 Run as ``python tests/mcp/fastmcp_server.py`` (stdio). It writes a line to stderr when it is
 ready, so tests see stderr being collected. With ``--stubborn`` it ignores SIGTERM and keeps
-running after its stdin closes, like a badly behaved server that only SIGKILL stops.
+running after its stdin closes, like a badly behaved server that only SIGKILL stops. With
+``--wait-for PATH`` it starts slowly: it answers nothing until PATH exists (the test decides when
+it is ready), and then also offers ``late_hello``, so a test can tell its tools from the others'.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import signal
 import sys
 import time
+from pathlib import Path
 
 from mcp.server.mcpserver import MCPServer
 
@@ -34,8 +37,22 @@ def fail(message: str) -> str:
     raise ValueError(message)
 
 
+def late_hello(name: str) -> str:
+    """A greeting from the slow server."""
+    return f"hello {name}, from the slow server"
+
+
+def _wait_for(path: Path) -> None:
+    # The server is the slow party here, not the test: polling a file is what it is asked to do.
+    while not path.exists():
+        time.sleep(0.05)
+
+
 if __name__ == "__main__":
     stubborn = "--stubborn" in sys.argv
+    if "--wait-for" in sys.argv:
+        _wait_for(Path(sys.argv[sys.argv.index("--wait-for") + 1]))
+        server.tool()(late_hello)
     if stubborn:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
     print("carrier-test MCP server ready", file=sys.stderr, flush=True)

@@ -84,6 +84,21 @@ class BackoffPolicy:
         return min(self.cap, self.initial * self.factor ** max(0, failures - 1))
 
 
+def unavailable_reason(status: ServerStatus | None) -> str:
+    """Why a server's tools cannot be used now, as words after its name ("" when it runs)."""
+    if status is None:
+        return "is not in the MCP catalogue"
+    if status.state is ServerState.RUNNING:
+        return ""
+    if not status.enabled:
+        return "is turned off"
+    if status.state is ServerState.STARTING:
+        return "is still starting"
+    if status.state is ServerState.FAILED:
+        return f"failed: {status.error}" if status.error else "failed"
+    return "is not started"
+
+
 def mcp_summary(statuses: list[ServerStatus]) -> tuple[State, str]:
     """The MCP slot of the status board: one state and a line such as "2 running, failed: x"."""
     running = sum(s.state is ServerState.RUNNING for s in statuses)

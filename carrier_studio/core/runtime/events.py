@@ -74,6 +74,14 @@ class MemoriesRecalled:
 
 
 @dataclass(frozen=True)
+class ToolsUnavailable:
+    """MCP servers whose tools this reply runs without, each with why (still starting, failed,
+    turned off): the turn is not held up by them, and the transcript says so."""
+
+    servers: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
 class UsageEvent:
     input_tokens: int
     output_tokens: int
@@ -115,6 +123,7 @@ ChatEvent = (
     | HandoffEvent
     | ApprovalRequested
     | MemoriesRecalled
+    | ToolsUnavailable
     | UsageEvent
     | RunError
     | Done

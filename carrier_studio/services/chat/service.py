@@ -10,22 +10,32 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from carrier_studio.core import messages
 from carrier_studio.core.characters.document import CharacterDoc
+from carrier_studio.core.errors import CarrierError
+from carrier_studio.core.mcp import ServerStatus
 from carrier_studio.core.runtime.memory_hooks import (
     RecallService,
 )
 from carrier_studio.core.settings import WORKSPACE_DEFAULT, ConversationModel
 from carrier_studio.services.characters import CharacterStore
 from carrier_studio.services.chat.conversations import ConversationStore
+from carrier_studio.services.chat.mcp_tools import server_names, server_status
 from carrier_studio.services.chat.thread import ChatThread, ThreadDeps
 from carrier_studio.services.mcp import McpManager
 from carrier_studio.services.platform.secrets import SecretStore
 from carrier_studio.services.platform.settings_store import SettingsStore
-from carrier_studio.services.providers import ModelPlan, checked, plan_for
+from carrier_studio.services.providers import (
+    ModelPlan,
+    check_choice,
+    checked,
+    choice_for,
+    plan_for,
+)
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +59,8 @@ class ChatService:
         self.memory = memory
         #: Memory writes still running (awaited by `drain`, so shutdown loses none).
         self._remembering: set[asyncio.Task[None]] = set()
+        #: MCP server starts asked for when a character was chosen (cancelled by `drain`).
+        self._warming: set[asyncio.Future[Any]] = set()
         self.characters = characters
         self.settings = settings
         self.secrets = secrets
@@ -81,6 +93,44 @@ class ChatService:
         has none): what a character box shows, from one read of the folder."""
         entries = await asyncio.to_thread(self.characters.list)
         return {e.doc.name: e.avatar for e in entries if e.doc is not None and e.error is None}
+
+    async def warm(self, character: str) -> list[str]:
+        """Start the MCP servers of ``character`` (and of those it hands off to) in the
+        background, so its first message need not wait for them; returns their names.
+
+        Nothing starts when the character's model cannot run here (no key, no endpoint): a
+        chat that cannot run must not start servers for nothing.
+        """
+        docs = await self.characters_by_name()
+        doc = docs.get(character)
+        if doc is None:
+            return []
+        names = server_names(docs, doc)
+        if self.mcp is None or not names:
+            return names
+        providers = self.settings.settings.providers
+        try:
+            await asyncio.to_thread(
+                check_choice, choice_for(doc, providers), providers, self.secrets
+            )
+        except CarrierError:
+            return names
+        starting = asyncio.ensure_future(self.mcp.ensure(names))
+        self._warming.add(starting)
+        starting.add_done_callback(self._warming.discard)
+        # A server that fails shows so in its status; the warm-up itself has nothing to say.
+        starting.add_done_callback(lambda f: f.cancelled() or f.exception())
+        return names
+
+    def server_status(self, name: str) -> ServerStatus | None:
+        """An MCP server's status now; None when the catalogue has no such server."""
+        return server_status(self.mcp, name)
+
+    def watch_servers(self, listener: Callable[[ServerStatus], None]) -> Callable[[], None]:
+        """Call ``listener`` on every MCP server change; returns the way to stop."""
+        if self.mcp is None:
+            return lambda: None
+        return self.mcp.changed.subscribe(listener)
 
     async def open(self, conversation_id: int) -> ChatThread:
         """The conversation's thread (shared with anyone who has it open); `close` releases it."""
@@ -156,6 +206,8 @@ class ChatService:
 
     async def drain(self) -> None:
         """Wait for the memories of finished turns to be written (called at shutdown)."""
+        for starting in list(self._warming):
+            starting.cancel()  # the servers stay under their supervisors; only the wait ends
         while self._remembering:
             await asyncio.gather(*list(self._remembering), return_exceptions=True)
 

@@ -28,6 +28,7 @@ from carrier_studio.core.runtime.events import (
     ErrorKind,
     MemoriesRecalled,
     RunError,
+    ToolsUnavailable,
 )
 from carrier_studio.core.runtime.memory_hooks import (
     RecallService,
@@ -48,6 +49,7 @@ from carrier_studio.core.runtime.transcript import (
 )
 from carrier_studio.core.settings import ModelChoice
 from carrier_studio.services.chat.conversations import Conversation, ConversationStore
+from carrier_studio.services.chat.mcp_tools import gather_tools, server_names
 from carrier_studio.services.mcp import McpManager
 from carrier_studio.services.platform.secrets import SecretStore
 from carrier_studio.services.platform.settings_store import SettingsStore
@@ -61,8 +63,6 @@ from carrier_studio.services.providers import (
 log = logging.getLogger(__name__)
 
 TITLE_LENGTH = 48
-#: How long a message waits for its character's MCP servers to start before going without.
-MCP_START_WAIT = 15.0
 #: How long a message waits for memory recall before going without it.
 RECALL_WAIT = 5.0
 
@@ -117,6 +117,12 @@ class ChatThread:
         #: The MCP server objects the agent's tools call, to notice a server restarted.
         self._mcp_servers: dict[str, int] = {}
         self._mcp_waiting = False
+        #: The character's MCP servers whose tools the agent lacks, with why; and what the
+        #: transcript was last told, so a broken server is said once, not at every message.
+        self.unavailable: dict[str, str] = {}
+        self._told_unavailable: dict[str, str] = {}
+        #: Set by `stop_waiting`: the message goes on without the servers still starting.
+        self._go_on = asyncio.Event()
         #: The character as last read, so labels and run records name its own model.
         self._character_doc: CharacterDoc | None = None
         #: This turn's recalled memories as instructions text, and what the turn was about, so
@@ -278,59 +284,27 @@ class ChatThread:
         # Building reads keys from the keyring, which may block: off the event loop.
         self._agent = await asyncio.to_thread(factory.build, doc)
 
-    def _mcp_names(self, docs: dict[str, CharacterDoc], doc: CharacterDoc) -> set[str]:
-        """The MCP servers of this character and of every character it can hand off to."""
-        names: set[str] = set()
-        seen: set[str] = set()
-        pending = [doc]
-        while pending:
-            current = pending.pop()
-            if current.name in seen:
-                continue
-            seen.add(current.name)
-            names.update(current.strings("mcp_servers"))
-            pending.extend(docs[n] for n in current.strings("handoffs") if n in docs)
-        return names
-
     async def _mcp_tools(self, docs: dict[str, CharacterDoc], doc: CharacterDoc) -> dict:
-        manager = self._deps.mcp
-        names = self._mcp_names(docs, doc)
-        if manager is None or not names:
-            self._mcp_servers = {}
-            return {}
-        from agents.mcp import MCPUtil
+        """The tools of the character's MCP servers that run: a failed server is left out at
+        once, one still starting is waited for (visibly: the page shows each server's state)
+        up to MCP_START_WAIT or until `stop_waiting`, and the next message looks again."""
+        self._go_on.clear()
+        found = await gather_tools(self._deps.mcp, server_names(docs, doc), self._go_on)
+        self._mcp_waiting = found.starting
+        self._mcp_servers = found.servers
+        self.unavailable = found.unavailable
+        return found.tools
 
-        # Servers that cannot start are shown failed on the MCP page; the chat goes on
-        # without their tools rather than failing. A slow first start (npx fetching a package)
-        # does not hold the conversation up either: the next message picks the tools up.
-        starting = asyncio.ensure_future(manager.ensure(sorted(names)))
-        done, _ = await asyncio.wait({starting}, timeout=MCP_START_WAIT)
-        if not done:
-            starting.add_done_callback(lambda f: f.cancelled() or f.exception())
-            self._mcp_waiting = True
-            messages.warning(
-                f"The MCP servers {', '.join(sorted(names))} are still starting; "
-                "this reply runs without their tools."
-            )
-            self._mcp_servers = {}
-            return {}
-        self._mcp_waiting = False
-        servers = starting.result()
-        self._mcp_servers = {server.name: id(server) for server in servers}
-        tools = {}
-        for server in servers:
-            try:
-                listed = await server.list_tools()
-            except Exception as exc:  # noqa: BLE001 - one broken server must not stop the chat
-                messages.warning(f"The MCP server {server.name} did not list its tools: {exc}")
-                continue
-            tools[server.name] = [MCPUtil.to_function_tool(t, server, False) for t in listed]
-        return tools
+    def stop_waiting(self) -> None:
+        """Go on now without the MCP servers that are still starting (the page's button)."""
+        self._go_on.set()
 
     async def _mcp_changed(self) -> bool:
         manager = self._deps.mcp
         if manager is not None and self._mcp_waiting:
             return True  # servers were still starting last time: look again
+        if manager is not None and any(n in manager.active for n in self.unavailable):
+            return True  # a server that was down runs now: its tools can be had
         if manager is None or not self._mcp_servers:
             return False
         current = await manager.ensure(sorted(self._mcp_servers))
@@ -472,6 +446,10 @@ class ChatThread:
         async with self._turn:
             try:
                 await self._ensure_agent()
+                if self.unavailable != self._told_unavailable:
+                    self._told_unavailable = dict(self.unavailable)
+                    if self.unavailable:
+                        yield ToolsUnavailable(tuple(sorted(self.unavailable.items())))
                 if recall is not None:
                     recalled = await self._recall(recall)
                     if recalled is not None:

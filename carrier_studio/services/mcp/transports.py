@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import importlib
 import logging
 import os
 import shutil
@@ -26,6 +25,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from carrier_studio.core.mcp import ServerConfig, ToolInfo, ToolResult
+from carrier_studio.core.sdk_import import import_modules
 
 if TYPE_CHECKING:
     from agents.mcp import MCPServer
@@ -101,8 +101,7 @@ def sdk_imported() -> bool:
 
 
 def import_sdk() -> None:
-    for name in _SDK_MODULES:
-        importlib.import_module(name)
+    import_modules(*_SDK_MODULES)  # not beside another thread's SDK import
 
 
 def build_server(config: ServerConfig) -> MCPServer:

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from carrier_studio.core import messages
+from carrier_studio.core.mcp import ServerStatus
 from carrier_studio.core.runtime.events import (
     ApprovalRequested,
     ChatEvent,
@@ -42,6 +43,7 @@ from carrier_studio.core.runtime.events import (
     RunError,
     TextDelta,
     ToolCallStarted,
+    ToolsUnavailable,
 )
 from carrier_studio.core.runtime.transcript import (
     Approval,
@@ -68,6 +70,8 @@ from carrier_studio.ui.widgets.chat_items import (
     ToolCard,
     Transcript,
 )
+from carrier_studio.ui.widgets.chat_servers import ServersCard
+from carrier_studio.ui.widgets.elided_label import ElidedLabel
 from carrier_studio.ui.widgets.memory_card import MemoryCardActions
 from carrier_studio.ui.widgets.page import Page
 from carrier_studio.ui.widgets.save_as_test import SaveAsTest, TestFiles
@@ -128,6 +132,14 @@ class ChatPage(Page):
         # Recall cards pin, edit and forget through the memory service (none: memory is off).
         memory = getattr(deps.chat, "memory", None)
         self._memory_actions = MemoryCardActions(getattr(memory, "ready", None), tasks, self)
+        #: The chosen character's MCP servers (started when it was chosen) and their card in
+        #: the transcript; the character they were started for.
+        self._server_names: list[str] = []
+        self._servers_card: ServersCard | None = None
+        self._warmed: str | None = None
+        #: The transcript's scroll range before its last change (to follow the end).
+        self._scroll_max = 0
+        self._stop_watching_servers = deps.chat.watch_servers(self._on_server_status)
 
         splitter = QSplitter()
         splitter.addWidget(self._build_sidebar())
@@ -184,7 +196,8 @@ class ChatPage(Page):
         layout = QVBoxLayout(panel)
         layout.setContentsMargins(8, 0, 0, 0)
         header = QHBoxLayout()
-        self.heading = QLabel("No conversation")
+        # Elided: a long title must not squeeze the model box beside it.
+        self.heading = ElidedLabel("No conversation")
         self.heading.setStyleSheet("font-size: 13pt; font-weight: 600")
         header.addWidget(self.heading, 1)
         header.addWidget(QLabel("Model"))
@@ -239,6 +252,7 @@ class ChatPage(Page):
         self.tasks.start("Loading characters for chat", self._load_characters())
 
     async def _load_characters(self) -> None:
+        self._warmed = None  # a character's servers may have changed since: look again
         pickable = await self.deps.chat.pickable()
         names = sorted(pickable)
         current = self.character.currentText()
@@ -259,6 +273,10 @@ class ChatPage(Page):
         character = self.character.currentText()
         if not character:
             return
+        if character != self._warmed:
+            # Its MCP servers start now, not at the first message; the transcript shows them.
+            self._warmed = character
+            self._server_names = await self.deps.chat.warm(character)
         summaries = await self.deps.chat.conversations.list(character, self.search.text())
         current = select if select is not None else (self.thread.id if self.thread else None)
         self.conversations.blockSignals(True)
@@ -280,8 +298,9 @@ class ChatPage(Page):
         elif not self.conversations.count():
             await self._close_thread()
             self.transcript.clear()
-            self.heading.setText("No conversation yet — press New")
+            self.heading.setText("No conversation yet — type a message to start one")
             self._set_conversation_enabled(False)
+            self._show_servers()
 
     def _on_conversation_changed(self, current: QListWidgetItem | None, _previous: Any) -> None:
         if current is None:
@@ -308,6 +327,8 @@ class ChatPage(Page):
         self._render_history(thread.transcript, {r.approval_id for r in thread.pending})
         for request in thread.pending:
             self._approval_card(request)
+        self._show_servers()
+        self._scroll_to_end()
         self._set_conversation_enabled(True)
         self._update_send_button()
 
@@ -316,11 +337,13 @@ class ChatPage(Page):
         if character:
             self.tasks.start("Starting a conversation", self._new(character))
 
-    async def _new(self, character: str) -> None:
+    async def _new(self, character: str, then_send: bool = False) -> None:
         conversation_id = await self.deps.chat.conversations.create(character)
         await self._load_conversations(select=conversation_id)
         await self._open(conversation_id)
         self.composer.setFocus()
+        if then_send:
+            self.send()
 
     def rename_conversation(self) -> None:
         if self.thread is None:
@@ -489,9 +512,42 @@ class ChatPage(Page):
         return card
 
     def _on_scroll_range_changed(self, _low: int, high: int) -> None:
+        # Follow the end while it is in view: compared with the range before this change, since
+        # a reopened conversation's bubbles grow it by far more than a line at once.
         bar = self.scroll.verticalScrollBar()
-        if self._running or bar.value() >= bar.maximum() - 80:
+        if self._running or bar.value() >= self._scroll_max - 80:
             bar.setValue(high)
+        self._scroll_max = high
+
+    def _scroll_to_end(self) -> None:
+        bar = self.scroll.verticalScrollBar()
+        bar.setValue(bar.maximum())
+        self._scroll_max = bar.maximum()  # and keep following as the bubbles take their height
+
+    # -- MCP servers ---------------------------------------------------------------------------
+
+    def _show_servers(self) -> None:
+        """A card per chosen character in the transcript: each server starting, ready, failed."""
+        self._servers_card = None
+        names = self._server_names
+        if not names:
+            return
+        card = ServersCard(self._warmed or self.character.currentText(), names)
+        for name in names:
+            card.show_status(name, self.deps.chat.server_status(name))
+        card.set_waiting(self._running)
+        card.go_on_requested.connect(self._on_servers_go_on_requested)
+        self._servers_card = card
+        self.transcript.add(card)
+
+    def _on_server_status(self, status: ServerStatus) -> None:
+        card = self._servers_card
+        if card is not None and card in self.transcript.items():
+            card.show_status(status.name, status)
+
+    def _on_servers_go_on_requested(self) -> None:
+        if self.thread is not None:
+            self.thread.stop_waiting()
 
     # -- turns -------------------------------------------------------------------------------
 
@@ -503,7 +559,13 @@ class ChatPage(Page):
 
     def send(self) -> None:
         text = self.composer.toPlainText().strip()
-        if not text or self.thread is None or self._running:
+        if not text or self._running:
+            return
+        if self.thread is None:
+            # Typing into an empty chat starts a conversation with the chosen character.
+            character = self.character.currentText()
+            if character:
+                self.tasks.start("Starting a conversation", self._new(character, then_send=True))
             return
         self.composer.clear()
         bubble = MessageBubble("user", "", text, self.deps.dark())
@@ -544,6 +606,8 @@ class ChatPage(Page):
         self._turn = TurnReducer(self.thread.character if self.thread else "")
         self._update_send_button()
         self._mark_last_retry()
+        if self._servers_card is not None:
+            self._servers_card.set_waiting(True)
         # `_running` is the guard against a second turn; the task name only has to be unique,
         # since a finished turn's task may not have been reaped yet when the next one starts.
         self._turns += 1
@@ -557,6 +621,8 @@ class ChatPage(Page):
             await self._show_models()
         finally:
             self._running = False
+            if self._servers_card is not None and self._servers_card in self.transcript.items():
+                self._servers_card.set_waiting(False)
             self._update_send_button()
             self._mark_last_retry()
             self.turn_finished.emit()
@@ -582,6 +648,9 @@ class ChatPage(Page):
             self._approval_card(event)
         elif isinstance(event, RunError):
             self._error_card(event.message, event.hint, event.retry_after)
+        elif isinstance(event, ToolsUnavailable):
+            missing = "; ".join(f"{name} {why}" for name, why in event.servers)
+            self.transcript.add(Notice(f"This reply runs without the tools of: {missing}"))
         for item in finished:
             if isinstance(item, ToolCall):
                 card = self._tools.get(item.call_id)
@@ -605,9 +674,12 @@ class ChatPage(Page):
         self.send_button.setToolTip("Stop the reply" if self._running else "Send (Enter)")
 
     def _set_conversation_enabled(self, enabled: bool) -> None:
+        # With a character chosen, the message box works even before a conversation exists:
+        # sending starts one.
+        can_type = enabled or bool(self.character.currentText())
+        self.composer.setEnabled(can_type)
+        self.send_button.setEnabled(can_type)
         for widget in (
-            self.composer,
-            self.send_button,
             self.model,
             self.rename_button,
             self.delete_button,
@@ -628,6 +700,7 @@ class ChatPage(Page):
 
     async def shutdown(self) -> None:
         """Stop a running turn and close the open conversation (window shutdown)."""
+        self._stop_watching_servers()
         if self.thread is not None:
             self.thread.cancel()
         await self._close_thread()
