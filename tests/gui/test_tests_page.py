@@ -110,10 +110,13 @@ def test_a_matrix_runs_live_and_a_failing_cell_marks_its_expectation(studio, loo
     wait_until(loop, page.tree.hasFocus)
     QTest.keyClick(page.tree, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
     assert page.running and page.stop_button.isEnabled()
+    grid = page.grid_model
+    failing = grid.index(0, 1)  # croissant on beta, picked while it waits for its result
+    page.grid.setCurrentIndex(failing)
+    assert page.transcript.toPlainText() == "This cell has no result yet."
     wait_until(loop, lambda: not page.running, timeout=60)
     loop.run_until_complete(studio.tasks.wait_idle())
 
-    grid = page.grid_model
     cells = {
         (
             grid.headerData(r, Qt.Orientation.Vertical),
@@ -123,20 +126,17 @@ def test_a_matrix_runs_live_and_a_failing_cell_marks_its_expectation(studio, loo
         for c in range(grid.columnCount())
     }
     assert {k: v.split()[0] + " " + v.split()[1] for k, v in cells.items()} == {
-        ("Ada · croissant", "alpha (openai-compatible at a)"): "✓ pass",
-        ("Ada · croissant", "beta (openai-compatible at b)"): "✗ 1",
-        ("Ada · greets", "alpha (openai-compatible at a)"): "✓ pass",
-        ("Ada · greets", "beta (openai-compatible at b)"): "✓ pass",
+        ("croissant", "alpha at a"): "✓ pass",
+        ("croissant", "beta at b"): "✗ 1",
+        ("greets", "alpha at a"): "✓ pass",
+        ("greets", "beta at b"): "✓ pass",
     }
-    assert " tok" in cells[("Ada · greets", "alpha (openai-compatible at a)")]
+    assert " tok" in cells[("greets", "alpha at a")]
     assert page.state.text() == "4 runs: 3 passed, 1 failed"
     assert not _problems(page, "tests")  # the filled grid still fits a 1024x700 screen
 
-    failing = grid.index(0, 1)
     assert failing.data(RecordRole).model == "beta (openai-compatible at b)"
-    page.grid.setCurrentIndex(failing)
-    loop.run_until_complete(studio.tasks.wait_idle())
-    shown = page.transcript.toPlainText()
+    shown = page.transcript.toPlainText()  # filled in as the result came
     # The failed expectation is marked with its file and line (the `- contains: croissant`).
     assert 'Failed expectations\n✗ contains "croissant" croissant.yaml:8' in shown
     assert "What do you bake?" in shown and "Hello! I bake bread." in shown

@@ -8,6 +8,7 @@ cell, and adds its row or column when the record is for a pair the grid did not 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,8 +38,8 @@ class Row:
 def summary(record: RunRecord) -> str:
     """The cell's text: the outcome, then what the run took (``1.2 s · 340 tok · $0.0012``)."""
     if record.error is not None:
-        outcome = "✗ error"
-    elif record.passed:
+        return "✗ could not run"  # the tooltip and the transcript say why
+    if record.passed:
         outcome = "✓ pass"
     else:
         failed = sum(1 for v in record.verdicts if not v.passed)
@@ -48,7 +49,13 @@ def summary(record: RunRecord) -> str:
         parts.append(f"${record.cost_usd:.4f}")
     if record.replayed:
         parts.append("replayed")
-    return f"{outcome}  {' · '.join(parts)}"
+    # Two lines: the outcome reads at a glance, the figures beneath, in a narrow column too.
+    return f"{outcome}\n{' · '.join(parts)}"
+
+
+def short_label(label: str) -> str:
+    """A model label as a column title: ``qwen (openai-compatible at lm)`` → ``qwen at lm``."""
+    return re.sub(r" \(openai-compatible at (.+)\)$", r" at \1", label)
 
 
 def _tooltip(record: RunRecord) -> str:
@@ -123,6 +130,18 @@ class QtRunGridModel(QAbstractTableModel):
             last = self.index(len(self._rows) - 1, len(self._models) - 1)
             self.dataChanged.emit(self.index(0, 0), last)
 
+    def drop_empty_columns(self) -> None:
+        """Remove the columns no result came for (a stand-in such as "each character's own
+        model", whose results are filed under the models that answered)."""
+        for column in reversed(range(len(self._models))):
+            model = self._models[column]
+            if any(isinstance(self._cells.get((r.key, model)), RunRecord) for r in self._rows):
+                continue
+            self.beginRemoveColumns(QModelIndex(), column, column)
+            del self._models[column]
+            self._cells = {k: v for k, v in self._cells.items() if k[1] != model}
+            self.endRemoveColumns()
+
     # -- reading ---------------------------------------------------------------------------------
 
     def row_of(self, key: str) -> int:
@@ -159,7 +178,7 @@ class QtRunGridModel(QAbstractTableModel):
         if not 0 <= section < len(names):
             return None
         if role == Qt.ItemDataRole.DisplayRole:
-            return names[section]
+            return short_label(names[section]) if horizontal else names[section]
         if role == Qt.ItemDataRole.ToolTipRole:
             return names[section] if horizontal else (self._rows[section].tooltip or None)
         return None

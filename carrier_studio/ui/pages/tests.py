@@ -36,16 +36,13 @@ from PySide6.QtWidgets import (
 from carrier_studio.core import messages
 from carrier_studio.core.scenarios.model import Scenario
 from carrier_studio.core.scenarios.record import RunRecord
-from carrier_studio.ui.models.run_grid import QtRunGridModel, RecordRole, Row
+from carrier_studio.ui.models.run_grid import QtRunGridModel, RecordRole, Row, short_label
 from carrier_studio.ui.tasks import TaskOwner
 from carrier_studio.ui.widgets.page import Page
 from carrier_studio.ui.widgets.run_transcript import RunTranscript
 from carrier_studio.ui.widgets.scenario_tree import ScenarioTree
 
 Mode = Literal["live", "record", "replay"]
-#: The service's model string for "the model the chat would use": each character's own, so its
-#: records carry different labels and the grid makes their columns as they come.
-OWN_MODEL = "default"
 
 
 class Entry(Protocol):
@@ -115,12 +112,12 @@ class TestsPage(Page):
         self._total = 0
         self._done = 0
         self._want_path: Path | None = None
-        self._shown: tuple[str, str] | None = None
         self.body.addLayout(self._build_toolbar())
         splitter = QSplitter()
         splitter.addWidget(self._build_sidebar())
         splitter.addWidget(self._build_results())
-        splitter.setSizes([250, 700])
+        # Scenario names are sentences ("Ada names the path …"): the list gets room to show them.
+        splitter.setSizes([320, 640])
         splitter.setChildrenCollapsible(False)
         self.body.addWidget(splitter, 1)
         shortcut = QShortcut(QKeySequence("Ctrl+R"), self, self.run_selected)
@@ -191,8 +188,8 @@ class TestsPage(Page):
         self.models = QListWidget()
         self.models.setObjectName("testModels")
         self.models.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.models.setTextElideMode(Qt.TextElideMode.ElideMiddle)
-        self.models.setMaximumHeight(120)
+        self.models.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.models.setMaximumHeight(100)
         self.models.itemChanged.connect(lambda _item: self._save_timer.start())
         layout.addWidget(self.models)
         return panel
@@ -213,6 +210,9 @@ class TestsPage(Page):
         self.grid.verticalHeader().setMaximumWidth(200)
         self.grid.verticalHeader().setTextElideMode(Qt.TextElideMode.ElideRight)
         self.grid.selectionModel().selectionChanged.connect(self._on_grid_selection_changed)
+        # Columns come and go as results arrive: each new one shares the width too.
+        for signal in (self.grid_model.columnsInserted, self.grid_model.columnsRemoved):
+            signal.connect(lambda *_: header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch))
         splitter.addWidget(self.grid)
         self.transcript = RunTranscript(self.deps.colors())
         splitter.addWidget(self.transcript)
@@ -234,6 +234,8 @@ class TestsPage(Page):
             for record in await self.deps.service.latest():
                 if self.grid_model.row_of(record.scenario) >= 0:
                     self.grid_model.set_record(record)
+            if self.grid_model.records():
+                self.grid_model.drop_empty_columns()  # the last results say which models
             self._fit_rows()
 
     def _fill_models(self) -> None:
@@ -243,7 +245,7 @@ class TestsPage(Page):
         self.models.clear()
         options = self.deps.model_options()
         for index, (label, spec) in enumerate(options):
-            item = QListWidgetItem(label)
+            item = QListWidgetItem(short_label(label))
             item.setData(Qt.ItemDataRole.UserRole, spec)
             item.setToolTip(spec)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
@@ -264,7 +266,7 @@ class TestsPage(Page):
     def _labels(self, specs: list[str]) -> list[str]:
         """The grid's columns for ``specs``, as records name them (`ModelChoice.label`)."""
         labels = {spec: label for label, spec in self.deps.model_options()}
-        return [labels.get(spec, spec) for spec in specs if spec != OWN_MODEL]
+        return [labels.get(spec, spec) for spec in specs]
 
     def _save_models(self) -> None:
         if (
@@ -362,6 +364,7 @@ class TestsPage(Page):
             raise
         else:
             self.grid_model.stop_waiting(stopped=False)
+            self.grid_model.drop_empty_columns()
             self._say_outcome(stopped=False)
         finally:
             self.stop_button.setEnabled(False)
@@ -372,7 +375,7 @@ class TestsPage(Page):
         self.grid.resizeRowToContents(index.row())
         self._done += 1
         self.progress.setValue(self._done)
-        if self._shown == (record.scenario, record.model):
+        if self.grid.currentIndex() == index:  # the cell picked while it waited
             self._show_cell(index)
 
     def _say_outcome(self, *, stopped: bool) -> None:
@@ -388,7 +391,9 @@ class TestsPage(Page):
     def _show_matrix(
         self, scenarios: list[Scenario], *, models: list[str] | None = None, waiting: bool
     ) -> None:
-        rows = [Row(row_key(s), f"{s.character} · {s.name}", f"{s.path}") for s in scenarios]
+        rows = [
+            Row(row_key(s), s.name, f"{s.character}: {s.name}\n{s.path.name}") for s in scenarios
+        ]
         self.grid_model.set_matrix(
             rows, self._labels(models or self.checked_models()), waiting=waiting
         )
@@ -407,10 +412,8 @@ class TestsPage(Page):
     def _show_cell(self, index: QModelIndex) -> None:
         record = index.data(RecordRole)
         if record is None:
-            self._shown = None
             self.transcript.show_empty("This cell has no result yet.")
             return
-        self._shown = (record.scenario, record.model)
         self.transcript.show_record(record, None, compared=False)
         name = f"Comparing {record.scenario} on {record.model}"
         self.tasks.start(name, self._compare(record))

@@ -139,7 +139,7 @@ class RunTranscript(QTextBrowser):
             outcome, color = "Passed", c["ok"]
         else:
             outcome, color = "Failed", c["error"]
-        figures = [f"{record.latency_s:.1f} s", f"{record.tokens} tokens"]
+        figures = [] if record.error else [f"{record.latency_s:.1f} s", f"{record.tokens} tokens"]
         if record.cost_usd is not None:
             figures.append(f"${record.cost_usd:.4f}")
         if record.replayed:
@@ -147,8 +147,9 @@ class RunTranscript(QTextBrowser):
         html = (
             f"<h3>{escape(record.scenario)} on {escape(record.model)}: "
             f"<span style='color:{color}'>{outcome}</span></h3>"
-            f"<p style='color:{c['text_muted']}'>{escape(' · '.join(figures))}</p>"
         )
+        if figures:
+            html += f"<p style='color:{c['text_muted']}'>{escape(' · '.join(figures))}</p>"
         if record.error:
             html += f"<p style='color:{c['error']}'>{escape(record.error)}</p>"
         return html

@@ -29,7 +29,7 @@ class ScenarioTree(QTreeWidget):
         self.setHeaderHidden(True)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.setTextElideMode(Qt.TextElideMode.ElideRight)
 
     def fill(self, entries: list[Any], colors: dict[str, str]) -> None:
         """Show ``entries`` (`ScenarioEntry`: path, scenario or error)."""
@@ -49,7 +49,8 @@ class ScenarioTree(QTreeWidget):
                 group.setFont(0, bold)
             item = QTreeWidgetItem([scenario.name])
             item.setData(0, PathRole, str(entry.path))
-            item.setToolTip(0, f"{entry.path.name}\n{scenario.description}".strip())
+            tip = f"{scenario.name}\n{entry.path.name}\n{scenario.description}"
+            item.setToolTip(0, tip.strip())
             group.addChild(item)
         for name in sorted(groups, key=str.casefold):
             self.addTopLevelItem(groups[name])
