@@ -19,8 +19,11 @@ from carrier_studio.core.window_state import peek_window_state
 from carrier_studio.services.platform.paths import AppPaths
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from PySide6.QtWidgets import QApplication
 
+    from carrier_studio.app.single_window import WindowGuard
     from carrier_studio.ui.main_window import MainWindow
     from carrier_studio.ui.theme import ThemeManager
 
@@ -29,11 +32,11 @@ HEAVY_MODULES = ("agents", "openai", "anthropic", "mcp", "discord", "supabase")
 
 
 def run_gui(args: argparse.Namespace) -> int:
-    """Paint first, import later: the window shows before pydantic, keyring, qasync or apsw."""
-    from PySide6.QtCore import QElapsedTimer, QEventLoop
+    """Paint first, import later: the window shows before pydantic, keyring, qasync or apsw.
+    A workspace that already has a window gets that window brought forward instead."""
     from PySide6.QtWidgets import QApplication
 
-    from carrier_studio.app.window import create_window
+    from carrier_studio.app.single_window import HandedOver, claim_or_hand_over
     from carrier_studio.session import new_status_board
 
     app_paths = AppPaths.for_user()
@@ -43,9 +46,33 @@ def run_gui(args: argparse.Namespace) -> int:
     qapp.setQuitOnLastWindowClosed(False)
     status = new_status_board()
     workspace_root = app_paths.choose_workspace(args.workspace)
+    guard = claim_or_hand_over(app_paths.window_locks_dir, workspace_root)
+    if isinstance(guard, HandedOver):
+        # Another window has this workspace: it was asked to come forward (or does not answer).
+        print(guard.message, file=sys.stderr, flush=True)
+        return 0 if guard.answered else 1
+    try:
+        return _paint_and_run(args, qapp, app_paths, status, workspace_root, guard)
+    finally:
+        guard.close()
+
+
+def _paint_and_run(
+    args: argparse.Namespace,
+    qapp: QApplication,
+    app_paths: AppPaths,
+    status: StatusBoard,
+    workspace_root: Path,
+    guard: WindowGuard,
+) -> int:
+    from PySide6.QtCore import QElapsedTimer, QEventLoop
+
+    from carrier_studio.app.window import create_window
+
     theme, window = create_window(
         qapp, status, str(workspace_root), peek_window_state(app_paths.settings_file)
     )
+    guard.set_window(window)
     exit_after_paint = getattr(args, "exit_after_first_paint", False)
     if exit_after_paint:
         window.first_painted.connect(_report_first_paint)

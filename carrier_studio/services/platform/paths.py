@@ -55,6 +55,13 @@ class AppPaths:
     def default_workspace(self) -> Path:
         return self.data_dir / "workspace"
 
+    @property
+    def window_locks_dir(self) -> Path:
+        """Which process has each workspace's window (one lock per workspace; see
+        services/platform/window_claim.py). Not in the workspace: a new one must stay empty
+        until it is seeded."""
+        return self.data_dir / "windows"
+
     def choose_workspace(
         self, explicit: str | os.PathLike[str] | None, env: Mapping[str, str] = os.environ
     ) -> Path:
