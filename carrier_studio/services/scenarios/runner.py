@@ -22,11 +22,12 @@ from carrier_studio.core.scenarios.model import Scenario
 from carrier_studio.core.scenarios.record import RunRecord
 from carrier_studio.core.settings import ModelChoice
 from carrier_studio.services.platform.secrets import character_secret_values
-from carrier_studio.services.providers import agents_model, check_choice, classify_error
+from carrier_studio.services.providers import check_choice, classify_error
 from carrier_studio.services.scenarios.choices import model_key
 from carrier_studio.services.scenarios.players import ModelJudge
 from carrier_studio.services.scenarios.setup import (
     Mode,
+    ModelPool,
     Run,
     RunnerDeps,
     Tape,
@@ -39,18 +40,24 @@ from carrier_studio.services.scenarios.setup import (
 )
 from carrier_studio.services.scenarios.turns import run_turns
 
-__all__ = ["Mode", "RunnerDeps", "run_scenario"]
+__all__ = ["Mode", "ModelPool", "RunnerDeps", "run_scenario"]
 
 
 async def run_scenario(
-    deps: RunnerDeps, scenario: Scenario, choice: ModelChoice, mode: Mode = "live"
+    deps: RunnerDeps,
+    scenario: Scenario,
+    choice: ModelChoice,
+    mode: Mode = "live",
+    pool: ModelPool | None = None,
 ) -> RunRecord:
     """Run ``scenario`` on ``choice``. Never raises for a run that cannot start: the record's
     ``error`` says why."""
     record = RunRecord(scenario.name, scenario.character, choice.label, replayed=mode == "replay")
-    run = Run(deps, scenario, choice, Tape(mode))
+    run = Run(deps, scenario, choice, Tape(mode), pool or ModelPool(deps))
     try:
         async with run.stack:
+            if pool is None:  # this run's own models, closed with it
+                run.stack.push_async_callback(run.pool.close)
             await _prepare(run)
             session = await _session(run)
             await run_turns(run, session, record)
@@ -185,8 +192,7 @@ async def _judge(run: Run, record: RunRecord) -> None:
             judge = ModelJudge(None, None, run.tape.cassette, "replay")
         else:
             await asyncio.to_thread(check_choice, judge_choice, providers, run.deps.secrets)
-            model, settings, client = agents_model(judge_choice, providers, run.deps.secrets)
-            run.stack.push_async_callback(client.close)
+            model, settings = run.pool.get(judge_choice)
             judge = ModelJudge(model, settings, run.tape.cassette, run.tape.mode)
     assert run.doc is not None
     from carrier_studio.core.characters.prompt import compose_instructions

@@ -20,7 +20,7 @@ from carrier_studio.core.scenarios.record import RunRecord
 from carrier_studio.core.settings import ModelChoice, character_temperature
 from carrier_studio.services.providers import choice_for
 from carrier_studio.services.scenarios.choices import DEFAULT, parse_model
-from carrier_studio.services.scenarios.runner import RunnerDeps, run_scenario
+from carrier_studio.services.scenarios.runner import ModelPool, RunnerDeps, run_scenario
 from carrier_studio.services.scenarios.store import ScenarioRunStore
 
 Mode = Literal["live", "record", "replay"]
@@ -77,6 +77,7 @@ class ScenarioService:
                     failed = RunRecord(scenario.name, scenario.character, spec, error=str(exc))
                     cells.append((scenario, failed))
         overall = asyncio.Semaphore(max(1, jobs))
+        pool = ModelPool(self.deps)
         per_provider: dict[str, asyncio.Semaphore] = {}
 
         async def cell(scenario: Scenario, target: ModelChoice | RunRecord) -> RunRecord:
@@ -90,14 +91,17 @@ class ScenarioService:
                         record = await run_scenario(self.deps, scenario, target, mode)
                     else:
                         async with cap:
-                            record = await run_scenario(self.deps, scenario, target, mode)
+                            record = await run_scenario(self.deps, scenario, target, mode, pool)
             if self.store is not None:
                 await self.store.add(record)
             if on_result is not None:
                 on_result(record)
             return record
 
-        return list(await asyncio.gather(*(cell(s, t) for s, t in cells)))
+        try:
+            return list(await asyncio.gather(*(cell(s, t) for s, t in cells)))
+        finally:
+            await pool.close()
 
     def _choice(self, spec: str, scenario: Scenario, docs: dict) -> ModelChoice:
         """The model ``spec`` names for ``scenario``'s character: ``default`` is the one the

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+import threading
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -59,6 +60,32 @@ class Tape:
         return self.cassette.calls.setdefault(role, [])
 
 
+class ModelPool:
+    """Provider models shared by the runs of one matrix. Making a provider client costs about
+    0.1 s of CPU (its TLS context), more than a scripted turn itself: a matrix of 300 runs
+    made one per run and was bound by it. Runs use a model concurrently, as the SDK allows."""
+
+    def __init__(self, deps: RunnerDeps) -> None:
+        self._deps = deps
+        self._made: dict[str, tuple[Any, Any, Any]] = {}
+        # Agents are built in worker threads (keys are read from the keyring there).
+        self._lock = threading.Lock()
+
+    def get(self, choice: ModelChoice) -> tuple[Any, Any]:
+        key = choice.model_dump_json()
+        with self._lock:
+            if key not in self._made:
+                providers = self._deps.settings.settings.providers
+                self._made[key] = agents_model(choice, providers, self._deps.secrets)
+            model, settings, _client = self._made[key]
+        return model, settings
+
+    async def close(self) -> None:
+        made, self._made = self._made, {}
+        for _model, _settings, client in made.values():
+            await client.close()
+
+
 @dataclass
 class Run:
     """One run's state: the characters, the model, what to close at the end."""
@@ -67,6 +94,8 @@ class Run:
     scenario: Scenario
     choice: ModelChoice
     tape: Tape
+    #: The provider models, shared with the other runs of a matrix.
+    pool: ModelPool
     docs: dict[str, CharacterDoc] = field(default_factory=dict)
     doc: CharacterDoc | None = None
     stack: AsyncExitStack = field(default_factory=AsyncExitStack)
@@ -105,9 +134,7 @@ def model_for(run: Run, choice: ModelChoice, role: str) -> tuple[Any, Any]:
     tape = run.tape
     if tape.mode == "replay":
         return ReplayModel(tape.calls(role), role), ModelSettings(temperature=choice.temperature)
-    providers = run.deps.settings.settings.providers
-    model, settings, client = agents_model(choice, providers, run.deps.secrets)
-    run.stack.push_async_callback(client.close)
+    model, settings = run.pool.get(choice)
     if tape.mode == "record":
         model = RecordingModel(model, tape.calls(role))
     return model, settings
