@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QAbstractScrollArea, QApplication
 
 from carrier_studio.core.memory import MemoryRecord, Provenance
 from carrier_studio.ui.widgets.chat_items import MemoryCard
+from carrier_studio.ui.widgets.memory_card import score_words
 from tests.fakes import text
 from tests.gui.test_chat_page import _items, _send, chat, server  # noqa: F401 - fixtures
 
@@ -43,10 +44,14 @@ def test_a_recalled_memory_is_rendered_markdown_with_its_score_in_words(chat, lo
     about = row.about.text()
     assert "fact from user" in about
     found = re.search(
-        r"score (\d\.\d\d) ≈ 70% of meaning (\d\.\d\d) \+ 30% of words (\d\.\d\d)", about
+        r"score (\d\.\d\d) ≈ 70% of meaning (\d\.\d\d)"
+        r"( \+ 30% of words (\d\.\d\d)| \(no words in common\)"
+        r"| \(the words they share are too common to count\))",
+        about,
     )
     assert found, about
-    score, meaning, words = map(float, found.groups())
+    score, meaning = float(found[1]), float(found[2])
+    words = float(found[4] or 0)
     assert abs(0.7 * meaning + 0.3 * words - score) <= 0.02  # importance moves it ≤ 0.02
     assert "70% from how close the memory's meaning is" in card.explained.text()
 
@@ -103,3 +108,15 @@ def test_pin_edit_and_forget_a_memory_from_the_card(chat, loop, server):  # noqa
     back = stored()
     assert back is not None and back.content.startswith("Sam keeps *two* hives")
     assert row.forgotten.isHidden() and row.forget_button.isVisible()
+
+
+def test_the_score_in_words_adds_up_as_the_fusion_does() -> None:
+    # The "best 0.24 (meaning 0.18 + words 0.38)" read like wrong arithmetic.
+    both = {"score": 0.24, "semantic": 0.18, "keyword": 0.38}
+    assert score_words(both) == "0.24 ≈ 70% of meaning 0.18 + 30% of words 0.38"
+    meaning_only = {"score": 0.41, "semantic": 0.58, "keyword": None}
+    assert score_words(meaning_only) == "0.41 ≈ 70% of meaning 0.58 (no words in common)"
+    common = {"score": 0.39, "semantic": 0.55, "keyword": 0.000001}
+    assert score_words(common).endswith("(the words they share are too common to count)")
+    words_only = {"score": 0.5, "semantic": None, "keyword": 0.5}
+    assert score_words(words_only) == "0.50, from shared words alone (meaning was not compared)"

@@ -148,7 +148,7 @@ def test_approval_prompt_inline(chat, loop, server):
     card.remember.setChecked(True)
     card.approve_button.click()
     wait_until(loop, lambda: not page._running and _items(page, MessageBubble)[-1].text == "Two.")
-    assert "for your approval" in _items(page, ToolCard)[0].toggle.text()
+    assert "for your approval" in _items(page, ToolCard)[0].waited.text()
     remembered = loop.run_until_complete(studio.session.chat.conversations.remembered("Ada"))
     assert remembered == {"calculate": "auto"}
 

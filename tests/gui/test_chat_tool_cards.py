@@ -3,6 +3,8 @@ result cut short until "Show all", and the wait for approval apart from the tool
 
 from __future__ import annotations
 
+import re
+
 from PySide6.QtWidgets import QAbstractScrollArea
 
 from carrier_studio.ui.widgets.chat_items import ApprovalCard, MessageBubble, ToolCard
@@ -58,12 +60,15 @@ def test_the_times_of_a_call_that_asked_and_of_one_stored_before(qtbot) -> None:
     asked = ToolCard("calculate", "{}", "Ada")
     qtbot.addWidget(asked)
     asked.finish("4", 0.031, 8.5)
-    assert asked.toggle.text() == "▸  calculate · ran 31 ms · waited 8.5 s for your approval"
+    assert asked.toggle.text() == "▸  calculate · ran 31 ms"
+    assert asked.waited.text() == "Waited 8.5 s for your approval before it ran."
+    assert not asked.waited.isHidden(), "shown with the card collapsed too"
     older = ToolCard("calculate", "{}", "Ada")
     qtbot.addWidget(older)
     older.finish("4", 8.535, None)  # stored before the wait was recorded apart
     assert older.toggle.text() == "▸  calculate · took 8.5 s"
-    assert "approval" in older.toggle.toolTip()
+    assert "approval is not known" in older.toggle.toolTip()
+    assert older.waited.isHidden()
 
 
 def test_tool_cards_in_the_chat(chat, loop, server):  # noqa: F811
@@ -72,7 +77,7 @@ def test_tool_cards_in_the_chat(chat, loop, server):  # noqa: F811
     _send(page, loop, "6*7?")
     (card,) = _items(page, ToolCard)
     assert card.toggle.text().startswith("▸  calculate · ran ")
-    assert "waited" not in card.toggle.text()
+    assert card.waited.isHidden()
     card.toggle.click()
     assert '"expression": "6*7"' in card.arguments_view.toPlainText()
     assert card.result_view.toPlainText() == "42"
@@ -85,9 +90,24 @@ def test_tool_cards_in_the_chat(chat, loop, server):  # noqa: F811
     _no_inner_scrolling(approval)
     approval.approve_button.click()
     wait_until(loop, lambda: not page._running and _items(page, MessageBubble)[-1].text == "Two.")
-    status = _items(page, ToolCard)[0].toggle.text()
-    assert " · ran " in status and "for your approval" in status, status
+    asked = _items(page, ToolCard)[0]
+    status, waited = asked.toggle.text(), asked.waited.text()
+    assert " · ran " in status and waited.startswith("Waited "), (status, waited)
+    assert waited.endswith(" for your approval before it ran.")
     # Reopened from studio.db, the card says the same.
     stored = loop.run_until_complete(studio.session.chat.conversations.transcript(page.thread.id))
     page._render_history(stored, set())
-    assert _items(page, ToolCard)[0].toggle.text() == status
+    again = _items(page, ToolCard)[0]
+    digits = re.compile(r"\d+")  # stored to 0.1 ms: the last digit may round the other way
+    assert digits.sub("#", again.toggle.text()) == digits.sub("#", status)
+    assert digits.sub("#", again.waited.text()) == digits.sub("#", waited)
+
+
+def test_a_long_tool_name_does_not_widen_the_transcript(chat, loop, server):  # noqa: F811
+    page, _studio = chat
+    card = ToolCard("filesystem_read_multiple_files_with_a_very_long_name_indeed", "{}", "Ada")
+    card.finish("ok", 0.2, 12.0)
+    page.transcript.add(card)
+    loop.run_until_complete(_studio.tasks.wait_idle())
+    assert page.transcript.minimumSizeHint().width() <= page.scroll.viewport().width()
+    assert "very_long_name" in card.toggle.toolTip()

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -190,6 +191,10 @@ def _card_toggle() -> QToolButton:
     toggle.setCheckable(True)
     toggle.setAutoRaise(True)
     toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+    # A long tool name must not widen the transcript (a sideways scroll bar): it is cut
+    # instead, and the tooltip has all of it.
+    toggle.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
+    toggle.setMinimumWidth(1)
     return toggle
 
 
@@ -226,7 +231,14 @@ class ToolCard(QFrame):
         layout.setContentsMargins(10, 6, 10, 6)
         self.toggle = _card_toggle()
         self.toggle.toggled.connect(self._on_toggle_toggled)
-        layout.addWidget(self.toggle)
+        layout.addWidget(self.toggle, 0, Qt.AlignmentFlag.AlignLeft)
+        #: The wait for the user's approval, under the header (shown even when collapsed).
+        self.waited = QLabel()
+        self.waited.setObjectName("toolWaited")
+        self.waited.setProperty("muted", True)
+        self.waited.setWordWrap(True)
+        self.waited.hide()
+        layout.addWidget(self.waited)
         self.details = QWidget()
         details = QVBoxLayout(self.details)
         details.setContentsMargins(4, 0, 0, 0)
@@ -254,6 +266,8 @@ class ToolCard(QFrame):
         self._result: str | None = None
         self._agent = agent
         self._status = "running…"
+        #: A line the header's tooltip adds to its text.
+        self._note = ""
         self._update()
 
     def finish(self, result: str, duration_s: float, waited_s: float | None = 0.0) -> None:
@@ -264,13 +278,13 @@ class ToolCard(QFrame):
             self._status = f"took {_duration(duration_s)}"
             # Stored before waits were recorded apart (the time may include one), or approved
             # after a restart (the wait went unseen).
-            self.toggle.setToolTip("How long this call waited for your approval is not known.")
-        elif waited_s > 0:
-            self._status = (
-                f"ran {_duration(duration_s)} · waited {_duration(waited_s)} for your approval"
-            )
+            self._note = "\nHow long this call waited for your approval is not known."
         else:
             self._status = f"ran {_duration(duration_s)}"
+            if waited_s > 0:
+                waited = _duration(waited_s)
+                self.waited.setText(f"Waited {waited} for your approval before it ran.")
+                self.waited.show()
         self._show_result(self.show_all_button.isChecked())
         self._update()
 
@@ -291,6 +305,7 @@ class ToolCard(QFrame):
     def _update(self) -> None:
         arrow = "▾" if self.toggle.isChecked() else "▸"
         self.toggle.setText(f"{arrow}  {self.name} · {self._status}")
+        self.toggle.setToolTip(f"{self.name} · {self._status}{self._note}")
 
     def _on_toggle_toggled(self, checked: bool) -> None:
         self.details.setVisible(checked)

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
+    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -34,7 +35,7 @@ from carrier_studio.ui.widgets.fitted_text import FittedText
 SCORE_EXPLAINED = (
     f"Each score runs from 0 to 1: {SEMANTIC_WEIGHT:.0%} from how close the memory's meaning is "
     f"to your message, {KEYWORD_WEIGHT:.0%} from the words they share. Memories scoring under "
-    "the character's minimum (Memory settings) are not sent."
+    "the character's minimum match score (character editor, Clients tab) are not sent."
 )
 
 
@@ -47,11 +48,13 @@ def score_words(memory: dict[str, Any]) -> str:
         return f"{score:.2f}"
     if semantic is None:
         return f"{score:.2f}, from shared words alone (meaning was not compared)"
-    words = "no words in common" if keyword is None else f"words {keyword:.2f}"
-    return (
-        f"{score:.2f} ≈ {SEMANTIC_WEIGHT:.0%} of meaning {semantic:.2f} + "
-        f"{KEYWORD_WEIGHT:.0%} of {words}"
-    )
+    meaning = f"{score:.2f} ≈ {SEMANTIC_WEIGHT:.0%} of meaning {semantic:.2f}"
+    if keyword is None:
+        return f"{meaning} (no words in common)"
+    if keyword < 0.005:
+        # bm25 gives ~0 to words found in most memories: say so, not "words 0.00".
+        return f"{meaning} (the words they share are too common to count)"
+    return f"{meaning} + {KEYWORD_WEIGHT:.0%} of words {keyword:.2f}"
 
 
 def _toggle() -> QToolButton:
@@ -60,6 +63,9 @@ def _toggle() -> QToolButton:
     toggle.setCheckable(True)
     toggle.setAutoRaise(True)
     toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+    # Cut rather than widen the transcript when the column is narrow.
+    toggle.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
+    toggle.setMinimumWidth(1)
     return toggle
 
 
@@ -208,7 +214,7 @@ class MemoryCard(QFrame):
         layout.setContentsMargins(10, 4, 10, 4)
         self.toggle = _toggle()
         self.toggle.toggled.connect(self._on_toggle_toggled)
-        layout.addWidget(self.toggle)
+        layout.addWidget(self.toggle, 0, Qt.AlignmentFlag.AlignLeft)
         self.details = QWidget()
         self.details.setObjectName("memoryDetails")
         details = QVBoxLayout(self.details)
