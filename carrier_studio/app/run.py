@@ -115,7 +115,11 @@ def _run_session(
     async def main() -> int:
         loop = asyncio.get_running_loop()
         crash.install(loop)
-        studio = Studio(session, qapp, theme=theme, window=window)
+        # The measuring mode (bench, tests) leaves the first-run guide out: its server probe
+        # would count as the first page's load.
+        studio = Studio(
+            session, qapp, theme=theme, window=window, offer_first_run=not exit_after_paint
+        )
         if os.name == "posix":
             loop.add_signal_handler(signal.SIGTERM, studio.request_close)
         await studio.start()

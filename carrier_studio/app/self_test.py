@@ -49,7 +49,7 @@ def run_self_test(args: argparse.Namespace) -> int:
         characters = await asyncio.to_thread(session.characters.list)
         readable = [e for e in characters if e.error is None]
         check(bool(readable), f"{len(readable)} characters readable")
-        studio = Studio(session, qapp)
+        studio = Studio(session, qapp, offer_first_run=False)
         await studio.start()
         database = session.status.get("database")
         check(database.state is State.RUNNING, f"studio.db: {database.detail}")

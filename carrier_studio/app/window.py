@@ -55,6 +55,7 @@ class Studio:
         *,
         theme: ThemeManager | None = None,
         window: MainWindow | None = None,
+        offer_first_run: bool = True,
     ) -> None:
         import asyncio
 
@@ -79,6 +80,9 @@ class Studio:
         self.closed = False
         #: Asks save/discard/cancel for a page with unsaved work (tests replace it).
         self.ask_unsaved = Ask.unsaved_async
+        #: Open the first-run guide at start when no model can run yet (tests turn it off).
+        self.offer_first_run = offer_first_run
+        self.first_run: Any = None
         window.close_requested.connect(self._close_requested.set)
         window.page_needed.connect(self._on_window_page_needed)
 
@@ -137,6 +141,52 @@ class Studio:
             self.tasks.start("Starting the Discord bot", session.start_discord(discord))
         # Not one of the window's tasks: those are what a page waits on, and this waits on them.
         self._warming = asyncio.ensure_future(self._load_chat_runtime())
+        if self.offer_first_run:
+            await self._offer_first_run()
+
+    async def _offer_first_run(self) -> None:
+        import asyncio
+
+        from carrier_studio.services.providers import needs_model_setup
+
+        session = self.session
+        settings = session.settings.settings
+        if await asyncio.to_thread(needs_model_setup, settings, session.secrets):
+            self.open_first_run()
+
+    def open_first_run(self) -> None:
+        """Show the guide that sets up the workspace's model (at first start, or from Settings)."""
+        from carrier_studio.services.providers import (
+            FirstModel,
+            apply_first_model,
+            find_local_servers,
+            list_models,
+            skip_first_model,
+        )
+        from carrier_studio.ui.widgets.first_run import FirstRunDeps, FirstRunGuide
+
+        session = self.session
+
+        async def local_servers() -> list[tuple[str, str, list[str]]]:
+            return [tuple(server) for server in await find_local_servers()]  # type: ignore[misc]
+
+        async def apply(kind: str, model: str, base_url: str, label: str, key: str) -> None:
+            answer = FirstModel(kind, model, base_url, label, key)  # type: ignore[arg-type]
+            await apply_first_model(session.settings, session.secrets, answer)
+            messages.info(f"Characters without a model of their own now use {model}.")
+
+        if self.first_run is not None and self.first_run.isVisible():
+            self.first_run.raise_()
+            return
+        deps = FirstRunDeps(
+            list_models=list_models,
+            find_local_servers=local_servers,
+            apply=apply,
+            skip=lambda: skip_first_model(session.settings),
+        )
+        self.first_run = FirstRunGuide(deps, self.tasks, self.window)
+        self.first_run.chosen.connect(lambda: self.window.show_page("chat"))
+        self.first_run.show()
 
     async def _load_chat_runtime(self) -> None:
         """Import the agents SDK (~3.7 s of CPU here) in a worker thread once the first page has

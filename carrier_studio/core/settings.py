@@ -225,6 +225,8 @@ class UiSettings(_Section):
     geometry: str = ""
     window_state: str = ""
     last_page: str = "characters"
+    #: The first-run guide was finished or skipped (it is not offered at start again).
+    first_run_done: bool = False
     #: The models last ticked on the Tests page ("provider:model[@endpoint]").
     test_models: list[str] = Field(default_factory=list)
 

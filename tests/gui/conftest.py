@@ -18,14 +18,21 @@ def make_studio(
     """Builds and starts studios on the shared paths; shuts down any still open at the end."""
     opened: list[Studio] = []
 
-    def make(workspace: str | None = None, backend=keyring_backend, start: bool = True) -> Studio:
+    def make(
+        workspace: str | None = None,
+        backend=keyring_backend,
+        start: bool = True,
+        first_run: bool = False,
+    ) -> Studio:
+        """``first_run``: offer the first-run guide as the app does (off: tests of other things
+        would meet its window-modal dialog, since their fresh settings name no usable model)."""
         session = Session.build(
             app_paths,
             workspace or str(tmp_path / "workspace"),
             keyring_backend=backend,
             environ={},
         )
-        studio = Studio(session, qapp)
+        studio = Studio(session, qapp, offer_first_run=first_run)
         studio.qapp_loop = loop  # for helpers that need to run the studio's tasks
         opened.append(studio)
         if start:

@@ -25,6 +25,8 @@ from typing import NoReturn
 
 import pytest
 
+# The whole studio, as the GUI tests build it, for the first-hour walkthrough on this model.
+from tests.gui.conftest import collect_qt_garbage_on_the_gui_thread, make_studio  # noqa: E402, F401
 from tests.realmodel.proxy import ToolCallProxy, start_proxy
 
 DEFAULT_ENV = Path.home() / ".cache" / "carrier-studio" / "real-model-env"
