@@ -196,6 +196,16 @@ def test_passing_failing_and_unstartable_suites_then_replay_offline(tmp_path):
     assert _replies(tmp_path / "replayed.json") == _replies(tmp_path / "recorded.json")
     assert sorted(_junit(tmp_path / "replay.xml")[LABEL]) == ["greet", "maths"]
 
+    # A matrix file names the models and scenarios (relative to itself) instead.
+    matrix = workspace / "matrix.yaml"
+    matrix.write_text(f"models: [{MODEL}]\nscenarios: [scenarios/passing]\njobs: 2\n")
+    by_matrix = _test(env, tmp_path, "--matrix", str(matrix), "--replay")
+    assert by_matrix.returncode == 0, by_matrix.stdout + by_matrix.stderr
+    assert "Replaying 2 runs (2 scenarios), 2 at a time" in by_matrix.stdout
+    matrix.write_text("models: [x]\ncolour: red\n")
+    bad_matrix = _test(env, tmp_path, "--matrix", str(matrix))
+    assert bad_matrix.returncode == 2 and "unknown field 'colour'" in bad_matrix.stderr
+
     # A changed scenario no longer fits its cassette, and the run says so.
     greet = scenarios / "passing" / "greet.yaml"
     greet.write_text(GREET.replace("Hello Ada", "Good morning Ada"))
