@@ -12,6 +12,7 @@ from carrier_studio.core.scenarios.model import Expect, Where
 from carrier_studio.core.scenarios.record import RunRecord, TurnRecord, Verdict
 from carrier_studio.ui.models.run_grid import QtRunGridModel, RecordRole, Row
 from carrier_studio.ui.widgets.run_transcript import differences
+from carrier_studio.ui.widgets.scenario_tree import without_duplicates
 
 COLORS = json.loads(assets.resource("themes", "palettes.json").read_text("utf-8"))["light"]
 WHERE = Where(Path("/w/scenarios/greet.yaml"), 7)
@@ -64,3 +65,15 @@ def test_differences_name_what_changed_since_the_previous_run():
     assert any(line.startswith("Turn 1 reply changed") and "+Bonjour" in line for line in lines)
     assert differences(None, after) == ["No earlier run of this scenario on this model."]
     assert differences(before, before) == ["Same outcome, replies and figures as the previous run."]
+
+
+def test_two_files_of_one_scenario_name_keep_the_first_and_flag_the_second():
+    from types import SimpleNamespace
+
+    def entry(path: str, name: str):
+        return SimpleNamespace(path=Path(path), scenario=SimpleNamespace(name=name), error=None)
+
+    kept = without_duplicates([entry("/s/b.yaml", "greet"), entry("/s/a.yaml", "greet")])
+    assert kept[0].scenario.name == "greet" and kept[0].path.name == "a.yaml"
+    assert kept[1].scenario is None
+    assert kept[1].error.startswith("b.yaml: name: “greet” is also the name of a.yaml")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from PySide6.QtCore import QItemSelection, QModelIndex, Qt, QTimer
+from PySide6.QtCore import QEvent, QItemSelection, QModelIndex, QObject, Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -40,9 +40,11 @@ from carrier_studio.ui.models.run_grid import QtRunGridModel, RecordRole, Row, s
 from carrier_studio.ui.tasks import TaskOwner
 from carrier_studio.ui.widgets.page import Page
 from carrier_studio.ui.widgets.run_transcript import RunTranscript
-from carrier_studio.ui.widgets.scenario_tree import ScenarioTree
+from carrier_studio.ui.widgets.scenario_tree import ScenarioTree, without_duplicates
 
 Mode = Literal["live", "record", "replay"]
+#: The service's model string for each character's own model (the one the chat would use).
+OWN_MODEL = "default"
 
 
 class Entry(Protocol):
@@ -167,6 +169,7 @@ class TestsPage(Page):
 
     def _build_sidebar(self) -> QWidget:
         panel = QWidget()
+        panel.setMaximumWidth(400)  # a wider window widens the grid, not the list
         layout = QVBoxLayout(panel)
         layout.setContentsMargins(0, 0, 8, 0)
         self.tree = ScenarioTree()
@@ -207,7 +210,8 @@ class TestsPage(Page):
         header = self.grid.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         header.setTextElideMode(Qt.TextElideMode.ElideMiddle)
-        self.grid.verticalHeader().setMaximumWidth(200)
+        self.grid.verticalHeader().setMaximumWidth(170)
+        self.grid.installEventFilter(self)  # the names' share follows the grid's width
         self.grid.verticalHeader().setTextElideMode(Qt.TextElideMode.ElideRight)
         self.grid.selectionModel().selectionChanged.connect(self._on_grid_selection_changed)
         # Columns come and go as results arrive: each new one shares the width too.
@@ -220,6 +224,13 @@ class TestsPage(Page):
         splitter.setChildrenCollapsible(False)
         return splitter
 
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if watched is self.grid and event.type() == QEvent.Type.Resize:
+            # Scenario names get a third of the grid: whole on a wide screen, cut short (the
+            # tooltip has them) where the models' columns need the room.
+            self.grid.verticalHeader().setMaximumWidth(max(140, self.grid.width() // 3))
+        return False
+
     # -- scenarios and models -----------------------------------------------------------------
 
     def refresh(self) -> None:
@@ -227,12 +238,17 @@ class TestsPage(Page):
 
     async def _load(self) -> None:
         self._fill_models()
-        self.entries = list(await self.deps.service.list())
+        self.entries = without_duplicates(list(await self.deps.service.list()))
         self._fill_tree()
         if not self.running:
             self._show_matrix(self.scenarios(), waiting=False)
+            # The last results on the models ticked now (any model, for each character's own).
+            checked = self.checked_models()
+            wanted = None if OWN_MODEL in checked else set(self._labels(checked))
             for record in await self.deps.service.latest():
-                if self.grid_model.row_of(record.scenario) >= 0:
+                if self.grid_model.row_of(record.scenario) >= 0 and (
+                    wanted is None or record.model in wanted
+                ):
                     self.grid_model.set_record(record)
             if self.grid_model.records():
                 self.grid_model.drop_empty_columns()  # the last results say which models

@@ -3,6 +3,7 @@ kept in sight under "Files with errors" with their ``file:line`` (never hidden).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,37 @@ from carrier_studio.ui import icons
 
 #: The item role holding a scenario file's path (scenario and broken-file items).
 PathRole = Qt.ItemDataRole.UserRole + 1
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """A file whose scenario name another file already uses, listed as a broken file."""
+
+    path: Path
+    error: str
+    scenario: None = None
+
+
+def without_duplicates(entries: list[Any]) -> list[Any]:
+    """``entries`` with each scenario whose name an earlier file (by path) already took turned
+    into a broken file: runs are filed by name, so two files of one name would mix results."""
+    seen: dict[str, Path] = {}
+    kept: list[Any] = []
+    for entry in sorted(entries, key=lambda e: str(e.path)):
+        name = entry.scenario.name if entry.scenario is not None else None
+        if name is not None and name in seen:
+            kept.append(
+                Duplicate(
+                    entry.path,
+                    f"{entry.path.name}: name: “{name}” is also the name of {seen[name].name}; "
+                    "give each scenario its own name (results are kept by name)",
+                )
+            )
+            continue
+        if name is not None:
+            seen[name] = entry.path
+        kept.append(entry)
+    return kept
 
 
 def error_text(entry: Any) -> str:
