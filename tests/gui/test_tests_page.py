@@ -103,6 +103,10 @@ def test_a_matrix_runs_live_and_a_failing_cell_marks_its_expectation(studio, loo
     broken = [i.text(0) for i in page.tree.items() if "broken" in i.text(0)]
     assert broken and broken[0].startswith("broken.yaml:6:"), broken  # file:line, not hidden
     assert 'did you mean "contains"' in broken[0]
+    item = next(i for i in page.tree.items() if "broken" in i.text(0))
+    page.tree.setCurrentItem(item)  # the list cuts the error short; the pane says it whole
+    assert "This file cannot be run\nbroken.yaml:6:" in page.transcript.toPlainText()
+    page.tree.clearSelection()
 
     page.tree.selectAll()
     studio.window.activateWindow()

@@ -40,7 +40,11 @@ from carrier_studio.ui.models.run_grid import QtRunGridModel, RecordRole, Row, s
 from carrier_studio.ui.tasks import TaskOwner
 from carrier_studio.ui.widgets.page import Page
 from carrier_studio.ui.widgets.run_transcript import RunTranscript
-from carrier_studio.ui.widgets.scenario_tree import ScenarioTree, without_duplicates
+from carrier_studio.ui.widgets.scenario_tree import (
+    ScenarioTree,
+    error_text,
+    without_duplicates,
+)
 
 Mode = Literal["live", "record", "replay"]
 #: The service's model string for each character's own model (the one the chat would use).
@@ -173,6 +177,7 @@ class TestsPage(Page):
         layout = QVBoxLayout(panel)
         layout.setContentsMargins(0, 0, 8, 0)
         self.tree = ScenarioTree()
+        self.tree.itemSelectionChanged.connect(self._on_tree_selection_changed)
         self.tree.itemDoubleClicked.connect(lambda _item, _col: self.run_selected())
         layout.addWidget(self.tree, 1)
         files = QHBoxLayout()
@@ -303,6 +308,13 @@ class TestsPage(Page):
 
     def selected_paths(self) -> list[Path]:
         return self.tree.selected_paths()
+
+    def _on_tree_selection_changed(self) -> None:
+        """A broken file picked in the list: its whole error, which the list cuts short."""
+        paths = set(self.selected_paths())
+        broken = [e for e in self.entries if e.scenario is None and e.path in paths]
+        if len(paths) == 1 and broken:
+            self.transcript.show_problem(error_text(broken[0]))
 
     def scenarios(self, paths: list[Path] | None = None) -> list[Scenario]:
         """The parsed scenarios, all or those in ``paths``, in the tree's order."""

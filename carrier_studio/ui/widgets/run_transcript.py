@@ -85,6 +85,14 @@ class RunTranscript(QTextBrowser):
         self.record = None
         self.setHtml(f"<p style='color:{self._colors['text_muted']}'>{escape(text)}</p>")
 
+    def show_problem(self, text: str) -> None:
+        """Why a scenario file cannot be run (``file:line: field: what``)."""
+        self.record = None
+        self.setHtml(
+            f"<h4 style='color:{self._colors['error']}'>This file cannot be run</h4>"
+            f"<pre style='white-space:pre-wrap'>{escape(text)}</pre>"
+        )
+
     def show_record(
         self, record: RunRecord, previous: RunRecord | None, *, compared: bool = True
     ) -> None:
