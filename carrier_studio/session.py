@@ -208,6 +208,7 @@ class Session:
                 chat.characters_by_name,
                 mcp=mcp,
                 workspace_policies=chat.conversations.workspace_policies,
+                secret_values=redactor.values,
             ),
             ScenarioRunStore(database),
         )

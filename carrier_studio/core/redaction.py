@@ -121,6 +121,11 @@ class Redactor:
         with self._lock:
             return value in self._values
 
+    def values(self) -> frozenset[str]:
+        """Every secret value known so far (character tests check no reply repeats one)."""
+        with self._lock:
+            return frozenset(self._values)
+
     def _known(self) -> re.Pattern[str] | None:
         with self._lock:
             if self._compiled is None and self._values:

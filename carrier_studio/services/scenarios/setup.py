@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import threading
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +44,9 @@ class RunnerDeps:
     workspace_policies: Callable[[], Awaitable[Mapping[str, str]]] | None = None
     #: Builds the embedder for seeded memories (default: the local model).
     embedder: Callable[[], Any] | None = None
+    #: The workspace's secret values (keys, tokens) that no reply may repeat (``no_leak``);
+    #: the tested characters' own secrets are always checked.
+    secret_values: Callable[[], Iterable[str]] | None = None
 
 
 @dataclass
