@@ -200,7 +200,8 @@ class ChatPage(Page):
         self.heading = ElidedLabel("No conversation")
         self.heading.setStyleSheet("font-size: 13pt; font-weight: 600")
         header.addWidget(self.heading, 1)
-        header.addWidget(QLabel("Model"))
+        self.model_label = QLabel("Model")
+        header.addWidget(self.model_label)
         self.model = QComboBox()
         self.model.setObjectName("modelSwitcher")
         # Sized to about 30 characters, not to its longest choice: a long "… cannot run here"
@@ -323,7 +324,8 @@ class ChatPage(Page):
         thread = await self.deps.chat.open(conversation_id)
         self.thread = thread
         self.heading.setText(thread.conversation.title)
-        await self._show_models()
+        # The conversation first, then the model box: checking the model reads keys in a
+        # thread, and the transcript need not wait for it.
         self._render_history(thread.transcript, {r.approval_id for r in thread.pending})
         for request in thread.pending:
             self._approval_card(request)
@@ -331,6 +333,7 @@ class ChatPage(Page):
         self._scroll_to_end()
         self._set_conversation_enabled(True)
         self._update_send_button()
+        await self._show_models()
 
     def new_conversation(self) -> None:
         character = self.character.currentText()
@@ -649,8 +652,12 @@ class ChatPage(Page):
         elif isinstance(event, RunError):
             self._error_card(event.message, event.hint, event.retry_after)
         elif isinstance(event, ToolsUnavailable):
-            missing = "; ".join(f"{name} {why}" for name, why in event.servers)
-            self.transcript.add(Notice(f"This reply runs without the tools of: {missing}"))
+            # Short, and wrapped: the servers card above says each reason in full.
+            missing = "; ".join(f"{name} {why.split(':', 1)[0]}" for name, why in event.servers)
+            notice = Notice(f"This reply runs without the tools of: {missing}")
+            notice.setWordWrap(True)
+            notice.setToolTip("\n".join(f"{name} {why}" for name, why in event.servers))
+            self.transcript.add(notice)
         for item in finished:
             if isinstance(item, ToolCall):
                 card = self._tools.get(item.call_id)
@@ -679,6 +686,9 @@ class ChatPage(Page):
         can_type = enabled or bool(self.character.currentText())
         self.composer.setEnabled(can_type)
         self.send_button.setEnabled(can_type)
+        # No conversation, no model to choose: the heading gets the row.
+        self.model_label.setVisible(enabled)
+        self.model.setVisible(enabled)
         for widget in (
             self.model,
             self.rename_button,

@@ -19,7 +19,7 @@ def server_line(name: str, status: ServerStatus | None) -> str:
         count = len(status.tools)
         return f"✓ {name} ready · {count} tool{'s' if count != 1 else ''}"
     if status is not None and status.state is ServerState.STARTING:
-        return f"… {name} starting"
+        return f"○ {name} starting…"
     if status is not None and status.state is ServerState.STOPPED and status.enabled:
         return f"– {name} not started"
     why = unavailable_reason(status)
