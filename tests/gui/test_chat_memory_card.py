@@ -46,7 +46,7 @@ def test_a_recalled_memory_is_rendered_markdown_with_its_score_in_words(chat, lo
     found = re.search(
         r"score (\d\.\d\d) ≈ 70% of meaning (\d\.\d\d)"
         r"( \+ 30% of words (\d\.\d\d)| \(no words in common\)"
-        r"| \(the words they share are too common to count\))",
+        r"| \(shared words too common to count\))",
         about,
     )
     assert found, about
@@ -117,6 +117,6 @@ def test_the_score_in_words_adds_up_as_the_fusion_does() -> None:
     meaning_only = {"score": 0.41, "semantic": 0.58, "keyword": None}
     assert score_words(meaning_only) == "0.41 ≈ 70% of meaning 0.58 (no words in common)"
     common = {"score": 0.39, "semantic": 0.55, "keyword": 0.000001}
-    assert score_words(common).endswith("(the words they share are too common to count)")
+    assert score_words(common).endswith("(shared words too common to count)")
     words_only = {"score": 0.5, "semantic": None, "keyword": 0.5}
     assert score_words(words_only) == "0.50, from shared words alone (meaning was not compared)"

@@ -53,7 +53,7 @@ def score_words(memory: dict[str, Any]) -> str:
         return f"{meaning} (no words in common)"
     if keyword < 0.005:
         # bm25 gives ~0 to words found in most memories: say so, not "words 0.00".
-        return f"{meaning} (the words they share are too common to count)"
+        return f"{meaning} (shared words too common to count)"
     return f"{meaning} + {KEYWORD_WEIGHT:.0%} of words {keyword:.2f}"
 
 
