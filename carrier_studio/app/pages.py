@@ -276,7 +276,14 @@ def _settings(studio: Studio) -> QWidget:
     session = studio.session
     # "Test connection" and "Find local servers" (#15): the providers service does the asking.
     probe = ModelProbe(list_models=list_models, find_local_servers=find_local_servers)
-    return SettingsPage(session.settings, session.secrets, studio.theme, studio.tasks, probe=probe)
+    return SettingsPage(
+        session.settings,
+        session.secrets,
+        studio.theme,
+        studio.tasks,
+        probe=probe,
+        open_guide=studio.open_first_run,
+    )
 
 
 PAGES = [

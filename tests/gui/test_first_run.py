@@ -5,6 +5,7 @@ model in tests/realmodel/test_first_hour.py), and the next start goes straight t
 from __future__ import annotations
 
 import pytest
+from PySide6.QtWidgets import QPushButton
 
 from tests.fakes import running_server, text
 from tests.helpers.waiting import wait_until
@@ -82,3 +83,15 @@ def test_a_wrong_address_is_said_in_words_and_later_is_remembered(make_studio, l
     loop.run_until_complete(studio.shutdown())
     again = make_studio(str(workspace), first_run=True)
     assert again.first_run is None, "Later means not at every start"
+
+
+def test_settings_opens_the_guide_again_and_shows_what_it_chose(make_studio, loop, server):
+    studio = make_studio()
+    assert studio.first_run is None
+    studio.window.show_page("settings")
+    page = studio.window.page("settings")
+    button = page.findChild(QPushButton, "openFirstRun")
+    click(loop, button)
+    set_up_local_model(studio, loop, server.openai_base_url, "test-model")
+    wait_until(loop, lambda: page.model.text() == "test-model")
+    assert not page.dirty, "the page shows what was saved, with nothing left to save"

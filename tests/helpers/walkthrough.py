@@ -64,7 +64,7 @@ def set_up_local_model(studio, loop, base_url: str, model: str) -> None:
     wait_until(loop, lambda: not guide.isVisible())
 
 
-def chat_once(studio, loop, words: str) -> list[MessageBubble]:
+def chat_once(studio, loop, words: str, *, within: float = 120) -> list[MessageBubble]:
     """Open the chat with the first character, start a conversation, send, wait for the reply."""
     page = studio.window.page("chat")
     wait_until(loop, lambda: studio.window.current_page_key() == "chat")
@@ -77,8 +77,7 @@ def chat_once(studio, loop, words: str) -> list[MessageBubble]:
     type_into(loop, page.composer, words)
     _in_loop(loop, lambda: QTest.keyClick(page.composer, Qt.Key.Key_Return))
     # The user's bubble, then the answer (or an error card): the turn is over when it is idle.
-    wait_until(
-        loop, lambda: len(page.transcript.items()) >= before + 2 and not page._running, timeout=120
-    )
+    answered = lambda: len(page.transcript.items()) >= before + 2 and not page._running  # noqa: E731
+    wait_until(loop, answered, timeout=within)
     loop.run_until_complete(page.deps.chat.drain())
     return [w for w in page.transcript.items() if isinstance(w, MessageBubble)]

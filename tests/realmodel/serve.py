@@ -50,6 +50,9 @@ def main() -> None:
     params.hostnames = [args.host]
     params.port = args.port
     params.n_ctx = 4096
+    # A request without max_tokens (the studio's own chat sends none) stops here: unbounded,
+    # the small model can ramble for minutes on one thread.
+    params.n_predict = 256
     params.n_parallel = 1  # one slot: every test waits its turn, and answers stay repeatable
     # One thread: with the other core busy, two threads collapsed to 2-20 tokens/s.
     params.cpuparams.n_threads = 1

@@ -171,6 +171,7 @@ class SettingsPage(Page):
         parent: QWidget | None = None,
         *,
         probe: ModelProbe | None = None,
+        open_guide: Callable[[], None] | None = None,
     ) -> None:
         super().__init__(
             "Settings",
@@ -185,6 +186,8 @@ class SettingsPage(Page):
         self._tasks = tasks
         #: Lists models and finds local servers (tests point it at a fake server).
         self.probe = probe
+        #: Opens the first-run guide again (the app's; None: no such button).
+        self._open_guide = open_guide
         #: Models a server listed, by (provider, endpoint name or ""), offered by the model box.
         self._listed: dict[tuple[str, str], list[str]] = {}
         self._loading = False
@@ -282,6 +285,12 @@ class SettingsPage(Page):
 
     def _build_providers_section(self) -> None:
         form = self._group("Model providers")
+        if self._open_guide is not None:
+            guide = QPushButton("Set up a model step by step…")
+            guide.setObjectName("openFirstRun")
+            guide.setToolTip("The first-run guide: a local server, OpenAI or Anthropic, tested")
+            guide.clicked.connect(self._open_guide)
+            form.addRow("", guide)
         self._secret(form, "OPENAI_API_KEY", "OpenAI API key")
         self._secret(form, "ANTHROPIC_API_KEY", "Anthropic API key")
         self.provider = _combo(_PROVIDERS, "defaultProvider")
