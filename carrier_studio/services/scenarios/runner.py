@@ -49,11 +49,13 @@ async def run_scenario(
     choice: ModelChoice,
     mode: Mode = "live",
     pool: ModelPool | None = None,
+    characters: dict[str, CharacterDoc] | None = None,
 ) -> RunRecord:
     """Run ``scenario`` on ``choice``. Never raises for a run that cannot start: the record's
     ``error`` says why."""
     record = RunRecord(scenario.name, scenario.character, choice.label, replayed=mode == "replay")
     run = Run(deps, scenario, choice, Tape(mode), pool or ModelPool(deps))
+    run.docs = characters or {}
     try:
         async with run.stack:
             if pool is None:  # this run's own models, closed with it
@@ -88,7 +90,8 @@ async def _prepare(run: Run) -> None:
             "run yet",
             hint="Test one of its members as a character instead.",
         )
-    run.docs = await run.deps.characters_by_name()
+    # A matrix reads the characters once for all its runs (the same files for each).
+    run.docs = run.docs or await run.deps.characters_by_name()
     doc = run.docs.get(scenario.character)
     if doc is None:
         raise CarrierError(

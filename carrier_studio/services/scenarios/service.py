@@ -88,10 +88,12 @@ class ScenarioService:
                 cap = per_provider.setdefault(key, asyncio.Semaphore(self.provider_cap))
                 async with overall:
                     if mode == "replay":
-                        record = await run_scenario(self.deps, scenario, target, mode)
+                        record = await run_scenario(self.deps, scenario, target, mode, pool, docs)
                     else:
                         async with cap:
-                            record = await run_scenario(self.deps, scenario, target, mode, pool)
+                            record = await run_scenario(
+                                self.deps, scenario, target, mode, pool, docs
+                            )
             if self.store is not None:
                 await self.store.add(record)
             if on_result is not None:
