@@ -6,7 +6,8 @@ after each run, so a conversation survives a restart.
 """
 
 # Long: one conversation's turn cycle (agent set-up, MCP tools, recall, persistence) shares
-# the thread's state; the agent set-up (_build_agent, _mcp_tools) is the next cut.
+# the thread's state; the MCP tools went to mcp_tools.py, the agent set-up (_build_agent) is the
+# next cut.
 
 from __future__ import annotations
 
