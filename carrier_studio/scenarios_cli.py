@@ -134,20 +134,18 @@ def _files(target: str, base: Path, folder: Path) -> list[Path] | None:
 
 
 def _load(path: Path, err: TextIO) -> Scenario:
-    from carrier_studio.core.scenarios.eliza import import_eliza_scenario
-    from carrier_studio.core.scenarios.loader import ScenarioError, load_scenario
+    from carrier_studio.core.scenarios.loader import ScenarioError
+    from carrier_studio.services.scenarios import load_file
 
     try:
-        if path.name.endswith(".scenario.yaml"):  # ElizaOS's naming
-            scenario, dropped = import_eliza_scenario(path.read_text(encoding="utf-8"), path)
-            for note in dropped:
-                print(f"{path}: imported from ElizaOS, dropped: {note}", file=err)
-            return scenario
-        return load_scenario(path)
+        scenario, dropped = load_file(path)
     except ScenarioError as exc:
         raise StartError(str(exc)) from exc
     except OSError as exc:
         raise StartError(f"{path}: cannot read the file: {exc.strerror or exc}") from exc
+    for note in dropped:
+        print(f"{path}: imported from ElizaOS, dropped: {note}", file=err)
+    return scenario
 
 
 async def _chosen(

@@ -434,3 +434,30 @@ def test_no_leak_knows_the_workspace_keys(tmp_path, keyring_backend):
     (verdict,) = record.verdicts
     assert not verdict.passed
     assert key not in verdict.detail  # the verdict says a key leaked without showing it
+
+
+def test_the_scenarios_folder_lists_files_errors_and_elizaos_imports(tmp_path, keyring_backend):
+    eliza = Path(__file__).parent.parent / "data" / "scenarios" / "eliza"
+
+    async def run():
+        server, ws = await _open(tmp_path, keyring_backend)
+        try:
+            folder = ws.root / "scenarios"
+            (folder / "good.yaml").write_text("character: Ada\nturns: [{user: hi}]\n")
+            (folder / "bad.yaml").write_text("character: Ada\nturns:\n  - usr: hi\n")
+            source = eliza / "customer-support-conversation.scenario.yaml"
+            shutil.copy(source, folder / source.name)
+            # The same file naming the studio character to test, as a creator would add.
+            named = "character: {name: Juniper}\n" + source.read_text(encoding="utf-8")
+            (folder / "named.scenario.yaml").write_text(named)
+            return await ws.service().list()
+        finally:
+            await ws.db.close()
+            await server.close()
+
+    bad, unnamed, good, named = go(run())
+    assert bad.scenario is None and "bad.yaml:3" in bad.error
+    assert unnamed.scenario is None and "names no character" in unnamed.error
+    assert good.scenario.character == "Ada" and good.error is None
+    assert named.error is None, named.error
+    assert named.scenario.character == "Juniper" and named.scenario.simulated_user is not None

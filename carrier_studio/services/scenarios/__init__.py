@@ -9,11 +9,12 @@ from carrier_studio.services.scenarios.choices import (
     parse_model,
 )
 from carrier_studio.services.scenarios.runner import RunnerDeps, run_scenario
-from carrier_studio.services.scenarios.service import ScenarioEntry, ScenarioService
+from carrier_studio.services.scenarios.service import ScenarioEntry, ScenarioService, load_file
 from carrier_studio.services.scenarios.store import ScenarioRunStore
 
 __all__ = [
     "DEFAULT",
+    "load_file",
     "ModelSpecError",
     "RunnerDeps",
     "ScenarioEntry",

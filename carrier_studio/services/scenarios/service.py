@@ -131,14 +131,33 @@ class ScenarioService:
         return [] if self.store is None else await self.store.latest()
 
 
+def load_file(path: Path) -> tuple[Scenario, list[str]]:
+    """The scenario in ``path`` and what an import dropped: an ElizaOS ``*.scenario.yaml`` is
+    imported as it is read (blocking: call in a thread).
+
+    Raises:
+        ScenarioError: the file cannot be read or breaks the format (with file:line).
+    """
+    from carrier_studio.core.scenarios.eliza import import_eliza_scenario
+    from carrier_studio.core.scenarios.loader import ScenarioError, load_scenario
+
+    if not path.name.endswith(".scenario.yaml"):  # ElizaOS's naming
+        return load_scenario(path), []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"cannot read the file: {exc}", path=path) from exc
+    return import_eliza_scenario(text, path)
+
+
 def read_entries(paths: Sequence[Path]) -> list[ScenarioEntry]:
     """Each file's scenario, or its error with file and line (blocking: call in a thread)."""
-    from carrier_studio.core.scenarios.loader import ScenarioError, load_scenario
+    from carrier_studio.core.scenarios.loader import ScenarioError
 
     entries = []
     for path in paths:
         try:
-            entries.append(ScenarioEntry(path, load_scenario(path)))
+            entries.append(ScenarioEntry(path, load_file(path)[0]))
         except ScenarioError as exc:
             entries.append(ScenarioEntry(path, None, str(exc)))
         except OSError as exc:
