@@ -249,3 +249,46 @@ def test_stop_ends_a_running_matrix_and_says_which_cells_did_not_run(studio, loo
     assert shown == {"stopped"}
     assert page.state.text() == "Stopped after 0 of 4 runs"
     assert page.run_button.isEnabled() and not page.stop_button.isEnabled()
+
+
+def test_the_chosen_models_are_remembered_in_the_settings_file(studio, loop, app_paths):
+    from carrier_studio.services.platform.settings_store import read_settings
+
+    page = _tests_page(studio, loop)
+    beta = next(
+        page.models.item(i)
+        for i in range(page.models.count())
+        if page.models.item(i).data(Qt.ItemDataRole.UserRole) == BETA
+    )
+    beta.setCheckState(Qt.CheckState.Unchecked)
+    path = app_paths.settings_file
+    wait_until(loop, lambda: path.exists() and read_settings(path).ui.test_models == [ALPHA])
+    loop.run_until_complete(studio.tasks.wait_idle())
+    assert [page.grid_model.headerData(0, Qt.Orientation.Horizontal)] == ["alpha at a"]
+
+
+def test_record_then_replay_gives_the_same_grid_without_asking_the_servers(studio, loop, servers):
+    a, b = servers
+    for _ in range(2):
+        a.script(text("Hello! I bake a croissant every morning."))
+        b.script(text("Hello! I bake bread."))
+    page = _tests_page(studio, loop)
+
+    def run(mode: str) -> dict[tuple[int, int], str]:
+        page.mode.setCurrentIndex(page.mode.findData(mode))
+        page.run_all()
+        wait_until(loop, lambda: not page.running, timeout=60)
+        loop.run_until_complete(studio.tasks.wait_idle())
+        grid = page.grid_model
+        return {
+            (r, c): grid.index(r, c).data().split("\n")[0]
+            for r in range(grid.rowCount())
+            for c in range(grid.columnCount())
+        }
+
+    recorded = run("record")
+    asked = len(a.requests) + len(b.requests)
+    replayed = run("replay")
+    assert replayed == recorded and "✗ 1 failed" in recorded.values()
+    assert len(a.requests) + len(b.requests) == asked  # the cassettes answered
+    assert "replayed" in page.grid_model.index(0, 0).data()
