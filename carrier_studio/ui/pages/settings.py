@@ -331,7 +331,10 @@ class SettingsPage(Page):
 
         self.endpoints = QTableWidget(0, 3)
         self.endpoints.setObjectName("endpointsTable")
-        self.endpoints.setHorizontalHeaderLabels(["Name", "Base URL", "Models (comma-separated)"])
+        # "Models (comma-separated)" did not fit its column at 1024x700: the hint is a tooltip.
+        self.endpoints.setHorizontalHeaderLabels(["Name", "Base URL", "Models"])
+        models_header = self.endpoints.horizontalHeaderItem(2)
+        models_header.setToolTip("The models this server offers, comma-separated")
         self.endpoints.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.endpoints.verticalHeader().hide()
         self.endpoints.setMinimumHeight(110)
