@@ -68,7 +68,14 @@ class StderrPipe:
         self._thread = threading.Thread(
             target=self._pump, args=(reader,), name=f"mcp-stderr:{name}", daemon=True
         )
-        self._thread.start()
+        self._start_lock = threading.Lock()
+
+    def start(self) -> None:
+        """Start the reader thread (once). The spawner does, off the loop: starting a thread
+        waits until it runs, milliseconds on a busy machine (#21)."""
+        with self._start_lock:
+            if self._thread.ident is None:
+                self._thread.start()
 
     def close_writer(self) -> None:
         """Drop our copy of the write end (the child has its own)."""
@@ -96,12 +103,26 @@ class StderrPipe:
 _SDK_MODULES = ("agents.mcp", "mcp.client.stdio")
 
 
+#: Set once `import_sdk` has run to its end. `spawn` is imported with the SDK, not with this
+#: module: it needs anyio (20 ms). A flag, not a look in sys.modules: the loop asks while a
+#: worker may be half-way through the import.
+_ready = False
+
+
 def sdk_imported() -> bool:
-    return all(name in sys.modules for name in _SDK_MODULES)
+    """Whether the SDK is imported and the spawner thread runs (both are done off the loop)."""
+    return _ready and all(name in sys.modules for name in _SDK_MODULES)
 
 
 def import_sdk() -> None:
+    """Import the SDK and start the thread stdio servers are spawned on (`spawn`): call it in
+    a worker thread, both take long enough to stall the loop."""
+    global _ready
     import_modules(*_SDK_MODULES)  # not beside another thread's SDK import
+    from carrier_studio.services.mcp import spawn
+
+    spawn.start_spawner()
+    _ready = True
 
 
 def build_server(config: ServerConfig) -> MCPServer:
@@ -127,8 +148,13 @@ def build_server(config: ServerConfig) -> MCPServer:
 
 @functools.cache
 def _stdio_class() -> type:
+    import mcp.client.stdio
     from agents.mcp import MCPServerStdio
     from mcp.client.stdio import stdio_client
+
+    from carrier_studio.services.mcp import spawn
+
+    spawn.install(mcp.client.stdio)
 
     class WatchedStdioServer(MCPServerStdio):
         """MCPServerStdio whose child writes stderr into a pipe the manager watches."""
@@ -143,18 +169,28 @@ def _stdio_class() -> type:
 
 @contextlib.asynccontextmanager
 async def _watched_stdio(params: Any, run: ServerRun | None, stdio_client: Any) -> Any:
+    from carrier_studio.services.mcp import spawn
+
     params = dies_with_studio(params)
     if run is None:
         async with stdio_client(params) as streams:
             yield streams
         return
     pipe = run.open_pipe()
+    # The SDK's spawn of this server happens on the spawner thread, which starts the pipe's
+    # reader too (`spawn`): the loop waits for neither.
+    token = spawn.spawning.set(pipe)
     try:
         async with stdio_client(params, errlog=pipe.writer) as streams:
+            spawn.spawning.reset(token)
+            token = None
             pipe.close_writer()
             run.spawned(child_with_stderr(pipe.inode))
             yield streams
     finally:
+        if token is not None:
+            spawn.spawning.reset(token)
+        pipe.start()  # the spawn failed before the spawner got to it: its end is still read
         pipe.close_writer()
 
 
@@ -193,10 +229,9 @@ def dies_with_studio(params: Any) -> Any:
     by it, though it loses its stdin, which most servers take as the end.
 
     PR_SET_PDEATHSIG fires when the *thread* that forked the child ends, not the process. The
-    servers are spawned by the supervisor task on the event loop, and the loop runs on the
-    main thread (qasync in the window, ``asyncio.run`` in headless mode), which lives as long
-    as the studio. Spawning from `asyncio.to_thread` or another worker thread would kill the
-    server when that thread ends: don't.
+    servers are spawned on the spawner thread (`spawn`), which runs as long as the studio, so
+    they stay up until the studio dies. Spawning from `asyncio.to_thread` or another worker
+    thread would kill the server when that thread ends: don't.
 
     Elsewhere: Windows needs nothing, the SDK puts the server in a Job Object with
     KILL_ON_JOB_CLOSE, which the kernel closes when the studio dies. macOS has no parent-death
@@ -206,11 +241,6 @@ def dies_with_studio(params: Any) -> Any:
     """
     if not sys.platform.startswith("linux"):
         return params
-    if threading.current_thread() is not threading.main_thread():
-        log.warning(
-            "MCP server %s is spawned off the main thread: it dies when that thread ends",
-            params.command,
-        )
     command = params.command
     env = {**os.environ, **(params.env or {})}
     if not _findable(command, env.get("PATH"), params.cwd):
