@@ -8,6 +8,10 @@ is set), the real openai client and agents SDK, and the local scripted server fr
 (b) While a reply streams at 500 tokens/s: the gaps of a 1 ms QTimer, i.e. the longest time the
     event loop could not run anything (target: max ≤ 16 ms, p99 ≤ 8 ms).
 (c) Time from Stop to the end of the turn while a reply streams (target ≤ 100 ms).
+(d) The first turn of a new conversation when the character uses the default catalogue's stdio
+    servers (filesystem, memory, sequential-thinking through npx): with the servers ready (they
+    start when the character is chosen) beside a bare call in the same run (target ≤ 1.2×), and
+    with the servers stopped, how long the reply waited for them (#16).
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ from carrier_studio.session import Session  # noqa: E402
 from tests.fakes import running_server, text  # noqa: E402
 
 REPLY = "Hello there! " * 4
+#: The default catalogue's stdio servers that are on (mcp_servers.json).
+SERVERS = ("filesystem", "memory", "sequential-thinking")
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -117,7 +123,69 @@ async def _stop_latency(page, server) -> float:
     return await finished - start
 
 
-async def main(server, runs: int, tokens: int, rate: float) -> None:
+async def _first_turns_with_servers(ctx, studio, page, server, runs: int) -> dict[str, list]:
+    """(d): Ada gets the default catalogue's servers; each run times a new conversation's first
+    turn with them stopped (started as the conversation opens, sent at once) and ready."""
+    import json
+
+    from carrier_studio.core.mcp import ServerState
+
+    path = ctx.workspace.paths.characters_dir / "ada.json"
+    data = json.loads(path.read_text())
+    data["mcp_servers"] = list(SERVERS)
+    path.write_text(json.dumps(data))
+    mcp = ctx.mcp
+
+    def all_running() -> bool:
+        statuses = [ctx.chat.server_status(name) for name in SERVERS]
+        return all(s is not None and s.state is ServerState.RUNNING for s in statuses)
+
+    async def until_running(within: float = 300.0) -> None:
+        deadline = time.monotonic() + within
+        while not all_running():
+            if time.monotonic() > deadline:
+                raise SystemExit(f"the MCP servers did not start: {mcp.statuses()}")
+            await asyncio.sleep(0.01)
+
+    figures: dict[str, list] = {"chosen": [], "ready": [], "bare": [], "cold": [], "waited": []}
+    # Choosing the character again starts its servers (the Chat page warms them).
+    start = time.perf_counter()
+    page._warmed = None
+    page.refresh_conversations()
+    await until_running()
+    figures["chosen"].append(time.perf_counter() - start)
+    for _ in range(runs):
+        for name in SERVERS:
+            await mcp.stop(name)
+        ready_at: list[float] = []
+
+        def on_change(_status, ready_at=ready_at) -> None:
+            if all_running() and not ready_at:
+                ready_at.append(time.perf_counter())
+
+        unsubscribe = mcp.changed.subscribe(on_change)
+        page.new_conversation()
+        await studio.tasks.wait_idle()
+        server.script(text(REPLY))
+        sent = time.perf_counter()
+        figures["cold"].append(await _studio_first_token(page, studio))
+        unsubscribe()
+        figures["waited"].append(ready_at[0] - sent if ready_at else float("nan"))
+
+        await until_running()
+        page.new_conversation()
+        await studio.tasks.wait_idle()
+        if page.thread._building is not None:
+            await page.thread._building
+        server.script(text(REPLY))
+        figures["ready"].append(await _studio_first_token(page, studio))
+        server.script(text(REPLY))
+        body = server.requests[-1].body
+        figures["bare"].append(await _bare_first_token(server.openai_base_url, body))
+    return figures
+
+
+async def main(server, runs: int, tokens: int, rate: float, mcp_runs: int) -> None:
     root = Path(tempfile.mkdtemp(prefix="carrier-bench-chat-"))
     if True:
         ctx = Session.build(AppPaths.under(root), str(root / "workspace"), environ={})
@@ -162,6 +230,11 @@ async def main(server, runs: int, tokens: int, rate: float) -> None:
             )
         gaps = await _stalls(page, server, tokens, rate)
         stops = [await _stop_latency(page, server) for _ in range(5)]
+        with_servers = (
+            await _first_turns_with_servers(ctx, studio, page, server, mcp_runs)
+            if mcp_runs
+            else None
+        )
         await studio.shutdown()
 
     s_med, b_med = statistics.median(studio_times), statistics.median(bare_times)
@@ -178,6 +251,19 @@ async def main(server, runs: int, tokens: int, rate: float) -> None:
         f"(c) Stop while streaming -> turn ended: median {statistics.median(stops) * 1000:.1f} ms,"
         f" max {max(stops) * 1000:.1f} ms  (target <= 100)"
     )
+    if with_servers:
+        f = {k: [x * 1000 for x in v] for k, v in with_servers.items()}
+        ready, bare = statistics.median(f["ready"]), statistics.median(f["bare"])
+        print(f"(d) first turn with {', '.join(SERVERS)} (npx, stdio), {mcp_runs} runs")
+        print(f"    servers started when Ada was chosen: all ready after {f['chosen'][0]:.0f} ms")
+        print(
+            f"    servers ready:   send -> first token median {ready:7.1f} ms, bare {bare:.1f} ms,"
+            f" ratio {ready / bare:.2f}x  (target <= 1.2)"
+        )
+        print(
+            f"    servers stopped: send -> first token median {statistics.median(f['cold']):7.1f}"
+            f" ms, of which waiting for the servers ~{statistics.median(f['waited']):.0f} ms"
+        )
 
 
 if __name__ == "__main__":
@@ -185,10 +271,11 @@ if __name__ == "__main__":
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--tokens", type=int, default=1000)
     parser.add_argument("--rate", type=float, default=500.0)
+    parser.add_argument("--mcp-runs", type=int, default=3, help="(d) runs; 0 leaves it out")
     args = parser.parse_args()
     app = QApplication(sys.argv)
     bus.connect(lambda _m: None)
     # The scripted server runs its own asyncio loop on a thread: start it before qasync's
     # policy is installed, so that loop is a plain one.
     with running_server() as llm_server:
-        qasync.run(main(llm_server, args.runs, args.tokens, args.rate))
+        qasync.run(main(llm_server, args.runs, args.tokens, args.rate, args.mcp_runs))
