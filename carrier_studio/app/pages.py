@@ -283,7 +283,29 @@ def _settings(studio: Studio) -> QWidget:
         studio.tasks,
         probe=probe,
         open_guide=studio.open_first_run,
+        mcp_variables=lambda: _mcp_variables(session),
     )
+
+
+async def _mcp_variables(session: Any) -> list[tuple[str, list[str]]]:
+    """The ${VAR}s the workspace's MCP servers use, each with its servers, in catalogue order;
+    not the ones the studio fills itself (WORKSPACE, STUDIO_PYTHON)."""
+    from carrier_studio.core.mcp import variables_in
+    from carrier_studio.services.mcp.tool_maker import studio_variables
+
+    manager = session.mcp
+    if manager is None:
+        return []
+    if not manager.configured:  # not read yet (it is read on first use); never re-read here
+        await manager.load()
+    filled = studio_variables(session.workspace.root)
+    used: dict[str, list[str]] = {}
+    for server in manager.configured:
+        config = manager.config(server)
+        for name in variables_in(config) if config is not None else []:
+            if name not in filled:
+                used.setdefault(name, []).append(server)
+    return list(used.items())
 
 
 PAGES = [

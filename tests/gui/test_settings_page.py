@@ -345,3 +345,28 @@ def test_the_form_fits_a_1024x700_screen_without_a_sideways_scrollbar(make_studi
     page = _settings_page(studio)
     area = page.findChild(QScrollArea)
     assert area.widget().minimumSizeHint().width() <= area.viewport().width()
+
+
+def test_every_secret_an_mcp_server_uses_gets_its_field(make_studio, loop, keyring_backend):
+    """#15: the GitHub server's error said "add it in Settings (secrets)", where no field was."""
+    studio = make_studio()
+    workspace = studio.session.workspace.root
+    catalogue = json.loads((workspace / "mcp_servers.json").read_text())
+    catalogue["mcpServers"]["notes"] = {
+        "command": "notes-server",
+        "args": ["--root", "${WORKSPACE}"],
+        "headers": {},
+        "env": {"NOTES_API_TOKEN": "${NOTES_API_TOKEN}", "GH": "${GITHUB_PERSONAL_ACCESS_TOKEN}"},
+    }
+    (workspace / "mcp_servers.json").write_text(json.dumps(catalogue))
+    loop.run_until_complete(studio.shutdown())
+    studio = make_studio(str(workspace))
+    page = _settings_page(studio)
+    field = page.secret_fields["GITHUB_PERSONAL_ACCESS_TOKEN"]
+    assert "github" in field.toolTip() and "notes" in field.toolTip(), "both servers named"
+    assert "NOTES_API_TOKEN" in page.secret_fields
+    assert "WORKSPACE" not in page.secret_fields, "the studio fills that one itself"
+    QTest.keyClicks(field.edit, "ghp_0123456789abcdefghijklmnopqrstuvwxyz")
+    _save(page, loop, studio)
+    stored = keyring_backend.entries[(SERVICE, "GITHUB_PERSONAL_ACCESS_TOKEN")]
+    assert stored == "ghp_0123456789abcdefghijklmnopqrstuvwxyz"

@@ -172,6 +172,7 @@ class SettingsPage(Page):
         *,
         probe: ModelProbe | None = None,
         open_guide: Callable[[], None] | None = None,
+        mcp_variables: Callable[[], Awaitable[Sequence[tuple[str, Sequence[str]]]]] | None = None,
     ) -> None:
         super().__init__(
             "Settings",
@@ -188,6 +189,8 @@ class SettingsPage(Page):
         self.probe = probe
         #: Opens the first-run guide again (the app's; None: no such button).
         self._open_guide = open_guide
+        #: The ``${VAR}`` names the workspace's MCP servers use, each with the servers using it.
+        self._mcp_variables = mcp_variables
         #: Models a server listed, by (provider, endpoint name or ""), offered by the model box.
         self._listed: dict[tuple[str, str], list[str]] = {}
         self._loading = False
@@ -208,6 +211,7 @@ class SettingsPage(Page):
         self._build_secrets_section()
         self._build_providers_section()
         self._build_memory_section()
+        self._build_mcp_section()
         self._build_discord_section()
         self._build_instagram_section()
         self._build_ftp_section()
@@ -401,6 +405,27 @@ class SettingsPage(Page):
         self._secret(form, "SUPABASE_SERVICE_KEY", "Supabase service key")
         self._watch(self.memory_backend, self.embedder, self.supabase_url)
 
+    def _build_mcp_section(self) -> None:
+        """A field for every ${VAR} the workspace's MCP servers use (the GitHub server's error
+        said "add it in Settings", where there was no field for it), filled in once the
+        catalogue is read (`_add_mcp_fields`); hidden while there is none."""
+        self._mcp_form = self._group("MCP server secrets")
+        self._mcp_box = self._mcp_form.parentWidget()
+        self._mcp_box.hide()
+
+    async def _add_mcp_fields(self) -> None:
+        """Ones another section already has are left out (and the app leaves out the ones the
+        studio fills itself)."""
+        if self._mcp_variables is None:
+            return
+        for name, servers in await self._mcp_variables():
+            if name in self.secret_fields:
+                continue
+            field = self._secret(self._mcp_form, name, name)
+            plural = "s" if len(servers) > 1 else ""
+            field.setToolTip(f"Used as ${{{name}}} by the MCP server{plural} {', '.join(servers)}")
+            self._mcp_box.show()
+
     def _build_discord_section(self) -> None:
         form = self._group("Discord")
         self._secret(form, "DISCORD_BOT_TOKEN", "Bot token")
@@ -585,6 +610,7 @@ class SettingsPage(Page):
         self._tasks.start("Reading the keyring", self._refresh_secret_sources())
 
     async def _refresh_secret_sources(self) -> None:
+        await self._add_mcp_fields()
         await self._secrets.probe()
         self._update_keyring_banner()
         sources = await self._secrets.sources(list(self.secret_fields))
