@@ -22,7 +22,7 @@ from carrier_studio.core.scenarios.model import Scenario
 from carrier_studio.core.scenarios.record import RunRecord
 from carrier_studio.core.settings import ModelChoice
 from carrier_studio.services.platform.secrets import character_secret_values
-from carrier_studio.services.providers import check_choice, classify_error
+from carrier_studio.services.providers import classify_error
 from carrier_studio.services.scenarios.choices import model_key
 from carrier_studio.services.scenarios.players import ModelJudge
 from carrier_studio.services.scenarios.setup import (
@@ -131,11 +131,10 @@ async def _session(run: Run) -> Any:
     from carrier_studio.core.runtime.session import ChatSession
 
     assert run.doc is not None
-    providers = run.deps.settings.settings.providers
     tape = run.tape
     if tape.mode != "replay":
         # Nothing is started (MCP servers, memory) for a model that cannot answer.
-        await asyncio.to_thread(check_choice, run.choice, providers, run.deps.secrets)
+        await run.pool.check(run.choice)
     servers = await mcp_tools(run)
     await seed_memories(run)
     policies = await run.deps.workspace_policies() if run.deps.workspace_policies else {}
@@ -194,7 +193,7 @@ async def _judge(run: Run, record: RunRecord) -> None:
         if run.tape.mode == "replay":
             judge = ModelJudge(None, None, run.tape.cassette, "replay")
         else:
-            await asyncio.to_thread(check_choice, judge_choice, providers, run.deps.secrets)
+            await run.pool.check(judge_choice)
             model, settings = run.pool.get(judge_choice)
             judge = ModelJudge(model, settings, run.tape.cassette, run.tape.mode)
     assert run.doc is not None

@@ -20,7 +20,7 @@ from carrier_studio.core.scenarios.model import Scenario
 from carrier_studio.core.settings import ModelChoice
 from carrier_studio.services.platform.secrets import SecretStore
 from carrier_studio.services.platform.settings_store import SettingsStore
-from carrier_studio.services.providers import agents_model
+from carrier_studio.services.providers import agents_model, check_choice
 
 if TYPE_CHECKING:
     from carrier_studio.services.scenarios.cassette import ToolTape
@@ -71,6 +71,7 @@ class ModelPool:
     def __init__(self, deps: RunnerDeps) -> None:
         self._deps = deps
         self._made: dict[str, tuple[Any, Any, Any]] = {}
+        self._checked: set[str] = set()
         # Agents are built in worker threads (keys are read from the keyring there).
         self._lock = threading.Lock()
 
@@ -82,6 +83,16 @@ class ModelPool:
                 self._made[key] = agents_model(choice, providers, self._deps.secrets)
             model, settings, _client = self._made[key]
         return model, settings
+
+    async def check(self, choice: ModelChoice) -> None:
+        """Raise ProviderError when ``choice`` cannot answer (no key, no endpoint), before
+        anything is started for a run; checked once per matrix (it reads the keyring)."""
+        key = choice.model_dump_json()
+        if key in self._checked:
+            return
+        providers = self._deps.settings.settings.providers
+        await asyncio.to_thread(check_choice, choice, providers, self._deps.secrets)
+        self._checked.add(key)
 
     async def close(self) -> None:
         made, self._made = self._made, {}

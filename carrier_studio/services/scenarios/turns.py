@@ -4,7 +4,6 @@ splitting; a simulated user plays its brief for at most its turn limit."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from typing import Any
@@ -14,7 +13,6 @@ from carrier_studio.core.runtime.events import Done, MemoriesRecalled
 from carrier_studio.core.runtime.transcript import ToolCall as StoredCall
 from carrier_studio.core.runtime.transcript import TurnReducer
 from carrier_studio.core.scenarios.record import RunRecord, ToolCall, TurnRecord
-from carrier_studio.services.providers import check_choice
 from carrier_studio.services.scenarios.players import SimulatedUserPlayer
 from carrier_studio.services.scenarios.setup import Run, model_for
 
@@ -122,7 +120,7 @@ async def run_turns(run: Run, session: Any, record: RunRecord) -> None:
 
     choice = parse_model(brief.model, providers) if brief.model else providers.default
     if run.tape.mode != "replay":
-        await asyncio.to_thread(check_choice, choice, providers, run.deps.secrets)
+        await run.pool.check(choice)
     player = SimulatedUserPlayer(brief.brief, scenario.character, *model_for(run, choice, "user"))
     for _ in range(brief.max_turns):
         said = await player.next_message(record.turns)
