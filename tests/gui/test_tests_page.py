@@ -265,6 +265,10 @@ def test_the_chosen_models_are_remembered_in_the_settings_file(studio, loop, app
     wait_until(loop, lambda: path.exists() and read_settings(path).ui.test_models == [ALPHA])
     loop.run_until_complete(studio.tasks.wait_idle())
     assert [page.grid_model.headerData(0, Qt.Orientation.Horizontal)] == ["alpha at a"]
+    # A theme switch repaints the list's broken files in the new theme's red.
+    studio.theme.set_choice("dark" if studio.theme.scheme == "light" else "light")
+    broken = next(i for i in page.tree.items() if "broken" in i.text(0))
+    assert broken.foreground(0).color().name().upper() == studio.theme.color("error").upper()
 
 
 def test_record_then_replay_gives_the_same_grid_without_asking_the_servers(studio, loop, servers):
