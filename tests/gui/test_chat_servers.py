@@ -85,7 +85,7 @@ def _finish(page, studio, loop):
     """Wait for the turn and whatever the page and the thread still do, inside the loop."""
 
     async def settle() -> None:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + SERVER_START
         while page._running:
             assert time.monotonic() < deadline, "the turn did not finish"
             await asyncio.sleep(0.01)
@@ -123,7 +123,7 @@ def test_servers_start_when_the_character_is_chosen_and_a_reply_does_not_wait_on
     # server, visibly, and the user can go on without it.
     server.script(text("Hello without everything."))
     _type_and_send(page, "Hi Ada")
-    wait_until(loop, lambda: _card(page).go_on_button.isVisible(), 10)
+    wait_until(loop, lambda: _card(page).go_on_button.isVisible(), SERVER_START)
     assert page.conversations.count() == 1 and page.thread is not None
     assert server.requests == []  # held for "slow" (not for "broken"), and saying so
     _card(page).go_on_button.click()
@@ -194,14 +194,14 @@ def test_a_reopened_conversation_shows_its_end_and_a_long_title_leaves_the_model
             if page.conversations.item(i).data(Qt.ItemDataRole.UserRole) == conversation_id
         )
         page.conversations.setCurrentRow(row)
-        wait_until(loop, lambda: page.thread is not None and page.thread.id == conversation_id)
+        wait_until(loop, lambda: page.thread is not None and page.thread.id == conversation_id, 30)
         loop.run_until_complete(studio.tasks.wait_idle())
 
     open_conversation(short)
     model_width = page.model.width()
     open_conversation(long)
     bar = page.scroll.verticalScrollBar()
-    wait_until(loop, lambda: bar.maximum() > 0 and bar.value() == bar.maximum())
+    wait_until(loop, lambda: bar.maximum() > 0 and bar.value() == bar.maximum(), 30)
     assert page.heading.text() == title
     assert page.model.width() == model_width
     assert page.heading.geometry().right() < page.model.geometry().left()
