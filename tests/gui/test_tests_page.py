@@ -222,6 +222,13 @@ def test_save_as_test_writes_a_scenario_the_loader_reads_and_opens_it(studio, lo
     ]
     assert saved.read_text().endswith("# edited by hand\n")
 
+    # Under another file name it is a test of its own, with a name of its own.
+    Answers.text = staticmethod(lambda *_args: "baking-copy")
+    page.save_as_test()
+    loop.run_until_complete(studio.tasks.wait_idle())
+    copy = load_scenario(saved.with_name("baking-copy.yaml"))
+    assert copy.name == "Baking talk (baking-copy)"
+
 
 def test_the_saved_file_name_must_stay_in_the_folder(studio, loop):
     from carrier_studio.core.errors import ConfigError

@@ -107,7 +107,10 @@ class SaveAsTest(QObject):
         if not pairs:
             messages.warning("This conversation has no message yet: there is nothing to test.")
             return
-        text = scenario_yaml_from_conversation(character, pairs, name=title)
+        # Results are kept by scenario name: a copy saved under another file name gets its own.
+        stem = self.files.path_for(name).stem
+        named = title if stem == Path(file_name_for(title)).stem else f"{title} ({stem})"
+        text = scenario_yaml_from_conversation(character, pairs, name=named)
         path = await self.files.write(name, text)
         # Asked once this task has ended: a dialog inside it would hold up every other task.
         QTimer.singleShot(0, lambda: self._offer(path))
