@@ -543,9 +543,13 @@ class ChatPage(Page):
         self._servers_card = card
         self.transcript.add(card)
 
-    def _on_server_status(self, status: ServerStatus) -> None:
+    def _live_servers_card(self) -> ServersCard | None:
+        """The servers card, unless the transcript has let it go (cleared, or cut by Retry)."""
         card = self._servers_card
-        if card is not None and card in self.transcript.items():
+        return card if card is not None and card in self.transcript.items() else None
+
+    def _on_server_status(self, status: ServerStatus) -> None:
+        if (card := self._live_servers_card()) is not None:
             card.show_status(status.name, status)
 
     def _on_servers_go_on_requested(self) -> None:
@@ -609,8 +613,8 @@ class ChatPage(Page):
         self._turn = TurnReducer(self.thread.character if self.thread else "")
         self._update_send_button()
         self._mark_last_retry()
-        if self._servers_card is not None:
-            self._servers_card.set_waiting(True)
+        if (card := self._live_servers_card()) is not None:
+            card.set_waiting(True)
         # `_running` is the guard against a second turn; the task name only has to be unique,
         # since a finished turn's task may not have been reaped yet when the next one starts.
         self._turns += 1
@@ -624,8 +628,8 @@ class ChatPage(Page):
             await self._show_models()
         finally:
             self._running = False
-            if self._servers_card is not None and self._servers_card in self.transcript.items():
-                self._servers_card.set_waiting(False)
+            if (card := self._live_servers_card()) is not None:
+                card.set_waiting(False)
             self._update_send_button()
             self._mark_last_retry()
             self.turn_finished.emit()
