@@ -275,7 +275,7 @@ if __name__ == "__main__":
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--large", type=int, default=1_000_000, help="0 skips the 1M store")
     parser.add_argument(
-        "--candidates", type=int, nargs="*", default=[400, 800],
+        "--candidates", type=int, nargs="*", default=[100, 800],
         help="candidate counts measured after the default",
     )  # fmt: skip
     parser.add_argument("--quick", action="store_true", help="50 queries, no 1M store")
