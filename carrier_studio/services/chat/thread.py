@@ -49,6 +49,7 @@ from carrier_studio.core.runtime.transcript import (
     failure_of,
 )
 from carrier_studio.core.settings import ModelChoice
+from carrier_studio.services.chat.context import ContextFit
 from carrier_studio.services.chat.conversations import Conversation, ConversationStore
 from carrier_studio.services.chat.mcp_tools import gather_tools, server_names
 from carrier_studio.services.mcp import McpManager
@@ -130,6 +131,11 @@ class ChatThread:
         #: a run that finishes after approvals still stores its turn.
         self._memory_block = ""
         self._turn_memory: tuple[str, str, str | None] | None = None
+        #: The request against the model's context window: each model call is sent without
+        #: the oldest turns that no longer fit (services/chat/context.py).
+        self.context = ContextFit(
+            lambda: self.model_choice().model, lambda: self._agent, lambda: self.session.history
+        )
         # The agents SDK costs ~3.7 s of imports: the session imports it when a conversation
         # opens, so the studio's first screen (which builds ChatService) never waits for it.
         from carrier_studio.core.runtime.session import ChatSession
@@ -156,7 +162,7 @@ class ChatThread:
         return RunConfig(
             tracing_disabled=not tracing,
             workflow_name="Carrier Studio chat",
-            call_model_input_filter=self._with_memories,
+            call_model_input_filter=self.context.wrap(self._with_memories),
         )
 
     def _with_memories(self, data: Any) -> Any:

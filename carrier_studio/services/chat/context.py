@@ -1,0 +1,62 @@
+"""A conversation's request against its model's context window (core/runtime/context_budget.py).
+
+`ContextFit` sits in the thread's run path as part of the SDK's ``call_model_input_filter``: each
+model call is sent without the oldest turns that no longer fit, and `left_out` says how many
+items that was, for the chat's marker. `budget` is the meter's reading for the next request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from carrier_studio.core.runtime.context_budget import Budget, context_window, fit, measure
+
+
+class ContextFit:
+    """Fits one conversation's requests into its model's window.
+
+    Args:
+        model: The name of the model the conversation runs on now.
+        agent: The conversation's agent (None while it is being built); its instructions count.
+        history: The SDK history the next request starts from.
+    """
+
+    def __init__(
+        self,
+        model: Callable[[], str],
+        agent: Callable[[], Any],
+        history: Callable[[], list[Any]],
+    ) -> None:
+        self._model = model
+        self._agent = agent
+        self._history = history
+        #: How many input items the last model call was sent without (0: all of them).
+        self.left_out = 0
+
+    def window(self) -> int:
+        return context_window(self._model())
+
+    def budget(self, typed: str) -> Budget:
+        """The next request: the agent's instructions, the history and the ``typed`` text."""
+        agent = self._agent()
+        instructions = getattr(agent, "instructions", "") if agent is not None else ""
+        text = instructions if isinstance(instructions, str) else ""
+        return measure(text, list(self._history()), typed, self.window())
+
+    def wrap(self, inner: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        """A ``call_model_input_filter`` that runs ``inner`` and then leaves out what does not
+        fit (the SDK allows one filter per run)."""
+
+        def fitted(data: Any) -> Any:
+            model_data = inner(data)
+            instructions = model_data.instructions or ""
+            kept, dropped = fit(instructions, list(model_data.input), self.window())
+            self.left_out = dropped
+            if not dropped:
+                return model_data
+            from agents.run_config import ModelInputData
+
+            return ModelInputData(input=kept, instructions=model_data.instructions)
+
+        return fitted

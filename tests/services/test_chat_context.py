@@ -1,0 +1,41 @@
+"""The run path leaves out the oldest turns that no longer fit the model's context window."""
+
+from __future__ import annotations
+
+import json
+
+from carrier_studio.core.runtime.context_budget import DEFAULT_WINDOW
+from tests.fakes import text
+from tests.services.test_chat_runtime import collect, run, workspace
+
+
+def _turn(n: int) -> list[dict]:
+    # About 4000 estimated tokens a turn: two of them pass the 8192 window less its reserve.
+    return [
+        {"role": "user", "content": f"question {n} " + "x" * 16_000},
+        {"role": "assistant", "content": f"answer {n}"},
+    ]
+
+
+def test_the_oldest_turns_are_left_out_of_the_request_not_the_history(tmp_path, keyring_backend):
+    async def go():
+        async with workspace(tmp_path, keyring_backend) as (ws, server):
+            cid = await ws.conversations.create("Ada")
+            await ws.conversations.save_history(cid, _turn(1) + _turn(2), None)
+            thread = await ws.open(cid)
+            assert thread.context.window() == DEFAULT_WINDOW  # "test-model" is not known
+            before = thread.context.budget("And now?")
+            server.script(text("Fine."))
+            await collect(thread.send("And now?"))
+            after = thread.context.budget("")
+            stored = await ws.conversations.get(cid)
+            return before, after, thread.context.left_out, server.requests, stored.history
+
+    before, after, left_out, requests, history = run(go())
+    assert before.over and after.over
+    assert left_out == 2
+    sent = json.dumps(requests[0].body)
+    assert "question 1" not in sent and "answer 1" not in sent
+    assert "question 2" in sent and "And now?" in sent
+    # The conversation itself keeps every turn.
+    assert [m.get("content", "")[:10] for m in history][:2] == ["question 1", "answer 1"]
