@@ -461,3 +461,25 @@ def test_the_scenarios_folder_lists_files_errors_and_elizaos_imports(tmp_path, k
     assert good.scenario.character == "Ada" and good.error is None
     assert named.error is None, named.error
     assert named.scenario.character == "Juniper" and named.scenario.simulated_user is not None
+
+
+def test_a_handoff_is_recorded_and_answered_by_the_other_character(tmp_path, keyring_backend):
+    async def run():
+        server, ws = await _open(tmp_path, keyring_backend)
+        try:
+            server.script(tool_call("transfer_to_ada", {}), text("Ada here: on it."))
+            path = ws.root / "scenarios" / "handoff.yaml"
+            tested = scenario(
+                path, ("I need a writer", [("handoff", "Ada")]), character="Orchestrator"
+            )
+            return await ws.service().run([tested], [MODEL])
+        finally:
+            await ws.db.close()
+            await server.close()
+
+    (record,) = go(run())
+    assert record.error is None, record.error
+    (turn,) = record.turns
+    assert turn.handoffs == ["Ada"] and turn.agent == "Ada"
+    assert turn.reply == "Ada here: on it."
+    assert record.passed, record.verdicts

@@ -10,8 +10,8 @@ from typing import Any
 
 from carrier_studio.core.errors import CarrierError
 from carrier_studio.core.runtime.events import Done, MemoriesRecalled
+from carrier_studio.core.runtime.transcript import Handoff, TurnReducer
 from carrier_studio.core.runtime.transcript import ToolCall as StoredCall
-from carrier_studio.core.runtime.transcript import TurnReducer
 from carrier_studio.core.scenarios.record import RunRecord, ToolCall, TurnRecord
 from carrier_studio.services.scenarios.players import SimulatedUserPlayer
 from carrier_studio.services.scenarios.setup import Run, model_for
@@ -90,8 +90,8 @@ async def _one_turn(run: Run, session: Any, text: str) -> TurnRecord:
             turn.tool_calls.append(
                 ToolCall(item.name, _arguments(item.arguments), item.result, item.agent)
             )
-        elif type(item).__name__ == "Handoff":
-            turn.handoffs.append(item.to_agent)  # type: ignore[attr-defined]
+        elif isinstance(item, Handoff):
+            turn.handoffs.append(item.to_agent)
     failures = reducer.failures()
     if failures:
         turn.error = failures[-1].message
