@@ -21,6 +21,7 @@ from carrier_studio.core.mcp import ServerStatus
 from carrier_studio.core.runtime.memory_hooks import (
     RecallService,
 )
+from carrier_studio.core.sdk_import import import_modules
 from carrier_studio.core.settings import WORKSPACE_DEFAULT, ConversationModel
 from carrier_studio.services.characters import CharacterStore
 from carrier_studio.services.chat.conversations import ConversationStore
@@ -38,6 +39,9 @@ from carrier_studio.services.providers import (
 )
 
 log = logging.getLogger(__name__)
+
+#: The modules a chat thread runs on (the agents SDK behind them).
+CHAT_RUNTIME = ("carrier_studio.core.runtime.session", "carrier_studio.core.runtime.agent_factory")
 
 
 class ChatService:
@@ -142,6 +146,10 @@ class ChatService:
             return thread
         conversation = await self.conversations.get(conversation_id)
         transcript = await self.conversations.transcript(conversation_id)
+        # A thread runs on the agents SDK. Imported here on the loop's thread, while the
+        # window's warm-up was importing it in a worker, the UI froze on the import lock until
+        # that finished (seconds; the first conversation of a fresh start stayed blank).
+        await asyncio.to_thread(import_modules, *CHAT_RUNTIME)
         thread = ChatThread(self._thread_deps, conversation, transcript)
         self._threads[conversation_id] = [thread, 1]
         self._models[conversation_id] = conversation.model_choice
