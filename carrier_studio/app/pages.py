@@ -123,8 +123,12 @@ def _memory(studio: Studio) -> QWidget:
 
 
 def _mcp(studio: Studio) -> QWidget:
+    from carrier_studio.services.mcp.tool_maker import ToolMaker, draft_tool
     from carrier_studio.ui.pages.mcp import McpPage, McpPageDeps
 
+    session = studio.session
+    paths = session.workspace.paths
+    maker = ToolMaker(paths.tools_dir, paths.mcp_config, mcp=session.mcp)
     store = studio.session.chat.conversations
     deps = McpPageDeps(
         manager=studio.session.mcp,
@@ -133,6 +137,9 @@ def _mcp(studio: Studio) -> QWidget:
         tool_policies=store.workspace_policies,
         set_tool_policy=store.set_workspace_policy,
         secrets=studio.session.secrets,  # where "Move secrets to the keyring" puts them
+        draft_tool=studio.on_default_model(draft_tool),
+        save_tool=maker.save,
+        model_label=studio.default_model_label,
     )
     return McpPage(deps, studio.tasks)
 
@@ -199,18 +206,12 @@ def _discord(studio: Studio) -> QWidget:
 
 
 def _teams(studio: Studio) -> QWidget:
-    from carrier_studio.services.mcp.tool_maker import ToolMaker, draft_tool
     from carrier_studio.ui.pages.teams import TeamsPage, TeamsPageDeps
 
     session = studio.session
-    paths = session.workspace.paths
-    maker = ToolMaker(paths.tools_dir, paths.mcp_config, mcp=session.mcp)
     deps = TeamsPageDeps(
         session.teams,
         studio.theme.colors,
-        studio.on_default_model(draft_tool),
-        maker.save,
-        studio.default_model_label,
         theme_changed=studio.theme.changed,
     )
     return TeamsPage(deps, studio.tasks)

@@ -318,3 +318,51 @@ def test_the_servers_table_shows_whole_rows_at_a_small_window(mcp, qapp, size):
     page.splitter.setSizes([row, sum(page.splitter.sizes()) - row])
     qapp.processEvents()
     assert page.table.viewport().height() == 5 * row, page.table.viewport().height()
+
+
+TOOL = '''```python
+from mcp.server.mcpserver import MCPServer
+
+server = MCPServer("shouter")
+
+
+@server.tool()
+def shout(text: str) -> str:
+    """The text in capitals."""
+    return text.upper()
+
+
+if __name__ == "__main__":
+    server.run()
+```'''
+
+
+def test_the_tool_maker_saves_a_reviewed_tool_turned_off_into_the_table(mcp, loop):
+    """The tool maker sits on the MCP page (it was on Teams): what it makes is a server."""
+    from carrier_studio.core.settings import CompatEndpoint, ModelChoice
+    from tests.fakes import running_server, text
+
+    studio, page, config = mcp
+    assert page.tool_button.isEnabled() and page.tool_button.isVisibleTo(page)
+    with running_server() as llm:
+        providers = studio.session.settings.settings.providers
+        providers.endpoints = [CompatEndpoint(name="local", base_url=llm.openai_base_url)]
+        providers.default = ModelChoice(provider="openai-compatible", model="m", endpoint="local")
+        llm.script(text(TOOL))
+        dialog = page.open_tool_maker()
+        dialog.description.setPlainText("Shout a text back in capitals.")
+        dialog.write_button.click()
+        _run(loop, studio.tasks.wait_idle())
+    assert "def shout" in dialog.code.toPlainText() and dialog.save_button.isEnabled()
+    assert "shouter" in dialog.status.text()
+    accepted = []
+    dialog.accepted.connect(lambda: accepted.append(True))
+    dialog.save_button.click()
+    _run(loop, studio.tasks.wait_idle())
+    assert accepted == [True], "the dialog closed as accepted"
+    tools = studio.session.workspace.paths.tools_dir
+    assert (tools / "shouter.py").read_text().startswith("from mcp.server.mcpserver import")
+    saved = json.loads(config.read_text())
+    assert saved["mcpServers"]["shouter"]["enabled"] is False and saved["x-note"] == "kept"
+    assert "shouter" in studio.session.mcp.configured
+    assert page.model.row_of("shouter") >= 0, "the table lists the new server"

@@ -1,5 +1,6 @@
 """The Teams page on a running studio: import a HAAS folder, run the team against a scripted
-model server, watch edges light and the transcript fill, stop a team mid-turn, make a tool."""
+model server, watch edges light and the transcript fill, stop a team mid-turn; build a team
+from characters and edit it. (The tool maker is on the MCP page: tests/gui/test_mcp_page.py.)"""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 
 from carrier_studio.core.settings import CompatEndpoint, ModelChoice
 from carrier_studio.services.teams.service import TeamService
@@ -16,22 +18,6 @@ from tests.fakes import hang, running_server, text, tool_call
 from tests.helpers.waiting import wait_until
 
 DATA = Path(__file__).parent.parent / "data" / "teams"
-
-TOOL = '''```python
-from mcp.server.mcpserver import MCPServer
-
-server = MCPServer("shouter")
-
-
-@server.tool()
-def shout(text: str) -> str:
-    """The text in capitals."""
-    return text.upper()
-
-
-if __name__ == "__main__":
-    server.run()
-```'''
 
 
 def teams_page(studio) -> tuple[TeamsPage, TeamService]:
@@ -61,7 +47,7 @@ def import_folder(page, loop, studio, monkeypatch, folder: str) -> None:
 
 def test_import_start_edges_light_and_the_transcript_fills(world, loop, monkeypatch):
     studio, page, llm = world
-    assert "import a folder" in page.status_label.text()
+    assert page.stack.currentWidget() is page.empty
     import_folder(page, loop, studio, monkeypatch, "desk")
     assert page.picker.currentText() == "desk"
     assert page.graph.nodes() == ["USER", "Boss", "Worker"]
@@ -139,29 +125,6 @@ def test_stop_ends_a_running_team(world, loop, monkeypatch):
     assert page.start_button.isEnabled() and not page.stop_button.isEnabled()
 
 
-def test_the_tool_maker_dialog_saves_a_reviewed_tool_turned_off(world, loop):
-    studio, page, llm = world
-    llm.script(text(TOOL))
-    dialog = page.open_tool_maker()
-    dialog.description.setPlainText("Shout a text back in capitals.")
-    dialog.write_button.click()
-    loop.run_until_complete(studio.tasks.wait_idle())
-    assert "def shout" in dialog.code.toPlainText() and dialog.save_button.isEnabled()
-    assert "shouter" in dialog.status.text()
-    accepted = []
-    dialog.accepted.connect(lambda: accepted.append(True))
-    dialog.save_button.click()
-    loop.run_until_complete(studio.tasks.wait_idle())
-    assert accepted == [True], "the dialog closed as accepted"
-    tools = studio.session.workspace.paths.tools_dir
-    assert (tools / "shouter.py").read_text().startswith("from mcp.server.mcpserver import")
-    entry = json.loads(studio.session.workspace.paths.mcp_config.read_text())["mcpServers"][
-        "shouter"
-    ]
-    assert entry["enabled"] is False
-    assert "shouter" in studio.session.mcp.configured, "the MCP page sees it at once"
-
-
 def test_the_import_result_says_what_changed_per_member(world, loop, monkeypatch):
     studio, page, _llm = world
     assert not page.import_report.isVisibleTo(page)
@@ -175,3 +138,106 @@ def test_the_import_result_says_what_changed_per_member(world, loop, monkeypatch
     assert "renamed the tool sendMessage to send_message" in editor
     assert "dropped the tools web_search" in reporter
     assert "end of the pipeline" in publisher
+
+
+def characters(studio, *names: str) -> None:
+    from carrier_studio.core.characters.document import CharacterDoc
+
+    store = studio.session.characters
+    for name in set(names) - set(store.names()):  # the examples may be there already
+        store.create(CharacterDoc.new(name))
+
+
+def open_builder(page, loop, button):
+    button.click()
+    wait_until(loop, lambda: page.builder is not None and page.builder.isVisible())
+    return page.builder
+
+
+def test_the_empty_page_says_what_a_team_is_and_builds_one(world, loop):
+    studio, page, _llm = world
+    characters(studio, "Ada", "Mira", "Juniper")
+    assert page.stack.currentWidget() is page.empty
+    assert "No team yet" in page.empty_text.text() and page.empty_import.isVisibleTo(page)
+
+    builder = open_builder(page, loop, page.empty_new)
+    save = builder.buttons.button(builder.buttons.StandardButton.Save)
+    assert not save.isEnabled() and "needs a name" in builder.problems.text()
+    builder.name.setText("Review desk")
+    for i in range(builder.members.count()):
+        if builder.members.item(i).text() in ("Ada", "Mira"):
+            builder.members.item(i).setCheckState(Qt.CheckState.Checked)
+    assert builder.grid.rowCount() == 2 and builder.entry.currentText() == "Ada"
+    # Mira is reached by nobody, reaches nobody and shares no channel: refused, with where.
+    assert not save.isEnabled() and "Mira is cut off" in builder.problems.text()
+    builder.set_talks("Ada", "Mira")
+    builder.set_talks("Mira", "Ada")
+    builder.set_channels("Ada", "#desk, news")
+    builder.set_channels("Mira", "desk")
+    builder.init_message.setPlainText("Review the draft.")
+    builder.budget.setValue(12)
+    assert save.isEnabled() and not builder.problems.isVisibleTo(builder)
+    save.click()
+    loop.run_until_complete(studio.tasks.wait_idle())
+
+    assert page.builder is None and page.picker.currentText() == "Review desk"
+    assert page.stack.currentWidget() is not page.empty
+    assert page.graph.nodes() == ["USER", "Ada", "Mira"]
+    assert {("Ada", "Mira"), ("Mira", "Ada"), ("Ada", "USER")} <= set(page.graph.edges())
+    saved = json.loads((studio.session.teams.folder / "review-desk.json").read_text())
+    assert saved["members"] == [
+        {"name": "Ada", "talksTo": ["Mira"], "channels": ["desk", "news"]},
+        {"name": "Mira", "talksTo": ["Ada"], "channels": ["desk"]},
+    ]
+    assert saved["turnBudget"] == 12 and saved["initMessage"] == "Review the draft."
+    assert saved["entry"] == "Ada"
+
+
+def test_a_team_is_edited_in_place_keeping_unknown_keys(world, loop, monkeypatch):
+    studio, page, _llm = world
+    import_folder(page, loop, studio, monkeypatch, "desk")
+    characters(studio, "Critic")
+    path = studio.session.teams.folder / "desk.json"
+    data = json.loads(path.read_text())
+    data["x-note"] = "kept"
+    path.write_text(json.dumps(data))
+    loop.run_until_complete(page.reload(select="desk"))
+
+    builder = open_builder(page, loop, page.edit_button)
+    assert builder.name.text() == "desk" and builder.chosen() == ["Boss", "Worker"]
+    for i in range(builder.members.count()):
+        if builder.members.item(i).text() == "Critic":
+            builder.members.item(i).setCheckState(Qt.CheckState.Checked)
+    # The ticks already made survive a change of members.
+    assert builder.team().member("Boss").talks_to == ("Worker",)
+    builder.set_talks("Worker", "Critic")
+    builder.budget.setValue(5)
+    builder.buttons.button(builder.buttons.StandardButton.Save).click()
+    loop.run_until_complete(studio.tasks.wait_idle())
+
+    assert sorted(p.name for p in studio.session.teams.folder.glob("*.json")) == ["desk.json"]
+    saved = json.loads(path.read_text())
+    assert saved["x-note"] == "kept" and saved["turnBudget"] == 5
+    assert [m["name"] for m in saved["members"]] == ["Boss", "Worker", "Critic"]
+    assert ("Worker", "Critic") in page.graph.edges()
+
+
+def test_a_new_team_cannot_take_another_teams_name(world, loop, monkeypatch):
+    studio, page, _llm = world
+    import_folder(page, loop, studio, monkeypatch, "desk")
+    before = (studio.session.teams.folder / "desk.json").read_text()
+    builder = open_builder(page, loop, page.new_button)
+    builder.name.setText("desk")
+    for i in range(builder.members.count()):
+        if builder.members.item(i).text() == "Boss":
+            builder.members.item(i).setCheckState(Qt.CheckState.Checked)
+    builder.buttons.button(builder.buttons.StandardButton.Save).click()
+    # The builder comes back with the error, and desk.json is untouched.
+    wait_until(
+        loop, lambda: any("already a team called" in m.text for m in studio.messages.history)
+    )
+    assert builder.isVisible() and builder.name.text() == "desk"
+    assert (studio.session.teams.folder / "desk.json").read_text() == before
+    builder.reject()
+    loop.run_until_complete(studio.tasks.wait_idle())
+    assert page.builder is None

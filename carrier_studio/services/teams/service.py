@@ -134,19 +134,37 @@ class TeamService:
             candidate, counter = self.folder / f"{base}-{counter}.json", counter + 1
         return candidate
 
-    async def save(self, team: Team) -> Path:
-        """Write the team (atomically; keys the studio does not know are kept)."""
+    async def save(self, team: Team, *, previous: str | None = None) -> Path:
+        """Write the team (atomically; keys the studio does not know are kept).
+
+        With ``previous`` (the builder's new team is ``""``, an edited one its name before the
+        edit) the file of ``previous`` is replaced, and another team's name is refused rather
+        than written over that team's file. Without it, the team's own file is replaced."""
         problems = team.problems()
         if problems:
             where, message = problems[0]
             raise TeamError(f"was not saved: {message}", where=where)
 
         def write() -> Path:
-            path = self.path_for(team)
+            if previous is None:
+                path = self.path_for(team)
+            else:
+                by_name = {e.name: e.path for e in self.list()}
+                if team.name != previous and team.name in by_name:
+                    raise TeamError(
+                        f'was not saved: there is already a team called "{team.name}"',
+                        path=by_name[team.name],
+                        where="$.name",
+                    )
+                path = by_name.get(previous) or self.path_for(team)
             atomic_write_text(path, team.to_text())
             return path
 
         return await asyncio.to_thread(write)
+
+    async def character_names(self) -> list[str]:
+        """The workspace's characters, the members a team can have (read off the loop)."""
+        return await asyncio.to_thread(self.characters.names)
 
     async def import_haas(self, folder: Path, team_name: str | None = None) -> ImportResult:
         """Characters and a team from ``folder/agents.yaml``. Existing characters are kept

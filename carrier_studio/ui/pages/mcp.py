@@ -46,9 +46,11 @@ from carrier_studio.ui.widgets.mcp_import_dialog import McpImportDialog
 from carrier_studio.ui.widgets.mcp_server_dialog import ServerDialog
 from carrier_studio.ui.widgets.page import Page
 from carrier_studio.ui.widgets.schema_form import SchemaForm
+from carrier_studio.ui.widgets.tool_maker_dialog import ToolMakerDialog
 
 if TYPE_CHECKING:
     from carrier_studio.core.mcp.importing import ConfigLocation, ImportCandidate
+    from carrier_studio.core.toolmaker import ToolCode
     from carrier_studio.services.mcp.manager import McpManager
     from carrier_studio.services.platform.secrets import SecretStore
 
@@ -71,6 +73,11 @@ class McpPageDeps:
     set_tool_policy: Callable[[str, str], Awaitable[None]]
     #: Where imported secrets go (the keyring); without it, imports keep them as written.
     secrets: SecretStore | None = None
+    #: The tool maker: write a server from a description (with progress), and save one. It
+    #: lives here because what it makes is an MCP server, added to this table turned off.
+    draft_tool: Callable[[str, Callable[[str], None]], Awaitable[ToolCode]] | None = None
+    save_tool: Callable[[ToolCode], Awaitable[Any]] | None = None
+    model_label: Callable[[], str] = lambda: "the default model"
 
 
 class McpPage(Page):
@@ -110,7 +117,21 @@ class McpPage(Page):
         self.reload_button = QPushButton("Reload file")
         self.reload_button.setToolTip("Read mcp_servers.json again (after editing it elsewhere)")
         self.reload_button.clicked.connect(self.reload)
-        for button in (self.add_button, self.edit_button, self.remove_button, self.import_button):
+        self.tool_button = QPushButton("Make a tool…")
+        self.tool_button.setObjectName("mcpMakeTool")
+        self.tool_button.setToolTip(
+            "Describe a tool; the default model writes an MCP server you review before it is "
+            "added here (turned off)"
+        )
+        self.tool_button.setEnabled(deps.draft_tool is not None and deps.save_tool is not None)
+        self.tool_button.clicked.connect(self.open_tool_maker)
+        for button in (
+            self.add_button,
+            self.edit_button,
+            self.remove_button,
+            self.import_button,
+            self.tool_button,
+        ):
             toolbar.addWidget(button)
         toolbar.addSpacing(16)
         for button in (self.restart_button, self.stop_button):
@@ -533,6 +554,16 @@ class McpPage(Page):
             self.tasks.start(
                 f"Saving the policy of {tool}", self.deps.set_tool_policy(tool, policy)
             )
+
+    def open_tool_maker(self) -> ToolMakerDialog | None:
+        if self.deps.draft_tool is None or self.deps.save_tool is None:
+            return None
+        dialog = ToolMakerDialog(
+            self.deps.draft_tool, self.deps.save_tool, self.deps.model_label(), self.tasks, self
+        )
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+        return dialog
 
     async def shutdown(self) -> None:
         if self._unsubscribe is not None:

@@ -1,4 +1,4 @@
-"""The Teams page: pick or import a team, watch it work on a live graph, speak as USER.
+"""The Teams page: build, edit or import a team, watch it work on a live graph, speak as USER.
 
 The page draws what the `TeamRunner` reports (services/teams/runner.py) and asks it to act;
 running, routing, guarding and storing all happen there. One runner at a time: Start runs turns
@@ -7,7 +7,7 @@ until the team stops, Step runs one, Stop ends the current turn at once.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,20 +24,20 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPushButton,
     QSplitter,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from carrier_studio.core import messages
 from carrier_studio.core.teams.events import TeamEvent
-from carrier_studio.core.teams.model import USER, Team
+from carrier_studio.core.teams.model import USER, Team, TeamError
 from carrier_studio.ui.tasks import TaskOwner
 from carrier_studio.ui.widgets.page import Page
+from carrier_studio.ui.widgets.team_builder import TeamBuilderDialog, TeamsEmptyState
 from carrier_studio.ui.widgets.team_graph import TeamGraph
-from carrier_studio.ui.widgets.tool_maker_dialog import ToolMakerDialog
 
 if TYPE_CHECKING:
-    from carrier_studio.core.toolmaker import ToolCode
     from carrier_studio.services.teams import ImportResult, TeamRunner, TeamService
 
 #: Transcript rows kept on screen; everything is in studio.db anyway.
@@ -57,10 +57,6 @@ _KIND_COLOR = {
 class TeamsPageDeps:
     teams: TeamService
     colors: Callable[[], dict[str, str]]
-    #: The tool maker: write a server from a description (with progress), and save one.
-    draft_tool: Callable[[str, Callable[[str], None]], Awaitable[ToolCode]] | None = None
-    save_tool: Callable[[ToolCode], Awaitable[Any]] | None = None
-    model_label: Callable[[], str] = lambda: "the default model"
     #: Emits when the theme changes (ThemeManager.changed), so the graph follows it.
     theme_changed: Any = None
 
@@ -102,6 +98,8 @@ class TeamsPage(Page):
         self.runner: TeamRunner | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self._teams: dict[str, Team] = {}
+        #: The team builder while it is open (tests fill it in).
+        self.builder: TeamBuilderDialog | None = None
 
         top = QHBoxLayout()
         top.addWidget(QLabel("Team"))
@@ -110,17 +108,40 @@ class TeamsPage(Page):
         self.picker.setMinimumWidth(220)
         self.picker.currentTextChanged.connect(self._on_picker_changed)
         top.addWidget(self.picker)
-        self.import_button = QPushButton("Import agents.yaml folder…")
+        self.new_button = QPushButton("New team…")
+        self.new_button.setObjectName("teamNew")
+        self.new_button.clicked.connect(self.new_team)
+        top.addWidget(self.new_button)
+        self.edit_button = QPushButton("Edit…")
+        self.edit_button.setObjectName("teamEdit")
+        self.edit_button.setToolTip("Change the members, who talks to whom, channels, budget")
+        self.edit_button.clicked.connect(self.edit_team)
+        top.addWidget(self.edit_button)
+        self.import_button = QPushButton("Import HAAS folder…")
         self.import_button.setObjectName("teamImport")
+        self.import_button.setToolTip("A folder with an agents.yaml: its agents become characters")
         self.import_button.clicked.connect(self._on_import_clicked)
         top.addWidget(self.import_button)
-        self.tool_button = QPushButton("Make a tool…")
-        self.tool_button.setObjectName("teamMakeTool")
-        self.tool_button.setEnabled(deps.draft_tool is not None and deps.save_tool is not None)
-        self.tool_button.clicked.connect(self.open_tool_maker)
-        top.addWidget(self.tool_button)
         top.addStretch(1)
         self.body.addLayout(top)
+
+        # Without a team the page says what a team is and offers the two ways to get one,
+        # instead of an empty graph and buttons that do nothing.
+        self.stack = QStackedWidget()
+        self.body.addWidget(self.stack, 1)
+        self.empty = TeamsEmptyState()
+        self.empty_text, self.empty_new, self.empty_import = (
+            self.empty.text,
+            self.empty.new_button,
+            self.empty.import_button,
+        )
+        self.empty_new.clicked.connect(self.new_team)
+        self.empty_import.clicked.connect(self._on_import_clicked)
+        self.stack.addWidget(self.empty)
+        view = QWidget()
+        self.view = QVBoxLayout(view)
+        self.view.setContentsMargins(0, 0, 0, 0)
+        self.stack.addWidget(view)
 
         controls = QHBoxLayout()
         self.start_button = QPushButton("Start")
@@ -140,7 +161,7 @@ class TeamsPage(Page):
         self.status_label.setObjectName("teamStatus")
         self.status_label.setWordWrap(True)
         controls.addWidget(self.status_label, 1)
-        self.body.addLayout(controls)
+        self.view.addLayout(controls)
 
         # What the last import changed, per member, stays on the page: a message box would be
         # gone before the user has compared it with the graph.
@@ -149,7 +170,7 @@ class TeamsPage(Page):
         self.import_report.setWordWrap(True)
         self.import_report.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.import_report.setVisible(False)
-        self.body.addWidget(self.import_report)
+        self.view.addWidget(self.import_report)
 
         splitter = QSplitter()
         left = QWidget()
@@ -173,7 +194,7 @@ class TeamsPage(Page):
         self.transcript.setSpacing(2)
         splitter.addWidget(self.transcript)
         splitter.setSizes([420, 560])
-        self.body.addWidget(splitter, 1)
+        self.view.addWidget(splitter, 1)
 
         speak = QHBoxLayout()
         speak.addWidget(QLabel("Speak as USER to"))
@@ -189,7 +210,7 @@ class TeamsPage(Page):
         self.send_button.setObjectName("teamSend")
         self.send_button.clicked.connect(self.send)
         speak.addWidget(self.send_button)
-        self.body.addLayout(speak)
+        self.view.addLayout(speak)
 
         # A task is still registered while its own finally runs: buttons follow its end.
         self.tasks.finished.connect(self._on_tasks_finished)
@@ -234,9 +255,10 @@ class TeamsPage(Page):
         team = self.team
         self.transcript.clear()
         self.recipient.clear()
+        self.stack.setCurrentIndex(0 if team is None else 1)
         if team is None:
             self.graph.set_team([], [], {})
-            self.status_label.setText("No team yet: import a folder with an agents.yaml.")
+            self.status_label.setText("")
             self._update_buttons()
             return
         self.graph.set_team(team.names, team.links(), team.channels(), team.entry_member)
@@ -254,6 +276,42 @@ class TeamsPage(Page):
                 f"{len(team.names)} members, a budget of {team.turn_budget} turns."
             )
         self._update_buttons()
+
+    def new_team(self) -> None:
+        self.tasks.start("Building a team", self._build(None), busy=[self.new_button])
+
+    def edit_team(self) -> None:
+        if self.team is not None and not self.running:
+            self.tasks.start("Editing the team", self._build(self.team), busy=[self.edit_button])
+
+    async def _build(self, team: Team | None) -> None:
+        """Ask for the team (a new one, or ``team`` changed) and save it. When saving fails
+        (another team has the name) the builder opens again as it was left."""
+        characters = await self.deps.teams.character_names()
+        if not characters and team is None:
+            messages.warning(
+                "A team is made of characters, and this workspace has none yet.",
+                "Create a character on the Characters page, or import a HAAS folder.",
+            )
+            return
+        previous = team.name if team else ""
+        dialog = self.builder = TeamBuilderDialog(characters, team, self)
+        try:
+            while True:
+                if not await dialog.answered():
+                    return
+                built = dialog.team()
+                try:
+                    await self.deps.teams.save(built, previous=previous)
+                except TeamError as exc:
+                    messages.error(f"The team {built.name} {exc.message}")
+                    continue
+                break
+        finally:
+            self.builder = None
+            dialog.deleteLater()
+        messages.info(f"Saved the team {built.name}.")
+        await self.reload(select=built.name)
 
     def _on_import_clicked(self) -> None:
         folder = self.ask_folder(self)
@@ -284,6 +342,8 @@ class TeamsPage(Page):
     def _update_buttons(self) -> None:
         busy = self.running
         has_team = self.team is not None
+        self.edit_button.setEnabled(has_team and not busy)
+        self.new_button.setEnabled(not busy)
         self.start_button.setEnabled(has_team and not busy)
         self.step_button.setEnabled(has_team and not busy)
         self.stop_button.setEnabled(busy)
@@ -402,18 +462,6 @@ class TeamsPage(Page):
         while self.transcript.count() > TRANSCRIPT_ROWS:
             self.transcript.takeItem(0)
         self.transcript.scrollToBottom()
-
-    # -- tools -----------------------------------------------------------------------------
-
-    def open_tool_maker(self) -> ToolMakerDialog | None:
-        if self.deps.draft_tool is None or self.deps.save_tool is None:
-            return None
-        dialog = ToolMakerDialog(
-            self.deps.draft_tool, self.deps.save_tool, self.deps.model_label(), self.tasks, self
-        )
-        dialog.finished.connect(dialog.deleteLater)
-        dialog.open()
-        return dialog
 
     async def shutdown(self) -> None:
         if self.runner is not None:
