@@ -483,3 +483,26 @@ def test_a_handoff_is_recorded_and_answered_by_the_other_character(tmp_path, key
     assert turn.handoffs == ["Ada"] and turn.agent == "Ada"
     assert turn.reply == "Ada here: on it."
     assert record.passed, record.verdicts
+
+
+def test_long_conversations_are_fitted_to_the_window_as_in_the_chat(tmp_path, keyring_backend):
+    # test-model has the default 8192-token window; each message is ≈2,250 tokens.
+    messages = [f"Turn {i}: " + "word " * 1800 for i in range(3)]
+
+    async def run():
+        server, ws = await _open(tmp_path, keyring_backend)
+        try:
+            server.script(text("One."), text("Two."), text("Three."))
+            path = ws.root / "scenarios" / "long.yaml"
+            tested = scenario(path, *[(m, []) for m in messages])
+            records = await ws.service().run([tested], [MODEL])
+            return records, [json.dumps(r.body) for r in server.requests]
+        finally:
+            await ws.db.close()
+            await server.close()
+
+    (record,), bodies = go(run())
+    assert record.error is None, record.error
+    assert [t.reply for t in record.turns] == ["One.", "Two.", "Three."]
+    assert "Turn 0:" in bodies[1]  # the second request still fits the first turn
+    assert "Turn 0:" not in bodies[2] and "Turn 2:" in bodies[2]  # the third does not

@@ -155,17 +155,27 @@ async def _session(run: Run) -> Any:
     )
     agent = await asyncio.to_thread(factory.build, run.doc)
 
-    def with_memories(data: Any) -> Any:
-        block = run.memory_block
-        if not block or data.agent.name != tested:
-            return data.model_data
-        from agents.run_config import ModelInputData
+    from agents.run_config import ModelInputData
 
-        instructions = data.model_data.instructions or ""
-        return ModelInputData(
-            input=data.model_data.input,
-            instructions=f"{instructions}\n\n{block}" if instructions else block,
-        )
+    from carrier_studio.core.runtime.context_budget import context_window, fit
+
+    window = context_window(run.choice.model)
+
+    def with_memories(data: Any) -> Any:
+        """As the chat sends a request: this turn's memories in the tested character's
+        instructions, then without the oldest turns that no longer fit the model's window."""
+        model_data = data.model_data
+        block = run.memory_block
+        if block and data.agent.name == tested:
+            instructions = model_data.instructions or ""
+            model_data = ModelInputData(
+                input=model_data.input,
+                instructions=f"{instructions}\n\n{block}" if instructions else block,
+            )
+        kept, dropped = fit(model_data.instructions or "", list(model_data.input), window)
+        if not dropped:
+            return model_data
+        return ModelInputData(input=kept, instructions=model_data.instructions)
 
     config = RunConfig(
         tracing_disabled=True,
