@@ -90,3 +90,13 @@ def test_model_strings():
     ]:
         with pytest.raises(ModelSpecError, match=words):
             parse_model(text, providers)
+
+
+def test_a_runs_cost_comes_from_list_prices_or_is_not_guessed():
+    from carrier_studio.core.scenarios.pricing import cost_usd
+
+    # gpt-4.1-mini, not gpt-4.1: the longest prefix wins; dated snapshots find their family.
+    assert cost_usd("openai", "gpt-4.1-mini-2025-04-14", 1_000_000, 1_000_000) == 2.0
+    assert cost_usd("anthropic", "claude-sonnet-4-5", 2000, 1000) == (2000 * 3 + 1000 * 15) / 1e6
+    assert cost_usd("openai-compatible", "gpt-4.1", 1000, 1000) is None
+    assert cost_usd("openai", "some-future-model", 1000, 1000) is None

@@ -19,6 +19,7 @@ from carrier_studio.core.characters.document import CharacterDoc
 from carrier_studio.core.errors import CarrierError
 from carrier_studio.core.scenarios.cassette import Cassette, Fingerprint, cassette_path
 from carrier_studio.core.scenarios.model import Scenario
+from carrier_studio.core.scenarios.pricing import cost_usd
 from carrier_studio.core.scenarios.record import RunRecord
 from carrier_studio.core.settings import ModelChoice
 from carrier_studio.services.platform.secrets import character_secret_values
@@ -63,6 +64,12 @@ async def run_scenario(
             await _prepare(run)
             session = await _session(run)
             await run_turns(run, session, record)
+            record.cost_usd = cost_usd(
+                choice.provider,
+                choice.model,
+                sum(t.input_tokens for t in record.turns),
+                sum(t.output_tokens for t in record.turns),
+            )
             await _judge(run, record)
             if mode == "record" and run.tape.cassette is not None and run.tape.path is not None:
                 await asyncio.to_thread(_save, run.tape.path, run.tape.cassette.to_json())
