@@ -254,6 +254,8 @@ def _line(record: RunRecord) -> str:
     parts = [status(record), record.scenario, "on", record.model]
     if record.error is None:
         parts.append(f"· {record.latency_s:.1f} s · {record.tokens} tokens")
+        if record.cost_usd is not None:  # list prices (core/scenarios/pricing.py)
+            parts.append(f"· ${record.cost_usd:.4f}")
         failed = sum(not v.passed for v in record.verdicts)
         if failed:
             parts.append(f"· {failed} of {len(record.verdicts)} expectations failed")
