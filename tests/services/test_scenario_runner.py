@@ -276,15 +276,21 @@ def test_a_simulated_user_plays_its_brief(tmp_path, keyring_backend):
                 simulated_user=SimulatedUser("You want a book title.", 4, None, at(path, 3)),
                 expect=(Expect("contains", "lamp", at(path, 8)),),
             )
-            return await ws.service().run([tested], [MODEL])
+            (recorded,) = await ws.service().run([tested], [MODEL], mode="record")
+        finally:
+            await server.close()
+        try:
+            (replayed,) = await ws.service().run([tested], [MODEL], mode="replay")
+            return recorded, replayed
         finally:
             await ws.db.close()
-            await server.close()
 
-    (record,) = go(run())
-    assert record.error is None, record.error
-    assert [t.user for t in record.turns] == ["Hi Ada, can you help with a title?"]
-    assert record.passed
+    recorded, replayed = go(run())
+    for record in (recorded, replayed):
+        assert record.error is None, record.error
+        assert [t.user for t in record.turns] == ["Hi Ada, can you help with a title?"]
+        assert [t.reply for t in record.turns] == ["How about 'The Lamp'?"]
+        assert record.passed
 
 
 def transcript_of(record):
