@@ -25,6 +25,7 @@ from carrier_studio.core.sdk_import import import_modules
 from carrier_studio.core.settings import WORKSPACE_DEFAULT, ConversationModel
 from carrier_studio.services.characters import CharacterStore
 from carrier_studio.services.chat.conversations import ConversationStore
+from carrier_studio.services.chat.greeting import greet, greeting_choice, next_greeting
 from carrier_studio.services.chat.mcp_tools import server_names, server_status
 from carrier_studio.services.chat.thread import ChatThread, ThreadDeps
 from carrier_studio.services.mcp import McpManager
@@ -246,3 +247,22 @@ class ChatService:
         del self._threads[thread.id]
         self._models.pop(thread.id, None)
         return True
+
+    # -- greetings (services/chat/greeting.py) -------------------------------------------------
+
+    async def greet(self, conversation_id: int, character: str) -> bool:
+        """Open a new conversation with its character's greeting (False: it has none)."""
+        doc = (await self.characters_by_name()).get(character)
+        return doc is not None and await greet(self.conversations, conversation_id, doc)
+
+    async def greeting_choice(self, conversation_id: int, character: str) -> tuple[int, int] | None:
+        """(the greeting showing, how many) while only a greeting was said; else None."""
+        doc = (await self.characters_by_name()).get(character)
+        if doc is None:
+            return None
+        return await greeting_choice(self.conversations, conversation_id, doc)
+
+    async def next_greeting(self, conversation_id: int, character: str) -> bool:
+        """Replace the greeting with the character's next one; reopen the thread after it."""
+        doc = (await self.characters_by_name()).get(character)
+        return doc is not None and await next_greeting(self.conversations, conversation_id, doc)

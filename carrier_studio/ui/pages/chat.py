@@ -71,6 +71,7 @@ from carrier_studio.ui.widgets.chat_items import (
     Transcript,
 )
 from carrier_studio.ui.widgets.chat_servers import ServersCard
+from carrier_studio.ui.widgets.chat_tools import ContextMeter, ConversationExport
 from carrier_studio.ui.widgets.elided_label import ElidedLabel
 from carrier_studio.ui.widgets.memory_card import MemoryCardActions
 from carrier_studio.ui.widgets.page import Page
@@ -189,6 +190,8 @@ class ChatPage(Page):
             self.save_test_button.setToolTip("Turn this conversation into a character test")
             self.save_test_button.clicked.connect(self.save_as_test)
             layout.addWidget(self.save_test_button)
+        self.export = ConversationExport(self._export_source, self.tasks, self)
+        layout.addWidget(self.export)
         return panel
 
     def _build_conversation(self) -> QWidget:
@@ -232,12 +235,16 @@ class ChatPage(Page):
         self.scroll.setWidget(self.transcript)
         self.scroll.verticalScrollBar().rangeChanged.connect(self._on_scroll_range_changed)
         layout.addWidget(self.scroll, 1)
+        layout.addLayout(self._build_context_row())
         row = QHBoxLayout()
         self.composer = Composer()
         self.composer.setObjectName("composer")
         self.composer.setPlaceholderText("Message… (Enter sends, Shift+Enter adds a line)")
         self.composer.setMaximumHeight(110)
         self.composer.submitted.connect(self.send)
+        self._meter_timer = QTimer(self, singleShot=True, interval=150)
+        self._meter_timer.timeout.connect(self._update_meter)
+        self.composer.textChanged.connect(self._meter_timer.start)
         row.addWidget(self.composer, 1)
         self.send_button = QPushButton("Send")
         self.send_button.setObjectName("sendButton")
@@ -333,6 +340,8 @@ class ChatPage(Page):
         self._scroll_to_end()
         self._set_conversation_enabled(True)
         self._update_send_button()
+        self._update_meter()
+        await self._show_greeting_choice()
         await self._show_models()
 
     def new_conversation(self) -> None:
@@ -342,6 +351,7 @@ class ChatPage(Page):
 
     async def _new(self, character: str, then_send: bool = False) -> None:
         conversation_id = await self.deps.chat.conversations.create(character)
+        await self.deps.chat.greet(conversation_id, character)
         await self._load_conversations(select=conversation_id)
         await self._open(conversation_id)
         self.composer.setFocus()
@@ -632,6 +642,7 @@ class ChatPage(Page):
                 card.set_waiting(False)
             self._update_send_button()
             self._mark_last_retry()
+            self._after_turn()
             self.turn_finished.emit()
 
     def _show(self, event: ChatEvent) -> None:
@@ -693,12 +704,82 @@ class ChatPage(Page):
         # No conversation, no model to choose: the heading gets the row.
         self.model_label.setVisible(enabled)
         self.model.setVisible(enabled)
+        self.context_meter.setVisible(enabled)
+        if not enabled:
+            self.greeting_button.hide()
         for widget in (
             self.model,
             self.rename_button,
             self.delete_button,
+            self.export,
         ):
             widget.setEnabled(enabled)
+
+    # -- greeting, context meter, export ------------------------------------------------------
+
+    def _build_context_row(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        self.greeting_button = QPushButton("Another greeting")
+        self.greeting_button.setObjectName("anotherGreeting")
+        self.greeting_button.setToolTip("Open this conversation with the character's next greeting")
+        self.greeting_button.clicked.connect(self._on_greeting_clicked)
+        self.greeting_button.hide()
+        row.addWidget(self.greeting_button)
+        row.addStretch(1)
+        self.context_meter = ContextMeter()
+        row.addWidget(self.context_meter)
+        return row
+
+    async def _show_greeting_choice(self) -> None:
+        """'Another greeting (1/3)' while the conversation holds only one of several."""
+        thread = self.thread
+        self.greeting_button.hide()
+        if thread is None:
+            return
+        choice = await self.deps.chat.greeting_choice(thread.id, thread.character)
+        if choice is not None and self.thread is thread and not self._running:
+            self.greeting_button.setText(f"Another greeting ({choice[0] + 1}/{choice[1]})")
+            self.greeting_button.show()
+
+    def _on_greeting_clicked(self) -> None:
+        if self.thread is not None and not self._running:
+            self.tasks.start("Choosing another greeting", self._next_greeting(self.thread.id))
+
+    async def _next_greeting(self, conversation_id: int) -> None:
+        thread = self.thread
+        if thread is None:
+            return
+        if await self.deps.chat.next_greeting(conversation_id, thread.character):
+            await self._open(conversation_id)  # a fresh thread: the model sees the new one
+
+    def _update_meter(self) -> None:
+        thread = self.thread
+        if thread is None:
+            self.context_meter.show_budget(None)
+            return
+        self.context_meter.show_budget(thread.context.budget(self.composer.toPlainText()))
+
+    def _after_turn(self) -> None:
+        thread = self.thread
+        self.greeting_button.hide()
+        if thread is None:
+            return
+        self._update_meter()
+        if thread.context.left_out:
+            notice = Notice(
+                f"The model was not sent the oldest {thread.context.left_out} messages: they no "
+                "longer fit its context window (the conversation keeps them)."
+            )
+            notice.setObjectName("contextTrimmed")
+            notice.setWordWrap(True)
+            self.transcript.add(notice)
+
+    async def _export_source(self) -> tuple[str, str, list[Stored]] | None:
+        thread = self.thread
+        if thread is None:
+            return None
+        stored = await self.deps.chat.conversations.transcript(thread.id)
+        return thread.conversation.title, thread.character, stored
 
     def save_as_test(self) -> None:
         """Save the open conversation as a scenario file on the Tests page (#17)."""
