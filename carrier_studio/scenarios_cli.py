@@ -117,6 +117,11 @@ def _matrix(path: Path) -> dict[str, Any]:
     unknown = sorted(set(data) - {"models", "scenarios", "jobs"})
     if unknown:
         raise StartError(f"{path}: unknown field {unknown[0]!r} (known: models, scenarios, jobs)")
+    jobs = data.get("jobs", 2)
+    if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
+        raise StartError(f"{path}: jobs must be a whole number, 1 or more, not {jobs!r}")
+    if not isinstance(data.get("scenarios", []), list):
+        raise StartError(f"{path}: scenarios must be a list of files or folders")
     return data
 
 
