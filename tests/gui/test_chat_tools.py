@@ -57,6 +57,7 @@ def test_the_greeting_opens_the_chat_and_another_can_take_its_place(chat, loop, 
     page, studio = chat
     assert _texts(page) == [("assistant", "Hello you, Ada here.")]
     assert page.greeting_button.text() == "Another greeting (1/3)"
+    assert _items(page, MessageBubble)[0].retry_button.isHidden()  # nothing to answer again
     page.greeting_button.click()
     _settle(page, studio, loop, lambda: page.greeting_button.text().endswith("(2/3)"))
     assert _texts(page) == [("assistant", "Back again?")]
@@ -72,6 +73,8 @@ def test_the_greeting_opens_the_chat_and_another_can_take_its_place(chat, loop, 
 
 def test_the_meter_warns_and_a_long_message_leaves_the_greeting_out(chat, loop, server):
     page, studio = chat
+    # The character's instructions count as soon as its agent is built (not at the first key).
+    wait_until(loop, lambda: page.context_meter.budget and page.context_meter.budget.tokens > 300)
     QTest.keyClicks(page.composer, "Short question")
     wait_until(loop, lambda: "tokens" in page.context_meter.text())
     assert "over" not in page.context_meter.text()

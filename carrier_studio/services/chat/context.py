@@ -34,6 +34,10 @@ class ContextFit:
         #: How many input items the last model call was sent without (0: all of them).
         self.left_out = 0
 
+    def ready(self) -> bool:
+        """Whether the agent is built, so `budget` counts its instructions."""
+        return self._agent() is not None
+
     def window(self) -> int:
         return context_window(self._model())
 

@@ -243,6 +243,7 @@ class ChatPage(Page):
         self.composer.setMaximumHeight(110)
         self.composer.submitted.connect(self.send)
         self._meter_timer = QTimer(self, singleShot=True, interval=150)
+        self._meter_checks = 0
         self._meter_timer.timeout.connect(self._update_meter)
         self.composer.textChanged.connect(self._meter_timer.start)
         row.addWidget(self.composer, 1)
@@ -340,6 +341,7 @@ class ChatPage(Page):
         self._scroll_to_end()
         self._set_conversation_enabled(True)
         self._update_send_button()
+        self._meter_checks = 0
         self._update_meter()
         await self._show_greeting_choice()
         await self._show_models()
@@ -508,7 +510,9 @@ class ChatPage(Page):
         bubbles = [w for w in self.transcript.items() if isinstance(w, MessageBubble)]
         for bubble in bubbles:
             bubble.retry_button.hide()
-        if bubbles and bubbles[-1].role == "assistant" and not self._running:
+        # A greeting alone has no message to answer again.
+        asked = any(b.role == "user" for b in bubbles)
+        if bubbles and bubbles[-1].role == "assistant" and asked and not self._running:
             bubbles[-1].retry_button.show()
 
     def _error_card(self, message: str, hint: str, retry_after: float | None) -> ErrorCard:
@@ -758,6 +762,13 @@ class ChatPage(Page):
             self.context_meter.show_budget(None)
             return
         self.context_meter.show_budget(thread.context.budget(self.composer.toPlainText()))
+        if not thread.context.ready() and self._meter_checks < 40:
+            # The agent is still being built: its instructions count once it is (polled for at
+            # most 12 s; an agent that cannot be built says why when a message is sent).
+            self._meter_checks += 1
+            self._meter_timer.start(300)
+        elif thread.context.ready():
+            self._meter_checks = 0
 
     def _after_turn(self) -> None:
         thread = self.thread

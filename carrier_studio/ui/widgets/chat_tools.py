@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from PySide6.QtGui import QAction, QGuiApplication
-from PySide6.QtWidgets import QFileDialog, QLabel, QMenu, QToolButton, QWidget
+from PySide6.QtWidgets import QFileDialog, QLabel, QMenu, QPushButton, QWidget
 
 from carrier_studio.core import messages
 from carrier_studio.core.runtime.context_budget import Budget, reserve
@@ -28,7 +28,7 @@ def _file_name(title: str) -> str:
     return name[:60]
 
 
-class ConversationExport(QToolButton):
+class ConversationExport(QPushButton):
     """ "Copy / Export" with a menu: copy as Markdown, export as Markdown or JSON."""
 
     def __init__(self, source: Source, tasks: TaskOwner, parent: QWidget | None = None) -> None:
@@ -38,7 +38,6 @@ class ConversationExport(QToolButton):
         self.setObjectName("conversationExport")
         self.setText("Copy / Export")
         self.setToolTip("Copy the conversation as Markdown, or save it as Markdown or JSON")
-        self.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QMenu(self)
         self.copy_action = QAction("Copy as Markdown", self)
         self.copy_action.triggered.connect(self.copy_markdown)
