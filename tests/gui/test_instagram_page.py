@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtCore import QDateTime, QEvent, QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
@@ -230,6 +230,19 @@ def test_a_file_that_fails_preflight_says_why_and_converts_only_with_consent(wor
     page.convert_button.click()
     assert page.convert_consent and page.queue_button.isEnabled()
     assert "a converted JPEG copy will be queued" in page.problems.text()
+    settle(loop, page)
+    # The strip shows what will be queued: the converted copies, with no warning left on them.
+    strip = page.drop_zone.strip
+    assert [strip.item(i).text()[:1] for i in range(3)] == ["l", "p", "h"], "no ⚠ marks"
+    assert all("\n" not in strip.item(i).toolTip() for i in range(3)), "no problem tooltips"
+    assert set(page.converted_previews) == {str(png), str(wide), str(big)}
+    assert all(page.drop_zone.has_thumbnail(str(p)) for p in (png, wide, big))
+    with Image.open(page.converted_previews[str(wide)]) as preview:
+        assert preview.format == "JPEG" and abs(preview.width / preview.height - 1.91) < 0.01
+    # The panorama's thumbnail is the 1.91:1 crop, not the 3:1 original: count its rows.
+    shown = strip.item(1).icon().pixmap(72, 72).toImage()
+    rows = sum(1 for y in range(shown.height()) if shown.pixelColor(36, y).alpha() > 0)
+    assert abs(rows - 72 / 1.91) <= 2, f"{rows} rows of 72: the uncropped picture"
     page.queue_draft()
     settle(loop, page)
     (post,) = loop.run_until_complete(rig.queue.list())
@@ -394,6 +407,71 @@ def test_reordering_the_list_is_stored(world, loop):
     stored = [p.id for p in loop.run_until_complete(rig.queue.list())]
     assert stored == [ids[2], ids[0], ids[1]]
     assert page.post_list.post_ids() == stored
+
+
+def open_editor(page, loop):
+    page.edit_button.click()
+    wait_until(loop, lambda: page.post_editor is not None and page.post_editor.isVisible())
+    return page.post_editor
+
+
+def test_a_queued_carousel_shows_every_item_and_its_caption_time_and_order_are_edited(world, loop):
+    page, rig, _llm, _answers, tmp = world
+    files = [media.jpeg(tmp / "in" / f"{name}.jpg", size=(1080, 1350)) for name in "abc"]
+    post = loop.run_until_complete(rig.queue.add(files, caption="Three looks"))
+    settle(loop, page)
+    page.post_list.select_id(post.id)
+    settle(loop, page)
+    strip = page.detail_media
+    assert strip.isVisibleTo(page) and strip.count() == 3
+    assert [strip.item(i).text() for i in range(3)] == ["1. a.jpg", "2. b.jpg", "3. c.jpg"]
+    assert strip.decoded() == [True, True, True], "every item shows its picture"
+
+    editor = open_editor(page, loop)
+    settle_thumbnails = editor.media.decoded
+    wait_until(loop, lambda: settle_thumbnails() == [True, True, True])
+    editor.caption.setPlainText("x" * 2201)
+    save = editor.buttons.button(editor.buttons.StandardButton.Save)
+    assert not save.isEnabled() and "Instagram allows 2200" in editor.problems.text()
+    editor.caption.setPlainText("Three looks, reordered #autumn")
+    editor.now.setChecked(False)
+    when = datetime(2031, 5, 6, 7, 8).astimezone()
+    editor.schedule.setDateTime(QDateTime(when.replace(tzinfo=None)))
+    editor.media.setCurrentRow(2)
+    editor.left_button.click()
+    editor.left_button.click()  # c first
+    assert editor.media.order() == [2, 0, 1]
+    save.click()
+    settle(loop, page)
+
+    stored = loop.run_until_complete(rig.queue.get(post.id))
+    assert stored.caption == "Three looks, reordered #autumn" and stored.scheduled_at == when
+    assert [Path(m.source).name for m in stored.media] == ["c.jpg", "a.jpg", "b.jpg"]
+    assert page.post_editor is None
+    wait_until(loop, lambda: strip.item(0) is not None and strip.item(0).text() == "1. c.jpg")
+
+
+def test_a_post_cannot_be_edited_once_publishing_starts(world, loop, message_bus):
+    page, rig, _llm, _answers, tmp = world
+    files = [media.jpeg(tmp / "in" / f"{name}.jpg") for name in "ab"]
+    post = loop.run_until_complete(rig.queue.add(files, caption="before"))
+    settle(loop, page)
+    page.post_list.select_id(post.id)
+    settle(loop, page)
+    editor = open_editor(page, loop)
+    editor.caption.setPlainText("after")
+    # The worker starts uploading while the dialog is open.
+    read = loop.run_until_complete(rig.queue.get(post.id))
+    loop.run_until_complete(
+        rig.queue.save_step(read.transition(PostState.UPLOADING), PostState.QUEUED, step="upload")
+    )
+    editor.buttons.button(editor.buttons.StandardButton.Save).click()
+    settle(loop, page)
+    (said,) = [m.text for m in message_bus.held() if "was not changed" in m.text]
+    assert "uploading and can no longer be edited" in said
+    assert loop.run_until_complete(rig.queue.get(post.id)).caption == "before"
+    wait_until(loop, lambda: page.selected_post.state is PostState.UPLOADING)
+    assert not page.edit_button.isEnabled()
 
 
 def test_publishing_fills_the_timeline_and_retry_and_cancel_ask_first(world, loop):

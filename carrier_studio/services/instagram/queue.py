@@ -389,9 +389,13 @@ class InstagramQueue:
         alt_text: str | None = None,
         scheduled_at: datetime | None | object = _UNSET,
         character: str | None = None,
+        media_order: Sequence[int] | None = None,
     ) -> QueuedPost:
         """Edit a post that has not started publishing (queued, failed or cancelled).
 
+        ``media_order`` lists the media's current indexes in their new order (a carousel's
+        order): the files and their uploads stay as they are; only the carousel's container,
+        which lists its items in order, is made anew. Everything changes in one transaction.
         A caption that breaks the rules raises `QueuePreflightError`; nothing is changed.
         """
         if caption is not None and (findings := check_caption(caption)):
@@ -414,6 +418,9 @@ class InstagramQueue:
                         f"post {post_id} is {post.state.value} and can no longer be edited",
                         where="state",
                     )
+                moved = media_order is not None and self._reorder_media(conn, post, media_order)
+                if moved:
+                    changes["container_stale"] = int(post.container_id is not None)
                 if changes:
                     if "caption" in changes or "alt_text" in changes:
                         # A container carries the caption it was made with: make a new one.
@@ -428,6 +435,42 @@ class InstagramQueue:
         await self._db.run(write)
         self._notify("updated", post_id)
         return await self.get(post_id)
+
+    async def reorder_media(self, post_id: int, order: Sequence[int]) -> QueuedPost:
+        """Put a post's media in ``order`` (`update` with ``media_order`` alone)."""
+        return await self.update(post_id, media_order=order)
+
+    @staticmethod
+    def _reorder_media(conn: apsw.Connection, post: QueuedPost, order: Sequence[int]) -> bool:
+        """Renumber the post's media rows to ``order``; True when the order changed."""
+        if sorted(order) != list(range(len(post.media))):
+            raise InstagramError(
+                f"the new order {list(order)} must list each of post {post.id}'s "
+                f"{len(post.media)} items once",
+                where="media",
+            )
+        if list(order) == sorted(order):
+            return False
+        # Two passes: (post_id, idx) is the key, so no row may take an index still taken.
+        for new, old in enumerate(order):
+            conn.execute(
+                "UPDATE instagram_media SET idx = ? WHERE post_id = ? AND idx = ?",
+                (-1 - new, post.id, old),
+            )
+        conn.execute(
+            "UPDATE instagram_media SET idx = -1 - idx WHERE post_id = ? AND idx < 0", (post.id,)
+        )
+        return True
+
+    async def converted_preview(self, source: Path) -> Path:
+        """A JPEG of ``source`` as `add` would convert it, for the draft's thumbnail after the
+        user agreed to convert: kept under the queue's folder (``previews/``), never beside
+        the user's file. Raises what the conversion raises (`ImageRefusedError`)."""
+        import hashlib
+
+        key = hashlib.sha1(str(Path(source).resolve()).encode(), usedforsecurity=False)
+        dest = self.media_dir / "previews" / f"{key.hexdigest()[:16]}.jpg"
+        return await asyncio.to_thread(instagram_media.convert_for_instagram, Path(source), dest)
 
     async def reorder(self, ordered_ids: Sequence[int], *, by: object | None = None) -> None:
         """Put the posts in this order (drag to reorder); posts not named keep their relative

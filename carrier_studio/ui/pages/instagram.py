@@ -61,6 +61,7 @@ from carrier_studio.ui.widgets.instagram_drop import (
     load_icon,
     placeholder,
 )
+from carrier_studio.ui.widgets.instagram_edit import MediaStrip, PostEditDialog
 from carrier_studio.ui.widgets.instagram_posts import ICON, PostList
 from carrier_studio.ui.widgets.instagram_quota import QuotaGauge
 from carrier_studio.ui.widgets.instagram_timeline import Timeline
@@ -161,6 +162,12 @@ class InstagramPage(Page):
         self._quota_note = ""
         self._quota_read_once = False
         self.posts: list[QueuedPost] = []
+        #: The draft's thumbnails by file (a redraw of the strip puts them back), and the
+        #: converted previews shown instead once the user agreed to convert.
+        self._draft_icons: dict[str, tuple[QIcon, bool]] = {}
+        self.converted_previews: dict[str, Path] = {}
+        #: The post editor while it is open (tests fill it in).
+        self.post_editor: PostEditDialog | None = None
         self._build()
         self._unsubscribe = deps.queue.changed.subscribe(self._on_queue_changed)
         self._shortcuts()
@@ -280,9 +287,19 @@ class InstagramPage(Page):
         self.cancel_button.setObjectName("instagramCancel")
         self.cancel_button.setToolTip("Stop this post (Delete)")
         self.cancel_button.clicked.connect(self.cancel_selected)
+        self.edit_button = QPushButton("Edit…")
+        self.edit_button.setObjectName("instagramEdit")
+        self.edit_button.setToolTip("Change the caption, time or order (until publishing starts)")
+        self.edit_button.clicked.connect(self.edit_selected)
+        actions.addWidget(self.edit_button)
         actions.addWidget(self.retry_button)
         actions.addWidget(self.cancel_button)
         detail_layout.addLayout(actions)
+        # A carousel shows every item, in order (the list's card shows only the first).
+        self.detail_media = MediaStrip()
+        self.detail_media.setObjectName("instagramPostMedia")
+        self.detail_media.hide()
+        detail_layout.addWidget(self.detail_media)
         self.timeline = Timeline(colors)
         detail_layout.addWidget(self.timeline, 1)
         right.addWidget(detail)
@@ -320,9 +337,12 @@ class InstagramPage(Page):
             return
         self.files.extend(new)
         self.convert_consent = False
+        self.converted_previews = {}
         if not self._kind_by_hand:
             self.editor.set_kind(self._inferred_kind())
         self.drop_zone.show_files(self.files, {})
+        for path, (icon, decoded) in self._draft_icons.items():
+            self.drop_zone.set_thumbnail(path, icon, decoded)
         self.tasks.start(f"Loading thumbnails of {len(new)} files", self._load_thumbnails(new))
         self._check_media()
 
@@ -331,6 +351,8 @@ class InstagramPage(Page):
         self.media_findings = []
         self._checked_files = None
         self.convert_consent = False
+        self._draft_icons = {}
+        self.converted_previews = {}
         self._kind_by_hand = False
         self.drop_zone.show_files([], {})
         self._show_draft()
@@ -354,6 +376,7 @@ class InstagramPage(Page):
     async def _load_thumbnails(self, paths: list[str]) -> None:
         for path in paths:
             icon, decoded = await load_icon(path)
+            self._draft_icons[path] = (icon, decoded)
             self.drop_zone.set_thumbnail(path, icon, decoded)
 
     def _check_media(self) -> None:
@@ -397,14 +420,15 @@ class InstagramPage(Page):
     def _show_draft(self) -> None:
         findings = self.draft_findings() if self.files or self.editor.text() else []
         checking = bool(self.files) and self._checked_files is None
+        fixable = self._fixable(findings)
         by_file: dict[str, list[str]] = {}
         for finding in self.media_findings:
-            if finding.file:
+            # A file the user agreed to convert has no problem left: no warning mark on it.
+            if finding.file and not (self.convert_consent and finding in fixable):
                 by_file.setdefault(finding.file, []).append(finding.message)
         self.drop_zone.mark_problems({k: "; ".join(v) for k, v in by_file.items()})
         lines = []
         colors = self.deps.colors()
-        fixable = self._fixable(findings)
         for finding in findings:
             fixed = finding in fixable and self.convert_consent
             color = colors["ok"] if fixed else colors["warn" if finding.warning else "error"]
@@ -441,6 +465,18 @@ class InstagramPage(Page):
             return
         self.convert_consent = True
         self._show_draft()
+        self.tasks.start("Previewing the converted images", self._preview_converted(fixable))
+
+    async def _preview_converted(self, files: list[str]) -> None:
+        """Show each converted copy's thumbnail in place of its original: what will be
+        queued (cropped, flattened), not the picture that failed."""
+        for path in files:
+            preview = await self.deps.queue.converted_preview(Path(path))
+            if not self.convert_consent or path not in self.files:
+                return  # the draft changed meanwhile
+            icon, decoded = await load_icon(str(preview))
+            self.converted_previews[path] = preview
+            self.drop_zone.set_thumbnail(path, icon, decoded)
 
     def queue_draft(self) -> None:
         """Queue the draft (Ctrl+Enter); says why when it cannot be queued yet."""
@@ -614,6 +650,8 @@ class InstagramPage(Page):
         if post is None:
             self.detail_title.setText("Select a post to see its timeline.")
             self.timeline.show_attempts([])
+            self.detail_media.hide()
+            self.edit_button.setEnabled(False)
             self.retry_button.setEnabled(False)
             self.cancel_button.setEnabled(False)
             return
@@ -630,8 +668,50 @@ class InstagramPage(Page):
             f"<b>Post {post.id}</b> · {post.kind.value} · {post.state.value}{error}"
         )
         self.timeline.show_attempts(post.attempts)
+        if len(post.media) > 1:
+            self.detail_media.show_media(post.media)
+            self.tasks.start(f"Thumbnails of post {post.id}", self.detail_media.load(post.media))
+        else:
+            self.detail_media.hide()
+        self.edit_button.setEnabled(post.editable)
         self.retry_button.setEnabled(post.state in (S.FAILED, S.CANCELLED))
         self.cancel_button.setEnabled(post.state not in (S.PUBLISHED, S.PUBLISHING, S.CANCELLED))
+
+    def edit_selected(self) -> None:
+        post = self.selected_post
+        if post is not None and post.editable and self.post_editor is None:
+            # No busy=[edit_button]: re-enabling it at the end would undo what the post's
+            # state says (it may have started publishing meanwhile); the dialog is modal.
+            self.tasks.start("Editing a post", self._edit(post))
+
+    async def _edit(self, post: QueuedPost) -> None:
+        """Ask for the post's new caption, time and order, and store them in one change; the
+        queue refuses if publishing started meanwhile, and the page says so."""
+        dialog = self.post_editor = PostEditDialog(post, self)
+        thumbnails = self.tasks.start(
+            "Thumbnails in the post editor", dialog.media.load(post.media)
+        )
+        try:
+            if not await dialog.answered():
+                return
+            order = dialog.media.order()
+            try:
+                await self.deps.queue.update(
+                    post.id or 0,
+                    caption=dialog.caption.toPlainText(),
+                    alt_text=dialog.alt_text.text(),
+                    scheduled_at=dialog.scheduled_at(),
+                    media_order=order if order != sorted(order) else None,
+                )
+            except CarrierError as exc:
+                messages.warning(f"Post {post.id} was not changed: {exc}")
+                return
+        finally:
+            if thumbnails is not None:
+                thumbnails.cancel()  # the strip goes with the dialog
+            self.post_editor = None
+            dialog.deleteLater()
+        messages.info(f"Saved the changes to post {post.id}.")
 
     def _on_posts_reordered(self, ids: list[int]) -> None:
         self.tasks.start("Reordering the queue", self.deps.queue.reorder(ids, by=self))

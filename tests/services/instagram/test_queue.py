@@ -132,6 +132,49 @@ def test_the_worker_cannot_overwrite_a_cancel(tmp_path):
     assert _run(tmp_path, body).state is PostState.CANCELLED
 
 
+def test_a_carousels_media_order_is_edited_until_publishing_starts(tmp_path):
+    from carrier_studio.core.instagram import InstagramError
+
+    files = [media.jpeg(tmp_path / "in" / f"{name}.jpg") for name in ("a", "b", "c")]
+
+    async def body(queue):
+        post = await queue.add(files)
+        stale = await queue.get(post.id)
+        moved = await queue.reorder_media(post.id, [2, 0, 1])
+        with pytest.raises(InstagramError) as wrong:
+            await queue.reorder_media(post.id, [0, 0, 1])
+        # The worker's copy read before the edit cannot be saved over it.
+        with pytest.raises(StaleStateError):
+            await queue.save_step(
+                stale.transition(PostState.UPLOADING), PostState.QUEUED, step="upload"
+            )
+        read = await queue.get(post.id)
+        await queue.save_step(read.transition(PostState.UPLOADING), PostState.QUEUED, step="upload")
+        with pytest.raises(StaleStateError) as started:
+            await queue.reorder_media(post.id, [1, 0, 2])
+        return moved, wrong.value, started.value, await queue.get(post.id)
+
+    moved, wrong, started, after = _run(tmp_path, body)
+    assert [Path(m.source).name for m in moved.media] == ["c.jpg", "a.jpg", "b.jpg"]
+    assert wrong.where == "media" and "each of post" in str(wrong)
+    assert "uploading and can no longer be edited" in str(started)
+    assert [Path(m.source).name for m in after.media] == ["c.jpg", "a.jpg", "b.jpg"]
+
+
+def test_a_converted_preview_is_the_copy_add_would_queue(tmp_path):
+    from PIL import Image
+
+    wide = media.jpeg(tmp_path / "in" / "panorama.jpg", size=(3000, 1000))
+
+    async def body(queue):
+        return await queue.converted_preview(wide)
+
+    preview = _run(tmp_path, body)
+    assert preview.parent == tmp_path / "instagram" / "previews"
+    with Image.open(preview) as image:
+        assert image.format == "JPEG" and abs(image.width / image.height - 1.91) < 0.01
+
+
 def test_a_time_without_a_zone_is_refused_before_anything_is_written(tmp_path):
     from carrier_studio.core.instagram import InstagramError
 
