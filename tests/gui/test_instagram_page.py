@@ -166,6 +166,17 @@ def test_dropping_files_makes_a_carousel_draft_with_thumbnails_and_queues_it(wor
     assert "Queued" in page.post_list.item(0).text()
 
 
+def test_a_second_drop_keeps_the_first_files_thumbnails(world, loop):
+    page, _rig, _llm, _answers, tmp = world
+    first, second = (media.jpeg(tmp / "in" / f"{n}.jpg", size=(1080, 1350)) for n in "ab")
+    drop(page.drop_zone, [first])
+    settle(loop, page)
+    drop(page.drop_zone, [second])
+    settle(loop, page)
+    assert page.drop_zone.files_shown() == [str(first), str(second)]
+    assert page.drop_zone.has_thumbnail(str(first)) and page.drop_zone.has_thumbnail(str(second))
+
+
 def test_an_image_without_alt_text_is_a_warning_that_does_not_block(world, loop):
     """#15: empty alt text was not flagged; it is a warning naming the file, not an error."""
     page, rig, _llm, _answers, tmp = world
