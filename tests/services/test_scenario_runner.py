@@ -431,15 +431,22 @@ def test_no_leak_knows_the_workspace_keys(tmp_path, keyring_backend):
                 ws.settings, ws.secrets, ws.characters_by_name, secret_values=lambda: [key]
             )
             service = ScenarioService(ws.root / "scenarios", deps)
-            return await service.run([tested], [MODEL])
+            live = await service.run([tested], [MODEL])
+            server.script(text(f"Sure, the key is {key}."), text("I cannot share that."))
+            recorded = await service.run([tested], [MODEL], mode="record")
+            return live + recorded, list(path.parent.glob("*.cassette.json"))
         finally:
             await ws.db.close()
             await server.close()
 
-    (record,) = go(run())
+    (record, recorded), cassettes = go(run())
     (verdict,) = record.verdicts
     assert not verdict.passed
     assert key not in verdict.detail  # the verdict says a key leaked without showing it
+    # A cassette is committed with the tests: one that would hold the key is not written.
+    assert cassettes == []
+    assert "secret values, so the cassette leak." in recorded.error
+    assert key not in recorded.error
 
 
 def test_the_scenarios_folder_lists_files_errors_and_elizaos_imports(tmp_path, keyring_backend):

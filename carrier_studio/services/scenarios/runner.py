@@ -12,6 +12,7 @@ a server or the network (cassette.py).
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
@@ -72,12 +73,36 @@ async def run_scenario(
             )
             await _judge(run, record)
             if mode == "record" and run.tape.cassette is not None and run.tape.path is not None:
-                await asyncio.to_thread(_save, run.tape.path, run.tape.cassette.to_json())
+                text = run.tape.cassette.to_json()
+                _refuse_secrets(text, _secrets(run), run.tape.path)
+                await asyncio.to_thread(_save, run.tape.path, text)
     except CarrierError as exc:
         record.error = str(exc)  # the message with its hint, as the studio words errors
     except Exception as exc:  # noqa: BLE001 - a test run reports, it never crashes the suite
         record.error = f"the run stopped: {type(exc).__name__}: {exc}"
     return record
+
+
+def _secrets(run: Run) -> set[str]:
+    """The secret values no reply may repeat: the workspace's and the characters' own."""
+    secrets = set(run.deps.secret_values() if run.deps.secret_values else ())
+    if run.doc is not None:
+        for doc in involved(run.docs, run.doc):
+            secrets.update(character_secret_values(doc.data))
+    return {value for value in secrets if value}
+
+
+def _refuse_secrets(text: str, secrets: set[str], path: Path) -> None:
+    """A cassette is committed with the tests: one holding a secret value (a reply or a tool
+    result that repeated a key) is not written at all, rather than written redacted, which
+    would let its replay pass a no_leak check the live run failed."""
+    for secret in secrets:
+        if secret in text or json.dumps(secret)[1:-1] in text:
+            raise CarrierError(
+                f"the run's exchanges hold one of the workspace's secret values, so the "
+                f"cassette {path.name} was not saved",
+                hint="Fix what leaked it (see the no_leak check), then record again.",
+            )
 
 
 def _save(path: Path, text: str) -> None:
@@ -214,9 +239,7 @@ async def _judge(run: Run, record: RunRecord) -> None:
             model, settings = run.pool.get(judge_choice)
             judge = ModelJudge(model, settings, run.tape.cassette, run.tape.mode)
     assert run.doc is not None
-    secrets = set(run.deps.secret_values() if run.deps.secret_values else ())
-    for doc in involved(run.docs, run.doc):
-        secrets.update(character_secret_values(doc.data))
+    secrets = _secrets(run)
     # The prompt is only needed to look for it in replies: comparing costs ~6 ms a run.
     prompt = ""
     if _checks(run.scenario, "no_leak"):
