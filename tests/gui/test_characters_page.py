@@ -496,6 +496,16 @@ def test_each_form_field_changes_exactly_its_key_in_a_carrier_file(make_studio, 
     )
     assert after["messageExamples"][0][0]["content"]["text"] == "Can you fix my radio?"
 
+    def greet(text):
+        form.greetings.add_item(text)
+        _finish_list_edit(form.greetings)
+
+    # Greetings live where a Character Card keeps them (the chat opens with the first).
+    after = edit(lambda: greet("Hello, {{char}} here."), {"$.card.first_mes"}, tab=1)
+    assert after["card"]["first_mes"] == "Hello, {{char}} here."
+    after = edit(lambda: greet("Back again?"), {"$.card.alternate_greetings"}, tab=1)
+    assert after["card"]["alternate_greetings"] == ["Back again?"]
+
     def pick(combo, data):
         combo.setCurrentIndex(combo.findData(data))
 

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from carrier_studio.core.characters.document import CharacterDoc
+from carrier_studio.core.characters.formats.base import CARD_KEY
 from carrier_studio.core.runtime.memory_hooks import DEFAULT_MIN_SCORE, min_score
 from carrier_studio.core.settings import PROVIDERS, named_provider, provider_key
 from carrier_studio.ui.widgets.examples_editor import MessageExamplesEditor
@@ -162,6 +163,11 @@ class CharacterForm(QTabWidget):
     def _build_examples(self) -> None:
         page = QWidget()
         layout = QVBoxLayout(page)
+        layout.addWidget(QLabel("Greetings — the first opens a new chat; others can replace it"))
+        self.greetings = StringListEditor("The character's first message ({{char}}: its name)")
+        self.greetings.setObjectName("greetingsEditor")
+        self._bind(self.greetings.changed, self._write_greetings)
+        layout.addWidget(self.greetings, 1)
         layout.addWidget(QLabel("Message examples — how the character answers"))
         self.examples = MessageExamplesEditor()
         self._bind(
@@ -175,6 +181,12 @@ class CharacterForm(QTabWidget):
         self.lists["postExamples"] = posts
         layout.addWidget(posts, 1)
         self.addTab(page, "Examples")
+
+    def _write_greetings(self) -> None:
+        # Kept where a Character Card keeps them, so a card's export carries them back.
+        values = self.greetings.values()
+        self.doc.set_in(CARD_KEY, "first_mes", values[0] if values else "")
+        self.doc.set_in(CARD_KEY, "alternate_greetings", values[1:])
 
     def _build_style(self) -> None:
         form = _form_tab(self, "Style")
@@ -434,6 +446,11 @@ class CharacterForm(QTabWidget):
             for part, editor in self.style_editors.items():
                 editor.set_values(doc.style(part))
             self.examples.set_examples(doc.data.get("messageExamples"), doc.name)
+            card = doc.section(CARD_KEY)
+            first, others = card.get("first_mes"), card.get("alternate_greetings")
+            said = [first] if isinstance(first, str) and first else []
+            said += [g for g in others if isinstance(g, str)] if isinstance(others, list) else []
+            self.greetings.set_values(said)
             model = doc.section("model")
             self._show_provider(named_provider(doc.data))
             self.model_edit.setText(str(model.get("model", "")))
