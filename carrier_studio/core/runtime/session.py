@@ -85,6 +85,13 @@ class ChatSession:
         self.history = self.history[:last_user]
         return self.send(text if isinstance(text, str) else str(text))
 
+    def start_over(self, history: list[Item]) -> None:
+        """Go on from ``history`` (another branch of the conversation); a paused run is
+        dropped with the branch it belonged to."""
+        self.history = list(history)
+        self._state, self._approvals = None, {}
+        self._paused_at = None
+
     def cancel(self) -> None:
         """Stop the running turn now; what was streamed is kept."""
         if self._result is not None:

@@ -140,6 +140,9 @@ class Stored:
 
     id: int
     item: TranscriptItem
+    #: The ids of the alternatives at this item's place, itself among them, oldest first; empty
+    #: when there are none (core/runtime/branches.py).
+    siblings: tuple[int, ...] = ()
 
 
 # -- the stored format ---------------------------------------------------------------------------

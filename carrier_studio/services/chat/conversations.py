@@ -10,6 +10,7 @@ from typing import Any
 import apsw
 
 from carrier_studio.core.redaction import Redactor
+from carrier_studio.core.runtime.branches import Node, Tree, history_of, load_history, with_siblings
 from carrier_studio.core.runtime.transcript import Stored, TranscriptItem, decode, encode
 from carrier_studio.core.settings import (
     ConversationModel,
@@ -158,10 +159,110 @@ class ConversationStore:
         return await self._db.run(read)
 
     async def transcript(self, conversation_id: int) -> list[Stored]:
-        """The conversation as typed transcript items (rows of unknown kinds are skipped)."""
-        rows = await self.messages(conversation_id)
+        """The branch shown as typed transcript items, each with its alternatives (rows of
+        unknown kinds are skipped)."""
+
+        def read(conn: apsw.Connection) -> tuple[Tree, list[StoredMessage]]:
+            tree = self._tree(conn, conversation_id)
+            path = tree.path(self._leaf(conn, conversation_id))
+            return tree, self._rows(conn, path)
+
+        tree, rows = await self._db.run(read)
         decoded = ((r.id, decode(r.kind, r.agent, r.content, r.meta)) for r in rows)
-        return [Stored(row_id, item) for row_id, item in decoded if item is not None]
+        items = [Stored(row_id, item) for row_id, item in decoded if item is not None]
+        return with_siblings(tree, items)
+
+    # -- branches (core/runtime/branches.py) ----------------------------------------------------
+
+    @staticmethod
+    def _tree(conn: apsw.Connection, conversation_id: int) -> Tree:
+        rows = conn.execute(
+            "SELECT id, parent_id, history IS NOT NULL FROM messages WHERE conversation_id = ?",
+            (conversation_id,),
+        )
+        return Tree(Node(r[0], r[1], bool(r[2])) for r in rows)
+
+    @staticmethod
+    def _leaf(conn: apsw.Connection, conversation_id: int) -> int | None:
+        row = conn.execute(
+            "SELECT leaf_id FROM conversations WHERE id = ?", (conversation_id,)
+        ).fetchone()
+        return row[0] if row else None
+
+    @staticmethod
+    def _rows(conn: apsw.Connection, ids: list[int]) -> list[StoredMessage]:
+        by_id = {}
+        for start in range(0, len(ids), 500):  # SQLite's limit on bound parameters
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for r in conn.execute(
+                f"SELECT id, kind, agent, content, meta FROM messages WHERE id IN ({marks})", chunk
+            ):
+                by_id[r[0]] = StoredMessage(r[0], r[1], r[2], r[3], json.loads(r[4]))
+        return [by_id[i] for i in ids if i in by_id]
+
+    async def parent_of(self, conversation_id: int, message_id: int) -> int | None:
+        def read(conn: apsw.Connection) -> int | None:
+            row = conn.execute(
+                "SELECT parent_id FROM messages WHERE id = ? AND conversation_id = ?",
+                (message_id, conversation_id),
+            ).fetchone()
+            if row is None:
+                raise KeyError(message_id)
+            return row[0]
+
+        return await self._db.run(read)
+
+    async def branch_from(self, conversation_id: int, message_id: int | None) -> None:
+        """The next message stored follows ``message_id`` (None: starts the conversation
+        anew), beside what already follows it: an edit or a regenerated reply."""
+        await self._exec(
+            "UPDATE conversations SET leaf_id = ? WHERE id = ?", (message_id, conversation_id)
+        )
+
+    async def switch_to(self, conversation_id: int, message_id: int) -> int:
+        """Show the newest branch through ``message_id`` (one of an item's alternatives);
+        returns the branch's last message."""
+
+        def switch(conn: apsw.Connection) -> int:
+            tree = self._tree(conn, conversation_id)
+            if message_id not in tree.nodes:
+                raise KeyError(message_id)
+            leaf = tree.newest_leaf(message_id)
+            conn.execute(
+                f"UPDATE conversations SET leaf_id = ?, updated_at = {_NOW} WHERE id = ?",
+                (leaf, conversation_id),
+            )
+            return leaf
+
+        return await self._db.run(switch)
+
+    async def history_at(self, conversation_id: int, message_id: int | None) -> list[Any]:
+        """The SDK history the model had after ``message_id`` on its branch (None: before
+        the first message): the history kept with the branch's last finished turn, else (a
+        conversation stored before branches existed) rebuilt from the branch's messages."""
+
+        def read(conn: apsw.Connection) -> tuple[str | None, list[StoredMessage]]:
+            saved, rest = self._tree(conn, conversation_id).saved_before(message_id)
+            if saved is None:
+                return None, self._rows(conn, rest)
+            row = conn.execute("SELECT history FROM messages WHERE id = ?", (saved,)).fetchone()
+            return row[0], []
+
+        text, rows = await self._db.run(read)
+        history = load_history(text)
+        if history is not None:
+            return history
+        items = (decode(r.kind, r.agent, r.content, r.meta) for r in rows)
+        return history_of(i for i in items if i is not None)
+
+    async def delete_branch(self, conversation_id: int, message_id: int) -> None:
+        """Forget ``message_id`` and everything after it on any branch (a failed reply that a
+        retry replaces)."""
+        await self._exec(
+            "DELETE FROM messages WHERE id = ? AND conversation_id = ?",
+            (message_id, conversation_id),
+        )
 
     async def add_item(self, conversation_id: int, item: TranscriptItem) -> int:
         """Store one transcript item at the end of the conversation; returns its row id."""
@@ -182,15 +283,23 @@ class ConversationStore:
     ) -> int:
         def insert(conn: apsw.Connection) -> int:
             with conn:
+                # It follows the last message of the branch shown, and becomes that.
                 conn.execute(
-                    "INSERT INTO messages (conversation_id, kind, agent, content, meta)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (conversation_id, kind, agent, content, json.dumps(meta or {})),
+                    "INSERT INTO messages (conversation_id, kind, agent, content, meta, parent_id)"
+                    " VALUES (?, ?, ?, ?, ?, (SELECT leaf_id FROM conversations WHERE id = ?))",
+                    (
+                        conversation_id,
+                        kind,
+                        agent,
+                        content,
+                        json.dumps(meta or {}),
+                        conversation_id,
+                    ),
                 )
                 message_id = conn.last_insert_rowid()
                 conn.execute(
-                    f"UPDATE conversations SET updated_at = {_NOW} WHERE id = ?",
-                    (conversation_id,),
+                    f"UPDATE conversations SET leaf_id = ?, updated_at = {_NOW} WHERE id = ?",
+                    (message_id, conversation_id),
                 )
             return message_id
 
@@ -206,15 +315,26 @@ class ConversationStore:
     async def save_history(
         self, conversation_id: int, history: list[Any], pending_state: str | None
     ) -> None:
-        await self._exec(
-            f"UPDATE conversations SET history = ?, pending_state = ?, updated_at = {_NOW}"
-            " WHERE id = ?",
-            (
-                self._redact(json.dumps(history)),
-                pending_state and self._redact(pending_state),
-                conversation_id,
-            ),
-        )
+        """What the model sees next; also kept with the branch's last message, so switching
+        back to this branch later gives the model this history again."""
+        text = self._redact(json.dumps(history))
+
+        def save(conn: apsw.Connection) -> None:
+            with conn:
+                conn.execute(
+                    f"UPDATE conversations SET history = ?, pending_state = ?, updated_at = {_NOW}"
+                    " WHERE id = ?",
+                    (text, pending_state and self._redact(pending_state), conversation_id),
+                )
+                if pending_state:
+                    return  # a paused turn has not ended: its history is the one before it
+                conn.execute(
+                    "UPDATE messages SET history = ? WHERE id ="
+                    " (SELECT leaf_id FROM conversations WHERE id = ?)",
+                    (text, conversation_id),
+                )
+
+        await self._db.run(save)
 
     async def rename_character(self, old: str, new: str) -> None:
         """Everything kept under a character's name follows it to its new name."""

@@ -41,9 +41,11 @@ from carrier_studio.core.runtime.memory_hooks import (
 )
 from carrier_studio.core.runtime.transcript import (
     ApprovalResult,
+    AssistantText,
     Failure,
     Memories,
     Stored,
+    ToolCall,
     TurnReducer,
     UserText,
     failure_of,
@@ -67,6 +69,10 @@ log = logging.getLogger(__name__)
 TITLE_LENGTH = 48
 #: How long a message waits for memory recall before going without it.
 RECALL_WAIT = 5.0
+
+
+def _is_user(stored: Stored) -> bool:
+    return isinstance(stored.item, UserText)
 
 
 def _after(first: asyncio.Future[Any], then: Any) -> asyncio.Future[Any]:
@@ -356,24 +362,49 @@ class ChatThread:
             yield event
 
     async def retry(self) -> AsyncIterator[ChatEvent]:
-        """Answer the last user message again; the previous answer's messages are removed."""
+        """Answer the last user message again. The previous answer stays as an alternative
+        (core/runtime/branches.py), unless it failed before saying anything: that one goes."""
         store = self._deps.conversations
         stored = await store.transcript(self.id)
-        last = next((s for s in reversed(stored) if isinstance(s.item, UserText)), None)
-        if last is None:
+        at = next((i for i in range(len(stored) - 1, -1, -1) if _is_user(stored[i])), None)
+        if at is None:
             return
+        last, reply = stored[at], stored[at + 1 :]
         text = last.item.text
-        await store.delete_messages_from(self.id, last.id)
-        await store.add_item(self.id, UserText(text))
-        users = [i for i in self.session.history if isinstance(i, dict) and i.get("role") == "user"]
-        answered = bool(users) and users[-1].get("content") == text
-        # A run that failed before answering left no trace in the history: send it again.
-        again = self.session.retry if answered else (lambda: self.session.send(text))
+        if reply and not any(isinstance(s.item, AssistantText | ToolCall) for s in reply):
+            await store.delete_branch(self.id, reply[0].id)
+        await store.branch_from(self.id, last.id)
+        parent = await store.parent_of(self.id, last.id)
+        self.session.start_over(await store.history_at(self.id, parent))
+        self.pending = []
         # The user's message was stored in memory with the first answer; only the new answer
         # is stored this time.
         self._turn_memory = ("", "chat", None)
-        async for event in self._guarded(again, recall=text):
+        async for event in self._guarded(lambda: self.session.send(text), recall=text):
             yield event
+
+    async def edit(self, message_id: int, text: str) -> AsyncIterator[ChatEvent]:
+        """Send ``text`` in place of the user message ``message_id``: it and what followed it
+        stay as the other branch, and the model sees only what came before it."""
+        store = self._deps.conversations
+        parent = await store.parent_of(self.id, message_id)
+        await store.branch_from(self.id, parent)
+        self.session.start_over(await store.history_at(self.id, parent))
+        self.pending = []
+        async for event in self.send(text):
+            yield event
+
+    async def switch(self, message_id: int) -> list[Stored]:
+        """Show the alternative ``message_id`` (its newest branch) and go on from it: the model
+        sees that branch next. Returns the transcript to draw."""
+        store = self._deps.conversations
+        leaf = await store.switch_to(self.id, message_id)
+        history = await store.history_at(self.id, leaf)
+        self.session.start_over(history)
+        self.pending = []
+        await store.save_history(self.id, history, None)
+        self.transcript = await store.transcript(self.id)
+        return self.transcript
 
     async def resolve(
         self, decisions: dict[str, bool], remember: dict[str, bool] | None = None

@@ -61,6 +61,7 @@ from carrier_studio.core.settings import WORKSPACE_DEFAULT, ConversationModel, M
 from carrier_studio.ui.tasks import TaskOwner
 from carrier_studio.ui.widgets.ask import Ask
 from carrier_studio.ui.widgets.avatar import show_avatars
+from carrier_studio.ui.widgets.chat_branches import EditBar, mark_branches
 from carrier_studio.ui.widgets.chat_items import (
     ApprovalCard,
     ErrorCard,
@@ -252,6 +253,11 @@ class ChatPage(Page):
         self.send_button.setProperty("primary", True)
         self.send_button.clicked.connect(self._on_send_clicked)
         row.addWidget(self.send_button, 0, Qt.AlignmentFlag.AlignBottom)
+        #: The sent message being edited (Send then makes a new branch), and its bar.
+        self._editing: MessageBubble | None = None
+        self.edit_bar = EditBar()
+        self.edit_bar.cancelled.connect(self._end_edit)
+        layout.addWidget(self.edit_bar)
         layout.addLayout(row)
         return panel
 
@@ -345,6 +351,7 @@ class ChatPage(Page):
         self._update_meter()
         await self._show_greeting_choice()
         await self._show_models()
+        await self._learn_context_window(thread)
 
     def new_conversation(self) -> None:
         character = self.character.currentText()
@@ -449,6 +456,7 @@ class ChatPage(Page):
             return
         await self.deps.chat.set_model(thread, choice)
         await self._show_models()
+        await self._learn_context_window(thread)
 
     # -- transcript ---------------------------------------------------------------------------
 
@@ -486,6 +494,8 @@ class ChatPage(Page):
             elif isinstance(item, Failure):
                 self._error_card(item.message, item.hint, None)
         self._mark_last_retry()
+        self._end_edit()  # the message being edited is gone with the old view
+        mark_branches(self._message_bubbles(), stored, idle=not self._running)
 
     def _memory_card(self, item: Memories) -> None:
         card = MemoryCard([asdict(m) for m in item.memories], self.deps.dark())
@@ -504,6 +514,8 @@ class ChatPage(Page):
 
     def _wire_bubble(self, bubble: MessageBubble) -> None:
         bubble.retry_requested.connect(self.retry)
+        bubble.edit_requested.connect(lambda: self._begin_edit(bubble))
+        bubble.branches.switch_to.connect(self._switch_branch)
         bubble.copy_requested.connect(lambda _t: messages.info("Copied to the clipboard."))
 
     def _mark_last_retry(self) -> None:
@@ -514,6 +526,10 @@ class ChatPage(Page):
         asked = any(b.role == "user" for b in bubbles)
         if bubbles and bubbles[-1].role == "assistant" and asked and not self._running:
             bubbles[-1].retry_button.show()
+        if self._running:  # no edit or switch under a running turn; marked again after it
+            for bubble in bubbles:
+                bubble.edit_button.hide()
+                bubble.branches.setEnabled(False)
 
     def _error_card(self, message: str, hint: str, retry_after: float | None) -> ErrorCard:
         card = ErrorCard(message, hint, retry_after)
@@ -588,11 +604,64 @@ class ChatPage(Page):
             if character:
                 self.tasks.start("Starting a conversation", self._new(character, then_send=True))
             return
+        editing, message_id = self._editing, self._editing and self._editing.message_id
+        self._end_edit()
+        if editing is not None and editing not in self.transcript.items():
+            editing = None  # the view was redrawn meanwhile: send it as a new message
         self.composer.clear()
+        if editing is not None:
+            self.transcript.remove_from(editing)  # it and what followed become a branch
         bubble = MessageBubble("user", "", text, self.deps.dark())
         self._wire_bubble(bubble)
         self.transcript.add(bubble)
-        self._run_turn(self.thread.send(text))
+        if editing is not None and message_id is not None:
+            self._run_turn(self.thread.edit(message_id, text))
+        else:
+            self._run_turn(self.thread.send(text))
+
+    # -- edit and branch (core/runtime/branches.py) ------------------------------------------
+
+    def _message_bubbles(self) -> list[MessageBubble]:
+        return [w for w in self.transcript.items() if isinstance(w, MessageBubble)]
+
+    def _begin_edit(self, bubble: MessageBubble) -> None:
+        if self._running or bubble.message_id is None:
+            return
+        self._editing = bubble
+        self.composer.setPlainText(bubble.text)
+        self.composer.setFocus()
+        self.edit_bar.show()
+
+    def _end_edit(self) -> None:
+        if self._editing is not None:
+            self._editing = None
+            self.edit_bar.hide()
+
+    def _switch_branch(self, message_id: int) -> None:
+        if self.thread is not None and not self._running:
+            if self._editing is not None:
+                self._end_edit()
+                self.composer.clear()
+            self.tasks.start("Showing another version", self._switch(message_id))
+
+    async def _switch(self, message_id: int) -> None:
+        thread = self.thread
+        if thread is None:
+            return
+        stored = await thread.switch(message_id)
+        if self.thread is thread and not self._running:
+            self._render_history(stored, set())
+            self._show_servers()
+            self._update_meter()
+
+    async def _mark_turn(self) -> None:
+        """After a turn: each bubble learns its stored message and its alternatives."""
+        thread = self.thread
+        if thread is None:
+            return
+        stored = await self.deps.chat.conversations.transcript(thread.id)
+        if self.thread is thread and not self._running:
+            mark_branches(self._message_bubbles(), stored, idle=True)
 
     def retry(self) -> None:
         if self.thread is None or self._running:
@@ -647,6 +716,7 @@ class ChatPage(Page):
             self._update_send_button()
             self._mark_last_retry()
             self._after_turn()
+            await self._mark_turn()
             self.turn_finished.emit()
 
     def _show(self, event: ChatEvent) -> None:
@@ -755,6 +825,12 @@ class ChatPage(Page):
             return
         if await self.deps.chat.next_greeting(conversation_id, thread.character):
             await self._open(conversation_id)  # a fresh thread: the model sees the new one
+
+    async def _learn_context_window(self, thread: ChatThread) -> None:
+        """The window the model's server states, when it states one (the meter guessed)."""
+        await self.deps.chat.learn_context_window(thread)
+        if self.thread is thread:
+            self._update_meter()
 
     def _update_meter(self) -> None:
         thread = self.thread

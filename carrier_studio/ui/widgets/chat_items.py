@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from carrier_studio.ui.markdown import to_html
+from carrier_studio.ui.widgets.branch_switch import BranchSwitch
 from carrier_studio.ui.widgets.fitted_text import FittedText
 from carrier_studio.ui.widgets.memory_card import MemoryCard
 
@@ -71,6 +72,8 @@ class MessageBubble(QFrame):
 
     copy_requested = Signal(str)
     retry_requested = Signal()
+    #: Edit this (user) message and send it again as a new branch.
+    edit_requested = Signal()
     #: The first text of this message has been painted (bench/chat.py measures it).
     first_text_painted = Signal()
 
@@ -85,6 +88,8 @@ class MessageBubble(QFrame):
         self._rendered = False
         self._app_window = _app_window_color()
         self._painted_text = False
+        #: The stored message this bubble shows (None: not known yet, e.g. still streaming).
+        self.message_id: int | None = None
         self.setObjectName("userBubble" if role == "user" else "assistantBubble")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 8, 12, 8)
@@ -101,6 +106,15 @@ class MessageBubble(QFrame):
         self.info.setProperty("muted", True)
         footer.addWidget(self.info)
         footer.addStretch(1)
+        self.branches = BranchSwitch()
+        footer.addWidget(self.branches)
+        self.edit_button = QToolButton()
+        self.edit_button.setText("Edit")
+        self.edit_button.setAutoRaise(True)
+        self.edit_button.setToolTip("Edit and send again; this version stays as an alternative")
+        self.edit_button.clicked.connect(self.edit_requested)
+        self.edit_button.hide()
+        footer.addWidget(self.edit_button)
         self.copy_button = QToolButton()
         self.copy_button.setText("Copy")
         self.copy_button.setAutoRaise(True)
