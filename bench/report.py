@@ -45,6 +45,8 @@ class Figure:
     unit: str
     baseline: str | None = None
     baseline_label: str = ""
+    #: The ratio is now / baseline, unless the target is a speed-up: then baseline / now.
+    speedup: bool = False
 
 
 @dataclass
@@ -178,6 +180,14 @@ BENCHES = [
                 "store.page alone",
             ),
             Figure(
+                "memory 1M: a filter that matches nothing, first page",
+                "≤ 50 ms",
+                r"\+ source instagram\s+first screen\s+" + NUMBER,
+                "ms",
+                r"\+ source instagram.*store\.page alone\s+" + NUMBER,
+                "store.page alone",
+            ),
+            Figure(
                 "memory: local embedding, batched",
                 "≥ 150/s",
                 r"batch 16:\s+" + NUMBER + " sentences/s",
@@ -298,6 +308,7 @@ BENCHES = [
                 "s",
                 r"--jobs 1 \(baseline\)\s+" + NUMBER + " s",
                 "--jobs 1",
+                speedup=True,
             ),
             Figure(
                 "character tests: replay, servers down",
@@ -401,7 +412,7 @@ def _show(value: float, unit: str) -> str:
 
 
 def run(bench: Bench, full: bool, log: Path) -> list[str]:
-    """The bench's rows of the table (run it, read its figures)."""
+    """The bench's rows of the table (run it, keep its output in ``log``, read its figures)."""
     args = bench.full if full else bench.quick
     mode = " ".join(args) if args else "defaults"
     script = ROOT / "bench" / bench.script
@@ -414,7 +425,7 @@ def run(bench: Bench, full: bool, log: Path) -> list[str]:
             [sys.executable, str(script), *args], cwd=ROOT, env=env, capture_output=True,
             text=True, timeout=bench.timeout, check=False,
         )  # fmt: skip
-        out, status = done.stdout + done.stderr, done.returncode
+        out, status = done.stdout + done.stderr, str(done.returncode)
     except subprocess.TimeoutExpired as exc:
         out = f"{exc.stdout or ''}{exc.stderr or ''}"
         out = out if isinstance(out, str) else out.decode(errors="replace")
@@ -422,32 +433,57 @@ def run(bench: Bench, full: bool, log: Path) -> list[str]:
     took = time.perf_counter() - began
     load = _load()
     with log.open("a", encoding="utf-8") as handle:
-        handle.write(f"\n===== {bench.script} {mode} (exit {status}, {took:.0f} s, load {load})\n")
+        handle.write(f"\n===== {bench.script} | {mode} | exit {status} | {took:.0f} s | {load}\n")
         handle.write(out)
-    rows = []
+    print(f"  {bench.script} {mode}: {took:.0f} s, exit {status}", file=sys.stderr, flush=True)
+    return rows(bench, out, status, mode, load)
+
+
+def rows(bench: Bench, out: str, status: str, mode: str, load: str) -> list[str]:
+    """The table's rows for one bench's output."""
+    found = []
     for figure in bench.figures:
         value = _number(figure.value, out)
         baseline = _number(figure.baseline, out)
         if value is None:
             why = f"not found in the output (exit {status}; see the log)"
-            rows.append(f"| {figure.label} | {figure.target} | {why} | | | {mode} | {load} |")
+            found.append(f"| {figure.label} | {figure.target} | {why} | | | {mode} | {load} |")
             continue
         base, ratio = "", ""
         if baseline is not None:
             base = f"{_show(baseline, figure.unit)} ({figure.baseline_label})"
-            ratio = f"{value / baseline:.2f}×" if baseline else ""
+            if figure.speedup and value:
+                ratio = f"{baseline / value:.2f}× faster"
+            elif baseline:
+                ratio = f"{value / baseline:.2f}×"
         shown = _show(value, figure.unit)
-        rows.append(f"| {figure.label} | {figure.target} | {shown} | {base} | {ratio} | "
-                    f"{bench.script} {mode} | {load} |")  # fmt: skip
-    print(f"  {bench.script} {mode}: {took:.0f} s, exit {status}", file=sys.stderr, flush=True)
-    return rows
+        found.append(f"| {figure.label} | {figure.target} | {shown} | {base} | {ratio} | "
+                     f"{bench.script} {mode} | {load} |")  # fmt: skip
+    return found
 
 
-def table(rows: list[str], full: bool) -> str:
-    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+def from_log(log: Path, chosen: list[Bench]) -> list[str]:
+    """The rows of a report already run, read back from its log (``--from-log``)."""
+    sections = re.split(r"^===== ", log.read_text(encoding="utf-8"), flags=re.MULTILINE)[1:]
+    outputs = {}
+    for section in sections:
+        head, _, out = section.partition("\n")
+        script, mode, status, _took, load = (part.strip() for part in head.split("|"))
+        outputs[script] = (out, status.removeprefix("exit "), mode, load)
+    found = []
+    for bench in chosen:
+        if bench.script in outputs:
+            found += rows(bench, *outputs[bench.script])
+        else:
+            found.append(f"| {bench.script} | — | not in {log} | | | | |")
+    return found
+
+
+def table(rows: list[str], full: bool, when: str) -> str:
+    mode = "`--full` (each bench's defaults)" if full else "quick mode"
     head = (
-        f"`bench/report.py{' --full' if full else ''}`, {when}, {os.cpu_count()} cores; load is "
-        "the 1/5/15-minute load average when the bench ended.\n\n"
+        f"`bench/report.py`, {mode}, run {when}, {os.cpu_count()} cores; ratio is now / "
+        "baseline; load is the 1/5/15-minute load average when the bench ended.\n\n"
         "| figure | target | now | baseline, same run | ratio | bench, mode | load |\n"
         "|---|---|---|---|---|---|---|\n"
     )
@@ -472,19 +508,25 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="these benches (names without .py)")
     parser.add_argument("--write", action="store_true", help=f"update '{SECTION}' in {DOC}")
     parser.add_argument("--log", type=Path, default=Path("/tmp/carrier-bench-report.log"))
+    parser.add_argument("--from-log", type=Path, help="make the table from a run's log")
     args = parser.parse_args()
     chosen = [b for b in BENCHES if not args.only or b.script[:-3] in args.only]
     # memory_page.py runs inside memory.py (its 1M database); chat_corpus.py is a module.
     known = {b.script for b in BENCHES} | {"report.py", "chat_corpus.py", "memory_page.py"}
     unknown = sorted(p.name for p in (ROOT / "bench").glob("*.py") if p.name not in known)
-    args.log.write_text(f"bench/report.py, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n")
-    rows: list[str] = []
-    for bench in chosen:
-        rows += run(bench, args.full, args.log)
+    table_rows: list[str] = []
+    when = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+    if args.from_log:
+        when = args.from_log.read_text(encoding="utf-8").partition("\n")[0].partition(", ")[2]
+        table_rows = from_log(args.from_log, chosen)
+    else:
+        args.log.write_text(f"bench/report.py, {when}\n")
+        for bench in chosen:
+            table_rows += run(bench, args.full, args.log)
     # A bench added since this list was written still shows up, so nobody thinks it ran.
-    rows += [f"| {name} | — | not run: report.py does not know it yet | | | | |"
+    table_rows += [f"| {name} | — | not run: report.py does not know it yet | | | | |"
              for name in unknown]  # fmt: skip
-    text = table(rows, args.full)
+    text = table(table_rows, args.full, when)
     print(text)
     if args.write:
         write(DOC, text)
