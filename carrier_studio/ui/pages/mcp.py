@@ -106,10 +106,12 @@ class McpPage(Page):
         self.restart_button.clicked.connect(self.restart_server)
         self.stop_button = QPushButton("Stop")
         self.stop_button.clicked.connect(self.stop_server)
-        self.import_button = QPushButton("Import from Claude Desktop…")
+        # Short labels: with "Make a tool…" the row has to fit a 1024 px screen.
+        self.import_button = QPushButton("Import…")
         self.import_button.setObjectName("mcpImport")
         self.import_button.setToolTip(
-            "Add servers from a claude_desktop_config.json, a Cursor or a VS Code mcp.json"
+            "Add servers from Claude Desktop (claude_desktop_config.json), Cursor or VS Code "
+            "(mcp.json)"
         )
         self.import_button.clicked.connect(self._on_import_clicked)
         self.ask_import = McpImportDialog.ask

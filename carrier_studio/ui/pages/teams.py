@@ -102,7 +102,8 @@ class TeamsPage(Page):
         self.builder: TeamBuilderDialog | None = None
 
         top = QHBoxLayout()
-        top.addWidget(QLabel("Team"))
+        self.picker_label = QLabel("Team")
+        top.addWidget(self.picker_label)
         self.picker = QComboBox()
         self.picker.setObjectName("teamPicker")
         self.picker.setMinimumWidth(220)
@@ -256,6 +257,9 @@ class TeamsPage(Page):
         self.transcript.clear()
         self.recipient.clear()
         self.stack.setCurrentIndex(0 if team is None else 1)
+        # With no team at all, the empty state's own buttons are the way in.
+        for widget in (self.picker_label, self.picker, self.edit_button):
+            widget.setVisible(bool(self._teams))
         if team is None:
             self.graph.set_team([], [], {})
             self.status_label.setText("")

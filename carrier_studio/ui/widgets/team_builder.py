@@ -126,7 +126,7 @@ class TeamBuilderDialog(QDialog):
         self.name.textChanged.connect(lambda _text: self._check())
         self.entry.currentTextChanged.connect(lambda _text: self._check())
         self.budget.valueChanged.connect(lambda _value: self._check())
-        self.resize(640, 620)
+        self.resize(620, 560)  # fits a 1024x700 screen
         self._check()
 
     async def answered(self) -> bool:
@@ -220,8 +220,9 @@ class TeamBuilderDialog(QDialog):
                     on = old is not None and target in old.talks_to
                     item.setCheckState(Qt.CheckState.Checked if on else Qt.CheckState.Unchecked)
                 self.grid.setItem(row, column, item)
-            channels = ", ".join(old.channels) if old is not None else ""
-            self.grid.setItem(row, len(targets), QTableWidgetItem(channels))
+            channels = QTableWidgetItem(", ".join(old.channels) if old is not None else "")
+            channels.setToolTip("Channel names, separated by commas (double-click to type)")
+            self.grid.setItem(row, len(targets), channels)
         self.grid.blockSignals(False)
 
     def _fill_entry(self, current: str) -> None:
@@ -274,7 +275,8 @@ class TeamsEmptyState(QWidget):
         )
         self.text.setWordWrap(True)
         self.text.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        layout.addWidget(self.text)
+        self.text.setMaximumWidth(620)  # a readable line on a wide screen
+        layout.addWidget(self.text, 0, Qt.AlignmentFlag.AlignHCenter)
         offers = QHBoxLayout()
         offers.addStretch(1)
         self.new_button = QPushButton("New team…")
