@@ -123,6 +123,9 @@ class ScriptedLLMServer:
 
     def __init__(self, models: Iterable[str] = DEFAULT_MODELS) -> None:
         self.models: tuple[str, ...] = tuple(models)
+        #: Extra fields of a model in the OpenAI-shaped list, by id (e.g. vLLM's
+        #: ``max_model_len``, llama.cpp's ``meta``: servers that state a context window).
+        self.model_fields: dict[str, dict[str, Any]] = {}
         self._state = _ScriptState()
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -344,7 +347,10 @@ class ScriptedLLMServer:
                     "last_id": self.models[-1] if self.models else None,
                 }
             )
-        data = [_openai_model(model_id) for model_id in self.models]
+        data = [
+            {**_openai_model(model_id), **self.model_fields.get(model_id, {})}
+            for model_id in self.models
+        ]
         return web.json_response({"object": "list", "data": data})
 
     async def _get_model(self, request: web.Request) -> web.Response:
@@ -413,6 +419,10 @@ class ThreadedLLMServer:
     @property
     def models(self) -> tuple[str, ...]:
         return self._server.models
+
+    @property
+    def model_fields(self) -> dict[str, dict[str, Any]]:
+        return self._server.model_fields
 
     @property
     def base_url(self) -> str:

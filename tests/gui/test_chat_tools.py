@@ -119,3 +119,13 @@ def test_copy_and_export_to_markdown_and_json(chat, loop, server, tmp_path, monk
     QTest.keyClicks(page.search, "twice a day")
     wait_until(loop, lambda: page.conversations.count() == 1)
     assert page.conversations.item(0).text() == "Tell me about the sea"
+
+
+def test_the_meter_uses_the_window_the_server_states(chat, loop, server):
+    page, studio = chat
+    server._server.models = ("m",)
+    server.model_fields["m"] = {"meta": {"n_ctx": 4096}}  # llama.cpp's listing
+    page.new_conversation()
+    _settle(page, studio, loop)
+    wait_until(loop, lambda: "of 3,072 tokens" in page.context_meter.text())  # 4096 less 1024
+    assert page.thread.context.window() == 4096

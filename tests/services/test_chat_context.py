@@ -39,3 +39,25 @@ def test_the_oldest_turns_are_left_out_of_the_request_not_the_history(tmp_path, 
     assert "question 2" in sent and "And now?" in sent
     # The conversation itself keeps every turn.
     assert [m.get("content", "")[:10] for m in history][:2] == ["question 1", "answer 1"]
+
+
+def test_a_server_that_states_its_window_is_believed(tmp_path, keyring_backend):
+    from carrier_studio.services.providers import listed_windows
+
+    async def go():
+        async with workspace(tmp_path, keyring_backend) as (ws, server):
+            server.models = ("test-model", "big", "trained", "plain")
+            server.model_fields["test-model"] = {"meta": {"n_ctx": 4096, "n_ctx_train": 32768}}
+            server.model_fields["big"] = {"max_model_len": 65536}  # vLLM
+            server.model_fields["trained"] = {"meta": {"n_ctx_train": 16384}}  # older llama.cpp
+            windows = await listed_windows(server.openai_base_url, "")
+            nobody = await listed_windows("http://127.0.0.1:1/v1", "", within=1.0)
+            cid = await ws.conversations.create("Ada")
+            thread = await ws.open(cid)
+            await ws.chat.learn_context_window(thread)
+            return windows, nobody, thread.context.window()
+
+    windows, nobody, window = run(go())
+    assert windows == {"test-model": 4096, "big": 65536, "trained": 16384}
+    assert nobody == {}
+    assert window == 4096

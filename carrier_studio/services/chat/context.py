@@ -33,13 +33,17 @@ class ContextFit:
         self._history = history
         #: How many input items the last model call was sent without (0: all of them).
         self.left_out = 0
+        #: Windows the model's server says in its listing, by model id (ChatService fills it):
+        #: they win over the table of known models.
+        self.listed: dict[str, int] = {}
 
     def ready(self) -> bool:
         """Whether the agent is built, so `budget` counts its instructions."""
         return self._agent() is not None
 
     def window(self) -> int:
-        return context_window(self._model())
+        model = self._model()
+        return self.listed.get(model) or context_window(model)
 
     def budget(self, typed: str) -> Budget:
         """The next request: the agent's instructions, the history and the ``typed`` text."""

@@ -36,6 +36,7 @@ from carrier_studio.services.providers import (
     check_choice,
     checked,
     choice_for,
+    listed_windows,
     plan_for,
 )
 
@@ -266,3 +267,19 @@ class ChatService:
         """Replace the greeting with the character's next one; reopen the thread after it."""
         doc = (await self.characters_by_name()).get(character)
         return doc is not None and await next_greeting(self.conversations, conversation_id, doc)
+
+    async def learn_context_window(self, thread: ChatThread) -> None:
+        """Ask an OpenAI-compatible server for its models' context windows (vLLM, LM Studio and
+        llama.cpp state them in their model list), so the meter and the run use the served size
+        rather than a guess. The official services' sizes are in the known table already."""
+        choice = thread.model_choice()
+        if choice.provider != "openai-compatible":
+            return
+        providers = self.settings.settings.providers
+        endpoint = next((e for e in providers.endpoints if e.name == choice.endpoint), None)
+        if endpoint is None and providers.endpoints and not choice.endpoint:
+            endpoint = providers.endpoints[0]
+        if endpoint is None:
+            return
+        key = await asyncio.to_thread(self.secrets.get, endpoint.secret_name)
+        thread.context.listed = await listed_windows(str(endpoint.base_url), key or "")

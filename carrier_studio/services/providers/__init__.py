@@ -18,6 +18,7 @@ from carrier_studio.services.providers.probe import (
     LocalServer,
     find_local_servers,
     list_models,
+    listed_windows,
 )
 from carrier_studio.services.providers.registry import (
     ModelPlan,
@@ -47,6 +48,7 @@ __all__ = [
     "classify_error",
     "find_local_servers",
     "list_models",
+    "listed_windows",
     "needs_model_setup",
     "plan_for",
     "provider_error",

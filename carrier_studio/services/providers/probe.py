@@ -204,6 +204,48 @@ def _ids(body: Any) -> list[str] | None:
     return ids
 
 
+async def listed_windows(base_url: str, api_key: str, *, within: float = 3.0) -> dict[str, int]:
+    """The context windows an OpenAI-compatible server states in its model list, by model id;
+    {} when it states none or cannot be asked (the caller falls back to known sizes).
+
+    vLLM says ``max_model_len``; LM Studio and OpenRouter ``max_context_length`` or
+    ``context_length``; llama.cpp's server ``meta.n_ctx`` or, in older builds, only the
+    training size ``meta.n_ctx_train`` (the served window may have been set smaller with -c).
+    """
+    import json
+
+    import aiohttp
+
+    url = models_url("openai-compatible", base_url)
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=within)) as session,
+            session.get(url, headers=_headers("openai-compatible", api_key)) as response,
+        ):
+            if response.status != 200:
+                return {}
+            body = json.loads(await response.read())
+    except (aiohttp.ClientError, TimeoutError, ValueError):
+        return {}
+    items = body.get("data") if isinstance(body, dict) else None
+    windows: dict[str, int] = {}
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+            continue
+        meta = item.get("meta") if isinstance(item.get("meta"), dict) else {}
+        for value in (
+            item.get("max_model_len"),
+            item.get("max_context_length"),
+            item.get("context_length"),
+            meta.get("n_ctx"),
+            meta.get("n_ctx_train"),
+        ):
+            if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+                windows[item["id"]] = value
+                break
+    return windows
+
+
 def _short(raw: bytes, limit: int = 120) -> str:
     text = " ".join(raw.decode(errors="replace").split())
     if not text:
