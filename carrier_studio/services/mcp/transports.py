@@ -184,6 +184,7 @@ async def _watched_stdio(params: Any, run: ServerRun | None, stdio_client: Any) 
         async with stdio_client(params, errlog=pipe.writer) as streams:
             spawn.spawning.reset(token)
             token = None
+            pipe.start()  # already started, unless the SDK spawned it (Windows)
             pipe.close_writer()
             run.spawned(child_with_stderr(pipe.inode))
             yield streams
