@@ -24,6 +24,21 @@ def test_greetings_read_the_card_fields_with_macros():
     assert greetings(CharacterDoc({"name": "Bo"})) == []
 
 
+def test_a_character_card_import_keeps_its_greetings():
+    from carrier_studio.core.characters.formats import export_card_v2, import_character
+
+    card = {
+        "spec": "chara_card_v2",
+        "spec_version": "2.0",
+        "data": {"name": "Wren", "description": "A lighthouse keeper.", **CARD},
+    }
+    doc = import_character(card).doc
+    assert greetings(doc) == ["*waves* Hello you, I am Wren.", "Back again, you?", "Ahoy."]
+    exported = export_card_v2(doc).data["data"]
+    assert exported["first_mes"] == CARD["first_mes"]
+    assert exported["alternate_greetings"] == CARD["alternate_greetings"]
+
+
 def test_the_greeting_opens_the_conversation_and_the_model_sees_it(tmp_path, keyring_backend):
     async def go():
         async with workspace(tmp_path, keyring_backend) as (ws, server):
