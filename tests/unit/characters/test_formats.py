@@ -198,7 +198,8 @@ def test_foreign_card_maps_onto_eliza_fields():
     assert card["extensions"] == raw["data"]["extensions"]
     assert card["envelope"] == {"create_date": raw["create_date"]}
     assert any("{{original}}" in note for note in result.notes)
-    assert any("first_mes (the greeting)" in note for note in result.notes)
+    assert any("greetings open a new chat" in note for note in result.notes)
+    assert not any("first_mes" in note for note in result.notes)
 
 
 def test_v1_card_is_read_as_v2_and_prose_personality_joins_bio():

@@ -214,6 +214,12 @@ def from_card(data: dict[str, Any], envelope: dict[str, Any], notes: list[str]) 
         doc[CARD_KEY] = card
     if prose:
         notes.append("personality reads as prose, not a list of traits; it was added to bio.")
+    alternates = card.get("alternate_greetings")
+    said = [card.get("first_mes"), *(alternates if isinstance(alternates, list) else [])]
+    count = len([g for g in said if isinstance(g, str) and g.strip()])
+    if count:
+        what = "greeting opens" if count == 1 else f"{count} greetings open"
+        notes.append(f"The card's {what} a new chat (Examples tab → Greetings).")
     kept = [_measure(k, v) for k, v in card.items() if _unused(k, v)]
     if kept:
         notes.append(
@@ -243,12 +249,12 @@ def _card_section(data: dict[str, Any], system: str) -> dict[str, Any]:
 def _unused(key: str, value: Any) -> bool:
     if key in ("description", "personality", "scenario", "mes_example", "system_prompt"):
         return False  # mapped; the original text is only kept to write it back
+    if key in ("first_mes", "alternate_greetings"):
+        return False  # the chat's greetings (core/characters/greeting.py)
     return key != "envelope" and value not in (None, "", [], {})
 
 
 def _measure(key: str, value: Any) -> str:
-    if key == "first_mes":
-        return "first_mes (the greeting)"
     entries = value.get("entries") if isinstance(value, dict) else None
     if key == "character_book" and isinstance(entries, list):
         return f"character_book ({len(entries)} {'entry' if len(entries) == 1 else 'entries'})"
