@@ -323,9 +323,23 @@ def test_a_single_video_is_a_reel_and_a_too_short_one_says_so(world, loop):
     drop(page.drop_zone, [clip])
     settle(loop, page)
     assert page.editor.chosen_kind() is PostKind.REEL
-    assert not page.drop_zone.has_thumbnail(str(clip)), "a video shows a placeholder"
+    assert not page.drop_zone.has_thumbnail(str(clip)), "an unreadable video: a placeholder"
     assert "clip.mp4: lasts 1.5 s; a reel video must last 3 to 900 s" in page.problems.text()
     assert not page.convert_button.isVisible(), "no conversion fixes a video"
+
+
+def test_a_video_shows_its_poster_frame_in_the_draft_and_the_queue(world, loop):
+    page, rig, _llm, _answers, tmp = world
+    clip = media.real_mp4(tmp / "in" / "reel.mp4", seconds=4, size=(540, 960))
+    drop(page.drop_zone, [clip])
+    settle(loop, page)
+    assert page.editor.chosen_kind() is PostKind.REEL
+    assert page.drop_zone.has_thumbnail(str(clip)), "the poster frame, not a placeholder"
+    page.editor.caption.setPlainText("A reel")
+    page.queue_draft()
+    settle(loop, page)
+    (post,) = loop.run_until_complete(rig.queue.list())
+    assert page.post_has_thumbnail(post.id), "the queued card shows the poster frame"
 
 
 def test_caption_counters_turn_red_past_the_limits(world, loop):

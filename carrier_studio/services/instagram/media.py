@@ -262,8 +262,45 @@ def _track_size(data: bytes, start: int, end: int) -> tuple[int, int]:
     return 0, 0
 
 
+#: How long ffmpeg may take for one poster frame (it reads only the start of the file).
+POSTER_TIMEOUT = 30.0
+
+
+def video_poster(source: Path, dest: Path) -> Path | None:
+    """A PNG of a video's frame half a second in (the first frame of a shorter one), at most
+    `THUMBNAIL_SIZE` on its long side; None when ffmpeg cannot read the file.
+
+    ffmpeg is the binary inside the imageio-ffmpeg wheel, run as a child process with no
+    shell; only the start of the file is decoded."""
+    import subprocess
+
+    import imageio_ffmpeg
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    size = THUMBNAIL_SIZE
+    for at in ("0.5", "0"):
+        dest.unlink(missing_ok=True)
+        command = [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            *("-v", "error", "-nostdin", "-y", "-ss", at, "-i", str(source)),
+            *("-frames:v", "1", "-an"),
+            *("-vf", f"scale={size}:{size}:force_original_aspect_ratio=decrease"),
+            str(dest),
+        ]
+        try:
+            subprocess.run(command, capture_output=True, timeout=POSTER_TIMEOUT, check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        if dest.is_file() and dest.stat().st_size > 0:
+            return dest
+    return None
+
+
 def make_thumbnail(source: Path, dest: Path) -> Path | None:
-    """A small PNG of an image for the queue's list; None for a video or an unreadable file."""
+    """A small PNG of an image, or of a video's poster frame, for the queue's list; None for
+    an unreadable file."""
+    if media_type_of(source) == "video":
+        return video_poster(source, dest)
     if media_type_of(source) != "image":
         return None
     from PIL import ImageOps

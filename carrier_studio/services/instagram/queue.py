@@ -462,6 +462,15 @@ class InstagramQueue:
         )
         return True
 
+    async def poster_preview(self, source: Path) -> Path | None:
+        """A video's poster frame for the draft's thumbnail (under ``previews/``, like
+        `converted_preview`); None when the video cannot be read."""
+        import hashlib
+
+        key = hashlib.sha1(str(Path(source).resolve()).encode(), usedforsecurity=False)
+        dest = self.media_dir / "previews" / f"{key.hexdigest()[:16]}.poster.png"
+        return await asyncio.to_thread(instagram_media.video_poster, Path(source), dest)
+
     async def converted_preview(self, source: Path) -> Path:
         """A JPEG of ``source`` as `add` would convert it, for the draft's thumbnail after the
         user agreed to convert: kept under the queue's folder (``previews/``), never beside

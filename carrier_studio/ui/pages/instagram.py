@@ -375,7 +375,13 @@ class InstagramPage(Page):
 
     async def _load_thumbnails(self, paths: list[str]) -> None:
         for path in paths:
-            icon, decoded = await load_icon(path)
+            picture: str | None = path
+            if is_video(path):  # its poster frame, made by ffmpeg (None: it cannot be read)
+                poster = await self.deps.queue.poster_preview(Path(path))
+                picture = str(poster) if poster else None
+            if picture is None:
+                continue
+            icon, decoded = await load_icon(picture)
             self._draft_icons[path] = (icon, decoded)
             self.drop_zone.set_thumbnail(path, icon, decoded)
 

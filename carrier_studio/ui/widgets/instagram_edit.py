@@ -96,8 +96,8 @@ class MediaStrip(QListWidget):
         """Decode the thumbnails (the queue's small PNGs; the copy itself when there is none)."""
         for item in media:
             key = _key(item)
-            if item.media_type == "video" or key in self._icons:
-                continue
+            if (item.media_type == "video" and not item.thumbnail) or key in self._icons:
+                continue  # a video without a poster frame keeps its placeholder
             icon, decoded = await load_icon(key)
             if not decoded:
                 continue  # the placeholder stays

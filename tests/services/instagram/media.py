@@ -54,3 +54,25 @@ def mp4(path: Path, seconds: float, size=(1080, 1920), brand=b"isom", padding=0)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return path
+
+
+def real_mp4(path: Path, seconds: float = 4, size=(540, 960), color="orange") -> Path:
+    """A video ffmpeg can decode (one colour), made with the ffmpeg of the imageio-ffmpeg wheel
+    the studio uses for poster frames."""
+    import subprocess
+
+    import imageio_ffmpeg
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    source = f"color=c={color}:s={size[0]}x{size[1]}:d={seconds}:r=10"
+    subprocess.run(
+        [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            *("-v", "error", "-nostdin", "-y", "-f", "lavfi", "-i", source),
+            *("-c:v", "mpeg4", "-movflags", "+faststart", str(path)),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return path

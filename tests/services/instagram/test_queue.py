@@ -175,6 +175,26 @@ def test_a_converted_preview_is_the_copy_add_would_queue(tmp_path):
         assert image.format == "JPEG" and abs(image.width / image.height - 1.91) < 0.01
 
 
+def test_a_queued_reel_gets_a_poster_frame_and_an_unreadable_video_none(tmp_path):
+    from PIL import Image
+
+    clip = media.real_mp4(tmp_path / "in" / "clip.mp4", seconds=4, size=(540, 960))
+    fake = media.mp4(tmp_path / "in" / "fake.mp4", seconds=5, size=(1080, 1920))
+
+    async def body(queue):
+        reel = await queue.add([clip])
+        return reel, await queue.poster_preview(clip), await queue.poster_preview(fake)
+
+    reel, preview, unreadable = _run(tmp_path, body)
+    assert reel.kind is PostKind.REEL and reel.media[0].thumbnail
+    for poster in (Path(reel.media[0].thumbnail), preview):
+        with Image.open(poster) as image:
+            assert image.format == "PNG" and image.size == (144, 256)
+            red, green, blue = image.convert("RGB").getpixel((72, 128))[:3]
+            assert red > 200 and 120 < green < 200 and blue < 80, "the video's orange frame"
+    assert unreadable is None
+
+
 def test_a_time_without_a_zone_is_refused_before_anything_is_written(tmp_path):
     from carrier_studio.core.instagram import InstagramError
 
