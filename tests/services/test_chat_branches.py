@@ -127,3 +127,41 @@ def test_a_conversation_stored_before_branches_reads_and_edits(tmp_path):
     assert all(not s.siblings for s in stored)
     assert before_b == [{"role": "user", "content": "a"}, {"role": "assistant", "content": "A"}]
     assert at_end == [{"role": "user", "content": "a"}]  # the stored history, as it was
+
+
+def test_kept_histories_grow_with_the_conversation_not_its_square(tmp_path):
+    """Each turn keeps only what it added to the history before it; the model still gets the
+    whole history at every point, and a branch keeps its own."""
+    from carrier_studio.core.runtime.transcript import AssistantText as Reply
+
+    async def go():
+        db = Database(tmp_path / "studio.db")
+        await db.open()
+        try:
+            store = ConversationStore(db)
+            cid = await store.create("Ada")
+            history, at = [], {}
+            for turn in range(30):
+                await store.add_item(cid, UserText(f"q{turn}"))
+                reply = await store.add_item(cid, Reply("a" * 200, "Ada", final=True))
+                history = [*history, {"role": "user", "content": f"q{turn}"}, {"a": turn}]
+                await store.save_history(cid, history, None)
+                at[reply] = list(history)
+            # A branch from turn 10: its history goes on from there.
+            tenth = list(at)[9]
+            await store.branch_from(cid, tenth)
+            await store.add_item(cid, UserText("other"))
+            side = await store.add_item(cid, Reply("b", "Ada", final=True))
+            await store.save_history(cid, [*at[tenth], {"side": 1}], None)
+            got = {r: await store.history_at(cid, r) for r in [*at, side]}
+            kept = await db.run(
+                lambda c: c.execute("SELECT sum(length(history)) FROM messages").fetchone()[0]
+            )
+            return at, got, side, tenth, kept, len(json.dumps(history))
+        finally:
+            await db.close()
+
+    at, got, side, tenth, kept, whole = run(go())
+    assert all(got[r] == h for r, h in at.items())
+    assert got[side] == [*at[tenth], {"side": 1}]
+    assert kept < 3 * whole  # whole histories at every turn: about 15 times it

@@ -111,11 +111,13 @@ def history_of(items: Iterable[TranscriptItem]) -> list[dict[str, Any]]:
     return history
 
 
-def load_history(text: str | None) -> list[Any] | None:
+def load_history(text: str | None) -> list[Any] | dict[str, Any] | None:
+    """A kept history as stored: a list, or a dict naming the one it continues; None when
+    there is none or it cannot be read."""
     if text is None:
         return None
     try:
         value = json.loads(text)
     except ValueError:
         return None
-    return value if isinstance(value, list) else None
+    return value if isinstance(value, list | dict) else None

@@ -51,6 +51,13 @@ class Conversation:
     model_choice: ConversationModel = None
 
 
+def _starts_with(history: list[Any], before: list[Any]) -> bool:
+    return len(before) <= len(history) and all(
+        json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+        for a, b in zip(history, before, strict=False)
+    )
+
+
 _NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
 
 #: The tool_approvals "character" that holds the workspace-wide policies.
@@ -242,19 +249,36 @@ class ConversationStore:
         the first message): the history kept with the branch's last finished turn, else (a
         conversation stored before branches existed) rebuilt from the branch's messages."""
 
-        def read(conn: apsw.Connection) -> tuple[str | None, list[StoredMessage]]:
+        def read(conn: apsw.Connection) -> tuple[list[Any] | None, list[StoredMessage]]:
             saved, rest = self._tree(conn, conversation_id).saved_before(message_id)
-            if saved is None:
-                return None, self._rows(conn, rest)
-            row = conn.execute("SELECT history FROM messages WHERE id = ?", (saved,)).fetchone()
-            return row[0], []
+            history = None if saved is None else self._kept_history(conn, saved)
+            return history, [] if history is not None else self._rows(conn, rest)
 
-        text, rows = await self._db.run(read)
-        history = load_history(text)
+        history, rows = await self._db.run(read)
         if history is not None:
             return history
         items = (decode(r.kind, r.agent, r.content, r.meta) for r in rows)
         return history_of(i for i in items if i is not None)
+
+    @staticmethod
+    def _kept_history(conn: apsw.Connection, message_id: int) -> list[Any] | None:
+        """The history kept with a message: a whole list, or (to keep a long conversation's
+        rows linear in its length, not quadratic) ``{"after": id, "items": [...]}``, the items
+        a turn added to the history kept with an earlier message of its branch."""
+        parts: list[list[Any]] = []
+        current: int | None = message_id
+        while current is not None and len(parts) < 100_000:
+            row = conn.execute("SELECT history FROM messages WHERE id = ?", (current,)).fetchone()
+            kept = load_history(row[0]) if row else None
+            if isinstance(kept, list):
+                parts.append(kept)
+                return [item for part in reversed(parts) for item in part]
+            if not isinstance(kept, dict) or not isinstance(kept.get("items"), list):
+                return None
+            parts.append(kept["items"])
+            after = kept.get("after")
+            current = after if isinstance(after, int) else None
+        return None
 
     async def delete_branch(self, conversation_id: int, message_id: int) -> None:
         """Forget ``message_id`` and everything after it on any branch (a failed reply that a
@@ -328,11 +352,17 @@ class ConversationStore:
                 )
                 if pending_state:
                     return  # a paused turn has not ended: its history is the one before it
-                conn.execute(
-                    "UPDATE messages SET history = ? WHERE id ="
-                    " (SELECT leaf_id FROM conversations WHERE id = ?)",
-                    (text, conversation_id),
-                )
+                leaf = self._leaf(conn, conversation_id)
+                if leaf is None:
+                    return
+                tree = self._tree(conn, conversation_id)
+                base, _ = tree.saved_before(tree.nodes[leaf].parent if leaf in tree.nodes else None)
+                kept = text
+                before = None if base is None else self._kept_history(conn, base)
+                if before is not None and _starts_with(json.loads(text), before):
+                    added = json.loads(text)[len(before) :]
+                    kept = json.dumps({"after": base, "items": added})
+                conn.execute("UPDATE messages SET history = ? WHERE id = ?", (kept, leaf))
 
         await self._db.run(save)
 
