@@ -92,6 +92,10 @@ def test_the_meter_warns_and_a_long_message_leaves_the_greeting_out(chat, loop, 
     assert "Hello you" not in json.dumps(server.requests[-1].body)
     # The transcript still shows the greeting: only the request went without it.
     assert _texts(page)[0] == ("assistant", "Hello you, Ada here.")
+    # Reopened, the conversation still says so under the reply.
+    loop.run_until_complete(page._open(page.thread.id))
+    notices = [n for n in _items(page, Notice) if n.objectName() == "contextTrimmed"]
+    assert len(notices) == 1 and "oldest 1 messages" in notices[0].text()
 
 
 def test_copy_and_export_to_markdown_and_json(chat, loop, server, tmp_path, monkeypatch):

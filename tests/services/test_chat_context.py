@@ -29,9 +29,12 @@ def test_the_oldest_turns_are_left_out_of_the_request_not_the_history(tmp_path, 
             await collect(thread.send("And now?"))
             after = thread.context.budget("")
             stored = await ws.conversations.get(cid)
-            return before, after, thread.context.left_out, server.requests, stored.history
+            rows = await ws.conversations.messages(cid)
+            return before, after, thread.context.left_out, server.requests, stored.history, rows
 
-    before, after, left_out, requests, history = run(go())
+    before, after, left_out, requests, history, rows = run(go())
+    # The reply keeps what its request went without (the transcript's marker after a restart).
+    assert [(r.kind, r.meta.get("left_out")) for r in rows] == [("user", None), ("assistant", 2)]
     assert before.over and after.over
     assert left_out == 2
     sent = json.dumps(requests[0].body)

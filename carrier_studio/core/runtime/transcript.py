@@ -14,7 +14,7 @@ kind               content                                      meta
 =================  ===========================================  ===============================
 user               the text
 assistant          the text                                     input_tokens, output_tokens,
-                                                                stopped
+                                                                stopped, left_out
 tool               {"name", "arguments", "result"}              duration_s, call_id, waited_s
 handoff            "from → to"
 memories           [RecalledMemory fields, ...]
@@ -70,6 +70,9 @@ class AssistantText:
     stopped: bool = False
     #: Whether the text ended the turn (it then carries the turn's usage).
     final: bool = False
+    #: How many of the conversation's oldest input items the turn's request went without,
+    #: because they no longer fit the model's context window (context_budget.fit).
+    left_out: int = 0
 
 
 @dataclass(frozen=True)
@@ -158,6 +161,8 @@ def encode(item: TranscriptItem) -> tuple[str, str, str, dict[str, Any]]:
             meta = {"input_tokens": item.input_tokens, "output_tokens": item.output_tokens}
             if item.stopped:
                 meta["stopped"] = True
+            if item.left_out:
+                meta["left_out"] = item.left_out
         return item.KIND, item.agent, item.text, meta
     if isinstance(item, ToolCall):
         card = {"name": item.name, "arguments": item.arguments, "result": item.result}
@@ -195,6 +200,7 @@ def decode(kind: str, agent: str, content: str, meta: dict[str, Any]) -> Transcr
             int(meta.get("output_tokens") or 0),
             bool(meta.get("stopped")),
             final,
+            left_out=int(meta.get("left_out") or 0),
         )
     if kind == "tool":
         card = _json_object(content)
@@ -285,6 +291,8 @@ class TurnReducer:
     #: Every item so far, in order (what this turn added to the transcript).
     items: list[TranscriptItem] = field(default_factory=list)
     done: Done | None = None
+    #: Set before the run's `Done` is fed: what the final text's request went without.
+    left_out: int = 0
 
     def feed(self, event: ChatEvent) -> list[TranscriptItem]:
         finished: list[TranscriptItem] = []
@@ -337,7 +345,13 @@ class TurnReducer:
             return [AssistantText(text, self.agent)]
         return [
             AssistantText(
-                text, self.agent, self.input_tokens, self.output_tokens, stopped, final=True
+                text,
+                self.agent,
+                self.input_tokens,
+                self.output_tokens,
+                stopped,
+                final=True,
+                left_out=self.left_out,
             )
         ]
 

@@ -528,9 +528,12 @@ class ChatThread:
         clock = time.monotonic()
         turn = TurnReducer(self.character)
         status, error_text = "completed", None
+        self.context.left_out = 0  # this run's model calls say what they went without
         async for event in stream:
             if isinstance(event, RunError):
                 event = self._redacted(event)  # a provider error may echo the key it was sent
+            if isinstance(event, Done):
+                turn.left_out = self.context.left_out  # kept with the reply, for the marker
             for item in turn.feed(event):
                 await store.add_item(self.id, item)
             if isinstance(event, ApprovalRequested):

@@ -474,6 +474,8 @@ class ChatPage(Page):
                 if isinstance(item, AssistantText):
                     bubble.finish(self._usage_text(item))
                 self.transcript.add(bubble)
+                if isinstance(item, AssistantText) and item.left_out:
+                    self.transcript.add(self._left_out_notice(item.left_out))
             elif isinstance(item, ToolCall):
                 card = ToolCard(item.name, item.arguments, item.agent)
                 card.finish(item.result, item.duration_s, item.waited_s)
@@ -853,13 +855,18 @@ class ChatPage(Page):
             return
         self._update_meter()
         if thread.context.left_out:
-            notice = Notice(
-                f"The model was not sent the oldest {thread.context.left_out} messages: they no "
-                "longer fit its context window (the conversation keeps them)."
-            )
-            notice.setObjectName("contextTrimmed")
-            notice.setWordWrap(True)
-            self.transcript.add(notice)
+            self.transcript.add(self._left_out_notice(thread.context.left_out))
+
+    @staticmethod
+    def _left_out_notice(count: int) -> Notice:
+        """The marker under a reply whose request went without the oldest turns."""
+        notice = Notice(
+            f"The model was not sent the oldest {count} messages: they no longer fit its "
+            "context window (the conversation keeps them)."
+        )
+        notice.setObjectName("contextTrimmed")
+        notice.setWordWrap(True)
+        return notice
 
     async def _export_source(self) -> tuple[str, str, list[Stored]] | None:
         thread = self.thread
