@@ -462,24 +462,40 @@ class InstagramQueue:
         )
         return True
 
+    def _preview_path(self, source: Path, suffix: str) -> Path:
+        import hashlib
+
+        key = hashlib.sha1(str(Path(source).resolve()).encode(), usedforsecurity=False)
+        return self.media_dir / "previews" / f"{key.hexdigest()[:16]}{suffix}"
+
     async def poster_preview(self, source: Path) -> Path | None:
         """A video's poster frame for the draft's thumbnail (under ``previews/``, like
         `converted_preview`); None when the video cannot be read."""
-        import hashlib
-
-        key = hashlib.sha1(str(Path(source).resolve()).encode(), usedforsecurity=False)
-        dest = self.media_dir / "previews" / f"{key.hexdigest()[:16]}.poster.png"
+        dest = self._preview_path(source, ".poster.png")
         return await asyncio.to_thread(instagram_media.video_poster, Path(source), dest)
 
     async def converted_preview(self, source: Path) -> Path:
-        """A JPEG of ``source`` as `add` would convert it, for the draft's thumbnail after the
-        user agreed to convert: kept under the queue's folder (``previews/``), never beside
-        the user's file. Raises what the conversion raises (`ImageRefusedError`)."""
-        import hashlib
+        """A thumbnail (PNG) of ``source`` converted as `add` would convert it, for the draft
+        after the user agreed to convert: under the queue's folder (``previews/``), never
+        beside the user's file; the full-size copy is not kept. Raises what the conversion
+        raises (`ImageRefusedError`)."""
+        dest = self._preview_path(source, ".converted.png")
 
-        key = hashlib.sha1(str(Path(source).resolve()).encode(), usedforsecurity=False)
-        dest = self.media_dir / "previews" / f"{key.hexdigest()[:16]}.jpg"
-        return await asyncio.to_thread(instagram_media.convert_for_instagram, Path(source), dest)
+        def make() -> Path:
+            full = instagram_media.convert_for_instagram(Path(source), dest.with_suffix(".jpg"))
+            try:
+                thumb = instagram_media.make_thumbnail(full, dest)
+            finally:
+                full.unlink(missing_ok=True)
+            if thumb is None:
+                raise InstagramError(f"{source}: the converted copy could not be read back")
+            return thumb
+
+        return await asyncio.to_thread(make)
+
+    async def clear_previews(self) -> None:
+        """Remove the draft's previews (the page calls this when it closes)."""
+        await asyncio.to_thread(shutil.rmtree, self.media_dir / "previews", True)
 
     async def reorder(self, ordered_ids: Sequence[int], *, by: object | None = None) -> None:
         """Put the posts in this order (drag to reorder); posts not named keep their relative

@@ -807,3 +807,4 @@ class InstagramPage(Page):
     async def shutdown(self) -> None:
         self._unsubscribe()
         self.cancel_writing()
+        await self.deps.queue.clear_previews()

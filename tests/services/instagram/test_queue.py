@@ -161,7 +161,7 @@ def test_a_carousels_media_order_is_edited_until_publishing_starts(tmp_path):
     assert [Path(m.source).name for m in after.media] == ["c.jpg", "a.jpg", "b.jpg"]
 
 
-def test_a_converted_preview_is_the_copy_add_would_queue(tmp_path):
+def test_a_converted_preview_is_a_thumbnail_of_the_copy_add_would_queue(tmp_path):
     from PIL import Image
 
     wide = media.jpeg(tmp_path / "in" / "panorama.jpg", size=(3000, 1000))
@@ -171,8 +171,9 @@ def test_a_converted_preview_is_the_copy_add_would_queue(tmp_path):
 
     preview = _run(tmp_path, body)
     assert preview.parent == tmp_path / "instagram" / "previews"
+    assert [p.name for p in preview.parent.iterdir()] == [preview.name], "no full-size copy"
     with Image.open(preview) as image:
-        assert image.format == "JPEG" and abs(image.width / image.height - 1.91) < 0.01
+        assert image.format == "PNG" and abs(image.width / image.height - 1.91) < 0.01
 
 
 def test_a_queued_reel_gets_a_poster_frame_and_an_unreadable_video_none(tmp_path):
