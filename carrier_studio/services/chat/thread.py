@@ -374,9 +374,7 @@ class ChatThread:
         if reply and not any(isinstance(s.item, AssistantText | ToolCall) for s in reply):
             await store.delete_branch(self.id, reply[0].id)
         await store.branch_from(self.id, last.id)
-        parent = await store.parent_of(self.id, last.id)
-        self.session.start_over(await store.history_at(self.id, parent))
-        self.pending = []
+        await self._go_on_from(await store.parent_of(self.id, last.id))
         # The user's message was stored in memory with the first answer; only the new answer
         # is stored this time.
         self._turn_memory = ("", "chat", None)
@@ -389,10 +387,18 @@ class ChatThread:
         store = self._deps.conversations
         parent = await store.parent_of(self.id, message_id)
         await store.branch_from(self.id, parent)
-        self.session.start_over(await store.history_at(self.id, parent))
-        self.pending = []
+        await self._go_on_from(parent)
         async for event in self.send(text):
             yield event
+
+    async def _go_on_from(self, message_id: int | None) -> None:
+        """The session goes on with the history after ``message_id``; a run paused on the old
+        branch is dropped now, not left to be restored after a restart."""
+        store = self._deps.conversations
+        history = await store.history_at(self.id, message_id)
+        self.session.start_over(history)
+        self.pending = []
+        await store.save_history(self.id, history, None)
 
     async def switch(self, message_id: int) -> list[Stored]:
         """Show the alternative ``message_id`` (its newest branch) and go on from it: the model
