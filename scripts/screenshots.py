@@ -52,39 +52,40 @@ class DemoKeyring:
 
 
 async def _demo_conversation(ctx) -> None:
-    """A stored conversation so the Chat page has something to show."""
-    import json
+    """A stored conversation so the Chat page has something to show (through the one stored
+    format of a turn, core/runtime/transcript.py)."""
+    from carrier_studio.core.runtime.events import RecalledMemory
+    from carrier_studio.core.runtime.transcript import AssistantText, Memories, ToolCall, UserText
 
     store = ctx.chat.conversations
     cid = await store.create("Ada", "Compound interest, quickly")
-    await store.add_message(cid, "user", "What does 1000 at 5% become after 10 years?")
-    recalled = [
-        {
-            "memory_id": "demo",
-            "kind": "fact",
-            "content": "Sam is saving for a sailing boat and likes numbers rounded to cents.",
-            "score": 0.62,
-            "semantic": 0.58,
-            "keyword": 0.31,
-            "client": "chat",
-            "created_at": "2026-11-20T10:00:00+00:00",
-            "pinned": True,
-        }
-    ]
-    await store.add_message(cid, "memories", json.dumps(recalled), agent="Ada")
-    card = {
-        "name": "calculate",
-        "arguments": '{"expression": "1000 * 1.05 ** 10"}',
-        "result": "1628.894626777442",
-    }
-    await store.add_message(cid, "tool", json.dumps(card), agent="Ada", meta={"duration_s": 0.002})
+    await store.add_item(cid, UserText("What does 1000 at 5% become after 10 years?"))
+    recalled = RecalledMemory(
+        memory_id="demo",
+        kind="fact",
+        content="Sam is saving for a sailing boat and likes numbers rounded to cents.",
+        score=0.62,
+        semantic=0.58,
+        keyword=0.31,
+        client="chat",
+        created_at="2026-11-20T10:00:00+00:00",
+        pinned=True,
+    )
+    await store.add_item(cid, Memories((recalled,), agent="Ada"))
+    await store.add_item(
+        cid,
+        ToolCall(
+            "calculate", '{"expression": "1000 * 1.05 ** 10"}', "1628.894626777442", "Ada",
+            duration_s=0.002,
+        ),
+    )  # fmt: skip
     answer = (
         "About **1,628.89** — compounding yearly:\n\n"
         "```python\nbalance = 1000 * 1.05 ** 10  # 1628.89\n```\n\n"
         "Roughly 63% growth; simple interest would give 1,500."
     )
-    await store.add_message(
-        cid, "assistant", answer, agent="Ada", meta={"input_tokens": 412, "output_tokens": 58}
+    await store.add_item(
+        cid, AssistantText(answer, "Ada", input_tokens=412, output_tokens=58, final=True)
     )
 
 
@@ -120,7 +121,7 @@ async def render(out: Path, theme: str, size: tuple[int, int]) -> list[Path]:
     )
     ctx.settings.settings.ui.theme = theme
     ctx.settings.settings.ftp.host = "ftp.example.com"
-    studio = Studio(ctx, QApplication.instance())
+    studio = Studio(ctx, QApplication.instance(), offer_first_run=False)
     studio.window.resize(*size)
     await studio.start()
     await _demo_conversation(ctx)

@@ -81,6 +81,11 @@ async def gather_tools(
         status = server_status(manager, name)
         if status is not None and status.state is ServerState.FAILED:
             failed[name] = unavailable_reason(status)
+        elif status is not None and status.state is ServerState.STARTING and status.restarts:
+            # Its supervisor is starting it again after a failure (back-off): as good as failed
+            # for this reply, which must not wait for it (it did, whenever the message came
+            # during the restart, and the notice said "still starting").
+            failed[name] = "failed: it is being started again after a failure"
     for name in failed:
         retry = asyncio.ensure_future(manager.ensure([name]))
         retry.add_done_callback(lambda f: f.cancelled() or f.exception())
