@@ -14,6 +14,8 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QAbstractScrollArea,
     QHeaderView,
+    QLineEdit,
+    QPushButton,
     QTabBar,
     QToolButton,
     QWidget,
@@ -48,6 +50,18 @@ def _problems(page: QWidget, key: str) -> list[str]:
             found.append(f"{key}: tabs {titles} scroll")
         elif tabs.isVisible() and tabs.sizeHint().width() > tabs.width():
             found.append(f"{key}: tabs {titles} are cut short")
+    for button in page.findChildren(QPushButton):
+        # A row of buttons squeezed under their size hints cuts their labels short (the MCP
+        # toolbar's "Import from Claude Desktop…" read "om Claude D", the Memory page's
+        # "To Supabase…" lost its end at 1024x700).
+        text = button.text().replace("&", "")
+        if button.isVisible() and text and button.width() < button.minimumSizeHint().width() - 1:
+            found.append(f"{key}: button {text!r} is {button.width()} px, its label cut short")
+    for edit in page.findChildren(QLineEdit):
+        # A search box squeezed under its own minimum width (the Memory page's collapsed).
+        wanted = edit.minimumWidth()
+        if edit.isVisible() and wanted and edit.width() < wanted:
+            found.append(f"{key}: {edit.objectName()!r} is {edit.width()} px, under {wanted}")
     for area in page.findChildren(QAbstractScrollArea):
         if area.isVisible() and area.horizontalScrollBar().isVisible():
             found.append(f"{key}: {type(area).__name__} {area.objectName()!r} scrolls sideways")

@@ -50,7 +50,8 @@ class MemoryJobs(QObject):
         self.export_button = QPushButton("Export…")
         self.export_button.setToolTip("Write the shown character's memories (or all) to JSONL")
         self.export_button.clicked.connect(self._on_export_clicked)
-        self.move_button = QPushButton("To Supabase…")
+        # Short: "To Supabase…" was cut short under the table at 1024x700.
+        self.move_button = QPushButton("Supabase…")
         self.move_button.clicked.connect(self._on_move_clicked)
         self.move_button.setToolTip(
             "Move every local memory to the Supabase project set in Settings"

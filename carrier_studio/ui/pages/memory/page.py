@@ -176,19 +176,24 @@ class MemoryPage(Page):
         row.addWidget(self.search, 1)
         row.addWidget(self.mode)
         row.addWidget(self.count_label)
-        row.addSpacing(12)
-        for button in (
-            self.new_button,
-            self.delete_button,
-            self.import_button,
-            self.export_button,
-            self.move_button,
-        ):
-            row.addWidget(button)
         self.body.addLayout(row)
         self.body.addWidget(self._banners())
+        # The actions sit under the table: beside the search box, at 1024x700, they squeezed
+        # it to a sliver and cut the Supabase button short.
+        actions = QHBoxLayout()
+        actions.setContentsMargins(0, 0, 0, 0)
+        actions.addWidget(self.new_button)
+        actions.addWidget(self.delete_button)
+        actions.addStretch(1)
+        for button in (self.import_button, self.export_button, self.move_button):
+            actions.addWidget(button)
+        left = QWidget()
+        column = QVBoxLayout(left)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.table, 1)
+        column.addLayout(actions)
         splitter = QSplitter()
-        splitter.addWidget(self.table)
+        splitter.addWidget(left)
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.detail)
         right.addWidget(self.map)
