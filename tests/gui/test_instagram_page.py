@@ -516,7 +516,8 @@ def test_publishing_fills_the_timeline_and_retry_and_cancel_ask_first(world, loo
     steps = page.timeline.lines()
     assert ("Upload", "ok", "every file answers at its public URL") in steps
     assert steps[-1][1] == "error" and "blocked the post as possible spam" in steps[-1][2]
-    assert "Failed" in page.post_list.item(0).text()
+    # The card redraws from the worker's last change, which may land after the page's tasks.
+    wait_until(loop, lambda: "Failed" in page.post_list.item(0).text())
     assert page.retry_button.isEnabled()
 
     answers.yes = False

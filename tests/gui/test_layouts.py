@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QTabBar,
     QToolButton,
     QWidget,
@@ -65,6 +66,14 @@ def _problems(page: QWidget, key: str) -> list[str]:
     for area in page.findChildren(QAbstractScrollArea):
         if area.isVisible() and area.horizontalScrollBar().isVisible():
             found.append(f"{key}: {type(area).__name__} {area.objectName()!r} scrolls sideways")
+    for area in page.findChildren(QScrollArea):
+        # With its sideways scrollbar turned off, a scroll area wider inside than its viewport
+        # simply cuts the right edge off (the Instagram draft's text and caption box).
+        inside = area.widget()
+        if area.isVisible() and inside is not None:
+            over = inside.width() - area.viewport().width()
+            if over > 1:
+                found.append(f"{key}: {inside.objectName()!r} is cut {over} px at its right edge")
     for view in page.findChildren(QAbstractItemView):
         header = getattr(view, "horizontalHeader", lambda: None)()
         if view.isVisible() and isinstance(header, QHeaderView) and header.isVisible():

@@ -310,6 +310,10 @@ class InstagramPage(Page):
         # give some.
         splitter.setChildrenCollapsible(False)
         splitter.setSizes([560, 500])
+        # The draft scrolls up and down, never sideways: it must not get narrower than its form
+        # (at 1024x700 the splitter squeezed it and the form's right edge was cut off).
+        bar = scroll.verticalScrollBar().sizeHint().width()
+        scroll.setMinimumWidth(content.minimumSizeHint().width() + bar)
         self._show_draft()
         self._show_detail(None)
 

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -75,7 +76,7 @@ class CaptionEditor(QWidget):
         writer = QHBoxLayout()
         self.character = QComboBox()
         self.character.setObjectName("instagramCharacter")
-        self.character.setMinimumWidth(140)
+        self.character.setMinimumWidth(110)
         self.write_button = QPushButton("Write caption as")
         self.write_button.setObjectName("instagramWriteCaption")
         self.write_button.setToolTip(
@@ -103,7 +104,8 @@ class CaptionEditor(QWidget):
         self.alt_text.textChanged.connect(lambda _t: self.changed.emit())
         form.addRow("Alt text", self.alt_text)
 
-        when = QHBoxLayout()
+        # One above the other: side by side they made the draft too wide for a 1024x700 window.
+        when = QVBoxLayout()
         self.now = QCheckBox("As soon as possible")
         self.now.setObjectName("instagramNow")
         self.now.setChecked(True)
@@ -115,7 +117,7 @@ class CaptionEditor(QWidget):
         self.schedule.setEnabled(False)
         self.now.toggled.connect(lambda on: self.schedule.setEnabled(not on))
         when.addWidget(self.now)
-        when.addWidget(self.schedule, 1)
+        when.addWidget(self.schedule)
         form.addRow("Publish", when)
         self._on_caption_changed()
 
