@@ -46,19 +46,70 @@ def _free_ports(count: int) -> list[int]:
             sock.close()
 
 
+def self_signed_certificate(folder: Path, host: str = "127.0.0.1") -> tuple[Path, Path]:
+    """A certificate for ``host`` and its key, as PEM files (the FTPS server's identity; a
+    client trusts it by loading the certificate as its CA)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host))]), False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    cert_file, key_file = folder / "ftps-cert.pem", folder / "ftps-key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
 @contextmanager
-def running_ftp_server(root: Path) -> Iterator[FtpServerInfo]:
+def running_ftp_server(
+    root: Path, *, tls: tuple[Path, Path] | None = None
+) -> Iterator[FtpServerInfo]:
+    """``tls``: (certificate, key) to serve FTPS (explicit TLS: AUTH TLS, then a protected data
+    channel required) as most hosting providers do."""
     with warnings.catch_warnings():
         # pyftpdlib 2.2 still imports asyncore/asynchat (deprecated in 3.11, its own concern).
         warnings.simplefilter("ignore", DeprecationWarning)
         from pyftpdlib.authorizers import DummyAuthorizer
-        from pyftpdlib.handlers import FTPHandler
+        from pyftpdlib.handlers import FTPHandler, TLS_FTPHandler
         from pyftpdlib.servers import FTPServer
 
     root.mkdir(parents=True, exist_ok=True)
     authorizer = DummyAuthorizer()
     authorizer.add_user(FTP_USER, FTP_PASSWORD, str(root), perm="elradfmwMT")
-    handler = type("Handler", (FTPHandler,), {})
+    if tls is None:
+        handler = type("Handler", (FTPHandler,), {})
+    else:
+        handler = type("Handler", (TLS_FTPHandler,), {})
+        handler.certfile, handler.keyfile = str(tls[0]), str(tls[1])
+        handler.tls_control_required = True
+        handler.tls_data_required = True
     handler.authorizer = authorizer
     handler.passive_ports = _free_ports(8)
     handler.masquerade_address = "127.0.0.1"

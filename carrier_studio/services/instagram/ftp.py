@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import mimetypes
 import posixpath
+import ssl
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,6 +106,14 @@ class FtpUploader:
                 hint="Check the FTP user, password and remote folder in Settings → Instagram."
                 if error is HostingError
                 else None,
+            ) from exc
+        except ssl.SSLCertVerificationError as exc:
+            # Not worth retrying: the certificate will be as untrusted in ten minutes.
+            raise HostingError(
+                f"the FTP server's certificate is not trusted ({exc.verify_message})",
+                where=where,
+                hint="Use the host name the certificate was issued for (often the provider's, "
+                "not your domain), or ask the host for a certificate from a public authority.",
             ) from exc
         except (OSError, TimeoutError) as exc:
             raise TransientHostingError(

@@ -15,7 +15,7 @@ from carrier_studio.services.instagram.ftp import (
     TransientHostingError,
     unique_name,
 )
-from tests.fakes.ftp_host import FileHost, running_ftp_server
+from tests.fakes.ftp_host import FileHost, running_ftp_server, self_signed_certificate
 from tests.services.instagram import media
 
 
@@ -25,11 +25,11 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _with_servers(tmp_path, body, **target):
+def _with_servers(tmp_path, body, *, tls=None, **target):
     root = tmp_path / "ftp"
 
     async def go():
-        with running_ftp_server(root) as ftp:
+        with running_ftp_server(root, tls=tls) as ftp:
             async with AsyncExitStack() as stack:
                 host = await stack.enter_async_context(FileHost(root))
                 fields = dict(
@@ -81,6 +81,52 @@ def test_tls_asked_of_a_plain_server_says_so(tmp_path):
 
     error = _with_servers(tmp_path, body, use_tls=True)
     assert "does not offer TLS" in str(error)
+
+
+def test_ftps_the_default_uploads_over_tls_to_a_server_whose_certificate_is_trusted(
+    tmp_path, monkeypatch
+):
+    """FTPS (AUTH TLS, protected data channel), the studio's default hosting, end to end."""
+    cert, key = self_signed_certificate(tmp_path / "tls")
+    # The system's trust store, as a host's certificate from a public CA would be found there.
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    photo = media.jpeg(tmp_path / "in" / "photo.jpg")
+
+    async def body(uploader, host, root):
+        url = await uploader.publish_file(photo, "tls.jpg")
+        return url, (root / "tls.jpg").read_bytes()
+
+    url, stored = _with_servers(tmp_path, body, tls=(cert, key), use_tls=True)
+    assert url.endswith("/media/tls.jpg") and stored == photo.read_bytes()
+
+
+def test_ftps_with_a_certificate_nobody_vouches_for_is_a_settings_problem(tmp_path, monkeypatch):
+    cert, key = self_signed_certificate(tmp_path / "tls")
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "no-such-store.pem"))
+    photo = media.jpeg(tmp_path / "photo.jpg")
+
+    async def body(uploader, host, root):
+        with pytest.raises(HostingError) as refused:
+            await uploader.upload(photo, "x.jpg")
+        return refused.value, list(root.iterdir())
+
+    error, stored = _with_servers(tmp_path, body, tls=(cert, key), use_tls=True)
+    assert not isinstance(error, TransientHostingError), "retrying will not make it trusted"
+    assert "certificate" in str(error) and "not trusted" in str(error)
+    assert stored == [], "nothing was sent over a connection that failed its check"
+
+
+def test_plain_ftp_to_a_server_that_requires_tls_is_refused_in_words(tmp_path):
+    cert, key = self_signed_certificate(tmp_path / "tls")
+    photo = media.jpeg(tmp_path / "photo.jpg")
+
+    async def body(uploader, host, root):
+        with pytest.raises(HostingError) as refused:
+            await uploader.upload(photo, "x.jpg")
+        return refused.value
+
+    error = _with_servers(tmp_path, body, tls=(cert, key), use_tls=False)
+    assert "refused" in str(error)
 
 
 def test_a_server_that_is_down_is_worth_retrying(tmp_path):
