@@ -238,13 +238,16 @@ class Session:
     def running(self) -> bool:
         return self._stack is not None
 
-    async def start(self, *, instagram: bool = True) -> None:
+    async def start(self, *, instagram: bool = True, memory_later: bool = False) -> None:
         """Open the database, then start the background services in order.
 
         A database that cannot be opened is reported (its status slot, a message, and
         `database_error`) and the rest still starts, as the window has always done: a page
         says what it cannot show. Headless mode checks `database_error` and gives up.
         ``instagram=False`` keeps the publisher stopped whatever the settings say.
+        ``memory_later=True`` leaves the memory closed until someone asks for it
+        (`MemoryController.start`/`ready`): the window opens it once its first page has loaded,
+        since opening it imports numpy and reads the bit index while the page lists its files.
         """
         if self._stack is not None:
             raise RuntimeError("the session is already running")
@@ -262,7 +265,8 @@ class Session:
             unsubscribe_mcp = self.mcp.changed.subscribe(lambda _status: self._show_mcp_summary())
             stack.callback(unsubscribe_mcp)
             # Memory opens its own connection to the migrated studio.db, in the background.
-            self.memory.start()
+            if not memory_later:
+                self.memory.start()
             stack.push_async_callback(self.memory.close)
             if instagram:
                 # The publisher runs when an account and its FTP host are set, and follows

@@ -144,7 +144,7 @@ async def _report_useful(window: MainWindow) -> None:
         await tasks.wait_idle()
     model = getattr(getattr(page, "list", None), "model", lambda: None)()
     rows = model.rowCount() if model is not None else -1
-    heavy = [name for name in HEAVY_MODULES if name in sys.modules]
+    heavy = [name for name in (*HEAVY_MODULES, "numpy", "onnxruntime") if name in sys.modules]
     print(
         f"useful {time.time():.6f} page={key} rows={rows} imported={','.join(heavy) or 'none'}",
         flush=True,

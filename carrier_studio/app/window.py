@@ -133,7 +133,7 @@ class Studio:
             messages.info(
                 f"Created a new workspace with example characters in {session.workspace.root}"
             )
-        await session.start()
+        await session.start(memory_later=True)
         # Pages read studio.db: build the visible one only now that it is open.
         self.window.services_ready()
         if (discord := session.discord_at_launch) is not None:
@@ -197,6 +197,9 @@ class Studio:
         page = self.window.page(self.window.current_page_key())
         if (tasks := getattr(page, "tasks", None)) is not None:
             await tasks.wait_idle()
+        # The memory too waits for the first page (numpy, the bit index); a page or a chat
+        # that needs it sooner opens it then (`ready` starts it).
+        self.session.memory.start()
         runtime = "carrier_studio.core.runtime.agent_factory"
         # Through the lock MCP supervisors import the SDK by, so the two never meet mid-import.
         await asyncio.to_thread(import_modules, runtime)

@@ -1,8 +1,10 @@
 """The first screen is useful before any SDK is imported (#15): a real window process on a fresh
-profile lists the seeded characters while agents, openai, anthropic and mcp are still unloaded.
+profile lists the seeded characters while agents, openai, anthropic, mcp, numpy and onnxruntime
+are still unloaded.
 
 Before, the session's chat service imported the agents SDK (~3.7 s of CPU here) ahead of the
-Characters list; bench/startup.py times the same marks.
+Characters list, and the memory store (numpy) opened while the list loaded; bench/startup.py
+times the same marks.
 """
 
 from __future__ import annotations
@@ -39,4 +41,4 @@ def test_a_fresh_profile_lists_its_characters_before_any_sdk_is_imported(tmp_pat
     useful = marks["useful"]
     seeded = len(list(assets.seed_characters_dir().glob("*.json")))
     assert useful["page"] == "characters" and int(useful["rows"]) == seeded, useful
-    assert useful["imported"] == "none", f"SDKs imported before the list showed: {useful}"
+    assert useful["imported"] == "none", f"imported before the list showed: {useful}"
