@@ -10,6 +10,7 @@ it, and the next message picks its tools up.
 from __future__ import annotations
 
 import asyncio
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,9 @@ from carrier_studio.services.mcp import McpManager
 
 #: How long a message waits for its character's MCP servers to start before going without.
 MCP_START_WAIT = 15.0
+#: Failed servers being started again by `gather_tools`, per manager, until that start ends,
+#: each with why it failed.
+_RETRYING: weakref.WeakKeyDictionary[McpManager, dict[str, str]] = weakref.WeakKeyDictionary()
 
 
 def server_names(docs: dict[str, CharacterDoc], doc: CharacterDoc) -> list[str]:
@@ -77,17 +81,27 @@ async def gather_tools(
     # A server that has just failed is tried again in the background but not waited for: the
     # reply goes on without it (its last error says why) and a later message gets it if it runs.
     failed = {}
+    retrying = _RETRYING.setdefault(manager, {})
     for name in names:
         status = server_status(manager, name)
         if status is not None and status.state is ServerState.FAILED:
             failed[name] = unavailable_reason(status)
-        elif status is not None and status.state is ServerState.STARTING and status.restarts:
-            # Its supervisor is starting it again after a failure (back-off): as good as failed
-            # for this reply, which must not wait for it (it did, whenever the message came
-            # during the restart, and the notice said "still starting").
-            failed[name] = "failed: it is being started again after a failure"
+        elif (
+            status is not None
+            and status.state is ServerState.STARTING
+            and (status.restarts or name in retrying)
+        ):
+            # Started again after a failure (by its supervisor's back-off, or by the retry
+            # below for an earlier reply or the agent's set-up): as good as failed for this
+            # reply, which must not wait for it (it did, and the notice said "still starting").
+            why = retrying.get(name) or "failed: it is being started again after a failure"
+            failed[name] = why
     for name in failed:
+        if name in retrying:
+            continue
+        retrying[name] = failed[name]
         retry = asyncio.ensure_future(manager.ensure([name]))
+        retry.add_done_callback(lambda f, name=name: retrying.pop(name, None))
         retry.add_done_callback(lambda f: f.cancelled() or f.exception())
     starts = {
         name: asyncio.ensure_future(manager.ensure([name])) for name in names if name not in failed
