@@ -123,7 +123,7 @@ def _memory(studio: Studio) -> QWidget:
 
 
 def _mcp(studio: Studio) -> QWidget:
-    from carrier_studio.services.mcp.tool_maker import ToolMaker, draft_tool
+    from carrier_studio.services.mcp.tool_maker import ToolMaker, draft_tool, studio_variables
     from carrier_studio.ui.pages.mcp import McpPage, McpPageDeps
 
     session = studio.session
@@ -140,6 +140,7 @@ def _mcp(studio: Studio) -> QWidget:
         draft_tool=studio.on_default_model(draft_tool),
         save_tool=maker.save,
         model_label=studio.default_model_label,
+        filled_by_studio=frozenset(studio_variables(studio.session.workspace.root)),
     )
     return McpPage(deps, studio.tasks)
 

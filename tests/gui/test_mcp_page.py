@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
 
 from carrier_studio.core.mcp import ServerState
 from tests.mcp.servers import fastmcp_stdio
@@ -366,3 +367,41 @@ def test_the_tool_maker_saves_a_reviewed_tool_turned_off_into_the_table(mcp, loo
     assert saved["mcpServers"]["shouter"]["enabled"] is False and saved["x-note"] == "kept"
     assert "shouter" in studio.session.mcp.configured
     assert page.model.row_of("shouter") >= 0, "the table lists the new server"
+
+
+def test_a_servers_secrets_are_set_on_its_own_entry(make_studio, loop, tmp_path, keyring_backend):
+    """#15: the GitHub server said "add it in Settings (secrets)"; its entry now has a field for
+    each ${VAR} it uses (not the ones the studio fills), saved to the secret store."""
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    github = {
+        "command": "npx",
+        "args": ["-y", "@modelcontextprotocol/server-github", "${WORKSPACE}"],
+        "env": {"GITHUB_PERSONAL_ACCESS_TOKEN": "${GITHUB_PERSONAL_ACCESS_TOKEN}"},
+        "enabled": False,
+    }
+    catalogue = {"mcpServers": {"calc": fastmcp_stdio(), "github": github}}
+    (workspace / "mcp_servers.json").write_text(json.dumps(catalogue))
+    studio = make_studio(str(workspace))
+    studio.window.show_page("mcp")
+    page = studio.window.page("mcp")
+    _run(loop, studio.tasks.wait_idle())
+    _select(page, "calc")
+    _run(loop, studio.tasks.wait_idle())
+    assert page.server_secrets.isHidden(), "calc uses no secret"
+    _select(page, "github")
+    _run(loop, studio.tasks.wait_idle())
+    box = page.server_secrets
+    assert list(box.fields) == ["GITHUB_PERSONAL_ACCESS_TOKEN"], "no field for WORKSPACE"
+    assert box.note.text() == "Not set: GITHUB_PERSONAL_ACCESS_TOKEN"
+    assert not box.save_button.isEnabled()
+    QTest.keyClicks(
+        box.fields["GITHUB_PERSONAL_ACCESS_TOKEN"].edit, "ghp_abcdefghijklmnopqrstuvwxyz0123456789"
+    )
+    box.save_button.click()
+    _run(loop, studio.tasks.wait_idle())
+    stored = keyring_backend.entries[("carrier-studio", "GITHUB_PERSONAL_ACCESS_TOKEN")]
+    assert stored == "ghp_abcdefghijklmnopqrstuvwxyz0123456789"
+    assert box.note.text() == "" and box.fields["GITHUB_PERSONAL_ACCESS_TOKEN"].edit.text() == ""
+    assert box.fields["GITHUB_PERSONAL_ACCESS_TOKEN"].source == "keyring"
+    assert "ghp_" not in (workspace / "mcp_servers.json").read_text()

@@ -40,9 +40,11 @@ from carrier_studio.core import messages
 from carrier_studio.core.mcp.config import McpConfigError
 from carrier_studio.core.mcp.lint import lint_server
 from carrier_studio.core.mcp.status import ServerState, ServerStatus, ToolInfo
+from carrier_studio.core.mcp.variables import variables_in
 from carrier_studio.ui.models.mcp_servers import QtMcpServerModel
 from carrier_studio.ui.tasks import TaskOwner
 from carrier_studio.ui.widgets.mcp_import_dialog import McpImportDialog
+from carrier_studio.ui.widgets.mcp_secrets import ServerSecrets
 from carrier_studio.ui.widgets.mcp_server_dialog import ServerDialog
 from carrier_studio.ui.widgets.page import Page
 from carrier_studio.ui.widgets.schema_form import SchemaForm
@@ -78,6 +80,8 @@ class McpPageDeps:
     draft_tool: Callable[[str, Callable[[str], None]], Awaitable[ToolCode]] | None = None
     save_tool: Callable[[ToolCode], Awaitable[Any]] | None = None
     model_label: Callable[[], str] = lambda: "the default model"
+    #: ${VAR}s the studio fills itself (WORKSPACE, STUDIO_PYTHON): no field for them.
+    filled_by_studio: frozenset[str] = frozenset()
 
 
 class McpPage(Page):
@@ -264,6 +268,9 @@ class McpPage(Page):
         self.lint_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.lint_label.hide()
         config_column.addWidget(self.lint_label)
+        self.server_secrets = ServerSecrets()
+        self.server_secrets.save_requested.connect(self._on_save_secrets)
+        config_column.addWidget(self.server_secrets)
         self.config_view = QPlainTextEdit()
         self.config_view.setReadOnly(True)
         config_column.addWidget(self.config_view, 1)
@@ -337,11 +344,44 @@ class McpPage(Page):
             if config
             else []
         )
+        self._show_secrets(config)
         self.lint_label.setText("\n".join(f"⚠ {w.where}: {w.message}" for w in warnings))
         self.lint_label.setVisible(bool(warnings))
         self.details.setTabText(
             self.details.indexOf(self.config_view.parentWidget()),
             f"Configuration ({len(warnings)} ⚠)" if warnings else "Configuration",
+        )
+
+    def _show_secrets(self, config: Any) -> None:
+        """A field for each ${VAR} the selected server uses (where its sources are read off the
+        loop: the keyring may block)."""
+        secrets = self.deps.secrets
+        names = [] if config is None or secrets is None else variables_in(config)
+        names = [n for n in names if n not in self.deps.filled_by_studio]
+        self.server_secrets.show_names(names)
+        if names and secrets is not None:
+            self.tasks.start("Reading the server's secrets", self._read_sources(names))
+
+    async def _read_sources(self, names: list[str]) -> None:
+        assert self.deps.secrets is not None
+        self.server_secrets.show_sources(await self.deps.secrets.sources(names))
+
+    def _on_save_secrets(self, values: dict[str, str]) -> None:
+        self.tasks.start(
+            "Saving the server's secrets",
+            self._save_secrets(values),
+            busy=[self.server_secrets.save_button],
+        )
+
+    async def _save_secrets(self, values: dict[str, str]) -> None:
+        assert self.deps.secrets is not None
+        await self.deps.secrets.store(values)
+        self.server_secrets.saved()
+        await self._read_sources(list(self.server_secrets.fields))
+        name = self.selected()
+        messages.info(
+            f"Saved {', '.join(values)}. Start {name} again to use "
+            f"{'them' if len(values) > 1 else 'it'}."
         )
 
     def _show_tool(self) -> None:
