@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from carrier_studio.core.runtime.attachments import user_content
 from carrier_studio.core.runtime.transcript import (
     AssistantText,
     Stored,
@@ -93,7 +94,7 @@ def history_of(items: Iterable[TranscriptItem]) -> list[dict[str, Any]]:
     history: list[dict[str, Any]] = []
     for item in items:
         if isinstance(item, UserText):
-            history.append({"role": "user", "content": item.text})
+            history.append({"role": "user", "content": user_content(item.text, item.attachments)})
         elif isinstance(item, AssistantText) and item.text:
             history.append({"role": "assistant", "content": item.text})
         elif isinstance(item, ToolCall) and item.call_id:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 from agents import Agent, RunConfig, Runner, RunState, ToolApprovalItem
@@ -19,6 +19,7 @@ from agents.stream_events import (
     RunItemStreamEvent,
 )
 
+from carrier_studio.core.runtime.attachments import Attachment, user_content
 from carrier_studio.core.runtime.events import (
     ApprovalRequested,
     ChatEvent,
@@ -68,9 +69,9 @@ class ChatSession:
 
     # -- public API -------------------------------------------------------------------------
 
-    def send(self, text: str) -> AsyncIterator[ChatEvent]:
-        """Run one user turn."""
-        turn = [*self.history, {"role": "user", "content": text}]
+    def send(self, text: str, attachments: Sequence[Attachment] = ()) -> AsyncIterator[ChatEvent]:
+        """Run one user turn; attached images and text files go as input parts."""
+        turn = [*self.history, {"role": "user", "content": user_content(text, list(attachments))}]
         return self._run(turn, self._new_agent())
 
     def retry(self) -> AsyncIterator[ChatEvent]:

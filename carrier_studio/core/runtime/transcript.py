@@ -12,7 +12,7 @@ object). It is the format earlier versions wrote, so old conversations read unch
 =================  ===========================================  ===============================
 kind               content                                      meta
 =================  ===========================================  ===============================
-user               the text
+user               the text                                     attachments (optional)
 assistant          the text                                     input_tokens, output_tokens,
                                                                 stopped, left_out
 tool               {"name", "arguments", "result"}              duration_s, call_id, waited_s
@@ -26,6 +26,12 @@ error              the message                                  hint, kind, retr
 A tool row's ``duration_s`` is the tool's own run time and ``waited_s`` the time it waited for
 the user's approval (null: not known). Rows written before ``waited_s`` existed have no such
 key: their ``duration_s`` included any approval wait, and they read back with ``waited_s`` None.
+
+A user row's ``attachments`` (attachments.py) is a list of ``{"name", "mime", "data"}``: an
+image as a base64 data URL, a text file's text. They are kept in the row, not as files beside the
+database: they go with the conversation (deleted, exported, backed up with it) and the SDK
+history kept with the turn holds the same image as a data URL anyway. Rows without the key
+(written before attachments existed) read back with none.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
+from carrier_studio.core.runtime.attachments import Attachment
 from carrier_studio.core.runtime.events import (
     ApprovalRequested,
     ChatEvent,
@@ -57,6 +64,7 @@ class UserText:
     KIND: ClassVar[str] = "user"
     text: str
     agent: str = ""
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -154,7 +162,8 @@ class Stored:
 def encode(item: TranscriptItem) -> tuple[str, str, str, dict[str, Any]]:
     """An item as its stored row: (kind, agent, content, meta)."""
     if isinstance(item, UserText):
-        return item.KIND, item.agent, item.text, {}
+        files = [asdict(a) for a in item.attachments]
+        return item.KIND, item.agent, item.text, {"attachments": files} if files else {}
     if isinstance(item, AssistantText):
         meta: dict[str, Any] = {}
         if item.final:
@@ -190,7 +199,13 @@ def encode(item: TranscriptItem) -> tuple[str, str, str, dict[str, Any]]:
 def decode(kind: str, agent: str, content: str, meta: dict[str, Any]) -> TranscriptItem | None:
     """A stored row as its item; None for a kind this version does not know (kept, not shown)."""
     if kind == "user":
-        return UserText(content, agent)
+        rows = meta.get("attachments")
+        files = tuple(
+            Attachment(str(r.get("name", "")), str(r.get("mime", "")), str(r.get("data", "")))
+            for r in (rows if isinstance(rows, list) else [])
+            if isinstance(r, dict)
+        )
+        return UserText(content, agent, files)
     if kind == "assistant":
         final = "input_tokens" in meta or "output_tokens" in meta or "stopped" in meta
         return AssistantText(

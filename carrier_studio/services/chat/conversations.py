@@ -10,6 +10,7 @@ from typing import Any
 import apsw
 
 from carrier_studio.core.redaction import Redactor
+from carrier_studio.core.runtime.attachments import redact_around_images
 from carrier_studio.core.runtime.branches import Node, Tree, history_of, load_history, with_siblings
 from carrier_studio.core.runtime.transcript import Stored, TranscriptItem, decode, encode
 from carrier_studio.core.settings import (
@@ -291,7 +292,7 @@ class ConversationStore:
     async def add_item(self, conversation_id: int, item: TranscriptItem) -> int:
         """Store one transcript item at the end of the conversation; returns its row id."""
         kind, agent, content, meta = encode(item)
-        meta_json = self._redact(json.dumps(meta or {}))
+        meta_json = redact_around_images(json.dumps(meta or {}), self._redact)
         return await self._add_row(
             conversation_id, kind, self._redact(content), agent=agent, meta=json.loads(meta_json)
         )
@@ -341,14 +342,15 @@ class ConversationStore:
     ) -> None:
         """What the model sees next; also kept with the branch's last message, so switching
         back to this branch later gives the model this history again."""
-        text = self._redact(json.dumps(history))
+        text = redact_around_images(json.dumps(history), self._redact)
+        pending = pending_state and redact_around_images(pending_state, self._redact)
 
         def save(conn: apsw.Connection) -> None:
             with conn:
                 conn.execute(
                     f"UPDATE conversations SET history = ?, pending_state = ?, updated_at = {_NOW}"
                     " WHERE id = ?",
-                    (text, pending_state and self._redact(pending_state), conversation_id),
+                    (text, pending, conversation_id),
                 )
                 if pending_state:
                     return  # a paused turn has not ended: its history is the one before it

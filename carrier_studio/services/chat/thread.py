@@ -22,6 +22,7 @@ from typing import Any
 from carrier_studio.core import messages
 from carrier_studio.core.characters.document import CharacterDoc
 from carrier_studio.core.errors import CarrierError
+from carrier_studio.core.runtime.attachments import Attachment
 from carrier_studio.core.runtime.events import (
     ApprovalRequested,
     ChatEvent,
@@ -343,22 +344,30 @@ class ChatThread:
     # -- turns ------------------------------------------------------------------------------
 
     async def send(
-        self, text: str, *, client: str = "chat", speaker: str | None = None
+        self,
+        text: str,
+        *,
+        client: str = "chat",
+        speaker: str | None = None,
+        attachments: tuple[Attachment, ...] = (),
     ) -> AsyncIterator[ChatEvent]:
         """Run one user turn. ``client`` and ``speaker`` say where the message came from (the
-        chat page, or a Discord user) for the memories the turn leaves."""
+        chat page, or a Discord user) for the memories the turn leaves; ``attachments`` go to
+        the model as input parts and are stored with the message."""
         store = self._deps.conversations
         self._turn_memory = (text, client, speaker)
         # Stored before anything else can fail, so the user's text is never lost. The database
         # thread runs writes in order, so the request need not wait for this one to finish.
-        self._user_write = asyncio.ensure_future(store.add_item(self.id, UserText(text)))
+        self._user_write = asyncio.ensure_future(
+            store.add_item(self.id, UserText(text, attachments=attachments))
+        )
         if self.conversation.title == "New conversation":
             title = " ".join(text.split())[:TITLE_LENGTH] or "New conversation"
             self._user_write = _after(self._user_write, store.rename(self.id, title))
             self.conversation = Conversation(
                 self.id, self.character, title, self.conversation.history, None
             )
-        async for event in self._guarded(lambda: self.session.send(text), recall=text):
+        async for event in self._guarded(lambda: self.session.send(text, attachments), recall=text):
             yield event
 
     async def retry(self) -> AsyncIterator[ChatEvent]:
@@ -370,7 +379,7 @@ class ChatThread:
         if at is None:
             return
         last, reply = stored[at], stored[at + 1 :]
-        text = last.item.text
+        text, files = last.item.text, last.item.attachments
         if reply and not any(isinstance(s.item, AssistantText | ToolCall) for s in reply):
             await store.delete_branch(self.id, reply[0].id)
         await store.branch_from(self.id, last.id)
@@ -378,7 +387,7 @@ class ChatThread:
         # The user's message was stored in memory with the first answer; only the new answer
         # is stored this time.
         self._turn_memory = ("", "chat", None)
-        async for event in self._guarded(lambda: self.session.send(text), recall=text):
+        async for event in self._guarded(lambda: self.session.send(text, files), recall=text):
             yield event
 
     async def edit(self, message_id: int, text: str) -> AsyncIterator[ChatEvent]:

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtCore import QBuffer, QMimeData, Qt, QTimer, Signal
+from PySide6.QtGui import QImage, QKeyEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -34,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from carrier_studio.core import messages
 from carrier_studio.core.mcp import ServerStatus
+from carrier_studio.core.runtime import attachments as attached
 from carrier_studio.core.runtime.events import (
     ApprovalRequested,
     ChatEvent,
@@ -60,6 +62,7 @@ from carrier_studio.core.runtime.transcript import (
 from carrier_studio.core.settings import WORKSPACE_DEFAULT, ConversationModel, ModelChoice
 from carrier_studio.ui.tasks import TaskOwner
 from carrier_studio.ui.widgets.ask import Ask
+from carrier_studio.ui.widgets.attachment_strip import AttachmentStrip
 from carrier_studio.ui.widgets.avatar import show_avatars
 from carrier_studio.ui.widgets.chat_branches import EditBar, mark_branches
 from carrier_studio.ui.widgets.chat_items import (
@@ -95,9 +98,29 @@ class ChatPageDeps:
 
 
 class Composer(QPlainTextEdit):
-    """Enter sends; Shift+Enter adds a line."""
+    """Enter sends; Shift+Enter adds a line. Files dropped or pasted, and pasted pictures,
+    become attachments instead of text."""
 
     submitted = Signal()
+    files_dropped = Signal(list)
+    #: A pasted picture, as PNG bytes.
+    image_pasted = Signal(bytes)
+
+    def canInsertFromMimeData(self, source: QMimeData) -> bool:  # noqa: N802 - Qt override
+        return bool(source.hasImage() or _local_files(source)) or super().canInsertFromMimeData(
+            source
+        )
+
+    def insertFromMimeData(self, source: QMimeData) -> None:  # noqa: N802 - Qt override
+        if files := _local_files(source):
+            self.files_dropped.emit(files)
+        elif source.hasImage():
+            buffer = QBuffer()
+            buffer.open(QBuffer.OpenModeFlag.WriteOnly)
+            QImage(source.imageData()).save(buffer, "PNG")
+            self.image_pasted.emit(bytes(buffer.data()))
+        else:
+            super().insertFromMimeData(source)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not (
@@ -106,6 +129,10 @@ class Composer(QPlainTextEdit):
             self.submitted.emit()
             return
         super().keyPressEvent(event)
+
+
+def _local_files(source: QMimeData) -> list[Path]:
+    return [Path(u.toLocalFile()) for u in source.urls() if u.isLocalFile()]
 
 
 class ChatPage(Page):
@@ -258,6 +285,20 @@ class ChatPage(Page):
         self.edit_bar = EditBar()
         self.edit_bar.cancelled.connect(self._end_edit)
         layout.addWidget(self.edit_bar)
+        #: What the next message takes along (core/runtime/attachments.py), shown above it.
+        self._attachments: list[attached.Attachment] = []
+        self.attachment_strip = AttachmentStrip(removable=True)
+        self.attachment_strip.removed.connect(self._remove_attachment)
+        layout.addWidget(self.attachment_strip)
+        self.attachment_problem = QLabel()
+        self.attachment_problem.setObjectName("attachmentProblem")
+        self.attachment_problem.setWordWrap(True)
+        self.attachment_problem.hide()
+        layout.addWidget(self.attachment_problem)
+        self.composer.files_dropped.connect(self.attach_files)
+        self.composer.image_pasted.connect(
+            lambda data: self._attach(lambda: attached.image("pasted image.png", data))
+        )
         layout.addLayout(row)
         return panel
 
@@ -470,6 +511,8 @@ class ChatPage(Page):
             item = entry.item
             if isinstance(item, UserText | AssistantText):
                 bubble = MessageBubble(item.KIND, item.agent, item.text, dark)
+                if isinstance(item, UserText):
+                    bubble.attachments.set_attachments(item.attachments)
                 self._wire_bubble(bubble)
                 if isinstance(item, AssistantText):
                     bubble.finish(self._usage_text(item))
@@ -596,9 +639,38 @@ class ChatPage(Page):
         else:
             self.send()
 
+    # -- attachments ------------------------------------------------------------------------
+
+    def attach_files(self, paths: list[Path]) -> None:
+        """Attach files; those refused are named with the reason, the rest are kept."""
+        problems = []
+        for path in paths:
+            problems += self._attach(lambda p=path: attached.load(p), show=False)
+        self._show_attachment_problems(problems)
+
+    def _attach(self, make: Callable[[], attached.Attachment], show: bool = True) -> list[str]:
+        try:
+            self._attachments.append(make())
+        except attached.AttachmentRefusedError as exc:
+            problems = [str(exc)]
+        else:
+            problems = []
+            self.attachment_strip.set_attachments(self._attachments)
+        if show:
+            self._show_attachment_problems(problems)
+        return problems
+
+    def _show_attachment_problems(self, problems: list[str]) -> None:
+        self.attachment_problem.setText("Not attached: " + "; ".join(problems))
+        self.attachment_problem.setVisible(bool(problems))
+
+    def _remove_attachment(self, index: int) -> None:
+        del self._attachments[index]
+        self.attachment_strip.set_attachments(self._attachments)
+
     def send(self) -> None:
         text = self.composer.toPlainText().strip()
-        if not text or self._running:
+        if not (text or self._attachments) or self._running:
             return
         if self.thread is None:
             # Typing into an empty chat starts a conversation with the chosen character.
@@ -611,15 +683,19 @@ class ChatPage(Page):
         if editing is not None and editing not in self.transcript.items():
             editing = None  # the view was redrawn meanwhile: send it as a new message
         self.composer.clear()
+        files, self._attachments = tuple(self._attachments), []
+        self.attachment_strip.set_attachments(())
+        self._show_attachment_problems([])
         if editing is not None:
             self.transcript.remove_from(editing)  # it and what followed become a branch
         bubble = MessageBubble("user", "", text, self.deps.dark())
+        bubble.attachments.set_attachments(files)
         self._wire_bubble(bubble)
         self.transcript.add(bubble)
         if editing is not None and message_id is not None:
             self._run_turn(self.thread.edit(message_id, text))
         else:
-            self._run_turn(self.thread.send(text))
+            self._run_turn(self.thread.send(text, attachments=files))
 
     # -- edit and branch (core/runtime/branches.py) ------------------------------------------
 

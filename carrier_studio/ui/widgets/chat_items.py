@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from carrier_studio.ui.markdown import to_html
+from carrier_studio.ui.widgets.attachment_strip import AttachmentStrip
 from carrier_studio.ui.widgets.branch_switch import BranchSwitch
 from carrier_studio.ui.widgets.fitted_text import FittedText
 from carrier_studio.ui.widgets.memory_card import MemoryCard
@@ -97,6 +98,9 @@ class MessageBubble(QFrame):
             who = QLabel(agent)
             who.setObjectName("bubbleAuthor")
             layout.addWidget(who)
+        #: The message's images and text files (hidden when it has none).
+        self.attachments = AttachmentStrip()
+        layout.addWidget(self.attachments)
         self.body = MessageView()
         self.body.viewport().installEventFilter(self)
         layout.addWidget(self.body)
