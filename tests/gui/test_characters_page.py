@@ -751,3 +751,32 @@ def test_the_rename_action_also_renames_a_generated_system_prompt(
     _idle(loop, studio)
     assert page.doc.name == "Wren" and not page.dirty
     assert json.loads(page.path.read_text())["system"] == "You are Wren."
+
+
+def test_a_warning_goes_to_its_field_and_one_without_a_field_to_the_json(page_and_studio, loop):
+    """#15: warnings in the editor did not lead anywhere; now a click shows the field."""
+    page, studio = page_and_studio
+    page.show()
+    data = json.loads(page.json_edit.toPlainText())
+    data["temperature"] = 9
+    data["mcp_servers"] = ["no-such-server"]
+    data["unheard_of"] = {"x": 1}
+    page.json_edit.setPlainText(json.dumps(data, indent=2))
+    paths = [
+        page.issue_list.item(r).data(Qt.ItemDataRole.UserRole)
+        for r in range(page.issue_list.count())
+    ]
+    mcp_row = next(r for r, p in enumerate(paths) if p and p.startswith("$.mcp_servers"))
+    page.issue_list.itemClicked.emit(page.issue_list.item(mcp_row))
+    assert page.form.currentWidget().isAncestorOf(page.form.mcp_list)
+    assert page.form.mcp_list.hasFocus() or page.focusWidget() is page.form.mcp_list
+    assert page.form.field_for("$.bio[2]") is page.form.lists["bio"]
+    assert page.form.field_for("$.style.chat[0]") is page.form.style_editors["chat"]
+    assert page.form.field_for("$.memory.min_score") is page.form.min_score
+    # A path the form has no field for opens the JSON at its key.
+    page.form.setCurrentIndex(0)
+    item = page.issue_list.item(0)
+    item.setData(Qt.ItemDataRole.UserRole, "$.unheard_of.x")
+    page.issue_list.itemClicked.emit(item)
+    assert page.form.currentIndex() == page.json_tab
+    assert page.json_edit.textCursor().selectedText() == '"unheard_of"'

@@ -4,8 +4,12 @@ A field writes its key only when the user changes it, so a file's other keys, an
 keys the form did not touch (``bio`` as one string, say), stay exactly as they were.
 """
 
+# Long: every tab's fields and their key bindings, plus the map from a JSON path back to its
+# field (validation warnings go there); one tab per module is the next cut.
+
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -102,6 +106,54 @@ class CharacterForm(QTabWidget):
         self._build_style()
         self._build_model_and_tools()
         self._build_clients()
+
+    # -- finding a field -------------------------------------------------------------------
+
+    def field_for(self, path: str) -> QWidget | None:
+        """The widget that edits the JSON path of a validation issue (``$.bio[2]``,
+        ``$.style.chat``, ``$.memory.min_score``), None when the form has none for it."""
+        parts = re.findall(r"[A-Za-z_][A-Za-z0-9_]*", path.removeprefix("$"))
+        if not parts:
+            return None
+        key, sub = parts[0], parts[1] if len(parts) > 1 else ""
+        if key in self.lists:
+            return self.lists[key]
+        if key == "style":
+            return self.style_editors.get(sub) or self.style_editors.get("all")
+        if key == "memory":
+            return {"min_score": self.min_score, "recall": self.recall}.get(sub, self.memory)
+        fields: dict[str, QWidget] = {
+            "name": self.name_edit,
+            "username": self.username_edit,
+            "system": self.system_edit,
+            "messageExamples": self.examples,
+            "modelProvider": self.provider,
+            "model": self.model_edit,
+            "temperature": self.temperature,
+            "mcp_servers": self.mcp_list,
+            "handoffs": self.handoffs,
+            "clients": self.discord,
+            "discord_config": self.discord,
+            "instagram": self.instagram,
+            "tool_policy": self.policy,
+        }
+        return fields.get(key)
+
+    def show_field(self, path: str) -> bool:
+        """Bring the field for ``path`` into view on its tab and focus it; False if none."""
+        widget = self.field_for(path)
+        if widget is None:
+            return False
+        page: QWidget | None = widget
+        while page is not None and self.indexOf(page) < 0:
+            page = page.parentWidget()
+        if page is None:
+            return False
+        self.setCurrentWidget(page)
+        if isinstance(page, QScrollArea):
+            page.ensureWidgetVisible(widget)
+        widget.setFocus(Qt.FocusReason.OtherFocusReason)
+        return True
 
     # -- binding ----------------------------------------------------------------------------
 

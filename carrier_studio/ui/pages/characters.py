@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -335,6 +336,8 @@ class CharactersPage(Page):
         self.issue_list = QListWidget()
         self.issue_list.setObjectName("issueList")
         self.issue_list.setMaximumHeight(96)
+        self.issue_list.itemClicked.connect(self._go_to_issue)
+        self.issue_list.itemActivated.connect(self._go_to_issue)
         self.issue_list.hide()
         layout.addWidget(self.issue_list)
         self.move_secrets_button = QPushButton("Move secrets to the keyring")
@@ -572,9 +575,24 @@ class CharactersPage(Page):
             self.issue_list.addItem(QListWidgetItem(severity_icon("error"), error))
         for issue in issues:
             kind = "error" if issue.severity is Severity.ERROR else "warning"
-            self.issue_list.addItem(QListWidgetItem(severity_icon(kind), str(issue)))
+            item = QListWidgetItem(severity_icon(kind), str(issue))
+            item.setData(Qt.ItemDataRole.UserRole, issue.path)
+            item.setToolTip("Click to go to the field")
+            self.issue_list.addItem(item)
         self.issue_list.setVisible(bool(issues) or bool(error))
         self.move_secrets_button.setVisible(any(i.code == "secret-in-file" for i in issues))
+
+    def _go_to_issue(self, item: QListWidgetItem) -> None:
+        """A warning or error goes to its field (#15); one the form has no field for shows
+        its key in the JSON tab."""
+        path = item.data(Qt.ItemDataRole.UserRole)
+        if not path or self.form.show_field(path):
+            return
+        key = next(iter(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", path)), "")
+        self.form.setCurrentIndex(self.json_tab)
+        if key:
+            self.json_edit.find(f'"{key}"')
+        self.json_edit.setFocus()
 
     def _update_dirty(self) -> None:
         name = self.doc.name if self.doc else ""
