@@ -6,7 +6,24 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QLineEdit, QMessageBox, QWidget
+from PySide6.QtWidgets import QDialog, QFileDialog, QInputDialog, QLineEdit, QMessageBox, QWidget
+
+
+async def accepted(dialog: QDialog) -> bool:
+    """Open ``dialog`` window-modal and wait until it closes; True when accepted. Awaited rather
+    than exec()'d: a nested event loop inside a task would run other tasks re-entrantly."""
+    done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    def finished(code: int) -> None:
+        if not done.done():
+            done.set_result(code)
+
+    dialog.finished.connect(finished)
+    dialog.open()
+    try:
+        return await done == QDialog.DialogCode.Accepted.value
+    finally:
+        dialog.finished.disconnect(finished)
 
 
 class Ask:

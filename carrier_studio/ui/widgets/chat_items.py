@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -23,7 +22,7 @@ from carrier_studio.ui.markdown import to_html
 from carrier_studio.ui.widgets.attachment_strip import AttachmentStrip
 from carrier_studio.ui.widgets.branch_switch import BranchSwitch
 from carrier_studio.ui.widgets.fitted_text import FittedText
-from carrier_studio.ui.widgets.memory_card import MemoryCard
+from carrier_studio.ui.widgets.memory_card import MemoryCard, card_toggle
 
 __all__ = [
     "ApprovalCard",
@@ -202,20 +201,6 @@ class MessageBubble(QFrame):
         return False
 
 
-def _card_toggle() -> QToolButton:
-    """The one-line header of a collapsible transcript card."""
-    toggle = QToolButton()
-    toggle.setObjectName("toolToggle")
-    toggle.setCheckable(True)
-    toggle.setAutoRaise(True)
-    toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-    # A long tool name must not widen the transcript (a sideways scroll bar): it is cut
-    # instead, and the tooltip has all of it.
-    toggle.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
-    toggle.setMinimumWidth(1)
-    return toggle
-
-
 def _duration(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.1f} s"
 
@@ -247,7 +232,7 @@ class ToolCard(QFrame):
         self.name = name
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 6, 10, 6)
-        self.toggle = _card_toggle()
+        self.toggle = card_toggle("toolToggle")
         self.toggle.toggled.connect(self._on_toggle_toggled)
         layout.addWidget(self.toggle, 0, Qt.AlignmentFlag.AlignLeft)
         #: The wait for the user's approval, under the header (shown even when collapsed).

@@ -8,7 +8,6 @@ which refuses once publishing has started.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 
 from PySide6.QtCore import QDateTime, QSize, Qt
@@ -34,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from carrier_studio.core.instagram import MediaFile, QueuedPost, check_caption
+from carrier_studio.ui.widgets.ask import accepted
 from carrier_studio.ui.widgets.instagram_drop import THUMB, load_icon, placeholder
 
 #: Which of the post's items (its index when the dialog opened) a strip entry is.
@@ -206,16 +206,5 @@ class PostEditDialog(QDialog):
         self.buttons.button(QDialogButtonBox.StandardButton.Save).setEnabled(not findings)
 
     async def answered(self) -> bool:
-        """Open window-modal and wait until closed (not exec(): no nested loop in a task)."""
-        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-
-        def finished(code: int) -> None:
-            if not done.done():
-                done.set_result(code)
-
-        self.finished.connect(finished)
-        self.open()
-        try:
-            return await done == QDialog.DialogCode.Accepted.value
-        finally:
-            self.finished.disconnect(finished)
+        """Open window-modal and wait until closed; True when accepted (`ask.accepted`)."""
+        return await accepted(self)

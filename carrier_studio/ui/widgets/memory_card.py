@@ -57,13 +57,15 @@ def score_words(memory: dict[str, Any]) -> str:
     return f"{meaning} + {KEYWORD_WEIGHT:.0%} of words {keyword:.2f}"
 
 
-def _toggle() -> QToolButton:
+def card_toggle(object_name: str) -> QToolButton:
+    """The one-line header of a collapsible transcript card (recalled memories, tool calls)."""
     toggle = QToolButton()
-    toggle.setObjectName("memoryToggle")
+    toggle.setObjectName(object_name)
     toggle.setCheckable(True)
     toggle.setAutoRaise(True)
     toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-    # Cut rather than widen the transcript when the column is narrow.
+    # A long header must not widen the transcript (a sideways scroll bar): it is cut instead,
+    # and the tooltip has all of it.
     toggle.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
     toggle.setMinimumWidth(1)
     return toggle
@@ -212,7 +214,7 @@ class MemoryCard(QFrame):
         self.memories = memories
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 4, 10, 4)
-        self.toggle = _toggle()
+        self.toggle = card_toggle("memoryToggle")
         self.toggle.toggled.connect(self._on_toggle_toggled)
         layout.addWidget(self.toggle, 0, Qt.AlignmentFlag.AlignLeft)
         self.details = QWidget()

@@ -9,8 +9,6 @@ the studio does not know, since the new team is built on the old one's ``data``.
 
 from __future__ import annotations
 
-import asyncio
-
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
@@ -33,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from carrier_studio.core.teams.model import DEFAULT_TURN_BUDGET, USER, Member, Team
+from carrier_studio.ui.widgets.ask import accepted
 
 #: The talks-to grid's last column: the member's channels, typed as "desk, news".
 CHANNELS = "Channels"
@@ -130,21 +129,8 @@ class TeamBuilderDialog(QDialog):
         self._check()
 
     async def answered(self) -> bool:
-        """Open the dialog window-modal and wait until it closes; True when accepted. Awaited
-        rather than exec()'d: a nested event loop inside a task would run other tasks
-        re-entrantly."""
-        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-
-        def finished(code: int) -> None:
-            if not done.done():
-                done.set_result(code)
-
-        self.finished.connect(finished)
-        self.open()
-        try:
-            return await done == QDialog.DialogCode.Accepted.value
-        finally:
-            self.finished.disconnect(finished)
+        """Open window-modal and wait until closed; True when accepted (`ask.accepted`)."""
+        return await accepted(self)
 
     # -- reads -----------------------------------------------------------------------------
 
