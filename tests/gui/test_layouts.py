@@ -22,18 +22,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-PAGES = [
-    "characters",
-    "chat",
-    "memory",
-    "mcp",
-    "instagram",
-    "discord",
-    "teams",
-    "tests",
-    "settings",
-]
-
 
 def _problems(page: QWidget, key: str) -> list[str]:
     found = []
@@ -112,7 +100,7 @@ def test_every_page_fits_from_a_1024x700_screen_to_a_2560x1440_one(make_studio, 
     studio.theme.set_choice(theme)
     studio.window.resize(*size)
     problems = []
-    for key in PAGES:
+    for key in studio.window.page_keys():  # every page, a new one included
         studio.window.show_page(key)
         loop.run_until_complete(studio.tasks.wait_idle())
         page = studio.window.page(key)
