@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
@@ -103,6 +104,23 @@ class CompatEndpoint(_Section):
         """The keyring entry for this endpoint's API key (most local servers need none)."""
         slug = "".join(c if c.isalnum() else "_" for c in self.name.upper())
         return f"COMPAT_{slug}_API_KEY"
+
+
+def same_server(a: str, b: str) -> bool:
+    """Whether two base URLs name the same server (localhost and 127.0.0.1 alike)."""
+
+    def key(url: str) -> tuple[str, str, int | None, str]:
+        try:
+            parts = urlsplit(url.strip())
+            port = parts.port
+        except ValueError:
+            return (url.strip(), "", None, "")
+        host = (parts.hostname or "").lower()
+        if host in ("localhost", "::1"):
+            host = "127.0.0.1"
+        return (parts.scheme, host, port, parts.path.rstrip("/"))
+
+    return key(a) == key(b)
 
 
 class ModelChoice(_Section):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from carrier_studio.core.errors import ProviderError
-from carrier_studio.core.settings import CompatEndpoint, Settings
+from carrier_studio.core.settings import CompatEndpoint, Settings, same_server
 from carrier_studio.services.platform.secrets import SecretStore
 from carrier_studio.services.platform.settings_store import SettingsStore
 from carrier_studio.services.providers.registry import check_choice
@@ -46,10 +46,6 @@ def needs_model_setup(settings: Settings, secrets: SecretStore) -> bool:
     return False
 
 
-def _same_url(a: str, b: str) -> bool:
-    return a.strip().rstrip("/").lower() == b.strip().rstrip("/").lower()
-
-
 async def apply_first_model(
     store: SettingsStore, secrets: SecretStore, answer: FirstModel
 ) -> Settings:
@@ -60,7 +56,7 @@ async def apply_first_model(
     endpoint: str | None = None
     if answer.kind == "openai-compatible":
         listed = next(
-            (e for e in providers.endpoints if _same_url(str(e.base_url), answer.base_url)), None
+            (e for e in providers.endpoints if same_server(str(e.base_url), answer.base_url)), None
         )
         endpoints = list(providers.endpoints)
         if listed is None:

@@ -16,7 +16,6 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 from PySide6.QtCore import Qt, Signal
@@ -43,7 +42,13 @@ from PySide6.QtWidgets import (
 
 from carrier_studio.core import messages
 from carrier_studio.core.errors import CarrierError
-from carrier_studio.core.settings import DEFAULT_MODELS, PROVIDERS, CompatEndpoint, Settings
+from carrier_studio.core.settings import (
+    DEFAULT_MODELS,
+    PROVIDERS,
+    CompatEndpoint,
+    Settings,
+    same_server,
+)
 from carrier_studio.ui.tasks import TaskOwner
 from carrier_studio.ui.theme import ThemeManager
 from carrier_studio.ui.widgets.ask import Ask
@@ -119,23 +124,6 @@ class ModelBox(QComboBox):
 
     def offered(self) -> list[str]:
         return [self.itemText(i) for i in range(self.count())]
-
-
-def _same_server(a: str, b: str) -> bool:
-    """Whether two base URLs name the same server (localhost and 127.0.0.1 alike)."""
-
-    def key(url: str) -> tuple[str, str, int | None, str]:
-        try:
-            parts = urlsplit(url.strip())
-            port = parts.port
-        except ValueError:
-            return (url.strip(), "", None, "")
-        host = (parts.hostname or "").lower()
-        if host in ("localhost", "::1"):
-            host = "127.0.0.1"
-        return (parts.scheme, host, port, parts.path.rstrip("/"))
-
-    return key(a) == key(b)
 
 
 def _listing(models: Sequence[str], shown: int = 6) -> str:
@@ -925,7 +913,7 @@ class SettingsPage(Page):
         added: list[str] = []
         known: list[str] = []
         for label, url, models in servers:
-            listed = next((r for r in rows if _same_server(r[1], url)), None)
+            listed = next((r for r in rows if same_server(r[1], url)), None)
             if listed is not None:
                 known.append(f"{listed[0] or label} ({url}) is already listed")
                 continue
