@@ -50,7 +50,8 @@ def test_a_server_already_listed_is_reused_not_added_twice(tmp_path, keyring_bac
         CompatEndpoint(name="lm", base_url="http://127.0.0.1:1234/v1", models=["a"])
     ]
     store, secrets = _stores(tmp_path, keyring_backend, settings)
-    answer = FirstModel("openai-compatible", "b", "http://127.0.0.1:1234/v1/", "lm-studio")
+    # The same server as LM Studio spells it: localhost, with a trailing slash.
+    answer = FirstModel("openai-compatible", "b", "http://localhost:1234/v1/", "lm-studio")
     saved = asyncio.run(apply_first_model(store, secrets, answer))
     assert [(e.name, e.models) for e in saved.providers.endpoints] == [("lm", ["a", "b"])]
     assert saved.providers.default.endpoint == "lm"
