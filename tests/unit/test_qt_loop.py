@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
+from tests.helpers.waiting import wait_until
+
 
 def _chains_see_a_running_loop(loop) -> list[bool]:
     seen: list[bool] = []
@@ -21,11 +23,10 @@ def _chains_see_a_running_loop(loop) -> list[bool]:
 
     for _ in range(3):
         loop.run_until_complete(start())
-    loop.run_until_complete(asyncio.sleep(0.05))  # let every chain end
+    wait_until(loop, lambda: len(seen) == 24)  # every chain ended
     return seen
 
 
 def test_callbacks_in_the_last_pass_of_qt_events_see_the_running_loop(loop):
     seen = _chains_see_a_running_loop(loop)
-    assert len(seen) == 24, "every chain ran"
     assert all(seen), f"{seen.count(False)} of {len(seen)} callbacks ran with no running loop"
