@@ -4,6 +4,7 @@
 Other features use these names only; the modules inside are this package's own business.
 """
 
+from carrier_studio.services.mcp.browse import McpBrowser
 from carrier_studio.services.mcp.manager import McpManager
 
-__all__ = ["McpManager"]
+__all__ = ["McpBrowser", "McpManager"]

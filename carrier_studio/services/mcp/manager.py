@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from carrier_studio.core.events import Emitter
 from carrier_studio.core.mcp import (
@@ -52,6 +52,8 @@ if TYPE_CHECKING:
 __all__ = ["CLEANUP_TIMEOUT", "CONFIRM_TIMEOUT", "McpManager"]
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class McpManager:
@@ -312,6 +314,16 @@ class McpManager:
         except Exception as exc:
             raise self._request_failed(entry, f"calling {tool}", exc) from exc
         return tool_result(result)
+
+    async def request(self, name: str, doing: str, call: Callable[[MCPServer], Awaitable[T]]) -> T:
+        """Run ``call`` on the running server's SDK object (resources and prompts,
+        services/mcp/browse.py). A failure is an McpServerError saying what was being done,
+        with the server's own error as its cause."""
+        entry, server = self._running(name)
+        try:
+            return await call(server)
+        except Exception as exc:
+            raise self._request_failed(entry, doing, exc) from exc
 
     # -- internals: entries --------------------------------------------------------------------
 
