@@ -21,6 +21,13 @@ Each server has:
 ``connect_timeout``
     Seconds to start the server and finish the MCP handshake; default 60 (``npx -y`` may
     download the package first).
+``oauth``
+    An sse or streamable-http server that asks for an OAuth 2.1 sign-in: ``true``, or an
+    object with any of ``scope`` (a space-separated string; default: what the server asks
+    for), ``client_id`` and ``client_secret`` (a client registered by hand, for servers
+    without dynamic registration; the secret may be a ``${VAR}``) and ``callback_port`` (the
+    loopback port such a client's redirect URI names). Claude Desktop and Carrier ignore the
+    key. The tokens live in the keyring, never in this file (`services.mcp.oauth`).
 
 Strings in ``command``, ``args``, ``env``, ``cwd``, ``url`` and ``headers`` may use
 ``${VAR}`` and ``${VAR:-default}`` (see `carrier_studio.core.mcp.variables`).
@@ -75,6 +82,7 @@ KNOWN_KEYS = (
     "timeout",
     "client_session_timeout_seconds",
     "connect_timeout",
+    "oauth",
 )
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
@@ -89,6 +97,16 @@ class McpConfigError(CarrierError):
     def __init__(self, message: str, *, problems: tuple[McpConfigError, ...] = (), **kwargs):
         super().__init__(message, **kwargs)
         self.problems: tuple[McpConfigError, ...] = problems or (self,)
+
+
+@dataclass(frozen=True)
+class OAuthSettings:
+    """A server's ``oauth`` entry: every field optional (``"oauth": true`` is all None)."""
+
+    scope: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+    callback_port: int | None = None
 
 
 @dataclass(frozen=True)
@@ -107,6 +125,8 @@ class ServerConfig:
     enabled: bool = True
     timeout: float = DEFAULT_TIMEOUT
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    #: Set when the server signs in with OAuth (an sse or streamable-http server only).
+    oauth: OAuthSettings | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
 
     def describe(self) -> str:
@@ -183,6 +203,32 @@ class _Checker:
                 self.error(member_path(where, name), f"must be a string, not {json_type(item)}")
         return {name: item for name, item in value.items() if isinstance(item, str)}
 
+    def oauth(self) -> OAuthSettings | None:
+        value = self.raw.get("oauth", False)
+        where = member_path(self.base, "oauth")
+        if value is False or value is None:
+            return None
+        if value is True:
+            return OAuthSettings()
+        if not isinstance(value, dict):
+            self.error(where, f"must be true, false or an object, not {json_type(value)}")
+            return None
+        inner = _Checker(value, where, self.path)
+        port = value.get("callback_port")
+        if port is not None and (
+            isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536
+        ):
+            inner.error(member_path(where, "callback_port"), "must be a port number (1-65535)")
+            port = None
+        settings = OAuthSettings(
+            scope=inner.string("scope"),
+            client_id=inner.string("client_id"),
+            client_secret=inner.string("client_secret"),
+            callback_port=port,
+        )
+        self.problems.extend(inner.problems)
+        return settings
+
     def transport(self) -> Transport | None:
         value = self.raw.get("type")
         if value is None:
@@ -235,6 +281,7 @@ def check_server(
             or DEFAULT_TIMEOUT
         ),
         connect_timeout=check.seconds("connect_timeout") or DEFAULT_CONNECT_TIMEOUT,
+        oauth=check.oauth(),
         raw=copy.deepcopy(raw),
     )
     config = _anchor_relative_paths(config, path)
@@ -247,6 +294,8 @@ def check_server(
             check.error(base, f'this {transport} server needs a "url"')
         elif url is not None and "${" not in url and not url.startswith(("http://", "https://")):
             check.error(member_path(base, "url"), f"must start with http:// or https://: {url!r}")
+    elif config.oauth is not None:
+        check.error(member_path(base, "oauth"), "only an sse or streamable-http server signs in")
     return check.problems or config
 
 

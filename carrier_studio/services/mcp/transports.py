@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from carrier_studio.core.mcp import ServerConfig, ToolInfo, ToolResult
 from carrier_studio.core.sdk_import import import_modules
+from carrier_studio.services.mcp.oauth import connection_auth
 
 if TYPE_CHECKING:
     from agents.mcp import MCPServer
@@ -141,6 +142,8 @@ def build_server(config: ServerConfig) -> MCPServer:
             params["cwd"] = config.cwd
         return _stdio_class()(params, **common)
     http = {"url": config.url or "", "headers": dict(config.headers), "timeout": config.timeout}
+    if (auth := connection_auth(config)) is not None:  # an OAuth sign-in (`oauth`)
+        http["auth"] = auth
     if config.type == "sse":
         return MCPServerSse(http, **common)  # type: ignore[arg-type]
     return MCPServerStreamableHttp(http, **common)  # type: ignore[arg-type]
