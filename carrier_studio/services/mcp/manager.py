@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -36,6 +37,8 @@ from carrier_studio.core.mcp import (
     ToolResult,
 )
 from carrier_studio.core.mcp.config import server_path
+from carrier_studio.core.mcp.requests import ListChanged, ServerLog, ToolProgress
+from carrier_studio.services.mcp.client import ClientSide
 from carrier_studio.services.mcp.supervisor import (
     CLEANUP_TIMEOUT,
     CONFIRM_TIMEOUT,
@@ -85,6 +88,9 @@ class McpManager:
         self._entries: dict[str, ServerEntry] = {}
         #: Emits a server's new `ServerStatus` on the event loop on every change.
         self.changed: Emitter[ServerStatus] = Emitter("MCP servers")
+        #: What the studio's MCP client does for servers (elicitation, sampling, roots) and
+        #: the emitters of what they tell during calls: the window sets ``client.asker``.
+        self.client: ClientSide = self.supervision.client
         self._loaded = False
         self._closed = False
         self._supervisor = Supervisor(self.supervision, lookup)
@@ -129,6 +135,52 @@ class McpManager:
 
     def statuses(self) -> list[ServerStatus]:
         return [entry.snapshot() for entry in self._entries.values()]
+
+    # -- what servers tell during calls (all emitted on the event loop) -----------------------
+
+    def on_progress(self, listener: Callable[[ToolProgress], None]) -> Callable[[], None]:
+        """Call ``listener(ToolProgress)`` for each progress notification of a running tool
+        call: ``server``, ``call_id`` (the agents SDK's tool call id, as in the chat's
+        ToolCallStarted; "" for a call from the MCP page), ``tool``, ``progress``, ``total``
+        (None when unknown; ``fraction`` is 0..1 or None) and ``message``. Returns the
+        function that unsubscribes."""
+        return self.client.progress.subscribe(listener)
+
+    def on_log(self, listener: Callable[[ServerLog], None]) -> Callable[[], None]:
+        """Call ``listener(ServerLog)`` for each log message a server sends over MCP:
+        ``server``, ``level`` (MCP's: debug … emergency), ``text`` (redacted) and ``logger``.
+        The message is also kept: `server_logs`, and ``[level] text`` in the status's
+        ``stderr_tail``. Returns the function that unsubscribes."""
+        return self.client.logs.subscribe(listener)
+
+    def on_list_changed(self, listener: Callable[[ListChanged], None]) -> Callable[[], None]:
+        """Call ``listener(ListChanged)`` when a server says its ``kind`` ("tools",
+        "resources" or "prompts") changed, on either protocol version (notifications, or
+        ``subscriptions/listen`` on 2026-07-28). The SDK's tools cache is dropped first, and
+        for tools the server is listed again (`changed` emits the status if they differ). Returns
+        the function that unsubscribes."""
+        return self.client.lists_changed.subscribe(listener)
+
+    def server_logs(self, name: str) -> list[ServerLog]:
+        """The server's last log messages over MCP, oldest first (redacted)."""
+        return list(self._entry(name).logs)
+
+    async def roots_changed(self, name: str | None = None) -> None:
+        """Tell the running server ``name`` (None: every running one) that its roots changed
+        (``notifications/roots/list_changed``; 2026-07-28 servers ask each time instead)."""
+        for entry in self._entries.values():
+            if name not in (None, entry.name) or entry.state is not ServerState.RUNNING:
+                continue
+            session = getattr(entry.server, "session", None)
+            version = getattr(session, "protocol_version", None) or ""
+            if session is None or version >= "2026-07-28":
+                continue
+            try:
+                with warnings.catch_warnings():  # deprecated in 2026-07-28, current before it
+                    warnings.simplefilter("ignore", UserWarning)  # MCPDeprecationWarning
+                    await session.send_roots_list_changed()
+            except Exception as exc:  # noqa: BLE001 - the server asks again on its next start
+                log.info("telling MCP server %s its roots changed failed: %s", entry.name, exc)
 
     # -- the catalogue -------------------------------------------------------------------------
 

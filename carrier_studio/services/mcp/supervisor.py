@@ -8,6 +8,10 @@ after `BackoffPolicy.max_failures` failures in a row. The same SDK object is rec
 agent that holds it gets its tools back.
 """
 
+# Long: a server's entry (state, stderr, its MCP log and list changes) and the supervisor
+# task that owns its connection's whole lifecycle share one module; the transports and the
+# studio's client answers already live apart.
+
 from __future__ import annotations
 
 import asyncio
@@ -30,8 +34,10 @@ from carrier_studio.core.mcp import (
     ToolInfo,
     resolve,
 )
+from carrier_studio.core.mcp.requests import ServerLog
 from carrier_studio.core.mcp.stderr import telling_line
 from carrier_studio.core.redaction import Redactor
+from carrier_studio.services.mcp.client import ClientSide
 from carrier_studio.services.mcp.transports import (
     StderrPipe,
     build_server,
@@ -73,6 +79,12 @@ class ServerEntry:
         self.pid: int | None = None
         self.retry_in: float | None = None
         self.stderr: deque[str] = deque(maxlen=stderr_lines)
+        #: The log messages the server sent over MCP (``notifications/message``), redacted;
+        #: each also joins ``stderr`` as ``[level] text`` so the server's log shows it.
+        self.logs: deque[ServerLog] = deque(maxlen=stderr_lines)
+        #: Bumped when the server says its tools, resources or prompts changed (by kind).
+        self.list_versions: dict[str, int] = {"tools": 0, "resources": 0, "prompts": 0}
+        self._relisting: asyncio.Task[None] | None = None
         #: Cleans stderr lines and errors before they are kept: both reach the MCP page, the
         #: status bar and the log, and a server may print its own key. The supervisor hands
         #: every entry it starts the workspace's redactor; until then shapes are redacted.
@@ -136,7 +148,37 @@ class ServerEntry:
         self._stderr_pending = False
         self._on_change(self)
 
-    def server_for(self, config: ServerConfig, run: ServerRun) -> MCPServer:
+    def add_log(self, level: str, text: str, logger: str = "") -> str:
+        """A log message the server sent over MCP: kept redacted, and shown in its log as
+        ``[level] text``. Returns the redacted text."""
+        text = self.redactor.redact(text)
+        self.logs.append(ServerLog(self.name, level, text, logger))
+        self.add_stderr(f"[{level}] {text}")
+        return text
+
+    def list_changed(self, kind: str) -> None:
+        """The server's tools, resources or prompts changed: the SDK's tools cache is dropped
+        and the tools listed again (the status then shows them)."""
+        self.list_versions[kind] = self.list_versions.get(kind, 0) + 1
+        if kind != "tools" or self.server is None:
+            return  # resources and prompts: the manager's ListChanged is the news
+        self.server.invalidate_tools_cache()
+        if self._relisting is None or self._relisting.done():
+            self._relisting = asyncio.get_running_loop().create_task(self._relist(self.server))
+
+    async def _relist(self, server: MCPServer) -> None:
+        try:
+            tools = await server.list_tools()
+        except Exception as exc:  # noqa: BLE001 - the next start lists them again
+            log.info("MCP server %s: listing its changed tools failed: %s", self.name, exc)
+            return
+        listed = tuple(tool_info(t) for t in tools)
+        # Only a real change is told: some servers say "changed" at every start.
+        if server is self.server and self.state is ServerState.RUNNING and listed != self.tools:
+            self.tools = listed
+            self._on_change(self)
+
+    def server_for(self, config: ServerConfig, run: ServerRun, side: ClientSide) -> MCPServer:
         """The SDK object for ``config``: the same one across restarts (agents keep it)."""
         if self.server is None or self._server_config != config:
             self.server = build_server(config)
@@ -144,6 +186,7 @@ class ServerEntry:
         else:
             self.server.invalidate_tools_cache()
         self.server.carrier_run = run  # type: ignore[attr-defined]
+        self.server.carrier_side = side  # type: ignore[attr-defined]
         return self.server
 
 
@@ -158,6 +201,8 @@ class Supervision:
     ping_interval: float
     #: The workspace's redactor (the session sets it); each started server's settings join it.
     redactor: Redactor = field(default_factory=Redactor)
+    #: What the studio's MCP client does for servers' requests and notifications.
+    client: ClientSide = field(default_factory=ClientSide)
 
 
 class ServerRun:
@@ -352,7 +397,7 @@ class Supervisor:
         got going. Cleans up before returning, whatever happened."""
         run = ServerRun(asyncio.get_running_loop(), entry)
         entry.run = run
-        server = entry.server_for(config, run)
+        server = entry.server_for(config, run, self._supervision.client)
         failure: BaseException | None = None
         pinger: asyncio.Task[None] | None = None
         try:

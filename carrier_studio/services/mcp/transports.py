@@ -127,7 +127,11 @@ def import_sdk() -> None:
 
 
 def build_server(config: ServerConfig) -> MCPServer:
+    """The SDK object for ``config``, of a class that connects through the studio's own MCP
+    client (`client.studio_class`: its name, capabilities, callbacks and retry loop)."""
     from agents.mcp import MCPServerSse, MCPServerStreamableHttp
+
+    from carrier_studio.services.mcp.client import studio_class
 
     common: dict[str, Any] = {
         "cache_tools_list": config.cache_tools_list,
@@ -140,13 +144,13 @@ def build_server(config: ServerConfig) -> MCPServer:
             params["env"] = dict(config.env)
         if config.cwd:
             params["cwd"] = config.cwd
-        return _stdio_class()(params, **common)
+        return studio_class(_stdio_class())(params, **common)
     http = {"url": config.url or "", "headers": dict(config.headers), "timeout": config.timeout}
     if (auth := connection_auth(config)) is not None:  # an OAuth sign-in (`oauth`)
         http["auth"] = auth
     if config.type == "sse":
-        return MCPServerSse(http, **common)  # type: ignore[arg-type]
-    return MCPServerStreamableHttp(http, **common)  # type: ignore[arg-type]
+        return studio_class(MCPServerSse)(http, **common)
+    return studio_class(MCPServerStreamableHttp)(http, **common)
 
 
 @functools.cache
