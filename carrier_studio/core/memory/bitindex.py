@@ -63,6 +63,18 @@ class BitIndex:
         self._pending_rows.append(rows)
         self._pending_codes.append(codes)
 
+    def load(self, rows: np.ndarray, codes: np.ndarray) -> None:
+        """Hold exactly ``rows`` with their ``codes``, given word-major (words, n) as the index
+        keeps them: no copy (the store's persisted chunks arrive this way)."""
+        codes = np.asarray(codes, dtype=np.uint64)
+        if codes.shape != (self.words, rows.size):
+            raise ValueError(f"codes of shape {codes.shape} for {rows.size} rows")
+        self._rows = np.asarray(rows, dtype=np.int64)
+        self._codes = np.ascontiguousarray(codes)
+        self._pending_rows.clear()
+        self._pending_codes.clear()
+        self._removed.clear()
+
     def add_blobs(self, rows: np.ndarray, blobs: bytes) -> None:
         """Add rows whose codes arrive as the concatenation of their stored blobs."""
         codes = np.frombuffer(blobs, dtype="<u8").astype(np.uint64, copy=False)

@@ -31,6 +31,7 @@ import numpy as np
 from carrier_studio.core.memory.bitindex import codes_to_bytes, pack_signs
 from carrier_studio.core.memory.errors import EmbeddingSpaceError
 from carrier_studio.core.memory.model import EmbeddingSpace
+from carrier_studio.services.memory.sqlite_bits import invalidate as invalidate_bits
 from carrier_studio.services.memory.sqlite_rows import as_matrix, read_space
 
 T = TypeVar("T")
@@ -154,6 +155,9 @@ def begin_switch(conn: apsw.Connection, space: EmbeddingSpace) -> None:
                 f"keeps its {current.embedder_id} vectors",
                 hint="Run the re-embedding again: it covers memories added meanwhile.",
             )
+    # The stored bit chunks are of the old vectors: each character's are rebuilt on its next
+    # load after the switch (`sqlite_bits`; none is written while it runs).
+    invalidate_bits(conn)
     conn.execute("CREATE TABLE IF NOT EXISTS memory_switch (id INTEGER PRIMARY KEY CHECK (id = 1))")
     conn.execute("INSERT OR IGNORE INTO memory_switch (id) VALUES (1)")
     conn.execute(
@@ -184,6 +188,7 @@ def _apply_chunk(conn: apsw.Connection) -> bool:
     if row[0] is None:
         conn.execute("DROP TABLE memory_vectors_next")
         conn.execute("DROP TABLE IF EXISTS memory_switch")
+        invalidate_bits(conn)  # a write during the switch may have marked a character ready
         return True
     (last,) = row
     conn.execute(

@@ -1,10 +1,11 @@
 """Search in the local memory store, and the in-memory state that makes it fast.
 
 Vector search is two passes: the packed sign bits of every vector of the character (loaded
-lazily from ``memories.bits`` into a `BitIndex`) pick a few hundred candidates by Hamming
-distance; their float vectors, read by primary key from ``memory_vectors``, are rescored
-exactly. A filter narrower than a character is searched exactly when it holds few rows.
-Keywords go through FTS5 (bm25), and a hybrid search fuses both (`core.memory.search.fuse`).
+lazily into a `BitIndex` from the chunks `sqlite_bits` keeps in studio.db) pick a few hundred
+candidates by Hamming distance; their float vectors, read by primary key from
+``memory_vectors``, are rescored exactly. A filter narrower than a character is searched
+exactly when it holds few rows. Keywords go through FTS5 (bm25), and a hybrid search fuses
+both (`core.memory.search.fuse`).
 
 `Searcher` holds what the searches keep between calls: the bit index per character, the set of
 characters, how many memories each query word is in. That state must follow exactly what the
@@ -31,6 +32,7 @@ from carrier_studio.core.memory.search import (
     keyword_score,
     search_terms,
 )
+from carrier_studio.services.memory import sqlite_bits
 from carrier_studio.services.memory.sqlite_reembed import switching
 from carrier_studio.services.memory.sqlite_rows import (
     COLUMNS,
@@ -225,13 +227,14 @@ class Searcher:
     def _index(self, conn, character: str, words: int) -> BitIndex:
         index = self.indexes.get(character)
         if index is None or index.words != words:
-            index = BitIndex(words)
-            rows = list(
-                conn.execute("SELECT seq, bits FROM memories WHERE character = ?", (character,))
-            )
-            if rows:
-                index.add_blobs(np.fromiter((r[0] for r in rows), np.int64, len(rows)),
-                                b"".join(r[1] for r in rows))  # fmt: skip
+            index = sqlite_bits.read_chunks(conn, character, words)
+            if index is None:
+                # Not kept in studio.db yet (or no longer): read the rows, and keep it there.
+                seqs, blob, generation = sqlite_bits.snapshot(conn, character)
+                codes = np.frombuffer(blob, "<u8").reshape(seqs.size, words)
+                index = BitIndex(words)
+                index.add(seqs, codes)
+                sqlite_bits.persist(conn, character, seqs, codes, generation)
             self.indexes[character] = index
         return index
 

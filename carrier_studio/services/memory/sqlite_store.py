@@ -43,6 +43,7 @@ from carrier_studio.core.memory.model import (
     SearchHit,
     StoredMemory,
 )
+from carrier_studio.services.memory import sqlite_bits as bits
 from carrier_studio.services.memory import sqlite_reembed as reembed
 from carrier_studio.services.memory import sqlite_rows as rows
 from carrier_studio.services.memory.sqlite_rows import (
@@ -232,6 +233,9 @@ class SqliteMemoryStore(ThreadedConnection):
                 conn.execute(
                     f"DELETE FROM memories WHERE seq IN ({seq_list(s for s, _ in replaced)})"
                 )
+                bits.remove(conn, replaced)
+            characters = [item.record.character for item in items]
+            bits.claim_new(conn, set(characters))
             start = (conn.execute("SELECT max(seq) FROM memories").fetchone()[0] or 0) + 1
             seqs = np.arange(start, start + len(items), dtype=np.int64)
             blobs = codes_to_bytes(codes)
@@ -263,6 +267,10 @@ class SqliteMemoryStore(ThreadedConnection):
                 "INSERT INTO memory_vectors (memory, vector) VALUES (?, ?)",
                 [(int(s), v.tobytes()) for s, v in zip(seqs, vectors, strict=True)],
             )
+            of = np.array(characters, dtype=object)
+            for character in set(characters):
+                mask = of == character
+                bits.put(conn, character, seqs[mask], codes[mask])
             return replaced, seqs, codes
 
         replaced, seqs, codes = self._write(conn, body)
@@ -312,6 +320,11 @@ class SqliteMemoryStore(ThreadedConnection):
                 conn.execute("UPDATE memories SET bits=? WHERE seq=?", (code.tobytes(), seq))
                 if reembed.switching(conn):  # the staged vector is of the old content
                     conn.execute("DELETE FROM memory_vectors_next WHERE memory=?", (seq,))
+            if code is not None or old_character != record.character:
+                bits.remove(conn, [(seq, old_character)])
+                (blob,) = conn.execute("SELECT bits FROM memories WHERE seq=?", (seq,)).fetchone()
+                bits.put(conn, record.character, np.array([seq], np.int64),
+                         np.frombuffer(blob, "<u8").reshape(1, -1))  # fmt: skip
             return seq, old_character, code
 
         _seq, old_character, code = self._write(conn, body)
@@ -332,6 +345,7 @@ class SqliteMemoryStore(ThreadedConnection):
             )
             if found:
                 conn.execute(f"DELETE FROM memories WHERE seq IN ({seq_list(r[0] for r in found)})")
+                bits.remove(conn, [(r[0], r[2]) for r in found])
             return [(r[0], rows.stored(r)) for r in found]
 
         removed = self._write(conn, body)

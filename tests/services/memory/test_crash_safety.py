@@ -1,5 +1,6 @@
 """Kill -9 a process while it writes memories, 20 times: the database still opens, passes
-``PRAGMA integrity_check``, and holds every memory whose write had returned."""
+``PRAGMA integrity_check``, holds every memory whose write had returned, and its kept bit
+index agrees with the rows."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from carrier_studio.services.platform.db import connect
+from tests.services.memory.test_bit_chunks import chunks_disagree
 
 ROOT = Path(__file__).resolve().parents[3]
 KILLS = 20
@@ -68,6 +70,9 @@ def test_killed_writers_lose_nothing_that_was_written(tmp_path):
         vectors = conn.execute(
             "SELECT count(*) FROM memories m JOIN memory_vectors v ON v.memory = m.seq"
         ).fetchone()[0]
+        # The bit index kept in the database holds exactly the rows (a kill mid-write included).
+        assert conn.execute("SELECT count(*) FROM memory_bit_ready").fetchone()[0] > 0
+        assert chunks_disagree(conn) == []
     finally:
         conn.close()
     assert len(written) > KILLS
