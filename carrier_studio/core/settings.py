@@ -249,6 +249,19 @@ class UiSettings(_Section):
     test_models: list[str] = Field(default_factory=list)
 
 
+class McpClientSettings(_Section):
+    """What the studio's MCP client remembers per server (by its name in mcp_servers.json).
+
+    Kept here, not in mcp_servers.json: folders are paths on this computer and "always allow"
+    is this user's decision, while the catalogue keeps Claude Desktop's shape and may be
+    shared or imported."""
+
+    #: Servers whose sampling requests run without asking (the approval's "Always allow").
+    sampling_always_allow: list[str] = Field(default_factory=list)
+    #: Folders a server may see besides the workspace (its MCP roots), by server name.
+    roots: dict[str, list[str]] = Field(default_factory=dict)
+
+
 class Settings(_Section):
     version: int = SETTINGS_VERSION
     providers: ProviderSettings = Field(default_factory=ProviderSettings)
@@ -258,6 +271,7 @@ class Settings(_Section):
     ftp: FtpSettings = Field(default_factory=FtpSettings)
     secrets: SecretsSettings = Field(default_factory=SecretsSettings)
     ui: UiSettings = Field(default_factory=UiSettings)
+    mcp: McpClientSettings = Field(default_factory=McpClientSettings)
 
 
 def _v1_to_v2(raw: dict[str, Any]) -> dict[str, Any]:
