@@ -138,6 +138,8 @@ class Session:
         from carrier_studio.services.discord.controller import DiscordController
         from carrier_studio.services.instagram.controller import InstagramController
         from carrier_studio.services.mcp.manager import McpManager
+        from carrier_studio.services.mcp.oauth import McpOAuth
+        from carrier_studio.services.mcp.oauth import install as install_oauth
         from carrier_studio.services.mcp.tool_maker import studio_variables
         from carrier_studio.services.memory.controller import MemoryController
         from carrier_studio.services.platform.db import Database
@@ -181,6 +183,8 @@ class Session:
             lookup_chain(studio_variables(workspace.root), secrets.get),
         )
         mcp.supervision.redactor = redactor
+        # Remote servers' OAuth sign-ins: tokens where secrets go (the keyring), never a file.
+        install_oauth(McpOAuth(secrets))
         status = status or new_status_board()
         # Memory opens in the background once the database is migrated (start); chat and the
         # Discord bot recall and remember through the controller meanwhile.

@@ -123,6 +123,7 @@ def _memory(studio: Studio) -> QWidget:
 
 
 def _mcp(studio: Studio) -> QWidget:
+    from carrier_studio.services.mcp.oauth import installed as oauth_sign_ins
     from carrier_studio.services.mcp.tool_maker import ToolMaker, draft_tool, studio_variables
     from carrier_studio.ui.pages.mcp import McpPage, McpPageDeps
 
@@ -137,6 +138,7 @@ def _mcp(studio: Studio) -> QWidget:
         tool_policies=store.workspace_policies,
         set_tool_policy=store.set_workspace_policy,
         secrets=studio.session.secrets,  # where "Move secrets to the keyring" puts them
+        oauth=oauth_sign_ins(),  # the session installed them
         draft_tool=studio.on_default_model(draft_tool),
         save_tool=maker.save,
         model_label=studio.default_model_label,

@@ -46,6 +46,7 @@ from carrier_studio.ui.tasks import TaskOwner
 from carrier_studio.ui.widgets.mcp_import_dialog import McpImportDialog
 from carrier_studio.ui.widgets.mcp_secrets import ServerSecrets
 from carrier_studio.ui.widgets.mcp_server_dialog import ServerDialog
+from carrier_studio.ui.widgets.mcp_sign_in import McpSignIn
 from carrier_studio.ui.widgets.page import Page
 from carrier_studio.ui.widgets.schema_form import SchemaForm
 from carrier_studio.ui.widgets.tool_maker_dialog import ToolMakerDialog
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
     from carrier_studio.core.mcp.importing import ConfigLocation, ImportCandidate
     from carrier_studio.core.toolmaker import ToolCode
     from carrier_studio.services.mcp.manager import McpManager
+    from carrier_studio.services.mcp.oauth import McpOAuth
     from carrier_studio.services.platform.secrets import SecretStore
 
 POLICIES = ["ask", "auto", "off"]
@@ -75,6 +77,8 @@ class McpPageDeps:
     set_tool_policy: Callable[[str, str], Awaitable[None]]
     #: Where imported secrets go (the keyring); without it, imports keep them as written.
     secrets: SecretStore | None = None
+    #: Remote servers' OAuth sign-ins ("Sign in…" beside the tabs); None: no sign-in.
+    oauth: McpOAuth | None = None
     #: The tool maker: write a server from a description (with progress), and save one. It
     #: lives here because what it makes is an MCP server, added to this table turned off.
     draft_tool: Callable[[str, Callable[[str], None]], Awaitable[ToolCode]] | None = None
@@ -205,6 +209,11 @@ class McpPage(Page):
 
     def _build_details(self) -> QWidget:
         self.details = QTabWidget()
+        # Beside the tabs, so a server that asks for a sign-in says so whichever tab is open.
+        self.sign_in: McpSignIn | None = None
+        if self.deps.oauth is not None:
+            self.sign_in = McpSignIn(self.deps.oauth, self.tasks, self.deps.manager.restart)
+            self.details.setCornerWidget(self.sign_in)
         tools = QWidget()
         row = QHBoxLayout(tools)
         self.tool_list = QListWidget()
@@ -332,6 +341,8 @@ class McpPage(Page):
             log = [*log, "", f"Last error: {status.error}"]
         self.log.setPlainText("\n".join(log) or "(nothing written to stderr yet)")
         config = self.deps.manager.config(name)
+        if self.sign_in is not None:
+            self.sign_in.show_server(config)
         self.config_view.setPlainText(
             json.dumps(config.raw, indent=2) if config else "(this entry has errors)"
         )
