@@ -72,6 +72,7 @@ def _characters(studio: Studio) -> QWidget:
 
 
 def _chat(studio: Studio) -> QWidget:
+    from carrier_studio.services.mcp import McpBrowser
     from carrier_studio.services.scenarios.files import ScenarioFiles
     from carrier_studio.ui.pages.chat import ChatPage, ChatPageDeps
 
@@ -81,6 +82,7 @@ def _chat(studio: Studio) -> QWidget:
         model_options=lambda: settings.settings.providers.model_options(),
         dark=lambda: studio.theme.scheme == "dark",
         save_test=ScenarioFiles(studio.session.workspace.paths.scenarios_dir),
+        browser=McpBrowser(studio.session.mcp) if studio.session.mcp is not None else None,
     )
     page = ChatPage(deps, studio.tasks)
     page.open_memory.connect(studio.open_memory)
@@ -123,6 +125,7 @@ def _memory(studio: Studio) -> QWidget:
 
 
 def _mcp(studio: Studio) -> QWidget:
+    from carrier_studio.services.mcp import McpBrowser
     from carrier_studio.services.mcp.oauth import installed as oauth_sign_ins
     from carrier_studio.services.mcp.tool_maker import ToolMaker, draft_tool, studio_variables
     from carrier_studio.ui.pages.mcp import McpPage, McpPageDeps
@@ -143,6 +146,7 @@ def _mcp(studio: Studio) -> QWidget:
         save_tool=maker.save,
         model_label=studio.default_model_label,
         filled_by_studio=frozenset(studio_variables(studio.session.workspace.root)),
+        browser=McpBrowser(session.mcp),
     )
     return McpPage(deps, studio.tasks)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QBuffer, QMimeData, Qt, QTimer, Signal
-from PySide6.QtGui import QImage, QKeyEvent
+from PySide6.QtGui import QImage, QKeyEvent, QTextCursor
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from carrier_studio.core import messages
 from carrier_studio.core.mcp import ServerStatus
+from carrier_studio.core.mcp.resources import PromptText
 from carrier_studio.core.runtime import attachments as attached
 from carrier_studio.core.runtime.events import (
     ApprovalRequested,
@@ -74,6 +75,7 @@ from carrier_studio.ui.widgets.chat_items import (
     ToolCard,
     Transcript,
 )
+from carrier_studio.ui.widgets.chat_mcp import ComposerMcp
 from carrier_studio.ui.widgets.chat_servers import ServersCard
 from carrier_studio.ui.widgets.chat_tools import ContextMeter, ConversationExport
 from carrier_studio.ui.widgets.elided_label import ElidedLabel
@@ -83,6 +85,7 @@ from carrier_studio.ui.widgets.save_as_test import SaveAsTest, TestFiles
 
 if TYPE_CHECKING:
     from carrier_studio.services.chat import ChatService, ChatThread
+    from carrier_studio.services.mcp import McpBrowser
 
 
 @dataclass
@@ -95,6 +98,8 @@ class ChatPageDeps:
     dark: Callable[[], bool]
     #: Where "Save as test" writes scenario files (None: no such button).
     save_test: TestFiles | None = None
+    #: The MCP servers' resources and prompts (None: no Resource button, no /commands).
+    browser: McpBrowser | None = None
 
 
 class Composer(QPlainTextEdit):
@@ -105,6 +110,8 @@ class Composer(QPlainTextEdit):
     files_dropped = Signal(list)
     #: A pasted picture, as PNG bytes.
     image_pasted = Signal(bytes)
+    #: A completion popup (the /commands) that takes Enter, Tab and Escape while it shows.
+    popup: QWidget | None = None
 
     def canInsertFromMimeData(self, source: QMimeData) -> bool:  # noqa: N802 - Qt override
         return bool(source.hasImage() or _local_files(source)) or super().canInsertFromMimeData(
@@ -123,6 +130,14 @@ class Composer(QPlainTextEdit):
             super().insertFromMimeData(source)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
+        if (
+            self.popup is not None
+            and self.popup.isVisible()
+            and event.key()
+            in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Tab, Qt.Key.Key_Escape)
+        ):
+            event.ignore()  # the completer chooses or closes
+            return
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not (
             event.modifiers() & Qt.KeyboardModifier.ShiftModifier
         ):
@@ -279,6 +294,13 @@ class ChatPage(Page):
         self.send_button.setObjectName("sendButton")
         self.send_button.setProperty("primary", True)
         self.send_button.clicked.connect(self._on_send_clicked)
+        self.mcp: ComposerMcp | None = None
+        if self.deps.browser is not None:
+            self.mcp = ComposerMcp(self.composer, self.deps.browser, self.tasks, self)
+            self.composer.popup = self.mcp.commands.completer.popup()
+            self.mcp.attach.connect(self._on_mcp_attach)
+            self.mcp.prompt_filled.connect(self._on_prompt_filled)
+            row.addWidget(self.mcp.button, 0, Qt.AlignmentFlag.AlignBottom)
         row.addWidget(self.send_button, 0, Qt.AlignmentFlag.AlignBottom)
         #: The sent message being edited (Send then makes a new branch), and its bar.
         self._editing: MessageBubble | None = None
@@ -333,6 +355,9 @@ class ChatPage(Page):
             # Its MCP servers start now, not at the first message; the transcript shows them.
             self._warmed = character
             self._server_names = await self.deps.chat.warm(character)
+            if self.mcp is not None:
+                names = self._server_names
+                self.mcp.set_servers(names, {n: self.deps.chat.server_status(n) for n in names})
         summaries = await self.deps.chat.conversations.list(character, self.search.text())
         current = select if select is not None else (self.thread.id if self.thread else None)
         self.conversations.blockSignals(True)
@@ -624,6 +649,8 @@ class ChatPage(Page):
         return card if card is not None and card in self.transcript.items() else None
 
     def _on_server_status(self, status: ServerStatus) -> None:
+        if self.mcp is not None:
+            self.mcp.on_status(status)
         if (card := self._live_servers_card()) is not None:
             card.show_status(status.name, status)
 
@@ -663,6 +690,20 @@ class ChatPage(Page):
     def _show_attachment_problems(self, problems: list[str]) -> None:
         self.attachment_problem.setText("Not attached: " + "; ".join(problems))
         self.attachment_problem.setVisible(bool(problems))
+
+    def _on_mcp_attach(self, files: list[attached.Attachment]) -> None:
+        self._attachments += files
+        self.attachment_strip.set_attachments(self._attachments)
+        self._show_attachment_problems([])
+
+    def _on_prompt_filled(self, filled: PromptText) -> None:
+        """A /command's prompt replaces what was typed; its files join the attachments."""
+        self.composer.setPlainText(filled.text)
+        self.composer.moveCursor(QTextCursor.MoveOperation.End)
+        self.composer.setFocus()
+        if filled.attachments:
+            self._on_mcp_attach(list(filled.attachments))
+        self._show_attachment_problems(list(filled.left_out))
 
     def _remove_attachment(self, index: int) -> None:
         del self._attachments[index]

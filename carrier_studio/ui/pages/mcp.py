@@ -44,6 +44,7 @@ from carrier_studio.core.mcp.variables import variables_in
 from carrier_studio.ui.models.mcp_servers import QtMcpServerModel
 from carrier_studio.ui.tasks import TaskOwner
 from carrier_studio.ui.widgets.mcp_import_dialog import McpImportDialog
+from carrier_studio.ui.widgets.mcp_resources import ResourceBrowser
 from carrier_studio.ui.widgets.mcp_secrets import ServerSecrets
 from carrier_studio.ui.widgets.mcp_server_dialog import ServerDialog
 from carrier_studio.ui.widgets.mcp_sign_in import McpSignIn
@@ -54,6 +55,7 @@ from carrier_studio.ui.widgets.tool_maker_dialog import ToolMakerDialog
 if TYPE_CHECKING:
     from carrier_studio.core.mcp.importing import ConfigLocation, ImportCandidate
     from carrier_studio.core.toolmaker import ToolCode
+    from carrier_studio.services.mcp import McpBrowser
     from carrier_studio.services.mcp.manager import McpManager
     from carrier_studio.services.mcp.oauth import McpOAuth
     from carrier_studio.services.platform.secrets import SecretStore
@@ -86,6 +88,8 @@ class McpPageDeps:
     model_label: Callable[[], str] = lambda: "the default model"
     #: ${VAR}s the studio fills itself (WORKSPACE, STUDIO_PYTHON): no field for them.
     filled_by_studio: frozenset[str] = frozenset()
+    #: A running server's resources and templates (the Resources tab); None: no such tab.
+    browser: McpBrowser | None = None
 
 
 class McpPage(Page):
@@ -262,6 +266,10 @@ class McpPage(Page):
         right.addWidget(self.result, 1)
         row.addWidget(self.tool_pane, 1)
         self.details.addTab(tools, "Tools")
+        self.resources: ResourceBrowser | None = None
+        if self.deps.browser is not None:
+            self.resources = ResourceBrowser(self.deps.browser, self.tasks)
+            self.details.addTab(self.resources, "Resources")
         self.log = QPlainTextEdit()
         self.log.setObjectName("serverLog")
         self.log.setReadOnly(True)
@@ -336,6 +344,8 @@ class McpPage(Page):
         if self.tool_list.currentItem() is None and self.tool_list.count():
             self.tool_list.setCurrentRow(0)
         self._show_tool()
+        if self.resources is not None:
+            self.resources.set_server(name, running=status.state is ServerState.RUNNING)
         log = list(status.stderr_tail)
         if status.error:
             log = [*log, "", f"Last error: {status.error}"]

@@ -1,0 +1,103 @@
+"""What the chat's message box takes from the character's MCP servers (#19 item 3): a
+"Resource…" button that attaches a resource, and ``/commands`` for their prompts.
+
+Both offer only the servers the chosen character may use (its own and those of the characters
+it hands off to, as the Chat page starts them) that are running; the prompts are listed again
+whenever one of them starts or stops.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QPlainTextEdit, QPushButton, QWidget
+
+from carrier_studio.core.mcp import ServerState, ServerStatus
+from carrier_studio.core.mcp.resources import PromptText
+from carrier_studio.ui.tasks import TaskOwner
+from carrier_studio.ui.widgets.ask import accepted
+from carrier_studio.ui.widgets.mcp_resources import ResourceDialog
+from carrier_studio.ui.widgets.prompt_commands import PromptCommands
+
+if TYPE_CHECKING:
+    from carrier_studio.services.mcp import McpBrowser
+
+
+class ComposerMcp(QObject):
+    """The resource button and prompt commands of one message box."""
+
+    #: Attachments to add to the message being written.
+    attach = Signal(list)
+    #: A chosen prompt, ready to go in the message box.
+    prompt_filled = Signal(object)
+
+    def __init__(
+        self,
+        composer: QPlainTextEdit,
+        browser: McpBrowser,
+        tasks: TaskOwner,
+        parent: QWidget,
+    ) -> None:
+        super().__init__(parent)
+        self.browser = browser
+        self.tasks = tasks
+        self._parent = parent
+        self._servers: list[str] = []
+        self._running: set[str] = set()
+        self.button = QPushButton("Resource…")
+        self.button.setObjectName("attachResourceButton")
+        self.button.setToolTip(
+            "Attach a resource from this character's MCP servers (type / for their prompts)"
+        )
+        self.button.clicked.connect(self.pick_resource)
+        self.button.setEnabled(False)
+        self.commands = PromptCommands(composer, browser, tasks, self)
+        self.commands.filled.connect(self._on_filled)
+        #: The picker while it is open (tests reach into it).
+        self.dialog: ResourceDialog | None = None
+
+    def set_servers(self, names: list[str], statuses: dict[str, ServerStatus | None]) -> None:
+        """The character's servers, with their status now."""
+        self._servers = list(names)
+        self._running = {
+            n
+            for n in names
+            if (s := statuses.get(n)) is not None and s.state is ServerState.RUNNING
+        }
+        self._offer()
+
+    def on_status(self, status: ServerStatus) -> None:
+        """A server changed: offer its prompts and resources once it runs, none once it stops."""
+        if status.name not in self._servers:
+            return
+        running = status.state is ServerState.RUNNING
+        if running == (status.name in self._running):
+            return
+        (self._running.add if running else self._running.discard)(status.name)
+        self._offer()
+
+    def running(self) -> list[str]:
+        return [n for n in self._servers if n in self._running]
+
+    def _offer(self) -> None:
+        names = self.running()
+        self.button.setEnabled(bool(names))
+        self.commands.set_servers(names)
+
+    def pick_resource(self) -> None:
+        if self.running():
+            self.tasks.start("Choosing a resource", self._pick(), busy=[self.button])
+
+    async def _pick(self) -> None:
+        dialog = ResourceDialog(self.browser, self.tasks, self.running(), self._parent)
+        self.dialog = dialog
+        try:
+            if await accepted(dialog) and dialog.chosen:
+                self.attach.emit(dialog.chosen)
+        finally:
+            self.dialog = None
+            dialog.deleteLater()
+
+    def _on_filled(self, filled: PromptText) -> None:
+        self.prompt_filled.emit(filled)
