@@ -21,6 +21,14 @@ def test_a_bad_oauth_entry_is_named_with_its_path():
     assert [(p.where, p.message) for p in problems] == [  # type: ignore[union-attr]
         ("$.mcpServers.a.oauth.callback_port", "must be a port number (1-65535)")
     ]
+    document = {"client_metadata_url": "http://x/client.json"}
+    problems = check_server("a", {"url": "https://x/mcp", "oauth": document})
+    assert [(p.where, p.message) for p in problems] == [  # type: ignore[union-attr]
+        (
+            "$.mcpServers.a.oauth.client_metadata_url",
+            "must be an https:// URL: 'http://x/client.json'",
+        )
+    ]
     problems = check_server("a", {"url": "https://x/mcp", "oauth": "yes"})
     assert [p.where for p in problems] == ["$.mcpServers.a.oauth"]  # type: ignore[union-attr]
     problems = check_server("a", {"command": "x", "oauth": True})

@@ -22,12 +22,11 @@ Each server has:
     Seconds to start the server and finish the MCP handshake; default 60 (``npx -y`` may
     download the package first).
 ``oauth``
-    An sse or streamable-http server that asks for an OAuth 2.1 sign-in: ``true``, or an
-    object with any of ``scope`` (a space-separated string; default: what the server asks
-    for), ``client_id`` and ``client_secret`` (a client registered by hand, for servers
-    without dynamic registration; the secret may be a ``${VAR}``) and ``callback_port`` (the
-    loopback port such a client's redirect URI names). Claude Desktop and Carrier ignore the
-    key. The tokens live in the keyring, never in this file (`services.mcp.oauth`).
+    A server (sse, streamable-http) that asks for an OAuth 2.1 sign-in: ``true``, or an object
+    with any of ``scope`` (default: what the server asks for), ``client_id``, ``client_secret``
+    (may be ``${VAR}``) and ``callback_port`` (a client registered by hand, for servers without
+    dynamic registration), ``client_metadata_url`` (an https client ID metadata document).
+    Claude Desktop ignores it. Tokens live in the keyring, never here (`services.mcp.oauth`).
 
 Strings in ``command``, ``args``, ``env``, ``cwd``, ``url`` and ``headers`` may use
 ``${VAR}`` and ``${VAR:-default}`` (see `carrier_studio.core.mcp.variables`).
@@ -107,6 +106,7 @@ class OAuthSettings:
     client_id: str | None = None
     client_secret: str | None = None
     callback_port: int | None = None
+    client_metadata_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -225,7 +225,12 @@ class _Checker:
             client_id=inner.string("client_id"),
             client_secret=inner.string("client_secret"),
             callback_port=port,
+            client_metadata_url=inner.string("client_metadata_url"),
         )
+        document = settings.client_metadata_url
+        if document is not None and not document.startswith("https://"):
+            at = member_path(where, "client_metadata_url")
+            inner.error(at, f"must be an https:// URL: {document!r}")
         self.problems.extend(inner.problems)
         return settings
 

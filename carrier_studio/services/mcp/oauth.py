@@ -445,6 +445,7 @@ class McpOAuth:
             storage=storage,  # type: ignore[arg-type]
             redirect_handler=redirect,
             callback_handler=returned,
+            client_metadata_url=settings.client_metadata_url if settings else None,
         )
         return provider
 
