@@ -126,12 +126,13 @@ class MemoryAuthority:
 
 
 class OAuthServer:
-    """The running servers: `url` is the protected MCP endpoint (streamable HTTP)."""
+    """The running servers: `url` is the protected MCP endpoint."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, transport: str = "streamable-http") -> None:
         self.port = port
+        self.transport = transport
         self.base = f"http://127.0.0.1:{port}"
-        self.url = f"{self.base}/mcp"
+        self.url = f"{self.base}/sse" if transport == "sse" else f"{self.base}/mcp"
         self.authority = MemoryAuthority()
         #: The paths every request asked for, in order (discovery shows here).
         self.paths: list[str] = []
@@ -157,7 +158,7 @@ def _app(server: OAuthServer) -> Any:
         """Says that the caller got through."""
         return "signed in"
 
-    app = mcp.streamable_http_app()
+    app = mcp.sse_app() if server.transport == "sse" else mcp.streamable_http_app()
 
     async def recorded(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http":
@@ -168,9 +169,10 @@ def _app(server: OAuthServer) -> Any:
 
 
 @contextmanager
-def running_oauth_server() -> Iterator[OAuthServer]:
-    """Start the servers on a free port in a thread; stop them afterwards."""
-    server = OAuthServer(free_port())
+def running_oauth_server(transport: str = "streamable-http") -> Iterator[OAuthServer]:
+    """Start the servers (the MCP one on ``transport``: streamable-http or sse) on a free port
+    in a thread; stop them afterwards."""
+    server = OAuthServer(free_port(), transport)
     config = uvicorn.Config(
         _app(server), host="127.0.0.1", port=server.port, log_level="warning", lifespan="on"
     )

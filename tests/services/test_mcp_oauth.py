@@ -201,3 +201,22 @@ def test_without_a_keyring_tokens_stay_in_memory_not_in_the_env_file(tmp_path, s
 
     assert asyncio.run(scenario())
     assert not (tmp_path / ".env").exists()
+
+
+def test_an_sse_server_signs_in_too(tmp_path, sign_ins):
+    with running_oauth_server("sse") as sse:
+        path = write_catalogue(
+            tmp_path / "mcp_servers.json",
+            {"remote": {"type": "sse", "url": sse.url, "oauth": True}},
+        )
+        config = check_server("remote", {"type": "sse", "url": sse.url, "oauth": True})
+
+        async def scenario():
+            await sign_ins.sign_in(config, Browser())
+            async with managed(path) as manager:
+                status = await manager.start("remote")
+                assert status.state is ServerState.RUNNING, status.error
+                return await manager.call_tool("remote", "whoami", {})
+
+        assert asyncio.run(scenario()).text == "signed in"
+        assert sse.authority.grants == ["authorization_code"]
