@@ -5,13 +5,16 @@ authorization server and protected MCP server on a socket)."""
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import pytest
 
 from carrier_studio.core.mcp import ServerState
 from carrier_studio.services.mcp.oauth import KEY_PREFIX
 from carrier_studio.services.platform.secrets import SERVICE
+from tests.helpers.waiting import wait_until
 from tests.mcp.oauth_server import OAuthServer, running_oauth_server
 from tests.services.test_mcp_oauth import Browser
 
@@ -96,3 +99,25 @@ def test_a_refused_sign_in_says_why(mcp, loop, server, keyring_backend):
     assert page.sign_in.sign_in_button.isEnabled()
     record = keyring_backend.entries.get((SERVICE, KEY_PREFIX + "remote"))
     assert record is None or "tokens" not in json.loads(record)
+
+
+def test_a_sign_in_the_browser_never_finishes_can_be_cancelled(mcp, loop, keyring_backend):
+    studio, page = mcp
+    _select(page, loop, studio, "remote")
+    bar = page.sign_in
+    opened: list[str] = []
+    bar.open_url = opened.append  # a browser whose user walks away
+
+    bar.sign_in_button.click()
+    wait_until(loop, lambda: bool(opened))
+    assert bar.cancel_button.isVisible()
+    bar.cancel_button.click()
+    loop.run_until_complete(studio.tasks.wait_idle())
+
+    assert bar.status.text() == "Not signed in"
+    assert bar.cancel_button.isHidden() and bar.sign_in_button.isEnabled()
+    # The loopback listener is closed: its port (the registered redirect URI's) is free again.
+    record = json.loads(keyring_backend.entries[(SERVICE, KEY_PREFIX + "remote")])
+    port = urlsplit(record["client"]["redirect_uris"][0]).port
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", port))

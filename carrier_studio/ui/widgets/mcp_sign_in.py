@@ -8,6 +8,7 @@ tokens). The flow and the keyring are `services.mcp.oauth`; this widget only ask
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -66,9 +67,16 @@ class McpSignIn(QWidget):
         self.sign_out_button.setObjectName("signOutButton")
         self.sign_out_button.setToolTip("Forget this server's sign-in (its tokens in the keyring)")
         self.sign_out_button.clicked.connect(self._on_sign_out_clicked)
+        # A browser closed half-way never comes back: the wait can be ended here.
+        self.cancel_button = QPushButton("Cancel sign-in")
+        self.cancel_button.setObjectName("cancelSignIn")
+        self.cancel_button.clicked.connect(self._on_cancel_clicked)
+        self.cancel_button.hide()
+        self._task: asyncio.Task[Any] | None = None
         row.addWidget(self.status)
         row.addWidget(self.sign_in_button)
         row.addWidget(self.sign_out_button)
+        row.addWidget(self.cancel_button)
         self.hide()
 
     def show_server(self, config: ServerConfig | None) -> None:
@@ -103,16 +111,23 @@ class McpSignIn(QWidget):
             return
         config = self.config
         self.status.setText("Finish signing in in your browser…")
-        self.tasks.start(
+        self._task = self.tasks.start(
             self._signing_in,
             self._sign_in(config),
             busy=[self.sign_in_button, self.sign_out_button],
         )
+        self.cancel_button.setVisible(self._task is not None)
+
+    def _on_cancel_clicked(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
 
     async def _sign_in(self, config: ServerConfig) -> None:
         try:
             await self.oauth.sign_in(config, self.open_url)
         finally:
+            self._task = None
+            self.cancel_button.hide()
             await self._read(config)
         messages.info(f"Signed in to {config.name}; starting it")
         await self.restart(config.name)
