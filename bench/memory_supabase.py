@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -136,6 +138,62 @@ async def through_store(env: SupabaseTestEnv, vectors: np.ndarray, queries: np.n
         await store.close()
 
 
+class _RowByRow:
+    """The Supabase store as a move saw it before #21: no bulk functions, so every row keeps the
+    HNSW index current, 200 rows per call (the baseline)."""
+
+    def __init__(self, store) -> None:
+        self._store = store
+        self.name = store.name
+
+    async def space(self):
+        return await self._store.space()
+
+    async def add(self, items, space, **kwargs):
+        return await self._store.add(items, space, **kwargs)
+
+
+class _NoEmbedder:
+    """A move embeds nothing; the service only asks the space."""
+
+    id = SPACE.embedder_id
+    dimension = SPACE.dimension
+
+
+async def move(env: SupabaseTestEnv, vectors: np.ndarray, tmp: Path, bulk: bool) -> float:
+    """Seconds for `MemoryService.move_to` of a local store holding ``vectors`` into an empty
+    Supabase store: the copy, the local deletes and (bulk) the one index build at the end."""
+    from carrier_studio.services.memory.service import MemoryService
+    from carrier_studio.services.memory.sqlite_store import SqliteMemoryStore
+
+    env.empty()
+    local = await SqliteMemoryStore.open(tmp / f"move-{bulk}.db")
+    memories = [
+        StoredMemory(MemoryRecord("Ada", f"memory {i} about topic {i % 97}",
+                                  created_at=T0 + timedelta(seconds=i)), v)
+        for i, v in enumerate(vectors)
+    ]  # fmt: skip
+    for start in range(0, len(memories), 5000):
+        await local.add(memories[start : start + 5000], SPACE)
+    service = MemoryService(local, _NoEmbedder())  # type: ignore[arg-type]
+    target = await env.open_store()
+    try:
+        started = time.perf_counter()
+        moved = await service.move_to(target if bulk else _RowByRow(target))  # type: ignore[arg-type]
+        seconds = time.perf_counter() - started
+        assert moved == len(vectors), moved
+        assert await target.count(MemoryFilter()) == len(vectors)
+        with env.connect() as connection:
+            (indexed,) = connection.execute(
+                "select count(*) from pg_indexes where indexname = 'memories_embedding_hnsw_384'"
+            ).fetchone()
+        assert indexed == 1, "the move must leave the vector index built"
+    finally:
+        await target.close()
+        await service.close()
+    return seconds
+
+
 def in_sql(env: SupabaseTestEnv, queries: np.ndarray, ef_search: int):
     times, found = [], []
     with env.connect() as connection:
@@ -161,11 +219,27 @@ def main() -> None:
     parser.add_argument(
         "--bulk", action="store_true", help="load with COPY + one index build, not store.add"
     )
+    parser.add_argument(
+        "--move", type=int, default=0,
+        help="also time MemoryService.move_to of this many local memories, bulk and row by row",
+    )  # fmt: skip
     args = parser.parse_args()
     vectors, queries = data(args.rows, args.queries, args.hard)
     env = SupabaseTestEnv()
     env.start()
     try:
+        if args.move:
+            moving, _ = data(args.move, 0, args.hard)
+            with tempfile.TemporaryDirectory(prefix="carrier-move-") as tmp:
+                now = asyncio.run(move(env, moving, Path(tmp), bulk=True))
+                before = asyncio.run(move(env, moving, Path(tmp), bulk=False))
+            print(
+                f"move {args.move} local memories into Supabase (MemoryService.move_to, "
+                f"local deletes included, {os.getloadavg()[0]:.1f} load)"
+            )
+            print(f"  bulk (index built once)  {args.move / now:8.0f} rows/s  ({now:.1f} s)")
+            print(f"  row by row (before #21)  {args.move / before:8.0f} rows/s  "
+                  f"({before:.1f} s)")  # fmt: skip
         env.empty()
         inserted, semantic, found, hybrid, first_page, ids = asyncio.run(
             through_store(env, vectors, queries, args.bulk)

@@ -88,3 +88,17 @@ class MemoryStore(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class BulkLoading(Protocol):
+    """A store that takes many memories faster when told first: the Supabase store drops its
+    vector index and builds it once at the end, instead of keeping it current row by row."""
+
+    async def begin_bulk(self, space: EmbeddingSpace, expected: int) -> int:
+        """Prepare for ``expected`` memories; returns the memories per `add` that suit."""
+        ...
+
+    async def end_bulk(self) -> None:
+        """Finish: build what `begin_bulk` deferred (may take minutes for a large store)."""
+        ...

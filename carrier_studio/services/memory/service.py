@@ -37,7 +37,7 @@ from carrier_studio.core.memory.model import (
     SearchHit,
     StoredMemory,
 )
-from carrier_studio.core.memory.protocols import Embedder, MemoryStore
+from carrier_studio.core.memory.protocols import BulkLoading, Embedder, MemoryStore
 from carrier_studio.core.redaction import Redactor
 from carrier_studio.services.platform.joblock import job_lock
 
@@ -558,8 +558,14 @@ class MemoryService:
                 hint="Re-embed one side first so both use the same embedder.",
             )
         total = await self.store.count(MemoryFilter())
+        size = self.batch
+        bulk = isinstance(other, BulkLoading) and total > 0
+        if bulk:
+            # Its vector index is built once at the end; an interrupted move leaves it to the
+            # next one, which starts where this one stopped (moved rows are gone from here).
+            size = max(size, await other.begin_bulk(space, total))
         moved = 0
-        async with contextlib.aclosing(self.store.iter_all(self.batch)) as batches:
+        async with contextlib.aclosing(self.store.iter_all(size)) as batches:
             async for batch in batches:
                 await other.add(batch, space)
                 async with self._writing:
@@ -567,6 +573,8 @@ class MemoryService:
                 moved += len(batch)
                 if progress:
                     progress(Progress("move", moved, max(total, moved)))
+        if bulk:
+            await other.end_bulk()
         return moved
 
     async def close(self) -> None:

@@ -50,6 +50,10 @@ INIT_COMMAND = "carrier-studio memory init --supabase"
 #: JSON encoding and decoding, which run on the event loop, stay within a few milliseconds.
 WRITE_BATCH = 200
 READ_BATCH = 250
+#: Records per RPC in a bulk move (`begin_bulk`): fewer, larger calls, built in a thread.
+BULK_BATCH = 1000
+#: Seconds `end_bulk` waits for the vector index to be built (≈0.5 ms a memory here).
+INDEX_BUILD_TIMEOUT = 900.0
 
 _NOT_INSTALLED_CODES = {"PGRST202", "42883", "42P01"}
 _KEY_REFUSED_CODES = {"PGRST301", "PGRST302", "PGRST303", "401"}
@@ -113,6 +117,8 @@ class SupabaseMemoryStore:
         self._http: httpx.AsyncClient | None = None
         # Concurrent first calls (a hybrid search beside a write) must share one client.
         self._connecting = asyncio.Lock()
+        #: Between `begin_bulk` and `end_bulk` on a project that has the bulk functions.
+        self._bulk = False
 
     @classmethod
     async def open(cls, url: str, key: str, *, call_timeout: float = 30.0) -> SupabaseMemoryStore:
@@ -154,8 +160,9 @@ class SupabaseMemoryStore:
         self, items: Sequence[StoredMemory], space: EmbeddingSpace, *, keep_existing: bool = False
     ) -> int:
         written = 0
-        for start in range(0, len(items), WRITE_BATCH):
-            batch = items[start : start + WRITE_BATCH]
+        size = BULK_BATCH if self._bulk else WRITE_BATCH
+        for start in range(0, len(items), size):
+            batch = items[start : start + size]
             payload = await asyncio.to_thread(_items_json, batch)
             count = await self._rpc(
                 "memories_insert",
@@ -168,6 +175,36 @@ class SupabaseMemoryStore:
             )
             written += int(count or 0)
         return written
+
+    # -- moving many memories in -------------------------------------------------------------
+
+    async def begin_bulk(self, space: EmbeddingSpace, expected: int) -> int:
+        """Prepare for ``expected`` memories: when they are at least as many as the store holds,
+        its vector index is dropped, to be built once by `end_bulk`. Returns the records per
+        `add` call that suit a bulk load (`BULK_BATCH`). A project whose SQL predates the bulk
+        functions (schema 2) loads row by row as before."""
+        found = await self._rpc(
+            "memories_bulk_begin",
+            {"p_embedder_id": space.embedder_id, "p_dimension": space.dimension,
+             "p_expected": int(expected)},
+            optional=True,
+        )  # fmt: skip
+        self._bulk = found is not None
+        return BULK_BATCH if self._bulk else WRITE_BATCH
+
+    async def end_bulk(self) -> None:
+        """Build the vector index a `begin_bulk` dropped (or an interrupted move left dropped);
+        this can take minutes for a large store."""
+        if not self._bulk:
+            return
+        await self._connect()
+        assert self._http is not None
+        timeout, self._http.timeout = self._http.timeout, INDEX_BUILD_TIMEOUT
+        try:
+            await self._rpc("memories_bulk_end", {})
+        finally:
+            self._http.timeout = timeout
+        self._bulk = False
 
     async def get(self, ids: Sequence[str]) -> list[MemoryRecord]:
         if not ids:
@@ -356,7 +393,8 @@ class SupabaseMemoryStore:
                 "the key is the service_role key from Project Settings → API.",
             ) from exc
 
-    async def _rpc(self, function: str, args: dict[str, Any]) -> Any:
+    async def _rpc(self, function: str, args: dict[str, Any], *, optional: bool = False) -> Any:
+        """Call ``function``; with ``optional``, a function the project lacks answers None."""
         import httpx
         from postgrest import APIError
 
@@ -364,6 +402,8 @@ class SupabaseMemoryStore:
         try:
             response = await client.rpc(function, args).execute()
         except APIError as exc:
+            if optional and str(exc.code or "") in _NOT_INSTALLED_CODES:
+                return None
             raise self._api_error(function, exc) from exc
         except httpx.TimeoutException as exc:
             raise MemoryStoreError(
@@ -460,10 +500,15 @@ def _filter_json(filter: MemoryFilter) -> dict[str, Any]:
 def _vector_text(vector: np.ndarray) -> str:
     """pgvector's text form; nine significant digits give back every float32 exactly."""
     values = np.asarray(vector, dtype=np.float32).reshape(-1).tolist()
-    return "[" + ",".join(map(_FLOAT32.format, values)) + "]"
+    template = _TEMPLATES.get(len(values))
+    if template is None:
+        # One %-format over the whole vector runs in C: 1.6× faster than a format per value,
+        # and a bulk move spends a fifth of its time here.
+        template = _TEMPLATES[len(values)] = "[" + ",".join(["%.9g"] * len(values)) + "]"
+    return template % tuple(values)
 
 
-_FLOAT32 = "{:.9g}"
+_TEMPLATES: dict[int, str] = {}
 
 
 def _parse_vector(text: str) -> np.ndarray:

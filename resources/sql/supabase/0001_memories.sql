@@ -83,6 +83,11 @@ create table if not exists public.memories_space (
     pending_dimension   integer
 );
 
+-- Schema 3: a bulk move builds the vector index once at its end (memories_bulk_begin/_end);
+-- true while it is dropped for one.
+alter table public.memories_space
+    add column if not exists vector_index_deferred boolean not null default false;
+
 alter table public.memories enable row level security;
 alter table public.memories_space enable row level security;
 revoke all on public.memories, public.memories_space from public;
@@ -218,9 +223,12 @@ security definer
 set search_path = pg_catalog, public, extensions
 as $$
     select jsonb_build_object(
-        'schema_version', 2,
+        'schema_version', 3,
         'embedder_id', (select embedder_id from public.memories_space where id = 1),
-        'dimension', (select dimension from public.memories_space where id = 1));
+        'dimension', (select dimension from public.memories_space where id = 1),
+        'vector_index_deferred',
+            coalesce((select vector_index_deferred from public.memories_space where id = 1),
+                     false));
 $$;
 
 -- Records the space of an empty store (a store holding vectors changes space only through
@@ -672,6 +680,53 @@ begin
 end
 $$;
 
+-- Moving many memories in (schema 3). HNSW keeps its graph current row by row: ≈2 ms a row
+-- here, most of an insert's cost, while building the index once over the loaded rows costs a
+-- fraction of that. memories_bulk_begin records the space (as a first insert would) and, when
+-- the move brings at least as many memories as the store holds, drops the space's vector index;
+-- memories_bulk_end builds it again. Searches meanwhile still answer, exactly, by a scan. An
+-- interrupted move leaves the index dropped (memories_status says so) until a move ends.
+create or replace function public.memories_bulk_begin(
+    p_embedder_id text, p_dimension integer, p_expected bigint)
+returns jsonb
+language plpgsql
+security definer
+set search_path = pg_catalog, public, extensions
+as $$
+declare
+    held bigint;
+begin
+    perform public.memories_check_space(p_embedder_id, p_dimension);
+    select count(*) into held from (select 1 from public.memories limit p_expected + 1) c;
+    if p_expected >= held then
+        execute format('drop index if exists %I', 'memories_embedding_hnsw_' || p_dimension);
+        update public.memories_space set vector_index_deferred = true where id = 1;
+    end if;
+    return public.memories_status();
+end
+$$;
+
+create or replace function public.memories_bulk_end()
+returns jsonb
+language plpgsql
+security definer
+set search_path = pg_catalog, public, extensions
+as $$
+declare
+    s public.memories_space;
+begin
+    select * into s from public.memories_space where id = 1 for update;
+    if found then
+        -- The whole graph in memory builds several times faster than spilling (pgvector's
+        -- notice "hnsw graph no longer fits into maintenance_work_mem"); for this build only.
+        perform set_config('maintenance_work_mem', '256MB', true);
+        perform public.memories_record_space(s.embedder_id, s.dimension);
+        update public.memories_space set vector_index_deferred = false where id = 1;
+    end if;
+    return public.memories_status();
+end
+$$;
+
 -- ---------------------------------------------------------------------------------------------
 -- Who may call what: nobody but the service role (and the owner).
 -- ---------------------------------------------------------------------------------------------
@@ -692,7 +747,9 @@ revoke all on function
     public.memories_page(jsonb, timestamptz, text, integer),
     public.memories_count(jsonb),
     public.memories_vectors(jsonb, timestamptz, text, integer),
-    public.memories_replace_vectors(jsonb, text, integer, boolean)
+    public.memories_replace_vectors(jsonb, text, integer, boolean),
+    public.memories_bulk_begin(text, integer, bigint),
+    public.memories_bulk_end()
 from public;
 
 do $$
@@ -710,7 +767,9 @@ declare
         'public.memories_page(jsonb, timestamptz, text, integer)',
         'public.memories_count(jsonb)',
         'public.memories_vectors(jsonb, timestamptz, text, integer)',
-        'public.memories_replace_vectors(jsonb, text, integer, boolean)'];
+        'public.memories_replace_vectors(jsonb, text, integer, boolean)',
+        'public.memories_bulk_begin(text, integer, bigint)',
+        'public.memories_bulk_end()'];
     fn text;
     role text;
 begin

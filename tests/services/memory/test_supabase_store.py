@@ -265,7 +265,12 @@ def test_apply_migration_prepares_an_empty_database(env):
         apply_migration(url)
         with psycopg.connect(url) as connection:
             status = connection.execute("select public.memories_status()").fetchone()[0]
-        assert status == {"schema_version": 2, "embedder_id": None, "dimension": None}
+        assert status == {
+            "schema_version": 3,
+            "embedder_id": None,
+            "dimension": None,
+            "vector_index_deferred": False,
+        }
 
 
 def test_the_cli_applies_the_migration(env, tmp_path):
@@ -293,7 +298,7 @@ def test_the_cli_applies_the_migration(env, tmp_path):
         assert result.returncode == 0, result.stderr
         with psycopg.connect(url) as connection:
             status = connection.execute("select public.memories_status()").fetchone()[0]
-        assert status["schema_version"] == 2
+        assert status["schema_version"] == 3
 
 
 def test_apply_migration_leaves_a_foreign_memories_table_alone(env):
