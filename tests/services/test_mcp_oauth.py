@@ -220,3 +220,23 @@ def test_an_sse_server_signs_in_too(tmp_path, sign_ins):
 
         assert asyncio.run(scenario()).text == "signed in"
         assert sse.authority.grants == ["authorization_code"]
+
+
+def test_signing_in_again_asks_the_browser_again_and_replaces_the_token(
+    server, sign_ins, keyring_backend
+):
+    config = check_server("remote", {"url": server.url, "oauth": True})
+    browser = Browser()
+
+    async def scenario():
+        await sign_ins.sign_in(config, browser)
+        first = _record(keyring_backend)
+        await sign_ins.sign_in(config, browser)
+        return first, _record(keyring_backend)
+
+    first, second = asyncio.run(scenario())
+    assert len(browser.opened) == 2
+    assert server.authority.grants == ["authorization_code", "authorization_code"]
+    assert len(server.authority.clients) == 1  # the registration is kept
+    assert first and second
+    assert first["tokens"]["access_token"] != second["tokens"]["access_token"]

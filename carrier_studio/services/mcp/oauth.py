@@ -170,12 +170,17 @@ class _Storage:
     """The SDK's `TokenStorage` for one server, over the vault. A record made for another URL
     is not used (the tokens belong to that resource)."""
 
-    def __init__(self, vault: _Vault, config: ServerConfig, client_secret: str | None) -> None:
+    def __init__(
+        self, vault: _Vault, config: ServerConfig, client_secret: str | None, *, fresh: bool
+    ) -> None:
         self._vault = vault
         self._name = config.name
         self._url = config.url or ""
         self._settings = config.oauth
         self._client_secret = client_secret
+        # A sign-in the person asked for ignores the tokens kept so far (so "Sign in again…"
+        # does open the browser); they are replaced only when the new ones come.
+        self._fresh = fresh
         #: When the stored access token expires (epoch seconds), read with the tokens.
         self.expires_at: float | None = None
 
@@ -191,7 +196,7 @@ class _Storage:
         from mcp.shared.auth import OAuthToken
 
         record = await self._record()
-        if not record.get("tokens"):
+        if self._fresh or not record.get("tokens"):
             return None
         self.expires_at = record.get("expires_at")
         return OAuthToken.model_validate(record["tokens"])
@@ -199,6 +204,7 @@ class _Storage:
     async def set_tokens(self, tokens: Any) -> None:
         expires = time.time() + int(tokens.expires_in) if tokens.expires_in is not None else None
         self.expires_at = expires
+        self._fresh = False
         await self._vault.update(
             self._name,
             url=self._url,
@@ -368,7 +374,7 @@ class McpOAuth:
         import httpx2
         from mcp.client.auth import OAuthFlowError, OAuthRegistrationError, OAuthTokenError
 
-        provider = self._provider(config, open_browser)
+        provider = self._provider(config, open_browser, fresh=True)
         url = config.url or ""
         try:
             async with httpx2.AsyncClient(
@@ -395,7 +401,9 @@ class McpOAuth:
 
     # -- the provider -----------------------------------------------------------------------------
 
-    def _provider(self, config: ServerConfig, open_browser: OpenBrowser | None) -> Any:
+    def _provider(
+        self, config: ServerConfig, open_browser: OpenBrowser | None, *, fresh: bool = False
+    ) -> Any:
         from mcp.shared.auth import OAuthClientMetadata
 
         settings = config.oauth
@@ -406,7 +414,7 @@ class McpOAuth:
             redirect_uris=[_redirect_uri(port)],  # type: ignore[list-item]
             scope=settings.scope if settings else None,
         )
-        storage = _Storage(self._vault, config, secret)
+        storage = _Storage(self._vault, config, secret, fresh=fresh)
         callback = _Callback(config.name)
         name = config.name
 
@@ -493,9 +501,18 @@ async def _knock(client: Any, config: ServerConfig) -> int:
     async with client.stream("POST", url, json=hello, headers=headers) as reply:
         status = int(reply.status_code)
         session = reply.headers.get("mcp-session-id")
+    if session:
+        headers["mcp-session-id"] = session
+    if status < 300:
+        # Some servers let anyone initialize and ask for a sign-in from the first real request.
+        ready = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+        tools = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+        for message in (ready, tools):
+            async with client.stream("POST", url, json=message, headers=headers) as reply:
+                status = int(reply.status_code)
     if session:  # end the session the knock opened; the connection makes its own
         with contextlib.suppress(Exception):
-            await client.delete(url, headers={**headers, "mcp-session-id": session})
+            await client.delete(url, headers=headers)
     return status
 
 
