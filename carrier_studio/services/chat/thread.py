@@ -356,14 +356,12 @@ class ChatThread:
         the model as input parts and are stored with the message."""
         store = self._deps.conversations
         self._turn_memory = (text, client, speaker)
-        # Stored before anything else can fail, so the user's text is never lost. The database
-        # thread runs writes in order, so the request need not wait for this one to finish.
-        self._user_write = asyncio.ensure_future(
-            store.add_item(self.id, UserText(text, attachments=attachments))
-        )
+        # Stored before anything else can fail, so the user's text is never lost; but the
+        # request does not wait for it: the turn's own items are stored after it (`_written`).
+        self._write_later(store.add_item(self.id, UserText(text, attachments=attachments)))
         if self.conversation.title == "New conversation":
             title = " ".join(text.split())[:TITLE_LENGTH] or "New conversation"
-            self._user_write = _after(self._user_write, store.rename(self.id, title))
+            self._write_later(store.rename(self.id, title))
             self.conversation = Conversation(
                 self.id, self.character, title, self.conversation.history, None
             )
@@ -466,13 +464,26 @@ class ChatThread:
         self._memory_block = context_block(recalled)
         if not recalled.memories:
             return None  # nothing to show: no card in the transcript
+        # Stored after the user's message, while the request is on its way.
+        self._write_later(
+            self._deps.conversations.add_item(self.id, Memories(recalled.memories, self.character))
+        )
+        return recalled
+
+    def _write_later(self, write: Awaitable[Any]) -> None:
+        """Store ``write`` after the writes this turn started before it, without waiting: the
+        model's request goes first, and `_written` is awaited before the reply is stored."""
+        if self._user_write is None:
+            self._user_write = asyncio.ensure_future(write)
+        else:
+            self._user_write = _after(self._user_write, write)
+
+    async def _written(self) -> None:
+        """Wait for the writes `_write_later` started (the user's message, the title, the
+        recalled memories), so what the reply stores comes after them."""
         if self._user_write is not None:
             await self._user_write
             self._user_write = None
-        await self._deps.conversations.add_item(
-            self.id, Memories(recalled.memories, self.character)
-        )
-        return recalled
 
     def _remember_turn(self, done: Done) -> None:
         if self._turn_memory is None or not done.completed:
@@ -528,17 +539,12 @@ class ChatThread:
         return replace(error, message=redact(error.message), hint=redact(error.hint))
 
     async def _store_error(self, error: RunError) -> None:
-        if self._user_write is not None:
-            await self._user_write
-            self._user_write = None
+        await self._written()
         await self._deps.conversations.add_item(self.id, failure_of(error))
 
     async def _persisted(self, stream: AsyncIterator[ChatEvent]) -> AsyncIterator[ChatEvent]:
         """Pass the run's events on, storing each transcript item as soon as it is complete."""
         store = self._deps.conversations
-        if self._user_write is not None:
-            await self._user_write
-            self._user_write = None
         started_at = datetime.now(UTC).isoformat(timespec="milliseconds")
         clock = time.monotonic()
         turn = TurnReducer(self.character)
@@ -549,7 +555,10 @@ class ChatThread:
                 event = self._redacted(event)  # a provider error may echo the key it was sent
             if isinstance(event, Done):
                 turn.left_out = self.context.left_out  # kept with the reply, for the marker
-            for item in turn.feed(event):
+            items = turn.feed(event)
+            if items or isinstance(event, Done):
+                await self._written()  # the request went first; the turn is stored in order
+            for item in items:
                 await store.add_item(self.id, item)
             if isinstance(event, ApprovalRequested):
                 self.pending.append(event)

@@ -225,15 +225,24 @@ class MemoryCard(QFrame):
         self.explained.setWordWrap(True)
         self.explained.setProperty("muted", True)
         details.addWidget(self.explained)
+        #: One row per memory, built when the card is first opened: the card arrives just
+        #: before the model's request goes out, and five rows cost ~20 ms of the event loop.
         self.rows: list[MemoryRow] = []
-        for memory in memories:
-            row = MemoryRow(memory, dark)
-            self._wire(row)
-            self.rows.append(row)
-            details.addWidget(row)
+        self._dark = dark
+        self._actions_available = True
         self.details.hide()
         layout.addWidget(self.details)
         self._update()
+
+    def _build_rows(self) -> None:
+        details = self.details.layout()
+        for memory in self.memories:
+            row = MemoryRow(memory, self._dark)
+            self._wire(row)
+            row.actions_available = self._actions_available
+            row.stop_editing()
+            self.rows.append(row)
+            details.addWidget(row)
 
     def _wire(self, row: MemoryRow) -> None:
         mid = row.memory_id
@@ -258,11 +267,13 @@ class MemoryCard(QFrame):
 
     def set_actions_available(self, available: bool) -> None:
         """Hide pin, edit and forget when there is no memory service to carry them out."""
+        self._actions_available = available
         for row in self.rows:
             row.actions_available = available
             row.stop_editing()
 
     def set_dark(self, dark: bool) -> None:
+        self._dark = dark
         for row in self.rows:
             row.set_dark(dark)
 
@@ -287,6 +298,8 @@ class MemoryCard(QFrame):
         self.toggle.setEnabled(bool(count))
 
     def _on_toggle_toggled(self, checked: bool) -> None:
+        if checked and not self.rows:
+            self._build_rows()
         self.details.setVisible(checked)
         self._update()
 
