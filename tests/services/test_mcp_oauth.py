@@ -19,6 +19,7 @@ import pytest
 
 from carrier_studio.core.mcp import ServerState
 from carrier_studio.core.mcp.config import check_server
+from carrier_studio.core.mcp.variables import variables_in
 from carrier_studio.core.redaction import Redactor
 from carrier_studio.services.mcp import oauth
 from carrier_studio.services.mcp.oauth import KEY_PREFIX, McpOAuth, SignInRefusedError
@@ -240,3 +241,20 @@ def test_signing_in_again_asks_the_browser_again_and_replaces_the_token(
     assert len(server.authority.clients) == 1  # the registration is kept
     assert first and second
     assert first["tokens"]["access_token"] != second["tokens"]["access_token"]
+
+
+def test_a_hand_registered_clients_secret_comes_from_the_keyring(secrets):
+    secrets.set("REMOTE_CLIENT_SECRET", "s3cret-from-keyring")
+    raw = {
+        "url": "https://x/mcp",
+        "oauth": {"client_id": "mine", "client_secret": "${REMOTE_CLIENT_SECRET}"},
+    }
+    config = check_server("remote", raw)
+    assert variables_in(config) == ["REMOTE_CLIENT_SECRET"]  # the page offers a field for it
+    storage = McpOAuth(secrets).connection_auth(config).context.storage
+
+    client = asyncio.run(storage.get_client_info())
+
+    assert (client.client_id, client.client_secret) == ("mine", "s3cret-from-keyring")
+    assert client.token_endpoint_auth_method == "client_secret_basic"
+    assert "s3cret-from-keyring" in secrets.redactor

@@ -140,4 +140,6 @@ def _fields(config: ServerConfig) -> list[tuple[str, str]]:
     pairs += [("args", arg) for arg in config.args]
     pairs += [("env", value) for value in config.env.values()]
     pairs += [("headers", value) for value in config.headers.values()]
+    if config.oauth is not None and config.oauth.client_secret:  # filled by services.mcp.oauth
+        pairs.append(("oauth", config.oauth.client_secret))
     return pairs

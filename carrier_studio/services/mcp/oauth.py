@@ -462,6 +462,8 @@ class McpOAuth:
         if settings is None or not settings.client_secret:
             return None
         if "${" not in settings.client_secret or self._secrets is None:
+            if self._secrets is not None:  # written in the file: a secret all the same
+                self._secrets.redactor.add(settings.client_secret)
             return settings.client_secret
         from carrier_studio.core.mcp.variables import substitute
 
@@ -474,6 +476,7 @@ class McpOAuth:
                 f"{config.name}: the client secret needs {', '.join(sorted(missing))}, which is "
                 "not set (add it under the server's Configuration tab)"
             )
+        self._secrets.redactor.add(value)
         return value
 
 
