@@ -258,3 +258,20 @@ def test_a_hand_registered_clients_secret_comes_from_the_keyring(secrets):
     assert (client.client_id, client.client_secret) == ("mine", "s3cret-from-keyring")
     assert client.token_endpoint_auth_method == "client_secret_basic"
     assert "s3cret-from-keyring" in secrets.redactor
+
+
+def test_a_url_from_a_variable_signs_in_at_the_filled_url(tmp_path, server, secrets, sign_ins):
+    secrets.set("REMOTE_URL", server.url)
+    path = write_catalogue(
+        tmp_path / "mcp_servers.json", {"remote": {"url": "${REMOTE_URL}", "oauth": True}}
+    )
+    written = check_server("remote", {"url": "${REMOTE_URL}", "oauth": True})
+
+    async def scenario():
+        await sign_ins.sign_in(written, Browser())  # the page has the entry as written
+        async with managed(path, secrets.get) as manager:
+            return await sign_ins.signed_in(written), await manager.start("remote")
+
+    signed_in, status = asyncio.run(scenario())
+    assert signed_in
+    assert status.state is ServerState.RUNNING, status.error

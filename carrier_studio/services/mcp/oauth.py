@@ -354,6 +354,7 @@ class McpOAuth:
 
     async def signed_in(self, config: ServerConfig) -> bool:
         """Whether tokens for this server (at its URL) are kept."""
+        config = await self._filled(config)
         record = await self._vault.read(config.name)
         return bool(record and record.get("tokens") and record.get("url") == config.url)
 
@@ -374,6 +375,7 @@ class McpOAuth:
         import httpx2
         from mcp.client.auth import OAuthFlowError, OAuthRegistrationError, OAuthTokenError
 
+        config = await self._filled(config)
         provider = self._provider(config, open_browser, fresh=True)
         url = config.url or ""
         try:
@@ -394,6 +396,16 @@ class McpOAuth:
             )
         if status in (401, 403):
             raise SignInError(f"{url} still refuses the new sign-in (HTTP {status})")
+
+    async def _filled(self, config: ServerConfig) -> ServerConfig:
+        """``config`` with the ``${VAR}`` of its URL and headers filled, as a connection has
+        it (the page knows the entry as written; the record names the URL as connected)."""
+        texts = [config.url or "", *config.headers.values()]
+        if self._secrets is None or not any("${" in text for text in texts):
+            return config
+        from carrier_studio.core.mcp import resolve
+
+        return await asyncio.to_thread(resolve, config, self._secrets.get)
 
     async def sign_out(self, config: ServerConfig) -> None:
         """Forget the server's tokens and client registration (the next use signs in anew)."""
