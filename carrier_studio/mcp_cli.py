@@ -1,4 +1,6 @@
-"""`carrier-studio mcp list | import FILE`: the workspace's MCP catalogue without a window.
+"""`carrier-studio mcp list | import FILE | sign-in NAME | sign-out NAME`: the workspace's MCP
+catalogue without a window (a sign-in here serves `carrier-studio headless` too: the tokens are
+in the keyring).
 
 Imports no Qt. The import plans with the same core code as the MCP page's preview
 (`carrier_studio.core.mcp.importing`), so the command line and the window agree.
@@ -10,7 +12,7 @@ import argparse
 import os
 import shutil
 import sys
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -49,6 +51,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         action="store_true",
         help="store secret-looking env values in the keyring; the file then says ${VAR}",
     )
+    sign_in = actions.add_parser(
+        "sign-in", help="sign in to a remote server with OAuth (opens the browser)"
+    )
+    sign_in.add_argument("name", help="the server's name in mcp_servers.json")
+    sign_out = actions.add_parser("sign-out", help="forget a remote server's OAuth tokens")
+    sign_out.add_argument("name", help="the server's name in mcp_servers.json")
 
 
 def run_mcp(
@@ -59,12 +67,15 @@ def run_mcp(
     app_paths: AppPaths | None = None,
     keyring_backend: KeyringBackend | None = None,
     environ: Mapping[str, str] = os.environ,
+    open_browser: Callable[[str], Awaitable[None] | None] | None = None,
 ) -> int:
-    """Run ``mcp list`` or ``mcp import``; the keyword arguments are for tests."""
+    """Run one ``mcp`` action; the keyword arguments are for tests."""
     try:
         context = _Context.open(args, app_paths or AppPaths.for_user(), keyring_backend, environ)
         if args.mcp_command == "list":
             return _list(context, out)
+        if args.mcp_command in ("sign-in", "sign-out"):
+            return _sign_in(context, args, out, open_browser)
         return _import(context, args, out)
     except CarrierError as exc:
         print(f"carrier-studio mcp {args.mcp_command}: {exc}", file=err)
@@ -140,6 +151,50 @@ def _list(context: _Context, out: TextIO) -> int:
             is_set=context.is_set,
         ):
             print(f"      warning: {warning.where}: {warning.message}", file=out)
+    return 0
+
+
+def _sign_in(
+    context: _Context,
+    args: argparse.Namespace,
+    out: TextIO,
+    open_browser: Callable[[str], Awaitable[None] | None] | None,
+) -> int:
+    import asyncio
+
+    from carrier_studio.core.errors import SecretStoreError
+    from carrier_studio.core.mcp import McpConfigError
+    from carrier_studio.services.mcp.oauth import McpOAuth
+
+    config = context.catalogue().servers.get(args.name)
+    if config is None or config.oauth is None:
+        raise McpConfigError(
+            f'{args.name!r} is not a server with an "oauth" entry', path=context.path
+        )
+    oauth = McpOAuth(context.secrets)
+    if args.mcp_command == "sign-in" and context.secrets.effective_storage != "keyring":
+        # Without a keyring the tokens live in memory, and this process ends at once.
+        raise SecretStoreError(
+            "a sign-in needs the system keyring here: without one the tokens would be "
+            f"forgotten when this command ends (secrets go to {context.secrets.storage_words})",
+            hint="Sign in from the MCP Servers page of the window instead.",
+        )
+    if args.mcp_command == "sign-out":
+        asyncio.run(oauth.sign_out(config))
+        print(f"Signed out of {args.name}: its tokens are deleted.", file=out)
+        return 0
+
+    def show(url: str) -> Awaitable[None] | None:
+        print(f"Open this address to sign in to {args.name}:\n  {url}", file=out, flush=True)
+        if open_browser is not None:
+            return open_browser(url)
+        import webbrowser
+
+        webbrowser.open(url)
+        return None
+
+    asyncio.run(oauth.sign_in(config, show))
+    print(f"Signed in to {args.name}; the tokens are kept in the system keyring.", file=out)
     return 0
 
 

@@ -8,6 +8,7 @@ answers with a redirect to the studio's loopback listener, as it would after a p
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import logging
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx2
 import pytest
+from keyring.backends.fail import Keyring as FailKeyring
 
 from carrier_studio.core.mcp import ServerState
 from carrier_studio.core.mcp.config import check_server
@@ -275,3 +277,45 @@ def test_a_url_from_a_variable_signs_in_at_the_filled_url(tmp_path, server, secr
     signed_in, status = asyncio.run(scenario())
     assert signed_in
     assert status.state is ServerState.RUNNING, status.error
+
+
+def test_sign_in_and_out_from_the_command_line(tmp_path, server, keyring_backend):
+    from carrier_studio.cli import build_parser
+    from carrier_studio.mcp_cli import run_mcp
+    from carrier_studio.services.platform.paths import AppPaths
+
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    write_catalogue(
+        workspace / "mcp_servers.json",
+        {"remote": {"url": server.url, "oauth": True}, "local": {"command": "x"}},
+    )
+    browser = Browser()
+
+    def run(*argv: str, backend=keyring_backend) -> tuple[int, str, str]:
+        args = build_parser().parse_args(["--workspace", str(workspace), "mcp", *argv])
+        out, err = io.StringIO(), io.StringIO()
+        paths = AppPaths.under(tmp_path / "user")
+        code = run_mcp(
+            args,
+            out,
+            err,
+            app_paths=paths,
+            keyring_backend=backend,
+            environ={},
+            open_browser=browser,
+        )
+        return code, out.getvalue(), err.getvalue()
+
+    code, out, err = run("sign-in", "remote")
+    assert code == 0, err
+    assert f"Open this address to sign in to remote:\n  {server.base}/authorize?" in out
+    assert out.endswith("Signed in to remote; the tokens are kept in the system keyring.\n")
+    assert _record(keyring_backend) is not None
+    assert run("sign-out", "remote")[:2] == (0, "Signed out of remote: its tokens are deleted.\n")
+    assert _record(keyring_backend) is None
+    code, _out, err = run("sign-in", "local")
+    assert code == 1 and "'local' is not a server with an \"oauth\" entry" in err
+    code, _out, err = run("sign-in", "remote", backend=FailKeyring())
+    assert code == 1 and "a sign-in needs the system keyring here" in err
+    assert len(browser.opened) == 1
