@@ -7,8 +7,10 @@ scenario's test server, runs this script with the server's URL as the last argum
 This script does what a chat turn does with a server: it writes a workspace catalogue
 (mcp_servers.json) naming the URL, lets the studio's `McpManager` start the server (`ensure`,
 the call chat makes), lists its tools and calls each of them, filling the arguments from the
-tool's schema as a model would. A server request the scenario sends on the way (elicitation)
-is answered the way a user answers the studio's form. In the ``auth/`` scenarios the server
+tool's schema as a model would. A server request the scenario sends on the way is answered
+through the studio's own handlers, with `Person` in the window's place: it accepts an
+elicitation form without typing anything, so the values sent are the studio's defaults
+(SEP-1034), not the adapter's. In the ``auth/`` scenarios the server
 is marked ``"oauth"`` (with the client the scenario registered by hand, if it gives one in
 ``MCP_CONFORMANCE_CONTEXT``) and the studio's sign-in (`services.mcp.oauth`) runs with a
 "browser" that follows the authorization URL, as a person who agrees at once would. Any error
@@ -33,6 +35,12 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from carrier_studio.core.mcp import ServerState  # noqa: E402
+from carrier_studio.core.mcp.requests import (  # noqa: E402
+    ElicitationAnswer,
+    ElicitationRequest,
+    SamplingDecision,
+    SamplingRequest,
+)
 from carrier_studio.services.mcp import oauth  # noqa: E402
 from carrier_studio.services.mcp.manager import McpManager  # noqa: E402
 
@@ -83,6 +91,19 @@ def write_catalogue(folder: Path, scenario: str, url: str, context: dict[str, An
     return path
 
 
+class Person:
+    """The window's part (`McpAsker`), played by someone who agrees to everything at once."""
+
+    async def elicit(self, request: ElicitationRequest) -> ElicitationAnswer:
+        if request.mode == "url":
+            return ElicitationAnswer("decline")  # no browser here
+        # Accept the form untouched: what it holds is what the studio filled in.
+        return ElicitationAnswer("accept", {})
+
+    async def approve_sampling(self, request: SamplingRequest) -> SamplingDecision:
+        return SamplingDecision.DENY  # no model here (no stable scenario samples)
+
+
 async def follow(url: str) -> None:
     """The browser: open the authorization URL and follow its redirects to the studio's
     loopback listener, as after a person agreed."""
@@ -97,6 +118,7 @@ async def run(scenario: str, url: str, broken: str | None, context: dict[str, An
     with tempfile.TemporaryDirectory(prefix="carrier-conformance-") as folder:
         catalogue = write_catalogue(Path(folder), scenario, url, context)
         manager = McpManager(catalogue, lambda name: None)
+        manager.client.asker = Person()
         try:
             await manager.ensure([SERVER], strict=True)
             tools = await manager.list_tools(SERVER)

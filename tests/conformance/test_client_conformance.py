@@ -39,7 +39,7 @@ NO_GRANT = "an extension grant (client credentials, cross-app access) the studio
 SCENARIOS: dict[str, str | None] = {
     "initialize": None,
     "tools_call": None,
-    "elicitation-sep1034-client-defaults": "the client answers no elicitation yet (#19)",
+    "elicitation-sep1034-client-defaults": None,
     "sse-retry": None,
     "auth/metadata-default": None,
     "auth/metadata-var1": None,
