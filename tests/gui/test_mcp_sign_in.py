@@ -48,7 +48,7 @@ def _select(page, loop, studio, name):
     loop.run_until_complete(studio.tasks.wait_idle())
 
 
-def test_sign_in_and_out_from_the_mcp_page(mcp, loop, server, keyring_backend):
+def test_sign_in_and_out_from_the_mcp_page(mcp, loop, server, keyring_backend, tmp_path):
     studio, page = mcp
     bar = page.sign_in
     _select(page, loop, studio, "plain")
@@ -68,7 +68,13 @@ def test_sign_in_and_out_from_the_mcp_page(mcp, loop, server, keyring_backend):
     assert len(browser.opened) == 1 and browser.opened[0].startswith(server.base)
     assert bar.status.text() == "Signed in"
     assert bar.sign_out_button.isVisible()
-    assert (SERVICE, KEY_PREFIX + "remote") in keyring_backend.entries
+    record = json.loads(keyring_backend.entries[(SERVICE, KEY_PREFIX + "remote")])
+    # The tokens are in the keyring only: no file the studio wrote (studio.db, settings, the
+    # catalogue) holds them; tests/services/test_mcp_oauth.py checks the log records.
+    for secret in (record["tokens"]["access_token"], record["tokens"]["refresh_token"]):
+        for file in tmp_path.rglob("*"):
+            if file.is_file():
+                assert secret.encode() not in file.read_bytes(), file
     # Signed in, the server started again, with its tools.
     status = studio.session.mcp.status("remote")
     assert status.state is ServerState.RUNNING, status.error
