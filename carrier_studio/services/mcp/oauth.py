@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import inspect
 import json
 import logging
@@ -171,12 +172,18 @@ class _Storage:
     is not used (the tokens belong to that resource)."""
 
     def __init__(
-        self, vault: _Vault, config: ServerConfig, client_secret: str | None, *, fresh: bool
+        self,
+        vault: _Vault,
+        config: ServerConfig,
+        client_secret: Callable[[], str | None],
+        *,
+        fresh: bool,
     ) -> None:
         self._vault = vault
         self._name = config.name
         self._url = config.url or ""
         self._settings = config.oauth
+        #: A hand-registered client's secret; it may read the keyring, so off the loop.
         self._client_secret = client_secret
         # A sign-in the person asked for ignores the tokens kept so far (so "Sign in again…"
         # does open the browser); they are replaced only when the new ones come.
@@ -218,11 +225,12 @@ class _Storage:
         settings = self._settings
         if settings is not None and settings.client_id:
             # Registered by hand: the secret goes as HTTP Basic (RFC 6749's default).
+            secret = await asyncio.to_thread(self._client_secret)
             return OAuthClientInformationFull(
                 client_id=settings.client_id,
-                client_secret=self._client_secret,
+                client_secret=secret,
                 redirect_uris=[_redirect_uri(settings.callback_port or _free_port())],
-                token_endpoint_auth_method="client_secret_basic" if self._client_secret else "none",
+                token_endpoint_auth_method="client_secret_basic" if secret else "none",
             )
         client = (await self._record()).get("client")
         return OAuthClientInformationFull.model_validate(client) if client else None
@@ -419,13 +427,13 @@ class McpOAuth:
         from mcp.shared.auth import OAuthClientMetadata
 
         settings = config.oauth
-        secret = self._client_secret(config)
         port = (settings.callback_port if settings else None) or _free_port()
         metadata = OAuthClientMetadata(
             client_name=CLIENT_NAME,
             redirect_uris=[_redirect_uri(port)],  # type: ignore[list-item]
             scope=settings.scope if settings else None,
         )
+        secret = functools.partial(self._client_secret, config)
         storage = _Storage(self._vault, config, secret, fresh=fresh)
         callback = _Callback(config.name)
         name = config.name
