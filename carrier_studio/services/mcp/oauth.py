@@ -10,9 +10,9 @@ gives it what the studio decides:
   client registration. Without a keyring, or when secrets are kept in the workspace ``.env``,
   they live in memory for this session: never in a file, a log or an export. Every token read
   or written joins the redactor.
-- how the browser comes back (`_Callback`): a listener on 127.0.0.1 at a port chosen once per
-  client registration (the authorization server matches the redirect URI exactly, port
-  included), answering one ``/callback``.
+- how the browser comes back (`loopback.Callback`): a listener on 127.0.0.1 at a port chosen
+  once per client registration (the authorization server matches the redirect URI exactly,
+  port included), answering one ``/callback``.
 - when a sign-in may start: a connection (`connection_auth`, which the transports pass to the
   SDK) never opens a browser on its own. It refreshes a token by itself, and stops with
   `SignInNeededError` when a person must sign in; the MCP page's "Sign in…" runs `McpOAuth.sign_in`
@@ -23,8 +23,8 @@ The session installs one `McpOAuth` for the process (`install`): the transports 
 server from its settings alone, so this is where they find it.
 """
 
-# Long: the token vault, the loopback listener and the provider glue are one flow, read
-# together; the next cut moves `_Callback` (the loopback listener) to its own module.
+# Long: the token vault and the provider glue are one flow, read together (the loopback
+# listener is in `loopback`); the next cut moves `_Vault` and `_Storage` to their own module.
 
 from __future__ import annotations
 
@@ -34,13 +34,18 @@ import functools
 import inspect
 import json
 import logging
-import socket
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
-from carrier_studio.core.mcp import McpServerError, ServerConfig
+from carrier_studio.core.mcp import ServerConfig
+from carrier_studio.services.mcp.loopback import (
+    Callback,
+    SignInError,
+    free_port,
+    redirect_uri,
+)
 
 if TYPE_CHECKING:
     from carrier_studio.services.platform.secrets import SecretStore
@@ -49,7 +54,6 @@ log = logging.getLogger(__name__)
 
 #: The keyring entry of a server's sign-in: this prefix and the server's name.
 KEY_PREFIX = "mcp-oauth:"
-CALLBACK_PATH = "/callback"
 #: Seconds a person has to finish signing in the browser.
 SIGN_IN_TIMEOUT = 300.0
 CLIENT_NAME = "Carrier Studio"
@@ -58,10 +62,6 @@ _PROTOCOL_VERSION = "2025-11-25"
 
 #: Opens the authorization URL in a browser (the UI's callback; a test follows it with httpx).
 OpenBrowser = Callable[[str], Awaitable[None] | None]
-
-
-class SignInError(McpServerError):
-    """A sign-in did not complete."""
 
 
 class SignInNeededError(SignInError):
@@ -229,7 +229,7 @@ class _Storage:
             return OAuthClientInformationFull(
                 client_id=settings.client_id,
                 client_secret=secret,
-                redirect_uris=[_redirect_uri(settings.callback_port or _free_port())],
+                redirect_uris=[redirect_uri(settings.callback_port or free_port())],
                 token_endpoint_auth_method="client_secret_basic" if secret else "none",
             )
         client = (await self._record()).get("client")
@@ -239,98 +239,6 @@ class _Storage:
         await self._vault.update(
             self._name, url=self._url, client=client_info.model_dump(mode="json", exclude_none=True)
         )
-
-
-def _redirect_uri(port: int) -> str:
-    return f"http://127.0.0.1:{port}{CALLBACK_PATH}"
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-_PAGE = (
-    "<!doctype html><meta charset=utf-8><title>Carrier Studio</title>"
-    "<body style='font-family:sans-serif;margin:3em'><h2>{title}</h2><p>{text}</p>"
-)
-
-
-class _Callback:
-    """The loopback listener the browser is sent back to: one ``/callback`` with the code (or
-    the authorization server's error) in its query."""
-
-    def __init__(self, server_name: str) -> None:
-        self._server_name = server_name
-        self._answer: asyncio.Future[dict[str, str]] | None = None
-        self._listener: asyncio.Server | None = None
-
-    async def listen(self, port: int) -> None:
-        self._answer = asyncio.get_running_loop().create_future()
-        try:
-            self._listener = await asyncio.start_server(self._serve, "127.0.0.1", port)
-        except OSError as exc:
-            raise SignInError(
-                f"the sign-in of {self._server_name} comes back to 127.0.0.1:{port}, which "
-                f"another program uses ({exc.strerror}): close it, or sign out and sign in again"
-            ) from exc
-
-    async def answer(self, within: float) -> dict[str, str]:
-        assert self._answer is not None
-        try:
-            async with asyncio.timeout(within):
-                return await asyncio.shield(self._answer)
-        except TimeoutError:
-            raise SignInError(
-                f"the sign-in of {self._server_name} was not finished in the browser within "
-                f"{within / 60:g} minutes"
-            ) from None
-        finally:
-            await self.close()
-
-    async def close(self) -> None:
-        if self._listener is not None:
-            self._listener.close()
-            with contextlib.suppress(Exception):
-                await self._listener.wait_closed()
-            self._listener = None
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            request = await reader.readline()
-            while await reader.readline() not in (b"\r\n", b"\n", b""):
-                pass  # the headers: nothing in them matters here
-            parts = request.decode("latin-1").split()
-            target = urlsplit(parts[1]) if len(parts) >= 2 else None
-            if target is None or target.path != CALLBACK_PATH or self._answer is None:
-                writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
-                return
-            query = {k: v[0] for k, v in parse_qs(target.query).items()}
-            if "error" in query:
-                title, text = "Not signed in", "The sign-in was refused. Carrier Studio says why."
-            else:
-                title = f"Signed in to {self._server_name}"
-                text = "You can close this tab and go back to Carrier Studio."
-            body = _PAGE.format(title=_escape(title), text=_escape(text)).encode()
-            writer.write(
-                b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"
-                b"Cache-Control: no-store\r\nConnection: close\r\n"
-                + f"Content-Length: {len(body)}\r\n\r\n".encode()
-                + body
-            )
-            if not self._answer.done():
-                self._answer.set_result(query)
-        except (OSError, ValueError):
-            pass
-        finally:
-            with contextlib.suppress(OSError):
-                await writer.drain()
-                writer.close()
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 class McpOAuth:
@@ -427,15 +335,15 @@ class McpOAuth:
         from mcp.shared.auth import OAuthClientMetadata
 
         settings = config.oauth
-        port = (settings.callback_port if settings else None) or _free_port()
+        port = (settings.callback_port if settings else None) or free_port()
         metadata = OAuthClientMetadata(
             client_name=CLIENT_NAME,
-            redirect_uris=[_redirect_uri(port)],  # type: ignore[list-item]
+            redirect_uris=[redirect_uri(port)],  # type: ignore[list-item]
             scope=settings.scope if settings else None,
         )
         secret = functools.partial(self._client_secret, config)
         storage = _Storage(self._vault, config, secret, fresh=fresh)
-        callback = _Callback(config.name)
+        callback = Callback(config.name)
         name = config.name
 
         async def redirect(authorization_url: str) -> None:
