@@ -45,9 +45,11 @@ from carrier_studio.services.platform.joblock import job_lock
 EMBED_BATCH = 64
 #: Memories per store call in jobs (export, re-embedding, moving).
 STORE_BATCH = 500
-#: Memories per transaction of an import: ≈0.1 s of studio.db's write lock, far below the
-#: 5 s busy timeout that chat's writes on the other connection wait at most.
-IMPORT_CHUNK = 2000
+#: Memories per transaction of an import: ≈30 ms of studio.db's write lock, far below the
+#: 5 s busy timeout that chat's writes on the other connection wait at most. A recall waits
+#: behind at most one (same store thread): with 2,000 its p95 during an import at 1M memories
+#: doubled (bench/memory.py).
+IMPORT_CHUNK = 500
 #: Longest pause between an import's transactions (each pauses as long as it held the lock).
 IMPORT_PAUSE = 0.05
 
