@@ -8,16 +8,37 @@ seconds at start-up. Providers are registered by name in `registry.py`.
 
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from carrier_studio.core.errors import ProviderError
 from carrier_studio.core.settings import ModelChoice, ProviderSettings
 from carrier_studio.services.platform.secrets import SecretStore
 
+if TYPE_CHECKING:
+    import ssl
+
 #: Local servers (Ollama, LM Studio, llama.cpp) ignore the key but the client needs one.
 NO_KEY = "not-needed"
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """One TLS context for every provider client. Each client would build its own, loading the
+    CA bundle: ~45 ms of CPU here with the GIL held (even for an http:// server), once per
+    opened conversation. The same defaults as the clients' own (the system's CAs,
+    ``SSL_CERT_FILE``/``SSL_CERT_DIR``); a context is safe to share between clients."""
+    import httpx2  # the openai and anthropic SDKs' HTTP client
+
+    return httpx2.create_ssl_context()
+
+
+def http_client(sdk: Any) -> Any:
+    """The SDK's (``openai`` or ``anthropic``) default async HTTP client, on the shared TLS
+    context; the SDK client closes it with itself."""
+    return sdk.DefaultAsyncHttpxClient(verify=tls_context())
 
 
 @dataclass(frozen=True)

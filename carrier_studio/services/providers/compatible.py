@@ -8,7 +8,7 @@ from typing import Any
 from carrier_studio.core.errors import ProviderError
 from carrier_studio.core.settings import CompatEndpoint, ModelChoice, ProviderSettings
 from carrier_studio.services.platform.secrets import SecretStore
-from carrier_studio.services.providers.base import NO_KEY, Completion, ModelProvider
+from carrier_studio.services.providers.base import NO_KEY, Completion, ModelProvider, http_client
 from carrier_studio.services.providers.errors import provider_error
 
 
@@ -29,6 +29,7 @@ class CompatibleProvider(ModelProvider):
             base_url=endpoint.base_url,
             api_key=secrets.get(endpoint.secret_name) or NO_KEY,
             max_retries=1,
+            http_client=http_client(openai),
         )
         return client, f"{endpoint.name} ({choice.model})"
 

@@ -6,7 +6,12 @@ from typing import Any
 
 from carrier_studio.core.settings import ModelChoice, ProviderSettings
 from carrier_studio.services.platform.secrets import SecretStore
-from carrier_studio.services.providers.base import Completion, ModelProvider, require_key
+from carrier_studio.services.providers.base import (
+    Completion,
+    ModelProvider,
+    http_client,
+    require_key,
+)
 from carrier_studio.services.providers.errors import provider_error
 
 KEY = "OPENAI_API_KEY"
@@ -25,7 +30,10 @@ class OpenAIProvider(ModelProvider):
         import openai
 
         client = openai.AsyncOpenAI(
-            api_key=secrets.get(KEY), base_url=providers.openai_base_url or None, max_retries=1
+            api_key=secrets.get(KEY),
+            base_url=providers.openai_base_url or None,
+            max_retries=1,
+            http_client=http_client(openai),
         )
         return client, f"OpenAI ({choice.model})"
 

@@ -11,7 +11,12 @@ from typing import Any
 
 from carrier_studio.core.settings import ModelChoice, ProviderSettings
 from carrier_studio.services.platform.secrets import SecretStore
-from carrier_studio.services.providers.base import Completion, ModelProvider, require_key
+from carrier_studio.services.providers.base import (
+    Completion,
+    ModelProvider,
+    http_client,
+    require_key,
+)
 from carrier_studio.services.providers.errors import provider_error
 
 KEY = "ANTHROPIC_API_KEY"
@@ -30,7 +35,10 @@ class AnthropicProvider(ModelProvider):
         import anthropic
 
         client = anthropic.AsyncAnthropic(
-            api_key=secrets.get(KEY), base_url=providers.anthropic_base_url or None, max_retries=1
+            api_key=secrets.get(KEY),
+            base_url=providers.anthropic_base_url or None,
+            max_retries=1,
+            http_client=http_client(anthropic),
         )
         return client, f"Anthropic ({choice.model})"
 
