@@ -77,12 +77,15 @@ def _chat(studio: Studio) -> QWidget:
     from carrier_studio.ui.pages.chat import ChatPage, ChatPageDeps
 
     settings = studio.session.settings
+    mcp = studio.session.mcp
     deps = ChatPageDeps(
         chat=studio.session.chat,
         model_options=lambda: settings.settings.providers.model_options(),
         dark=lambda: studio.theme.scheme == "dark",
         save_test=ScenarioFiles(studio.session.workspace.paths.scenarios_dir),
-        browser=McpBrowser(studio.session.mcp) if studio.session.mcp is not None else None,
+        browser=McpBrowser(mcp) if mcp is not None else None,
+        on_progress=mcp.on_progress if mcp is not None else None,
+        on_list_changed=mcp.on_list_changed if mcp is not None else None,
     )
     page = ChatPage(deps, studio.tasks)
     page.open_memory.connect(studio.open_memory)

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from carrier_studio.core import messages
 from carrier_studio.core.mcp import ServerStatus
+from carrier_studio.core.mcp.requests import ListChanged, ToolProgress
 from carrier_studio.core.mcp.resources import PromptText
 from carrier_studio.core.runtime import attachments as attached
 from carrier_studio.core.runtime.events import (
@@ -100,6 +101,10 @@ class ChatPageDeps:
     save_test: TestFiles | None = None
     #: The MCP servers' resources and prompts (None: no Resource button, no /commands).
     browser: McpBrowser | None = None
+    #: Subscribe to MCP tool progress and to servers' list changes (McpManager.on_progress,
+    #: on_list_changed); each returns the way to stop. None: not shown.
+    on_progress: Callable[[Callable[[ToolProgress], None]], Callable[[], None]] | None = None
+    on_list_changed: Callable[[Callable[[ListChanged], None]], Callable[[], None]] | None = None
 
 
 class Composer(QPlainTextEdit):
@@ -165,6 +170,9 @@ class ChatPage(Page):
         self.ask = Ask
         self.thread: ChatThread | None = None
         self._bubble: MessageBubble | None = None
+        #: The next turn's bubbles, built while nothing happens (`_make_spares`).
+        self._spare_user: MessageBubble | None = None
+        self._spare_reply: MessageBubble | None = None
         self._tools: dict[str, ToolCard] = {}
         self._approvals: dict[str, ApprovalCard] = {}
         self._decisions: dict[str, tuple[bool, bool]] = {}
@@ -184,6 +192,14 @@ class ChatPage(Page):
         #: The transcript's scroll range before its last change (to follow the end).
         self._scroll_max = 0
         self._stop_watching_servers = deps.chat.watch_servers(self._on_server_status)
+        self._unwatch_mcp = [
+            watch(handler)
+            for watch, handler in (
+                (deps.on_progress, self._on_tool_progress),
+                (deps.on_list_changed, self._on_list_changed),
+            )
+            if watch is not None
+        ]
 
         splitter = QSplitter()
         splitter.addWidget(self._build_sidebar())
@@ -415,6 +431,7 @@ class ChatPage(Page):
         self._update_send_button()
         self._meter_checks = 0
         self._update_meter()
+        QTimer.singleShot(0, self, self._make_spares)
         await self._show_greeting_choice()
         await self._show_models()
         await self._learn_context_window(thread)
@@ -654,6 +671,14 @@ class ChatPage(Page):
         if (card := self._live_servers_card()) is not None:
             card.show_status(status.name, status)
 
+    def _on_tool_progress(self, progress: ToolProgress) -> None:
+        if (card := self._tools.get(progress.call_id)) is not None:
+            card.show_progress(progress.progress, progress.total, progress.message)
+
+    def _on_list_changed(self, change: ListChanged) -> None:
+        if self.mcp is not None:
+            self.mcp.on_list_changed(change)
+
     def _on_servers_go_on_requested(self) -> None:
         if self.thread is not None:
             self.thread.stop_waiting()
@@ -729,7 +754,7 @@ class ChatPage(Page):
         self._show_attachment_problems([])
         if editing is not None:
             self.transcript.remove_from(editing)  # it and what followed become a branch
-        bubble = MessageBubble("user", "", text, self.deps.dark())
+        bubble = self._user_bubble(text)
         bubble.attachments.set_attachments(files)
         self._wire_bubble(bubble)
         self.transcript.add(bubble)
@@ -836,7 +861,36 @@ class ChatPage(Page):
             self._mark_last_retry()
             self._after_turn()
             await self._mark_turn()
+            QTimer.singleShot(0, self, self._make_spares)
             self.turn_finished.emit()
+
+    def _make_spares(self) -> None:
+        """Build the next turn's two message bubbles while nothing happens: each costs ~2 ms
+        of the event loop, which a send would spend before its request leaves and a reply
+        before its first words show (#21)."""
+        if self.thread is None:
+            return
+        dark = self.deps.dark()
+        if self._spare_user is None:
+            self._spare_user = MessageBubble("user", "", "", dark)
+        if self._spare_reply is None or self._spare_reply.agent != self.thread.character:
+            self._spare_reply = MessageBubble("assistant", self.thread.character, "", dark)
+
+    def _user_bubble(self, text: str) -> MessageBubble:
+        bubble, self._spare_user = self._spare_user, None
+        if bubble is None or not text:
+            return MessageBubble("user", "", text, self.deps.dark())
+        bubble.set_dark(self.deps.dark())
+        bubble.append(text)
+        bubble.finish()  # rendered as markdown, as a bubble built with its text is
+        return bubble
+
+    def _reply_bubble(self, agent: str) -> MessageBubble:
+        bubble, self._spare_reply = self._spare_reply, None
+        if bubble is None or bubble.agent != agent:
+            return MessageBubble("assistant", agent, "", self.deps.dark())
+        bubble.set_dark(self.deps.dark())
+        return bubble
 
     def _show(self, event: ChatEvent) -> None:
         """Draw one event as it arrives; the turn's reducer says what each finished item is."""
@@ -846,7 +900,7 @@ class ChatPage(Page):
         finished = turn.feed(event)
         if isinstance(event, TextDelta):
             if self._bubble is None or self._bubble.agent != event.agent:
-                self._bubble = MessageBubble("assistant", event.agent, "", self.deps.dark())
+                self._bubble = self._reply_bubble(event.agent)
                 self._wire_bubble(self._bubble)
                 self._bubble.first_text_painted.connect(self.first_token_painted)
                 self.transcript.add(self._bubble)
@@ -1007,6 +1061,8 @@ class ChatPage(Page):
     async def shutdown(self) -> None:
         """Stop a running turn and close the open conversation (window shutdown)."""
         self._stop_watching_servers()
+        for unwatch in self._unwatch_mcp:
+            unwatch()
         if self.thread is not None:
             self.thread.cancel()
         await self._close_thread()

@@ -39,11 +39,13 @@ from PySide6.QtWidgets import (
 from carrier_studio.core import messages
 from carrier_studio.core.mcp.config import McpConfigError
 from carrier_studio.core.mcp.lint import lint_server
+from carrier_studio.core.mcp.requests import ListChanged, ToolProgress
 from carrier_studio.core.mcp.status import ServerState, ServerStatus, ToolInfo
 from carrier_studio.core.mcp.variables import variables_in
 from carrier_studio.ui.models.mcp_servers import QtMcpServerModel
 from carrier_studio.ui.tasks import TaskOwner
 from carrier_studio.ui.widgets.mcp_import_dialog import McpImportDialog
+from carrier_studio.ui.widgets.mcp_log import ServerLogView
 from carrier_studio.ui.widgets.mcp_resources import ResourceBrowser
 from carrier_studio.ui.widgets.mcp_secrets import ServerSecrets
 from carrier_studio.ui.widgets.mcp_server_dialog import ServerDialog
@@ -180,6 +182,12 @@ class McpPage(Page):
         self.table.viewport().installEventFilter(self)
         self.body.addWidget(splitter, 1)
         self._unsubscribe = deps.manager.changed.subscribe(self._on_manager_status)
+        #: A server's resources changed, a Call tool's progress (#19 item 4).
+        self._unwatch = [
+            deps.manager.on_list_changed(self._on_list_changed),
+            deps.manager.on_progress(self._on_progress),
+        ]
+        self._calling: str | None = None
         self.refresh()
 
     # -- building ---------------------------------------------------------------------------
@@ -270,10 +278,10 @@ class McpPage(Page):
         if self.deps.browser is not None:
             self.resources = ResourceBrowser(self.deps.browser, self.tasks)
             self.details.addTab(self.resources, "Resources")
-        self.log = QPlainTextEdit()
-        self.log.setObjectName("serverLog")
-        self.log.setReadOnly(True)
-        self.details.addTab(self.log, "Log")
+        self.log_view = ServerLogView(self.deps.colors())
+        self.deps.theme_changed.connect(lambda _s: self.log_view.set_colors(self.deps.colors()))
+        self.log = self.log_view.text
+        self.details.addTab(self.log_view, "Log")
         config = QWidget()
         config_column = QVBoxLayout(config)
         config_column.setContentsMargins(0, 0, 0, 0)
@@ -346,10 +354,7 @@ class McpPage(Page):
         self._show_tool()
         if self.resources is not None:
             self.resources.set_server(name, running=status.state is ServerState.RUNNING)
-        log = list(status.stderr_tail)
-        if status.error:
-            log = [*log, "", f"Last error: {status.error}"]
-        self.log.setPlainText("\n".join(log) or "(nothing written to stderr yet)")
+        self.log_view.show_lines(list(status.stderr_tail), status.error)
         config = self.deps.manager.config(name)
         if self.sign_in is not None:
             self.sign_in.show_server(config)
@@ -598,7 +603,11 @@ class McpPage(Page):
 
     async def _call(self, server: str, tool: str, arguments: dict[str, Any]) -> None:
         self.result.setPlainText(f"Calling {tool}…")
-        result = await self.deps.manager.call_tool(server, tool, arguments)
+        self._calling = tool
+        try:
+            result = await self.deps.manager.call_tool(server, tool, arguments)
+        finally:
+            self._calling = None
         prefix = "The tool reported an error:\n" if result.is_error else ""
         extra = (
             f"\n\nStructured:\n{json.dumps(result.structured, indent=2)}"
@@ -628,7 +637,26 @@ class McpPage(Page):
         dialog.open()
         return dialog
 
+    def _on_list_changed(self, change: ListChanged) -> None:
+        # Tools come back through the status (the manager lists them again itself).
+        if change.kind == "resources" and self.resources is not None:
+            if change.server == self.selected():
+                self.resources.refresh()
+
+    def _on_progress(self, progress: ToolProgress) -> None:
+        """Progress of the page's own Call tool (a chat's calls have a call id)."""
+        if progress.call_id or self._calling is None:
+            return
+        if (progress.server, progress.tool) != (self.selected(), self._calling):
+            return
+        done = f"{progress.progress:g}" + (f" of {progress.total:g}" if progress.total else "")
+        about = f" — {progress.message}" if progress.message else ""
+        self.result.setPlainText(f"Calling {self._calling}… {done}{about}")
+
     async def shutdown(self) -> None:
+        for unwatch in self._unwatch:
+            unwatch()
+        self._unwatch = []
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QProgressBar,
     QPushButton,
     QToolButton,
     QVBoxLayout,
@@ -242,6 +243,19 @@ class ToolCard(QFrame):
         self.waited.setWordWrap(True)
         self.waited.hide()
         layout.addWidget(self.waited)
+        #: A running call's progress as its MCP server reports it (#19), gone when it ends.
+        self.progress = QProgressBar()
+        self.progress.setObjectName("toolProgress")
+        self.progress.setTextVisible(False)
+        self.progress.setMaximumHeight(8)
+        self.progress.hide()
+        layout.addWidget(self.progress)
+        self.progress_text = QLabel()
+        self.progress_text.setObjectName("toolProgressText")
+        self.progress_text.setProperty("muted", True)
+        self.progress_text.setWordWrap(True)
+        self.progress_text.hide()
+        layout.addWidget(self.progress_text)
         self.details = QWidget()
         details = QVBoxLayout(self.details)
         details.setContentsMargins(4, 0, 0, 0)
@@ -273,9 +287,27 @@ class ToolCard(QFrame):
         self._note = ""
         self._update()
 
+    def show_progress(self, progress: float, total: float | None, message: str = "") -> None:
+        """The server's latest progress report: a bar when it knows the total ("3 of 5"),
+        a moving one when it does not ("3 done"), and its message."""
+        if self._result is not None:
+            return  # a late report after the result: the call is over
+        if total:
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(round(1000 * max(0.0, min(1.0, progress / total))))
+            done = f"{progress:g} of {total:g}"
+        else:
+            self.progress.setRange(0, 0)
+            done = f"{progress:g} done"
+        self.progress_text.setText(f"{done} — {message}" if message else done)
+        self.progress.show()
+        self.progress_text.show()
+
     def finish(self, result: str, duration_s: float, waited_s: float | None = 0.0) -> None:
         """The call's result, its own run time and how long it waited for the user's approval
         (0: it did not ask; None: not recorded apart, as in conversations stored before)."""
+        self.progress.hide()
+        self.progress_text.hide()
         self._result = _pretty_json(result)
         if waited_s is None:
             self._status = f"took {_duration(duration_s)}"

@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QPlainTextEdit, QPushButton, QWidget
 
 from carrier_studio.core.mcp import ServerState, ServerStatus
+from carrier_studio.core.mcp.requests import ListChanged
 from carrier_studio.core.mcp.resources import PromptText
 from carrier_studio.ui.tasks import TaskOwner
 from carrier_studio.ui.widgets.ask import accepted
@@ -76,6 +77,16 @@ class ComposerMcp(QObject):
             return
         (self._running.add if running else self._running.discard)(status.name)
         self._offer()
+
+    def on_list_changed(self, change: ListChanged) -> None:
+        """A running server's prompts or resources changed: list them again."""
+        if change.server not in self._running:
+            return
+        if change.kind == "prompts":
+            self.commands.set_servers(self.running())
+        elif change.kind == "resources" and self.dialog is not None:
+            if self.dialog.browser.server == change.server:
+                self.dialog.browser.refresh()
 
     def running(self) -> list[str]:
         return [n for n in self._servers if n in self._running]
