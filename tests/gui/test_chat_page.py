@@ -368,3 +368,26 @@ def test_code_shown_before_a_theme_switch_takes_the_new_theme_s_colours(chat, lo
     assert "#f8f8f2" in bubble.html()  # …and its light text (the brackets show)
     studio.theme.set_choice("light")
     assert "#f4f4f8" in bubble.html()
+
+
+def test_the_next_turn_s_bubbles_are_built_ahead_and_take_the_theme_of_their_turn(
+    chat, loop, server
+):
+    """#21: a send spends no event-loop time building its two bubbles (~2 ms each) before its
+    request leaves or its first words show: they are built while nothing happens, and one built
+    in the light theme shows a dark turn in dark."""
+    page, studio = chat
+    studio.theme.set_choice("light")
+    server.script(text("First."))
+    _send(page, loop, "hello")
+    wait_until(loop, lambda: page._spare_user is not None and page._spare_reply is not None)
+    spare_user, spare_reply = page._spare_user, page._spare_reply
+    assert spare_reply.agent == "Ada"
+    studio.theme.set_choice("dark")
+    server.script(text("Here:\n\n```python\nprint([1, 2])\n```\n"))
+    _send(page, loop, "Show **code**")
+    *_, user, reply = _items(page, MessageBubble)
+    assert user is spare_user and reply is spare_reply
+    assert user.text == "Show **code**" and "font-weight:700" in user.html()
+    assert reply.text.startswith("Here:") and "#272822" in reply.html()  # monokai, dark
+    assert "#f4f4f8" not in reply.html()

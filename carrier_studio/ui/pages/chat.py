@@ -880,7 +880,7 @@ class ChatPage(Page):
         bubble, self._spare_user = self._spare_user, None
         if bubble is None or not text:
             return MessageBubble("user", "", text, self.deps.dark())
-        bubble.set_dark(self.deps.dark())
+        # A theme switch since it was built reached it too (MessageBubble.changeEvent).
         bubble.append(text)
         bubble.finish()  # rendered as markdown, as a bubble built with its text is
         return bubble
@@ -889,7 +889,6 @@ class ChatPage(Page):
         bubble, self._spare_reply = self._spare_reply, None
         if bubble is None or bubble.agent != agent:
             return MessageBubble("assistant", agent, "", self.deps.dark())
-        bubble.set_dark(self.deps.dark())
         return bubble
 
     def _show(self, event: ChatEvent) -> None:
