@@ -4,7 +4,9 @@ Run: ``uv run python bench/chat.py [--runs 15]``. Uses the real window (offscree
 is set), the real openai client and agents SDK, and the local scripted server from tests/fakes.
 
 (a) Time from Send to the first token painted in the chat view, beside a bare `openai` streaming
-    call to the same server measured in the same process, and their ratio (target ≤ 1.05).
+    call to the same server measured in the same process, and their ratio (target ≤ 1.15, #21).
+    Beside each, the CPU time the event-loop thread spent on it (`time.thread_time`): on a
+    machine shared with other work the wall-clock ratio is noisy, the CPU time much less so.
 (b) While a reply streams at 500 tokens/s: the gaps of a 1 ms QTimer, i.e. the longest time the
     event loop could not run anything (target: max ≤ 16 ms, p99 ≤ 8 ms).
 (c) Time from Stop to the end of the turn while a reply streams (target ≤ 100 ms).
@@ -46,6 +48,8 @@ from tests.fakes import running_server, text  # noqa: E402
 REPLY = "Hello there! " * 4
 #: The default catalogue's stdio servers that are on (mcp_servers.json).
 SERVERS = ("filesystem", "memory", "sequential-thinking")
+#: The event-loop thread's CPU seconds of each timed first token, by who ("studio", "bare").
+CPU: dict[str, list[float]] = {"studio": [], "bare": []}
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -58,12 +62,13 @@ async def _bare_first_token(base_url: str, body: dict) -> float:
     import openai
 
     async with openai.AsyncOpenAI(base_url=base_url, api_key="bench") as client:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.thread_time()
         stream = await client.chat.completions.create(**body)
         first = None
         async for chunk in stream:
             if first is None and chunk.choices and chunk.choices[0].delta.content:
                 first = time.perf_counter() - start
+                CPU["bare"].append(time.thread_time() - cpu)
         return first or float("nan")
 
 
@@ -74,6 +79,7 @@ async def _studio_first_token(page, studio) -> float:
     def on_painted() -> None:
         if not painted.done():
             painted.set_result(time.perf_counter())
+            CPU["studio"].append(time.thread_time() - cpu)
 
     def on_finished() -> None:
         if not finished.done():
@@ -82,7 +88,7 @@ async def _studio_first_token(page, studio) -> float:
     page.first_token_painted.connect(on_painted)
     page.turn_finished.connect(on_finished)
     page.composer.setPlainText("hi")
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.thread_time()
     page.send()
     at = await painted
     await finished
@@ -147,7 +153,15 @@ async def _first_turns_with_servers(ctx, studio, page, server, runs: int) -> dic
                 raise SystemExit(f"the MCP servers did not start: {mcp.statuses()}")
             await asyncio.sleep(0.01)
 
-    figures: dict[str, list] = {"chosen": [], "ready": [], "bare": [], "cold": [], "waited": []}
+    figures: dict[str, list] = {
+        "chosen": [],
+        "ready": [],
+        "bare": [],
+        "cold": [],
+        "waited": [],
+        "ready_cpu": [],
+        "bare_cpu": [],
+    }
     # Choosing the character again starts its servers (the Chat page warms them).
     start = time.perf_counter()
     page._warmed = None
@@ -179,9 +193,11 @@ async def _first_turns_with_servers(ctx, studio, page, server, runs: int) -> dic
             await page.thread._building
         server.script(text(REPLY))
         figures["ready"].append(await _studio_first_token(page, studio))
+        figures["ready_cpu"].append(CPU["studio"][-1])
         server.script(text(REPLY))
         body = server.requests[-1].body
         figures["bare"].append(await _bare_first_token(server.openai_base_url, body))
+        figures["bare_cpu"].append(CPU["bare"][-1])
     return figures
 
 
@@ -215,6 +231,8 @@ async def main(server, runs: int, tokens: int, rate: float, mcp_runs: int) -> No
         await _studio_first_token(page, studio)
         await _bare_first_token(server.openai_base_url, server.requests[-1].body)
         studio_times, bare_times = [], []
+        CPU["studio"].clear()
+        CPU["bare"].clear()
         for _ in range(runs):
             # A fresh conversation each time, so both sides send the same small request.
             page.new_conversation()
@@ -228,6 +246,7 @@ async def main(server, runs: int, tokens: int, rate: float, mcp_runs: int) -> No
             bare_times.append(
                 await _bare_first_token(server.openai_base_url, server.requests[-1].body)
             )
+        cpu = {who: statistics.median(times) * 1000 for who, times in CPU.items()}
         gaps = await _stalls(page, server, tokens, rate)
         stops = [await _stop_latency(page, server) for _ in range(5)]
         with_servers = (
@@ -241,7 +260,11 @@ async def main(server, runs: int, tokens: int, rate: float, mcp_runs: int) -> No
     print(f"(a) first token, {runs} runs, platform {QApplication.platformName()}")
     print(f"    studio: send -> first token painted  median {s_med * 1000:7.2f} ms")
     print(f"    bare openai stream -> first delta    median {b_med * 1000:7.2f} ms")
-    print(f"    ratio {s_med / b_med:.2f}x  (target <= 1.05)")
+    print(f"    ratio {s_med / b_med:.2f}x  (target <= 1.15)")
+    print(
+        f"    event-loop thread CPU: studio {cpu['studio']:.2f} ms, bare {cpu['bare']:.2f} ms,"
+        f" ratio {cpu['studio'] / cpu['bare']:.2f}x;  load average {os.getloadavg()[0]:.2f}"
+    )
     print(f"(b) event-loop gaps while streaming {tokens} tokens at {rate:.0f} tokens/s")
     print(
         f"    max {max(gaps):.1f} ms, p99 {_percentile(gaps, 0.99):.1f} ms, "
@@ -259,6 +282,11 @@ async def main(server, runs: int, tokens: int, rate: float, mcp_runs: int) -> No
         print(
             f"    servers ready:   send -> first token median {ready:7.1f} ms, bare {bare:.1f} ms,"
             f" ratio {ready / bare:.2f}x  (target <= 1.2)"
+        )
+        ready_cpu, bare_cpu = statistics.median(f["ready_cpu"]), statistics.median(f["bare_cpu"])
+        print(
+            f"    event-loop thread CPU: studio {ready_cpu:.2f} ms, bare {bare_cpu:.2f} ms;"
+            f"  load average {os.getloadavg()[0]:.2f}"
         )
         print(
             f"    servers stopped: send -> first token median {statistics.median(f['cold']):7.1f}"
