@@ -174,10 +174,10 @@ BENCHES = [
             Figure(
                 "memory 1M: recall p95 during an import (same store)",
                 "≤ 60 ms",
-                r"\(b\)(?:.*\n)*?\s+during an import.*p95\s+" + NUMBER,
+                r"\(b\)(?:.*\n)*?\s+during an import.*?\sp95\s+" + NUMBER,
                 "ms",
-                r"\(b\)(?:.*\n)*?\s+store semantic.*p95\s+" + NUMBER,
-                "p95 without writes",
+                r"\(b\)(?:.*\n)*?.*2,000 per transaction \(before\) p95\s+" + NUMBER,
+                "2,000 per transaction, before",
             ),
             Figure(
                 "memory 100k: recall p50",

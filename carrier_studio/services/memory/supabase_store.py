@@ -82,6 +82,9 @@ def apply_migration(database_url: str) -> None:
     where = _redact_url(database_url)
     try:
         with psycopg.connect(database_url, connect_timeout=15) as connection:
+            # The script may build a vector index a bulk move left to it (minutes for a large
+            # store): no time limit for this session.
+            connection.execute("set statement_timeout = 0")
             # No parameters: psycopg sends the whole script in one simple-query round trip,
             # which PostgreSQL runs as one transaction.
             connection.execute(migration_sql())
@@ -204,6 +207,14 @@ class SupabaseMemoryStore:
         timeout, self._http.timeout = self._http.timeout, INDEX_BUILD_TIMEOUT
         try:
             await self._rpc("memories_bulk_end", {})
+        except MemoryStoreError as exc:
+            raise MemoryStoreError(
+                f"the memories were moved, but their vector index was not built ({exc.args[0]}); "
+                "searches there still work, more slowly",
+                where=self.url,
+                hint=f"Run `{INIT_COMMAND} --apply` with SUPABASE_DB_URL set to the project's "
+                "connection string: over a direct connection the API's time limit does not apply.",
+            ) from exc
         finally:
             self._http.timeout = timeout
         self._bulk = False

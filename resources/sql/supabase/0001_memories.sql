@@ -681,13 +681,18 @@ end
 $$;
 
 -- Moving many memories in (schema 3). HNSW keeps its graph current row by row: ≈2 ms a row
--- here, most of an insert's cost, while building the index once over the loaded rows costs a
--- fraction of that. memories_bulk_begin records the space (as a first insert would) and, when
--- the move brings at least as many memories as the store holds, drops the space's vector index;
--- memories_bulk_end builds it again. Searches meanwhile still answer, exactly, by a scan. An
--- interrupted move leaves the index dropped (memories_status says so) until a move ends.
+-- here, most of an insert's cost, while building the index once over the loaded rows costs
+-- ≈0.5 ms a row. memories_bulk_begin records the space (as a first insert would) and, when the
+-- move brings at least as many memories as the store holds and the build will fit in this
+-- call's time limit, drops the space's vector index; memories_bulk_end builds it again. The
+-- limit is the API role's statement_timeout (Supabase: 8 s unless raised), which a function
+-- cannot lengthen for the statement that calls it; the build is reckoned at p_build_ms a row,
+-- with half the limit to spare. Searches meanwhile still answer, exactly, by a scan. An
+-- interrupted move, or a build that timed out, leaves the index dropped (memories_status says
+-- so) until a move ends or this script runs again over a direct connection (see its end).
+drop function if exists public.memories_bulk_begin(text, integer, bigint);
 create or replace function public.memories_bulk_begin(
-    p_embedder_id text, p_dimension integer, p_expected bigint)
+    p_embedder_id text, p_dimension integer, p_expected bigint, p_build_ms real default 1)
 returns jsonb
 language plpgsql
 security definer
@@ -695,15 +700,31 @@ set search_path = pg_catalog, public, extensions
 as $$
 declare
     held bigint;
+    limit_ms bigint := public.memories_timeout_ms();
 begin
     perform public.memories_check_space(p_embedder_id, p_dimension);
     select count(*) into held from (select 1 from public.memories limit p_expected + 1) c;
-    if p_expected >= held then
+    if p_expected >= held
+       and (limit_ms = 0 or (held + p_expected) * p_build_ms <= limit_ms / 2) then
         execute format('drop index if exists %I', 'memories_embedding_hnsw_' || p_dimension);
         update public.memories_space set vector_index_deferred = true where id = 1;
     end if;
     return public.memories_status();
 end
+$$;
+
+-- This session's statement_timeout in milliseconds (0: none).
+create or replace function public.memories_timeout_ms()
+returns bigint
+language sql
+stable
+set search_path = pg_catalog, public, extensions
+as $$
+    select case
+        when s.setting = '0' then 0
+        else (s.setting::bigint * case s.unit when 's' then 1000 when 'min' then 60000 else 1 end)
+    end
+    from pg_settings s where s.name = 'statement_timeout';
 $$;
 
 create or replace function public.memories_bulk_end()
@@ -748,8 +769,9 @@ revoke all on function
     public.memories_count(jsonb),
     public.memories_vectors(jsonb, timestamptz, text, integer),
     public.memories_replace_vectors(jsonb, text, integer, boolean),
-    public.memories_bulk_begin(text, integer, bigint),
-    public.memories_bulk_end()
+    public.memories_bulk_begin(text, integer, bigint, real),
+    public.memories_bulk_end(),
+    public.memories_timeout_ms()
 from public;
 
 do $$
@@ -768,7 +790,7 @@ declare
         'public.memories_count(jsonb)',
         'public.memories_vectors(jsonb, timestamptz, text, integer)',
         'public.memories_replace_vectors(jsonb, text, integer, boolean)',
-        'public.memories_bulk_begin(text, integer, bigint)',
+        'public.memories_bulk_begin(text, integer, bigint, real)',
         'public.memories_bulk_end()'];
     fn text;
     role text;
@@ -785,6 +807,16 @@ begin
         foreach fn in array api loop
             execute format('grant execute on function %s to service_role', fn);
         end loop;
+    end if;
+end
+$$;
+
+-- A bulk move whose index build did not finish (interrupted, or over the API's time limit):
+-- build it now. Over a direct connection (`memory init --supabase --apply`) no API limit applies.
+do $$
+begin
+    if exists (select from public.memories_space where vector_index_deferred) then
+        perform public.memories_bulk_end();
     end if;
 end
 $$;

@@ -180,7 +180,7 @@ def test_a_project_with_schema_2_sql_moves_row_by_row_then_upgrades_keeping_data
     vectors = _vectors(40, seed=7)
     # Schema 2 as projects have it: no bulk functions, no deferred flag.
     with env.connect() as connection:
-        connection.execute("drop function public.memories_bulk_begin(text, integer, bigint)")
+        connection.execute("drop function public.memories_bulk_begin(text, integer, bigint, real)")
         connection.execute("drop function public.memories_bulk_end()")
         connection.execute(
             "create or replace function public.memories_status() returns jsonb language sql "
@@ -213,3 +213,47 @@ def test_a_project_with_schema_2_sql_moves_row_by_row_then_upgrades_keeping_data
         assert _index_state(env) == (True, False)
     finally:
         apply_migration(env.postgres_url)  # the session's other tests need schema 3
+
+
+def test_the_index_is_dropped_only_when_its_build_fits_the_time_limit(env):
+    """Over the API a function cannot lengthen its caller's statement_timeout (8 s on Supabase):
+    a build that would not fit keeps the index, and the move goes row by row."""
+    with env.connect() as connection:
+        begin = "select public.memories_bulk_begin('move-test', 384, %s)"
+        connection.execute("set statement_timeout = '1s'")  # 500 ms to spare: 500 rows
+        (status,) = connection.execute(begin, [2000]).fetchone()
+        assert status["vector_index_deferred"] is False
+        (status,) = connection.execute(begin, [400]).fetchone()
+        assert status["vector_index_deferred"] is True
+        connection.execute("set statement_timeout = 0")
+        connection.execute("select public.memories_bulk_end()")
+    assert _index_state(env) == (True, False)
+
+
+def test_a_build_that_fails_is_named_and_finished_by_applying_the_sql(env, tmp_path):
+    vectors = _vectors(40, seed=8)
+
+    async def scenario():
+        service = await _local(tmp_path, vectors)
+        target = await env.open_store()
+        real_rpc = target._rpc
+
+        async def timing_out(function, args, **kwargs):
+            if function == "memories_bulk_end":
+                raise MemoryStoreError("canceling statement due to statement timeout")
+            return await real_rpc(function, args, **kwargs)
+
+        target._rpc = timing_out  # type: ignore[method-assign]
+        try:
+            with pytest.raises(MemoryStoreError, match="were moved, but their vector index") as e:
+                await service.move_to(target)
+            assert "--apply" in (e.value.hint or "")
+            assert await target.count(MemoryFilter()) == 40
+            assert await asyncio.to_thread(_index_state, env) == (False, True)
+            await asyncio.to_thread(apply_migration, env.postgres_url)
+            assert await asyncio.to_thread(_index_state, env) == (True, False)
+        finally:
+            await target.close()
+            await service.close()
+
+    asyncio.run(scenario())
