@@ -25,7 +25,7 @@ import numpy as np
 
 from carrier_studio.core.memory.bitindex import pack_signs
 from carrier_studio.core.memory.jsonl import header_line
-from carrier_studio.services.memory.service import MemoryService
+from carrier_studio.services.memory.service import IMPORT_CHUNK, MemoryService
 from carrier_studio.services.memory.sqlite_rows import as_vector as _as_vector
 from carrier_studio.services.memory.sqlite_store import SqliteMemoryStore
 from carrier_studio.services.platform.db import connect
@@ -146,7 +146,7 @@ async def main(n: int) -> None:
         print("before (baselines):")
         await run(Path(tmp) / "before.db", source, n, chunk=n, row_by_row=True)
         print("after:")
-        await run(Path(tmp) / "after.db", source, n, chunk=2000, row_by_row=False)
+        await run(Path(tmp) / "after.db", source, n, chunk=IMPORT_CHUNK, row_by_row=False)
 
 
 if __name__ == "__main__":
