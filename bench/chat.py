@@ -215,7 +215,7 @@ async def main(server, runs: int, tokens: int, rate: float, mcp_runs: int) -> No
             data.pop("model", None)
             data.pop("mcp_servers", None)
             path.write_text(json.dumps(data))
-        studio = Studio(ctx, QApplication.instance())
+        studio = Studio(ctx, QApplication.instance(), freeze_heap=True)  # as the app does
         studio.window.resize(1180, 760)
         await studio.start()
         studio.window.show_page("chat")

@@ -118,7 +118,12 @@ def _run_session(
         # The measuring mode (bench, tests) leaves the first-run guide out: its server probe
         # would count as the first page's load.
         studio = Studio(
-            session, qapp, theme=theme, window=window, offer_first_run=not exit_after_paint
+            session,
+            qapp,
+            theme=theme,
+            window=window,
+            offer_first_run=not exit_after_paint,
+            freeze_heap=True,
         )
         if os.name == "posix":
             loop.add_signal_handler(signal.SIGTERM, studio.request_close)
