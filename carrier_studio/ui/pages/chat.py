@@ -870,25 +870,41 @@ class ChatPage(Page):
         before its first words show (#21)."""
         if self.thread is None:
             return
-        dark = self.deps.dark()
         if self._spare_user is None:
-            self._spare_user = MessageBubble("user", "", "", dark)
+            self._spare_user = self._spare("user", "")
         if self._spare_reply is None or self._spare_reply.agent != self.thread.character:
-            self._spare_reply = MessageBubble("assistant", self.thread.character, "", dark)
+            if self._spare_reply is not None:
+                self._spare_reply.deleteLater()
+            self._spare_reply = self._spare("assistant", self.thread.character)
+
+    def _spare(self, role: str, agent: str) -> MessageBubble:
+        # Parented and styled now, hidden outside the transcript's column: adding it later
+        # costs no style sheet pass (~1 ms a bubble).
+        bubble = MessageBubble(role, agent, "", self.deps.dark())
+        bubble.hide()
+        bubble.setParent(self.transcript)
+        bubble.ensurePolished()
+        return bubble
 
     def _user_bubble(self, text: str) -> MessageBubble:
         bubble, self._spare_user = self._spare_user, None
         if bubble is None or not text:
+            if bubble is not None:
+                bubble.deleteLater()
             return MessageBubble("user", "", text, self.deps.dark())
         # A theme switch since it was built reached it too (MessageBubble.changeEvent).
         bubble.append(text)
         bubble.finish()  # rendered as markdown, as a bubble built with its text is
+        bubble.show()
         return bubble
 
     def _reply_bubble(self, agent: str) -> MessageBubble:
         bubble, self._spare_reply = self._spare_reply, None
         if bubble is None or bubble.agent != agent:
+            if bubble is not None:
+                bubble.deleteLater()
             return MessageBubble("assistant", agent, "", self.deps.dark())
+        bubble.show()
         return bubble
 
     def _show(self, event: ChatEvent) -> None:
