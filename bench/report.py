@@ -72,6 +72,14 @@ BENCHES = [
                 "bare `openai`",
             ),
             Figure(
+                "chat: the same, event-loop thread's CPU",
+                "—",
+                r"event-loop thread CPU: studio " + NUMBER,
+                "ms",
+                r"event-loop thread CPU: studio [\d.]+ ms, bare " + NUMBER,
+                "bare `openai`",
+            ),
+            Figure(
                 "chat: longest loop gap while streaming",
                 "≤ 16 ms",
                 r"loop gaps while streaming.*\n\s+max " + NUMBER,
