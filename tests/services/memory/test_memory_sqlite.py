@@ -201,3 +201,31 @@ def test_bit_index_finds_nearest_codes_and_forgets_removed_rows():
     assert 123 in index.nearest(code, 1)
     with pytest.raises(ValueError):
         index.add(np.array([1, 2]), pack_signs(vectors[:1]))
+
+
+def test_a_page_filtered_by_character_and_source_reads_only_those_rows(tmp_path):
+    """The Memory page's query for one character's memories from one source seeks them by an
+    index: without it, a source with no memories read all of the character's (0.48 s at 1M)."""
+    from carrier_studio.core.memory import MemoryFilter
+    from carrier_studio.services.memory import sqlite_rows
+    from carrier_studio.services.platform.db import connect
+
+    path = tmp_path / "studio.db"
+
+    async def fill() -> None:
+        store = await SqliteMemoryStore.open(path)
+        await store.close()
+
+    asyncio.run(fill())
+    conn = connect(path)
+    try:
+        ran: list[tuple[str, tuple]] = []
+        conn.exec_trace = lambda _cursor, sql, bindings: ran.append((sql, bindings)) or True
+        f = MemoryFilter(character="Ada", kinds=frozenset({"message"}), client="instagram")
+        sqlite_rows.page(conn, f, None, 200)  # the query the page makes, as it makes it
+        conn.exec_trace = None
+        ((sql, bindings),) = ran
+        plan = " ".join(str(row[-1]) for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", bindings))
+    finally:
+        conn.close()
+    assert "memories_character_client_newest (character=? AND client=?)" in plan, plan
