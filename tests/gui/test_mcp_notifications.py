@@ -14,7 +14,7 @@ from PySide6.QtTest import QTest
 from carrier_studio.services.mcp import client as studio_client
 from carrier_studio.ui.widgets.chat_items import ToolCard
 from tests.fakes import running_server, text, tool_call
-from tests.gui.test_chat_servers import SERVER_START, _finish, _studio
+from tests.gui.test_chat_servers import SERVER_START, _finish, _studio, _tool_names
 from tests.helpers.waiting import wait_until
 from tests.helpers.walkthrough import click
 from tests.mcp.servers import HERE
@@ -56,7 +56,7 @@ def test_progress_and_log_messages_on_the_mcp_page(make_studio, loop, server, tm
     page, studio = _studio(make_studio, loop, server, {"notes": NOTES}, [])
     mcp = _mcp_page(studio, loop, "notes")
     mcp.restart_server()
-    wait_until(loop, lambda: mcp.tool_list.count() == 3, SERVER_START)
+    wait_until(loop, lambda: mcp.tool_list.count() == 4, SERVER_START)
     gate = tmp_path / "gate"
     rows = [mcp.tool_list.item(i).text() for i in range(mcp.tool_list.count())]
     mcp.tool_list.setCurrentRow(rows.index("step"))
@@ -146,3 +146,33 @@ def test_progress_on_the_chat_tool_card_and_new_prompts_without_a_reconnect(
     wait_until(loop, lambda: len(page.mcp.commands.prompts) == 3, SERVER_START)
     assert page.mcp.commands.prompts[-1].command == "/shiny"
     assert studio.session.mcp.status("notes").pid == pid, "the same connection"
+
+
+def test_a_new_tool_reaches_the_next_message_without_a_reconnect(
+    make_studio, loop, server, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(studio_client, "CONNECT_MODE", LISTS_CHANGE)
+    page, studio = _studio(make_studio, loop, server, {"notes": NOTES}, ["notes"])
+    manager = studio.session.mcp
+    wait_until(loop, lambda: page.mcp.button.isEnabled(), SERVER_START)
+    # The conversation's agent is built before the first message (as when the user reads
+    # before typing), so that build is never awaited by a turn.
+    page.new_conversation()
+    wait_until(loop, lambda: page.thread is not None and page.thread._agent is not None, 60)
+    server.script(text("Hello."))
+    page.composer.setFocus()
+    QTest.keyClicks(page.composer, "Hi")
+    QTest.keyClick(page.composer, Qt.Key.Key_Return)
+    _finish(page, studio, loop)
+    assert "sparkle" not in _tool_names(server.requests[-1])
+    assert "step" in _tool_names(server.requests[-1])
+
+    pid = manager.status("notes").pid
+    loop.run_until_complete(manager.call_tool("notes", "add_tool", {"name": "sparkle"}))
+    wait_until(loop, lambda: "sparkle" in [t.name for t in manager.status("notes").tools])
+    server.script(text("Now I can sparkle."))
+    QTest.keyClicks(page.composer, "Again")
+    QTest.keyClick(page.composer, Qt.Key.Key_Return)
+    _finish(page, studio, loop)
+    assert "sparkle" in _tool_names(server.requests[-1])
+    assert manager.status("notes").pid == pid, "the same connection"

@@ -7,7 +7,8 @@ with a required and an optional argument, one with none. Tools for notifications
 - ``step(n, gate)``: reports progress 1..n of n, each time logging at info, then waits until
   the file ``gate.<step>`` exists (the test decides when it goes on); logs an error at the end;
 - ``add_note(name, text)``: adds the resource ``notes://extra/<name>`` and says the resources
-  changed; ``add_prompt(name)`` adds a prompt and says the prompts changed.
+  changed; ``add_prompt(name)`` adds a prompt and says the prompts changed; ``add_tool(name)``
+  adds a tool and says the tools changed.
 """
 
 from __future__ import annotations
@@ -114,6 +115,18 @@ async def add_prompt(name: str, ctx: Context) -> str:
 
     server.prompt(name=name, description="Added while running")(added)
     await _notify(ctx, "prompts")
+    return f"added {name}"
+
+
+@server.tool()
+async def add_tool(name: str, ctx: Context) -> str:
+    """Add a tool <name> and say the tools changed."""
+
+    def added() -> str:
+        return f"{name} ran"
+
+    server.tool(name=name, description="Added while running")(added)
+    await _notify(ctx, "tools")
     return f"added {name}"
 
 

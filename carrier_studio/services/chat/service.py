@@ -18,6 +18,7 @@ from carrier_studio.core import messages
 from carrier_studio.core.characters.document import CharacterDoc
 from carrier_studio.core.errors import CarrierError
 from carrier_studio.core.mcp import ServerStatus
+from carrier_studio.core.mcp.requests import ListChanged
 from carrier_studio.core.runtime.memory_hooks import (
     RecallService,
 )
@@ -78,6 +79,9 @@ class ChatService:
         #: Each open conversation's own model choice as stored (the thread holds only the
         #: resolved model, which cannot tell "the workspace default" from a fixed choice).
         self._models: dict[int, ConversationModel] = {}
+        if mcp is not None:
+            # A server's new tools reach the open conversations' next message (#19 item 4).
+            mcp.on_list_changed(self._on_list_changed)
         self._thread_deps = ThreadDeps(
             conversations=conversations,
             settings=settings,
@@ -137,6 +141,11 @@ class ChatService:
         if self.mcp is None:
             return lambda: None
         return self.mcp.changed.subscribe(listener)
+
+    def _on_list_changed(self, change: ListChanged) -> None:
+        if change.kind == "tools":
+            for thread, _users in self._threads.values():
+                thread.tools_changed(change.server)
 
     async def open(self, conversation_id: int) -> ChatThread:
         """The conversation's thread (shared with anyone who has it open); `close` releases it."""

@@ -126,6 +126,8 @@ class ChatThread:
         #: The MCP server objects the agent's tools call, to notice a server restarted.
         self._mcp_servers: dict[str, int] = {}
         self._mcp_waiting = False
+        #: Servers whose tools changed since the agent was built (#19: list_changed).
+        self._mcp_tools_changed: set[str] = set()
         #: The character's MCP servers whose tools the agent lacks, with why; and what the
         #: transcript was last told, so a broken server is said once, not at every message.
         self.unavailable: dict[str, str] = {}
@@ -230,7 +232,12 @@ class ChatThread:
 
     async def _ensure_agent(self) -> None:
         if self._agent is not None and await self._mcp_changed():
-            self._agent = None  # a server restarted: its tools must call the new connection
+            # A server restarted (its tools must call the new connection) or changed its tools.
+            self._agent = None
+            if self._building is not None and self._building.done():
+                # The finished build of the old agent (from `prepare`, never awaited here):
+                # awaiting it again would leave no agent at all.
+                self._building = None
         if self._agent is not None:
             return
         if self._building is None:
@@ -303,6 +310,7 @@ class ChatThread:
         once, one still starting is waited for (visibly: the page shows each server's state)
         up to MCP_START_WAIT or until `stop_waiting`, and the next message looks again."""
         self._go_on.clear()
+        self._mcp_tools_changed.clear()  # listed now; a change from here on is noticed
         found = await gather_tools(self._deps.mcp, server_names(docs, doc), self._go_on)
         self._mcp_waiting = found.starting
         self._mcp_servers = found.servers
@@ -313,8 +321,16 @@ class ChatThread:
         """Go on now without the MCP servers that are still starting (the page's button)."""
         self._go_on.set()
 
+    def tools_changed(self, server: str) -> None:
+        """``server`` says its tools changed: the next message's agent has the new ones (the
+        connection stays; only the agent is built again)."""
+        self._mcp_tools_changed.add(server)
+
     async def _mcp_changed(self) -> bool:
         manager = self._deps.mcp
+        if self._mcp_tools_changed & set(self._mcp_servers):
+            self._mcp_tools_changed.clear()
+            return True
         if manager is not None and self._mcp_waiting:
             return True  # servers were still starting last time: look again
         if manager is not None and any(n in manager.active for n in self.unavailable):
