@@ -64,7 +64,7 @@ def test_the_mcp_page_browses_and_previews_resources_and_templates(
     mcp.restart_server()  # "Start"
     wait_until(loop, lambda: browser.list.count() == 4, SERVER_START)
     rows = [browser.list.item(i).text() for i in range(browser.list.count())]
-    assert rows == ["readme", "logo", "data", "⧉ day"]
+    assert rows == ["readme", "logo", "data", "day (template)"]
 
     # The first is previewed as text, with its URI, type and description above it.
     wait_until(loop, lambda: browser.preview_uri == "notes://readme", SERVER_START)
@@ -82,7 +82,7 @@ def test_the_mcp_page_browses_and_previews_resources_and_templates(
         "Binary content: application/octet-stream, 1.0 KB. It cannot be shown here."
     )
 
-    _select(browser, "⧉ day")
+    _select(browser, "day (template)")
     assert browser.read_button.isVisible() and "notes://day/{day}" in browser.heading.text()
     browser.template_form.findChild(QLineEdit, "arg_day").setText("monday")
     browser.read_button.click()

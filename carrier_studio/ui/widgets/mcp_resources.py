@@ -74,9 +74,9 @@ class ResourceBrowser(QWidget):
         self._contents: list[ResourceContent] = []
         self._shown_uri = ""
 
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout(self)  # the default margins, as the Tools tab beside it has
         left = QVBoxLayout()
+        left.setContentsMargins(0, 0, 0, 0)
         self.server_box = QComboBox()
         self.server_box.setObjectName("resourceServer")
         self.server_box.activated.connect(lambda _i: self._on_server_chosen())
@@ -129,6 +129,9 @@ class ResourceBrowser(QWidget):
         self.blob_label.setObjectName("resourceBlob")
         self.blob_label.setWordWrap(True)
         right.addWidget(self.blob_label, 1, Qt.AlignmentFlag.AlignTop)
+        #: Takes the room while nothing is previewed, so a template's form stays at the top.
+        self._filler = QWidget()
+        right.addWidget(self._filler, 1)
         bottom = QHBoxLayout()
         self.problem = QLabel()
         self.problem.setObjectName("resourceProblem")
@@ -220,7 +223,8 @@ class ResourceBrowser(QWidget):
         self.list.clear()
         for info in [*resources, *templates]:
             template = isinstance(info, TemplateInfo)
-            item = QListWidgetItem(f"{'⧉ ' if template else ''}{info.label}")
+            # Marked in words: a symbol drew as an empty box in the default fonts.
+            item = QListWidgetItem(f"{info.label} (template)" if template else info.label)
             item.setData(Qt.ItemDataRole.UserRole, info)
             item.setToolTip(info.uri_template if template else info.uri)
             self.list.addItem(item)
@@ -316,6 +320,7 @@ class ResourceBrowser(QWidget):
         self.text_view.hide()
         self.image_view.hide()
         self.blob_label.hide()
+        self._filler.hide()
         first = contents[0] if contents else None
         if first is None:
             self.blob_label.setText(f"{uri} is empty.")
@@ -353,6 +358,7 @@ class ResourceBrowser(QWidget):
         for view in (self.text_view, self.image_view, self.blob_label):
             view.clear()
             view.hide()
+        self._filler.show()
         self.template_form.hide()
         self.read_button.hide()
         self.attach_button.setEnabled(False)

@@ -205,10 +205,13 @@ class PromptCommands(QObject):
         if self.completer.completionCount() == 0:
             self.completer.popup().hide()
             return
-        rect = self.composer.cursorRect()
-        rect.setWidth(min(560, max(320, self.composer.width())))
-        self.completer.complete(rect)
         popup = self.completer.popup()
+        rect = self.composer.cursorRect()
+        # Wide enough for its lines (a description is the useful part), within the window.
+        wanted = popup.sizeHintForColumn(0) + popup.verticalScrollBar().sizeHint().width() + 16
+        room = max(self.composer.width(), self.composer.window().width() // 2)
+        rect.setWidth(max(self.composer.width(), min(wanted, room)))
+        self.completer.complete(rect)
         popup.setCurrentIndex(self.completer.completionModel().index(0, 0))
 
     def _on_activated(self, command: str) -> None:
