@@ -203,3 +203,12 @@ def test_prompts_are_slash_commands_with_a_form_for_their_arguments(
     wait_until(
         loop, lambda: page.composer.toPlainText() == "Say hello to the studio.", SERVER_START
     )
+
+    # A prompt added since (this server speaks 2026-07-28, which announces no list changes to
+    # the studio) is there the next time a command is typed.
+    loop.run_until_complete(studio.session.mcp.call_tool("notes", "add_prompt", {"name": "shiny"}))
+    page.composer.clear()
+    _in_loop(loop, lambda: QTest.keyClicks(page.composer, "/"))
+    wait_until(loop, lambda: len(commands.prompts) == 3, SERVER_START)
+    assert popup.isVisible()
+    assert commands.completer.completionCount() == 3

@@ -183,6 +183,8 @@ class PromptCommands(QObject):
             item.setToolTip(self._tooltip(prompt))
             item.setEditable(False)
             self.model.appendRow(item)
+        if _TYPING.fullmatch(self.composer.toPlainText()):
+            self._show_popup()  # the list changed under a command being typed
         self.listed.emit()
 
     @staticmethod
@@ -197,6 +199,14 @@ class PromptCommands(QObject):
     # -- typing ------------------------------------------------------------------------------
 
     def _on_text_changed(self) -> None:
+        text = self.composer.toPlainText()
+        if text == "/" and self._names:
+            # Asked again at each new command: a 2026-07-28 server does not say when its
+            # prompts change (the studio opens no listen stream), so this is when it is seen.
+            self.set_servers(self._names)
+        self._show_popup()
+
+    def _show_popup(self) -> None:
         text = self.composer.toPlainText()
         if not self.prompts or not _TYPING.fullmatch(text):
             self.completer.popup().hide()
