@@ -90,7 +90,7 @@ def test_progress_and_log_messages_on_the_mcp_page(make_studio, loop, server, tm
     assert "[info]" not in view.plain()
 
 
-def test_a_new_resource_shows_on_the_mcp_page_without_a_reconnect(
+def test_a_new_resource_and_tool_show_on_the_mcp_page_without_a_reconnect(
     make_studio, loop, server, tmp_path, monkeypatch
 ):
     monkeypatch.setattr(studio_client, "CONNECT_MODE", LISTS_CHANGE)
@@ -106,6 +106,11 @@ def test_a_new_resource_shows_on_the_mcp_page_without_a_reconnect(
     )
     wait_until(loop, lambda: browser.list.count() == 5, SERVER_START)
     assert browser.list.item(3).text() == "late"
+    # And a new tool in the Tools tab.
+    tools = mcp.tool_list.count()
+    loop.run_until_complete(studio.session.mcp.call_tool("notes", "add_tool", {"name": "zing"}))
+    wait_until(loop, lambda: mcp.tool_list.count() == tools + 1, SERVER_START)
+    assert "zing" in [mcp.tool_list.item(i).text() for i in range(mcp.tool_list.count())]
     assert studio.session.mcp.status("notes").pid == pid, "the same connection"
 
 

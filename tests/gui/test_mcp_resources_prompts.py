@@ -20,7 +20,7 @@ from tests.fakes import running_server, text
 from tests.gui.test_chat_servers import SERVER_START, _finish, _studio
 from tests.helpers.waiting import wait_until
 from tests.helpers.walkthrough import _in_loop, click
-from tests.mcp.servers import HERE
+from tests.mcp.servers import HERE, node_servers
 
 
 @pytest.fixture
@@ -212,3 +212,35 @@ def test_prompts_are_slash_commands_with_a_form_for_their_arguments(
     wait_until(loop, lambda: len(commands.prompts) == 3, SERVER_START)
     assert popup.isVisible()
     assert commands.completer.completionCount() == 3
+
+
+@pytest.mark.qt_log_ignore("This plugin does not support")
+def test_a_prompt_with_an_embedded_resource_from_server_everything(
+    make_studio, loop, server, tmp_path
+):
+    everything = node_servers().everything_stdio()
+    page, studio = _studio(make_studio, loop, server, {"everything": everything}, ["everything"])
+    commands = page.mcp.commands
+    wait_until(loop, lambda: len(commands.prompts) >= 4, SERVER_START)
+    page.composer.setFocus()
+    _in_loop(loop, lambda: QTest.keyClicks(page.composer, "/resource"))
+    wait_until(loop, lambda: commands.completer.completionCount() == 1, SERVER_START)
+    _in_loop(loop, lambda: QTest.keyClick(commands.completer.popup(), Qt.Key.Key_Return))
+    wait_until(loop, lambda: isinstance(QApplication.activeModalWidget(), PromptArgumentsDialog))
+    dialog = QApplication.activeModalWidget()
+    dialog.findChild(QLineEdit, "arg_resourceType").setText("Text")
+    dialog.findChild(QLineEdit, "arg_resourceId").setText("2")
+    click(loop, dialog.ok_button)
+    wait_until(loop, lambda: page.attachment_strip.chips(), SERVER_START)
+    assert page.attachment_strip.chips() == ["📄 demo://resource/dynamic/text/2"]
+    assert page.composer.toPlainText() and not page.composer.toPlainText().startswith("/")
+
+    server.script(text("Read it."))
+    QTest.keyClick(page.composer, Qt.Key.Key_Return)
+    wait_until(loop, lambda: page.thread is not None, SERVER_START)
+    _finish(page, studio, loop)
+    parts = _user_content(server)
+    assert any(
+        p["type"] == "text" and p["text"].startswith("File demo://resource/dynamic/text/2")
+        for p in parts
+    )
