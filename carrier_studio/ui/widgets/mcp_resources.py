@@ -173,8 +173,10 @@ class ResourceBrowser(QWidget):
             self._list_if_stale()
 
     def refresh(self) -> None:
+        """List again: now when shown, else when next shown."""
         self._listed_for = None
-        self._list_if_stale()
+        if self.isVisible():
+            self._list_if_stale()
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
