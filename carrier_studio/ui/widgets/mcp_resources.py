@@ -146,6 +146,9 @@ class ResourceBrowser(QWidget):
         right.addLayout(bottom)
         row.addWidget(self.pane, 1)
         self._attachable = attachable
+        #: Where this browser is, in its tasks' names: the MCP page's and the chat's picker
+        #: share the window's task owner, which runs one task of a name at a time.
+        self._where = " for a message" if attachable else ""
         self._clear_preview()
         self._show_empty("Choose a server to see its resources.")
 
@@ -197,7 +200,7 @@ class ResourceBrowser(QWidget):
             self.listed.emit()
         else:
             self.tasks.start(
-                f"Listing the resources of {self._server}",
+                f"Listing the resources of {self._server}{self._where}",
                 self._list(self._server),
                 busy=[self.refresh_button],
             )
@@ -299,7 +302,7 @@ class ResourceBrowser(QWidget):
         self._shown_uri = uri
         self.problem.setText(f"Reading {uri}…")
         # One task per resource: moving quickly through the list must not drop the last one.
-        self.tasks.start(f"Reading {uri} from {server}", self._preview(server, uri))
+        self.tasks.start(f"Reading {uri} from {server}{self._where}", self._preview(server, uri))
 
     async def _preview(self, server: str, uri: str) -> None:
         try:
