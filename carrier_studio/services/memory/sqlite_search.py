@@ -9,9 +9,10 @@ both (`core.memory.search.fuse`).
 
 `Searcher` holds what the searches keep between calls: the bit index per character, the set of
 characters, how many memories each query word is in. That state must follow exactly what the
-store's connection has committed, so the store tells it after each of its writes (`added`,
-`updated`, `removed`) and has it `forget` everything when another connection wrote memories.
-It lives on the store's thread and is touched nowhere else.
+store's snapshot holds, so the store's writes file how it follows them (`added`, `updated`,
+`removed`, `drop_indexes`), the search thread applies them before it reads
+(`sqlite_follow`), and it `forget`s everything when another connection wrote memories. It lives
+on the store's search thread and is touched nowhere else.
 """
 
 from __future__ import annotations
@@ -66,6 +67,13 @@ class Searcher:
         # chat asks with the same everyday words again and again.
         self._term_counts: dict[str, int] = {}
         self._writes_since_counting = 0
+        # Indexes read from the rows this search, for the writer to keep as chunks.
+        self._unkept: list[tuple[str, np.ndarray, np.ndarray]] = []
+
+    def take_unkept(self) -> list[tuple[str, np.ndarray, np.ndarray]]:
+        """The indexes read from the rows since last asked: (character, seqs, codes)."""
+        unkept, self._unkept = self._unkept, []
+        return unkept
 
     # -- following the store's writes ---------------------------------------------------------
 
@@ -230,11 +238,12 @@ class Searcher:
             index = sqlite_bits.read_chunks(conn, character, words)
             if index is None:
                 # Not kept in studio.db yet (or no longer): read the rows, and keep it there.
-                seqs, blob, generation = sqlite_bits.snapshot(conn, character)
+                # The search connection is query-only: the store's writer keeps them.
+                seqs, blob, _generation = sqlite_bits.snapshot(conn, character)
                 codes = np.frombuffer(blob, "<u8").reshape(seqs.size, words)
                 index = BitIndex(words)
                 index.add(seqs, codes)
-                sqlite_bits.persist(conn, character, seqs, codes, generation)
+                self._unkept.append((character, seqs, codes))
             self.indexes[character] = index
         return index
 

@@ -12,10 +12,12 @@ It runs on the same mechanism as `Database`, a `ThreadedConnection` (one worker 
 the connection), but is not a second `Database`: opening differs (no damaged file is replaced
 here, an interrupted re-embedding is finished) and so do its errors (`MemoryStoreError`).
 
-``PRAGMA data_version`` tells when another connection committed anything; the
-``memory_generation`` counter, bumped by every memory write, tells whether that was a memory
-(the CLI, a second process) — then the indexes are rebuilt on next use — or only, say, chat
-saving a message, which leaves them as they are.
+Searches run on a second connection, query-only, on a thread of their own (``memory-read``):
+a recall reads the last commit while an import's transaction is open instead of queuing behind
+it on the writer's thread. The search state follows the writes by the ``memory_generation``
+counter, which every memory write bumps (`sqlite_follow` says how); another process writing
+memories (the CLI) shows as a generation with no edit filed, and the indexes are then rebuilt
+on next use, while chat saving a message leaves them as they are.
 
 This module is the store's face and its writes; the rest sits beside it: rows and filters
 (`sqlite_rows`), search and the bit indexes (`sqlite_search`), re-embedding
@@ -25,6 +27,7 @@ This module is the store's face and its writes; the rest sits beside it: rows an
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -46,6 +49,7 @@ from carrier_studio.core.memory.model import (
 from carrier_studio.services.memory import sqlite_bits as bits
 from carrier_studio.services.memory import sqlite_reembed as reembed
 from carrier_studio.services.memory import sqlite_rows as rows
+from carrier_studio.services.memory.sqlite_follow import Edit, SearchSide
 from carrier_studio.services.memory.sqlite_rows import (
     COLUMNS,
     as_matrix,
@@ -64,6 +68,7 @@ from carrier_studio.services.platform.db import (
 )
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 # The search's tuning, read when a store is made (`Searcher` says what each one does).
 #: Float vectors rescored per query; 200 gives recall@10 ≈ 0.99 on sentence embeddings.
@@ -85,12 +90,18 @@ class SqliteMemoryStore(ThreadedConnection):
     def __init__(self, path: Path | str, *, candidates: int = DEFAULT_CANDIDATES) -> None:
         super().__init__("memory-db")
         self.path = Path(path)
-        # Touched only on the worker thread:
-        self._searcher = Searcher(
-            candidates, exact_limit=EXACT_LIMIT, keyword_budget=KEYWORD_BUDGET
+        # Searches: their own connection and thread, following this one's writes.
+        self._search_side = SearchSide(
+            self.path,
+            Searcher(candidates, exact_limit=EXACT_LIMIT, keyword_budget=KEYWORD_BUDGET),
+            self._keep_chunks,
         )
-        self._data_version = -1
-        self._generation = -1
+        self._changes = self._search_side.changes
+
+    @property
+    def _searcher(self) -> Searcher:
+        """The search state (on the search thread; tests look at it)."""
+        return self._search_side.searcher
 
     @property
     def _indexes(self) -> dict[str, BitIndex]:
@@ -102,6 +113,7 @@ class SqliteMemoryStore(ThreadedConnection):
         store = cls(path, **kwargs)
         try:
             await store._call(store._open)
+            await store._search_side.open()
         except BaseException:
             await store.close()
             raise
@@ -114,7 +126,7 @@ class SqliteMemoryStore(ThreadedConnection):
             conn.execute("PRAGMA cache_size=-64000")
             migrate(conn, load_migrations(), self.path)
             if reembed.switching(conn):  # a re-embedding switch was interrupted: finish it
-                reembed.finish_switch(conn, self._write, self._searcher.drop_indexes)
+                reembed.finish_switch(conn, self._write, _nothing)
         except apsw.Error as exc:
             raise MemoryStoreError(f"cannot be opened ({exc})", path=self.path) from exc
         self._conn = conn
@@ -128,41 +140,58 @@ class SqliteMemoryStore(ThreadedConnection):
         conn = self._conn
         if conn is None:
             raise MemoryStoreError("the local memory store is closed", path=self.path)
-        version = conn.execute("PRAGMA data_version").fetchone()[0]
-        if version != self._data_version:
-            # Another connection committed; if it wrote memories, what we hold may be stale.
-            self._data_version = version
-            generation = conn.execute(
-                "SELECT value FROM memory_generation WHERE id = 1"
-            ).fetchone()[0]
-            if generation != self._generation:
-                self._searcher.forget()
-                self._generation = generation
         try:
             return fn(conn, *args)
         except apsw.Error as exc:
             raise MemoryStoreError(f"memory database error: {exc}", path=self.path) from exc
 
-    def _write(self, conn: apsw.Connection, body: Callable[[], T]) -> T:
+    def _write(
+        self,
+        conn: apsw.Connection,
+        body: Callable[[], T],
+        follow: Callable[[T], Edit] | None = None,
+    ) -> T:
+        """Run ``body`` in a write transaction that bumps the memory generation; ``follow``
+        turns its result into how the search state follows the write (by default the bit
+        indexes are dropped and reloaded on next use)."""
         conn.execute("BEGIN IMMEDIATE")
+        filed = None
         try:
-            # Another store may have written memories since we last looked: then our indexes
-            # are dropped after this write, as on any read.
-            (before,) = conn.execute("SELECT value FROM memory_generation WHERE id = 1").fetchone()
             result = body()
-            # Tell other connections' stores that memories changed (ours is kept up to date
-            # by the body itself).
             (generation,) = conn.execute(
                 "UPDATE memory_generation SET value = value + 1 WHERE id = 1 RETURNING value"
             ).fetchone()
+            self._changes.pending(generation)  # a reader that sees the commit waits for its edit
+            filed = generation
+            conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if filed is not None:
+                self._changes.failed(filed)  # the reader reloads rather than guess
+            if not conn.getautocommit():
+                conn.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")
-        if before != self._generation:
-            self._searcher.forget()
-        self._generation = generation
+        edit: Edit = Searcher.drop_indexes
+        try:
+            if follow is not None:
+                edit = follow(result)
+        finally:
+            self._changes.committed(generation, edit)
         return result
+
+    def _keep_chunks(self, character: str, seqs: np.ndarray, codes: np.ndarray, at: int) -> None:
+        """Keep as chunks an index the search side read from the rows (a cache: when memories
+        changed since generation ``at``, it is not kept). Called on the search thread."""
+
+        def keep(conn: apsw.Connection) -> None:
+            try:
+                bits.persist(conn, character, seqs, codes, at)
+            except apsw.Error as exc:
+                log.warning("memory store: the bit index of %s was not kept: %s", character, exc)
+
+        try:
+            self._executor.submit(self._guarded, keep)
+        except RuntimeError:  # closing: the next opening reads the rows again
+            pass
 
     # -- the space ---------------------------------------------------------------------------
 
@@ -273,9 +302,12 @@ class SqliteMemoryStore(ThreadedConnection):
                 bits.put(conn, character, seqs[mask], codes[mask])
             return replaced, seqs, codes
 
-        replaced, seqs, codes = self._write(conn, body)
-        # Committed: bring the in-memory indexes along.
-        self._searcher.added([item.record.character for item in items], seqs, codes, replaced)
+        def follow(result) -> Edit:
+            replaced, seqs, codes = result
+            characters = [item.record.character for item in items]
+            return lambda searcher: searcher.added(characters, seqs, codes, replaced)
+
+        _replaced, seqs, _codes = self._write(conn, body, follow)
         return len(seqs)
 
     async def update(self, record: MemoryRecord, vector: np.ndarray | None = None) -> None:
@@ -327,8 +359,13 @@ class SqliteMemoryStore(ThreadedConnection):
                          np.frombuffer(blob, "<u8").reshape(1, -1))  # fmt: skip
             return seq, old_character, code
 
-        _seq, old_character, code = self._write(conn, body)
-        self._searcher.updated(old_character, record.character, recoded=code is not None)
+        def follow(result) -> Edit:
+            _seq, old_character, code = result
+            return lambda searcher: searcher.updated(
+                old_character, record.character, recoded=code is not None
+            )
+
+        self._write(conn, body, follow)
 
     async def delete(self, ids: Sequence[str]) -> list[StoredMemory]:
         return await self._run(self._delete, list(ids))
@@ -348,8 +385,11 @@ class SqliteMemoryStore(ThreadedConnection):
                 bits.remove(conn, [(r[0], r[2]) for r in found])
             return [(r[0], rows.stored(r)) for r in found]
 
-        removed = self._write(conn, body)
-        self._searcher.removed([(seq, stored.record.character) for seq, stored in removed])
+        def follow(removed) -> Edit:
+            gone = [(seq, stored.record.character) for seq, stored in removed]
+            return lambda searcher: searcher.removed(gone)
+
+        removed = self._write(conn, body, follow)
         order = {mid: n for n, mid in enumerate(ids)}
         return sorted((s for _, s in removed), key=lambda s: order.get(s.record.id, 0))
 
@@ -360,7 +400,8 @@ class SqliteMemoryStore(ThreadedConnection):
 
     def _replace_vectors(self, conn: apsw.Connection, vectors, space: EmbeddingSpace) -> None:
         """Switch to new vectors in short transactions (`sqlite_reembed` says how)."""
-        reembed.replace_vectors(conn, vectors, space, self._write, self._searcher.drop_indexes)
+        # Each of its writes drops the search side's indexes (`_write`'s default).
+        reembed.replace_vectors(conn, vectors, space, self._write, _nothing)
 
     # The steps of a switch, by their old names: a test takes them one by one to stop a switch
     # half-way.
@@ -398,15 +439,20 @@ class SqliteMemoryStore(ThreadedConnection):
     async def search(self, query: MemoryQuery, vector: np.ndarray | None) -> list[SearchHit]:
         if query.mode == "semantic" and vector is None:
             raise MemoryStoreError("a semantic search needs the query's vector")
-        return await self._run(self._searcher.search, query, vector)
+        return await self._search_side.run(self._searcher.search, query, vector)
 
     async def warm(self, character: str) -> None:
         """Load ``character``'s vector index now (≈0.2 s per 100k memories) so its first
         recall does not wait for it: call when a chat with it opens."""
-        await self._run(self._searcher.warm, character)
+        await self._search_side.run(self._searcher.warm, character)
 
     # -- closing -----------------------------------------------------------------------------
 
     async def close(self) -> None:
-        await super().close()
+        await self._search_side.close()
+        await super().close()  # after the reader: it may have handed chunks to keep
         self._searcher.drop_indexes()
+
+
+def _nothing() -> None:
+    """The writes themselves tell the search side (`SqliteMemoryStore._write`)."""

@@ -74,6 +74,9 @@ def _memory(i: int, character: str, vector: np.ndarray, tag: str = "") -> Stored
 async def _nearest_ids(store: SqliteMemoryStore, q: np.ndarray, character: str) -> list[str]:
     hits = await store.search(MemoryQuery("", MemoryFilter(character=character), 10,
                                           "semantic"), q)  # fmt: skip
+    # An index the search read from the rows is kept by the store's writer thread, after the
+    # search returned: wait for that thread's queue before looking at the chunks.
+    await store._run(lambda conn: None)
     return [h.record.id for h in hits]
 
 

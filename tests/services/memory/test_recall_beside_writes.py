@@ -1,0 +1,143 @@
+"""Searches run on the local store's own read connection and thread (sqlite_store,
+sqlite_follow): a recall does not queue behind an import's open transaction, it sees the last
+commit and never half of one, and the store's own writes are followed without reloading."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import numpy as np
+
+from carrier_studio.core.memory import (
+    EmbeddingSpace,
+    MemoryFilter,
+    MemoryQuery,
+    MemoryRecord,
+    Provenance,
+    StoredMemory,
+)
+from carrier_studio.services.memory.sqlite_store import SqliteMemoryStore
+from carrier_studio.services.platform.db import connect
+
+SPACE = EmbeddingSpace("follow-test", 64)
+
+
+def _unit(rng: np.random.Generator, n: int) -> np.ndarray:
+    v = rng.standard_normal((n, SPACE.dimension)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def _memory(i: int, v: np.ndarray) -> StoredMemory:
+    record = MemoryRecord(
+        id=f"m{i:06d}", character="Ada", content=f"memory number {i}",
+        provenance=Provenance(client="test"),
+    )  # fmt: skip
+    return StoredMemory(record, v)
+
+
+async def _nearest(store: SqliteMemoryStore, q: np.ndarray) -> list[str]:
+    query = MemoryQuery("", MemoryFilter(character="Ada"), 5, "semantic")
+    return [h.record.id for h in await store.search(query, q)]
+
+
+def test_a_recall_answers_while_an_import_transaction_is_open(tmp_path):
+    rng = np.random.default_rng(1)
+    old, new = _unit(rng, 300), _unit(rng, 200)
+    inside, release = threading.Event(), threading.Event()
+
+    async def scenario():
+        store = await SqliteMemoryStore.open(tmp_path / "studio.db")
+        try:
+            await store.add([_memory(i, v) for i, v in enumerate(old)], SPACE)
+            await store.warm("Ada")
+            real_write = store._write
+
+            def held_write(conn, body, follow=None):
+                def held():
+                    result = body()  # the import's rows are written, not committed
+                    inside.set()
+                    release.wait()
+                    return result
+
+                return real_write(conn, held, follow)
+
+            store._write = held_write
+            importing = asyncio.ensure_future(
+                store.add([_memory(1000 + i, v) for i, v in enumerate(new)], SPACE)
+            )
+            await asyncio.to_thread(inside.wait)
+            # The write transaction is open on the store's writer thread. On that thread this
+            # recall would wait for it forever; the guard only turns that hang into a failure.
+            during = await asyncio.wait_for(_nearest(store, old[7]), 60)
+            assert during[0] == "m000007"
+            assert not importing.done()
+            assert await asyncio.wait_for(_nearest(store, new[3]), 60) != ["m001003"]
+            assert all(not i.startswith("m001") for i in await _nearest(store, new[3]))
+            release.set()
+            assert await importing == 200
+            store._write = real_write
+            # Read your writes: the import's commit is seen by the next recall.
+            assert (await _nearest(store, new[3]))[0] == "m001003"
+            assert (await _nearest(store, old[7]))[0] == "m000007"
+        finally:
+            release.set()
+            await store.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_recall_right_after_each_write_sees_it(tmp_path):
+    rng = np.random.default_rng(2)
+    vectors = _unit(rng, 400)
+
+    async def scenario():
+        store = await SqliteMemoryStore.open(tmp_path / "studio.db")
+        try:
+            await store.add([_memory(i, v) for i, v in enumerate(vectors[:300])], SPACE)
+            await store.warm("Ada")
+            await store.add([_memory(i, v) for i, v in enumerate(vectors[300:], 300)], SPACE)
+            assert (await _nearest(store, vectors[350]))[0] == "m000350"
+            await store.delete(["m000350", "m000010"])
+            assert "m000350" not in await _nearest(store, vectors[350])
+            assert "m000010" not in await _nearest(store, vectors[10])
+            record = MemoryRecord(id="m000020", character="Ada", content="changed",
+                                  provenance=Provenance(client="test"))  # fmt: skip
+            await store.update(record, vectors[399])
+            assert set((await _nearest(store, vectors[399]))[:2]) == {"m000020", "m000399"}
+            assert "m000020" not in (await _nearest(store, vectors[20]))[:1]
+            assert len(store._indexes["Ada"]) == 398
+        finally:
+            await store.close()
+
+    asyncio.run(scenario())
+
+
+def test_an_add_and_a_delete_keep_the_index_object(tmp_path):
+    rng = np.random.default_rng(3)
+    vectors = _unit(rng, 100)
+
+    async def scenario():
+        store = await SqliteMemoryStore.open(tmp_path / "studio.db")
+        try:
+            await store.add([_memory(i, v) for i, v in enumerate(vectors[:80])], SPACE)
+            await store.warm("Ada")
+            index = store._indexes["Ada"]
+            await store.add([_memory(i, v) for i, v in enumerate(vectors[80:], 80)], SPACE)
+            await store.delete(["m000005"])
+            assert (await _nearest(store, vectors[90]))[0] == "m000090"
+            assert store._indexes["Ada"] is index  # followed by its edits
+            assert len(index) == 99
+            # Another connection writing memories is a generation with no edit: reload.
+            conn = connect(tmp_path / "studio.db")
+            try:
+                with conn:
+                    conn.execute("UPDATE memory_generation SET value = value + 1")
+            finally:
+                conn.close()
+            assert (await _nearest(store, vectors[90]))[0] == "m000090"
+            assert store._indexes["Ada"] is not index
+        finally:
+            await store.close()
+
+    asyncio.run(scenario())
