@@ -6,20 +6,24 @@ while a writer holds the write lock. The search state (`Searcher`: the bit index
 character) must then match the snapshot the search reads, not whatever the writer has done
 since. It follows by ``memory_generation``, which every memory write bumps by one:
 
-- The writer, inside its transaction, knows the generation its commit will make. Before
-  ``COMMIT`` it marks that generation pending here; after, it fills in how the search state
-  follows the write (an `Edit`: add these rows' codes, drop that index). A failed commit takes
-  the mark away.
+- The writer, inside its transaction, knows the generation its commit will make and how the
+  search state follows the write (an `Edit`: add these rows' codes, drop that index). It files
+  the edit under that generation *before* ``COMMIT``: a reader whose snapshot shows the
+  generation applies it at once. (Filed after, a reader that sees the commit would have to
+  wait for ``COMMIT`` to return, and that includes the WAL checkpoint SQLite runs when the WAL
+  has grown: tens of milliseconds during an import.) Until the commit is visible no snapshot
+  shows that generation, so the edit is not applied early.
 - The reader opens a read transaction, reads the generation G of its snapshot and applies the
-  edits from the generation it holds up to G, in order. An edit still pending for a generation
-  it can already see is a commit returning on the writer's thread: it waits for it (no I/O is
-  left by then). A generation with no edit here — another process wrote memories, a failed
-  commit, edits dropped because nobody searched for a long while — makes it forget everything
-  and reload (the kept chunks, ≈0.1 s at 1M).
+  edits from the generation it holds up to G, in order. A generation with no edit here —
+  another process wrote memories, edits dropped because nobody searched for a long while —
+  makes it forget everything and reload (the kept chunks, ≈0.1 s at 1M).
+- A failed ``COMMIT`` takes its edit away and makes the reader forget everything at its next
+  search: should another process commit the same generation number in between, the edit
+  applied by mistake lasts one search at most (and rescoring reads the real rows).
 
-So a recall right after the chat's own write sees it (the write's ``await`` returns after the
-edit is filed, and the reader's snapshot is newer than its commit), and never sees an index
-ahead of or behind the rows it reads.
+So a recall right after the chat's own write sees it (the write's ``await`` returns after its
+commit, which the reader's next snapshot shows), and never uses an index ahead of or behind
+the rows it reads.
 """
 
 from __future__ import annotations
@@ -46,58 +50,43 @@ Edit = Callable[["Searcher"], None]
 #: Edits kept for a reader that is not searching; beyond this it reloads instead (an import of
 #: a million memories files 2,000, each holding its rows' codes).
 KEEP = 256
-#: How long a reader waits for a pending edit before giving up on it and reloading. A commit
-#: that the reader can see has only to return on the writer's thread: microseconds.
-PENDING_WAIT = 5.0
 
 
 class Changes:
     """The edits filed by the writer and taken by the reader, keyed by generation."""
 
     def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._edits: dict[int, Edit | None] = {}
+        self._lock = threading.Lock()
+        self._edits: dict[int, Edit] = {}
+        self._failed = False
 
     # -- the writer's side --------------------------------------------------------------------
 
-    def pending(self, generation: int) -> None:
-        with self._cond:
-            self._edits[generation] = None
+    def file(self, generation: int, edit: Edit) -> None:
+        """Before committing the write that makes ``generation``."""
+        with self._lock:
+            self._edits[generation] = edit
             if len(self._edits) > KEEP:
                 for old in sorted(self._edits)[: len(self._edits) - KEEP]:
-                    if self._edits[old] is not None:
-                        del self._edits[old]  # the reader finds a gap and reloads
-
-    def committed(self, generation: int, edit: Edit) -> None:
-        with self._cond:
-            if generation in self._edits:
-                self._edits[generation] = edit
-            self._cond.notify_all()
+                    del self._edits[old]  # the reader finds a gap and reloads
 
     def failed(self, generation: int) -> None:
-        with self._cond:
+        """The write that would have made ``generation`` did not commit."""
+        with self._lock:
             self._edits.pop(generation, None)
-            self._cond.notify_all()
+            self._failed = True
 
     # -- the reader's side --------------------------------------------------------------------
 
     def take(self, held: int, seen: int) -> list[Edit] | None:
         """The edits bringing generation ``held`` to ``seen``, in order, or None when one is
-        missing (then reload). Edits up to ``seen`` are dropped here."""
-        with self._cond:
-            if held < 0:  # nothing held yet: nothing to bring along
-                self._edits = {g: e for g, e in self._edits.items() if g > seen or e is None}
-                return None
-            wanted = range(held + 1, seen + 1)
-
-            def settled() -> bool:
-                return all(self._edits.get(g, True) is not None for g in wanted)
-
-            self._cond.wait_for(settled, timeout=PENDING_WAIT)
-            edits = [self._edits.get(g) for g in wanted]
-            for g in [g for g in self._edits if g <= seen and self._edits[g] is not None]:
+        missing or a commit failed (then reload). Edits up to ``seen`` are dropped here."""
+        with self._lock:
+            edits = [self._edits.get(g) for g in range(held + 1, seen + 1)] if held >= 0 else []
+            for g in [g for g in self._edits if g <= seen]:
                 del self._edits[g]
-        if any(e is None for e in edits):
+            failed, self._failed = self._failed, False
+        if held < 0 or failed or any(e is None for e in edits):
             return None
         return edits  # type: ignore[return-value]
 

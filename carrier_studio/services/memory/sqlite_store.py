@@ -161,7 +161,9 @@ class SqliteMemoryStore(ThreadedConnection):
             (generation,) = conn.execute(
                 "UPDATE memory_generation SET value = value + 1 WHERE id = 1 RETURNING value"
             ).fetchone()
-            self._changes.pending(generation)  # a reader that sees the commit waits for its edit
+            edit: Edit = Searcher.drop_indexes if follow is None else follow(result)
+            # Filed before COMMIT: no snapshot shows the generation before the commit does.
+            self._changes.file(generation, edit)
             filed = generation
             conn.execute("COMMIT")
         except BaseException:
@@ -170,12 +172,6 @@ class SqliteMemoryStore(ThreadedConnection):
             if not conn.getautocommit():
                 conn.execute("ROLLBACK")
             raise
-        edit: Edit = Searcher.drop_indexes
-        try:
-            if follow is not None:
-                edit = follow(result)
-        finally:
-            self._changes.committed(generation, edit)
         return result
 
     def _keep_chunks(self, character: str, seqs: np.ndarray, codes: np.ndarray, at: int) -> None:

@@ -17,6 +17,7 @@ from carrier_studio.core.memory import (
     Provenance,
     StoredMemory,
 )
+from carrier_studio.services.memory.sqlite_follow import Changes
 from carrier_studio.services.memory.sqlite_store import SqliteMemoryStore
 from carrier_studio.services.platform.db import connect
 
@@ -141,3 +142,28 @@ def test_an_add_and_a_delete_keep_the_index_object(tmp_path):
             await store.close()
 
     asyncio.run(scenario())
+
+
+def test_a_failed_commit_or_a_gap_makes_the_search_side_reload():
+    changes = Changes()
+    first, second = (lambda s: None), (lambda s: None)
+    changes.file(5, first)
+    changes.file(6, second)
+    assert changes.take(4, 6) == [first, second]
+    changes.file(7, first)
+    changes.failed(7)  # COMMIT failed: another process may commit generation 7 instead
+    assert changes.take(6, 7) is None
+    changes.file(8, first)
+    assert changes.take(7, 8) == [first]  # only once
+    # Another process committed generation 9 in the instant before a failed COMMIT of ours
+    # was taken back, and a search applied our edit meanwhile: the next search reloads.
+    changes.file(9, first)
+    assert changes.take(8, 9) == [first]
+    changes.failed(9)
+    changes.file(10, first)
+    assert changes.take(9, 10) is None
+    changes.file(11, first)
+    assert changes.take(10, 11) == [first]
+    assert changes.take(11, 12) is None  # generation 12 was not this store's
+    changes.file(13, first)
+    assert changes.take(-1, 13) is None  # nothing held yet
