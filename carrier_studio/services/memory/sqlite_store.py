@@ -288,6 +288,12 @@ class SqliteMemoryStore(ThreadedConnection):
                     for seq, r, blob in zip(seqs, (i.record for i in items), blobs, strict=True)
                 ],
             )
+            # The keyword index, in one statement (schema 12 dropped the per-row trigger).
+            conn.execute(
+                "INSERT INTO memories_fts (rowid, content) "
+                "SELECT seq, content FROM memories WHERE seq BETWEEN ? AND ?",
+                (int(seqs[0]), int(seqs[-1])),
+            )
             conn.executemany(
                 "INSERT INTO memory_vectors (memory, vector) VALUES (?, ?)",
                 [(int(s), v.tobytes()) for s, v in zip(seqs, vectors, strict=True)],

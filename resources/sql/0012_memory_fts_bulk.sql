@@ -1,0 +1,11 @@
+-- Schema 12: the local store fills the keyword index itself, once per batch
+-- (services/memory/sqlite_store.py, `_add`), instead of a trigger per row.
+--
+-- FTS5 writes out its pending terms at every savepoint, and each row's trigger runs as a
+-- statement of its own: a segment per memory, merged again and again. One
+-- `INSERT INTO memories_fts SELECT … FROM memories WHERE seq BETWEEN …` after the batch indexes
+-- the same rows with the same content, so keyword ranking is unchanged, ≈4.5× cheaper
+-- (100k rows: 32k against 140k rows per CPU-second for the rows and their keywords alone).
+-- Every insert into `memories` goes through the store; deletes and content updates keep their
+-- triggers (they are one row at a time).
+DROP TRIGGER memories_fts_insert;
