@@ -140,6 +140,7 @@ class Session:
         from carrier_studio.services.mcp.manager import McpManager
         from carrier_studio.services.mcp.oauth import McpOAuth
         from carrier_studio.services.mcp.oauth import install as install_oauth
+        from carrier_studio.services.mcp.sampling import SettingsRoots, SettingsSampler
         from carrier_studio.services.mcp.tool_maker import studio_variables
         from carrier_studio.services.memory.controller import MemoryController
         from carrier_studio.services.platform.db import Database
@@ -183,6 +184,11 @@ class Session:
             lookup_chain(studio_variables(workspace.root), secrets.get),
         )
         mcp.supervision.redactor = redactor
+        # The studio's MCP client: a server's sampling runs on the chat's model once approved
+        # (the window asks; headless it is denied), and its roots are the workspace plus the
+        # folders the user added for it (settings.mcp.roots).
+        mcp.client.sampler = SettingsSampler(settings, secrets)
+        mcp.client.roots = SettingsRoots(settings, workspace.root)
         # Remote servers' OAuth sign-ins: tokens where secrets go (the keyring), never a file.
         install_oauth(McpOAuth(secrets))
         status = status or new_status_board()

@@ -87,6 +87,11 @@ class Studio:
         #: Open the first-run guide at start when no model can run yet (tests turn it off).
         self.offer_first_run = offer_first_run
         self.first_run: Any = None
+        if session.mcp is not None:
+            from carrier_studio.ui.widgets.mcp_sampling import WindowAsker
+
+            # Servers' questions (elicitation, sampling approval) become the window's dialogs.
+            session.mcp.client.asker = WindowAsker(window)
         window.close_requested.connect(self._close_requested.set)
         window.page_needed.connect(self._on_window_page_needed)
 

@@ -327,7 +327,10 @@ def test_progress_and_log_messages_reach_their_listeners_and_the_log(tmp_path, p
     asyncio.run(scenario())
 
 
-def test_a_changed_tools_list_is_listed_again_without_a_reconnect(tmp_path, protocol):
+def test_a_changed_tools_list_is_listed_again_without_a_reconnect(tmp_path, monkeypatch):
+    # 2025-11-25: a notification. (2026-07-28 announces changes only to a listen stream, which
+    # the studio does not open: services/mcp/answers.py says why.)
+    monkeypatch.setattr(studio_client, "CONNECT_MODE", "legacy")
     path = catalogue(tmp_path / "mcp.json", {"t": python_stdio()})
 
     async def scenario():

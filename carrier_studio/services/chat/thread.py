@@ -22,6 +22,7 @@ from typing import Any
 from carrier_studio.core import messages
 from carrier_studio.core.characters.document import CharacterDoc
 from carrier_studio.core.errors import CarrierError
+from carrier_studio.core.mcp.requests import chat_model
 from carrier_studio.core.runtime.attachments import Attachment
 from carrier_studio.core.runtime.events import (
     ApprovalRequested,
@@ -534,6 +535,8 @@ class ChatThread:
                     recalled = await self._recall(recall)
                     if recalled is not None:
                         yield recalled
+                # A server's sampling request during this run's tool calls runs on its model.
+                chat_model.set(self.model_choice())
                 stream = start()
             except (CarrierError, ValueError) as exc:
                 error = (

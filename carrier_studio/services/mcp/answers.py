@@ -6,15 +6,19 @@ approval unless the server is always allowed, then runs on the chat's model (`Sa
 are the server's folders as file URIs. Log messages join the server's entry (redacted), and a
 changed list drops the SDK's tools cache and is announced. The callbacks answer with the MCP
 SDK's types; `client` builds one `Handlers` per connection.
+
+List changes arrive as notifications on 2025-11-25 connections. On 2026-07-28 they come only
+to a ``subscriptions/listen`` stream, which is not opened: under qasync the SDK's listen broke
+the whole connection ("no running event loop" in anyio's cancel scope, then "subscription
+ended without the server's graceful close"), so those servers' lists refresh at their next
+start.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from carrier_studio.core.mcp.elicitation import fill_defaults, form_fields
@@ -34,8 +38,6 @@ log = logging.getLogger(__name__)
 
 #: The code MCP's specification gives a user's refusal of a sampling request.
 USER_REJECTED = -1
-#: The first protocol version whose list changes come through ``subscriptions/listen``.
-PROTOCOL_WITH_LISTEN = "2026-07-28"
 
 _LIST_METHODS = {
     "notifications/tools/list_changed": "tools",
@@ -54,8 +56,6 @@ class Handlers:
         self.entry = entry
         #: The connected ``mcp.Client`` while the connection lasts.
         self.client: Any = None
-        #: Following ``subscriptions/listen``, whose events also reach `message`: said once.
-        self._listening = False
 
     # -- elicitation -----------------------------------------------------------------------
 
@@ -151,62 +151,13 @@ class Handlers:
         if isinstance(message, Exception):
             return
         kind = _LIST_METHODS.get(getattr(message, "method", ""))
-        if kind is not None and not self._listening:
+        if kind is not None:
             self.list_changed(kind)
 
     def list_changed(self, kind: str) -> None:
         if self.entry is not None:
             self.entry.list_changed(kind)
         self.side.lists_changed.emit(ListChanged(self.name, kind))  # type: ignore[arg-type]
-
-    @contextlib.asynccontextmanager
-    async def listening(self) -> AsyncIterator[None]:
-        """On 2026-07-28 connections, follow the server's list changes (``subscriptions/
-        listen``) while the connection lasts; earlier ones send notifications instead."""
-        client = self.client
-        version = getattr(client.session, "protocol_version", None) or ""
-        caps = getattr(client.session, "server_capabilities", None)
-        wants = {
-            kind: bool(getattr(getattr(caps, kind, None), "list_changed", False))
-            for kind in ("tools", "resources", "prompts")
-        }
-        if version < PROTOCOL_WITH_LISTEN or not any(wants.values()):
-            yield
-            return
-        task = asyncio.create_task(self._listen(wants), name=f"mcp-listen:{self.name}")
-        try:
-            yield
-        finally:
-            self._listening = False
-            task.cancel()
-            with contextlib.suppress(BaseException):
-                await task
-
-    async def _listen(self, wants: dict[str, bool]) -> None:
-        from mcp.client.subscriptions import (
-            PromptsListChanged,
-            ResourcesListChanged,
-            ToolsListChanged,
-        )
-
-        kinds = {ToolsListChanged: "tools", ResourcesListChanged: "resources"}
-        kinds[PromptsListChanged] = "prompts"
-        try:
-            async with self.client.listen(
-                tools_list_changed=wants["tools"],
-                resources_list_changed=wants["resources"],
-                prompts_list_changed=wants["prompts"],
-            ) as subscription:
-                self._listening = True
-                async for event in subscription:
-                    kind = kinds.get(type(event))
-                    if kind is not None:
-                        self.list_changed(kind)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - without it, lists refresh on reconnect only
-            self._listening = False
-            log.info("MCP server %s: not following list changes: %s", self.name, exc)
 
 
 def _message(message: Any) -> SamplingMessage:

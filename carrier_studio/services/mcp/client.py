@@ -51,7 +51,7 @@ LOG_LEVEL = "info"
 
 
 class Sampler(Protocol):
-    """Runs approved sampling requests on the studio's models (services/mcp/studio_client)."""
+    """Runs approved sampling requests on the studio's models (`sampling.SettingsSampler`)."""
 
     def model_for(self, choice: ModelChoice | None) -> ModelChoice:
         """The model a request runs on: the chat's, else the workspace default."""
@@ -224,8 +224,7 @@ async def _studio_session(server: Any, read_timeout: Any) -> AsyncIterator[Any]:
             async with client as connected:
                 handler.client = connected
                 ready.set_result(_Session(connected, side, server.name))
-                async with handler.listening():
-                    await close.wait()
+                await close.wait()
         except BaseException as exc:
             if not ready.done():
                 ready.set_exception(exc)

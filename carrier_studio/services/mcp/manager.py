@@ -155,8 +155,9 @@ class McpManager:
 
     def on_list_changed(self, listener: Callable[[ListChanged], None]) -> Callable[[], None]:
         """Call ``listener(ListChanged)`` when a server says its ``kind`` ("tools",
-        "resources" or "prompts") changed, on either protocol version (notifications, or
-        ``subscriptions/listen`` on 2026-07-28). The SDK's tools cache is dropped first, and
+        "resources" or "prompts") changed (2025-11-25 notifications; 2026-07-28 servers
+        announce changes only to a listen stream, not opened: services/mcp/answers.py says
+        why). The SDK's tools cache is dropped first, and
         for tools the server is listed again (`changed` emits the status if they differ). Returns
         the function that unsubscribes."""
         return self.client.lists_changed.subscribe(listener)
