@@ -10,6 +10,8 @@ at /mcp) or ``--sse PORT``. It speaks both protocol versions: on 2026-07-28 its 
 - ``ask_summary``: samples the client's model and returns its text;
 - ``list_my_roots``: the client's roots as URIs, one a line;
 - ``count``: reports progress 1..n of n, logs a line at each step;
+- ``ask_raw``: elicits a schema with a default on every type and returns the answer as sent,
+  by hand (a multi-round InputRequiredResult tool on 2026-07-28);
 - ``whoami``: the client's name, version, protocol and capabilities as JSON;
 - ``grow``: adds a tool ``grown`` and says the tools list changed.
 """
@@ -29,7 +31,14 @@ from mcp.server.mcpserver import (
     Resolve,
     Sample,
 )
-from mcp_types import ListRootsResult, SamplingMessage, TextContent
+from mcp_types import (
+    ElicitRequest,
+    ElicitRequestFormParams,
+    InputRequiredResult,
+    ListRootsResult,
+    SamplingMessage,
+    TextContent,
+)
 from pydantic import BaseModel, Field
 
 server = MCPServer("carrier-client-test")
@@ -103,6 +112,35 @@ def whoami(ctx: Context) -> str:
             "capabilities": caps.model_dump(by_alias=True, exclude_none=True) if caps else None,
         }
     )
+
+
+#: A schema with a default on every type (SEP-1034); ``ask_raw`` returns what came back as is.
+RAW_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string", "default": "Nobody"},
+        "count": {"type": "integer", "default": 3},
+        "ratio": {"type": "number", "default": 0.5},
+        "ok": {"type": "boolean", "default": False},
+        "mood": {"type": "string", "enum": ["calm", "busy"], "default": "calm"},
+    },
+}
+
+
+@server.tool()
+async def ask_raw(ctx: Context) -> str | InputRequiredResult:
+    """Elicit RAW_SCHEMA and return the content exactly as the client sent it (JSON), by hand:
+    on 2026-07-28 an InputRequiredResult and its second round, before it a request."""
+    if (ctx.protocol_version or "") >= "2026-07-28":
+        answer = (ctx.input_responses or {}).get("raw")
+        if answer is None:
+            ask = ElicitRequest(
+                params=ElicitRequestFormParams(message="Raw?", requested_schema=RAW_SCHEMA)
+            )
+            return InputRequiredResult(input_requests={"raw": ask})
+        return json.dumps(answer.content, sort_keys=True)
+    result = await ctx.session.elicit_form("Raw?", RAW_SCHEMA, ctx.request_id)
+    return json.dumps(result.content, sort_keys=True)
 
 
 def grown() -> str:

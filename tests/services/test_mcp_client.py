@@ -197,6 +197,21 @@ def test_elicitation_shows_the_schema_as_fields_and_fills_its_defaults(tmp_path,
     asyncio.run(scenario())
 
 
+def test_the_client_sends_the_schema_defaults_the_answer_left_out(tmp_path, protocol):
+    """SEP-1034, seen by a server that takes the answer as sent (by hand: on 2026-07-28 a
+    tool returning InputRequiredResult, answered on its second round)."""
+    path = catalogue(tmp_path / "mcp.json", {"t": python_stdio()})
+    asker = Asker(ElicitationAnswer("accept", {"name": "Ann", "ok": True}))
+
+    async def scenario():
+        async with studio(path, asker) as manager:
+            await manager.start("t")
+            sent = json.loads(await call(manager, "t", "ask_raw"))
+            assert sent == {"name": "Ann", "ok": True, "count": 3, "ratio": 0.5, "mood": "calm"}
+
+    asyncio.run(scenario())
+
+
 @pytest.mark.parametrize("action", ["decline", "cancel"])
 def test_a_declined_or_cancelled_elicitation_reaches_the_tool(tmp_path, protocol, action):
     path = catalogue(tmp_path / "mcp.json", {"t": python_stdio()})
