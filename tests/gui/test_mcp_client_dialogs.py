@@ -14,6 +14,7 @@ import time
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QCheckBox, QComboBox, QLabel, QLineEdit
 
@@ -247,3 +248,24 @@ def test_the_dialogs_ask_classmethods_are_what_the_window_calls(chat, loop, monk
     assert page is studio.window.page("chat")
     assert answer.action == "decline" and seen == [request]
     assert isinstance(SamplingRequest("s", "", (), 1), SamplingRequest)
+
+
+def test_url_mode_opens_the_browser_only_when_asked(qapp, loop, monkeypatch):
+    opened: list[str] = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url.toString()))
+    request = ElicitationRequest(
+        "payments", "Confirm the payment", mode="url", url="https://example.com/pay?id=7"
+    )
+
+    async def answer(button: str):
+        asking = asyncio.ensure_future(ElicitationDialog.ask(None, request))
+        dialog = await _dialog_shown(ElicitationDialog)
+        assert dialog.findChild(QLabel, "elicitationUrl").text() == request.url
+        assert not opened  # shown, not opened
+        _click(getattr(dialog, button))
+        return await asking
+
+    declined = loop.run_until_complete(answer("decline"))
+    assert declined.action == "decline" and opened == []
+    accepted = loop.run_until_complete(answer("submit"))
+    assert accepted.action == "accept" and opened == ["https://example.com/pay?id=7"]
