@@ -150,6 +150,7 @@ def _mcp(studio: Studio) -> QWidget:
         model_label=studio.default_model_label,
         filled_by_studio=frozenset(studio_variables(studio.session.workspace.root)),
         browser=McpBrowser(session.mcp),
+        roots=session.mcp.client.roots,  # SettingsRoots: the session set it
     )
     return McpPage(deps, studio.tasks)
 

@@ -59,10 +59,11 @@ class SettingsRoots:
 
     def __init__(self, settings: SettingsStore, workspace: Path) -> None:
         self._settings = settings
-        self._workspace = workspace
+        #: Always a root, whatever the user adds.
+        self.workspace = workspace
 
     def __call__(self, server: str) -> list[Path]:
-        folders = [self._workspace, *(Path(f).expanduser() for f in self.added(server))]
+        folders = [self.workspace, *(Path(f).expanduser() for f in self.added(server))]
         return list(dict.fromkeys(folders))
 
     def added(self, server: str) -> list[str]:

@@ -47,6 +47,7 @@ from carrier_studio.ui.tasks import TaskOwner
 from carrier_studio.ui.widgets.mcp_import_dialog import McpImportDialog
 from carrier_studio.ui.widgets.mcp_log import ServerLogView
 from carrier_studio.ui.widgets.mcp_resources import ResourceBrowser
+from carrier_studio.ui.widgets.mcp_roots import ServerFolders
 from carrier_studio.ui.widgets.mcp_secrets import ServerSecrets
 from carrier_studio.ui.widgets.mcp_server_dialog import ServerDialog
 from carrier_studio.ui.widgets.mcp_sign_in import McpSignIn
@@ -92,6 +93,9 @@ class McpPageDeps:
     filled_by_studio: frozenset[str] = frozenset()
     #: A running server's resources and templates (the Resources tab); None: no such tab.
     browser: McpBrowser | None = None
+    #: The folders each server may see (`services.mcp.sampling.SettingsRoots`: ``added``,
+    #: ``set_added``); None: no Folders box.
+    roots: Any = None
 
 
 class McpPage(Page):
@@ -296,6 +300,11 @@ class McpPage(Page):
         self.server_secrets = ServerSecrets()
         self.server_secrets.save_requested.connect(self._on_save_secrets)
         config_column.addWidget(self.server_secrets)
+        self.server_folders: ServerFolders | None = None
+        if self.deps.roots is not None:
+            self.server_folders = ServerFolders(str(self.deps.roots.workspace))
+            self.server_folders.changed.connect(self._on_folders_changed)
+            config_column.addWidget(self.server_folders)
         self.config_view = QPlainTextEdit()
         self.config_view.setReadOnly(True)
         config_column.addWidget(self.config_view, 1)
@@ -371,6 +380,8 @@ class McpPage(Page):
             else []
         )
         self._show_secrets(config)
+        if self.server_folders is not None:
+            self.server_folders.show_folders(self.deps.roots.added(name))
         self.lint_label.setText("\n".join(f"⚠ {w.where}: {w.message}" for w in warnings))
         self.lint_label.setVisible(bool(warnings))
         self.details.setTabText(
@@ -391,6 +402,12 @@ class McpPage(Page):
     async def _read_sources(self, names: list[str]) -> None:
         assert self.deps.secrets is not None
         self.server_secrets.show_sources(await self.deps.secrets.sources(names))
+
+    def _on_folders_changed(self, folders: list[str]) -> None:
+        name = self.selected()
+        if name is not None:
+            saving = self.deps.roots.set_added(name, folders, self.deps.manager)
+            self.tasks.start("Saving the server's folders", saving)
 
     def _on_save_secrets(self, values: dict[str, str]) -> None:
         self.tasks.start(
