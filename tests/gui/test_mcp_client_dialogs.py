@@ -52,6 +52,8 @@ def chat(make_studio, loop, server):
         data.pop("mcp_servers", None)
         if data.get("name") == "Ada":
             data["mcp_servers"] = ["asker"]
+            # Her own model, not the workspace default ("m"): sampling must use hers.
+            data["model"] = {"provider": "openai-compatible", "model": "ada", "endpoint": "local"}
         path.write_text(json.dumps(data, indent=2))
     loop.run_until_complete(studio.start())
     studio.window.show_page("chat")
@@ -189,14 +191,20 @@ def test_sampling_during_a_chat_is_approved_first_and_always_allow_is_remembered
         dialog = await _dialog_shown(SamplingDialog)
         assert "asker" in dialog.windowTitle()
         intro = dialog.findChild(QLabel, "samplingIntro").text()
-        assert "m (openai-compatible at local)" in intro
+        assert "ada (openai-compatible at local)" in intro  # the chat's model
         assert dialog.system.toPlainText() == "You sum things up in one line."
         assert dialog.messages.toPlainText() == "User: Sum up cats"
         posts = [r for r in server.requests if r.method == "POST"]
         assert len(posts) == 1  # nothing went to the model before the approval
         _click(dialog.always)
         await _reply(page, "There you go.")
-        assert "model m said: Cats nap." in _tool_output(server)
+        assert "model ada said: Cats nap." in _tool_output(server)
+        sampled = [r for r in server.requests if r.method == "POST"][1].body
+        assert sampled["model"] == "ada"
+        assert sampled["messages"][0] == {
+            "role": "system",
+            "content": "You sum things up in one line.",
+        }
         saved = json.loads(studio.session.settings.path.read_text())
         assert saved["mcp"]["sampling_always_allow"] == ["asker"]
 
@@ -208,7 +216,7 @@ def test_sampling_during_a_chat_is_approved_first_and_always_allow_is_remembered
         await _approve_tool(page)
         await _reply(page, "Done.")
         assert _dialog(SamplingDialog) is None
-        assert "model m said: Dogs fetch." in _tool_output(server)
+        assert "model ada said: Dogs fetch." in _tool_output(server)
 
     _scenario(loop, page, studio, body)
 
