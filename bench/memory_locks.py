@@ -53,10 +53,10 @@ class TimedStore(SqliteMemoryStore):
         self.holds: list[float] = []
         self.row_by_row = row_by_row
 
-    def _write(self, conn, body):
+    def _write(self, conn, body, follow=None):
         began = time.perf_counter()
         try:
-            return super()._write(conn, body)
+            return super()._write(conn, body, follow)
         finally:
             self.holds.append(time.perf_counter() - began)
 
@@ -81,8 +81,7 @@ class TimedStore(SqliteMemoryStore):
                 (space.embedder_id, space.dimension),
             )
 
-        self._write(conn, body)
-        self._indexes.clear()
+        self._write(conn, body)  # drops the search side's bit indexes (the default edit)
 
 
 class ChatWriter(threading.Thread):
