@@ -405,7 +405,7 @@ def test_server_everything_elicits_samples_and_lists_roots(tmp_path):
             names = {tool.name for tool in status.tools}
             # It offers these only to a client that declares the capabilities.
             assert {"trigger-elicitation-request", "trigger-sampling-request"} <= names
-            assert "get-roots-list" in names
+            assert {"get-roots-list", "trigger-url-elicitation"} <= names
             elicited = await call(manager, "e", "trigger-elicitation-request")
             assert "accept" in elicited
             [request] = asker.elicited
@@ -415,5 +415,14 @@ def test_server_everything_elicits_samples_and_lists_roots(tmp_path):
             assert asker.sampling[0].messages[0].text.endswith("hello")
             roots = await call(manager, "e", "get-roots-list")
             assert tmp_path.as_uri() in roots
+            # URL mode: the address goes to the window's asker, which opens it if the user says so.
+            opened = await call(
+                manager, "e", "trigger-url-elicitation", url="https://example.com/sign"
+            )
+            assert "completed the URL elicitation" in opened
+            assert (asker.elicited[-1].mode, asker.elicited[-1].url) == (
+                "url",
+                "https://example.com/sign",
+            )
 
     asyncio.run(scenario())
