@@ -39,16 +39,27 @@ class BitIndex:
     """Codes and row ids of one group of memories (the store keeps one per character).
 
     Appends are buffered and deletions remembered; both are folded in before the next search,
-    so a burst of small writes costs no full copies.
+    so a burst of small writes costs no full copies. Appends are folded into arrays with room
+    to spare (a quarter more when they fill): copying a million codes for each import
+    transaction's 500 took a recall during an import ≈20–40 ms.
     """
 
     def __init__(self, words: int) -> None:
         self.words = words
-        self._rows = np.empty(0, dtype=np.int64)
-        self._codes = np.empty((words, 0), dtype=np.uint64)  # word-major
+        self._n = 0
+        self._row_buf = np.empty(0, dtype=np.int64)
+        self._code_buf = np.empty((words, 0), dtype=np.uint64)  # word-major
         self._pending_rows: list[np.ndarray] = []
         self._pending_codes: list[np.ndarray] = []
         self._removed: set[int] = set()
+
+    @property
+    def _rows(self) -> np.ndarray:
+        return self._row_buf[: self._n]
+
+    @property
+    def _codes(self) -> np.ndarray:
+        return self._code_buf[:, : self._n]
 
     def __len__(self) -> int:
         self._settle()
@@ -69,8 +80,9 @@ class BitIndex:
         codes = np.asarray(codes, dtype=np.uint64)
         if codes.shape != (self.words, rows.size):
             raise ValueError(f"codes of shape {codes.shape} for {rows.size} rows")
-        self._rows = np.asarray(rows, dtype=np.int64)
-        self._codes = np.ascontiguousarray(codes)
+        self._row_buf = np.asarray(rows, dtype=np.int64)
+        self._code_buf = np.ascontiguousarray(codes)
+        self._n = rows.size
         self._pending_rows.clear()
         self._pending_codes.clear()
         self._removed.clear()
@@ -85,15 +97,28 @@ class BitIndex:
 
     def _settle(self) -> None:
         if self._pending_rows:
-            rows = np.concatenate([self._rows, *self._pending_rows])
-            codes = np.concatenate([self._codes, *(c.T for c in self._pending_codes)], axis=1)
-            self._rows, self._codes = rows, np.ascontiguousarray(codes)
+            added = sum(r.size for r in self._pending_rows)
+            needed = self._n + added
+            if needed > self._row_buf.size:
+                capacity = max(needed, self._row_buf.size + self._row_buf.size // 4 + 1024)
+                row_buf = np.empty(capacity, dtype=np.int64)
+                code_buf = np.empty((self.words, capacity), dtype=np.uint64)
+                row_buf[: self._n] = self._rows
+                code_buf[:, : self._n] = self._codes
+                self._row_buf, self._code_buf = row_buf, code_buf
+            at = self._n
+            for rows, codes in zip(self._pending_rows, self._pending_codes, strict=True):
+                self._row_buf[at : at + rows.size] = rows
+                self._code_buf[:, at : at + rows.size] = codes.T
+                at += rows.size
+            self._n = needed
             self._pending_rows.clear()
             self._pending_codes.clear()
         if self._removed:
             keep = ~np.isin(self._rows, np.fromiter(self._removed, dtype=np.int64))
-            self._rows = self._rows[keep]
-            self._codes = np.ascontiguousarray(self._codes[:, keep])
+            self._row_buf = self._rows[keep]
+            self._code_buf = np.ascontiguousarray(self._codes[:, keep])
+            self._n = self._row_buf.size
             self._removed.clear()
 
     def nearest(self, query_code: np.ndarray, count: int) -> np.ndarray:
