@@ -5,8 +5,7 @@ Why its own connection (``db.connect``) rather than ``Database.run``: memory wor
 pieces — importing 100k memories, loading a character's vector index, a re-embedding switch —
 and on the shared database thread each would queue chat's small writes behind it. WAL lets this
 connection and the studio's one read and write side by side (SQLite still takes one writer at a
-time; the busy timeout covers that). The connection also owns an in-memory index that must
-follow exactly what that connection has committed.
+time; the busy timeout covers that).
 
 It runs on the same mechanism as `Database`, a `ThreadedConnection` (one worker thread that owns
 the connection), but is not a second `Database`: opening differs (no damaged file is replaced
@@ -20,8 +19,8 @@ memories (the CLI) shows as a generation with no edit filed, and the indexes are
 on next use, while chat saving a message leaves them as they are.
 
 This module is the store's face and its writes; the rest sits beside it: rows and filters
-(`sqlite_rows`), search and the bit indexes (`sqlite_search`), re-embedding
-(`sqlite_reembed`).
+(`sqlite_rows`), search and the bit indexes (`sqlite_search`), the search thread
+(`sqlite_follow`), the kept bit-index chunks (`sqlite_bits`), re-embedding (`sqlite_reembed`).
 """
 
 from __future__ import annotations
