@@ -127,3 +127,41 @@ def test_a_sign_in_the_browser_never_finishes_can_be_cancelled(mcp, loop, keyrin
     port = urlsplit(record["client"]["redirect_uris"][0]).port
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", port))
+
+
+def test_without_a_browser_the_whole_address_can_be_copied(mcp, loop, keyring_backend, qapp):
+    studio, page = mcp
+    _select(page, loop, studio, "remote")
+    bar = page.sign_in
+    opened: list[str] = []
+
+    def no_browser(url: str) -> bool:
+        opened.append(url)
+        return False
+
+    bar.open_url = no_browser
+    bar.sign_in_button.click()
+    wait_until(loop, lambda: bool(opened))
+
+    assert bar.status.text() == "No browser could be opened: copy this address into one"
+    assert bar.address.isVisible() and bar.address.isReadOnly()
+    assert bar.address.text() == opened[0]  # whole, not cut short
+    bar.copy_button.click()
+    assert qapp.clipboard().text() == opened[0]
+    bar.cancel_button.click()
+    loop.run_until_complete(studio.tasks.wait_idle())
+    assert not bar.address.isVisible()
+
+
+def test_the_address_can_be_copied_while_the_browser_is_open(mcp, loop, keyring_backend):
+    studio, page = mcp
+    _select(page, loop, studio, "remote")
+    bar = page.sign_in
+    opened: list[str] = []
+    bar.open_url = opened.append
+    bar.sign_in_button.click()
+    wait_until(loop, lambda: bool(opened))
+    assert bar.status.text() == "Finish signing in in your browser…"
+    assert bar.copy_button.isVisible() and bar.address.text() == opened[0]
+    bar.cancel_button.click()
+    loop.run_until_complete(studio.tasks.wait_idle())

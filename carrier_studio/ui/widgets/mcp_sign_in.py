@@ -9,12 +9,20 @@ tokens). The flow and the keyring are `services.mcp.oauth`; this widget only ask
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QUrl
-from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtGui import QDesktopServices, QGuiApplication
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from carrier_studio.core import messages
 
@@ -24,10 +32,9 @@ if TYPE_CHECKING:
     from carrier_studio.ui.tasks import TaskOwner
 
 
-def open_in_browser(url: str) -> None:
-    """The system browser (the default way a sign-in opens)."""
-    if not QDesktopServices.openUrl(QUrl(url)):
-        messages.warning(f"No browser could be opened. Open this address to sign in: {url}")
+def open_in_browser(url: str) -> bool:
+    """The system browser (the default way a sign-in opens); False when none could be opened."""
+    return QDesktopServices.openUrl(QUrl(url))
 
 
 class McpSignIn(QWidget):
@@ -52,10 +59,14 @@ class McpSignIn(QWidget):
         self.oauth = oauth
         self.tasks = tasks
         self.restart = restart
-        self.open_url: Callable[[str], Awaitable[None] | None] = open_in_browser
+        #: Opens the address; returning False says no browser could be opened.
+        self.open_url: Callable[[str], Awaitable[Any] | Any] = open_in_browser
         self.config: ServerConfig | None = None
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 4, 0)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        column.addLayout(row)
         self.status = QLabel()
         self.status.setObjectName("signInStatus")
         self.status.setProperty("muted", True)
@@ -73,10 +84,27 @@ class McpSignIn(QWidget):
         self.cancel_button.clicked.connect(self._on_cancel_clicked)
         self.cancel_button.hide()
         self._task: asyncio.Task[Any] | None = None
-        row.addWidget(self.status)
+        row.addWidget(self.status, 1)
         row.addWidget(self.sign_in_button)
         row.addWidget(self.sign_out_button)
         row.addWidget(self.cancel_button)
+        # The whole sign-in address while waiting: without a browser (or in another one) the
+        # user copies it; a status-bar message was cut short and gone after ten seconds.
+        self.address_row = QWidget()
+        address = QHBoxLayout(self.address_row)
+        address.setContentsMargins(0, 0, 0, 0)
+        self.address_label = QLabel("Sign-in address:")
+        self.address = QLineEdit()
+        self.address.setObjectName("signInAddress")
+        self.address.setReadOnly(True)
+        self.copy_button = QPushButton("Copy sign-in address")
+        self.copy_button.setObjectName("copySignInAddress")
+        self.copy_button.clicked.connect(self._on_copy_clicked)
+        address.addWidget(self.address_label)
+        address.addWidget(self.address, 1)
+        address.addWidget(self.copy_button)
+        column.addWidget(self.address_row)
+        self.address_row.hide()
         self.hide()
 
     def show_server(self, config: ServerConfig | None) -> None:
@@ -118,16 +146,34 @@ class McpSignIn(QWidget):
         )
         self.cancel_button.setVisible(self._task is not None)
 
+    def _on_copy_clicked(self) -> None:
+        QGuiApplication.clipboard().setText(self.address.text())
+        messages.info("Copied the sign-in address")
+
+    async def _open(self, url: str) -> None:
+        """Show the address to copy, then open it in the browser."""
+        self.address.setText(url)
+        self.address.setCursorPosition(0)
+        self.address_row.show()
+        opened = self.open_url(url)
+        if inspect.isawaitable(opened):
+            opened = await opened
+        if opened is False:
+            self.status.setText("No browser could be opened: copy this address into one")
+            self.address.setFocus()
+            self.address.selectAll()
+
     def _on_cancel_clicked(self) -> None:
         if self._task is not None:
             self._task.cancel()
 
     async def _sign_in(self, config: ServerConfig) -> None:
         try:
-            await self.oauth.sign_in(config, self.open_url)
+            await self.oauth.sign_in(config, self._open)
         finally:
             self._task = None
             self.cancel_button.hide()
+            self.address_row.hide()
             await self._read(config)
         messages.info(f"Signed in to {config.name}; starting it")
         await self.restart(config.name)
