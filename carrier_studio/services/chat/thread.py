@@ -118,12 +118,17 @@ class ChatThread:
         self.model_override: ModelChoice | None = None
         self.pending: list[ApprovalRequested] = []
         self._agent: Any = None
+        #: The agent the session's runs start with: the one this turn got from
+        #: `_ensure_agent`, so an agent dropped while the turn sets up (a model switch during
+        #: its memory recall) is not the None it runs on.
+        self._run_agent: Any = None
         #: HTTP clients of the current agents' models, closed when they are replaced.
         self._clients: list[Any] = []
         self._rebuild_agent = False
         self._user_write: asyncio.Future[int] | None = None
         self._building: asyncio.Future[None] | None = None
         self._turn = asyncio.Lock()
+        self._closed = False
         #: The MCP server objects the agent's tools call, to notice a server restarted.
         self._mcp_servers: dict[str, int] = {}
         self._mcp_waiting = False
@@ -151,7 +156,7 @@ class ChatThread:
         from carrier_studio.core.runtime.session import ChatSession
 
         self.session = ChatSession(
-            lambda: self._agent,
+            lambda: self._run_agent,
             classify_error,
             history=conversation.history,
             run_config=self._run_config,  # built per run: the tracing setting may change
@@ -201,17 +206,23 @@ class ChatThread:
     def set_model(self, choice: ModelChoice | None) -> None:
         """Use another model for this conversation (the character file is not changed)."""
         self.model_override = choice
+        self._drop_agent()
+        self.prepare()  # build the new agent now, not when the next message is sent
+
+    def _drop_agent(self) -> None:
+        """Build the agent again before the next turn. The build under way (or finished, from
+        `prepare`) is of the old agent: it goes too, so no turn awaits it and finds None."""
         self._agent = None
         if self._building is not None:
-            self._building.cancel()
+            self._building.cancel()  # a no-op on a finished build
             self._building = None
-        self.prepare()  # build the new agent now, not when the next message is sent
 
     async def close(self) -> None:
         """Let go of the thread; the last holder closes its model clients (everything is
         already saved)."""
         if not self._deps.release(self):
             return
+        self._closed = True  # a turn awaiting the build cancelled below does not build again
         self.session.cancel()
         if self._building is not None:
             self._building.cancel()
@@ -231,24 +242,27 @@ class ChatThread:
             # A failure here is reported when the user sends, not as an orphan exception.
             self._building.add_done_callback(lambda f: f.cancelled() or f.exception())
 
-    async def _ensure_agent(self) -> None:
+    async def _ensure_agent(self) -> Any:
+        """The current agent, built (or its build awaited) if there is none. A build replaced
+        while awaited (`_drop_agent`: a model switch, a remembered policy) is not this turn's
+        failure: the turn waits for the new one."""
         if self._agent is not None and await self._mcp_changed():
             # A server restarted (its tools must call the new connection) or changed its tools.
-            self._agent = None
-            if self._building is not None and self._building.done():
-                # The finished build of the old agent (from `prepare`, never awaited here):
-                # awaiting it again would leave no agent at all.
-                self._building = None
-        if self._agent is not None:
-            return
-        if self._building is None:
-            self._building = asyncio.ensure_future(self._build_agent())
-        building = self._building
-        try:
-            await building
-        finally:
-            if self._building is building:
-                self._building = None
+            self._drop_agent()
+        while self._agent is None:
+            if self._building is None:
+                self._building = asyncio.ensure_future(self._build_agent())
+            building = self._building
+            try:
+                # Shielded: a cancelled turn leaves the build for the next one.
+                await asyncio.shield(building)
+            except asyncio.CancelledError:
+                if self._closed or building is self._building or not building.cancelled():
+                    raise  # the turn itself was cancelled, or the thread closed
+            finally:
+                if self._building is building and building.done():
+                    self._building = None
+        return self._agent
 
     async def _build_agent(self) -> None:
         old, self._clients = self._clients, []
@@ -343,7 +357,7 @@ class ChatThread:
 
     async def restore_pending(self) -> None:
         try:
-            await self._ensure_agent()
+            self._run_agent = await self._ensure_agent()
         except CarrierError:
             # No key or endpoint yet: keep the paused run for when there is one.
             self.pending = []
@@ -526,7 +540,7 @@ class ChatThread:
         the page may share it); a setup failure is a RunError like any other."""
         async with self._turn:
             try:
-                await self._ensure_agent()
+                self._run_agent = await self._ensure_agent()
                 if self.unavailable != self._told_unavailable:
                     self._told_unavailable = dict(self.unavailable)
                     if self.unavailable:
@@ -585,7 +599,8 @@ class ChatThread:
                 status, error_text = "failed", event.message
             elif isinstance(event, Done):
                 if self._rebuild_agent and not event.pending_approvals:
-                    self._rebuild_agent, self._agent = False, None
+                    self._rebuild_agent = False
+                    self._drop_agent()
                 if event.cancelled:
                     status = "cancelled"
                 elif event.pending_approvals:
