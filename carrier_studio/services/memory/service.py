@@ -188,6 +188,8 @@ class MemoryService:
         self.import_chunk = import_chunk
         # Held while embedding and writing, so a re-embedding switch sees no half-done write.
         self._writing = asyncio.Lock()
+        # Chat turns being remembered: a recall waits for them (`recall`).
+        self._remembering: set[asyncio.Future[None]] = set()
         self._staging: tuple[_Staging, Embedder] | None = None
         #: The workspace's job-lock folder: a re-embedding or a move runs in one process at a
         #: time (`job_lock`); None (tests, a store with no workspace) takes no lock.
@@ -222,13 +224,19 @@ class MemoryService:
         records = [self._redacted(r) for r in records]
         if not records:
             return
-        async with self._writing:
-            for start in range(0, len(records), self.batch):
-                chunk = records[start : start + self.batch]
-                vectors = await self._embed([r.content for r in chunk])
-                await self._stage_too(chunk)
-                items = [StoredMemory(r, v) for r, v in zip(chunk, vectors, strict=True)]
-                await self.store.add(items, self.space)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._remembering.add(done)
+        try:
+            async with self._writing:
+                for start in range(0, len(records), self.batch):
+                    chunk = records[start : start + self.batch]
+                    vectors = await self._embed([r.content for r in chunk])
+                    await self._stage_too(chunk)
+                    items = [StoredMemory(r, v) for r, v in zip(chunk, vectors, strict=True)]
+                    await self.store.add(items, self.space)
+        finally:
+            self._remembering.discard(done)
+            done.set_result(None)
 
     def _redacted(self, record: MemoryRecord) -> MemoryRecord:
         content = self.redactor.redact(record.content)
@@ -248,6 +256,11 @@ class MemoryService:
         came from that room — the turn's own conversation is in the model's input already."""
         if not text.strip() or limit <= 0:
             return []
+        if self._remembering:
+            # Read your writes: the local store searches on a thread of its own, beside its
+            # writes, so a turn remembered before this recall is waited for here (an embedding
+            # and a short write; an import's chunks are not waited for).
+            await asyncio.gather(*self._remembering)
         vector = await self._query_vector(text)
         mode = "hybrid" if vector is not None else "keyword"
         not_from = None if room is None else (client, room)

@@ -167,3 +167,31 @@ def test_a_failed_commit_or_a_gap_makes_the_search_side_reload():
     assert changes.take(11, 12) is None  # generation 12 was not this store's
     changes.file(13, first)
     assert changes.take(-1, 13) is None  # nothing held yet
+
+
+def test_a_recall_sees_a_turn_remembered_just_before_it(tmp_path):
+    from carrier_studio.services.memory.embedders import LocalEmbedder
+    from carrier_studio.services.memory.service import MemoryService
+
+    async def scenario():
+        store = await SqliteMemoryStore.open(tmp_path / "studio.db")
+        service = MemoryService(store, LocalEmbedder())
+        try:
+            seen = []
+            for n in range(5):
+                record = MemoryRecord(
+                    id=f"turn{n}", character="Ada",
+                    content=f"Ada's sister number {n} keeps bees on a rooftop in Lisbon",
+                    provenance=Provenance(client="chat", room="other"),
+                )  # fmt: skip
+                # As ChatService.remember_later: the write runs in the background.
+                writing = asyncio.ensure_future(service.remember([record]))
+                await asyncio.sleep(0)  # the write has started
+                hits = await service.recall("Ada", "who keeps bees in Lisbon?", room="this")
+                seen.append(f"turn{n}" in [h.record.id for h in hits])
+                await writing
+            assert seen == [True] * 5
+        finally:
+            await service.close()
+
+    asyncio.run(scenario())
