@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QApplication, QCheckBox, QComboBox, QLabel, QLineE
 
 from carrier_studio.core.mcp.requests import ElicitationRequest, SamplingRequest
 from carrier_studio.core.settings import CompatEndpoint, ModelChoice
-from carrier_studio.ui.widgets.chat_items import ApprovalCard, MessageBubble
+from carrier_studio.ui.widgets.chat_items import ApprovalCard, MessageBubble, ToolCard
 from carrier_studio.ui.widgets.mcp_elicitation import ElicitationDialog
 from carrier_studio.ui.widgets.mcp_sampling import SamplingDialog
 from tests.fakes import running_server, text, tool_call
@@ -171,6 +171,9 @@ def test_an_elicitation_during_a_chat_is_a_form_with_defaults(chat, loop, server
         _click(dialog.submit)
         await _reply(page, "Nice to meet you, Ann.")
         assert "Ann, 41, subscribe=True, colour=green" in _tool_output(server)
+        # The tool card shows the server's text, not the SDK's content part as a dict.
+        card = [w for w in page.transcript.items() if isinstance(w, ToolCard)][-1]
+        assert card.result_view.toPlainText() == "Ann, 41, subscribe=True, colour=green"
 
     _scenario(loop, page, studio, body)
 
@@ -192,6 +195,8 @@ def test_sampling_during_a_chat_is_approved_first_and_always_allow_is_remembered
         assert "asker" in dialog.windowTitle()
         intro = dialog.findChild(QLabel, "samplingIntro").text()
         assert "ada (openai-compatible at local)" in intro  # the chat's model
+        # The server is named above, not on the button: "Always allow everything" misread.
+        assert "<b>asker</b>" in intro and dialog.always.text() == "Always allow this server"
         assert dialog.system.toPlainText() == "You sum things up in one line."
         assert dialog.messages.toPlainText() == "User: Sum up cats"
         posts = [r for r in server.requests if r.method == "POST"]

@@ -31,6 +31,7 @@ from carrier_studio.core.runtime.events import (
     ToolCallStarted,
     UsageEvent,
 )
+from carrier_studio.core.runtime.tool_output import tool_output_text
 
 Item = dict[str, Any]
 ErrorClassifier = Callable[[BaseException], RunError]
@@ -225,5 +226,6 @@ class ChatSession:
             name, at = started.pop(call_id, ("tool", time.monotonic()))
             output = getattr(event.item, "output", "")
             waited = self._waited.pop(call_id, 0.0)
-            return ToolCallFinished(call_id, name, str(output), time.monotonic() - at, waited)
+            text = tool_output_text(output)  # an MCP tool's content parts, as text
+            return ToolCallFinished(call_id, name, text, time.monotonic() - at, waited)
         return None

@@ -55,6 +55,7 @@ from carrier_studio.core.runtime.events import (
     ToolCallStarted,
     UsageEvent,
 )
+from carrier_studio.core.runtime.tool_output import tool_output_text
 
 # -- the items -----------------------------------------------------------------------------------
 
@@ -222,7 +223,8 @@ def decode(kind: str, agent: str, content: str, meta: dict[str, Any]) -> Transcr
         return ToolCall(
             str(card.get("name", "")),
             str(card.get("arguments", "")),
-            str(card.get("result", "")),
+            # Rows stored before hold the repr of an MCP tool's content parts.
+            tool_output_text(str(card.get("result", ""))),
             agent,
             float(meta.get("duration_s") or 0.0),
             str(meta.get("call_id", "")),

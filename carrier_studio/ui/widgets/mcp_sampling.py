@@ -66,8 +66,13 @@ class SamplingDialog(QDialog):
         buttons = QDialogButtonBox()
         self.allow = QPushButton("Allow once")
         self.allow.setObjectName("samplingAllow")
-        self.always = QPushButton(f"Always allow {request.server}")
+        # The server is named in bold above: a name such as "everything" read as part of the
+        # sentence on the button ("Always allow everything").
+        self.always = QPushButton("Always allow this server")
         self.always.setObjectName("samplingAlways")
+        self.always.setToolTip(
+            f"Let {request.server} use your model from now on without asking (saved in settings)"
+        )
         self.deny = QPushButton("Deny")
         self.deny.setObjectName("samplingDeny")
         self.deny.setDefault(True)  # Enter does not send anything by accident
