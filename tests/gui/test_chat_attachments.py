@@ -11,6 +11,7 @@ import warnings
 from PIL import Image
 from PySide6.QtCore import QMimeData
 from PySide6.QtGui import QColor, QImage
+from PySide6.QtWidgets import QLabel
 
 from carrier_studio.ui.widgets.chat_items import MessageBubble
 from tests.fakes import text
@@ -43,7 +44,12 @@ def test_dropped_image_and_text_reach_the_model_and_survive_a_restart(
     notes.write_text("The lighthouse is painted red — 1874.\n", encoding="utf-8")
     drop(page.composer.viewport(), [png, notes])
     assert len(page.attachment_strip.thumbnails()) == 1
-    assert page.attachment_strip.chips() == ["📄 notes.txt"]
+    assert page.attachment_strip.chips() == ["notes.txt"]
+    # The file's mark is the app's icon (a symbol character drew as an empty box), the
+    # image's name is under it.
+    (mark,) = page.attachment_strip.findChildren(QLabel, "attachmentIcon")
+    assert not mark.pixmap().isNull()
+    assert page.attachment_strip.captions() == ["sketch.png"]
     assert page.composer.toPlainText() == "", "the files are attached, not pasted as text"
     assert page.attachment_problem.isHidden()
 
@@ -59,7 +65,7 @@ def test_dropped_image_and_text_reach_the_model_and_survive_a_restart(
     assert images == ["data:image/png;base64," + base64.b64encode(png.read_bytes()).decode()]
 
     user = _items(page, MessageBubble)[0]
-    assert len(user.attachments.thumbnails()) == 1 and user.attachments.chips() == ["📄 notes.txt"]
+    assert len(user.attachments.thumbnails()) == 1 and user.attachments.chips() == ["notes.txt"]
     assert page.attachment_strip.isHidden(), "the composer's attachments went with the message"
 
     page2, _ = _restarted_chat(studio, make_studio, loop)
@@ -67,7 +73,7 @@ def test_dropped_image_and_text_reach_the_model_and_survive_a_restart(
     assert user2.text == "What are these?"
     thumbs = user2.attachments.thumbnails()
     assert len(thumbs) == 1 and not thumbs[0].pixmap().isNull()
-    assert user2.attachments.chips() == ["📄 notes.txt"]
+    assert user2.attachments.chips() == ["notes.txt"]
 
     # The next turn's request still carries the image, byte for byte, from the stored history.
     server.script(text("Still red."))
@@ -122,4 +128,4 @@ def test_files_that_cannot_be_sent_are_refused_by_name_with_the_reason(chat, ser
     assert "long.txt is 200 KB; text files can be at most 200 KB" in problem
     assert "nul.txt is a binary file, not text or an image" in problem
     assert "bomb.png has too many pixels to open safely" in problem
-    assert page.attachment_strip.chips() == ["📄 ok.txt"], "the good file is kept"
+    assert page.attachment_strip.chips() == ["ok.txt"], "the good file is kept"

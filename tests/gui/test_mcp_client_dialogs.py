@@ -13,11 +13,20 @@ import sys
 import time
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QCheckBox, QComboBox, QLabel, QLineEdit
+from PySide6.QtWidgets import (
+    QApplication,
+    QCheckBox,
+    QComboBox,
+    QDialogButtonBox,
+    QLabel,
+    QLineEdit,
+    QScrollArea,
+)
 
+from carrier_studio.core.mcp.elicitation import form_fields
 from carrier_studio.core.mcp.requests import ElicitationRequest, SamplingRequest
 from carrier_studio.core.settings import CompatEndpoint, ModelChoice
 from carrier_studio.ui.widgets.chat_items import ApprovalCard, MessageBubble, ToolCard
@@ -282,3 +291,51 @@ def test_url_mode_opens_the_browser_only_when_asked(qapp, loop, monkeypatch):
     assert declined.action == "decline" and opened == []
     accepted = loop.run_until_complete(answer("submit"))
     assert accepted.action == "accept" and opened == ["https://example.com/pay?id=7"]
+
+
+def _whole_in_view(dialog) -> list[str]:
+    """The form fields not wholly visible in the dialog's scroll area."""
+    view = dialog.findChild(QScrollArea).viewport()
+    cut = []
+    for name, widget in dialog.widgets.items():
+        box = QRect(widget.mapTo(view, QPoint(0, 0)), widget.size())
+        if not view.rect().contains(box):
+            cut.append(name)
+    return cut
+
+
+def test_an_error_line_grows_the_form_instead_of_cutting_a_field(qapp, loop):
+    """Seen in the walkthrough: "Age must be a whole number" took its room from the form,
+    which became a scroll area with Colour cut in half."""
+    schema = {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string", "title": "Name"},
+            "age": {"type": "integer", "title": "Age", "default": 30},
+            "subscribe": {"type": "boolean", "title": "Subscribe", "default": True},
+            "colour": {"type": "string", "title": "Colour", "enum": ["red", "green", "blue"]},
+        },
+        "required": ["name"],
+    }
+    request = ElicitationRequest("asker", "Tell me about you", fields=form_fields(schema))
+
+    async def answer():
+        asking = asyncio.ensure_future(ElicitationDialog.ask(None, request))
+        dialog = await _dialog_shown(ElicitationDialog)
+        assert _whole_in_view(dialog) == []
+        before = dialog.height()
+        _type(dialog.widgets["age"], "old")
+        _click(dialog.submit)
+        assert dialog.error.text() == "Name is required\nAge must be a whole number"
+        assert dialog.height() > before
+        # Once the layout has settled (the scroll bars are updated a moment later).
+        buttons = dialog.findChild(QDialogButtonBox)
+        await until(lambda: 0 < dialog.error.geometry().bottom() < buttons.geometry().top())
+        await until(lambda: _whole_in_view(dialog) == [])
+        assert dialog.error.isVisible() and dialog.submit.isVisible()
+        room = dialog.screen().availableGeometry()
+        assert dialog.frameGeometry().height() <= room.height()
+        _click(dialog.cancel)
+        return await asking
+
+    assert loop.run_until_complete(answer()).action == "cancel"

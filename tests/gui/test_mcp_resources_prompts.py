@@ -111,6 +111,9 @@ def test_a_resource_is_attached_in_the_chat_and_reaches_the_model(
     click(loop, browser.attach_button)
     wait_until(loop, lambda: page.mcp.dialog is None)
     assert len(page.attachment_strip.thumbnails()) == 1
+    # Named after its URI: the last part under the thumbnail, the whole in its tooltip.
+    assert page.attachment_strip.captions() == ["logo.png"]
+    assert page.attachment_strip.thumbnails()[0].toolTip() == "notes://logo.png"
 
     click(loop, page.mcp.button)
     wait_until(loop, lambda: page.mcp.dialog is not None and page.mcp.dialog.isVisible())
@@ -119,7 +122,7 @@ def test_a_resource_is_attached_in_the_chat_and_reaches_the_model(
     _previewed(loop, browser, "readme")
     click(loop, browser.attach_button)
     wait_until(loop, lambda: page.mcp.dialog is None)
-    assert page.attachment_strip.chips() == ["📄 notes://readme"]
+    assert page.attachment_strip.chips() == ["notes://readme"]
 
     # A binary resource cannot go: the picker says why and stays open.
     click(loop, page.mcp.button)
@@ -232,7 +235,7 @@ def test_a_prompt_with_an_embedded_resource_from_server_everything(
     dialog.findChild(QLineEdit, "arg_resourceId").setText("2")
     click(loop, dialog.ok_button)
     wait_until(loop, lambda: page.attachment_strip.chips(), SERVER_START)
-    assert page.attachment_strip.chips() == ["📄 demo://resource/dynamic/text/2"]
+    assert page.attachment_strip.chips() == ["demo://resource/dynamic/text/2"]
     assert page.composer.toPlainText() and not page.composer.toPlainText().startswith("/")
 
     server.script(text("Read it."))

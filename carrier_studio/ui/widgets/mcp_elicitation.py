@@ -137,9 +137,25 @@ class ElicitationDialog(QDialog):
         if found:
             self.error.setText("\n".join(found.values()))
             self.error.show()
+            self._fit()
             self.widgets[next(iter(found))].setFocus()
             return
         self._finish("accept")
+
+    def _fit(self) -> None:
+        """Grow to hold the form and the error lines (up to the screen): they took their room
+        from the form otherwise, which scrolled with a field cut in half."""
+        wanted = min(self.sizeHint().height(), self.maximumHeight())
+        screen = self.screen().availableGeometry()
+        frame = self.frameGeometry().height() - self.height()
+        wanted = min(wanted, screen.height() - frame)
+        if wanted <= self.height():
+            return
+        self.resize(self.width(), wanted)
+        # Kept on the screen: it grows downwards from where it is.
+        bottom = self.frameGeometry().bottom()
+        if bottom > screen.bottom():
+            self.move(self.x(), max(screen.top(), self.y() - (bottom - screen.bottom())))
 
     def _finish(self, action: Action) -> None:
         self.action = action
