@@ -165,8 +165,8 @@ def test_prompts_are_slash_commands_with_a_form_for_their_arguments(
     assert popup.isVisible()
     shown = [commands.completer.completionModel().index(i, 0).data() for i in range(2)]
     assert shown == [
-        "/summarize  —  Ask for a summary of a topic · notes",
-        "/greet  —  Start with a greeting · notes",
+        "/summarize  ·  notes  —  Ask for a summary of a topic",
+        "/greet  ·  notes  —  Start with a greeting",
     ]
     QTest.keyClicks(page.composer, "su")
     assert commands.completer.completionCount() == 1
@@ -226,6 +226,16 @@ def test_a_prompt_with_an_embedded_resource_from_server_everything(
     commands = page.mcp.commands
     wait_until(loop, lambda: len(commands.prompts) >= 4, SERVER_START)
     page.composer.setFocus()
+    # Long descriptions are cut at the popup's edge; the server's name never is.
+    _in_loop(loop, lambda: QTest.keyClicks(page.composer, "/"))
+    popup = commands.completer.popup()
+    wait_until(loop, popup.isVisible)
+    room = popup.viewport().width()
+    for row in range(commands.completer.completionCount()):
+        line = commands.completer.completionModel().index(row, 0).data()
+        named = line[: line.index("everything") + len("everything")]
+        assert popup.fontMetrics().horizontalAdvance(named) < room, line
+    _in_loop(loop, page.composer.clear)
     _in_loop(loop, lambda: QTest.keyClicks(page.composer, "/resource"))
     wait_until(loop, lambda: commands.completer.completionCount() == 1, SERVER_START)
     _in_loop(loop, lambda: QTest.keyClick(commands.completer.popup(), Qt.Key.Key_Return))

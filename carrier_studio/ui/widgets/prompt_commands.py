@@ -1,7 +1,7 @@
 """MCP prompts as ``/commands`` in the chat's message box (#19 item 3).
 
 Typing ``/`` at the start of a message opens a completion list of the prompts the character's
-running servers offer (``/name — description · server``); choosing one asks for its arguments in
+running servers offer (``/name · server — description``); choosing one asks for its arguments in
 a small form (when it has any), gets the prompt from its server, and hands its text and any
 attachments to the Chat page, which puts them in the message box to send.
 """
@@ -173,11 +173,10 @@ class PromptCommands(QObject):
                 else (f"/{prompt.server}:{prompt.name}")
             )
             about = prompt.description or prompt.title
-            item = QStandardItem(
-                f"{command}  —  {about} · {prompt.server}"
-                if about
-                else (f"{command}  ·  {prompt.server}")
-            )
+            # The server before the description: a long description is cut at the popup's
+            # edge, and the server's name at its end went with it.
+            named = f"{command}  ·  {prompt.server}"
+            item = QStandardItem(f"{named}  —  {about}" if about else named)
             item.setData(command, COMMAND_ROLE)
             item.setData(prompt, PROMPT_ROLE)
             item.setToolTip(self._tooltip(prompt))
