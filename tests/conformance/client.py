@@ -44,6 +44,8 @@ from carrier_studio.core.mcp.requests import (  # noqa: E402
 from carrier_studio.services.mcp import oauth  # noqa: E402
 from carrier_studio.services.mcp.manager import McpManager  # noqa: E402
 
+#: The client metadata document the basic-cimd scenario accepts as a client ID.
+CIMD_URL = "https://conformance-test.local/client-metadata.json"
 #: The name the scenario's server gets in the catalogue.
 SERVER = "conformance"
 #: Every scenario of the stable suite serves streamable HTTP; the rest would say so here.
@@ -86,6 +88,10 @@ def write_catalogue(folder: Path, scenario: str, url: str, context: dict[str, An
     if scenario.startswith("auth/"):
         registered = {key: context[key] for key in ("client_id", "client_secret") if key in context}
         server["oauth"] = registered or True
+        if scenario == "auth/basic-cimd":
+            # The server offers Client ID Metadata Documents (SEP-991): the studio uses one when
+            # the entry names its URL, as a user whose client publishes a document would.
+            server["oauth"] = {"client_metadata_url": CIMD_URL}
     path = folder / "mcp_servers.json"
     path.write_text(json.dumps({"version": 1, "mcpServers": {SERVER: server}}, indent=2))
     return path

@@ -45,9 +45,7 @@ SCENARIOS: dict[str, str | None] = {
     "auth/metadata-var1": None,
     "auth/metadata-var2": None,
     "auth/metadata-var3": None,
-    # A warning, which fails the scenario: the server offers Client ID Metadata Documents and
-    # the studio registers dynamically instead (it has no HTTPS URL to publish a document at).
-    "auth/basic-cimd": "no URL-based client ID (CIMD): the studio registers dynamically",
+    "auth/basic-cimd": None,
     "auth/scope-from-www-authenticate": None,
     "auth/scope-from-scopes-supported": None,
     "auth/scope-omitted-when-undefined": None,
