@@ -291,6 +291,9 @@ class ChatPage(Page):
         self.scroll = QScrollArea()
         self.scroll.setObjectName("transcriptScroll")
         self.scroll.setWidgetResizable(True)
+        # Never sideways: every item gives way to the column's width (a long tool name once
+        # widened it, cut Approve to "Appr" and left the replies cut on the left).
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.scroll.setWidget(self.transcript)
         self.scroll.verticalScrollBar().rangeChanged.connect(self._on_scroll_range_changed)
         layout.addWidget(self.scroll, 1)

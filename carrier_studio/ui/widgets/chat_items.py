@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFontDatabase, QPalette, QTextCursor
+from PySide6.QtGui import QColor, QFontDatabase, QPalette, QResizeEvent, QTextCursor
 from PySide6.QtWidgets import (
     QApplication,
-    QCheckBox,
+    QBoxLayout,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from carrier_studio.ui.markdown import to_html
+from carrier_studio.ui.widgets import chat_elide
 from carrier_studio.ui.widgets.attachment_strip import AttachmentStrip
 from carrier_studio.ui.widgets.branch_switch import BranchSwitch
 from carrier_studio.ui.widgets.fitted_text import FittedText
@@ -369,27 +370,34 @@ class ApprovalCard(QFrame):
         self.tool = tool
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 8, 12, 8)
-        title = QLabel(f"<b>{agent}</b> wants to run <b>{tool}</b>")
-        layout.addWidget(title)
+        layout.addWidget(chat_elide.run_title(agent, tool))
         # All of it, however long: the user is deciding whether it may run.
         args = _CodeText()
         args.setPlainText(_pretty_json(arguments))
         layout.addWidget(args)
-        row = QHBoxLayout()
-        self.remember = QCheckBox(f"Remember for {tool}")
-        row.addWidget(self.remember)
-        row.addStretch(1)
+        #: Beside the buttons, or above them when a long tool name does not fit (`resizeEvent`).
+        self._row = QBoxLayout(QBoxLayout.Direction.LeftToRight)
+        self.remember = chat_elide.ElidedCheckBox(f"Remember for {tool}")
+        self._row.addWidget(self.remember, 1)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
         self.reject_button = QPushButton("Reject")
         self.reject_button.clicked.connect(lambda: self._decide(False))
         self.approve_button = QPushButton("Approve")
         self.approve_button.setProperty("primary", True)
         self.approve_button.clicked.connect(lambda: self._decide(True))
-        row.addWidget(self.reject_button)
-        row.addWidget(self.approve_button)
-        layout.addLayout(row)
+        buttons.addWidget(self.reject_button)
+        buttons.addWidget(self.approve_button)
+        self._row.addLayout(buttons)
+        layout.addLayout(self._row)
         self.verdict = QLabel()
         self.verdict.hide()
         layout.addWidget(self.verdict)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        inner = self.layout().contentsMargins()
+        chat_elide.fit_beside(self._row, self.contentsRect().width() - inner.left() - inner.right())
 
     def _decide(self, approved: bool) -> None:
         for widget in (self.approve_button, self.reject_button, self.remember):
