@@ -405,3 +405,44 @@ def test_a_servers_secrets_are_set_on_its_own_entry(make_studio, loop, tmp_path,
     assert box.note.text() == "" and box.fields["GITHUB_PERSONAL_ACCESS_TOKEN"].edit.text() == ""
     assert box.fields["GITHUB_PERSONAL_ACCESS_TOKEN"].source == "keyring"
     assert "ghp_" not in (workspace / "mcp_servers.json").read_text()
+
+
+def test_another_tool_or_server_clears_the_last_result(mcp, loop):
+    studio, page, _path = mcp
+    _start_calc(page, studio, loop)
+    assert page.heading.text() == "calc"  # names the server the tabs are about
+    page.tool_list.setCurrentRow(1)
+    page.form._fields["text"][1].setText("hi")
+    page.call_button.click()
+    _run(loop, studio.tasks.wait_idle())
+    assert page.result.toPlainText().startswith("HI!")
+    page.tool_list.setCurrentRow(0)
+    assert page.result.toPlainText() == ""
+    page.tool_list.setCurrentRow(1)
+    page.form._fields["text"][1].setText("hi")
+    page.call_button.click()
+    _run(loop, studio.tasks.wait_idle())
+    assert page.result.toPlainText().startswith("HI!")
+    _select(page, "broken")
+    assert page.heading.text() == "broken"
+    _select(page, "calc")
+    assert page.result.toPlainText() == ""
+
+
+def test_a_tools_fields_keep_their_height_at_1024x700(mcp, loop, qapp):
+    """Four fields and a long description at 1024x700 were squashed to 8 px strips: the
+    form scrolls instead."""
+    studio, page, _path = mcp
+    studio.window.resize(1008, 660)
+    studio.window.show()
+    _start_calc(page, studio, loop)
+    names = ["message", "url", "elicitationId", "note", "extra", "more"]
+    schema = {"type": "object", "properties": {n: {"type": "string"} for n in names}}
+    page.tool_description.setText("<b>many</b> — " + "A long description. " * 20)
+    page.form.set_schema(schema)
+    for _ in range(3):  # the new rows' layout requests travel up one widget per pass
+        qapp.processEvents()
+    for name in names:
+        field = page.form._fields[name][1]
+        assert field.height() >= field.minimumSizeHint().height(), (name, field.height())
+    assert page.result.height() >= 80

@@ -57,3 +57,16 @@ def test_added_folders_are_saved_and_reach_the_running_server(mcp, loop, tmp_pat
         assert studio.session.settings.settings.mcp.roots == {}
 
     loop.run_until_complete(scenario())
+
+
+def test_the_servers_json_gets_the_configuration_tabs_height(mcp, loop, qapp):
+    """At 1024x700 the folders box took most of the tab and the JSON four lines."""
+    studio, page, _workspace = mcp
+    studio.window.resize(1008, 660)
+    studio.window.show()
+    page.table.selectRow(page.model.row_of("asker"))
+    page.details.setCurrentIndex(page.details.indexOf(page.config_view.parentWidget()))
+    for _ in range(3):
+        qapp.processEvents()
+    lines = page.config_view.height() // page.config_view.fontMetrics().lineSpacing()
+    assert lines >= 7, (lines, page.server_folders.height())

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QTableView,
     QTabWidget,
@@ -145,6 +146,11 @@ class McpPage(Page):
         )
         self.tool_button.setEnabled(deps.draft_tool is not None and deps.save_tool is not None)
         self.tool_button.clicked.connect(self.open_tool_maker)
+        # Wide enough for "Restart" whatever it says now: turning "Start" into "Restart" must not
+        # squeeze the row (it cut "Make a tool…" to "ake a tool..").
+        self.restart_button.setMinimumWidth(
+            max(QPushButton(text).sizeHint().width() for text in ("Start", "Restart"))
+        )
         for button in (
             self.add_button,
             self.edit_button,
@@ -153,7 +159,6 @@ class McpPage(Page):
             self.tool_button,
         ):
             toolbar.addWidget(button)
-        toolbar.addSpacing(16)
         for button in (self.restart_button, self.stop_button):
             toolbar.addWidget(button)
         toolbar.addStretch(1)
@@ -192,6 +197,8 @@ class McpPage(Page):
             deps.manager.on_progress(self._on_progress),
         ]
         self._calling: str | None = None
+        #: The server and tool the result box speaks of; another one selected clears it.
+        self._result_for: tuple[str | None, str | None] = (None, None)
         self.refresh()
 
     # -- building ---------------------------------------------------------------------------
@@ -224,12 +231,29 @@ class McpPage(Page):
             self._snapping = False
 
     def _build_details(self) -> QWidget:
+        pane = QWidget()
+        column = QVBoxLayout(pane)
+        column.setContentsMargins(0, 4, 0, 0)
+        # Which server the tabs below are about (the table may have scrolled it away).
+        self.heading = QLabel()
+        self.heading.setObjectName("mcpServerHeading")
+        self.heading.setTextFormat(Qt.TextFormat.PlainText)
+        font = self.heading.font()
+        font.setBold(True)
+        self.heading.setFont(font)
+        column.addWidget(self.heading)
         self.details = QTabWidget()
-        # Beside the tabs, so a server that asks for a sign-in says so whichever tab is open.
+        # Above the tabs, so a server that asks for a sign-in says so whichever tab is open,
+        # and its buttons never squeeze the tab bar.
         self.sign_in: McpSignIn | None = None
         if self.deps.oauth is not None:
             self.sign_in = McpSignIn(self.deps.oauth, self.tasks, self.deps.manager.restart)
-            self.details.setCornerWidget(self.sign_in)
+            column.addWidget(self.sign_in)
+        column.addWidget(self.details, 1)
+        self._build_tabs()
+        return pane
+
+    def _build_tabs(self) -> None:
         tools = QWidget()
         row = QHBoxLayout(tools)
         self.tool_list = QListWidget()
@@ -242,9 +266,18 @@ class McpPage(Page):
         self.no_tools.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.no_tools.setProperty("muted", True)
         row.addWidget(self.no_tools, 1)
-        self.tool_pane = QWidget()
-        right = QVBoxLayout(self.tool_pane)
-        right.setContentsMargins(0, 0, 0, 0)
+        # The form scrolls when the window is short, rather than squashing its fields to a few
+        # pixels (a four-field tool at 1024x700 was one unreadable strip).
+        self.tool_pane = QScrollArea()
+        self.tool_pane.setObjectName("toolPane")
+        self.tool_pane.setWidgetResizable(True)
+        self.tool_pane.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.tool_pane.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        inside = QWidget()
+        inside.setObjectName("toolPaneInside")
+        self.tool_pane.setWidget(inside)
+        right = QVBoxLayout(inside)
+        right.setContentsMargins(0, 0, 4, 0)
         self.tool_description = QLabel()
         self.tool_description.setWordWrap(True)
         right.addWidget(self.tool_description)
@@ -275,6 +308,7 @@ class McpPage(Page):
         self.result = QPlainTextEdit()
         self.result.setObjectName("toolResult")
         self.result.setReadOnly(True)
+        self.result.setMinimumHeight(80)
         right.addWidget(self.result, 1)
         row.addWidget(self.tool_pane, 1)
         self.details.addTab(tools, "Tools")
@@ -288,7 +322,6 @@ class McpPage(Page):
         self.details.addTab(self.log_view, "Log")
         config = QWidget()
         config_column = QVBoxLayout(config)
-        config_column.setContentsMargins(0, 0, 0, 0)
         # What cannot work on this machine as written (Windows paths, placeholders, missing
         # programs): the server may still check out, so nothing else would say it.
         self.lint_label = QLabel()
@@ -309,7 +342,6 @@ class McpPage(Page):
         self.config_view.setReadOnly(True)
         config_column.addWidget(self.config_view, 1)
         self.details.addTab(config, "Configuration")
-        return self.details
 
     # -- data -------------------------------------------------------------------------------
 
@@ -341,8 +373,11 @@ class McpPage(Page):
         status = self.deps.manager.status(name) if name else None
         for button in (self.edit_button, self.remove_button, self.restart_button, self.stop_button):
             button.setEnabled(status is not None)
+        self.heading.setText(name or "")
         if status is None:
             return
+        # The selected row stays in view (the table may be a few rows tall).
+        self.table.scrollTo(self.table.currentIndex())
         self.stop_button.setEnabled(status.state in (ServerState.RUNNING, ServerState.STARTING))
         self.restart_button.setText(
             "Start" if status.state in (ServerState.STOPPED, ServerState.FAILED) else "Restart"
@@ -435,6 +470,10 @@ class McpPage(Page):
             and self.deps.manager.status(self.selected() or "").state is ServerState.RUNNING
         )
         self.call_button.setEnabled(tool is not None and running)
+        showing = (self.selected(), tool.name if tool else None)
+        if showing != self._result_for:  # another tool's result would mislead
+            self._result_for = showing
+            self.result.clear()
         self.tool_pane.setVisible(tool is not None)
         self.no_tools.setVisible(tool is None)
         if tool is None:
@@ -625,6 +664,8 @@ class McpPage(Page):
             result = await self.deps.manager.call_tool(server, tool, arguments)
         finally:
             self._calling = None
+        if (server, tool) != self._result_for:  # the user has moved on to another tool
+            return
         prefix = "The tool reported an error:\n" if result.is_error else ""
         extra = (
             f"\n\nStructured:\n{json.dumps(result.structured, indent=2)}"

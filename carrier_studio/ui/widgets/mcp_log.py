@@ -58,8 +58,7 @@ class ServerLogView(QWidget):
         self._colors = colors
         self._lines: list[str] = []
         self._error = ""
-        column = QVBoxLayout(self)
-        column.setContentsMargins(0, 0, 0, 0)
+        column = QVBoxLayout(self)  # the tab's usual margins, like the Tools tab's
         row = QHBoxLayout()
         row.addWidget(QLabel("Show:"))
         self.filter = QComboBox()

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -28,23 +29,30 @@ class ServerFolders(QGroupBox):
         super().__init__("Folders this server may see (MCP roots)", parent)
         self.setObjectName("serverFolders")
         column = QVBoxLayout(self)
+        column.setContentsMargins(8, 4, 8, 4)
+        column.setSpacing(4)
         self.workspace = QLabel(f"{workspace} (the workspace, always)")
         self.workspace.setProperty("muted", True)
         self.workspace.setWordWrap(True)
         column.addWidget(self.workspace)
         self.folders = QListWidget()
         self.folders.setObjectName("serverFolderList")
-        self.folders.setMaximumHeight(90)
-        column.addWidget(self.folders)
+        # Compact, buttons beside it: the server's JSON below gets the tab's height.
+        self.folders.setMaximumHeight(3 * self.folders.fontMetrics().height() + 12)
+        self.folders.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Maximum)
         row = QHBoxLayout()
+        row.addWidget(self.folders, 1)
+        buttons = QVBoxLayout()
         self.add_button = QPushButton("Add folder…")
         self.add_button.setObjectName("addServerFolder")
         self.remove_button = QPushButton("Remove")
         self.remove_button.setObjectName("removeServerFolder")
-        row.addWidget(self.add_button)
-        row.addWidget(self.remove_button)
-        row.addStretch(1)
+        buttons.addWidget(self.add_button)
+        buttons.addWidget(self.remove_button)
+        buttons.addStretch(1)
+        row.addLayout(buttons)
         column.addLayout(row)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         self.add_button.clicked.connect(self._on_add)
         self.remove_button.clicked.connect(self._on_remove)
         self.folders.currentRowChanged.connect(lambda _row: self._enable())
