@@ -81,3 +81,35 @@ def test_a_model_switch_while_a_turn_awaits_the_build_gives_it_the_new_agent(
     assert not [e for e in events if isinstance(e, RunError)], events
     assert texts(events) == "Hello."
     assert requests[-1]["model"] == "other-model", "the turn ran on the new agent"
+
+
+def test_a_model_switch_during_the_turns_recall_leaves_the_turn_its_agent(
+    tmp_path, keyring_backend
+):
+    """The agent is dropped after the turn got it, while the turn awaits its memories: the run
+    starts with the agent the turn got (not the thread's None) and the next turn gets the new
+    model."""
+
+    async def go():
+        async with workspace(tmp_path, keyring_backend) as (ws, server):
+            server.script(text("Hello."), text("Again."))
+            cid = await ws.conversations.create("Ada")
+            thread = await ws.open(cid)
+            other = ModelChoice(provider="openai-compatible", model="other-model", endpoint="local")
+            recall = thread._recall
+
+            async def switching_recall(text):
+                thread._recall = recall  # once
+                thread.set_model(other)  # the page's model switcher, mid-recall
+                return await recall(text)
+
+            thread._recall = switching_recall
+            first = await collect(thread.send("Hi"))
+            second = await collect(thread.send("Hi again"))
+            models = [r.body["model"] for r in server.requests if "chat/completions" in r.path]
+            return first, second, models
+
+    first, second, models = run(go())
+    assert not [e for e in first + second if isinstance(e, RunError)], first + second
+    assert texts(first) == "Hello." and texts(second) == "Again."
+    assert models == ["test-model", "other-model"]

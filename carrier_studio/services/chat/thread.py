@@ -122,8 +122,10 @@ class ChatThread:
         #: `_ensure_agent`, so an agent dropped while the turn sets up (a model switch during
         #: its memory recall) is not the None it runs on.
         self._run_agent: Any = None
-        #: HTTP clients of the current agents' models, closed when they are replaced.
+        #: HTTP clients of the current agents' models; those of replaced agents are closed
+        #: once no run can still use them (a run goes on with the agent it started with).
         self._clients: list[Any] = []
+        self._retired: list[Any] = []
         self._rebuild_agent = False
         self._user_write: asyncio.Future[int] | None = None
         self._building: asyncio.Future[None] | None = None
@@ -231,8 +233,13 @@ class ChatThread:
         if self._user_write is not None:
             await self._user_write
             self._user_write = None
-        clients, self._clients = self._clients, []
-        for client in clients:
+        self._retired += self._clients
+        self._clients = []
+        await self._close_retired()
+
+    async def _close_retired(self) -> None:
+        retired, self._retired = self._retired, []
+        for client in retired:
             await client.close()
 
     def prepare(self) -> None:
@@ -265,9 +272,9 @@ class ChatThread:
         return self._agent
 
     async def _build_agent(self) -> None:
-        old, self._clients = self._clients, []
-        for client in old:
-            await client.close()
+        # Not closed here: a turn may still run on the old agent (a model switch mid-turn).
+        self._retired += self._clients
+        self._clients = []
         service = self._deps
         docs = await service.characters_by_name()
         doc = docs.get(self.character)
@@ -601,6 +608,8 @@ class ChatThread:
                 if self._rebuild_agent and not event.pending_approvals:
                     self._rebuild_agent = False
                     self._drop_agent()
+                if not event.pending_approvals:
+                    await self._close_retired()  # the run is over: nothing uses them now
                 if event.cancelled:
                     status = "cancelled"
                 elif event.pending_approvals:
