@@ -81,3 +81,15 @@ def test_a_prompt_s_arguments_as_the_form_s_schema():
         },
         "required": ["topic"],
     }
+
+
+def test_a_text_blob_is_shown_as_text():
+    """A text resource some servers send as a blob ("55 bytes. It cannot be shown here")."""
+    for mime in ("text/plain", "text/markdown; charset=utf-8", "application/json", "image/svg+xml"):
+        content = ResourceContent("x://a", mime=mime, blob="héllo".encode())
+        assert content.readable_text == "héllo", mime
+    assert (
+        ResourceContent("x://a", mime="application/octet-stream", blob=b"hi").readable_text is None
+    )
+    assert ResourceContent("x://a", mime="text/plain", blob=b"\xff\xfe").readable_text is None
+    assert ResourceContent("x://a", text="plain").readable_text == "plain"

@@ -71,6 +71,21 @@ class ResourceContent:
             return len(self.text.encode("utf-8"))
         return len(self.blob or b"")
 
+    @property
+    def readable_text(self) -> str | None:
+        """The text, or a text/*, JSON or XML blob decoded as UTF-8 (some servers send text
+        as a blob); None for anything else or bytes that are not UTF-8."""
+        if self.text is not None:
+            return self.text
+        mime = self.mime.split(";")[0].strip().lower()
+        textual = mime.startswith("text/") or mime.endswith(("/json", "+json", "/xml", "+xml"))
+        if self.blob is None or not textual:
+            return None
+        try:
+            return self.blob.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+
     def describe(self) -> str:
         """What a blob is, for a preview that cannot show it: "application/pdf, 12.3 KB"."""
         return f"{self.mime or 'unknown type'}, {human_size(self.size)}"

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QPlainTextEdit,
@@ -274,6 +275,8 @@ class ResourceBrowser(QWidget):
                     "required": list(info.variables),
                 }
             )
+            for field in self.template_form.findChildren(QLineEdit):  # Enter reads
+                field.returnPressed.connect(self._on_read_clicked)
             self.template_form.show()
             self.read_button.show()
             return
@@ -289,7 +292,12 @@ class ResourceBrowser(QWidget):
         if not isinstance(info, TemplateInfo):
             return
         try:
-            uri = self.browser.expand(info, self.template_form.values())
+            values = self.template_form.values()
+            # Every variable of a template is required: an empty one reads the wrong resource.
+            missing = [name for name in info.variables if not str(values.get(name, "")).strip()]
+            if missing:
+                raise ValueError(f"{', '.join(missing)}: a value is required")
+            uri = self.browser.expand(info, values)
         except (ValueError, CarrierError) as exc:
             self.problem.setText(str(exc))
             return
@@ -330,8 +338,7 @@ class ResourceBrowser(QWidget):
         if first is None:
             self.blob_label.setText(f"{uri} is empty.")
             self.blob_label.show()
-        elif first.text is not None:
-            text = first.text
+        elif (text := first.readable_text) is not None:
             if len(text) > PREVIEW_MAX_CHARS:
                 text = text[:PREVIEW_MAX_CHARS] + f"\n\n… ({human_size(first.size)} in all)"
             self.text_view.setPlainText(text)
