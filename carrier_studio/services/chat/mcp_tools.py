@@ -115,6 +115,10 @@ async def gather_tools(
         await asyncio.wait({everyone, stop}, timeout=MCP_START_WAIT, return_when="FIRST_COMPLETED")
     finally:
         stop.cancel()
+        # Let the cancelled wait take its step now: a task cancelled before it ever ran keeps
+        # an unstarted coroutine, and if the loop ends first (a closing window, a test's end)
+        # that is a "coroutine 'Event.wait' was never awaited" warning.
+        await asyncio.wait({stop})
     if not everyone.done():
         # The servers go on starting under their supervisors; only this wait ends.
         everyone.add_done_callback(lambda f: f.cancelled() or f.exception())
