@@ -20,7 +20,7 @@ from tests.fakes import running_server, text
 from tests.gui.test_chat_servers import SERVER_START, _finish, _studio
 from tests.helpers.waiting import wait_until
 from tests.helpers.walkthrough import _in_loop, click
-from tests.mcp.servers import HERE, node_servers
+from tests.mcp.servers import HERE, fastmcp_stdio, node_servers
 
 
 @pytest.fixture
@@ -148,6 +148,46 @@ def test_a_resource_is_attached_in_the_chat_and_reaches_the_model(
     assert texts[1].startswith("File notes://readme:\n\n# Carrier notes")
     assert len(images) == 1 and images[0].startswith("data:image/png;base64,")
     assert base64.b64decode(images[0].split(",", 1)[1])[:4] == b"\x89PNG"
+
+
+def _open_picker(loop, page):
+    click(loop, page.mcp.button)
+    wait_until(loop, lambda: page.mcp.dialog is not None and page.mcp.dialog.isVisible())
+    return page.mcp.dialog.browser
+
+
+def test_the_picker_opens_on_a_server_with_resources_then_on_the_last_chosen(
+    make_studio, loop, server, tmp_path
+):
+    """Seen in the walkthrough: it opened on the first server ("asker offers no resources")
+    every time, whichever server was chosen before."""
+    catalogue = {"adder": fastmcp_stdio(), "notes": NOTES, "zeta": NOTES}
+    page, studio = _studio(make_studio, loop, server, catalogue, ["adder", "notes", "zeta"])
+    wait_until(loop, lambda: page.mcp.running() == ["adder", "notes", "zeta"], SERVER_START)
+
+    browser = _open_picker(loop, page)
+    assert browser.server == "notes", "adder offers no resources"
+    assert browser.server_box.currentText() == "notes"
+    wait_until(loop, lambda: browser.list.count() == 4, SERVER_START)
+    wait_until(loop, lambda: browser.preview_uri == "notes://readme", SERVER_START)
+    box = browser.server_box
+    listed: list[str | None] = []
+    browser.listed.connect(lambda: listed.append(browser.server))
+    box.setCurrentIndex(box.findText("zeta"))
+    box.activated.emit(box.currentIndex())
+    assert browser.server == "zeta"
+    wait_until(loop, lambda: "zeta" in listed, SERVER_START)
+    wait_until(loop, lambda: browser.preview_uri == "notes://readme", SERVER_START)
+    _in_loop(loop, page.mcp.dialog.reject)
+    wait_until(loop, lambda: page.mcp.dialog is None)
+
+    browser = _open_picker(loop, page)
+    assert browser.server == "zeta" and browser.server_box.currentText() == "zeta"
+    wait_until(loop, lambda: browser.list.count() == 4, SERVER_START)
+    wait_until(loop, lambda: browser.preview_uri == "notes://readme", SERVER_START)
+    _in_loop(loop, page.mcp.dialog.reject)
+    wait_until(loop, lambda: page.mcp.dialog is None)
+    loop.run_until_complete(studio.tasks.wait_idle())
 
 
 # The offscreen platform cannot raise a popup or grab the keyboard for it; it shows all the same.

@@ -3,16 +3,19 @@
 
 Both offer only the servers the chosen character may use (its own and those of the characters
 it hands off to, as the Chat page starts them) that are running; the prompts are listed again
-whenever one of them starts or stops.
+whenever one of them starts or stops. The picker opens on the server it showed last for this
+character (for the session), else on the first that offers resources or templates.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QPlainTextEdit, QPushButton, QWidget
 
+from carrier_studio.core.errors import CarrierError
 from carrier_studio.core.mcp import ServerState, ServerStatus
 from carrier_studio.core.mcp.requests import ListChanged
 from carrier_studio.core.mcp.resources import PromptText
@@ -46,6 +49,10 @@ class ComposerMcp(QObject):
         self._parent = parent
         self._servers: list[str] = []
         self._running: set[str] = set()
+        #: Whose servers these are (the key of the server the picker showed last).
+        self._character = ""
+        #: The server the picker showed when it last closed, by character.
+        self._last_server: dict[str, str] = {}
         self.button = QPushButton("Resource…")
         self.button.setObjectName("attachResourceButton")
         self.button.setToolTip(
@@ -58,8 +65,15 @@ class ComposerMcp(QObject):
         #: The picker while it is open (tests reach into it).
         self.dialog: ResourceDialog | None = None
 
-    def set_servers(self, names: list[str], statuses: dict[str, ServerStatus | None]) -> None:
-        """The character's servers, with their status now."""
+    def set_servers(
+        self,
+        names: list[str],
+        statuses: dict[str, ServerStatus | None],
+        character: str | None = None,
+    ) -> None:
+        """The character's servers, with their status now. Without the character's name, the
+        picker's last server is remembered for this set of servers."""
+        self._character = character if character is not None else "\n".join(names)
         self._servers = list(names)
         self._running = {
             n
@@ -101,14 +115,43 @@ class ComposerMcp(QObject):
             self.tasks.start("Choosing a resource", self._pick(), busy=[self.button])
 
     async def _pick(self) -> None:
-        dialog = ResourceDialog(self.browser, self.tasks, self.running(), self._parent)
+        character = self._character
+        first = await self._first_server(self.running(), self._last_server.get(character))
+        servers = self.running()  # one may have stopped meanwhile
+        if not servers:
+            return
+        if first not in servers:
+            first = servers[0]
+        dialog = ResourceDialog(self.browser, self.tasks, servers, self._parent)
+        if first != dialog.browser.server:
+            # Not listed yet: the dialog lists its server when it is shown.
+            dialog.browser.server_box.setCurrentText(first)
+            dialog.browser.set_server(first, running=True)
         self.dialog = dialog
         try:
             if await accepted(dialog) and dialog.chosen:
                 self.attach.emit(dialog.chosen)
         finally:
+            if dialog.browser.server:
+                self._last_server[character] = dialog.browser.server
             self.dialog = None
             dialog.deleteLater()
+
+    async def _first_server(self, servers: list[str], last: str | None) -> str:
+        """The server to open on: ``last`` if it runs, else the first with anything to read
+        (asked of all at once), else the first."""
+        if last in servers or len(servers) == 1:
+            return last if last in servers else servers[0]
+        offers = await asyncio.gather(*(self._offers(s) for s in servers))
+        return next((s for s, offered in zip(servers, offers, strict=True) if offered), servers[0])
+
+    async def _offers(self, server: str) -> bool:
+        try:
+            return bool(
+                await self.browser.resources(server) or await self.browser.templates(server)
+            )
+        except CarrierError:
+            return False  # the picker says why when this server is chosen
 
     def _on_filled(self, filled: PromptText) -> None:
         self.prompt_filled.emit(filled)
