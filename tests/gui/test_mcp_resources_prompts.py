@@ -189,6 +189,23 @@ def test_the_picker_opens_on_a_server_with_resources_then_on_the_last_chosen(
     wait_until(loop, lambda: page.mcp.dialog is None)
     loop.run_until_complete(studio.tasks.wait_idle())
 
+    # Remembered per character: another one with the same servers starts afresh.
+    names = page.mcp.running()
+    statuses = {n: studio.session.mcp.status(n) for n in names}
+    page.mcp.set_servers(names, statuses, "Bea")
+    browser = _open_picker(loop, page)
+    assert browser.server == "notes"
+    wait_until(loop, lambda: browser.preview_uri == "notes://readme", SERVER_START)
+    _in_loop(loop, page.mcp.dialog.reject)
+    wait_until(loop, lambda: page.mcp.dialog is None)
+    page.mcp.set_servers(names, statuses, "Ada")
+    browser = _open_picker(loop, page)
+    assert browser.server == "zeta"
+    wait_until(loop, lambda: browser.preview_uri == "notes://readme", SERVER_START)
+    _in_loop(loop, page.mcp.dialog.reject)
+    wait_until(loop, lambda: page.mcp.dialog is None)
+    loop.run_until_complete(studio.tasks.wait_idle())
+
 
 # The offscreen platform cannot raise a popup or grab the keyboard for it; it shows all the same.
 @pytest.mark.qt_log_ignore("This plugin does not support")

@@ -376,7 +376,8 @@ class ChatPage(Page):
             self._server_names = await self.deps.chat.warm(character)
             if self.mcp is not None:
                 names = self._server_names
-                self.mcp.set_servers(names, {n: self.deps.chat.server_status(n) for n in names})
+                statuses = {n: self.deps.chat.server_status(n) for n in names}
+                self.mcp.set_servers(names, statuses, character)
         summaries = await self.deps.chat.conversations.list(character, self.search.text())
         current = select if select is not None else (self.thread.id if self.thread else None)
         self.conversations.blockSignals(True)
