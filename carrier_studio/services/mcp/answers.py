@@ -7,11 +7,9 @@ are the server's folders as file URIs. Log messages join the server's entry (red
 changed list drops the SDK's tools cache and is announced. The callbacks answer with the MCP
 SDK's types; `client` builds one `Handlers` per connection.
 
-List changes arrive as notifications on 2025-11-25 connections. On 2026-07-28 they come only
-to a ``subscriptions/listen`` stream, which is not opened: under qasync the SDK's listen broke
-the whole connection ("no running event loop" in anyio's cancel scope, then "subscription
-ended without the server's graceful close"), so those servers' lists refresh at their next
-start.
+List changes arrive as notifications on 2025-11-25 connections (`Handlers.message`). On
+2026-07-28 they come only to a ``subscriptions/listen`` stream, which `client._listen` keeps
+open beside the connection, in a task of its own, and hands to `Handlers.list_changed`.
 """
 
 from __future__ import annotations

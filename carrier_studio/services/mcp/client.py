@@ -161,6 +161,44 @@ class _Session:
         return await self._client.read_resource(str(uri))
 
 
+#: A listen stream's event class name → the list it says changed (2026-07-28).
+_LISTEN_EVENTS = {
+    "ToolsListChanged": "tools",
+    "PromptsListChanged": "prompts",
+    "ResourcesListChanged": "resources",
+}
+
+
+async def _listen(client: Any, handler: answers.Handlers) -> None:
+    """Follow a 2026-07-28 server's list changes, which it announces only to a
+    ``subscriptions/listen`` stream (2025-11-25 servers send notifications instead, handled
+    by `answers.Handlers.message`). A server that cannot listen, or a stream that ends, only
+    stops the following: the connection itself is the supervisor's to judge."""
+    from mcp.client.subscriptions import ListenNotSupportedError
+
+    capabilities = client.server_capabilities
+    wanted = {
+        kind: bool(getattr(getattr(capabilities, kind, None), "list_changed", False))
+        for kind in ("tools", "prompts", "resources")
+    }
+    if not any(wanted.values()):
+        return
+    try:
+        async with client.listen(
+            tools_list_changed=wanted["tools"],
+            prompts_list_changed=wanted["prompts"],
+            resources_list_changed=wanted["resources"],
+        ) as subscription:
+            async for event in subscription:
+                kind = _LISTEN_EVENTS.get(type(event).__name__)
+                if kind is not None:
+                    handler.list_changed(kind)
+    except ListenNotSupportedError:
+        return  # 2025-11-25: notifications come on the connection instead
+    except Exception as exc:  # noqa: BLE001 - a lost stream must not take the connection down
+        log.info("%s: no longer following list changes: %s", handler.name, exc)
+
+
 def client_info() -> Any:
     import mcp_types
 
@@ -224,7 +262,14 @@ async def _studio_session(server: Any, read_timeout: Any) -> AsyncIterator[Any]:
             async with client as connected:
                 handler.client = connected
                 ready.set_result(_Session(connected, side, server.name))
-                await close.wait()
+                listener = asyncio.create_task(
+                    _listen(connected, handler), name=f"mcp-listen:{server.name}"
+                )
+                try:
+                    await close.wait()
+                finally:
+                    listener.cancel()
+                    await asyncio.wait({listener})
         except BaseException as exc:
             if not ready.done():
                 ready.set_exception(exc)

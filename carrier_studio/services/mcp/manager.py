@@ -155,11 +155,10 @@ class McpManager:
 
     def on_list_changed(self, listener: Callable[[ListChanged], None]) -> Callable[[], None]:
         """Call ``listener(ListChanged)`` when a server says its ``kind`` ("tools",
-        "resources" or "prompts") changed (2025-11-25 notifications; 2026-07-28 servers
-        announce changes only to a listen stream, not opened: services/mcp/answers.py says
-        why). The SDK's tools cache is dropped first, and
-        for tools the server is listed again (`changed` emits the status if they differ). Returns
-        the function that unsubscribes."""
+        "resources" or "prompts") changed (2025-11-25 notifications; on 2026-07-28 the listen
+        stream `client._listen` keeps open beside each connection). The SDK's tools cache is
+        dropped first, and for tools the server is listed again (`changed` emits the status if
+        they differ). Returns the function that unsubscribes."""
         return self.client.lists_changed.subscribe(listener)
 
     def server_logs(self, name: str) -> list[ServerLog]:
