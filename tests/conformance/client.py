@@ -12,7 +12,8 @@ through the studio's own handlers, with `Person` in the window's place: it accep
 elicitation form without typing anything, so the values sent are the studio's defaults
 (SEP-1034), not the adapter's. In the ``auth/`` scenarios the server
 is marked ``"oauth"`` (with the client the scenario registered by hand, if it gives one in
-``MCP_CONFORMANCE_CONTEXT``) and the studio's sign-in (`services.mcp.oauth`) runs with a
+``MCP_CONFORMANCE_CONTEXT``; the client-credentials ones get that grant, which needs no
+browser) and the studio's sign-in (`services.mcp.oauth`) runs with a
 "browser" that follows the authorization URL, as a person who agrees at once would. Any error
 exits non-zero with the reason on stderr, which the suite shows beside its checks.
 
@@ -92,6 +93,16 @@ def write_catalogue(folder: Path, scenario: str, url: str, context: dict[str, An
             # The server offers Client ID Metadata Documents (SEP-991): the studio uses one when
             # the entry names its URL, as a user whose client publishes a document would.
             server["oauth"] = {"client_metadata_url": CIMD_URL}
+        if scenario.startswith("auth/client-credentials-"):
+            # A machine client (SEP-1046) signs in with no browser: its secret, or the path of
+            # its key file (the suite's key signs the private_key_jwt assertion).
+            server["oauth"] = {"grant": "client_credentials", "client_id": context["client_id"]}
+            if "private_key_pem" in context:
+                key = folder / "client-key.pem"
+                key.write_text(context["private_key_pem"])
+                server["oauth"]["private_key"] = str(key)
+            else:
+                server["oauth"]["client_secret"] = context["client_secret"]
     path = folder / "mcp_servers.json"
     path.write_text(json.dumps({"version": 1, "mcpServers": {SERVER: server}}, indent=2))
     return path

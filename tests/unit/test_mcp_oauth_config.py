@@ -35,3 +35,52 @@ def test_a_bad_oauth_entry_is_named_with_its_path():
     assert [p.message for p in problems] == [  # type: ignore[union-attr]
         "only an sse or streamable-http server signs in"
     ]
+
+
+def test_a_client_credentials_grant_names_its_client_and_one_proof():
+    secret = {"grant": "client_credentials", "client_id": "bot", "client_secret": "${S}"}
+    plain = check_server("a", {"url": "https://x/mcp", "oauth": secret})
+    assert plain.oauth == OAuthSettings(  # type: ignore[union-attr]
+        client_id="bot", client_secret="${S}", grant="client_credentials"
+    )
+    key = {"grant": "client_credentials", "client_id": "bot", "private_key": "~/bot.pem"}
+    signed = check_server("a", {"url": "https://x/mcp", "oauth": key})
+    assert signed.oauth.private_key == "~/bot.pem"  # type: ignore[union-attr]
+
+
+def test_a_bad_grant_is_named_with_its_path():
+    def problems(entry: dict) -> list[tuple[str, str]]:
+        found = check_server("a", {"url": "https://x/mcp", "oauth": entry})
+        return [(p.where, p.message) for p in found]  # type: ignore[union-attr]
+
+    at = "$.mcpServers.a.oauth"
+    assert problems({"grant": "password"}) == [
+        (
+            f"{at}.grant",
+            "unknown grant 'password': must be one of authorization_code, client_credentials",
+        )
+    ]
+    assert problems({"grant": "client_credentials", "client_secret": "s"}) == [
+        (f"{at}.client_id", 'a "client_credentials" grant needs the client_id')
+    ]
+    both = {
+        "grant": "client_credentials",
+        "client_id": "i",
+        "client_secret": "s",
+        "private_key": "k",
+    }
+    neither = {"grant": "client_credentials", "client_id": "i"}
+    needs = 'a "client_credentials" grant needs a client_secret or a private_key (one of them)'
+    assert problems(both) == problems(neither) == [(at, needs)]
+    browser = {
+        "grant": "client_credentials",
+        "client_id": "i",
+        "client_secret": "s",
+        "callback_port": 8765,
+    }
+    assert problems(browser) == [
+        (f"{at}.callback_port", 'a "client_credentials" grant opens no browser: remove it')
+    ]
+    assert problems({"private_key": "k"}) == [
+        (f"{at}.private_key", 'only a "client_credentials" grant signs with a key')
+    ]

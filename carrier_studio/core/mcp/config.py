@@ -26,6 +26,8 @@ Each server has:
     with any of ``scope`` (default: what the server asks for), ``client_id``, ``client_secret``
     (may be ``${VAR}``) and ``callback_port`` (a client registered by hand, for servers without
     dynamic registration), ``client_metadata_url`` (an https client ID metadata document).
+    ``"grant": "client_credentials"`` signs in with no browser, with ``client_id`` and a
+    ``client_secret`` or a ``private_key`` (a PEM file's path or ``${VAR}``, for private_key_jwt).
     Claude Desktop ignores it. Tokens live in the keyring, never here (`services.mcp.oauth`).
 
 Strings in ``command``, ``args``, ``env``, ``cwd``, ``url`` and ``headers`` may use
@@ -107,6 +109,14 @@ class OAuthSettings:
     client_secret: str | None = None
     callback_port: int | None = None
     client_metadata_url: str | None = None
+    #: ``authorization_code`` (None: a person signs in in a browser) or ``client_credentials``.
+    grant: str | None = None
+    #: The client_credentials client's signing key: a PEM file's path or ``${VAR}``.
+    private_key: str | None = None
+
+
+#: The grants an ``oauth`` entry may name.
+GRANTS = ("authorization_code", "client_credentials")
 
 
 @dataclass(frozen=True)
@@ -226,11 +236,14 @@ class _Checker:
             client_secret=inner.string("client_secret"),
             callback_port=port,
             client_metadata_url=inner.string("client_metadata_url"),
+            grant=inner.string("grant"),
+            private_key=inner.string("private_key"),
         )
         document = settings.client_metadata_url
         if document is not None and not document.startswith("https://"):
             at = member_path(where, "client_metadata_url")
             inner.error(at, f"must be an https:// URL: {document!r}")
+        _check_grant(inner, where, settings)
         self.problems.extend(inner.problems)
         return settings
 
@@ -255,6 +268,38 @@ class _Checker:
             f"unknown type {value!r}: must be one of {', '.join(TRANSPORTS)} (or http)",
         )
         return None
+
+
+def _check_grant(check: _Checker, where: str, settings: OAuthSettings) -> None:
+    """A client_credentials entry names its client and exactly one way to prove it."""
+    grant = settings.grant
+    if grant is not None and grant not in GRANTS:
+        check.error(
+            member_path(where, "grant"),
+            f"unknown grant {grant!r}: must be one of {', '.join(GRANTS)}",
+        )
+        return
+    if grant != "client_credentials":
+        if settings.private_key is not None:
+            check.error(
+                member_path(where, "private_key"),
+                'only a "client_credentials" grant signs with a key',
+            )
+        return
+    if not settings.client_id:
+        check.error(
+            member_path(where, "client_id"), 'a "client_credentials" grant needs the client_id'
+        )
+    if (settings.client_secret is None) == (settings.private_key is None):
+        check.error(
+            where,
+            'a "client_credentials" grant needs a client_secret or a private_key (one of them)',
+        )
+    for key in ("callback_port", "client_metadata_url"):
+        if getattr(settings, key) is not None:
+            check.error(
+                member_path(where, key), 'a "client_credentials" grant opens no browser: remove it'
+            )
 
 
 def check_server(

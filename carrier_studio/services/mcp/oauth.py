@@ -335,6 +335,12 @@ class McpOAuth:
         from mcp.shared.auth import OAuthClientMetadata
 
         settings = config.oauth
+        if settings is not None and settings.grant == "client_credentials":
+            from carrier_studio.services.mcp.oauth_grants import grant_provider
+
+            read = functools.partial(self._secret, config)
+            storage = _Storage(self._vault, config, read, fresh=fresh)
+            return grant_provider(config, storage, read)
         port = (settings.callback_port if settings else None) or free_port()
         metadata = OAuthClientMetadata(
             client_name=CLIENT_NAME,
@@ -386,22 +392,25 @@ class McpOAuth:
         return provider
 
     def _client_secret(self, config: ServerConfig) -> str | None:
-        settings = config.oauth
-        if settings is None or not settings.client_secret:
+        return self._secret(config, "client_secret")
+
+    def _secret(self, config: ServerConfig, key: str) -> str | None:
+        """The ``oauth`` entry's ``key`` (client_secret, private_key), ``${VAR}`` filled."""
+        written = getattr(config.oauth, key, None) if config.oauth else None
+        if not written:
             return None
-        if "${" not in settings.client_secret or self._secrets is None:
-            if self._secrets is not None:  # written in the file: a secret all the same
-                self._secrets.redactor.add(settings.client_secret)
-            return settings.client_secret
+        if "${" not in written or self._secrets is None:
+            if self._secrets is not None and key == "client_secret":  # a secret all the same
+                self._secrets.redactor.add(written)
+            return written
         from carrier_studio.core.mcp.variables import substitute
 
         missing: dict[str, list[str]] = {}
-        value = substitute(
-            settings.client_secret, self._secrets.get, "oauth.client_secret", missing
-        )
+        value = substitute(written, self._secrets.get, f"oauth.{key}", missing)
         if missing:
+            what = key.replace("_", " ")
             raise SignInError(
-                f"{config.name}: the client secret needs {', '.join(sorted(missing))}, which is "
+                f"{config.name}: the {what} needs {', '.join(sorted(missing))}, which is "
                 "not set (add it under the server's Configuration tab)"
             )
         self._secrets.redactor.add(value)
