@@ -152,7 +152,9 @@ def _mcp(studio: Studio) -> QWidget:
         browser=McpBrowser(session.mcp),
         roots=session.mcp.client.roots,  # SettingsRoots: the session set it
     )
-    return McpPage(deps, studio.tasks)
+    page = McpPage(deps, studio.tasks)
+    page.restore_splitter(session.settings.settings.ui.mcp_splitter)
+    return page
 
 
 def _instagram(studio: Studio) -> QWidget:

@@ -251,13 +251,16 @@ class Studio:
         settings = self.session.settings
         current = settings.settings
         state = self.window.window_state(current.ui.theme)
-        ui = current.ui.model_copy(
-            update={
-                "geometry": state.geometry,
-                "window_state": state.window_state,
-                "last_page": state.last_page,
-            }
-        )
+        update = {
+            "geometry": state.geometry,
+            "window_state": state.window_state,
+            "last_page": state.last_page,
+        }
+        if "mcp" in self.window.built_pages():  # the sizes the user dragged the splitter to
+            sizes = self.window.page("mcp").splitter_sizes()  # type: ignore[attr-defined]
+            if sizes:
+                update["mcp_splitter"] = sizes
+        ui = current.ui.model_copy(update=update)
         try:
             await settings.save_async(current.model_copy(update={"ui": ui}))
         except OSError as exc:

@@ -247,6 +247,8 @@ class UiSettings(_Section):
     first_run_done: bool = False
     #: The models last ticked on the Tests page ("provider:model[@endpoint]").
     test_models: list[str] = Field(default_factory=list)
+    #: The MCP page's table and details heights once the user dragged between them.
+    mcp_splitter: list[int] = Field(default_factory=list)
 
 
 class McpClientSettings(_Section):

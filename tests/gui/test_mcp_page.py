@@ -312,11 +312,11 @@ def test_the_servers_table_shows_whole_rows_at_a_small_window(mcp, qapp, size):
     assert viewport % row == 0, (viewport, row)
     # Dragging the splitter to anywhere still leaves whole rows.
     sizes = page.splitter.sizes()
-    page.splitter.setSizes([sizes[0] + row + row // 2, sizes[1] - row - row // 2])
+    page.restore_splitter([sizes[0] + row + row // 2, sizes[1] - row - row // 2])
     qapp.processEvents()
     assert page.table.viewport().height() % row == 0, page.table.viewport().height()
     # Dragged as small as it goes, it still shows five whole rows.
-    page.splitter.setSizes([row, sum(page.splitter.sizes()) - row])
+    page.restore_splitter([row, sum(page.splitter.sizes()) - row])
     qapp.processEvents()
     assert page.table.viewport().height() == 5 * row, page.table.viewport().height()
 
@@ -446,3 +446,57 @@ def test_a_tools_fields_keep_their_height_at_1024x700(mcp, loop, qapp):
         field = page.form._fields[name][1]
         assert field.height() >= field.minimumSizeHint().height(), (name, field.height())
     assert page.result.height() >= 80
+
+
+def test_on_a_big_screen_the_table_shows_every_server(make_studio, loop, qapp, tmp_path):
+    """At 2560x1440 the table showed six of eight rows and scrolled, a thousand empty pixels
+    below; the selected server stays in view and the heading names it."""
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    off = {"type": "stdio", "command": "/nonexistent/mcp-server", "enabled": False}
+    names = [f"server{i}" for i in range(8)]
+    catalogue = {"mcpServers": {name: off for name in names}}
+    (workspace / "mcp_servers.json").write_text(json.dumps(catalogue))
+    studio = make_studio(str(workspace))
+    studio.window.resize(2560, 1400)
+    studio.window.show()
+    studio.window.show_page("mcp")
+    page = studio.window.page("mcp")
+    _run(loop, studio.tasks.wait_idle())
+    qapp.processEvents()
+    row = page.table.verticalHeader().defaultSectionSize()
+    assert page.table.viewport().height() >= 8 * row, page.table.viewport().height()
+    assert not page.table.verticalScrollBar().isVisible()
+    # At 1008x660 fewer fit; the selected one is scrolled into view.
+    studio.window.resize(1008, 660)
+    qapp.processEvents()
+    _select(page, "server7")
+    qapp.processEvents()
+    rect = page.table.visualRect(page.model.index(page.model.row_of("server7"), 1))
+    assert page.table.viewport().rect().contains(rect), rect
+    assert page.heading.text() == "server7"
+    # A size the user chose is kept and handed back for the next start.
+    page.restore_splitter([5 * row + 40, 400])
+    assert page.splitter_sizes() and page.splitter_sizes() == page.splitter.sizes()
+
+
+def test_the_splitter_the_user_dragged_survives_a_restart(mcp, make_studio, loop, qapp):
+    studio, page, path = mcp
+    studio.window.resize(1440, 900)
+    studio.window.show()
+    qapp.processEvents()
+    row = page.table.verticalHeader().defaultSectionSize()
+    total = sum(page.splitter.sizes())
+    page.restore_splitter([page._table_height(8), total - page._table_height(8)])
+    chosen = page.splitter.sizes()
+    _run(loop, studio.shutdown())
+    again = make_studio(str(path.parent))
+    again.window.resize(1440, 900)
+    again.window.show()
+    again.window.show_page("mcp")
+    qapp.processEvents()
+    assert again.session.settings.settings.ui.mcp_splitter == chosen
+    # Larger than the five rows it opens with (within a row: a narrow test screen's sideways
+    # scrollbar takes part of a row, snapped away).
+    restored = again.window.page("mcp").splitter.sizes()[0]
+    assert abs(restored - chosen[0]) <= row and restored > page._table_height(6), restored

@@ -187,6 +187,12 @@ class McpPage(Page):
         # Whole rows, never a half one cut off at the bottom (#15): at least TABLE_ROWS of
         # them, and the splitter snaps the table to whole rows when it or the window moves.
         self._snapping = False
+        #: Once the user drags the splitter (or a saved size is restored) the table keeps that
+        #: size; until then it is fitted to its rows (at 2560x1440 it showed six rows and
+        #: scrolled, with a thousand empty pixels below).
+        self._sized_by_user = False
+        self._restored_table = 0
+        splitter.splitterMoved.connect(self._on_splitter_moved)
         self.table.setMinimumHeight(self._table_height(TABLE_ROWS))
         self.table.viewport().installEventFilter(self)
         self.body.addWidget(splitter, 1)
@@ -211,8 +217,44 @@ class McpPage(Page):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
         if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
+            self._fit_table()
             self._snap_table()
         return super().eventFilter(watched, event)
+
+    def _on_splitter_moved(self, _pos: int, _index: int) -> None:
+        if not self._snapping:
+            self._sized_by_user = True
+
+    def splitter_sizes(self) -> list[int]:
+        """The table's and the details' heights, to restore after a restart."""
+        return self.splitter.sizes() if self._sized_by_user else []
+
+    def restore_splitter(self, sizes: list[int]) -> None:
+        if len(sizes) == 2 and all(isinstance(n, int) and n > 0 for n in sizes):
+            self._sized_by_user = True
+            self.splitter.setSizes(sizes)
+            # Before the first layout the splitter would scale it: the table's height is put
+            # back once the page has its real height.
+            self._restored_table = 0 if self.isVisible() else sizes[0]
+
+    def _fit_table(self) -> None:
+        """Until sized by the user: every row shown, up to 45% of the height."""
+        sizes = self.splitter.sizes()
+        if self._restored_table and sum(sizes) > self._restored_table and self.isVisible():
+            table, self._restored_table = self._restored_table, 0
+            self.splitter.setSizes([table, sum(sizes) - table])
+            return
+        if self._sized_by_user or self._snapping or len(sizes) != 2 or not sum(sizes):
+            return
+        row = self.table.verticalHeader().defaultSectionSize() or 1
+        room = (int(sum(sizes) * 0.45) - self._table_height(0)) // row  # whole rows
+        table = self._table_height(max(TABLE_ROWS, min(self.model.rowCount(), room)))
+        if table != sizes[0]:
+            self._snapping = True
+            try:
+                self.splitter.setSizes([table, sum(sizes) - table])
+            finally:
+                self._snapping = False
 
     def _snap_table(self) -> None:
         """Give the part of a row the table's viewport has left over to the details below."""
@@ -355,6 +397,8 @@ class McpPage(Page):
             messages.error(f"mcp_servers.json could not be read: {exc}")
         self._policies = await self.deps.tool_policies()
         self.model.set_statuses(self.deps.manager.statuses())
+        self._fit_table()
+        self._snap_table()
         if self.model.rowCount() and not self.table.currentIndex().isValid():
             self.table.selectRow(0)
         self._show_details()
