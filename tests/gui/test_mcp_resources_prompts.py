@@ -5,6 +5,7 @@ the scripted model server."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import sys
 
@@ -204,6 +205,44 @@ def test_the_picker_opens_on_a_server_with_resources_then_on_the_last_chosen(
     wait_until(loop, lambda: browser.preview_uri == "notes://readme", SERVER_START)
     _in_loop(loop, page.mcp.dialog.reject)
     wait_until(loop, lambda: page.mcp.dialog is None)
+    loop.run_until_complete(studio.tasks.wait_idle())
+
+
+def test_a_picker_closed_while_its_server_lists_leaves_nothing_behind(
+    make_studio, loop, server, tmp_path
+):
+    """Seen in review: the listing's answer reached the deleted list ("QListWidget already
+    deleted"), and a picker reopened at once stayed empty (the old listing held its task)."""
+    page, studio = _studio(make_studio, loop, server, {"notes": NOTES}, ["notes"])
+    wait_until(loop, lambda: page.mcp.running() == ["notes"], SERVER_START)
+    real = page.mcp.browser.resources
+    gate = asyncio.Event()
+    asked: list[str] = []
+    outcome: list[str] = []
+
+    async def held(name: str):
+        asked.append(name)
+        if len(asked) == 1:  # the first listing would answer only after the picker closed
+            try:
+                await gate.wait()
+            except asyncio.CancelledError:
+                outcome.append("cancelled")
+                raise
+            outcome.append("answered after the picker closed")
+        return await real(name)
+
+    page.mcp.browser.resources = held
+    _open_picker(loop, page)
+    wait_until(loop, lambda: asked == ["notes"])
+    _in_loop(loop, page.mcp.dialog.reject)
+    wait_until(loop, lambda: page.mcp.dialog is None)
+    wait_until(loop, lambda: outcome == ["cancelled"])  # not left to reach the deleted list
+    browser = _open_picker(loop, page)  # at once: the old listing must not hold its name
+    wait_until(loop, lambda: browser.list.count() == 4, SERVER_START)
+    gate.set()
+    _in_loop(loop, page.mcp.dialog.reject)
+    wait_until(loop, lambda: page.mcp.dialog is None)
+    assert outcome == ["cancelled"]
     loop.run_until_complete(studio.tasks.wait_idle())
 
 

@@ -8,7 +8,8 @@ as a thumbnail, and anything else as its type and size.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import asyncio
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage, QPixmap, QShowEvent
@@ -68,6 +69,9 @@ class ResourceBrowser(QWidget):
         super().__init__(parent)
         self.browser = browser
         self.tasks = tasks
+        #: The listings and reads in flight: a picker closed meanwhile cancels them
+        #: (`cancel_pending`), or their answers would reach deleted widgets.
+        self._pending: set[asyncio.Task[Any]] = set()
         self._server: str | None = None
         self._running = False
         #: What the list shows now ((server, running)); listing again only when it changes.
@@ -200,11 +204,22 @@ class ResourceBrowser(QWidget):
             self._show_empty("Start the server to see its resources.")
             self.listed.emit()
         else:
-            self.tasks.start(
+            self._start(
                 f"Listing the resources of {self._server}{self._where}",
                 self._list(self._server),
                 busy=[self.refresh_button],
             )
+
+    def _start(self, name: str, coro: Any, **options: Any) -> None:
+        task = self.tasks.start(name, coro, **options)
+        if task is not None:
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)
+
+    def cancel_pending(self) -> None:
+        """Cancel the listings and reads still running (the widget is going away)."""
+        for task in list(self._pending):
+            task.cancel()
 
     async def _list(self, server: str) -> None:
         try:
@@ -310,7 +325,7 @@ class ResourceBrowser(QWidget):
         self._shown_uri = uri
         self.problem.setText(f"Reading {uri}…")
         # One task per resource: moving quickly through the list must not drop the last one.
-        self.tasks.start(f"Reading {uri} from {server}{self._where}", self._preview(server, uri))
+        self._start(f"Reading {uri} from {server}{self._where}", self._preview(server, uri))
 
     async def _preview(self, server: str, uri: str) -> None:
         try:
@@ -421,3 +436,10 @@ class ResourceDialog(QDialog):
     def _on_attach_requested(self, attachments: list[Attachment]) -> None:
         self.chosen = attachments
         self.accept()
+
+    def done(self, result: int) -> None:
+        # Closed while a server was still listing or reading: its answer must not reach the
+        # deleted list ("QListWidget already deleted"), and a reopened picker must not find
+        # the old listing still holding its task name.
+        self.browser.cancel_pending()
+        super().done(result)
