@@ -14,6 +14,7 @@ from carrier_studio.core.events import Emitter
 from carrier_studio.core.runtime.events import (
     Done,
 )
+from carrier_studio.core.runtime.tool_output import tool_output_text
 from carrier_studio.core.runtime.transcript import Failure, ToolCall, TurnReducer
 from carrier_studio.core.teams.events import TeamEvent
 from carrier_studio.core.teams.haas import NETWORK_TOOLS
@@ -41,22 +42,6 @@ MEMBER_MAX_TURNS = 10
 
 
 log = logging.getLogger(__name__)
-
-
-def readable(result: str) -> str:
-    """A tool result as text: MCP tools answer with content parts, which reach us as the repr
-    of a dict or a list of them; the transcript shows their text."""
-    if len(result) > 100_000 or not result.startswith(("{", "[")):
-        return result
-    import ast
-
-    try:
-        value = ast.literal_eval(result)
-    except (ValueError, SyntaxError, MemoryError, RecursionError):
-        return result
-    parts = value if isinstance(value, list) else [value]
-    texts = [p.get("text") for p in parts if isinstance(p, dict) and p.get("type") == "text"]
-    return "\n".join(t for t in texts if isinstance(t, str)) if texts else result
 
 
 class TeamHost(Protocol):
@@ -328,7 +313,7 @@ class TeamRunner:
                 for item in turn_items.feed(event):
                     if isinstance(item, ToolCall) and item.name not in NETWORK_TOOLS:
                         # A network tool is shown as the message it sent (or the refusal).
-                        result = readable(item.result)
+                        result = tool_output_text(item.result)
                         meta = {"name": item.name, "arguments": item.arguments, "result": result}
                         await self._emit(TeamEvent("tool", member, (), result, turn, meta))
                     elif isinstance(item, Failure):
