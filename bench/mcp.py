@@ -1,6 +1,6 @@
 """MCP start-up: three stdio servers through McpManager.ensure, together and one after another.
 
-Run: ``bash scripts/install_test_mcp_servers.sh && uv run python bench/mcp.py [--runs 5]``.
+Run: ``bash scripts/npm_ci.sh tests/mcp && uv run python bench/mcp.py [--runs 5]``.
 The servers are the test ones: npm's server-everything and server-filesystem (node) and the
 FastMCP server in tests/mcp (Python). Each figure is the median of ``--runs`` fresh managers;
 a run ends when every server is connected and its tools are listed. The agents SDK is imported
@@ -178,5 +178,5 @@ if __name__ == "__main__":
         args.runs = 3
     missing = [p for p in (EVERYTHING, FILESYSTEM) if not p.is_file()]
     if missing:
-        sys.exit(f"missing {missing[0]}: run bash scripts/install_test_mcp_servers.sh")
+        sys.exit(f"missing {missing[0]}: run bash scripts/npm_ci.sh tests/mcp")
     asyncio.run(main(args.runs, args.quick))

@@ -1,6 +1,6 @@
 """MCP soak: four servers stay up at the default liveness interval while their tools are called.
 
-Run: ``bash scripts/install_test_mcp_servers.sh && uv run python bench/mcp_soak.py``
+Run: ``bash scripts/npm_ci.sh tests/mcp && uv run python bench/mcp_soak.py``
 (``--seconds 600`` by default).
 
 One server per transport and per protocol version (tests/mcp/soak.py): the FastMCP test server

@@ -24,13 +24,11 @@ timed() {  # timed NAME COMMAND...: run it, and note how long it took
 
 timed "Python env" uv sync --locked --quiet
 
-if [ -f scripts/install_test_mcp_servers.sh ]; then
-    timed "npm MCP servers" bash scripts/install_test_mcp_servers.sh
-    export CARRIER_REQUIRE_MCP_SERVERS=1
-fi
+timed "npm MCP servers" bash scripts/npm_ci.sh tests/mcp
+export CARRIER_REQUIRE_MCP_SERVERS=1
 
 # The official MCP conformance suite (tests/conformance), on its own Node 22 from npm.
-timed "MCP conformance" bash scripts/install_conformance.sh
+timed "MCP conformance" bash scripts/npm_ci.sh tests/conformance
 export CARRIER_REQUIRE_CONFORMANCE=1
 
 model_env() { CARRIER_REAL_MODEL_PYTHON="$(bash scripts/real_model_env.sh | tail -n 1)"; }

