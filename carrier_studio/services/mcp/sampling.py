@@ -48,7 +48,10 @@ class SettingsSampler:
         providers = self._settings.settings.providers
 
         async def work(model: object) -> str:
-            completion = await model.complete(request.system_prompt, messages)  # type: ignore[attr-defined]
+            # The server's token limit is part of what the user approved.
+            completion = await model.complete(  # type: ignore[attr-defined]
+                request.system_prompt, messages, max_tokens=request.max_tokens
+            )
             return str(completion.text)
 
         return await with_text_model(choice, providers, self._secrets, work), choice.model

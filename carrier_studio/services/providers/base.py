@@ -51,8 +51,11 @@ class Completion:
 class TextModel(Protocol):
     label: str
 
-    async def complete(self, system: str, messages: list[dict[str, str]]) -> Completion:
-        """Answer the conversation ``messages`` (role user/assistant) under ``system``."""
+    async def complete(
+        self, system: str, messages: list[dict[str, str]], max_tokens: int | None = None
+    ) -> Completion:
+        """Answer the conversation ``messages`` (role user/assistant) under ``system``, in at
+        most ``max_tokens`` tokens when given (an MCP sampling request's limit)."""
         ...
 
     async def close(self) -> None:

@@ -61,12 +61,15 @@ class ChatTextModel:
     async def close(self) -> None:
         await self._client.close()
 
-    async def complete(self, system: str, messages: list[dict[str, str]]) -> Completion:
+    async def complete(
+        self, system: str, messages: list[dict[str, str]], max_tokens: int | None = None
+    ) -> Completion:
         try:
             response = await self._client.chat.completions.create(
                 model=self._model,
                 messages=[{"role": "system", "content": system}, *messages],
                 temperature=self._temperature,
+                **({"max_tokens": max_tokens} if max_tokens else {}),
             )
         except Exception as exc:  # noqa: BLE001 - every provider failure is reworded
             raise provider_error(exc, self.label) from exc

@@ -61,10 +61,15 @@ class MessagesTextModel:
     async def close(self) -> None:
         await self._client.close()
 
-    async def complete(self, system: str, messages: list[dict[str, str]]) -> Completion:
+    async def complete(
+        self, system: str, messages: list[dict[str, str]], max_tokens: int | None = None
+    ) -> Completion:
         try:
             response = await self._client.messages.create(
-                model=self._model, system=system, messages=messages, max_tokens=4096
+                model=self._model,
+                system=system,
+                messages=messages,
+                max_tokens=max_tokens or 4096,
             )
         except Exception as exc:  # noqa: BLE001 - every provider failure is reworded
             raise provider_error(exc, self.label) from exc
