@@ -105,6 +105,75 @@ def median_ms(values: list[float]) -> str:
     return f"{statistics.median(values) * 1e3:6.1f} ms"
 
 
+async def during_import(store, page, first_screen, choose, absent: str, runs: int) -> None:  # noqa: ANN001
+    """The first screen while an import writes into the same store, as
+    `MemoryService.import_jsonl` does (`IMPORT_CHUNK` memories per transaction, giving way
+    `IMPORT_PAUSE` between them): all memories, and one source across all characters. The
+    rows written are deleted again, so the cached database stays as built."""
+    from carrier_studio.services.memory.service import IMPORT_CHUNK, IMPORT_PAUSE
+
+    space = await store.space()
+    rng = np.random.default_rng(5)
+    stop, started = asyncio.Event(), asyncio.Event()
+    written: list[str] = []
+
+    async def importer() -> None:
+        n = 0
+        while not stop.is_set():
+            vectors = rng.standard_normal((IMPORT_CHUNK, space.dimension)).astype(np.float32)
+            items = [
+                StoredMemory(
+                    MemoryRecord(
+                        "Ada",
+                        f"imported {n + i}",
+                        id=f"imp{n + i:08d}",
+                        provenance=Provenance("import"),
+                    ),  # fmt: skip
+                    v,
+                )
+                for i, v in enumerate(vectors)
+            ]
+            began = time.perf_counter()
+            await store.add(items, space)
+            written.extend(item.record.id for item in items)
+            started.set()
+            n += IMPORT_CHUNK
+            await asyncio.sleep(min(IMPORT_PAUSE, time.perf_counter() - began))
+
+    print(f"while an import writes ({IMPORT_CHUNK} per transaction, as import_jsonl):")
+    cases = [
+        ("all memories", lambda: choose(page.client_filter, None), MemoryFilter()),
+        (
+            f"source {absent}, all characters",
+            lambda: choose(page.client_filter, absent),
+            MemoryFilter(client=absent),
+        ),
+    ]
+    choose(page.kind_filter, None)
+    choose(page.character_filter, None)
+    task = asyncio.create_task(importer())
+    try:
+        await started.wait()
+        for label, setup, f in cases:
+            times = [await first_screen(setup) for _ in range(runs)]
+            bare = []
+            for _ in range(runs):
+                began = time.perf_counter()
+                await store.page(f, None, page.model.page_size)
+                bare.append(time.perf_counter() - began)
+            print(
+                f"  importing, {label:<33} first screen {median_ms(times)}"
+                f"  (max {max(times) * 1e3:.0f} ms)   store.page alone {median_ms(bare)}"
+                f"  (max {max(bare) * 1e3:.0f} ms)"
+            )
+    finally:
+        stop.set()
+        await task
+    for start in range(0, len(written), 5000):
+        await store.delete(written[start : start + 5000])
+    print(f"  ({len(written):,} memories imported meanwhile, deleted again)")
+
+
 async def measure(path: Path, runs: int) -> None:
     from PySide6.QtWidgets import QApplication
 
@@ -173,6 +242,11 @@ async def measure(path: Path, runs: int) -> None:
                 lambda: choose(page.client_filter, absent),
                 MemoryFilter(character=characters[0], kinds=frozenset({kind}), client=absent),
             ),
+            (
+                f"source {absent}, all characters",
+                lambda: (choose(page.kind_filter, None), choose(page.character_filter, None)),
+                MemoryFilter(client=absent),
+            ),
         ]
         total = await store.count(MemoryFilter())
         print(f"Memory page, first screen over {total:,} memories ({path.name}), offscreen,")
@@ -188,6 +262,7 @@ async def measure(path: Path, runs: int) -> None:
                 f"  {label:<32} first screen {median_ms(times)}  (max {max(times) * 1e3:.0f} ms)"
                 f"   store.page alone {median_ms(bare)}   rows shown {page.model.rowCount()}"
             )
+        await during_import(store, page, first_screen, choose, absent, runs)
         choose(page.client_filter, None)
         choose(page.kind_filter, None)
         choose(page.character_filter, None)

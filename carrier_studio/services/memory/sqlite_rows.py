@@ -4,7 +4,8 @@ only those (by id, a keyset page, a count, a filter's vectors, everything in bat
 
 Kept apart from `SqliteMemoryStore` so the store reads as what it does (write, search, switch
 vectors) while the column list, the timestamp encoding and the filter's SQL are written once
-here. Every function takes the connection and runs on the store's thread; none writes.
+here. Every function takes the connection and runs on one of the store's threads (the reads on
+its query-only read side, `sqlite_follow`); none writes.
 """
 
 from __future__ import annotations

@@ -11,9 +11,10 @@ It runs on the same mechanism as `Database`, a `ThreadedConnection` (one worker 
 the connection), but is not a second `Database`: opening differs (no damaged file is replaced
 here, an interrupted re-embedding is finished) and so do its errors (`MemoryStoreError`).
 
-Searches run on a second connection, query-only, on a thread of their own (``memory-read``):
-a recall reads the last commit while an import's transaction is open instead of queuing behind
-it on the writer's thread. The search state follows the writes by the ``memory_generation``
+Searches, and the Memory page's reads (page, count, get, the map's vectors), run on a second
+connection, query-only, on a thread of their own (``memory-read``): a recall or a page reads the
+last commit while an import's transaction is open instead of queuing behind it on the writer's
+thread. The search state follows the writes by the ``memory_generation``
 counter, which every memory write bumps (`sqlite_follow` says how); another process writing
 memories (the CLI) shows as a generation with no edit filed, and the indexes are then rebuilt
 on next use, while chat saving a message leaves them as they are.
@@ -411,20 +412,25 @@ class SqliteMemoryStore(ThreadedConnection):
     _begin_switch = staticmethod(reembed.begin_switch)
 
     # -- reading -----------------------------------------------------------------------------
+    # The Memory page's reads run on the search side too, on its query-only connection: the
+    # page then shows the last commit while an import holds the write lock, instead of waiting
+    # behind the import's transactions on this thread. Each read is a read transaction of its
+    # own, begun after the call: a write this process awaited (an edit, a delete, an undo) has
+    # committed by then, so the next read shows it.
 
     async def get(self, ids: Sequence[str]) -> list[MemoryRecord]:
-        return await self._run(rows.get, list(ids))
+        return await self._search_side.run(rows.get, list(ids))
 
     async def page(
         self, filter: MemoryFilter, cursor: str | None = None, limit: int = 200
     ) -> MemoryPage:
-        return await self._run(rows.page, filter, cursor, limit)
+        return await self._search_side.run(rows.page, filter, cursor, limit)
 
     async def count(self, filter: MemoryFilter) -> int:
-        return await self._run(rows.count, filter)
+        return await self._search_side.run(rows.count, filter)
 
     async def vectors(self, filter: MemoryFilter, limit: int = 5000) -> list[StoredMemory]:
-        return await self._run(rows.vectors, filter, limit)
+        return await self._search_side.run(rows.vectors, filter, limit)
 
     async def iter_all(self, batch: int = 500) -> AsyncIterator[list[StoredMemory]]:
         last = 0
