@@ -33,6 +33,10 @@ log = logging.getLogger(__name__)
 
 #: The keyring entry of the Supabase key (a service-role or anon key with the functions granted).
 SUPABASE_KEY = "SUPABASE_SERVICE_KEY"
+#: The keyring entry of the project's database connection string (optional; it holds the
+#: database password): with it a move to Supabase goes over COPY, ≈10× faster than the API.
+#: `memory init --supabase --apply` reads the same name.
+SUPABASE_DB_URL = "SUPABASE_DB_URL"
 
 
 def _effective(memory: MemorySettings) -> tuple[str, str, str]:
@@ -73,7 +77,10 @@ async def open_store(settings: MemorySettings, secrets: SecretStore, database_pa
                 where="Settings → Memory",
                 hint="Add the project's key, or switch the store back to local.",
             )
-        return await SupabaseMemoryStore.open(settings.supabase_url, key)
+        database_url = await asyncio.to_thread(secrets.get, SUPABASE_DB_URL)
+        return await SupabaseMemoryStore.open(
+            settings.supabase_url, key, database_url=database_url or ""
+        )
     from carrier_studio.services.memory.sqlite_store import SqliteMemoryStore
 
     return await SqliteMemoryStore.open(database_path)

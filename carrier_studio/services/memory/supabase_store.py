@@ -43,6 +43,8 @@ if TYPE_CHECKING:
     import httpx
     from supabase import AsyncClient
 
+    from carrier_studio.services.memory.supabase_copy import CopyLoader
+
 #: The migration's schema version this code needs (``memories_status().schema_version``).
 SCHEMA_VERSION = 2  # 2: memories_insert(…, p_keep_existing): imports that can run again
 INIT_COMMAND = "carrier-studio memory init --supabase"
@@ -72,35 +74,27 @@ def apply_migration(database_url: str) -> None:
     or the CLI). ``database_url`` is the project's connection string (Project Settings →
     Database), e.g. ``postgresql://postgres:PASSWORD@db.<ref>.supabase.co:5432/postgres``.
     Safe to run again."""
-    try:
-        import psycopg
-    except ImportError as exc:  # pragma: no cover - psycopg is a run-time dependency
-        raise MemoryStoreError(
-            "applying the Supabase migration needs the psycopg package",
-            hint=f"Run `{INIT_COMMAND}` without --apply and paste the SQL into the SQL editor.",
-        ) from exc
-    where = _redact_url(database_url)
-    try:
-        with psycopg.connect(database_url, connect_timeout=15) as connection:
+    import psycopg
+
+    from carrier_studio.services.memory.supabase_copy import connect, first_line, redact_url
+
+    where = redact_url(database_url)
+    # Says what failed (unreachable, refused, not a connection string), password left out.
+    with connect(database_url) as connection:
+        try:
             # The script may build a vector index a bulk move left to it (minutes for a large
             # store): no time limit for this session.
             connection.execute("set statement_timeout = 0")
             # No parameters: psycopg sends the whole script in one simple-query round trip,
-            # which PostgreSQL runs as one transaction.
+            # which PostgreSQL runs as one transaction (autocommit: no transaction around it).
             connection.execute(migration_sql())
-    except psycopg.OperationalError as exc:
-        raise MemoryStoreError(
-            f"cannot connect to the database: {_first_line(exc)}",
-            where=where,
-            hint="Check the connection string (Project Settings → Database) and its password.",
-        ) from exc
-    except psycopg.Error as exc:
-        diag = exc.diag
-        raise MemoryStoreError(
-            f"the migration failed: {diag.message_primary or _first_line(exc)}",
-            where=where,
-            hint=diag.message_hint,
-        ) from exc
+        except psycopg.Error as exc:
+            diag = exc.diag
+            raise MemoryStoreError(
+                f"the migration failed: {diag.message_primary or first_line(exc, database_url)}",
+                where=where,
+                hint=diag.message_hint,
+            ) from exc
 
 
 class SupabaseMemoryStore:
@@ -110,13 +104,20 @@ class SupabaseMemoryStore:
         url: The project URL, e.g. ``https://<ref>.supabase.co``.
         key: The project's ``service_role`` key (the anon key is refused by the functions).
         call_timeout: Seconds to wait for one call.
+        database_url: The project's connection string, if the user gave it: a bulk move then
+            goes over it with COPY (`supabase_copy`), ≈10× faster than through the API.
     """
 
     name = "supabase"
 
-    def __init__(self, url: str, key: str, *, call_timeout: float = 30.0) -> None:
+    def __init__(
+        self, url: str, key: str, *, call_timeout: float = 30.0, database_url: str = ""
+    ) -> None:
         self.url = url.strip().rstrip("/")
         self._key = key
+        self._database_url = database_url.strip()
+        #: Between `begin_bulk` and `end_bulk` of a move over the direct connection.
+        self._copy: CopyLoader | None = None
         self._timeout = call_timeout
         self._client: AsyncClient | None = None
         self._http: httpx.AsyncClient | None = None
@@ -126,13 +127,15 @@ class SupabaseMemoryStore:
         self._bulk = False
 
     @classmethod
-    async def open(cls, url: str, key: str, *, call_timeout: float = 30.0) -> SupabaseMemoryStore:
+    async def open(
+        cls, url: str, key: str, *, call_timeout: float = 30.0, database_url: str = ""
+    ) -> SupabaseMemoryStore:
         """A store whose project was reached, accepted the key and has the migration applied.
 
         Raises:
             MemoryStoreError: with what to do (fix the URL or key, or run the init command).
         """
-        store = cls(url, key, call_timeout=call_timeout)
+        store = cls(url, key, call_timeout=call_timeout, database_url=database_url)
         try:
             await store.space()
         except BaseException:
@@ -164,6 +167,8 @@ class SupabaseMemoryStore:
     async def add(
         self, items: Sequence[StoredMemory], space: EmbeddingSpace, *, keep_existing: bool = False
     ) -> int:
+        if self._copy is not None and not keep_existing:
+            return await self._copy.add(items, space)
         written = 0
         size = BULK_BATCH if self._bulk else WRITE_BATCH
         for start in range(0, len(items), size):
@@ -187,7 +192,11 @@ class SupabaseMemoryStore:
         """Prepare for ``expected`` memories: when they are at least as many as the store holds,
         its vector index is dropped, to be built once by `end_bulk`. Returns the records per
         `add` call that suit a bulk load (`BULK_BATCH`). A project whose SQL predates the bulk
-        functions (schema 2) loads row by row as before."""
+        functions (schema 2) loads row by row as before. With a database URL the move goes over
+        it (COPY, `COPY_BATCH` a call); one that fails to connect stops the move before anything
+        moved, naming what failed."""
+        if self._database_url:
+            return await self._begin_copy(space, expected)
         found = await self._rpc(
             "memories_bulk_begin",
             {"p_embedder_id": space.embedder_id, "p_dimension": space.dimension,
@@ -200,6 +209,13 @@ class SupabaseMemoryStore:
     async def end_bulk(self) -> None:
         """Build the vector index a `begin_bulk` dropped (or an interrupted move left dropped);
         this can take minutes for a large store."""
+        if self._copy is not None:
+            copy, self._copy = self._copy, None
+            try:
+                await copy.end()
+            finally:
+                await copy.close()
+            return
         if not self._bulk:
             return
         await self._connect()
@@ -338,7 +354,18 @@ class SupabaseMemoryStore:
                 },
             )
 
+    async def _begin_copy(self, space: EmbeddingSpace, expected: int) -> int:
+        from carrier_studio.services.memory.supabase_copy import COPY_BATCH, CopyLoader
+
+        copy = CopyLoader(self._database_url)
+        await copy.begin(space, expected, self.url, await self.count(MemoryFilter()))
+        self._copy = copy
+        return COPY_BATCH
+
     async def close(self) -> None:
+        copy, self._copy = self._copy, None
+        if copy is not None:
+            await copy.close()
         self._client = None
         http, self._http = self._http, None
         if http is not None:
@@ -582,17 +609,3 @@ def _record(row: dict[str, Any]) -> MemoryRecord:
 
 def _stored(rows: list[dict[str, Any]]) -> list[StoredMemory]:
     return [StoredMemory(_record(row), _parse_vector(row["embedding"])) for row in rows]
-
-
-def _redact_url(database_url: str) -> str:
-    """The connection string without its password, to name it in an error."""
-    head, at, tail = database_url.rpartition("@")
-    if not at:
-        return database_url
-    scheme, sep, credentials = head.partition("://")
-    user = credentials.split(":", 1)[0]
-    return f"{scheme}{sep}{user}:***@{tail}" if sep else f"***@{tail}"
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

@@ -38,6 +38,7 @@ KNOWN_SECRETS: dict[str, str] = {
     "INSTAGRAM_ACCESS_TOKEN": "Instagram access token",
     "FTP_PASSWORD": "FTP password",
     "SUPABASE_SERVICE_KEY": "Supabase service key",
+    "SUPABASE_DB_URL": "Supabase database URL",
     "GITHUB_PERSONAL_ACCESS_TOKEN": "GitHub token (MCP server)",
 }
 _SECRET_SUFFIXES = ("_KEY", "_TOKEN", "_PASSWORD", "_SECRET")

@@ -314,7 +314,7 @@ def test_apply_migration_leaves_a_foreign_memories_table_alone(env):
 
 def test_apply_migration_names_the_database_without_its_password():
     url = "postgresql://postgres:s3cret@127.0.0.1:1/postgres"
-    with pytest.raises(MemoryStoreError, match="cannot connect") as failed:
+    with pytest.raises(MemoryStoreError, match="cannot reach the database server") as failed:
         apply_migration(url)
     assert failed.value.where == "postgresql://postgres:***@127.0.0.1:1/postgres"
     assert "s3cret" not in str(failed.value)

@@ -1,0 +1,281 @@
+"""Moving memories into Supabase over a direct PostgreSQL connection: binary COPY (#21).
+
+Supabase gives every project a connection string (Project Settings → Database, the direct
+connection or the session pooler on port 5432). With it, a move skips the REST API: each batch
+goes in as one binary ``COPY`` (no JSON, vectors as pgvector's binary form straight from numpy),
+and the vector index is dropped first and built once at the end with no API time limit (the API
+roles stop a statement after 8 s). Over the API the same move spends most of its time turning
+500×384 floats into JSON text and back.
+
+Resumable by id as the RPC move is: a batch is one transaction that first deletes the ids it
+brings (a batch a crash left committed but not yet deleted locally is replaced, not doubled),
+and the caller deletes the batch locally only after that transaction committed.
+
+The connection string holds the database password: it is kept as a secret (keyring, like the
+service key), and every message here names the database by `redact_url`, never by the string.
+All blocking work (psycopg is used synchronously) runs in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+from collections.abc import Sequence
+from datetime import UTC
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from carrier_studio.core.memory.errors import EmbeddingSpaceError, MemoryStoreError
+from carrier_studio.core.memory.model import EmbeddingSpace, StoredMemory
+
+if TYPE_CHECKING:
+    import psycopg
+
+#: The secret (keyring, .env or environment) holding the project's connection string; the one
+#: `memory init --supabase --apply` reads too.
+DATABASE_URL_SECRET = "SUPABASE_DB_URL"
+#: Memories per COPY: ≈3 MB on the wire; each is one transaction, then deleted locally.
+COPY_BATCH = 2000
+INIT_COMMAND = "carrier-studio memory init --supabase --apply"
+SETTINGS = "Settings → Memory → Supabase database URL"
+
+_COLUMNS = (
+    "id, character, kind, content, client, room, message_id, speaker, created_at, "
+    "importance, pinned, metadata, embedding"
+)
+_TYPES = [
+    *["text"] * 8, "timestamptz", "float8", "bool", "jsonb",
+    # pgvector's binary form, sent as the raw bytes its receive function reads.
+    "bytea",
+]  # fmt: skip
+_BULK_BEGIN = "public.memories_bulk_begin(text,integer,bigint,real)"
+_UNREACHABLE = (
+    "could not translate host name", "connection refused", "timeout expired", "timed out",
+    "no route to host", "network is unreachable", "could not connect", "no such file",
+    "server closed the connection",
+)  # fmt: skip
+_REFUSED = ("password authentication failed", "no password supplied", "authentication failed",
+            "role \"", "no pg_hba.conf entry")  # fmt: skip
+
+
+def redact_url(database_url: str) -> str:
+    """The connection string without its password, to name it in a message."""
+    head, at, tail = database_url.rpartition("@")
+    if not at:
+        return database_url if "password" not in database_url else "the database URL"
+    scheme, sep, credentials = head.partition("://")
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}{sep}{user}:***@{tail}" if sep else f"***@{tail}"
+
+
+def first_line(exc: BaseException, database_url: str = "") -> str:
+    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return _scrub(text, database_url)
+
+
+def _scrub(text: str, database_url: str) -> str:
+    """``text`` without the connection string or its password (a driver may echo either)."""
+    if not database_url:
+        return text
+    text = text.replace(database_url, redact_url(database_url))
+    password = _password(database_url)
+    return text.replace(password, "***") if len(password) >= 3 else text
+
+
+def _password(database_url: str) -> str:
+    from urllib.parse import unquote, urlsplit
+
+    try:
+        return unquote(urlsplit(database_url).password or "")
+    except ValueError:
+        return ""
+
+
+def connect(database_url: str, *, timeout: int = 15) -> psycopg.Connection:
+    """A direct connection (blocking), or an error that says what failed: the server could not
+    be reached, it refused the user or password, or the string is not a connection string."""
+    import psycopg
+
+    where = redact_url(database_url)
+    try:
+        return psycopg.connect(database_url, connect_timeout=timeout, autocommit=True)
+    except psycopg.OperationalError as exc:
+        detail = first_line(exc, database_url)
+        lower = str(exc).lower()
+        if any(word in lower for word in _REFUSED) or (exc.sqlstate or "").startswith("28"):
+            what = "the database refused the user name or password"
+            hint = "Copy the connection string again and put the database password in it."
+        elif 'database "' in lower and "does not exist" in lower:
+            what = "the server has no database of that name"
+            hint = "The database of a Supabase project is named postgres (the URL's last part)."
+        elif any(word in lower for word in _UNREACHABLE):
+            what = "cannot reach the database server"
+            hint = "Check the host and port (Project Settings → Database: the direct connection "
+            hint += "or the session pooler on port 5432) and your network."
+        else:
+            what = "cannot connect to the database"
+            hint = "Check the connection string (Project Settings → Database) and its password."
+        # From None: the driver's own exception text may quote the connection string.
+        raise MemoryStoreError(f"{what} ({detail})", where=where, hint=hint) from None
+    except psycopg.Error as exc:
+        raise MemoryStoreError(
+            f"this is not a PostgreSQL connection string ({first_line(exc, database_url)})",
+            where=where,
+            hint="It looks like postgresql://postgres:PASSWORD@db.<project>.supabase.co:5432/"
+            "postgres (Project Settings → Database).",
+        ) from None
+
+
+class CopyLoader:
+    """One bulk move's direct connection: `begin`, `add` per batch, `end`, `close`."""
+
+    def __init__(self, database_url: str) -> None:
+        self._url = database_url
+        self.where = redact_url(database_url)
+        self._connection: psycopg.Connection | None = None
+
+    async def begin(self, space: EmbeddingSpace, expected: int, api_url: str, api_count: int):
+        """Connect, check that the database holds the memory functions and as many memories as
+        the project's API counted (``api_count``: the same database, most likely), record
+        ``space`` (or refuse another) and drop the vector index when the move brings at least
+        as many memories as the store holds."""
+        await asyncio.to_thread(self._begin, space, expected, api_url, api_count)
+
+    def _begin(self, space: EmbeddingSpace, expected: int, api_url: str, api_count: int) -> None:
+        connection = connect(self._url)
+        self._connection = connection
+        try:
+            # No time limit for this session: the one index build may take minutes.
+            connection.execute("set statement_timeout = 0")
+            vector, functions = connection.execute(
+                "select (select extversion from pg_extension where extname = 'vector'), "
+                "to_regprocedure(%s) is not null",
+                [_BULK_BEGIN],
+            ).fetchone()  # type: ignore[misc]
+            if vector is None:
+                raise MemoryStoreError(
+                    'this database has no pgvector (the extension "vector")',
+                    where=self.where,
+                    hint="Is it the Supabase project's database? Run "
+                    f"`{INIT_COMMAND}` to install the memory tables and functions.",
+                )
+            if not functions:
+                raise MemoryStoreError(
+                    "this database has no Carrier Studio memory tables and functions",
+                    where=self.where,
+                    hint=f"Run `{INIT_COMMAND}` with this connection string, or check that it "
+                    "is the database of the Supabase project in Settings.",
+                )
+            (held,) = connection.execute("select count(*) from public.memories").fetchone()  # type: ignore[misc]
+            if held != api_count:
+                raise MemoryStoreError(
+                    f"the database URL leads to another database than the Supabase URL (it "
+                    f"holds {held:,} memories, {api_url} holds {api_count:,}); nothing was moved",
+                    where=self.where,
+                    hint="Give the connection string of the same project (Project Settings → "
+                    f"Database) in {SETTINGS}.",
+                )
+            self._call("select public.memories_bulk_begin(%s, %s, %s)",
+                       [space.embedder_id, space.dimension, expected])  # fmt: skip
+        except BaseException:
+            self._close()
+            raise
+
+    async def add(self, items: Sequence[StoredMemory], space: EmbeddingSpace) -> int:
+        """Store ``items`` in one transaction (replacing any with the same ids); returns when
+        it has committed."""
+        if not items:
+            return 0
+        return await asyncio.to_thread(self._add, items, space)
+
+    def _add(self, items: Sequence[StoredMemory], space: EmbeddingSpace) -> int:
+        import psycopg
+
+        rows = _rows(items, space)
+        connection = self._open()
+        try:
+            with connection.transaction(), connection.cursor() as cursor:
+                cursor.execute(
+                    "delete from public.memories where id = any(%s)", [[r[0] for r in rows]]
+                )
+                copy_sql = f"copy public.memories ({_COLUMNS}) from stdin (format binary)"
+                with cursor.copy(copy_sql) as copy:  # type: ignore[arg-type]
+                    copy.set_types(_TYPES)
+                    for row in rows:
+                        copy.write_row(row)
+        except psycopg.OperationalError as exc:
+            raise MemoryStoreError(
+                f"the connection to the database broke ({first_line(exc, self._url)}); this "
+                "batch was not stored and stays here",
+                where=self.where,
+                hint="Run the move again: it goes on from where it stopped.",
+            ) from None
+        except psycopg.Error as exc:
+            raise self._sql_error("storing a batch", exc) from None
+        return len(rows)
+
+    async def end(self) -> None:
+        """Build the vector index `begin` dropped (no time limit on this connection)."""
+        await asyncio.to_thread(self._call, "select public.memories_bulk_end()", [])
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self._close)
+
+    def _open(self) -> psycopg.Connection:
+        if self._connection is None or self._connection.closed:
+            raise MemoryStoreError("the direct database connection is closed", where=self.where)
+        return self._connection
+
+    def _call(self, query: str, args: list[Any]) -> None:
+        import psycopg
+
+        try:
+            self._open().execute(query, args)  # type: ignore[arg-type]
+        except psycopg.Error as exc:
+            raise self._sql_error(query.split("(")[0].removeprefix("select "), exc) from None
+
+    def _sql_error(self, doing: str, exc: Any) -> MemoryStoreError:
+        diag = exc.diag
+        message = _scrub(diag.message_primary or first_line(exc), self._url)
+        if exc.sqlstate in ("CM001", "CM002"):
+            return EmbeddingSpaceError(message, where=self.where, hint=diag.message_hint)
+        return MemoryStoreError(
+            f"{doing} failed: {message}", where=self.where, hint=diag.message_hint
+        )
+
+    def _close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.close()
+
+
+def _rows(items: Sequence[StoredMemory], space: EmbeddingSpace) -> list[tuple]:
+    """The COPY rows of a batch (in the worker thread): one numpy conversion for all vectors."""
+    from psycopg.types.json import Jsonb
+
+    dimension = space.dimension
+    vectors = [np.asarray(item.vector, dtype=np.float32).reshape(-1) for item in items]
+    for item, vector in zip(items, vectors, strict=True):
+        if vector.shape[0] != dimension:
+            raise EmbeddingSpaceError(
+                f"memory {item.record.id} has a vector of {vector.shape[0]} dimensions, not "
+                f"{dimension}"
+            )
+    # pgvector's binary form: dimension and a reserved word (int16, big-endian), then float4s.
+    head = struct.pack(">hh", dimension, 0)
+    packed = np.stack(vectors).astype(">f4") if vectors else np.empty((0, dimension), ">f4")
+    rows = []
+    for item, vector in zip(items, packed, strict=True):
+        record = item.record
+        created = record.created_at
+        if created.tzinfo is None:
+            created = created.replace(tzinfo=UTC)
+        provenance = record.provenance
+        rows.append((
+            record.id, record.character, record.kind, record.content, provenance.client,
+            provenance.room, provenance.message_id, provenance.speaker, created,
+            float(record.importance), bool(record.pinned), Jsonb(dict(record.metadata)),
+            head + vector.tobytes(),
+        ))  # fmt: skip
+    return rows

@@ -1,0 +1,322 @@
+"""Moving local memories into Supabase over the project's database URL: binary COPY, the vector
+index built once, resumable by id, and the URL's password in no message or log (#21).
+
+Real PostgreSQL 18 + pgvector (supabase_env.py); the store's API calls go through the RPC
+bridge, the move's rows over a direct connection as a password-checked role.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import traceback
+
+import numpy as np
+import psycopg
+import pytest
+from psycopg import sql
+
+from carrier_studio.core.memory import EmbeddingSpace, MemoryFilter, MemoryQuery, MemoryRecord
+from carrier_studio.core.memory.errors import MemoryStoreError
+from carrier_studio.core.memory.model import StoredMemory
+from carrier_studio.services.memory import supabase_copy
+from carrier_studio.services.memory.service import MemoryService
+from carrier_studio.services.memory.sqlite_store import SqliteMemoryStore
+from carrier_studio.services.memory.supabase_store import SupabaseMemoryStore
+from tests.services.memory.supabase_env import SERVICE_KEY, SupabaseTestEnv, session_env
+
+SPACE = EmbeddingSpace("copy-test", 384)
+N = 120
+ROLE = "carrier_mover"
+PASSWORD = "Right-Pass-4711"
+
+
+class _Embedder:
+    """A move embeds nothing: the service only asks its space."""
+
+    id = SPACE.embedder_id
+    dimension = SPACE.dimension
+
+
+@pytest.fixture
+def env(pytestconfig) -> SupabaseTestEnv:
+    found = session_env(pytestconfig)
+    found.empty()
+    _password_role(found)
+    return found
+
+
+def _password_role(env: SupabaseTestEnv) -> None:
+    """A role that must give its password (the server trusts everyone else), as Supabase's
+    `postgres` user must: checked before any other rule of pg_hba.conf."""
+    with env.connect() as connection:
+        if connection.execute("select 1 from pg_roles where rolname = %s", [ROLE]).fetchone():
+            return
+        connection.execute(
+            sql.SQL("create role {} login superuser password {}").format(
+                sql.Identifier(ROLE), sql.Literal(PASSWORD)
+            )
+        )
+        (hba,) = connection.execute("show hba_file").fetchone()
+        with open(hba, encoding="utf-8") as f:
+            rules = f.read()
+        with open(hba, "w", encoding="utf-8") as f:
+            f.write(f"local all {ROLE} scram-sha-256\n{rules}")
+        connection.execute("select pg_reload_conf()")
+
+
+def _url(env: SupabaseTestEnv, password: str = PASSWORD, database: str = "postgres") -> str:
+    socket_dir = env.postgres_url.split("host=", 1)[1]
+    return f"postgresql://{ROLE}:{password}@/{database}?host={socket_dir}"
+
+
+def _vectors(n: int, seed: int) -> np.ndarray:
+    v = np.random.default_rng(seed).standard_normal((n, SPACE.dimension)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+async def _local(tmp_path, vectors: np.ndarray) -> MemoryService:
+    store = await SqliteMemoryStore.open(tmp_path / "studio.db")
+    await store.add(
+        [StoredMemory(MemoryRecord("Ada", f"memory {i}", metadata={"n": i}, id=f"m{i:04d}"), v)
+         for i, v in enumerate(vectors)],
+        SPACE,
+    )  # fmt: skip
+    return MemoryService(store, _Embedder(), batch=10)  # type: ignore[arg-type]
+
+
+async def _target(env: SupabaseTestEnv, database_url: str) -> SupabaseMemoryStore:
+    assert env.bridge is not None
+    return await SupabaseMemoryStore.open(env.bridge.url, SERVICE_KEY, database_url=database_url)
+
+
+def _index_state(env: SupabaseTestEnv) -> tuple[bool, bool]:
+    with env.connect() as connection:
+        (indexed,) = connection.execute(
+            "select count(*) from pg_indexes where indexname = 'memories_embedding_hnsw_384'"
+        ).fetchone()
+        (status,) = connection.execute("select public.memories_status()").fetchone()
+    return indexed == 1, status["vector_index_deferred"]
+
+
+async def _nearest(store: SupabaseMemoryStore, q: np.ndarray) -> list[str]:
+    hits = await store.search(MemoryQuery("", MemoryFilter(), 5, "semantic"), q)
+    return [h.record.id for h in hits]
+
+
+def _exact(vectors: np.ndarray, q: np.ndarray, ids: list[str] | None = None) -> list[str]:
+    ids = ids or [f"m{i:04d}" for i in range(len(vectors))]
+    return [ids[i] for i in np.argsort(-(vectors @ q))[:5]]
+
+
+def _no_password(*texts: str) -> None:
+    for text in texts:
+        assert PASSWORD not in text
+        assert "Wrong-Pass" not in text
+
+
+def test_a_copy_move_brings_every_row_and_vector_and_builds_the_index_once(
+    env, tmp_path, monkeypatch, caplog
+):
+    monkeypatch.setattr(supabase_copy, "COPY_BATCH", 25)
+    caplog.set_level(logging.DEBUG)
+    vectors = _vectors(N, seed=21)
+    states: list[tuple[bool, bool]] = []
+    api_calls: list[str] = []
+
+    async def scenario():
+        service = await _local(tmp_path, vectors)
+        target = await _target(env, _url(env))
+        real_rpc, real_copy_add = target._rpc, supabase_copy.CopyLoader.add
+
+        async def spy_rpc(function, args, **kwargs):
+            api_calls.append(function)
+            return await real_rpc(function, args, **kwargs)
+
+        async def add_and_look(self, items, space):
+            states.append(await asyncio.to_thread(_index_state, env))
+            return await real_copy_add(self, items, space)
+
+        target._rpc = spy_rpc  # type: ignore[method-assign]
+        monkeypatch.setattr(supabase_copy.CopyLoader, "add", add_and_look)
+        try:
+            assert await service.move_to(target) == N
+            assert await service.store.count(MemoryFilter()) == 0
+            assert await target.count(MemoryFilter()) == N
+            moved = {s.record.id: s for s in await target.vectors(MemoryFilter(), N)}
+            for i, v in enumerate(vectors):
+                np.testing.assert_array_equal(moved[f"m{i:04d}"].vector, v)
+                assert moved[f"m{i:04d}"].record.metadata == {"n": i}
+                assert moved[f"m{i:04d}"].record.content == f"memory {i}"
+            for q in vectors[:5]:
+                assert await _nearest(target, q) == _exact(vectors, q)
+        finally:
+            await target.close()
+            await service.close()
+
+    asyncio.run(scenario())
+    assert len(states) == N // 25 + 1  # COPY batches, not the service's 10
+    assert set(states) == {(False, True)}  # no index kept current while loading
+    assert _index_state(env) == (True, False)  # built at the end
+    assert "memories_insert" not in api_calls and "memories_bulk_begin" not in api_calls
+    _no_password(caplog.text)
+
+
+def test_an_interrupted_copy_move_resumes_without_duplicates_or_loss(env, tmp_path, monkeypatch):
+    monkeypatch.setattr(supabase_copy, "COPY_BATCH", 30)
+    vectors = _vectors(N, seed=22)
+
+    async def scenario():
+        service = await _local(tmp_path, vectors)
+        local = service.store
+        real_delete = local.delete
+        deletes = 0
+
+        async def crash_after_commit(ids):
+            # The second batch is committed in Postgres, then the studio dies before deleting
+            # it here: it is in both places until the move runs again.
+            nonlocal deletes
+            deletes += 1
+            if deletes == 2:
+                raise MemoryStoreError("the studio was closed")
+            return await real_delete(ids)
+
+        local.delete = crash_after_commit  # type: ignore[method-assign]
+        target = await _target(env, _url(env))
+        try:
+            with pytest.raises(MemoryStoreError, match="was closed"):
+                await service.move_to(target)
+        finally:
+            await target.close()
+        assert await local.count(MemoryFilter()) == N - 30
+        local.delete = real_delete  # type: ignore[method-assign]
+
+        # Then the connection drops in the middle of the next batch's COPY.
+        target = await _target(env, _url(env))
+        real_rows = supabase_copy._rows
+
+        def rows_then_cut(items, space):
+            with env.connect() as connection:
+                connection.execute(
+                    "select pg_terminate_backend(pid) from pg_stat_activity where usename = %s",
+                    [ROLE],
+                )
+            return real_rows(items, space)
+
+        monkeypatch.setattr(supabase_copy, "_rows", rows_then_cut)
+        try:
+            with pytest.raises(MemoryStoreError, match="connection to the database broke") as e:
+                await service.move_to(target)
+            assert "again" in (e.value.hint or "")
+        finally:
+            await target.close()
+        assert await local.count(MemoryFilter()) == N - 30  # nothing lost here either
+        with env.connect() as connection:
+            (there,) = connection.execute("select count(*) from public.memories").fetchone()
+        assert there == 60  # batches one and two, the second not doubled
+
+        monkeypatch.setattr(supabase_copy, "_rows", real_rows)
+        target = await _target(env, _url(env))
+        try:
+            assert await service.move_to(target) == N - 30
+            assert await target.count(MemoryFilter()) == N
+            assert await local.count(MemoryFilter()) == 0
+            moved = {s.record.id: s.vector for s in await target.vectors(MemoryFilter(), N)}
+            assert sorted(moved) == [f"m{i:04d}" for i in range(N)]
+            for i, v in enumerate(vectors):
+                np.testing.assert_array_equal(moved[f"m{i:04d}"], v)
+            for q in vectors[-3:]:
+                assert await _nearest(target, q) == _exact(vectors, q)
+        finally:
+            await target.close()
+            await service.close()
+
+    asyncio.run(scenario())
+    assert _index_state(env) == (True, False)
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    ("case", "said"),
+    [
+        ("unreachable", "cannot reach the database server"),
+        ("password", "refused the user name or password"),
+        ("no pgvector", "no pgvector"),
+        ("no tables", "no Carrier Studio memory tables"),
+        ("another database", "another database than the Supabase URL"),
+    ],
+)
+def test_a_wrong_database_url_is_named_and_nothing_moves(env, tmp_path, case, said, caplog):
+    caplog.set_level(logging.DEBUG)
+    vectors = _vectors(20, seed=23)
+    url = _url(env)
+    if case == "unreachable":
+        url = f"postgresql://{ROLE}:{PASSWORD}@127.0.0.1:{_closed_port()}/postgres"
+    elif case == "password":
+        url = _url(env, password="Wrong-Pass-0815")
+    elif case in ("no pgvector", "no tables", "another database"):
+        name = {"no pgvector": "bare", "no tables": "vector_only", "another database": "other"}
+        database = f"copy_test_{name[case]}"
+        with env.connect() as connection:
+            if not connection.execute(
+                "select 1 from pg_database where datname = %s", [database]
+            ).fetchone():
+                connection.execute(sql.SQL("create database {}").format(sql.Identifier(database)))
+        url = _url(env, database=database)
+        if case != "no pgvector":
+            with psycopg.connect(env.postgres_url.replace("/postgres?", f"/{database}?")) as c:
+                c.execute("create extension if not exists vector")
+                if case == "another database":
+                    from carrier_studio.services.memory.supabase_store import migration_sql
+
+                    c.execute(migration_sql())
+                    c.execute("truncate public.memories, public.memories_space")
+                    c.execute(
+                        "insert into public.memories (id, character, kind, content, embedding) "
+                        "values ('x', 'Bob', 'note', 'elsewhere', %s::vector)",
+                        [str([0.0] * 384)],
+                    )
+                    c.commit()
+
+    async def scenario():
+        service = await _local(tmp_path, vectors)
+        target = await _target(env, url)
+        try:
+            with pytest.raises(MemoryStoreError, match=said) as e:
+                await service.move_to(target)
+            assert await service.store.count(MemoryFilter()) == 20  # nothing left here
+            assert await target.count(MemoryFilter()) == 0
+        finally:
+            await target.close()
+            await service.close()
+        return e.value
+
+    error = asyncio.run(scenario())
+    assert error.hint
+    assert _index_state(env) == (True, False)  # the project's index untouched
+    _no_password(
+        str(error),
+        repr(error),
+        "".join(traceback.format_exception(error)),
+        caplog.text,
+    )
+    if case != "unreachable":
+        assert ROLE in (error.where or "")  # which database, by its user and host
+
+
+def test_a_password_in_a_driver_message_is_scrubbed():
+    """psycopg may quote the connection string it could not parse."""
+    url = f"postgresql://{ROLE}:{PASSWORD}@db.example.invalid:notaport/postgres"
+    with pytest.raises(MemoryStoreError) as e:
+        supabase_copy.connect(url)
+    _no_password(str(e.value), "".join(traceback.format_exception(e.value)))
+    assert (
+        supabase_copy.redact_url(url)
+        == f"postgresql://{ROLE}:***@db.example.invalid:notaport/postgres"
+    )
