@@ -320,3 +320,33 @@ def test_a_password_in_a_driver_message_is_scrubbed():
         supabase_copy.redact_url(url)
         == f"postgresql://{ROLE}:***@db.example.invalid:notaport/postgres"
     )
+
+
+def test_the_session_opens_the_store_with_the_database_url_from_the_secrets(env, tmp_path):
+    """The URL is a secret like the service key (keyring, .env or environment), never a
+    setting: `open_store` hands it to the store, so a move from the Memory page uses COPY."""
+    import keyring.backends.fail
+
+    from carrier_studio.core.settings import MemorySettings
+    from carrier_studio.services.memory.controller import open_store
+    from carrier_studio.services.platform.secrets import SecretStore
+
+    secrets = SecretStore(
+        "session", tmp_path / ".env", backend=keyring.backends.fail.Keyring(), environ={}
+    )
+    secrets.set("SUPABASE_SERVICE_KEY", SERVICE_KEY)
+    secrets.set("SUPABASE_DB_URL", _url(env))
+    assert env.bridge is not None
+    settings = MemorySettings(backend="supabase", supabase_url=env.bridge.url)
+    assert PASSWORD not in settings.model_dump_json()
+
+    async def scenario():
+        store = await open_store(settings, secrets, tmp_path / "studio.db")
+        try:
+            assert await store.begin_bulk(SPACE, 10) == supabase_copy.COPY_BATCH
+            await store.end_bulk()
+        finally:
+            await store.close()
+
+    asyncio.run(scenario())
+    assert secrets.redactor.redact(f"moving to {_url(env)}").count(PASSWORD) == 0
