@@ -59,6 +59,12 @@ def test_a_prompt_becomes_one_user_message_with_its_files():
     assert result.text == "Read this:"
     assert [a.name for a in result.attachments] == ["x://doc.txt"]
     assert len(result.left_out) == 1 and result.left_out[0].startswith("x://song is audio/wav")
+    # The MCP page shows each message with its role; a file as a short label.
+    assert result.messages == (
+        ("user", "Read this:"),
+        ("user", "[resource: x://doc.txt (text/plain, 7 bytes)]"),
+        ("user", "[resource: x://song (audio/wav, 4 bytes)]"),
+    )
 
 
 def test_other_roles_in_a_prompt_are_marked_not_dropped():

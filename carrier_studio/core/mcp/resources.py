@@ -169,6 +169,18 @@ class PromptText:
     attachments: tuple[attached.Attachment, ...] = ()
     #: Parts that could not travel (audio, unsupported blobs), named with why.
     left_out: tuple[str, ...] = field(default=())
+    #: Each message as the server sent it: its role and its text, or a short label for an
+    #: image or a resource (the MCP page's Prompts tab shows these).
+    messages: tuple[tuple[str, str], ...] = field(default=())
+
+
+def part_label(content: ResourceContent) -> str:
+    """A non-text part of a prompt, in a few words: "[image: image/png, 1.2 KB]"."""
+    if content.is_image:
+        return f"[image: {content.describe()}]"
+    if content.blob == b"" and content.text is None:  # a kind the studio does not know
+        return f"[{content.mime or 'unknown'} part]"
+    return f"[resource: {content.uri} ({content.describe()})]"
 
 
 def prompt_text(messages: list[tuple[str, str | ResourceContent]]) -> PromptText:
@@ -181,6 +193,9 @@ def prompt_text(messages: list[tuple[str, str | ResourceContent]]) -> PromptText
     lines: list[str] = []
     files: list[attached.Attachment] = []
     left_out: list[str] = []
+    shown = tuple(
+        (role, part if isinstance(part, str) else part_label(part)) for role, part in messages
+    )
     for role, part in messages:
         if isinstance(part, str):
             lines.append(part if roles == {"user"} or role == "user" else f"({role}) {part}")
@@ -189,4 +204,4 @@ def prompt_text(messages: list[tuple[str, str | ResourceContent]]) -> PromptText
             files.append(as_attachment(part))
         except attached.AttachmentRefusedError as exc:
             left_out.append(str(exc))
-    return PromptText("\n\n".join(lines), tuple(files), tuple(left_out))
+    return PromptText("\n\n".join(lines), tuple(files), tuple(left_out), shown)

@@ -47,6 +47,7 @@ from carrier_studio.ui.models.mcp_servers import QtMcpServerModel
 from carrier_studio.ui.tasks import TaskOwner
 from carrier_studio.ui.widgets.mcp_import_dialog import McpImportDialog
 from carrier_studio.ui.widgets.mcp_log import ServerLogView
+from carrier_studio.ui.widgets.mcp_prompts import PromptBrowser
 from carrier_studio.ui.widgets.mcp_resources import ResourceBrowser
 from carrier_studio.ui.widgets.mcp_roots import ServerFolders
 from carrier_studio.ui.widgets.mcp_secrets import ServerSecrets
@@ -92,7 +93,8 @@ class McpPageDeps:
     model_label: Callable[[], str] = lambda: "the default model"
     #: ${VAR}s the studio fills itself (WORKSPACE, STUDIO_PYTHON): no field for them.
     filled_by_studio: frozenset[str] = frozenset()
-    #: A running server's resources and templates (the Resources tab); None: no such tab.
+    #: A running server's resources, templates and prompts (the Resources and Prompts tabs);
+    #: None: no such tabs.
     browser: McpBrowser | None = None
     #: The folders each server may see (`services.mcp.sampling.SettingsRoots`: ``added``,
     #: ``set_added``); None: no Folders box.
@@ -355,9 +357,12 @@ class McpPage(Page):
         row.addWidget(self.tool_pane, 1)
         self.details.addTab(tools, "Tools")
         self.resources: ResourceBrowser | None = None
+        self.prompts: PromptBrowser | None = None
         if self.deps.browser is not None:
             self.resources = ResourceBrowser(self.deps.browser, self.tasks)
             self.details.addTab(self.resources, "Resources")
+            self.prompts = PromptBrowser(self.deps.browser, self.tasks)
+            self.details.addTab(self.prompts, "Prompts")
         self.log_view = ServerLogView(self.deps.colors())
         self.deps.theme_changed.connect(lambda _s: self.log_view.set_colors(self.deps.colors()))
         self.log = self.log_view.text
@@ -442,6 +447,8 @@ class McpPage(Page):
         self._show_tool()
         if self.resources is not None:
             self.resources.set_server(name, running=status.state is ServerState.RUNNING)
+        if self.prompts is not None:
+            self.prompts.set_server(name, running=status.state is ServerState.RUNNING)
         self.log_view.show_lines(list(status.stderr_tail), status.error)
         config = self.deps.manager.config(name)
         if self.sign_in is not None:
@@ -741,9 +748,11 @@ class McpPage(Page):
 
     def _on_list_changed(self, change: ListChanged) -> None:
         # Tools come back through the status (the manager lists them again itself).
-        if change.kind == "resources" and self.resources is not None:
-            if change.server == self.selected():
-                self.resources.refresh()
+        if change.server != self.selected():
+            return  # listed afresh when it is selected
+        tab = {"resources": self.resources, "prompts": self.prompts}.get(change.kind)
+        if tab is not None:
+            tab.refresh()
 
     def _on_progress(self, progress: ToolProgress) -> None:
         """Progress of the page's own Call tool (a chat's calls have a call id)."""
@@ -756,6 +765,8 @@ class McpPage(Page):
         self.result.setPlainText(f"Calling {self._calling}… {done}{about}")
 
     async def shutdown(self) -> None:
+        if self.prompts is not None:
+            self.prompts.cancel_pending()
         for unwatch in self._unwatch:
             unwatch()
         self._unwatch = []

@@ -40,6 +40,20 @@ COMMAND_ROLE = Qt.ItemDataRole.UserRole + 1
 PROMPT_ROLE = Qt.ItemDataRole.UserRole + 2
 
 
+def prompt_arguments(prompt: PromptInfo, form: SchemaForm) -> dict[str, str]:
+    """The values typed in ``form`` (set to ``prompt.schema()``), empty ones left out; raises
+    ValueError naming the required arguments left empty. The chat's dialog and the MCP page's
+    Prompts tab both read their forms through this."""
+    values = {k: str(v) for k, v in form.values().items()}
+    # The form takes an empty string as given; a prompt's required argument is not.
+    missing = [
+        a.name for a in prompt.arguments if a.required and not values.get(a.name, "").strip()
+    ]
+    if missing:
+        raise ValueError(f"{', '.join(missing)}: a value is required")
+    return {k: v for k, v in values.items() if v}
+
+
 class PromptArgumentsDialog(QDialog):
     """A prompt's arguments, one field each (required ones marked *)."""
 
@@ -73,20 +87,11 @@ class PromptArgumentsDialog(QDialog):
 
     def _on_accepted(self) -> None:
         try:
-            values = {k: str(v) for k, v in self.form.values().items()}
-            # The form takes an empty string as given; a prompt's required argument is not.
-            missing = [
-                a.name
-                for a in self._prompt.arguments
-                if a.required and not values.get(a.name, "").strip()
-            ]
-            if missing:
-                raise ValueError(f"{', '.join(missing)}: a value is required")
+            self.values = prompt_arguments(self._prompt, self.form)
         except ValueError as exc:
             self.problem.setText(str(exc))
             self.problem.show()
             return
-        self.values = {k: v for k, v in values.items() if v}
         self.accept()
 
     @classmethod
