@@ -16,7 +16,9 @@ from typing import TextIO
 from carrier_studio.core.errors import CarrierError
 from carrier_studio.services.platform.paths import AppPaths
 
-#: Where `memory init --supabase --apply` reads the database URL (with its password) from.
+#: The secret holding the database URL (with its password): `memory init --supabase --apply`
+#: and a move to Supabase look it up in the environment, the keyring (Settings → Memory →
+#: Supabase database URL) or the workspace .env.
 DB_URL_ENV = "SUPABASE_DB_URL"
 
 
@@ -36,7 +38,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         action="store_true",
         help="with --supabase: apply the SQL over a direct Postgres connection instead, to the "
         "database in $SUPABASE_DB_URL (postgresql://…; an environment variable keeps the "
-        "password out of the process list and the shell history)",
+        "password out of the process list and the shell history) or, without it, the "
+        "'Supabase database URL' saved in Settings → Memory",
     )
     search = actions.add_parser("search", help="search memories by meaning and keywords")
     search.add_argument("query", help="what to look for")
@@ -78,7 +81,7 @@ def _init_supabase(args: argparse.Namespace, out: TextIO) -> int:
     if args.apply:
         import os
 
-        url = os.environ.get(DB_URL_ENV, "").strip()
+        url = os.environ.get(DB_URL_ENV, "").strip() or _saved_database_url(args)
         if not url:
             raise CarrierError(
                 f"--apply needs the database's connection string in ${DB_URL_ENV}",
@@ -90,6 +93,19 @@ def _init_supabase(args: argparse.Namespace, out: TextIO) -> int:
     else:
         print(migration_sql(), file=out, end="")
     return 0
+
+
+def _saved_database_url(args: argparse.Namespace) -> str:
+    """The URL the user saved in Settings (keyring) or the workspace .env, or ''."""
+    from carrier_studio.services.platform.paths import WorkspacePaths
+    from carrier_studio.services.platform.secrets import SecretStore
+    from carrier_studio.services.platform.settings_store import SettingsStore
+
+    app_paths = AppPaths.for_user()
+    settings = SettingsStore.load(app_paths.settings_file)
+    paths = WorkspacePaths(app_paths.choose_workspace(args.workspace))
+    secrets = SecretStore(settings.settings.secrets.storage, paths.env_file)
+    return (secrets.get(DB_URL_ENV) or "").strip()
 
 
 async def _run(args: argparse.Namespace, out: TextIO) -> int:

@@ -350,3 +350,32 @@ def test_the_session_opens_the_store_with_the_database_url_from_the_secrets(env,
 
     asyncio.run(scenario())
     assert secrets.redactor.redact(f"moving to {_url(env)}").count(PASSWORD) == 0
+
+
+def test_the_cli_applies_the_migration_to_the_url_saved_in_the_workspace(env, tmp_path):
+    """`memory init --supabase --apply` finds the URL where Settings keeps it (here the
+    workspace .env, as a keyless machine keeps it) when $SUPABASE_DB_URL is not set."""
+    import os
+    import subprocess
+    import sys
+
+    database = "copy_test_cli"
+    with env.connect() as connection:
+        connection.execute(sql.SQL("drop database if exists {}").format(sql.Identifier(database)))
+        connection.execute(sql.SQL("create database {}").format(sql.Identifier(database)))
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    (workspace / ".env").write_text(f"SUPABASE_DB_URL='{_url(env, database=database)}'\n")
+    environ = {k: v for k, v in os.environ.items() if k != "SUPABASE_DB_URL"}
+    result = subprocess.run(
+        [sys.executable, "-m", "carrier_studio", "memory", "init", "--supabase", "--apply"],
+        env={**environ, "CARRIER_STUDIO_HOME": str(workspace), "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    _no_password(result.stdout, result.stderr)
+    with psycopg.connect(env.postgres_url.replace("/postgres?", f"/{database}?")) as c:
+        (status,) = c.execute("select public.memories_status()").fetchone()
+    assert status["schema_version"] == 3
