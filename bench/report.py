@@ -212,6 +212,22 @@ BENCHES = [
                 "store.page alone",
             ),
             Figure(
+                "memory 1M: one source across all characters, first page",
+                "≤ 50 ms",
+                r"\n\s+source instagram, all characters\s+first screen\s+" + NUMBER,
+                "ms",
+                r"\n\s+source instagram, all characters.*store\.page alone\s+" + NUMBER,
+                "store.page alone",
+            ),
+            Figure(
+                "memory 1M: Memory page, first screen while an import writes",
+                "≤ 150 ms",
+                r"importing, all memories\s+first screen\s+" + NUMBER,
+                "ms",
+                r"importing, all memories.*store\.page alone\s+" + NUMBER,
+                "store.page alone",
+            ),
+            Figure(
                 "memory: local embedding, batched",
                 "≥ 150/s",
                 r"batch 16:\s+" + NUMBER + " sentences/s",
