@@ -7,7 +7,8 @@ items that was, for the chat's marker. `budget` is the meter's reading for the n
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import inspect
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from carrier_studio.core.runtime.context_budget import Budget, context_window, fit, measure
@@ -52,12 +53,15 @@ class ContextFit:
         text = instructions if isinstance(instructions, str) else ""
         return measure(text, list(self._history()), typed, self.window())
 
-    def wrap(self, inner: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def wrap(self, inner: Callable[[Any], Any]) -> Callable[[Any], Awaitable[Any]]:
         """A ``call_model_input_filter`` that runs ``inner`` and then leaves out what does not
-        fit (the SDK allows one filter per run)."""
+        fit (the SDK allows one filter per run). ``inner`` may be async: the thread's awaits
+        the turn's recall, which runs while the SDK sets the run up."""
 
-        def fitted(data: Any) -> Any:
+        async def fitted(data: Any) -> Any:
             model_data = inner(data)
+            if inspect.isawaitable(model_data):
+                model_data = await model_data
             instructions = model_data.instructions or ""
             kept, dropped = fit(instructions, list(model_data.input), self.window())
             self.left_out = dropped

@@ -56,6 +56,7 @@ from carrier_studio.core.settings import ModelChoice
 from carrier_studio.services.chat.context import ContextFit
 from carrier_studio.services.chat.conversations import Conversation, ConversationStore
 from carrier_studio.services.chat.mcp_tools import gather_tools, server_names
+from carrier_studio.services.chat.recall import RecallAhead, RecallKey, recall_is_free
 from carrier_studio.services.mcp import McpManager
 from carrier_studio.services.platform.secrets import SecretStore
 from carrier_studio.services.platform.settings_store import SettingsStore
@@ -71,6 +72,9 @@ log = logging.getLogger(__name__)
 TITLE_LENGTH = 48
 #: How long a message waits for memory recall before going without it.
 RECALL_WAIT = 5.0
+#: The longest a turn holds the writes it starts before its request (the user's message, the
+#: title, the memories): they are released when the request goes, or after this at the latest.
+HOLD_WRITES = 0.05
 
 
 def _is_user(stored: Stored) -> bool:
@@ -128,6 +132,16 @@ class ChatThread:
         self._retired: list[Any] = []
         self._rebuild_agent = False
         self._user_write: asyncio.Future[int] | None = None
+        #: Writes a turn started before its request, held until it goes (`_release_writes`):
+        #: redacting and encoding them cost the loop ~2 ms the request waited for (#21).
+        self._held: list[Awaitable[Any]] = []
+        self._hold_timer: asyncio.TimerHandle | None = None
+        #: This turn's recall, running while the SDK sets the run up; the model-input filter
+        #: awaits it. And a recall started while the user typed (`recall_ahead`).
+        self._recalling: asyncio.Future[MemoriesRecalled | None] | None = None
+        self._ahead = RecallAhead()
+        #: Set by the model-input filter: this turn's request is on its way.
+        self._request_sent = asyncio.Event()
         self._building: asyncio.Future[None] | None = None
         self._turn = asyncio.Lock()
         self._closed = False
@@ -182,9 +196,15 @@ class ChatThread:
             call_model_input_filter=self.context.wrap(self._with_memories),
         )
 
-    def _with_memories(self, data: Any) -> Any:
+    async def _with_memories(self, data: Any) -> Any:
         """Give the character this turn's recalled memories, in its instructions only (the
-        history stays as it was said; other agents in a handoff get their own prompt)."""
+        history stays as it was said; other agents in a handoff get their own prompt). The
+        recall ran while the SDK set the run up; the writes held for the request go now."""
+        recalling = self._recalling
+        if recalling is not None:
+            await asyncio.shield(recalling)  # a cancelled run leaves it to `_guarded`
+        self._release_writes()
+        self._request_sent.set()
         block = self._memory_block
         if not block or data.agent.name != self.character:
             return data.model_data
@@ -230,6 +250,8 @@ class ChatThread:
             self._building.cancel()
             await asyncio.gather(self._building, return_exceptions=True)
             self._building = None
+        self._ahead.cancel()
+        self._release_writes()
         if self._user_write is not None:
             await self._user_write
             self._user_write = None
@@ -395,7 +417,9 @@ class ChatThread:
         store = self._deps.conversations
         self._turn_memory = (text, client, speaker)
         # Stored before anything else can fail, so the user's text is never lost; but the
-        # request does not wait for it: the turn's own items are stored after it (`_written`).
+        # request does not wait for it: the turn's own items are stored after it (`_written`),
+        # and the writes start once the request has gone (`_hold_writes`).
+        self._hold_writes()
         self._write_later(store.add_item(self.id, UserText(text, attachments=attachments)))
         if self.conversation.title == "New conversation":
             title = " ".join(text.split())[:TITLE_LENGTH] or "New conversation"
@@ -479,6 +503,22 @@ class ChatThread:
 
     # -- persistence ------------------------------------------------------------------------
 
+    def recall_ahead(self, text: str) -> None:
+        """Recall for ``text`` now (the page asks after a pause in typing): a message then sent
+        with exactly this text uses it, any other text recalls afresh. Only when recalling
+        costs no request (the local embedder)."""
+        memory, doc = self._deps.memory, self._character_doc
+        if memory is None or doc is None or not text or not recall_is_free(memory):
+            return
+        enabled, limit = memory_settings(doc.section("memory"))
+        if not enabled:
+            return
+        room, character = str(self.id), self.character
+        self._ahead.start(
+            RecallKey(character, text, room, "chat", limit),
+            lambda: memory.recall(character, text, room=room, limit=limit, client="chat"),
+        )
+
     async def _recall(self, text: str) -> MemoriesRecalled | None:
         """This turn's memories (None when memory is off for the character or unavailable)."""
         memory = self._deps.memory
@@ -491,8 +531,12 @@ class ChatThread:
             return None
         try:
             client = self._turn_memory[1] if self._turn_memory else "chat"
+            room = str(self.id)
+            ahead = self._ahead.take(RecallKey(self.character, text, room, client, limit))
             hits = await asyncio.wait_for(
-                memory.recall(self.character, text, room=str(self.id), limit=limit, client=client),
+                ahead
+                if ahead is not None
+                else memory.recall(self.character, text, room=room, limit=limit, client=client),
                 RECALL_WAIT,
             )
         except Exception as exc:  # noqa: BLE001 - the chat goes on without memories
@@ -510,15 +554,38 @@ class ChatThread:
 
     def _write_later(self, write: Awaitable[Any]) -> None:
         """Store ``write`` after the writes this turn started before it, without waiting: the
-        model's request goes first, and `_written` is awaited before the reply is stored."""
-        if self._user_write is None:
+        model's request goes first, and `_written` is awaited before the reply is stored.
+        While the turn holds its writes (`_hold_writes`) it waits for `_release_writes`."""
+        if self._hold_timer is not None:
+            self._held.append(write)
+        elif self._user_write is None:
             self._user_write = asyncio.ensure_future(write)
         else:
             self._user_write = _after(self._user_write, write)
 
+    def _hold_writes(self) -> None:
+        """Hold this turn's writes until its request goes (at most HOLD_WRITES): started at
+        once, they ran on the loop between the SDK's set-up steps, before the request."""
+        if self._hold_timer is None:
+            self._hold_timer = asyncio.get_running_loop().call_later(
+                HOLD_WRITES, self._release_writes
+            )
+
+    def _release_writes(self) -> None:
+        if self._hold_timer is not None:
+            self._hold_timer.cancel()
+            self._hold_timer = None
+        held, self._held = self._held, []
+        for write in held:
+            self._write_later(write)
+
     async def _written(self) -> None:
         """Wait for the writes `_write_later` started (the user's message, the title, the
         recalled memories), so what the reply stores comes after them."""
+        recalling = self._recalling
+        if recalling is not None and not recalling.done():
+            await asyncio.wait({recalling})  # its memories are stored before the reply
+        self._release_writes()
         if self._user_write is not None:
             await self._user_write
             self._user_write = None
@@ -546,16 +613,20 @@ class ChatThread:
         """Run a turn with the agent ready, one turn at a time per conversation (the bot and
         the page may share it); a setup failure is a RunError like any other."""
         async with self._turn:
+            recalling: asyncio.Future[MemoriesRecalled | None] | None = None
             try:
+                building = self._building is not None and not self._building.done()
+                if self._agent is None or building or self._mcp_waiting:
+                    self._release_writes()  # it may wait for MCP servers: store the message now
                 self._run_agent = await self._ensure_agent()
                 if self.unavailable != self._told_unavailable:
                     self._told_unavailable = dict(self.unavailable)
                     if self.unavailable:
                         yield ToolsUnavailable(tuple(sorted(self.unavailable.items())))
+                self._request_sent = asyncio.Event()
                 if recall is not None:
-                    recalled = await self._recall(recall)
-                    if recalled is not None:
-                        yield recalled
+                    # Recalled while the SDK sets the run up; its model-input filter waits.
+                    recalling = self._recalling = asyncio.ensure_future(self._recall(recall))
                 # A server's sampling request during this run's tool calls runs on its model.
                 chat_model.set(self.model_choice())
                 stream = start()
@@ -570,8 +641,49 @@ class ChatThread:
                 yield error
                 yield Done("", self.character, completed=False)
                 return
-            async for event in self._persisted(stream):
+            except BaseException:
+                self._release_writes()  # a cancelled set-up holds nothing back
+                raise
+            try:
+                events = self._persisted(stream)
+                if recalling is not None:
+                    events = self._recalled_first(events, recalling)
+                async for event in events:
+                    yield event
+            finally:
+                if recalling is not None and not recalling.done():
+                    recalling.cancel()
+                self._release_writes()
+
+    async def _recalled_first(
+        self, events: AsyncIterator[ChatEvent], recalling: asyncio.Future[Any]
+    ) -> AsyncIterator[ChatEvent]:
+        """The run's events, after the turn's recalled memories: those go to the page once the
+        request is on its way (the card is drawn while the model thinks), or before the run's
+        first event if that comes first (a run that failed before its request)."""
+
+        async def first() -> ChatEvent:
+            return await anext(events)
+
+        upcoming = asyncio.ensure_future(first())
+        sent = asyncio.ensure_future(self._request_sent.wait())
+        try:
+            await asyncio.wait({upcoming, sent}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({recalling})
+            if not recalling.cancelled() and recalling.exception() is None:
+                recalled = recalling.result()
+                if recalled is not None:
+                    yield recalled
+            try:
+                event = await upcoming
+            except StopAsyncIteration:
+                return
+            yield event
+            async for event in events:
                 yield event
+        finally:
+            sent.cancel()
+            upcoming.cancel()  # a no-op once done; else the run stops with its consumer
 
     def _redacted(self, error: RunError) -> RunError:
         """The error as the page may show it: the store's redaction, on screen too."""

@@ -89,6 +89,10 @@ if TYPE_CHECKING:
     from carrier_studio.services.mcp import McpBrowser
 
 
+#: The pause in typing after which the draft's memories are recalled (ChatThread.recall_ahead).
+RECALL_AHEAD_MS = 200
+
+
 @dataclass
 class ChatPageDeps:
     chat: ChatService
@@ -308,6 +312,11 @@ class ChatPage(Page):
         self._meter_checks = 0
         self._meter_timer.timeout.connect(self._update_meter)
         self.composer.textChanged.connect(self._meter_timer.start)
+        # After a pause in typing the thread recalls the draft's memories, so Send need not
+        # wait for the embedder (#21); a message sent with other text recalls afresh.
+        self._recall_timer = QTimer(self, singleShot=True, interval=RECALL_AHEAD_MS)
+        self._recall_timer.timeout.connect(self._recall_ahead)
+        self.composer.textChanged.connect(self._recall_timer.start)
         row.addWidget(self.composer, 1)
         self.send_button = QPushButton("Send")
         self.send_button.setObjectName("sendButton")
@@ -734,6 +743,11 @@ class ChatPage(Page):
             self._on_mcp_attach(list(filled.attachments))
         self._show_attachment_problems(list(filled.left_out))
 
+    def _recall_ahead(self) -> None:
+        text = self.composer.toPlainText().strip()
+        if self.thread is not None and not self._running and text:
+            self.thread.recall_ahead(text)
+
     def _remove_attachment(self, index: int) -> None:
         del self._attachments[index]
         self.attachment_strip.set_attachments(self._attachments)
@@ -863,6 +877,8 @@ class ChatPage(Page):
                 card.set_waiting(False)
             self._update_send_button()
             self._mark_last_retry()
+            if self.composer.toPlainText().strip():
+                self._recall_timer.start()  # typed during the reply: recall it now
             self._after_turn()
             await self._mark_turn()
             QTimer.singleShot(0, self, self._make_spares)

@@ -1,0 +1,130 @@
+"""Recall ahead of Send (#21): the Chat page asks the thread to recall the draft after a pause in
+typing; a message sent with that text uses it, a message with any other text recalls afresh, and
+the recalled memories reach the model's instructions either way. Real local store and embedder,
+real SDK and client against the scripted server."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from carrier_studio.core.memory import MemoryRecord, Provenance
+from carrier_studio.core.runtime.events import Done, MemoriesRecalled
+from carrier_studio.services.chat import thread as thread_module
+from tests.fakes import text
+from tests.services.test_chat_memory import FACTS, _instructions, _status, _with_memory
+from tests.services.test_chat_runtime import collect, workspace
+
+TEA = "Which tea should I make this evening?"
+STORM = "There is a storm coming tonight."
+
+
+def _turn(draft: str, sent: str, tmp_path, keyring_backend):
+    """Recall ``draft`` ahead, then send ``sent``: (events, texts recalled, instructions)."""
+
+    async def go():
+        async with workspace(tmp_path, keyring_backend) as (ws, server):
+            ws.edit_character("ada.json", memory={"min_score": 0.15})
+            chat, memory = _with_memory(ws, _status())
+            service = await memory.ready()
+            old = datetime.now(UTC) - timedelta(days=3)
+            records = [
+                MemoryRecord("Ada", f, "fact", Provenance("user"), created_at=old, importance=0.8)
+                for f in FACTS
+            ]
+            await service.remember(records)
+            cid = await ws.conversations.create("Ada")
+            thread = await ws.open(cid, chat)
+            await thread._ensure_agent()  # the page's conversation is ready while one types
+            asked: list[str] = []
+            recall = memory.recall
+
+            async def counted(character, query, **kwargs):
+                asked.append(query)
+                return await recall(character, query, **kwargs)
+
+            memory.recall = counted
+            thread.recall_ahead(draft)
+            assert thread._ahead._task is not None, "the draft's recall did not start"
+            await asyncio.wait({thread._ahead._task})
+            assert asked == [draft]
+            server.script(text("Noted."))
+            events = await collect(thread.send(sent))
+            await chat.drain()
+            await memory.close()
+            return events, asked, _instructions(server.requests[0])
+
+    return asyncio.run(go())
+
+
+def test_a_message_sent_as_drafted_uses_the_recall_made_while_typing(tmp_path, keyring_backend):
+    events, asked, instructions = _turn(TEA, TEA, tmp_path, keyring_backend)
+
+    assert asked == [TEA], "Send recalled again instead of using the draft's recall"
+    recalled = next(e for e in events if isinstance(e, MemoriesRecalled))
+    assert "lapsang" in recalled.memories[0].content
+    assert "lapsang souchong" in instructions  # the memories still reach the prompt
+    assert isinstance(events[-1], Done) and events[-1].completed
+
+
+def test_an_edited_message_is_not_served_the_drafts_recall(tmp_path, keyring_backend):
+    events, asked, instructions = _turn(TEA, STORM, tmp_path, keyring_backend)
+
+    assert asked == [TEA, STORM], "the edited text was not recalled afresh"
+    recalled = next(e for e in events if isinstance(e, MemoriesRecalled))
+    assert "Biscuit" in recalled.memories[0].content, [m.content for m in recalled.memories]
+    assert "Biscuit" in instructions
+    assert "lapsang" not in instructions, "the stale recall of the draft reached the prompt"
+
+
+def test_the_run_is_set_up_while_the_memories_are_recalled(tmp_path, keyring_backend, monkeypatch):
+    """The SDK's run set-up (~9 ms of the loop) no longer waits for the recall: the run reaches
+    its model-input filter while the recall is still held, and the filter waits for it."""
+    monkeypatch.setattr(thread_module, "RECALL_WAIT", 60.0)  # held longer than this test waits
+
+    async def go():
+        async with workspace(tmp_path, keyring_backend) as (ws, server):
+            ws.edit_character("ada.json", memory={"min_score": 0.15})
+            chat, memory = _with_memory(ws, _status())
+            service = await memory.ready()
+            old = datetime.now(UTC) - timedelta(days=3)
+            await service.remember(
+                [MemoryRecord("Ada", f, "fact", Provenance("user"), created_at=old) for f in FACTS]
+            )
+            cid = await ws.conversations.create("Ada")
+            thread = await ws.open(cid, chat)
+            await thread._ensure_agent()
+            recall, held = memory.recall, asyncio.Event()
+
+            async def held_recall(*args, **kwargs):
+                await held.wait()
+                return await recall(*args, **kwargs)
+
+            memory.recall = held_recall
+            reached = asyncio.Event()
+            with_memories = thread._with_memories
+
+            def noting(data):
+                reached.set()
+                return with_memories(data)
+
+            thread._with_memories = noting
+            server.script(text("A strong lapsang, as always?"))
+            turn = asyncio.ensure_future(collect(thread.send(TEA)))
+            try:
+                await asyncio.wait_for(reached.wait(), 10)
+                overlapped = not server.requests  # and the request waits for the memories
+            except TimeoutError:
+                overlapped = False
+            held.set()
+            events = await turn
+            await chat.drain()
+            await memory.close()
+            return overlapped, events, _instructions(server.requests[0])
+
+    overlapped, events, instructions = asyncio.run(go())
+
+    assert overlapped, "the run was set up only after the recall"
+    kinds = [type(e).__name__ for e in events]
+    assert kinds.index("MemoriesRecalled") < kinds.index("TextDelta"), kinds
+    assert "lapsang souchong" in instructions
