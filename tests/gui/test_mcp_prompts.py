@@ -61,8 +61,11 @@ def test_a_running_server_s_prompts_are_listed_and_got(make_studio, loop, server
     assert browser.empty.isVisible()
     assert browser.empty.text() == "Start the server to see its prompts."
 
+    said: list[str] = []
+    browser.listed.connect(lambda: said.append(browser.empty.text()))
     mcp.restart_server()  # "Start"
     wait_until(loop, lambda: browser.list.count() == 2, SERVER_START)
+    assert said[0] == "notes is starting; its prompts show when it runs."
     assert _names(browser) == ["summarize", "greet"]
     assert browser.current().name == "summarize", "the first is shown"
     heading = browser.heading.text()

@@ -448,7 +448,11 @@ class McpPage(Page):
         if self.resources is not None:
             self.resources.set_server(name, running=status.state is ServerState.RUNNING)
         if self.prompts is not None:
-            self.prompts.set_server(name, running=status.state is ServerState.RUNNING)
+            self.prompts.set_server(
+                name,
+                running=status.state is ServerState.RUNNING,
+                starting=status.state is ServerState.STARTING,
+            )
         self.log_view.show_lines(list(status.stderr_tail), status.error)
         config = self.deps.manager.config(name)
         if self.sign_in is not None:

@@ -52,8 +52,10 @@ class PromptBrowser(QWidget):
         self._pending: set[asyncio.Task[Any]] = set()
         self._server: str | None = None
         self._running = False
+        #: Stopped but on its way up: said so rather than "Start the server".
+        self._starting = False
         #: What the list shows now ((server, running)); listed again only when it changes.
-        self._listed_for: tuple[str | None, bool] | None = None
+        self._listed_for: tuple[str | None, bool, bool] | None = None
         #: Servers asked to list again while their listing was in flight (it loops once more).
         self._relist: set[str] = set()
         #: The (server, prompt) whose messages the view waits for; None when it waits for none.
@@ -96,6 +98,7 @@ class PromptBrowser(QWidget):
         right.addWidget(self.heading)
         self.form = SchemaForm()
         self.form.setObjectName("promptForm")
+        self.form.form.setContentsMargins(0, 4, 0, 4)  # its labels under the heading's text
         right.addWidget(self.form)
         buttons = QHBoxLayout()
         self.get_button = QPushButton("Get prompt")
@@ -130,10 +133,10 @@ class PromptBrowser(QWidget):
     def server(self) -> str | None:
         return self._server
 
-    def set_server(self, name: str | None, *, running: bool) -> None:
+    def set_server(self, name: str | None, *, running: bool, starting: bool = False) -> None:
         """Show ``name``'s prompts: listed now when visible, else when next shown, and only if
         the server or whether it runs changed since the last listing."""
-        self._server, self._running = name, running
+        self._server, self._running, self._starting = name, running, starting and not running
         if self.isVisible():
             self._list_if_stale()
 
@@ -149,18 +152,21 @@ class PromptBrowser(QWidget):
         self._list_if_stale()
 
     def _list_if_stale(self) -> None:
-        wanted = (self._server, self._running)
+        wanted = (self._server, self._running, self._starting)
         if wanted == self._listed_for:
             return
         self._listed_for = wanted
+        # Nothing to ask a stopped server; a listing's busy guard enables it again.
+        self.refresh_button.setEnabled(self._server is not None and self._running)
         if self._server is None or not self._running:
             self.list.clear()
             self._drawn = None
-            self._show_empty(
-                "Choose a server to see its prompts."
-                if self._server is None
-                else "Start the server to see its prompts."
-            )
+            if self._server is None:
+                self._show_empty("Choose a server to see its prompts.")
+            elif self._starting:
+                self._show_empty(f"{self._server} is starting; its prompts show when it runs.")
+            else:
+                self._show_empty("Start the server to see its prompts.")
             self.listed.emit()
             return
         server = self._server
