@@ -82,6 +82,8 @@ class ChatService:
         if mcp is not None:
             # A server's new tools reach the open conversations' next message (#19 item 4).
             mcp.on_list_changed(self._on_list_changed)
+            # A server that stopped, restarted or failed makes the next message look again.
+            mcp.changed.subscribe(self._on_server_changed)
         self._thread_deps = ThreadDeps(
             conversations=conversations,
             settings=settings,
@@ -141,6 +143,10 @@ class ChatService:
         if self.mcp is None:
             return lambda: None
         return self.mcp.changed.subscribe(listener)
+
+    def _on_server_changed(self, status: ServerStatus) -> None:
+        for thread, _users in self._threads.values():
+            thread.server_changed(status.name)
 
     def _on_list_changed(self, change: ListChanged) -> None:
         if change.kind == "tools":

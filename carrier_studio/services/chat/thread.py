@@ -150,6 +150,9 @@ class ChatThread:
         self._mcp_waiting = False
         #: Servers whose tools changed since the agent was built (#19: list_changed).
         self._mcp_tools_changed: set[str] = set()
+        #: Servers whose state changed since the agent was built (stopped, restarted, failed):
+        #: only then does a message ask the manager again (~1.5 ms of the loop, #21).
+        self._mcp_state_changed: set[str] = set()
         #: The character's MCP servers whose tools the agent lacks, with why; and what the
         #: transcript was last told, so a broken server is said once, not at every message.
         self.unavailable: dict[str, str] = {}
@@ -355,6 +358,7 @@ class ChatThread:
         up to MCP_START_WAIT or until `stop_waiting`, and the next message looks again."""
         self._go_on.clear()
         self._mcp_tools_changed.clear()  # listed now; a change from here on is noticed
+        self._mcp_state_changed.clear()
         found = await gather_tools(self._deps.mcp, server_names(docs, doc), self._go_on)
         self._mcp_waiting = found.starting
         self._mcp_servers = found.servers
@@ -370,6 +374,11 @@ class ChatThread:
         connection stays; only the agent is built again)."""
         self._mcp_tools_changed.add(server)
 
+    def server_changed(self, server: str) -> None:
+        """``server``'s state changed (McpManager.changed): the next message checks whether
+        the agent's tools still call a running connection."""
+        self._mcp_state_changed.add(server)
+
     async def _mcp_changed(self) -> bool:
         manager = self._deps.mcp
         if self._mcp_tools_changed & set(self._mcp_servers):
@@ -381,6 +390,9 @@ class ChatThread:
             return True  # a server that was down runs now: its tools can be had
         if manager is None or not self._mcp_servers:
             return False
+        if not self._mcp_state_changed & set(self._mcp_servers):
+            return False  # each is the connection the agent was built with, still running
+        self._mcp_state_changed.clear()
         current = await manager.ensure(sorted(self._mcp_servers))
         return {s.name: id(s) for s in current} != self._mcp_servers
 
