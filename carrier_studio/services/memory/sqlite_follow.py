@@ -91,31 +91,25 @@ class Changes:
         return edits  # type: ignore[return-value]
 
 
-class SearchSide:
-    """The store's search connection (query-only) on its own thread, and the search state,
-    brought to each read transaction's snapshot by the edits the writer files in `changes`.
+class ReadSide:
+    """A query-only connection to studio.db on a thread of its own; every call is one read
+    transaction, begun when the call runs, so it shows every commit that came before it (a
+    write this process awaited included) and never half of one that is still open.
+
+    The Memory page's reads run on one (`SqliteMemoryStore`): a page or count then waits
+    neither behind an import's transactions on the writer's thread nor behind a recall on the
+    search thread, and a count that scans a character's memories (≈0.3 s at a million) does
+    not hold up chat's recall.
 
     Args:
         path: studio.db.
-        searcher: The search state; touched only on this side's thread.
-        keep: Called (on this thread) with (character, seqs, codes, generation) for an index
-            read from the rows, for the writer to keep as chunks: this connection writes
-            nothing.
+        name: The thread's name.
     """
 
-    def __init__(
-        self,
-        path: Path,
-        searcher: Searcher,
-        keep: Callable[[str, np.ndarray, np.ndarray, int], None],
-    ) -> None:
+    def __init__(self, path: Path, name: str = "memory-page") -> None:
         self.path = path
-        self.searcher = searcher
-        self.changes = Changes()
-        self._keep = keep
         self._conn: apsw.Connection | None = None
-        self._held = -1  # the memory generation the search state is of
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="memory-read")
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
 
     async def _call(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
@@ -133,13 +127,58 @@ class SearchSide:
         self._conn = conn
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        """``fn(conn, *args)`` on the search connection, in one read transaction whose
-        snapshot the search state is brought to first."""
+        """``fn(conn, *args)`` on this side's connection, in one read transaction."""
         if self._conn is None:
             raise MemoryStoreError("the local memory store is closed", path=self.path)
         return await self._call(self._reading, fn, *args)
 
     def _reading(self, fn: Callable[..., T], *args: Any) -> T:
+        conn = self._conn
+        if conn is None:
+            raise MemoryStoreError("the local memory store is closed", path=self.path)
+        try:
+            conn.execute("BEGIN")  # one snapshot for the whole call, begun now
+            try:
+                return fn(conn, *args)
+            finally:
+                conn.execute("COMMIT")
+        except apsw.Error as exc:
+            raise MemoryStoreError(f"memory database error: {exc}", path=self.path) from exc
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            await self._call(conn.close)
+        self._executor.shutdown(wait=True)
+
+
+class SearchSide(ReadSide):
+    """The store's search connection (query-only) on its own thread, and the search state,
+    brought to each read transaction's snapshot by the edits the writer files in `changes`.
+
+    Args:
+        path: studio.db.
+        searcher: The search state; touched only on this side's thread.
+        keep: Called (on this thread) with (character, seqs, codes, generation) for an index
+            read from the rows, for the writer to keep as chunks: this connection writes
+            nothing.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        searcher: Searcher,
+        keep: Callable[[str, np.ndarray, np.ndarray, int], None],
+    ) -> None:
+        super().__init__(path, "memory-read")
+        self.searcher = searcher
+        self.changes = Changes()
+        self._keep = keep
+        self._held = -1  # the memory generation the search state is of
+
+    def _reading(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(conn, *args)`` in one read transaction whose snapshot the search state is
+        brought to first."""
         conn = self._conn
         if conn is None:
             raise MemoryStoreError("the local memory store is closed", path=self.path)
@@ -165,9 +204,3 @@ class SearchSide:
         for character, seqs, codes in self.searcher.take_unkept():
             self._keep(character, seqs, codes, seen)
         return result
-
-    async def close(self) -> None:
-        if self._conn is not None:
-            conn, self._conn = self._conn, None
-            await self._call(conn.close)
-        self._executor.shutdown(wait=True)

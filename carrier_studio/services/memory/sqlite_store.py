@@ -11,13 +11,13 @@ It runs on the same mechanism as `Database`, a `ThreadedConnection` (one worker 
 the connection), but is not a second `Database`: opening differs (no damaged file is replaced
 here, an interrupted re-embedding is finished) and so do its errors (`MemoryStoreError`).
 
-Searches, and the Memory page's reads (page, count, get, the map's vectors), run on a second
-connection, query-only, on a thread of their own (``memory-read``): a recall or a page reads the
-last commit while an import's transaction is open instead of queuing behind it on the writer's
-thread. The search state follows the writes by the ``memory_generation``
-counter, which every memory write bumps (`sqlite_follow` says how); another process writing
-memories (the CLI) shows as a generation with no edit filed, and the indexes are then rebuilt
-on next use, while chat saving a message leaves them as they are.
+Searches run on a second connection, query-only, on a thread of their own (``memory-read``),
+and the Memory page's reads (page, count, get, the map's vectors) on a third (``memory-page``):
+a recall or a page reads the last commit while an import's transaction is open instead of
+queuing behind it on the writer's thread. The search state follows the writes by the
+``memory_generation`` counter, which every memory write bumps (`sqlite_follow` says how);
+another process writing memories (the CLI) shows as a generation with no edit filed, and the
+indexes are then rebuilt on next use, while chat saving a message leaves them as they are.
 
 This module is the store's face and its writes; the rest sits beside it: rows and filters
 (`sqlite_rows`), search and the bit indexes (`sqlite_search`), the search thread
@@ -49,7 +49,7 @@ from carrier_studio.core.memory.model import (
 from carrier_studio.services.memory import sqlite_bits as bits
 from carrier_studio.services.memory import sqlite_reembed as reembed
 from carrier_studio.services.memory import sqlite_rows as rows
-from carrier_studio.services.memory.sqlite_follow import Edit, SearchSide
+from carrier_studio.services.memory.sqlite_follow import Edit, ReadSide, SearchSide
 from carrier_studio.services.memory.sqlite_rows import (
     COLUMNS,
     as_matrix,
@@ -97,6 +97,8 @@ class SqliteMemoryStore(ThreadedConnection):
             self._keep_chunks,
         )
         self._changes = self._search_side.changes
+        # The Memory page's reads: a query-only connection and thread of their own too.
+        self._page_side = ReadSide(self.path)
 
     @property
     def _searcher(self) -> Searcher:
@@ -114,6 +116,7 @@ class SqliteMemoryStore(ThreadedConnection):
         try:
             await store._call(store._open)
             await store._search_side.open()
+            await store._page_side.open()
         except BaseException:
             await store.close()
             raise
@@ -412,25 +415,25 @@ class SqliteMemoryStore(ThreadedConnection):
     _begin_switch = staticmethod(reembed.begin_switch)
 
     # -- reading -----------------------------------------------------------------------------
-    # The Memory page's reads run on the search side too, on its query-only connection: the
+    # The Memory page's reads run on a read side of their own (`ReadSide`, query-only): the
     # page then shows the last commit while an import holds the write lock, instead of waiting
-    # behind the import's transactions on this thread. Each read is a read transaction of its
-    # own, begun after the call: a write this process awaited (an edit, a delete, an undo) has
-    # committed by then, so the next read shows it.
+    # behind the import's transactions on this thread, and its counts do not hold up a recall.
+    # Each read is a read transaction of its own, begun after the call: a write this process
+    # awaited (an edit, a delete, an undo) has committed by then, so the next read shows it.
 
     async def get(self, ids: Sequence[str]) -> list[MemoryRecord]:
-        return await self._search_side.run(rows.get, list(ids))
+        return await self._page_side.run(rows.get, list(ids))
 
     async def page(
         self, filter: MemoryFilter, cursor: str | None = None, limit: int = 200
     ) -> MemoryPage:
-        return await self._search_side.run(rows.page, filter, cursor, limit)
+        return await self._page_side.run(rows.page, filter, cursor, limit)
 
     async def count(self, filter: MemoryFilter) -> int:
-        return await self._search_side.run(rows.count, filter)
+        return await self._page_side.run(rows.count, filter)
 
     async def vectors(self, filter: MemoryFilter, limit: int = 5000) -> list[StoredMemory]:
-        return await self._search_side.run(rows.vectors, filter, limit)
+        return await self._page_side.run(rows.vectors, filter, limit)
 
     async def iter_all(self, batch: int = 500) -> AsyncIterator[list[StoredMemory]]:
         last = 0
@@ -457,6 +460,7 @@ class SqliteMemoryStore(ThreadedConnection):
 
     async def close(self) -> None:
         await self._search_side.close()
+        await self._page_side.close()
         await super().close()  # after the reader: it may have handed chunks to keep
         self._searcher.drop_indexes()
 

@@ -90,6 +90,35 @@ def test_the_page_reads_while_a_write_transaction_is_open(tmp_path):
     asyncio.run(scenario())
 
 
+def test_the_page_reads_while_a_search_is_running(tmp_path):
+    """The page's reads have a thread of their own: a long count does not hold up a recall,
+    nor a recall the page."""
+    inside, release = threading.Event(), threading.Event()
+
+    async def scenario():
+        store = await SqliteMemoryStore.open(tmp_path / "studio.db")
+        try:
+            await store.add(_memories(0, 20), SPACE)
+
+            def busy(_conn) -> None:
+                inside.set()
+                release.wait()
+
+            searching = asyncio.ensure_future(store._search_side.run(busy))
+            await asyncio.to_thread(inside.wait)
+            # The search thread is busy; on it these would wait (the guard turns that into a
+            # failure).
+            page = await asyncio.wait_for(store.page(MemoryFilter(character="Bob"), None, 2), 60)
+            assert [r.id for r in page.records] == ["m0019", "m0017"]
+            assert await asyncio.wait_for(store.count(MemoryFilter()), 60) == 20
+            assert not searching.done()
+        finally:
+            release.set()
+            await store.close()
+
+    asyncio.run(scenario())
+
+
 def test_the_page_shows_the_apps_own_edit_and_delete_on_its_next_read(tmp_path):
     """Each read is its own read transaction begun after the write returned: a snapshot kept
     from an earlier read would show the memory as it was."""
