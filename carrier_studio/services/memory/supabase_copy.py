@@ -19,6 +19,7 @@ All blocking work (psycopg is used synchronously) runs in a worker thread.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import struct
 from collections.abc import Sequence
 from datetime import UTC
@@ -247,7 +248,13 @@ class CopyLoader:
     def _close(self) -> None:
         connection, self._connection = self._connection, None
         if connection is not None:
-            connection.close()
+            # A move cancelled mid-batch or mid-build: the server stops the statement (a batch
+            # not committed stays in the source; one that did is replaced by the next move).
+            with contextlib.suppress(Exception):
+                connection.cancel_safe(timeout=5)
+            # Not while a worker thread is inside libpq on it (close takes no lock itself).
+            with connection.lock:
+                connection.close()
 
 
 def _rows(items: Sequence[StoredMemory], space: EmbeddingSpace) -> list[tuple]:

@@ -213,6 +213,14 @@ class SupabaseMemoryStore:
             copy, self._copy = self._copy, None
             try:
                 await copy.end()
+            except MemoryStoreError as exc:
+                raise MemoryStoreError(
+                    f"the memories were moved, but their vector index was not built "
+                    f"({exc.message}); searches there still work, more slowly",
+                    where=copy.where,
+                    hint=f"Run `{INIT_COMMAND} --apply`: it builds the index over the "
+                    "database URL saved in Settings.",
+                ) from None
             finally:
                 await copy.close()
             return

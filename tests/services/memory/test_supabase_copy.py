@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import threading
 import traceback
 
 import numpy as np
@@ -379,3 +380,62 @@ def test_the_cli_applies_the_migration_to_the_url_saved_in_the_workspace(env, tm
     with psycopg.connect(env.postgres_url.replace("/postgres?", f"/{database}?")) as c:
         (status,) = c.execute("select public.memories_status()").fetchone()
     assert status["schema_version"] == 3
+
+
+def test_a_move_cancelled_while_a_batch_is_copied_loses_nothing(env, tmp_path, monkeypatch):
+    """Cancel (the Memory page's Stop) lands while a batch is on its way: the batch is either
+    committed there or still here, and the next move ends with each memory once."""
+    monkeypatch.setattr(supabase_copy, "COPY_BATCH", 40)
+    vectors = _vectors(N, seed=24)
+    real_rows = supabase_copy._rows
+    calls = 0
+
+    async def scenario():
+        nonlocal calls
+        service = await _local(tmp_path, vectors)
+        target = await _target(env, _url(env))
+        loop = asyncio.get_running_loop()
+        moving = asyncio.ensure_future(service.move_to(target))
+
+        closed = threading.Event()
+        real_close = supabase_copy.CopyLoader._close
+
+        def close_and_tell(self):
+            real_close(self)
+            closed.set()
+
+        def rows_then_cancel(items, space):
+            # The second batch's rows are ready when Stop comes; the window closes the store
+            # before they reach the database.
+            nonlocal calls
+            calls += 1
+            if calls == 2:
+                loop.call_soon_threadsafe(moving.cancel)
+                assert closed.wait(30)
+            return real_rows(items, space)
+
+        monkeypatch.setattr(supabase_copy, "_rows", rows_then_cancel)
+        monkeypatch.setattr(supabase_copy.CopyLoader, "_close", close_and_tell)
+        try:
+            with pytest.raises(asyncio.CancelledError):
+                await moving
+        finally:
+            await target.close()
+        here = {r.id for r in (await service.store.page(MemoryFilter(), limit=N)).records}
+        with env.connect() as connection:
+            there = {r[0] for r in connection.execute("select id from public.memories")}
+        assert here | there == {f"m{i:04d}" for i in range(N)}
+        assert (len(here), len(there)) == (N - 40, 40)  # the second batch stayed here
+
+        monkeypatch.setattr(supabase_copy, "_rows", real_rows)
+        target = await _target(env, _url(env))
+        try:
+            await service.move_to(target)
+            assert await target.count(MemoryFilter()) == N
+            assert await service.store.count(MemoryFilter()) == 0
+        finally:
+            await target.close()
+            await service.close()
+
+    asyncio.run(scenario())
+    assert _index_state(env) == (True, False)
