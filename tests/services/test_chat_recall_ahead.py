@@ -128,3 +128,39 @@ def test_the_run_is_set_up_while_the_memories_are_recalled(tmp_path, keyring_bac
     kinds = [type(e).__name__ for e in events]
     assert kinds.index("MemoriesRecalled") < kinds.index("TextDelta"), kinds
     assert "lapsang souchong" in instructions
+
+
+def test_a_turn_cancelled_before_its_request_still_stores_the_message(
+    tmp_path, keyring_backend, monkeypatch
+):
+    """The writes held for the request are not lost with a turn that never sends one."""
+    monkeypatch.setattr(thread_module, "RECALL_WAIT", 60.0)
+
+    async def go():
+        async with workspace(tmp_path, keyring_backend) as (ws, server):
+            chat, memory = _with_memory(ws, _status())
+            await memory.ready()
+            cid = await ws.conversations.create("Ada")
+            thread = await ws.open(cid, chat)
+            await thread._ensure_agent()
+            recalling, held = asyncio.Event(), asyncio.Event()
+
+            async def held_recall(*args, **kwargs):
+                recalling.set()
+                await held.wait()
+                return []
+
+            memory.recall = held_recall
+            turn = asyncio.ensure_future(collect(thread.send(TEA)))
+            await recalling.wait()
+            turn.cancel()
+            await asyncio.gather(turn, return_exceptions=True)
+            await thread.close()
+            stored = await ws.conversations.messages(cid)
+            await memory.close()
+            return [(m.kind, m.content) for m in stored], server.requests
+
+    stored, requests = asyncio.run(go())
+
+    assert requests == []
+    assert stored == [("user", TEA)]
