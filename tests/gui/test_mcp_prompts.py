@@ -212,6 +212,25 @@ def test_switching_server_while_one_lists_never_shows_its_prompts(
     assert "summarize" not in _names(browser), "notes' late answer must not land here"
     assert all(p.server == "everything" for p in map(_prompt, _rows(browser)))
 
+    # The page closing while notes lists again: that listing ends with it, answering nowhere.
+    gate.clear()
+    outcome.clear()
+
+    async def held_again(name: str):
+        try:
+            await gate.wait()
+        except asyncio.CancelledError:
+            outcome.append("cancelled")
+            raise
+        outcome.append("answered after the page closed")
+        return await real(name)
+
+    browser.browser.prompts = held_again
+    mcp.table.selectRow(mcp.model.row_of("notes"))
+    assert browser.empty.text() == "Asking notes for its prompts…"
+    loop.run_until_complete(mcp.shutdown())
+    wait_until(loop, lambda: outcome == ["cancelled"], SERVER_START)
+
 
 def _rows(browser: PromptBrowser) -> list:
     return [browser.list.item(i) for i in range(browser.list.count())]
