@@ -362,6 +362,16 @@ class SupabaseMemoryStore:
                 },
             )
 
+    @property
+    def move_route(self) -> str:
+        """How a move into this store travels, as the end of a sentence for the user."""
+        if self._database_url:
+            return "over the database URL (COPY)"
+        return (
+            "through the Supabase API; give the database URL in Settings → Memory for a "
+            "several times faster move"
+        )
+
     async def _begin_copy(self, space: EmbeddingSpace, expected: int) -> int:
         from carrier_studio.services.memory.supabase_copy import COPY_BATCH, CopyLoader
 

@@ -439,3 +439,12 @@ def test_a_move_cancelled_while_a_batch_is_copied_loses_nothing(env, tmp_path, m
 
     asyncio.run(scenario())
     assert _index_state(env) == (True, False)
+
+
+def test_the_move_says_which_way_it_went():
+    """The Memory page's "Moved …" message ends with it: a move through the API points to the
+    database URL."""
+    api = SupabaseMemoryStore("https://p.supabase.co", "k")
+    assert "Settings → Memory" in api.move_route and "database URL" in api.move_route
+    direct = SupabaseMemoryStore("https://p.supabase.co", "k", database_url="postgresql://x@h/d")
+    assert direct.move_route.startswith("over the database URL")

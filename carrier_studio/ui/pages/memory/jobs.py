@@ -225,7 +225,8 @@ class MemoryJobs(QObject):
             n = await self.page.memory.move_to(target, progress=self._on_progress)
         finally:
             await target.close()
-        messages.info(f"Moved {n:,} memories to {target.name}.")
+        route = getattr(target, "move_route", "")
+        messages.info(f"Moved {n:,} memories to {target.name}" + (f", {route}." if route else "."))
         self._after_bulk_change()
 
     def _after_bulk_change(self) -> None:
