@@ -113,6 +113,27 @@ def test_a_running_server_s_prompts_are_listed_and_got(make_studio, loop, server
     QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
     assert QApplication.focusWidget() is browser.get_button
 
+    # A prompt's messages that come after the user chose another prompt are not shown under it.
+    release = asyncio.Event()
+    answered: list[str] = []
+    real_get = browser.browser.prompt
+
+    async def slow(server_name, name, values=None):
+        await release.wait()
+        answered.append(name)
+        return await real_get(server_name, name, values)
+
+    browser.browser.prompt = slow
+    _select(browser, "greet")
+    click(loop, browser.get_button)
+    assert browser.problem.text() == "Getting greet from notes…"
+    _select(browser, "summarize")
+    release.set()
+    wait_until(loop, lambda: answered == ["greet"], SERVER_START)
+    loop.run_until_complete(studio.tasks.wait_idle())
+    assert browser.messages_view.toPlainText() == "" and browser.problem.text() == ""
+    del browser.browser.prompt
+
     mcp.stop_server()
     wait_until(loop, lambda: studio.session.mcp.status("notes").state is ServerState.STOPPED)
     wait_until(loop, lambda: browser.empty.isVisible())
