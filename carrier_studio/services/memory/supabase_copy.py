@@ -149,9 +149,9 @@ class CopyLoader:
         try:
             # No time limit for this session: the one index build may take minutes.
             connection.execute("set statement_timeout = 0")
-            vector, functions = connection.execute(
+            vector, table, functions = connection.execute(
                 "select (select extversion from pg_extension where extname = 'vector'), "
-                "to_regprocedure(%s) is not null",
+                "to_regclass('public.memories') is not null, to_regprocedure(%s) is not null",
                 [_BULK_BEGIN],
             ).fetchone()  # type: ignore[misc]
             if vector is None:
@@ -160,6 +160,12 @@ class CopyLoader:
                     where=self.where,
                     hint="Is it the Supabase project's database? Run "
                     f"`{INIT_COMMAND}` to install the memory tables and functions.",
+                )
+            if table and not functions:
+                raise MemoryStoreError(
+                    "the memory functions in this database predate bulk moves",
+                    where=self.where,
+                    hint=f"Run `{INIT_COMMAND}` to bring them up to date (the memories stay).",
                 )
             if not functions:
                 raise MemoryStoreError(

@@ -251,6 +251,7 @@ def _closed_port() -> int:
         ("no pgvector", "no pgvector"),
         ("no tables", "no Carrier Studio memory tables"),
         ("another database", "another database than the Supabase URL"),
+        ("old functions", "predate bulk moves"),
     ],
 )
 def test_a_wrong_database_url_is_named_and_nothing_moves(env, tmp_path, case, said, caplog):
@@ -261,8 +262,9 @@ def test_a_wrong_database_url_is_named_and_nothing_moves(env, tmp_path, case, sa
         url = f"postgresql://{ROLE}:{PASSWORD}@127.0.0.1:{_closed_port()}/postgres"
     elif case == "password":
         url = _url(env, password="Wrong-Pass-0815")
-    elif case in ("no pgvector", "no tables", "another database"):
-        name = {"no pgvector": "bare", "no tables": "vector_only", "another database": "other"}
+    elif case in ("no pgvector", "no tables", "another database", "old functions"):
+        name = {"no pgvector": "bare", "no tables": "vector_only", "another database": "other",
+                "old functions": "old"}  # fmt: skip
         database = f"copy_test_{name[case]}"
         with env.connect() as connection:
             if not connection.execute(
@@ -273,10 +275,16 @@ def test_a_wrong_database_url_is_named_and_nothing_moves(env, tmp_path, case, sa
         if case != "no pgvector":
             with psycopg.connect(env.postgres_url.replace("/postgres?", f"/{database}?")) as c:
                 c.execute("create extension if not exists vector")
-                if case == "another database":
+                if case in ("another database", "old functions"):
                     from carrier_studio.services.memory.supabase_store import migration_sql
 
                     c.execute(migration_sql())
+                if case == "old functions":  # a project set up before bulk moves (schema 2)
+                    c.execute(
+                        "drop function public.memories_bulk_begin(text, integer, bigint, real)"
+                    )
+                    c.commit()
+                elif case == "another database":
                     c.execute("truncate public.memories, public.memories_space")
                     c.execute(
                         "insert into public.memories (id, character, kind, content, embedding) "
