@@ -9,6 +9,11 @@ them, in the same run on the same vectors: the same HNSW query in plain SQL at p
 default ef_search (40) and at the store's (400), and a numpy brute-force baseline (``M @ q`` +
 argpartition) that is also the exact answer recall is measured against.
 
+``--move N`` also times `MemoryService.move_to` of N local memories three ways in the same run:
+with the database URL (binary COPY on a direct connection, `services/memory/supabase_copy.py`),
+through the API with the index built once, and row by row (the baseline); each with its index
+build's share.
+
 Data: 384-d unit vectors clustered like sentence embeddings (as bench/memory.py makes them), or
 with ``--hard`` close to uniform; queries are new points from the same clusters.
 """
