@@ -164,3 +164,45 @@ def test_a_turn_cancelled_before_its_request_still_stores_the_message(
 
     assert requests == []
     assert stored == [("user", TEA)]
+
+
+def test_stop_while_the_memories_are_recalled_ends_the_turn_without_waiting_for_them(
+    tmp_path, keyring_backend, monkeypatch
+):
+    monkeypatch.setattr(thread_module, "RECALL_WAIT", 60.0)
+
+    async def go():
+        async with workspace(tmp_path, keyring_backend) as (ws, server):
+            chat, memory = _with_memory(ws, _status())
+            await memory.ready()
+            cid = await ws.conversations.create("Ada")
+            thread = await ws.open(cid, chat)
+            await thread._ensure_agent()
+            recalling = asyncio.Event()
+
+            async def endless_recall(*args, **kwargs):
+                recalling.set()
+                await asyncio.Event().wait()
+
+            memory.recall = endless_recall
+            turn = asyncio.ensure_future(collect(thread.send(TEA)))
+            await recalling.wait()
+            for _ in range(10_000):  # the run starts beside the recall: wait for it
+                if thread.session._result is not None:
+                    break
+                await asyncio.sleep(0)
+            thread.cancel()
+            try:
+                events = await asyncio.wait_for(turn, 10)
+            except TimeoutError:
+                events = None
+            stored = await ws.conversations.messages(cid)
+            await memory.close()
+            return events, [m.kind for m in stored], server.requests
+
+    events, kinds, requests = asyncio.run(go())
+
+    assert events is not None, "Stop waited for the recall"
+    assert isinstance(events[-1], Done) and not events[-1].completed
+    assert not any(isinstance(e, MemoriesRecalled) for e in events)
+    assert requests == [] and kinds[0] == "user"

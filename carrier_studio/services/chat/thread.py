@@ -596,7 +596,9 @@ class ChatThread:
         recalled memories), so what the reply stores comes after them."""
         recalling = self._recalling
         if recalling is not None and not recalling.done():
-            await asyncio.wait({recalling})  # its memories are stored before the reply
+            # The run ended before its request (the filter awaits the recall): the memories
+            # were not sent, and the turn need not wait for them.
+            recalling.cancel()
         self._release_writes()
         if self._user_write is not None:
             await self._user_write
