@@ -50,8 +50,12 @@ class ChatSession:
         history: list[Item] | None = None,
         run_config: RunConfig | Callable[[], RunConfig] | None = None,
         max_turns: int = 12,
+        on_response: Callable[[], None] | None = None,
     ) -> None:
         self._make_agent = make_agent
+        #: Called when a model's response starts streaming (its request has gone): what can
+        #: wait for that (the chat's writes and memory card) is done then, not before it.
+        self._on_response = on_response
         self._classify = classify_error
         self.history: list[Item] = list(history or [])
         self._run_config = run_config or RunConfig(tracing_disabled=True)
@@ -158,6 +162,8 @@ class ChatSession:
         try:
             async for event in result.stream_events():
                 if isinstance(event, RawResponsesStreamEvent):
+                    if self._on_response is not None:
+                        self._on_response()
                     if getattr(event.data, "type", "") == "response.output_text.delta":
                         streamed.append(event.data.delta)
                         yield TextDelta(event.data.delta, current)

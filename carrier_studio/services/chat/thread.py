@@ -179,6 +179,7 @@ class ChatThread:
             classify_error,
             history=conversation.history,
             run_config=self._run_config,  # built per run: the tracing setting may change
+            on_response=self._on_response,
         )
 
     @property
@@ -202,12 +203,10 @@ class ChatThread:
     async def _with_memories(self, data: Any) -> Any:
         """Give the character this turn's recalled memories, in its instructions only (the
         history stays as it was said; other agents in a handoff get their own prompt). The
-        recall ran while the SDK set the run up; the writes held for the request go now."""
+        recall ran while the SDK set the run up."""
         recalling = self._recalling
-        if recalling is not None:
-            await asyncio.shield(recalling)  # a cancelled run leaves it to `_guarded`
-        self._release_writes()
-        self._request_sent.set()
+        if recalling is not None and not recalling.done():
+            await asyncio.wait({recalling})  # a cancelled one sends no memories
         block = self._memory_block
         if not block or data.agent.name != self.character:
             return data.model_data
@@ -574,6 +573,13 @@ class ChatThread:
             self._user_write = asyncio.ensure_future(write)
         else:
             self._user_write = _after(self._user_write, write)
+
+    def _on_response(self) -> None:
+        """The model's response started: its request has gone. The writes held for it go now
+        and the memory card is drawn (under anyio's checkpoints they ran before the request
+        was written when released as the model-input filter ran)."""
+        self._release_writes()
+        self._request_sent.set()
 
     def _hold_writes(self) -> None:
         """Hold this turn's writes until its request goes (at most HOLD_WRITES): started at
