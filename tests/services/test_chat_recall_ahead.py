@@ -206,3 +206,50 @@ def test_stop_while_the_memories_are_recalled_ends_the_turn_without_waiting_for_
     assert isinstance(events[-1], Done) and not events[-1].completed
     assert not any(isinstance(e, MemoriesRecalled) for e in events)
     assert requests == [] and kinds[0] == "user"
+
+
+def test_the_writes_before_the_request_start_only_once_it_reached_the_server(
+    tmp_path, keyring_backend, monkeypatch
+):
+    """The user's message, the title and the memories are stored after the request has gone:
+    not as the run's model-input filter runs, where the client still had steps to take."""
+    # A first run in a process builds the SDK's and client's models (~0.3 s): past the bound.
+    monkeypatch.setattr(thread_module, "HOLD_WRITES", 60.0)
+
+    async def go():
+        async with workspace(tmp_path, keyring_backend) as (ws, server):
+            ws.edit_character("ada.json", memory={"min_score": 0.0})
+            chat, memory = _with_memory(ws, _status())
+            service = await memory.ready()
+            old = datetime.now(UTC) - timedelta(days=2)
+            await service.remember(
+                [MemoryRecord("Ada", FACTS[0], "fact", Provenance("user"), created_at=old)]
+            )
+            store = chat.conversations
+            cid = await store.create("Ada")
+            thread = await ws.open(cid, chat)
+            await thread._ensure_agent()
+            seen: list[tuple[str, int]] = []
+            add_item, rename = store.add_item, store.rename
+
+            async def noting_add_item(conversation_id, item):
+                seen.append((type(item).__name__, len(server.requests)))
+                return await add_item(conversation_id, item)
+
+            async def noting_rename(conversation_id, title):
+                seen.append(("title", len(server.requests)))
+                return await rename(conversation_id, title)
+
+            store.add_item, store.rename = noting_add_item, noting_rename
+            server.script(text("A strong lapsang, as always?"))
+            events = await collect(thread.send(TEA))
+            await chat.drain()
+            await memory.close()
+            return seen, events
+
+    seen, events = asyncio.run(go())
+
+    assert isinstance(events[-1], Done) and events[-1].completed
+    before = {name: requests for name, requests in seen}
+    assert set(before) >= {"UserText", "title", "Memories"}, seen
+    assert all(before[name] == 1 for name in ("UserText", "title", "Memories")), seen
