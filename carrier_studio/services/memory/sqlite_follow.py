@@ -98,7 +98,7 @@ class ReadSide:
 
     The Memory page's reads run on one (`SqliteMemoryStore`): a page or count then waits
     neither behind an import's transactions on the writer's thread nor behind a recall on the
-    search thread, and a count that scans a character's memories (≈0.3 s at a million) does
+    search thread, and a count that scans a character's memories (≈0.25 s at a million) does
     not hold up chat's recall.
 
     Args:
