@@ -7,7 +7,10 @@ page is fetched on the store's thread, rows are inserted) to the table's first p
 (`MemoryPage.first_screen_painted`), on the real page with the real `SqliteMemoryStore`, on a
 qasync loop as in the app. Target: median ≤ 150 ms. Beside it, in the same run: the bare store
 call for the same page (`store.page`, the floor the UI adds to) and `count(*)` (shown after the
-first screen, not part of it).
+first screen, not part of it). Then the same while an import writes into the store as
+`MemoryService.import_jsonl` does (`during_import`): all memories, and one source across all
+characters (the page's reads have a read connection of their own, so they should not wait for
+the import's transactions).
 
 The database: bench/memory.py's cached 1M-row studio.db (~/.cache/carrier-studio/bench/
 memory-1000k-v1.db) when it has been built; otherwise this script builds its own there
