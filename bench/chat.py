@@ -210,8 +210,7 @@ async def _first_turns_with_servers(ctx, studio, page, server, runs: int) -> dic
     return figures
 
 
-async def main(server, runs: int, tokens: int, rate: float, mcp_runs: int) -> None:
-    root = Path(tempfile.mkdtemp(prefix="carrier-bench-chat-"))
+async def main(server, root: Path, runs: int, tokens: int, rate: float, mcp_runs: int) -> None:
     if True:
         ctx = Session.build(AppPaths.under(root), str(root / "workspace"), environ={})
         providers = ctx.settings.settings.providers
@@ -328,5 +327,9 @@ if __name__ == "__main__":
     bus.connect(lambda _m: None)
     # The scripted server runs its own asyncio loop on a thread: start it before qasync's
     # policy is installed, so that loop is a plain one.
-    with running_server() as llm_server:
-        qasync.run(main(llm_server, args.runs, args.tokens, args.rate, args.mcp_runs))
+    # The workspace (and its studio.db) goes away with the bench, as the other benches' do.
+    with (
+        running_server() as llm_server,
+        tempfile.TemporaryDirectory(prefix="carrier-bench-chat-") as tmp,
+    ):
+        qasync.run(main(llm_server, Path(tmp), args.runs, args.tokens, args.rate, args.mcp_runs))
