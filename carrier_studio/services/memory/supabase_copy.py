@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import struct
 from collections.abc import Sequence
 from datetime import UTC
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 import numpy as np
 
@@ -61,36 +63,71 @@ _REFUSED = ("password authentication failed", "no password supplied", "authentic
 
 
 def redact_url(database_url: str) -> str:
-    """The connection string without its password, to name it in a message."""
-    head, at, tail = database_url.rpartition("@")
-    if not at:
-        return database_url if "password" not in database_url else "the database URL"
-    scheme, sep, credentials = head.partition("://")
-    user = credentials.split(":", 1)[0]
-    return f"{scheme}{sep}{user}:***@{tail}" if sep else f"***@{tail}"
+    """The connection string with its password as ***, to name the database in a message."""
+    return _redacted(database_url)[0]
 
 
 def first_line(exc: BaseException, database_url: str = "") -> str:
     text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    return _scrub(text, database_url)
+    return scrub(text, database_url)
 
 
-def _scrub(text: str, database_url: str) -> str:
-    """``text`` without the connection string or its password (a driver may echo either)."""
+def scrub(text: str, database_url: str) -> str:
+    """``text`` without the connection string or its password (a driver or the server may
+    echo either)."""
     if not database_url:
         return text
-    text = text.replace(database_url, redact_url(database_url))
-    password = _password(database_url)
-    return text.replace(password, "***") if len(password) >= 3 else text
+    redacted, passwords = _redacted(database_url)
+    text = text.replace(database_url, redacted)
+    for password in sorted(passwords, key=len, reverse=True):
+        if len(password) >= 3:  # Shorter would star out ordinary words.
+            text = text.replace(password, "***")
+    return text
 
 
-def _password(database_url: str) -> str:
-    from urllib.parse import unquote, urlsplit
+# libpq reads a URI's user part up to the first "@" before any "/", so a password pasted with
+# "?" or "#" in it still counts as one (urlsplit would cut it there and leave the rest).
+_URI = re.compile(
+    r"(?P<scheme>postgres(?:ql)?://)(?:(?P<user>[^@/:]*)(?::(?P<password>[^@/]*))?@)?"
+    r"(?P<rest>.*)",
+    re.IGNORECASE | re.DOTALL,
+)
+# A keyword/value string's password: bare up to a space, or single-quoted with \' and \\.
+_KEYWORD = re.compile(r"(?<!\S)(password\s*=\s*)('(?:[^'\\]|\\.)*'?|\S*)")
 
-    try:
-        return unquote(urlsplit(database_url).password or "")
-    except ValueError:
-        return ""
+
+def _redacted(database_url: str) -> tuple[str, list[str]]:
+    """The connection string with every password it holds as ***, and those passwords (as
+    written and as libpq reads them). A URI may hold one in its user part and one in a
+    ``password=`` parameter; a keyword/value string (``host=… password=…``) in its keyword."""
+    passwords: list[str] = []
+
+    def star(value: str) -> str:
+        passwords.extend([value, unquote(value)])
+        return "***"
+
+    uri = _URI.fullmatch(database_url.strip())
+    if uri is None:
+
+        def keyword(match: re.Match[str]) -> str:
+            value = match[2]
+            if value.startswith("'"):
+                passwords.append(re.sub(r"\\(.)", r"\1", value[1:].removesuffix("'")))
+            return match[1] + star(value)
+
+        return _KEYWORD.sub(keyword, database_url), [p for p in passwords if p]
+    head = uri["scheme"]
+    if uri["user"] is not None:
+        head += uri["user"] + (":" + star(uri["password"]) if uri["password"] else "") + "@"
+    location, sep, query = uri["rest"].partition("?")
+    if sep:
+        pairs = query.split("&")
+        for i, pair in enumerate(pairs):
+            name, equals, value = pair.partition("=")
+            if equals and unquote(name).strip() == "password":
+                pairs[i] = f"{name}={star(value)}"
+        query = "&".join(pairs)
+    return head + location + sep + query, [p for p in passwords if p]
 
 
 def connect(database_url: str, *, timeout: int = 15) -> psycopg.Connection:
@@ -244,12 +281,11 @@ class CopyLoader:
 
     def _sql_error(self, doing: str, exc: Any) -> MemoryStoreError:
         diag = exc.diag
-        message = _scrub(diag.message_primary or first_line(exc), self._url)
+        message = scrub(diag.message_primary or first_line(exc), self._url)
+        hint = scrub(diag.message_hint or "", self._url) or None
         if exc.sqlstate in ("CM001", "CM002"):
-            return EmbeddingSpaceError(message, where=self.where, hint=diag.message_hint)
-        return MemoryStoreError(
-            f"{doing} failed: {message}", where=self.where, hint=diag.message_hint
-        )
+            return EmbeddingSpaceError(message, where=self.where, hint=hint)
+        return MemoryStoreError(f"{doing} failed: {message}", where=self.where, hint=hint)
 
     def _close(self) -> None:
         connection, self._connection = self._connection, None

@@ -76,7 +76,7 @@ def apply_migration(database_url: str) -> None:
     Safe to run again."""
     import psycopg
 
-    from carrier_studio.services.memory.supabase_copy import connect, first_line, redact_url
+    from carrier_studio.services.memory.supabase_copy import connect, first_line, redact_url, scrub
 
     where = redact_url(database_url)
     # Says what failed (unreachable, refused, not a connection string), password left out.
@@ -90,11 +90,15 @@ def apply_migration(database_url: str) -> None:
             connection.execute(migration_sql())
         except psycopg.Error as exc:
             diag = exc.diag
+            detail = scrub(diag.message_primary or "", database_url) or first_line(
+                exc, database_url
+            )
+            # From None: the server's words in the driver's exception may quote the password.
             raise MemoryStoreError(
-                f"the migration failed: {diag.message_primary or first_line(exc, database_url)}",
+                f"the migration failed: {detail}",
                 where=where,
-                hint=diag.message_hint,
-            ) from exc
+                hint=scrub(diag.message_hint or "", database_url) or None,
+            ) from None
 
 
 class SupabaseMemoryStore:

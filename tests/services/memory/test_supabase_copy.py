@@ -21,7 +21,7 @@ from psycopg import sql
 from carrier_studio.core.memory import EmbeddingSpace, MemoryFilter, MemoryQuery, MemoryRecord
 from carrier_studio.core.memory.errors import MemoryStoreError
 from carrier_studio.core.memory.model import StoredMemory
-from carrier_studio.services.memory import supabase_copy
+from carrier_studio.services.memory import supabase_copy, supabase_store
 from carrier_studio.services.memory.service import MemoryService
 from carrier_studio.services.memory.sqlite_store import SqliteMemoryStore
 from carrier_studio.services.memory.supabase_store import SupabaseMemoryStore
@@ -67,8 +67,16 @@ def _password_role(env: SupabaseTestEnv) -> None:
         connection.execute("select pg_reload_conf()")
 
 
-def _url(env: SupabaseTestEnv, password: str = PASSWORD, database: str = "postgres") -> str:
+def _url(
+    env: SupabaseTestEnv, password: str = PASSWORD, database: str = "postgres", form: str = "uri"
+) -> str:
+    """The connection string in one of the forms libpq reads: the password in the user part of
+    a URI, as a URI's ``password=`` parameter, or as a keyword of a keyword/value string."""
     socket_dir = env.postgres_url.split("host=", 1)[1]
+    if form == "query":
+        return f"postgresql://{ROLE}@/{database}?host={socket_dir}&password={password}"
+    if form == "keywords":
+        return f"host={socket_dir} user={ROLE} password={password} dbname={database}"
     return f"postgresql://{ROLE}:{password}@/{database}?host={socket_dir}"
 
 
@@ -329,6 +337,44 @@ def test_a_password_in_a_driver_message_is_scrubbed():
         supabase_copy.redact_url(url)
         == f"postgresql://{ROLE}:***@db.example.invalid:notaport/postgres"
     )
+
+
+@pytest.mark.parametrize("form", ["uri", "query", "keywords"])
+def test_a_password_in_any_form_of_the_url_is_in_no_message(env, form, caplog, monkeypatch):
+    """libpq takes the password in the URI's user part, as ``?password=`` or as a keyword:
+    each is left out of the database's name, of the driver's and the server's words."""
+    caplog.set_level(logging.DEBUG)
+    redacted = supabase_copy.redact_url(_url(env, form=form))
+    assert PASSWORD not in redacted and ROLE in redacted and "***" in redacted
+    errors = []
+    # Not in the raising line: a traceback quotes that line.
+    wrong = _url(env, password="Wrong-Pass-0815", form=form)
+    with pytest.raises(MemoryStoreError, match="refused the user name or password") as e:
+        supabase_copy.connect(wrong)
+    errors.append(e.value)
+    # The server's own message may quote the password (here a script that reads it as a number).
+    monkeypatch.setattr(supabase_store, "migration_sql", lambda: f"select '{PASSWORD}'::int")
+    with pytest.raises(MemoryStoreError, match="the migration failed") as e:
+        supabase_store.apply_migration(_url(env, form=form))
+    errors.append(e.value)
+    for error in errors:
+        assert ROLE in (error.where or "")
+        _no_password(
+            str(error), repr(error), "".join(traceback.format_exception(error)), caplog.text
+        )
+
+
+def test_a_password_with_url_characters_is_redacted():
+    """Passwords pasted unencoded: libpq's user part ends at the first "@" before any "/"."""
+    for url, password in [
+        ("postgresql://postgres:pa?ss#w:rd@db.x.supabase.co:5432/postgres", "pa?ss#w:rd"),
+        ("postgres://postgres:p%40ss@h/d?sslmode=require&password=other-one", "other-one"),
+        ("host=h user=postgres password = 'my \\'pass word' dbname=postgres", "pass word"),
+    ]:
+        redacted = supabase_copy.redact_url(url)
+        assert password not in redacted and "p@ss" not in redacted and "p%40ss" not in redacted
+        assert "postgres" in redacted
+        assert password not in supabase_copy.first_line(ValueError(f"bad {url}"), url)
 
 
 def test_the_session_opens_the_store_with_the_database_url_from_the_secrets(env, tmp_path):
