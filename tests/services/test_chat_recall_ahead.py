@@ -6,11 +6,14 @@ real SDK and client against the scripted server."""
 from __future__ import annotations
 
 import asyncio
+import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from carrier_studio.core.memory import MemoryRecord, Provenance
 from carrier_studio.core.runtime.events import Done, MemoriesRecalled
 from carrier_studio.services.chat import thread as thread_module
+from carrier_studio.services.chat.recall import recall_is_free
 from tests.fakes import text
 from tests.services.test_chat_memory import FACTS, _instructions, _status, _with_memory
 from tests.services.test_chat_runtime import collect, workspace
@@ -19,8 +22,10 @@ TEA = "Which tea should I make this evening?"
 STORM = "There is a storm coming tonight."
 
 
-def _turn(draft: str, sent: str, tmp_path, keyring_backend):
-    """Recall ``draft`` ahead, then send ``sent``: (events, texts recalled, instructions)."""
+def _turn(draft: str, sent: str, tmp_path, keyring_backend, between=None):
+    """Recall ``draft`` ahead, then (after ``between(service, records)``, a change to the
+    memories) send ``sent``: (events, texts recalled, instructions, what reached the server and
+    the stored transcript, as text)."""
 
     async def go():
         async with workspace(tmp_path, keyring_backend) as (ws, server):
@@ -48,17 +53,22 @@ def _turn(draft: str, sent: str, tmp_path, keyring_backend):
             assert thread._ahead._task is not None, "the draft's recall did not start"
             await asyncio.wait({thread._ahead._task})
             assert asked == [draft]
+            if between is not None:
+                await between(service, records)
             server.script(text("Noted."))
             events = await collect(thread.send(sent))
             await chat.drain()
+            stored = await ws.conversations.messages(cid)
             await memory.close()
-            return events, asked, _instructions(server.requests[0])
+            sent_bodies = json.dumps([r.body for r in server.requests])
+            transcript = repr([(m.kind, m.content, m.meta) for m in stored])
+            return events, asked, _instructions(server.requests[0]), sent_bodies, transcript
 
     return asyncio.run(go())
 
 
 def test_a_message_sent_as_drafted_uses_the_recall_made_while_typing(tmp_path, keyring_backend):
-    events, asked, instructions = _turn(TEA, TEA, tmp_path, keyring_backend)
+    events, asked, instructions, _, _ = _turn(TEA, TEA, tmp_path, keyring_backend)
 
     assert asked == [TEA], "Send recalled again instead of using the draft's recall"
     recalled = next(e for e in events if isinstance(e, MemoriesRecalled))
@@ -68,13 +78,68 @@ def test_a_message_sent_as_drafted_uses_the_recall_made_while_typing(tmp_path, k
 
 
 def test_an_edited_message_is_not_served_the_drafts_recall(tmp_path, keyring_backend):
-    events, asked, instructions = _turn(TEA, STORM, tmp_path, keyring_backend)
+    events, asked, instructions, _, _ = _turn(TEA, STORM, tmp_path, keyring_backend)
 
     assert asked == [TEA, STORM], "the edited text was not recalled afresh"
     recalled = next(e for e in events if isinstance(e, MemoriesRecalled))
     assert "Biscuit" in recalled.memories[0].content, [m.content for m in recalled.memories]
     assert "Biscuit" in instructions
     assert "lapsang" not in instructions, "the stale recall of the draft reached the prompt"
+
+
+async def _delete_the_tea(service, records) -> None:
+    """As the Memory page deletes: through the open service."""
+    await service.delete([records[0].id])
+
+
+async def _edit_the_tea(service, records) -> None:
+    await service.update(replace(records[0], content="Sam has given up tea for hot chocolate."))
+
+
+def test_a_memory_deleted_after_the_drafts_recall_does_not_reach_the_model(
+    tmp_path, keyring_backend
+):
+    events, asked, _, sent, transcript = _turn(TEA, TEA, tmp_path, keyring_backend, _delete_the_tea)
+
+    assert "lapsang" not in sent, "the deleted memory was sent to the model"
+    assert "lapsang" not in transcript, "the deleted memory was stored in the transcript"
+    assert asked == [TEA, TEA], "Send used the draft's recall from before the delete"
+    assert isinstance(events[-1], Done) and events[-1].completed
+
+
+def test_a_memory_edited_after_the_drafts_recall_reaches_the_model_as_edited(
+    tmp_path, keyring_backend
+):
+    events, asked, instructions, sent, transcript = _turn(
+        TEA, TEA, tmp_path, keyring_backend, _edit_the_tea
+    )
+
+    assert "lapsang" not in sent and "lapsang" not in transcript, "the old text was used"
+    assert "hot chocolate" in instructions
+    assert asked == [TEA, TEA], "Send used the draft's recall from before the edit"
+
+
+def test_recalling_ahead_is_only_for_a_local_store_and_embedder():
+    """Each pause in typing would otherwise be a request: to Supabase, or to a paid embedder."""
+
+    class Store:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+    class LocalEmbedder:
+        async def warm(self) -> None: ...
+
+    class PaidEmbedder:
+        pass
+
+    class Controller:
+        def __init__(self, store, embedder) -> None:
+            self.service = type("Service", (), {"store": store, "embedder": embedder})()
+
+    assert recall_is_free(Controller(Store("local"), LocalEmbedder()))
+    assert not recall_is_free(Controller(Store("supabase"), LocalEmbedder()))
+    assert not recall_is_free(Controller(Store("local"), PaidEmbedder()))
+    assert not recall_is_free(type("Closed", (), {"service": None})())
 
 
 def test_the_run_is_set_up_while_the_memories_are_recalled(tmp_path, keyring_backend, monkeypatch):
@@ -185,12 +250,18 @@ def test_stop_while_the_memories_are_recalled_ends_the_turn_without_waiting_for_
                 await asyncio.Event().wait()
 
             memory.recall = endless_recall
+            # The run starts beside the recall: Stop once its model-input filter waits for it.
+            waiting, with_memories = asyncio.Event(), thread._with_memories
+
+            def noting(data):
+                waiting.set()
+                return with_memories(data)
+
+            thread._with_memories = noting
             turn = asyncio.ensure_future(collect(thread.send(TEA)))
             await recalling.wait()
-            for _ in range(10_000):  # the run starts beside the recall: wait for it
-                if thread.session._result is not None:
-                    break
-                await asyncio.sleep(0)
+            await asyncio.wait_for(waiting.wait(), 10)  # bounds a hang, times nothing
+            assert thread.session._result is not None
             thread.cancel()
             try:
                 events = await asyncio.wait_for(turn, 10)

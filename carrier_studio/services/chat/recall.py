@@ -3,7 +3,10 @@
 Recall (embedding the message, searching the store) took ~10 ms of a turn's first token, most of
 it waiting for the embedder's and the store's threads. `RecallAhead` keeps one recall started
 while the user types (the Chat page asks after a pause in typing) and hands it to the turn that
-sends exactly that text to the same character, room and limit; anything else gets a fresh one.
+sends exactly that text to the same character, room and limit, while the memories are as they
+were when it started (the memory service's write `generation`: an edit or delete on the Memory
+page, a remembered turn, an import, a move or another store all change it); anything else gets
+a fresh one.
 """
 
 from __future__ import annotations
@@ -21,20 +24,32 @@ MAX_AGE = 30.0
 
 @dataclass(frozen=True)
 class RecallKey:
-    """What a recall's result depends on besides the store's contents."""
+    """What a recall's result depends on: the question, and the memories it searched
+    (``memories``, `memories_version`)."""
 
     character: str
     text: str
     room: str
     client: str
     limit: int
+    memories: object = None
+
+
+def memories_version(memory: Any) -> object:
+    """The open memory service's write generation (services.memory.service.MemoryService):
+    equal only while no memory was written through it, and never equal across services (a
+    store reopened after a settings change or a move). None while none is open."""
+    return getattr(getattr(memory, "service", None), "generation", None)
 
 
 def recall_is_free(memory: Any) -> bool:
-    """Whether recalling ahead costs nothing but local work: the local embedder (it has a model
-    to `warm`), not a paid embeddings API, which would be asked at every pause in typing."""
-    embedder = getattr(getattr(memory, "service", None), "embedder", None)
-    return embedder is not None and callable(getattr(embedder, "warm", None))
+    """Whether recalling ahead costs nothing but local work: the local store (not Supabase,
+    which every pause in typing would query) and the local embedder (it has a model to `warm`),
+    not a paid embeddings API, which would be asked at every pause."""
+    service = getattr(memory, "service", None)
+    embedder = getattr(service, "embedder", None)
+    local = getattr(getattr(service, "store", None), "name", None) == "local"
+    return local and embedder is not None and callable(getattr(embedder, "warm", None))
 
 
 class RecallAhead:

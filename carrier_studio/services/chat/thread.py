@@ -56,7 +56,12 @@ from carrier_studio.core.settings import ModelChoice
 from carrier_studio.services.chat.context import ContextFit
 from carrier_studio.services.chat.conversations import Conversation, ConversationStore
 from carrier_studio.services.chat.mcp_tools import gather_tools, server_names
-from carrier_studio.services.chat.recall import RecallAhead, RecallKey, recall_is_free
+from carrier_studio.services.chat.recall import (
+    RecallAhead,
+    RecallKey,
+    memories_version,
+    recall_is_free,
+)
 from carrier_studio.services.mcp import McpManager
 from carrier_studio.services.platform.secrets import SecretStore
 from carrier_studio.services.platform.settings_store import SettingsStore
@@ -516,8 +521,8 @@ class ChatThread:
 
     def recall_ahead(self, text: str) -> None:
         """Recall for ``text`` now (the page asks after a pause in typing): a message then sent
-        with exactly this text uses it, any other text recalls afresh. Only when recalling
-        costs no request (the local embedder)."""
+        with exactly this text uses it while the memories are unchanged, any other text
+        recalls afresh. Only when recalling costs no request (the local store and embedder)."""
         memory, doc = self._deps.memory, self._character_doc
         if memory is None or doc is None or not text or not recall_is_free(memory):
             return
@@ -526,7 +531,7 @@ class ChatThread:
             return
         room, character = str(self.id), self.character
         self._ahead.start(
-            RecallKey(character, text, room, "chat", limit),
+            RecallKey(character, text, room, "chat", limit, memories_version(memory)),
             lambda: memory.recall(character, text, room=room, limit=limit, client="chat"),
         )
 
@@ -543,7 +548,8 @@ class ChatThread:
         try:
             client = self._turn_memory[1] if self._turn_memory else "chat"
             room = str(self.id)
-            ahead = self._ahead.take(RecallKey(self.character, text, room, client, limit))
+            key = RecallKey(self.character, text, room, client, limit, memories_version(memory))
+            ahead = self._ahead.take(key)
             hits = await asyncio.wait_for(
                 ahead
                 if ahead is not None

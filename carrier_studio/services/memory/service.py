@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -52,6 +53,10 @@ STORE_BATCH = 500
 IMPORT_CHUNK = 500
 #: Longest pause between an import's transactions (each pauses as long as it held the lock).
 IMPORT_PAUSE = 0.05
+#: Where every service's `generation` comes from: one count for the process, so a service
+#: opened in place of another (a store or embedder switched in Settings) never repeats a value
+#: the one it replaced had.
+_GENERATIONS = itertools.count(1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,13 +192,29 @@ class MemoryService:
         #: Memories per store call (one short transaction locally) in an import.
         self.import_chunk = import_chunk
         # Held while embedding and writing, so a re-embedding switch sees no half-done write.
+        # Writes take it through `_write`, which moves `generation` on.
         self._writing = asyncio.Lock()
+        #: Changes whenever a write through this service ends (remember, edit, delete, undo,
+        #: import, move, re-embedding switch): a recall made under another value may hold
+        #: memories since deleted or edited (services.chat.recall reuses one only if not).
+        self.generation = next(_GENERATIONS)
         # Chat turns being remembered: a recall waits for them (`recall`).
         self._remembering: set[asyncio.Future[None]] = set()
         self._staging: tuple[_Staging, Embedder] | None = None
         #: The workspace's job-lock folder: a re-embedding or a move runs in one process at a
         #: time (`job_lock`); None (tests, a store with no workspace) takes no lock.
         self.locks = locks
+
+    @contextlib.asynccontextmanager
+    async def _write(self):  # noqa: ANN202 - an async context manager
+        """Hold the write lock for a change to the memories; `generation` moves on when it
+        ends, after the store's write returned (committed), failed or not: a recall started
+        before then may have read the memories as they were."""
+        async with self._writing:
+            try:
+                yield
+            finally:
+                self.generation = next(_GENERATIONS)
 
     @property
     def space(self) -> EmbeddingSpace:
@@ -227,7 +248,7 @@ class MemoryService:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._remembering.add(done)
         try:
-            async with self._writing:
+            async with self._write():
                 for start in range(0, len(records), self.batch):
                     chunk = records[start : start + self.batch]
                     vectors = await self._embed([r.content for r in chunk])
@@ -324,7 +345,7 @@ class MemoryService:
         """Save an edited memory, secrets redacted; its vector is recomputed when its content
         changed."""
         record = self._redacted(record)
-        async with self._writing:
+        async with self._write():
             old = await self.store.get([record.id])
             vector = None
             if not old or old[0].content != record.content:
@@ -335,7 +356,7 @@ class MemoryService:
     async def delete(self, ids: Sequence[str]) -> DeletedMemories:
         """Delete; keep the result (a list, with the space its vectors are in) to
         `undo_delete` it."""
-        async with self._writing:
+        async with self._write():
             space = await self.store.space()
             return DeletedMemories(await self.store.delete(ids), space)
 
@@ -347,7 +368,7 @@ class MemoryService:
             return
         space = getattr(removed, "space", None)  # None: a plain list, from before DeletedMemories
         removed = list(removed)
-        async with self._writing:
+        async with self._write():
             stored = await self.store.space()
             records = [s.record for s in removed]
             await self._stage_too(records)
@@ -465,7 +486,7 @@ class MemoryService:
         written = 0
         for start in range(0, total, self.import_chunk):
             chunk = items[start : start + self.import_chunk]
-            async with self._writing:
+            async with self._write():
                 await self._stage_too([s.record for s in chunk])
                 began = loop.time()
                 adding = asyncio.ensure_future(
@@ -546,7 +567,7 @@ class MemoryService:
             staging.close()
 
     async def _switch(self, staging: _Staging, embedder: Embedder) -> None:
-        async with self._writing:
+        async with self._write():
             await self.store.replace_vectors(staging.snapshot(), staging.space)
             self.embedder = embedder
 
@@ -583,7 +604,7 @@ class MemoryService:
         async with contextlib.aclosing(self.store.iter_all(size)) as batches:
             async for batch in batches:
                 await other.add(batch, space)
-                async with self._writing:
+                async with self._write():
                     await self.store.delete([s.record.id for s in batch])
                 moved += len(batch)
                 if progress:

@@ -4,6 +4,7 @@ OpenAI embeddings through the real client against the local wire-format server."
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -282,5 +283,48 @@ def test_a_cancel_during_the_switch_lets_it_finish(tmp_path, keyring_backend):
                 assert hits[0].semantic == pytest.approx(1.0, abs=1e-4)
             finally:
                 await service.close()
+
+    asyncio.run(main())
+
+
+def test_every_write_moves_the_generation_on(tmp_path):
+    """A recall made before any of these may hold memories since changed, so a chat's recall
+    ahead of Send is not reused across one (services.chat.recall); nor across a service opened
+    in place of another."""
+
+    async def main():
+        service = await open_service(tmp_path, "a.db")
+        target = await SqliteMemoryStore.open(tmp_path / "b.db")
+        seen = [service.generation]
+
+        def moved_on() -> bool:
+            fresh = service.generation not in seen
+            seen.append(service.generation)
+            return fresh
+
+        try:
+            rows = records()
+            await service.remember(rows)
+            assert moved_on(), "remember"
+            await service.update(replace(rows[0], content="Sam is no longer allergic."))
+            assert moved_on(), "edit"
+            removed = await service.delete([rows[1].id])
+            assert moved_on(), "delete"
+            await service.undo_delete(removed)
+            assert moved_on(), "undo"
+            exported = tmp_path / "all.jsonl"
+            await service.export_jsonl(exported)
+            assert not moved_on(), "an export changes no memory"
+            await service.import_jsonl(exported, replace=True)
+            assert moved_on(), "import"
+            await service.reembed(service.embedder)
+            assert moved_on(), "re-embedding"
+            await service.move_to(target)
+            assert moved_on(), "move"
+            reopened = MemoryService(target, service.embedder)
+            assert reopened.generation not in seen, "another service repeats a generation"
+        finally:
+            await service.close()
+            await target.close()
 
     asyncio.run(main())
