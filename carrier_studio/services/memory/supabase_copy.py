@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import re
 import struct
+import threading
 from collections.abc import Sequence
 from datetime import UTC
 from typing import TYPE_CHECKING, Any
@@ -172,6 +173,10 @@ class CopyLoader:
         self._url = database_url
         self.where = redact_url(database_url)
         self._connection: psycopg.Connection | None = None
+        #: Set by `close`, which may come while `_begin` is still connecting in its thread
+        #: (Stop during the first seconds of a move): the connection then made is closed.
+        self._closing = False
+        self._state = threading.Lock()
 
     async def begin(self, space: EmbeddingSpace, expected: int, api_url: str, api_count: int):
         """Connect, check that the database holds the memory functions and as many memories as
@@ -182,15 +187,26 @@ class CopyLoader:
 
     def _begin(self, space: EmbeddingSpace, expected: int, api_url: str, api_count: int) -> None:
         connection = connect(self._url)
-        self._connection = connection
+        with self._state:
+            closing = self._closing
+            if not closing:
+                self._connection = connection
+        if closing:
+            connection.close()
+            raise MemoryStoreError("the move was stopped while connecting", where=self.where)
         try:
+            # `_open` each time: a close meanwhile stops here, before the index is dropped.
             # No time limit for this session: the one index build may take minutes.
-            connection.execute("set statement_timeout = 0")
-            vector, table, functions = connection.execute(
-                "select (select extversion from pg_extension where extname = 'vector'), "
-                "to_regclass('public.memories') is not null, to_regprocedure(%s) is not null",
-                [_BULK_BEGIN],
-            ).fetchone()  # type: ignore[misc]
+            self._open().execute("set statement_timeout = 0")
+            vector, table, functions = (
+                self._open()
+                .execute(
+                    "select (select extversion from pg_extension where extname = 'vector'), "
+                    "to_regclass('public.memories') is not null, to_regprocedure(%s) is not null",
+                    [_BULK_BEGIN],
+                )
+                .fetchone()
+            )  # type: ignore[misc]
             if vector is None:
                 raise MemoryStoreError(
                     'this database has no pgvector (the extension "vector")',
@@ -211,7 +227,7 @@ class CopyLoader:
                     hint=f"Run `{INIT_COMMAND}` with this connection string, or check that it "
                     "is the database of the Supabase project in Settings.",
                 )
-            (held,) = connection.execute("select count(*) from public.memories").fetchone()  # type: ignore[misc]
+            (held,) = self._open().execute("select count(*) from public.memories").fetchone()  # type: ignore[misc]
             if held != api_count:
                 raise MemoryStoreError(
                     f"the database URL leads to another database than the Supabase URL (it "
@@ -288,7 +304,9 @@ class CopyLoader:
         return MemoryStoreError(f"{doing} failed: {message}", where=self.where, hint=hint)
 
     def _close(self) -> None:
-        connection, self._connection = self._connection, None
+        with self._state:
+            self._closing = True
+            connection, self._connection = self._connection, None
         if connection is not None:
             # A move cancelled mid-batch or mid-build: the server stops the statement (a batch
             # not committed stays in the source; one that did is replaced by the next move).

@@ -379,9 +379,16 @@ class SupabaseMemoryStore:
     async def _begin_copy(self, space: EmbeddingSpace, expected: int) -> int:
         from carrier_studio.services.memory.supabase_copy import COPY_BATCH, CopyLoader
 
-        copy = CopyLoader(self._database_url)
-        await copy.begin(space, expected, self.url, await self.count(MemoryFilter()))
-        self._copy = copy
+        # Held before it connects (up to 15 s): a `close` meanwhile (Stop) closes the
+        # connection as soon as it is made, rather than leaving it open with the index dropped.
+        copy = self._copy = CopyLoader(self._database_url)
+        try:
+            await copy.begin(space, expected, self.url, await self.count(MemoryFilter()))
+        except BaseException:
+            if self._copy is copy:
+                self._copy = None
+            await copy.close()
+            raise
         return COPY_BATCH
 
     async def close(self) -> None:

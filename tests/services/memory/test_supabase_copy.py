@@ -495,6 +495,74 @@ def test_a_move_cancelled_while_a_batch_is_copied_loses_nothing(env, tmp_path, m
     assert _index_state(env) == (True, False)
 
 
+def test_a_move_stopped_while_it_connects_leaves_no_connection_and_moves_nothing(
+    env, tmp_path, monkeypatch
+):
+    """Stop (the task cancelled, then the Memory page closes the store) while the direct
+    connection is being made, which may take up to 15 s: the connection that comes is closed
+    at once, the project's vector index stays, nothing moves."""
+    vectors = _vectors(20, seed=25)
+    connected, go, begun = threading.Event(), threading.Event(), threading.Event()
+    real_connect, real_begin = supabase_copy.connect, supabase_copy.CopyLoader._begin
+
+    made = []
+
+    def connect_and_hold(database_url, **kwargs):
+        connection = real_connect(database_url, **kwargs)
+        made.append(connection)
+        connected.set()
+        assert go.wait(30)
+        return connection
+
+    def begin_and_tell(self, *args):
+        try:
+            return real_begin(self, *args)
+        finally:
+            begun.set()
+
+    monkeypatch.setattr(supabase_copy, "connect", connect_and_hold)
+    monkeypatch.setattr(supabase_copy.CopyLoader, "_begin", begin_and_tell)
+
+    async def scenario():
+        service = await _local(tmp_path, vectors)
+        target = await _target(env, _url(env))
+        moving = asyncio.ensure_future(service.move_to(target))
+        try:
+            assert await asyncio.to_thread(connected.wait, 30)
+            moving.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await moving
+        finally:
+            await target.close()
+        go.set()
+        assert await asyncio.to_thread(begun.wait, 30)
+        assert made[0].closed
+        await _until(lambda: not _sessions(env), "the direct connection was not closed")
+        assert await service.store.count(MemoryFilter()) == 20
+        await service.close()
+
+    asyncio.run(scenario())
+    assert _index_state(env) == (True, False)  # not dropped by a move that never began
+    with env.connect() as connection:
+        assert connection.execute("select count(*) from public.memories").fetchone() == (0,)
+
+
+def _sessions(env: SupabaseTestEnv) -> list[int]:
+    """The server's sessions of the moving role (the move's direct connections)."""
+    with env.connect() as connection:
+        rows = connection.execute("select pid from pg_stat_activity where usename = %s", [ROLE])
+        return [pid for (pid,) in rows]
+
+
+async def _until(predicate, failure: str) -> None:
+    """Wait for state another process changes (a server session ending), as
+    `tests.helpers.waiting.wait_until` does: poll; 30 s is only the end of a hang."""
+    deadline = asyncio.get_running_loop().time() + 30
+    while not await asyncio.to_thread(predicate):
+        assert asyncio.get_running_loop().time() < deadline, failure
+        await asyncio.sleep(0.02)
+
+
 def test_the_move_says_which_way_it_went():
     """The Memory page's "Moved …" message ends with it: a move through the API points to the
     database URL."""
