@@ -13,11 +13,14 @@ the same topics. Random uniform vectors — no structure, every distance alike �
 case for sign-bit candidates; their recall@10 at 100k is printed too, for honesty.
 
 The 1M-row database takes a few minutes to build; it is cached in --cache (default
-~/.cache/carrier-studio/bench/memory-1m-v1.db, ≈2 GB) and rebuilt when missing. The vectors are
+~/.cache/carrier-studio/bench/memory-1000k-v1.db, ≈2.5 GB) and rebuilt when missing. The vectors are
 regenerated from a fixed seed each run (seconds) rather than stored.
 
 (a) recall k=10 over 100k memories, p50   (target ≤ 10 ms; raw sqlite-vec exact KNN ≈ 90 ms)
-(b) recall k=10 over 1M memories, p50, and recall@10 against exact   (target ≤ 40 ms, ≥ 0.97)
+(b) recall k=10 over 1M memories, p50 / p95, first recall after opening, recall@10 against
+    exact (target ≤ 25 / ≤ 60 ms, ≤ 0.25 s, ≥ 0.97), in two states of the OS page cache, each
+    with queries not asked before: "cold", the file dropped from the cache first (what a user
+    sees after a reboot), and "cached", the file read whole first (see `drop_from_cache`)
 (c) batched insert rate   (target ≥ 20k rows/s)
 (d) local embedding rate   (target ≥ 150 sentences/s)
 (e) the Memory page's first screen over 1M rows   (target ≤ 150 ms) — see the hook below
@@ -28,6 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -35,6 +39,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -163,6 +168,65 @@ async def _fill(
     return n / spent, n / cpu
 
 
+#: Random 4 KiB reads that show whether `drop_from_cache` took.
+PROBES = 64
+
+
+def _files(path: Path) -> list[Path]:
+    """The database file and its -wal / -shm, those that exist."""
+    names = (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm"))
+    return [p for p in names if p.exists()]
+
+
+def drop_from_cache(path: Path) -> tuple[float, float]:
+    """Drop the SQLite file ``path`` (and its -wal / -shm) from the OS page cache, as a reboot
+    would, so the next recall reads its pages from the disk. Call it with the store closed.
+
+    Recall at 1M rescores ≈500 random rows of a 1.5 GB table, so its latency depends mostly on
+    whether the file is cached; a bench that does not set that measures whatever the last run
+    left. POSIX_FADV_DONTNEED needs no root (only a descriptor), but leaves dirty pages, hence
+    the fsync. Returns the ms of PROBES random 4 KiB reads of the file just after the drop, and
+    of the same reads again: the first read the disk if the drop took, the second the cache
+    (their pages are dropped again afterwards)."""
+    rng = random.Random(5)
+    size = path.stat().st_size
+    offsets = [rng.randrange(max(1, size // 4096)) * 4096 for _ in range(PROBES)]
+
+    def probe(fd: int) -> float:
+        began = time.perf_counter()
+        for at in offsets:
+            os.pread(fd, 4096, at)
+        return (time.perf_counter() - began) * 1e3
+
+    main = os.open(path, os.O_RDONLY)
+    try:
+        for name in _files(path):
+            fd = os.open(name, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            finally:
+                os.close(fd)
+        dropped, again = probe(main), probe(main)
+        os.posix_fadvise(main, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(main)
+    return dropped, again
+
+
+def read_into_cache(path: Path) -> tuple[float, int]:
+    """Read the SQLite file ``path`` (and its -wal) once, sequentially, so all of it is in the
+    OS page cache: the state of a file in daily use. Seconds and bytes; 2.5 GB took 7.5 s on
+    this machine's disk from cold (≈0.2 s when already cached), so quick runs do it too."""
+    buffer = bytearray(8 << 20)
+    began, total = time.perf_counter(), 0
+    for name in _files(path):
+        with name.open("rb", buffering=0) as handle:
+            while read := handle.readinto(buffer):
+                total += read
+    return time.perf_counter() - began, total
+
+
 def _exact(matrix: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, float]:
     began = time.perf_counter()
     scores = matrix @ q
@@ -171,8 +235,21 @@ def _exact(matrix: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, float]:
     return top, time.perf_counter() - began
 
 
-async def _measure(store, matrix: np.ndarray, queries: np.ndarray, mode: str = "semantic"):
-    """(first query s, p50 s, p95 s, numpy p50 s, recall@10) over the queries."""
+class Pass(NamedTuple):
+    """One pass of queries over a store, in seconds."""
+
+    first: float
+    p50: float
+    p95: float
+    numpy_p50: float
+    numpy_p95: float
+    recall: float
+
+
+async def _measure(store, matrix: np.ndarray, queries: np.ndarray, mode: str = "semantic") -> Pass:
+    """The first query (timed alone: after an open it loads the bit index), then the others:
+    their p50 / p95, numpy's, and recall@10. The first is not asked again, as its rows would be
+    cached by then."""
     f = MemoryFilter(character="Ada")
     rng = np.random.default_rng(11)
     texts = [_text(rng) for _ in range(len(queries))]
@@ -180,7 +257,7 @@ async def _measure(store, matrix: np.ndarray, queries: np.ndarray, mode: str = "
     await store.search(MemoryQuery(texts[0], f, K, mode), queries[0])
     first = time.perf_counter() - began
     times, base, recalls = [], [], []
-    for q, text in zip(queries, texts, strict=True):
+    for q, text in zip(queries[1:], texts[1:], strict=True):
         began = time.perf_counter()
         hits = await store.search(MemoryQuery(text, f, K, mode), q)
         times.append(time.perf_counter() - began)
@@ -188,11 +265,12 @@ async def _measure(store, matrix: np.ndarray, queries: np.ndarray, mode: str = "
         base.append(spent)
         want = {f"m{i:08d}" for i in exact}
         recalls.append(len(want & {h.record.id for h in hits}) / K)
-    return (
+    return Pass(
         first,
         statistics.median(times),
         _percentile(times, 0.95),
         statistics.median(base),
+        _percentile(base, 0.95),
         float(np.mean(recalls)),
     )
 
@@ -257,8 +335,8 @@ async def bench_100k(data: Clustered, queries: np.ndarray, tmp: Path) -> None:
     try:
         rate, per_cpu = await _fill(store, data, n)
         matrix = data.rows(0, n)
-        first, p50, p95, numpy_p50, recall = await _measure(store, matrix, queries)
-        _, hp50, _, _, _ = await _measure(store, matrix, queries, "hybrid")
+        first, p50, p95, numpy_p50, _, recall = await _measure(store, matrix, queries)
+        hp50 = (await _measure(store, matrix, queries, "hybrid")).p50
     finally:
         await store.close()
     print(f"(c) batched insert (5,000 per add, fresh file, FTS5 + vectors): {rate:,.0f} rows/s"
@@ -287,14 +365,15 @@ async def bench_uniform(tmp: Path, queries_n: int) -> None:
             await store.add(
                 [StoredMemory(r, v) for r, v in zip(recs, matrix[start : start + 10_000],
                                                    strict=True)], SPACE)  # fmt: skip
-        _, p50, _, numpy_p50, recall = await _measure(store, matrix, queries)
+        _, p50, _, numpy_p50, _, recall = await _measure(store, matrix, queries)
     finally:
         await store.close()
     print(f"    random uniform vectors instead: p50 {p50 * 1e3:.2f} ms, recall@10 {recall:.3f}"
           f" (numpy {numpy_p50 * 1e3:.2f} ms)")  # fmt: skip
 
 
-async def bench_1m(data: Clustered, queries: np.ndarray, cache: Path, n: int) -> None:
+async def bench_1m(data: Clustered, sets: list[np.ndarray], cache: Path, n: int) -> None:
+    """``sets``: four sets of queries, each asked once: cold, cached, hybrid, during writes."""
     cache.mkdir(parents=True, exist_ok=True)
     path = cache / f"memory-{n // 1000}k-{CACHE_VERSION}.db"
     ready = path.with_suffix(".ready")
@@ -324,33 +403,58 @@ async def bench_1m(data: Clustered, queries: np.ndarray, cache: Path, n: int) ->
     finally:
         await store.close()
     matrix = data.rows(0, n)
+    cold_queries, cached_queries, hybrid_queries, write_queries = sets
+    # Cold: the file out of the OS cache, then open and the first recalls, as after a reboot.
+    probe_disk, probe_cache = drop_from_cache(path)
     store = await SqliteMemoryStore.open(path)
     try:
-        first, p50, p95, numpy_p50, recall = await _measure(store, matrix, queries)
-        _, hp50, _, _, _ = await _measure(store, matrix, queries, "hybrid")
+        cold = await _measure(store, matrix, cold_queries)
+    finally:
+        await store.close()
+    # Cached: all of the file in the OS cache, then open again and queries not asked before
+    # (asking the cold ones again would find only their own rows cached).
+    read_s, read_bytes = read_into_cache(path)
+    store = await SqliteMemoryStore.open(path)
+    try:
+        cached = await _measure(store, matrix, cached_queries)
+        hp50 = (await _measure(store, matrix, hybrid_queries, "hybrid")).p50
         began = time.perf_counter()
         total = await store.count(MemoryFilter())
         count_s = time.perf_counter() - began
         pages = await _paging(store, total)
         rows_s = await store._run(_index_from_rows)
-        wp50, wp95, wrote = await _under_writes(store, data, queries)
-        _, qp95, _ = await _under_writes(store, data, queries, queued=True)
-        _, bp95, _ = await _under_writes(store, data, queries, 2000, queued=True)
+        wp50, wp95, wrote = await _under_writes(store, data, write_queries)
+        _, qp95, _ = await _under_writes(store, data, write_queries, queued=True)
+        _, bp95, _ = await _under_writes(store, data, write_queries, 2000, queued=True)
     finally:
         await store.close()
-    print(f"(b) recall k=10 over {total:,} memories (clustered 384-d)")
-    print(f"    store semantic   p50 {p50 * 1e3:6.2f} ms  p95 {p95 * 1e3:6.2f} ms"
-          f"  recall@10 {recall:.3f}  (target p50 <= 40 ms, recall >= 0.97)")  # fmt: skip
-    print(f"    store hybrid     p50 {hp50 * 1e3:6.2f} ms")
-    print(f"    numpy brute force p50 {numpy_p50 * 1e3:6.2f} ms   ratio store/numpy "
-          f"{p50 / numpy_p50:.2f}x")  # fmt: skip
+    asked = len(cold_queries) - 1
+    print(f"(b) recall k=10 over {total:,} memories (clustered 384-d), {asked} queries in each"
+          " state after the first, none asked before")  # fmt: skip
+    print(f"    numpy brute force p50 {cached.numpy_p50 * 1e3:6.2f} ms  p95"
+          f" {cached.numpy_p95 * 1e3:6.2f} ms  (exact, vectors in RAM: the baseline)")  # fmt: skip
+    states = (
+        ("cached", cached, f"file in the OS page cache (read whole first: {read_bytes / 1e9:.2f}"
+         f" GB in {read_s:.1f} s), as in daily use"),
+        ("cold", cold, "file not in the OS page cache (dropped with POSIX_FADV_DONTNEED:"
+         f" {PROBES} random 4 KiB reads of it then took {probe_disk:.1f} ms, {probe_cache:.1f} ms"
+         " again), as after a reboot"),
+    )  # fmt: skip
+    for state, result, heading in states:
+        print(f"    {heading}:")
+        print(f"      {state}: store semantic p50 {result.p50 * 1e3:6.2f} ms  p95"
+              f" {result.p95 * 1e3:6.2f} ms  recall@10 {result.recall:.3f}"
+              f"  ratio p50 store/numpy {result.p50 / cached.numpy_p50:.2f}x"
+              "  (target p50 <= 25 ms, p95 <= 60 ms, recall >= 0.97)")  # fmt: skip
+        print(f"      {state}: first query after open (loads the bit index):"
+              f" {result.first * 1e3:.0f} ms  (target <= 250 ms)")  # fmt: skip
+    print(f"    store hybrid     p50 {hp50 * 1e3:6.2f} ms  (file cached)")
     print(f"    during an import (same store, {wrote:,} written): "
           f"p50 {wp50 * 1e3:6.2f} ms  p95 {wp95 * 1e3:6.2f} ms;"
           f" searches queued on the writer's thread (before) p95 {qp95 * 1e3:6.2f} ms;"
           f" and with 2,000 per transaction (before) p95 {bp95 * 1e3:6.2f} ms")  # fmt: skip
     print(f"    the bit index read from the rows, as before schema 10: {rows_s * 1e3:.0f} ms")
-    print(f"    first query after open (loads the bit index): {first * 1e3:.0f} ms;"
-          f" count(*) {count_s * 1e3:.0f} ms")  # fmt: skip
+    print(f"    count(*) {count_s * 1e3:.0f} ms")
     print(
         "    keyset paging, 200 rows newest first: first page p50 {:.2f} ms, a page at row"
         " {:,} p50 {:.2f} ms, one character's p50 {:.2f} ms".format(*pages)
@@ -439,12 +543,14 @@ def run_page_bench(args: argparse.Namespace) -> None:
 async def main(args: argparse.Namespace) -> None:
     print(f"memory bench; {_load()}: figures are wall time on a shared machine")
     data = Clustered()
-    queries = data.queries(args.queries)
+    # Each pass asks a first query (timed alone) and then --queries others, none asked before.
+    each = args.queries + 1
+    sets = list(data.queries(4 * each).reshape(4, each, DIM))
     with tempfile.TemporaryDirectory(prefix="carrier-bench-") as tmp:
-        await bench_100k(data, queries, Path(tmp))
-        await bench_uniform(Path(tmp), args.queries)
+        await bench_100k(data, sets[0], Path(tmp))
+        await bench_uniform(Path(tmp), each)
     if args.large:
-        await bench_1m(data, queries, args.cache, args.large)
+        await bench_1m(data, sets, args.cache, args.large)
     bench_embedding()
     print(f"done; {_load()}")
 
