@@ -23,7 +23,7 @@ import contextlib
 import re
 import struct
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
@@ -43,6 +43,10 @@ DATABASE_URL_SECRET = "SUPABASE_DB_URL"
 COPY_BATCH = 2000
 INIT_COMMAND = "carrier-studio memory init --supabase --apply"
 SETTINGS = "Settings → Memory → Supabase database URL"
+#: With memory functions that do not say which database answers, counts over the API and the
+#: direct connection may differ by this much (or 1 %) and still be one database: others'
+#: writes between the two looks.
+SAME_COUNT_SLACK = 100
 
 _COLUMNS = (
     "id, character, kind, content, client, room, message_id, speaker, created_at, "
@@ -178,14 +182,29 @@ class CopyLoader:
         self._closing = False
         self._state = threading.Lock()
 
-    async def begin(self, space: EmbeddingSpace, expected: int, api_url: str, api_count: int):
-        """Connect, check that the database holds the memory functions and as many memories as
-        the project's API counted (``api_count``: the same database, most likely), record
+    async def begin(
+        self,
+        space: EmbeddingSpace,
+        expected: int,
+        api_url: str,
+        api_status: Mapping[str, Any],
+        api_count: int | None = None,
+    ) -> None:
+        """Connect, check that the database holds the memory functions and is the one the
+        project's API answers from (``api_status``, its ``memories_status()``; memory functions
+        from before that said which database answers: about ``api_count`` memories), record
         ``space`` (or refuse another) and drop the vector index when the move brings at least
         as many memories as the store holds."""
-        await asyncio.to_thread(self._begin, space, expected, api_url, api_count)
+        await asyncio.to_thread(self._begin, space, expected, api_url, api_status, api_count)
 
-    def _begin(self, space: EmbeddingSpace, expected: int, api_url: str, api_count: int) -> None:
+    def _begin(
+        self,
+        space: EmbeddingSpace,
+        expected: int,
+        api_url: str,
+        api_status: Mapping[str, Any],
+        api_count: int | None,
+    ) -> None:
         connection = connect(self._url)
         with self._state:
             closing = self._closing
@@ -198,15 +217,12 @@ class CopyLoader:
             # `_open` each time: a close meanwhile stops here, before the index is dropped.
             # No time limit for this session: the one index build may take minutes.
             self._open().execute("set statement_timeout = 0")
-            vector, table, functions = (
-                self._open()
-                .execute(
-                    "select (select extversion from pg_extension where extname = 'vector'), "
-                    "to_regclass('public.memories') is not null, to_regprocedure(%s) is not null",
-                    [_BULK_BEGIN],
-                )
-                .fetchone()
-            )  # type: ignore[misc]
+            row = self._open().execute(
+                "select (select extversion from pg_extension where extname = 'vector'), "
+                "to_regclass('public.memories') is not null, to_regprocedure(%s) is not null",
+                [_BULK_BEGIN],
+            )
+            vector, table, functions = row.fetchone()  # type: ignore[misc]
             if vector is None:
                 raise MemoryStoreError(
                     'this database has no pgvector (the extension "vector")',
@@ -227,20 +243,52 @@ class CopyLoader:
                     hint=f"Run `{INIT_COMMAND}` with this connection string, or check that it "
                     "is the database of the Supabase project in Settings.",
                 )
-            (held,) = self._open().execute("select count(*) from public.memories").fetchone()  # type: ignore[misc]
-            if held != api_count:
-                raise MemoryStoreError(
-                    f"the database URL leads to another database than the Supabase URL (it "
-                    f"holds {held:,} memories, {api_url} holds {api_count:,}); nothing was moved",
-                    where=self.where,
-                    hint="Give the connection string of the same project (Project Settings → "
-                    f"Database) in {SETTINGS}.",
-                )
+            self._same_database(api_url, api_status, api_count)
             self._call("select public.memories_bulk_begin(%s, %s, %s)",
                        [space.embedder_id, space.dimension, expected])  # fmt: skip
         except BaseException:
             self._close()
             raise
+
+    def _same_database(
+        self, api_url: str, api_status: Mapping[str, Any], api_count: int | None
+    ) -> None:
+        """Refuse a connection string that leads elsewhere than the project's API: moved
+        memories would be deleted here and never seen in the studio's store."""
+        (status,) = self._open().execute("select public.memories_status()").fetchone()  # type: ignore[misc]
+        hint = (
+            "Give the connection string of the same project (Project Settings → Database) in "
+            f"{SETTINGS}."
+        )
+        if "database" in status or "database" in api_status:
+            here = (status.get("database"), status.get("server_started"))
+            there = (api_status.get("database"), api_status.get("server_started"))
+            if here == there:
+                return
+            which = (
+                f'its database is "{here[0]}", {api_url}\'s is "{there[0]}"'
+                if here[0] != there[0]
+                else "a database of the same name on another server"
+            )
+            raise MemoryStoreError(
+                f"the database URL leads to another database than the Supabase URL ({which}); "
+                "nothing was moved",
+                where=self.where,
+                hint=hint,
+            )
+        # Memory functions from before they said which database answers: the two counts,
+        # allowing for memories others stored or deleted between them.
+        (held,) = self._open().execute("select count(*) from public.memories").fetchone()  # type: ignore[misc]
+        expected = api_count or 0
+        if abs(held - expected) > max(SAME_COUNT_SLACK, expected // 100):
+            raise MemoryStoreError(
+                f"the database URL seems to lead to another database than the Supabase URL (it "
+                f"holds {held:,} memories, {api_url} holds {expected:,}: more apart than writes "
+                "meanwhile explain); nothing was moved",
+                where=self.where,
+                hint=f"{hint} If it is the same, run `{INIT_COMMAND}` to update the "
+                "memory functions: they then tell databases apart by more than their counts.",
+            )
 
     async def add(self, items: Sequence[StoredMemory], space: EmbeddingSpace) -> int:
         """Store ``items`` in one transaction (replacing any with the same ids); returns when

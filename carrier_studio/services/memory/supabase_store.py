@@ -383,7 +383,10 @@ class SupabaseMemoryStore:
         # connection as soon as it is made, rather than leaving it open with the index dropped.
         copy = self._copy = CopyLoader(self._database_url)
         try:
-            await copy.begin(space, expected, self.url, await self.count(MemoryFilter()))
+            status = await self._rpc("memories_status", {})
+            # SQL from before memories_status said which database answers: counts instead.
+            count = None if "database" in status else await self.count(MemoryFilter())
+            await copy.begin(space, expected, self.url, status, count)
         except BaseException:
             if self._copy is copy:
                 self._copy = None

@@ -214,7 +214,11 @@ $$;
 -- The API: every function the studio calls through POST /rest/v1/rpc/<name>
 -- ---------------------------------------------------------------------------------------------
 
--- The schema version and the embedding space (nulls for a store never written to).
+-- The schema version and the embedding space (nulls for a store never written to), and which
+-- database answers: a move over the database URL asks both the API and the direct connection and
+-- refuses to write unless they agree (its name and the server's start time, which any role may
+-- read, unlike pg_control_system()'s identifier, which a host may restrict; the time as epoch
+-- seconds, the same whatever the session's time zone).
 create or replace function public.memories_status()
 returns jsonb
 language sql
@@ -228,7 +232,9 @@ as $$
         'dimension', (select dimension from public.memories_space where id = 1),
         'vector_index_deferred',
             coalesce((select vector_index_deferred from public.memories_space where id = 1),
-                     false));
+                     false),
+        'database', current_database(),
+        'server_started', extract(epoch from pg_postmaster_start_time())::text);
 $$;
 
 -- Records the space of an empty store (a store holding vectors changes space only through

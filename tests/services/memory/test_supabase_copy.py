@@ -327,6 +327,62 @@ def test_a_wrong_database_url_is_named_and_nothing_moves(env, tmp_path, case, sa
         assert ROLE in (error.where or "")  # which database, by its user and host
 
 
+_STATUS_BEFORE_IDENTITY = """
+create or replace function public.memories_status() returns jsonb language sql stable
+security definer set search_path = pg_catalog, public, extensions as $$
+    select jsonb_build_object(
+        'schema_version', 3,
+        'embedder_id', (select embedder_id from public.memories_space where id = 1),
+        'dimension', (select dimension from public.memories_space where id = 1),
+        'vector_index_deferred',
+            coalesce((select vector_index_deferred from public.memories_space where id = 1),
+                     false))
+$$"""
+
+
+@pytest.mark.parametrize("sql_from", ["now", "before the identity"])
+def test_a_write_by_someone_else_as_the_move_begins_does_not_stop_it(
+    env, tmp_path, monkeypatch, sql_from
+):
+    """Another client stores a memory between the API's look at the project and the direct
+    connection's: still the same database (by its name and server, or, with memory functions
+    from before they told that, by counts that differ no more than writes meanwhile explain)."""
+    vectors = _vectors(30, seed=26)
+    real_connect = supabase_copy.connect
+
+    def connect_after_a_write(database_url, **kwargs):
+        with env.connect() as connection:
+            connection.execute(
+                "insert into public.memories (id, character, kind, content, embedding) "
+                "values ('elsewhere', 'Bob', 'note', 'written meanwhile', %s::vector)",
+                [str([1.0] + [0.0] * 383)],
+            )
+        return real_connect(database_url, **kwargs)
+
+    monkeypatch.setattr(supabase_copy, "connect", connect_after_a_write)
+    if sql_from != "now":
+        with env.connect() as connection:
+            connection.execute(_STATUS_BEFORE_IDENTITY)
+
+    async def scenario():
+        service = await _local(tmp_path, vectors)
+        target = await _target(env, _url(env))
+        try:
+            assert await service.move_to(target) == 30
+            assert await target.count(MemoryFilter()) == 31
+        finally:
+            await target.close()
+            await service.close()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        if sql_from != "now":
+            monkeypatch.setattr(supabase_copy, "connect", real_connect)
+            supabase_store.apply_migration(env.postgres_url)  # the other tests need it
+    assert _index_state(env) == (True, False)
+
+
 def test_a_password_in_a_driver_message_is_scrubbed():
     """psycopg may quote the connection string it could not parse."""
     url = f"postgresql://{ROLE}:{PASSWORD}@db.example.invalid:notaport/postgres"

@@ -265,11 +265,13 @@ def test_apply_migration_prepares_an_empty_database(env):
         apply_migration(url)
         with psycopg.connect(url) as connection:
             status = connection.execute("select public.memories_status()").fetchone()[0]
+        assert float(status.pop("server_started")) > 0  # which database answers, with its name
         assert status == {
             "schema_version": 3,
             "embedder_id": None,
             "dimension": None,
             "vector_index_deferred": False,
+            "database": "fresh_project",
         }
 
 
