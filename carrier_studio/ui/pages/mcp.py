@@ -445,14 +445,13 @@ class McpPage(Page):
         if self.tool_list.currentItem() is None and self.tool_list.count():
             self.tool_list.setCurrentRow(0)
         self._show_tool()
-        if self.resources is not None:
-            self.resources.set_server(name, running=status.state is ServerState.RUNNING)
-        if self.prompts is not None:
-            self.prompts.set_server(
-                name,
-                running=status.state is ServerState.RUNNING,
-                starting=status.state is ServerState.STARTING,
-            )
+        for tab in (self.resources, self.prompts):
+            if tab is not None:
+                tab.set_server(
+                    name,
+                    running=status.state is ServerState.RUNNING,
+                    starting=status.state is ServerState.STARTING,
+                )
         self.log_view.show_lines(list(status.stderr_tail), status.error)
         config = self.deps.manager.config(name)
         if self.sign_in is not None:
@@ -769,8 +768,10 @@ class McpPage(Page):
         self.result.setPlainText(f"Calling {self._calling}… {done}{about}")
 
     async def shutdown(self) -> None:
-        if self.prompts is not None:
-            self.prompts.cancel_pending()
+        # Their listings and reads in flight would otherwise answer into deleted widgets.
+        for tab in (self.resources, self.prompts):
+            if tab is not None:
+                tab.cancel_pending()
         for unwatch in self._unwatch:
             unwatch()
         self._unwatch = []

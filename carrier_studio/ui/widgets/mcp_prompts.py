@@ -9,16 +9,15 @@ tab only ever shows what the selected server said.
 
 from __future__ import annotations
 
-import asyncio
-from typing import TYPE_CHECKING, Any
+import html
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QGuiApplication, QShowEvent
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QListWidget,
     QListWidgetItem,
     QPlainTextEdit,
     QPushButton,
@@ -29,6 +28,7 @@ from PySide6.QtWidgets import (
 from carrier_studio.core.errors import CarrierError
 from carrier_studio.core.mcp.resources import PromptInfo, PromptText
 from carrier_studio.ui.tasks import TaskOwner
+from carrier_studio.ui.widgets.mcp_listing import ServerListingTab
 from carrier_studio.ui.widgets.prompt_commands import prompt_arguments
 from carrier_studio.ui.widgets.schema_form import SchemaForm
 
@@ -36,57 +36,23 @@ if TYPE_CHECKING:
     from carrier_studio.services.mcp import McpBrowser
 
 
-class PromptBrowser(QWidget):
+class PromptBrowser(ServerListingTab):
     """A server's prompts on the left; the chosen one's arguments and messages on the right."""
 
-    #: A listing was drawn (tests wait on it).
-    listed = Signal()
     #: A Get prompt finished, with messages or a problem (tests wait on it).
     got = Signal()
 
+    noun = "prompts"
+
     def __init__(self, browser: McpBrowser, tasks: TaskOwner, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.browser = browser
-        self.tasks = tasks
-        #: Listings and gets in flight, cancelled when the page goes away (`cancel_pending`).
-        self._pending: set[asyncio.Task[Any]] = set()
-        self._server: str | None = None
-        self._running = False
-        #: Stopped but on its way up: said so rather than "Start the server".
-        self._starting = False
-        #: What the list shows now ((server, running)); listed again only when it changes.
-        self._listed_for: tuple[str | None, bool, bool] | None = None
-        #: Servers asked to list again while their listing was in flight (it loops once more).
-        self._relist: set[str] = set()
+        super().__init__(browser, tasks, parent)
         #: The (server, prompt) whose messages the view waits for; None when it waits for none.
         self._asking: tuple[str, str] | None = None
-        #: The server whose prompts the list holds (None: nobody's).
-        self._drawn: str | None = None
 
         row = QHBoxLayout(self)  # the default margins, as the tabs beside it have
-        left = QVBoxLayout()
-        left.setContentsMargins(0, 0, 0, 0)
-        self.list = QListWidget()
-        self.list.setObjectName("promptList")
-        self.list.currentItemChanged.connect(lambda *_: self._show_item())
+        self._build_list_column(row, "promptList", "noPrompts")
         # Enter on a prompt goes to its first field, or gets it when it takes none.
         self.list.itemActivated.connect(lambda _item: self._on_list_activated())
-        left.addWidget(self.list, 1)
-        self.refresh_button = QPushButton("Refresh")
-        self.refresh_button.setToolTip("Ask the server for its prompts again")
-        self.refresh_button.clicked.connect(self.refresh)
-        left.addWidget(self.refresh_button, 0, Qt.AlignmentFlag.AlignLeft)
-        holder = QWidget()
-        holder.setLayout(left)
-        holder.setMaximumWidth(260)
-        row.addWidget(holder)
-
-        self.empty = QLabel()
-        self.empty.setObjectName("noPrompts")
-        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty.setWordWrap(True)
-        self.empty.setProperty("muted", True)
-        row.addWidget(self.empty, 1)
 
         self.pane = QWidget()
         right = QVBoxLayout(self.pane)
@@ -127,89 +93,10 @@ class PromptBrowser(QWidget):
         self._clear_messages()
         self._show_empty("Choose a server to see its prompts.")
 
-    # -- which server ------------------------------------------------------------------------
+    # -- the list ----------------------------------------------------------------------------
 
-    @property
-    def server(self) -> str | None:
-        return self._server
-
-    def set_server(self, name: str | None, *, running: bool, starting: bool = False) -> None:
-        """Show ``name``'s prompts: listed now when visible, else when next shown, and only if
-        the server or whether it runs changed since the last listing."""
-        self._server, self._running, self._starting = name, running, starting and not running
-        if self.isVisible():
-            self._list_if_stale()
-
-    def refresh(self) -> None:
-        """List again (the server said its prompts changed, or Refresh): now when shown, else
-        when next shown."""
-        self._listed_for = None
-        if self.isVisible():
-            self._list_if_stale()
-
-    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
-        super().showEvent(event)
-        self._list_if_stale()
-
-    def _list_if_stale(self) -> None:
-        wanted = (self._server, self._running, self._starting)
-        if wanted == self._listed_for:
-            return
-        self._listed_for = wanted
-        # Nothing to ask a stopped server; a listing's busy guard enables it again.
-        self.refresh_button.setEnabled(self._server is not None and self._running)
-        if self._server is None or not self._running:
-            self.list.clear()
-            self._drawn = None
-            if self._server is None:
-                self._show_empty("Choose a server to see its prompts.")
-            elif self._starting:
-                self._show_empty(f"{self._server} is starting; its prompts show when it runs.")
-            else:
-                self._show_empty("Start the server to see its prompts.")
-            self.listed.emit()
-            return
-        server = self._server
-        if self._drawn != server:  # another server's prompts must not stay under this name
-            self.list.clear()
-            self._show_empty(f"Asking {server} for its prompts…")
-        # (The same server's list stays until the new one comes: no flicker on a refresh.)
-        self._relist.add(server)
-        # One listing per server: asked again while it runs, that one lists once more.
-        self._start(
-            f"Listing the prompts of {server}", self._list(server), busy=[self.refresh_button]
-        )
-
-    def _start(self, name: str, coro: Any, **options: Any) -> None:
-        task = self.tasks.start(name, coro, **options)
-        if task is not None:
-            self._pending.add(task)
-            task.add_done_callback(self._pending.discard)
-
-    def cancel_pending(self) -> None:
-        """Cancel the listings and gets still running (the page is going away)."""
-        for task in list(self._pending):
-            task.cancel()
-
-    async def _list(self, server: str) -> None:
-        prompts: list[PromptInfo] = []
-        problem = ""
-        while server in self._relist:
-            self._relist.discard(server)
-            try:
-                prompts, problem = await self.browser.prompts(server), ""
-            except CarrierError as exc:
-                prompts, problem = [], str(exc)
-        if (server, True) != (self._server, self._running):
-            return  # another server was chosen (or this one stopped) meanwhile
-        if problem:
-            self.list.clear()
-            self._drawn = None
-            self._show_empty(f"The prompts could not be listed: {problem}")
-            self._listed_for = None  # try again next time
-        else:
-            self._fill(prompts)
-        self.listed.emit()
+    async def _fetch(self, server: str) -> list[PromptInfo]:
+        return await self.browser.prompts(server)
 
     def _fill(self, prompts: list[PromptInfo]) -> None:
         current = self.current()
@@ -224,7 +111,6 @@ class PromptBrowser(QWidget):
             if prompt.name == keep:
                 self.list.setCurrentItem(item)
         self.list.blockSignals(False)
-        self._drawn = self._server
         if not self.list.count():
             self._show_empty(f"{self._server} offers no prompts.")
             return
@@ -237,10 +123,8 @@ class PromptBrowser(QWidget):
             self.pane.show()
 
     def _show_empty(self, text: str) -> None:
-        self.empty.setText(text)
-        self.empty.show()
-        self.pane.hide()
-        self._asking = None
+        super()._show_empty(text)
+        self._asking = None  # an answer for the prompt gone from view is not shown
 
     # -- one prompt --------------------------------------------------------------------------
 
@@ -255,12 +139,12 @@ class PromptBrowser(QWidget):
             return
         self.empty.hide()
         self.pane.show()
-        lines = [f"<b>{_escape(prompt.title or prompt.name)}</b>"]
+        lines = [f"<b>{html.escape(prompt.title or prompt.name)}</b>"]
         if prompt.title and prompt.title != prompt.name:
-            lines[0] += f" ({_escape(prompt.name)})"
+            lines[0] += f" ({html.escape(prompt.name)})"
         if prompt.description:
-            lines.append(_escape(prompt.description))
-        lines.append(_escape(_arguments_line(prompt)))
+            lines.append(html.escape(prompt.description))
+        lines.append(html.escape(_arguments_line(prompt)))
         self.heading.setText("<br>".join(lines))
         self.form.set_schema(prompt.schema())
         self.form.setVisible(bool(prompt.arguments))
@@ -359,7 +243,3 @@ def _summary(prompt: PromptInfo) -> str:
 def _messages_text(got: PromptText) -> str:
     """Each message under its role, as it is shown and copied."""
     return "\n\n".join(f"{role}:\n{text}" for role, text in got.messages)
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

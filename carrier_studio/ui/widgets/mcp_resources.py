@@ -8,11 +8,11 @@ as a thumbnail, and anything else as its type and size.
 
 from __future__ import annotations
 
-import asyncio
-from typing import TYPE_CHECKING, Any
+import html
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QImage, QPixmap, QShowEvent
+from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QListWidget,
     QListWidgetItem,
     QPlainTextEdit,
     QPushButton,
@@ -39,6 +38,7 @@ from carrier_studio.core.mcp.resources import (
 )
 from carrier_studio.core.runtime.attachments import Attachment, AttachmentRefusedError
 from carrier_studio.ui.tasks import TaskOwner
+from carrier_studio.ui.widgets.mcp_listing import ServerListingTab
 from carrier_studio.ui.widgets.schema_form import SchemaForm
 
 if TYPE_CHECKING:
@@ -48,15 +48,15 @@ if TYPE_CHECKING:
 PREVIEW_IMAGE = 220
 
 
-class ResourceBrowser(QWidget):
+class ResourceBrowser(ServerListingTab):
     """A server's resources and templates on the left, the chosen one's preview on the right."""
 
     #: The user attached the previewed resource: its parts as attachments.
     attach_requested = Signal(list)
-    #: A listing finished (tests wait on it).
-    listed = Signal()
     #: A preview finished (tests wait on it).
     previewed = Signal()
+
+    noun = "resources"
 
     def __init__(
         self,
@@ -66,46 +66,16 @@ class ResourceBrowser(QWidget):
         attachable: bool = False,
         parent: QWidget | None = None,
     ) -> None:
-        super().__init__(parent)
-        self.browser = browser
-        self.tasks = tasks
-        #: The listings and reads in flight: a picker closed meanwhile cancels them
-        #: (`cancel_pending`), or their answers would reach deleted widgets.
-        self._pending: set[asyncio.Task[Any]] = set()
-        self._server: str | None = None
-        self._running = False
-        #: What the list shows now ((server, running)); listing again only when it changes.
-        self._listed_for: tuple[str | None, bool] | None = None
+        super().__init__(browser, tasks, parent)
         self._contents: list[ResourceContent] = []
         self._shown_uri = ""
 
         row = QHBoxLayout(self)  # the default margins, as the Tools tab beside it has
-        left = QVBoxLayout()
-        left.setContentsMargins(0, 0, 0, 0)
         self.server_box = QComboBox()
         self.server_box.setObjectName("resourceServer")
         self.server_box.activated.connect(lambda _i: self._on_server_chosen())
         self.server_box.hide()
-        left.addWidget(self.server_box)
-        self.list = QListWidget()
-        self.list.setObjectName("resourceList")
-        self.list.currentItemChanged.connect(lambda *_: self._show_item())
-        left.addWidget(self.list, 1)
-        self.refresh_button = QPushButton("Refresh")
-        self.refresh_button.setToolTip("Ask the server for its resources again")
-        self.refresh_button.clicked.connect(self.refresh)
-        left.addWidget(self.refresh_button, 0, Qt.AlignmentFlag.AlignLeft)
-        holder = QWidget()
-        holder.setLayout(left)
-        holder.setMaximumWidth(260)
-        row.addWidget(holder)
-
-        self.empty = QLabel()
-        self.empty.setObjectName("noResources")
-        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty.setWordWrap(True)
-        self.empty.setProperty("muted", True)
-        row.addWidget(self.empty, 1)
+        self._build_list_column(row, "resourceList", "noResources", top=self.server_box)
 
         self.pane = QWidget()
         right = QVBoxLayout(self.pane)
@@ -159,10 +129,6 @@ class ResourceBrowser(QWidget):
 
     # -- which server ------------------------------------------------------------------------
 
-    @property
-    def server(self) -> str | None:
-        return self._server
-
     def set_servers(self, names: list[str]) -> None:
         """Offer a choice of servers (the chat's picker); the first is shown."""
         self.server_box.clear()
@@ -173,76 +139,16 @@ class ResourceBrowser(QWidget):
     def _on_server_chosen(self) -> None:
         self.set_server(self.server_box.currentText() or None, running=True)
 
-    def set_server(self, name: str | None, *, running: bool) -> None:
-        """Show ``name``'s resources: listed now when visible, else when next shown, and only
-        if the server or whether it runs changed since the last listing."""
-        self._server, self._running = name, running
-        if self.isVisible():
-            self._list_if_stale()
+    async def _fetch(self, server: str) -> list[ResourceInfo | TemplateInfo]:
+        resources = await self.browser.resources(server)
+        return [*resources, *await self.browser.templates(server)]
 
-    def refresh(self) -> None:
-        """List again: now when shown, else when next shown."""
-        self._listed_for = None
-        if self.isVisible():
-            self._list_if_stale()
-
-    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
-        super().showEvent(event)
-        self._list_if_stale()
-
-    def _list_if_stale(self) -> None:
-        wanted = (self._server, self._running)
-        if wanted == self._listed_for:
-            return
-        self._listed_for = wanted
-        if self._server is None:
-            self.list.clear()
-            self._show_empty("Choose a server to see its resources.")
-            self.listed.emit()
-        elif not self._running:
-            self.list.clear()
-            self._show_empty("Start the server to see its resources.")
-            self.listed.emit()
-        else:
-            self._start(
-                f"Listing the resources of {self._server}{self._where}",
-                self._list(self._server),
-                busy=[self.refresh_button],
-            )
-
-    def _start(self, name: str, coro: Any, **options: Any) -> None:
-        task = self.tasks.start(name, coro, **options)
-        if task is not None:
-            self._pending.add(task)
-            task.add_done_callback(self._pending.discard)
-
-    def cancel_pending(self) -> None:
-        """Cancel the listings and reads still running (the widget is going away)."""
-        for task in list(self._pending):
-            task.cancel()
-
-    async def _list(self, server: str) -> None:
-        try:
-            resources = await self.browser.resources(server)
-            templates = await self.browser.templates(server)
-        except CarrierError as exc:
-            if server == self._server:
-                self.list.clear()
-                self._show_empty(f"The resources could not be listed: {exc}")
-                self._listed_for = None  # try again next time
-            self.listed.emit()
-            return
-        if server != self._server:
-            return  # another server was chosen meanwhile; its own listing draws
-        self._fill(resources, templates)
-        self.listed.emit()
-
-    def _fill(self, resources: list[ResourceInfo], templates: list[TemplateInfo]) -> None:
+    def _fill(self, items: list[ResourceInfo | TemplateInfo]) -> None:
         current = self.list.currentItem()
         keep = current.data(Qt.ItemDataRole.UserRole) if current else None
         self.list.blockSignals(True)
         self.list.clear()
-        for info in [*resources, *templates]:
+        for info in items:
             template = isinstance(info, TemplateInfo)
             # Marked in words: a symbol drew as an empty box in the default fonts.
             item = QListWidgetItem(f"{info.label} (template)" if template else info.label)
@@ -260,11 +166,6 @@ class ResourceBrowser(QWidget):
         else:
             self._show_item()
 
-    def _show_empty(self, text: str) -> None:
-        self.empty.setText(text)
-        self.empty.show()
-        self.pane.hide()
-
     # -- preview -----------------------------------------------------------------------------
 
     def current(self) -> ResourceInfo | TemplateInfo | None:
@@ -279,9 +180,12 @@ class ResourceBrowser(QWidget):
         self.empty.hide()
         self.pane.show()
         if isinstance(info, TemplateInfo):
-            lines = [f"<b>{_escape(info.label)}</b> — a template", _escape(info.uri_template)]
+            lines = [
+                f"<b>{html.escape(info.label)}</b> — a template",
+                html.escape(info.uri_template),
+            ]
             if info.description:
-                lines.append(_escape(info.description))
+                lines.append(html.escape(info.description))
             self.heading.setText("<br>".join(lines))
             self.template_form.set_schema(
                 {
@@ -296,9 +200,9 @@ class ResourceBrowser(QWidget):
             self.read_button.show()
             return
         details = ", ".join(p for p in (info.mime, human_size(info.size) if info.size else "") if p)
-        lines = [f"<b>{_escape(info.label)}</b>", _escape(info.uri)]
+        lines = [f"<b>{html.escape(info.label)}</b>", html.escape(info.uri)]
         if info.description or details:
-            lines.append(_escape(" · ".join(p for p in (info.description, details) if p)))
+            lines.append(html.escape(" · ".join(p for p in (info.description, details) if p)))
         self.heading.setText("<br>".join(lines))
         self._read(info.uri)
 
@@ -407,10 +311,6 @@ class ResourceBrowser(QWidget):
             self.problem.setText("Not attached: " + "; ".join(refused))
         if found:
             self.attach_requested.emit(found)
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 class ResourceDialog(QDialog):
