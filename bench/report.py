@@ -627,8 +627,11 @@ def main() -> None:
     parser.add_argument("--from-log", type=Path, help="make the table from a run's log")
     args = parser.parse_args()
     chosen = [b for b in BENCHES if not args.only or b.script[:-3] in args.only]
-    # memory_page.py runs inside memory.py (its 1M database); chat_corpus.py is a module.
+    # memory_page.py runs inside memory.py (its 1M database); chat_corpus.py is a module;
+    # mcp_soak.py is a 10-minute soak whose figures are counts of failures, reported on its own
+    # (docs/performance.md, "MCP: liveness soak").
     known = {b.script for b in BENCHES} | {"report.py", "chat_corpus.py", "memory_page.py"}
+    known |= {"mcp_soak.py"}
     unknown = sorted(p.name for p in (ROOT / "bench").glob("*.py") if p.name not in known)
     table_rows: list[str] = []
     when = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
