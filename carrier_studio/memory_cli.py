@@ -14,12 +14,8 @@ from pathlib import Path
 from typing import TextIO
 
 from carrier_studio.core.errors import CarrierError
+from carrier_studio.core.settings import SUPABASE_DB_URL_SECRET
 from carrier_studio.services.platform.paths import AppPaths
-
-#: The secret holding the database URL (with its password): `memory init --supabase --apply`
-#: and a move to Supabase look it up in the environment, the keyring (Settings → Memory →
-#: Supabase database URL) or the workspace .env.
-DB_URL_ENV = "SUPABASE_DB_URL"
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -37,7 +33,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "--apply",
         action="store_true",
         help="with --supabase: apply the SQL over a direct Postgres connection instead, to the "
-        "database in $SUPABASE_DB_URL (postgresql://…; an environment variable keeps the "
+        f"database in ${SUPABASE_DB_URL_SECRET} (postgresql://…; an environment variable keeps the "
         "password out of the process list and the shell history) or, without it, the "
         "'Supabase database URL' saved in Settings → Memory",
     )
@@ -76,17 +72,18 @@ def run_memory(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO =
 
 
 def _init_supabase(args: argparse.Namespace, out: TextIO) -> int:
+    from carrier_studio.services.memory.supabase_copy import INIT_COMMAND
     from carrier_studio.services.memory.supabase_store import apply_migration, migration_sql
 
     if args.apply:
         import os
 
-        url = os.environ.get(DB_URL_ENV, "").strip() or _saved_database_url(args)
+        url = os.environ.get(SUPABASE_DB_URL_SECRET, "").strip() or _saved_database_url(args)
         if not url:
             raise CarrierError(
-                f"--apply needs the database's connection string in ${DB_URL_ENV}",
+                f"--apply needs the database's connection string in ${SUPABASE_DB_URL_SECRET}",
                 hint="Copy it from the Supabase dashboard (Connect → direct connection), then "
-                f"run: {DB_URL_ENV}='postgresql://…' carrier-studio memory init --supabase --apply",
+                f"run: {SUPABASE_DB_URL_SECRET}='postgresql://…' {INIT_COMMAND} --apply",
             )
         apply_migration(url)
         print("The Supabase memory functions are in place.", file=out)
@@ -105,7 +102,7 @@ def _saved_database_url(args: argparse.Namespace) -> str:
     settings = SettingsStore.load(app_paths.settings_file)
     paths = WorkspacePaths(app_paths.choose_workspace(args.workspace))
     secrets = SecretStore(settings.settings.secrets.storage, paths.env_file)
-    return (secrets.get(DB_URL_ENV) or "").strip()
+    return (secrets.get(SUPABASE_DB_URL_SECRET) or "").strip()
 
 
 async def _run(args: argparse.Namespace, out: TextIO) -> int:

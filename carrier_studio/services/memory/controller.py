@@ -19,7 +19,7 @@ from carrier_studio.core.errors import CarrierError
 from carrier_studio.core.events import Emitter
 from carrier_studio.core.memory import MemoryRecord, SearchHit
 from carrier_studio.core.memory.privacy import fetch_limit, recallable
-from carrier_studio.core.settings import MemorySettings
+from carrier_studio.core.settings import SUPABASE_DB_URL_SECRET, MemorySettings
 from carrier_studio.core.status import State, StatusBoard
 from carrier_studio.services.platform.secrets import SecretStore
 from carrier_studio.services.platform.settings_store import SettingsStore
@@ -33,10 +33,6 @@ log = logging.getLogger(__name__)
 
 #: The keyring entry of the Supabase key (a service-role or anon key with the functions granted).
 SUPABASE_KEY = "SUPABASE_SERVICE_KEY"
-#: The keyring entry of the project's database connection string (optional; it holds the
-#: database password): with it a move to Supabase goes over COPY, ≈10× faster than the API.
-#: `memory init --supabase --apply` reads the same name.
-SUPABASE_DB_URL = "SUPABASE_DB_URL"
 
 
 def _effective(memory: MemorySettings) -> tuple[str, str, str]:
@@ -77,7 +73,7 @@ async def open_store(settings: MemorySettings, secrets: SecretStore, database_pa
                 where="Settings → Memory",
                 hint="Add the project's key, or switch the store back to local.",
             )
-        database_url = await asyncio.to_thread(secrets.get, SUPABASE_DB_URL)
+        database_url = await asyncio.to_thread(secrets.get, SUPABASE_DB_URL_SECRET)
         return await SupabaseMemoryStore.open(
             settings.supabase_url, key, database_url=database_url or ""
         )

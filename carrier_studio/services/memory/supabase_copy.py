@@ -36,12 +36,11 @@ from carrier_studio.core.memory.model import EmbeddingSpace, StoredMemory
 if TYPE_CHECKING:
     import psycopg
 
-#: The secret (keyring, .env or environment) holding the project's connection string; the one
-#: `memory init --supabase --apply` reads too.
-DATABASE_URL_SECRET = "SUPABASE_DB_URL"
+#: Prints the SQL that prepares a Supabase project; with ``--apply`` runs it over the database
+#: URL (here, not in supabase_store, which imports this module).
+INIT_COMMAND = "carrier-studio memory init --supabase"
 #: Memories per COPY: ≈3 MB on the wire; each is one transaction, then deleted locally.
 COPY_BATCH = 2000
-INIT_COMMAND = "carrier-studio memory init --supabase --apply"
 SETTINGS = "Settings → Memory → Supabase database URL"
 #: With memory functions that do not say which database answers, counts over the API and the
 #: direct connection may differ by this much (or 1 %) and still be one database: others'
@@ -228,20 +227,21 @@ class CopyLoader:
                     'this database has no pgvector (the extension "vector")',
                     where=self.where,
                     hint="Is it the Supabase project's database? Run "
-                    f"`{INIT_COMMAND}` to install the memory tables and functions.",
+                    f"`{INIT_COMMAND} --apply` to install the memory tables and functions.",
                 )
             if table and not functions:
                 raise MemoryStoreError(
                     "the memory functions in this database predate bulk moves",
                     where=self.where,
-                    hint=f"Run `{INIT_COMMAND}` to bring them up to date (the memories stay).",
+                    hint=f"Run `{INIT_COMMAND} --apply` to bring them up to date (the "
+                    "memories stay).",
                 )
             if not functions:
                 raise MemoryStoreError(
                     "this database has no Carrier Studio memory tables and functions",
                     where=self.where,
-                    hint=f"Run `{INIT_COMMAND}` with this connection string, or check that it "
-                    "is the database of the Supabase project in Settings.",
+                    hint=f"Run `{INIT_COMMAND} --apply` with this connection string, or check "
+                    "that it is the database of the Supabase project in Settings.",
                 )
             self._same_database(api_url, api_status, api_count)
             self._call("select public.memories_bulk_begin(%s, %s, %s)",
@@ -286,7 +286,7 @@ class CopyLoader:
                 f"holds {held:,} memories, {api_url} holds {expected:,}: more apart than writes "
                 "meanwhile explain); nothing was moved",
                 where=self.where,
-                hint=f"{hint} If it is the same, run `{INIT_COMMAND}` to update the "
+                hint=f"{hint} If it is the same, run `{INIT_COMMAND} --apply` to update the "
                 "memory functions: they then tell databases apart by more than their counts.",
             )
 

@@ -38,6 +38,8 @@ from carrier_studio.core.memory.model import (
     StoredMemory,
 )
 from carrier_studio.core.memory.search import Candidate, fuse, keyword_score
+from carrier_studio.core.settings import SUPABASE_DB_URL_SECRET
+from carrier_studio.services.memory.supabase_copy import INIT_COMMAND
 
 if TYPE_CHECKING:
     import httpx
@@ -47,7 +49,6 @@ if TYPE_CHECKING:
 
 #: The migration's schema version this code needs (``memories_status().schema_version``).
 SCHEMA_VERSION = 2  # 2: memories_insert(…, p_keep_existing): imports that can run again
-INIT_COMMAND = "carrier-studio memory init --supabase"
 #: Records per RPC (≈1 MB of JSON with 384-d vectors): small enough that the supabase client's
 #: JSON encoding and decoding, which run on the event loop, stay within a few milliseconds.
 WRITE_BATCH = 200
@@ -240,8 +241,9 @@ class SupabaseMemoryStore:
                 f"the memories were moved, but their vector index was not built ({exc.args[0]}); "
                 "searches there still work, more slowly",
                 where=self.url,
-                hint=f"Run `{INIT_COMMAND} --apply` with SUPABASE_DB_URL set to the project's "
-                "connection string: over a direct connection the API's time limit does not apply.",
+                hint=f"Run `{INIT_COMMAND} --apply` with {SUPABASE_DB_URL_SECRET} set to the "
+                "project's connection string: over a direct connection the API's time limit does "
+                "not apply.",
             ) from exc
         finally:
             self._http.timeout = timeout

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from carrier_studio.core.errors import SecretStoreError
 from carrier_studio.core.redaction import Redactor, looks_like_credential
+from carrier_studio.core.settings import SUPABASE_DB_URL_SECRET
 
 if TYPE_CHECKING:
     from keyring.backend import KeyringBackend
@@ -38,7 +39,7 @@ KNOWN_SECRETS: dict[str, str] = {
     "INSTAGRAM_ACCESS_TOKEN": "Instagram access token",
     "FTP_PASSWORD": "FTP password",
     "SUPABASE_SERVICE_KEY": "Supabase service key",
-    "SUPABASE_DB_URL": "Supabase database URL",
+    SUPABASE_DB_URL_SECRET: "Supabase database URL",
     "GITHUB_PERSONAL_ACCESS_TOKEN": "GitHub token (MCP server)",
 }
 _SECRET_SUFFIXES = ("_KEY", "_TOKEN", "_PASSWORD", "_SECRET")

@@ -45,6 +45,7 @@ from carrier_studio.core.errors import CarrierError
 from carrier_studio.core.settings import (
     DEFAULT_MODELS,
     PROVIDERS,
+    SUPABASE_DB_URL_SECRET,
     CompatEndpoint,
     Settings,
     same_server,
@@ -391,7 +392,7 @@ class SettingsPage(Page):
         self.supabase_url.setPlaceholderText("https://YOUR-PROJECT.supabase.co")
         form.addRow("Supabase URL", self.supabase_url)
         self._secret(form, "SUPABASE_SERVICE_KEY", "Supabase service key")
-        database = self._secret(form, "SUPABASE_DB_URL", "Supabase database URL")
+        database = self._secret(form, SUPABASE_DB_URL_SECRET, "Supabase database URL")
         database.setToolTip(
             "Optional: the project's connection string (Project Settings → Database, direct "
             "connection or session pooler on port 5432), e.g. postgresql://postgres:PASSWORD@"
