@@ -550,7 +550,7 @@ def test_show_memory_opens_one_that_is_not_loaded(loop, memory, open_page):
     assert page.selected_ids() == [loaded.id] and page.detail.record == loaded
 
 
-def test_move_to_another_store_with_progress(loop, memory, open_page, tmp_path):
+def test_move_to_another_store_with_progress(loop, memory, open_page, tmp_path, message_bus):
     _add(loop, memory, _random_memories(memory, "Ada", 1200))
     assert not open_page().move_button.isEnabled(), "no target store configured"
     opened = []
@@ -584,6 +584,31 @@ def test_move_to_another_store_with_progress(loop, memory, open_page, tmp_path):
     wait_until(loop, lambda: page.model.rowCount() == 0)
     assert not page.job_bar.isVisible() and page.import_button.isEnabled()
     assert refreshed == [0], "the status bar was told once the move ended"
+    said = [m.text for m in message_bus.held() if m.level is messages.Level.INFO]
+    assert said == ["Moved 1,200 memories to the local store."]  # the store by its title
+
+
+def test_a_move_names_the_store_by_its_title_and_adds_its_advice(
+    loop, memory, open_page, tmp_path, message_bus
+):
+    """As after a large move into Supabase through its API (a local store stands in)."""
+    _add(loop, memory, _random_memories(memory, "Ada", 3))
+
+    class Remote(SqliteMemoryStore):
+        title = "Supabase"
+
+        def move_advice(self, moved: int) -> str:
+            return f"Advice after {moved}."
+
+    async def target():
+        return await Remote.open(tmp_path / "elsewhere.db")
+
+    page = open_page(move_target=target)
+    page.ask = type("A", (), {"confirm": staticmethod(lambda *a: True)})
+    page.move_button.click()
+    _idle(loop, page)
+    said = [m.text for m in message_bus.held() if m.level is messages.Level.INFO]
+    assert said == ["Moved 3 memories to Supabase. Advice after 3."]
 
 
 def test_cancelling_a_move_loses_nothing(loop, memory, open_page, tmp_path):

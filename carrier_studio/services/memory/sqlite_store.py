@@ -86,6 +86,8 @@ class SqliteMemoryStore(ThreadedConnection):
     """`MemoryStore` on studio.db. Open with ``await SqliteMemoryStore.open(path)``."""
 
     name = "local"
+    #: The store's name in a sentence for the user.
+    title = "the local store"
 
     def __init__(self, path: Path | str, *, candidates: int = DEFAULT_CANDIDATES) -> None:
         super().__init__("memory-db")

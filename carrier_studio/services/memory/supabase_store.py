@@ -57,6 +57,9 @@ READ_BATCH = 250
 #: built in a thread, but the supabase client encodes the JSON body (≈2.7 MB) on the loop:
 #: ≈15 ms at 500, within a frame; 1,000 took ≈30 ms.
 BULK_BATCH = 500
+#: From this many memories a move through the API suggests the database URL (COPY): below, the
+#: API's few seconds are not worth the advice.
+LARGE_MOVE = 10_000
 #: Seconds `end_bulk` waits for the vector index to be built (≈0.5 ms a memory here).
 INDEX_BUILD_TIMEOUT = 900.0
 
@@ -114,6 +117,8 @@ class SupabaseMemoryStore:
     """
 
     name = "supabase"
+    #: The store's name in a sentence for the user.
+    title = "Supabase"
 
     def __init__(
         self, url: str, key: str, *, call_timeout: float = 30.0, database_url: str = ""
@@ -368,15 +373,12 @@ class SupabaseMemoryStore:
                 },
             )
 
-    @property
-    def move_route(self) -> str:
-        """How a move into this store travels, as the end of a sentence for the user."""
-        if self._database_url:
-            return "over the database URL (COPY)"
-        return (
-            "through the Supabase API; give the database URL in Settings → Memory for a "
-            "several times faster move"
-        )
+    def move_advice(self, moved: int) -> str:
+        """A sentence for the user after a move of ``moved`` memories into this store: after
+        a large one through the API, that the database URL makes such moves faster."""
+        if self._database_url or moved < LARGE_MOVE:
+            return ""
+        return "Large moves are faster with the database URL (Settings → Memory)."
 
     async def _begin_copy(self, space: EmbeddingSpace, expected: int) -> int:
         from carrier_studio.services.memory.supabase_copy import COPY_BATCH, CopyLoader

@@ -619,10 +619,16 @@ async def _until(predicate, failure: str) -> None:
         await asyncio.sleep(0.02)
 
 
-def test_the_move_says_which_way_it_went():
-    """The Memory page's "Moved …" message ends with it: a move through the API points to the
-    database URL."""
+def test_only_a_large_move_through_the_api_points_to_the_database_url():
+    """The Memory page's "Moved … to Supabase." message adds the advice after a move of
+    10,000 or more through the API; a small one or one over the database URL has none."""
+    from carrier_studio.services.memory.supabase_store import LARGE_MOVE
+
     api = SupabaseMemoryStore("https://p.supabase.co", "k")
-    assert "Settings → Memory" in api.move_route and "database URL" in api.move_route
+    assert api.title == "Supabase"
+    assert api.move_advice(12) == "" and api.move_advice(LARGE_MOVE - 1) == ""
+    assert api.move_advice(LARGE_MOVE) == (
+        "Large moves are faster with the database URL (Settings → Memory)."
+    )
     direct = SupabaseMemoryStore("https://p.supabase.co", "k", database_url="postgresql://x@h/d")
-    assert direct.move_route.startswith("over the database URL")
+    assert direct.move_advice(10 * LARGE_MOVE) == ""

@@ -225,8 +225,9 @@ class MemoryJobs(QObject):
             n = await self.page.memory.move_to(target, progress=self._on_progress)
         finally:
             await target.close()
-        route = getattr(target, "move_route", "")
-        messages.info(f"Moved {n:,} memories to {target.name}" + (f", {route}." if route else "."))
+        title = getattr(target, "title", target.name)
+        advice = target.move_advice(n) if hasattr(target, "move_advice") else ""
+        messages.info(" ".join(filter(None, [f"Moved {n:,} memories to {title}.", advice])))
         self._after_bulk_change()
 
     def _after_bulk_change(self) -> None:
