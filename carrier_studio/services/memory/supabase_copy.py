@@ -92,7 +92,7 @@ def scrub(text: str, database_url: str) -> str:
 # libpq reads a URI's user part up to the first "@" before any "/", so a password pasted with
 # "?" or "#" in it still counts as one (urlsplit would cut it there and leave the rest).
 _URI = re.compile(
-    r"(?P<scheme>postgres(?:ql)?://)(?:(?P<user>[^@/:]*)(?::(?P<password>[^@/]*))?@)?"
+    r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?:(?P<user>[^@/:]*)(?::(?P<password>[^@/]*))?@)?"
     r"(?P<rest>.*)",
     re.IGNORECASE | re.DOTALL,
 )

@@ -426,6 +426,7 @@ def test_a_password_with_url_characters_is_redacted():
         ("postgresql://postgres:pa?ss#w:rd@db.x.supabase.co:5432/postgres", "pa?ss#w:rd"),
         ("postgres://postgres:p%40ss@h/d?sslmode=require&password=other-one", "other-one"),
         ("host=h user=postgres password = 'my \\'pass word' dbname=postgres", "pass word"),
+        ("postgresq://postgres:mistyped-scheme@h/postgres", "mistyped-scheme"),
     ]:
         redacted = supabase_copy.redact_url(url)
         assert password not in redacted and "p@ss" not in redacted and "p%40ss" not in redacted
