@@ -23,10 +23,12 @@ import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import numpy as np
 import psycopg
 import pytest
 from psycopg import sql
 
+from carrier_studio.core.memory import MemoryFilter, MemoryQuery
 from carrier_studio.services.memory.supabase_store import SupabaseMemoryStore, apply_migration
 from tests.fakes.postgrest_bridge import PostgrestBridge, running_bridge
 
@@ -132,6 +134,22 @@ class SupabaseTestEnv:
 
 
 _ENV: SupabaseTestEnv | None = None
+
+
+def index_state(env: SupabaseTestEnv) -> tuple[bool, bool]:
+    """(whether the 384-d vector index exists, whether the store says it is deferred)."""
+    with env.connect() as connection:
+        (indexed,) = connection.execute(
+            "select count(*) from pg_indexes where indexname = 'memories_embedding_hnsw_384'"
+        ).fetchone()
+        (status,) = connection.execute("select public.memories_status()").fetchone()
+    return indexed == 1, status["vector_index_deferred"]
+
+
+async def nearest(store: SupabaseMemoryStore, q: np.ndarray) -> list[str]:
+    """The ids of the five memories nearest ``q`` by the store's semantic search."""
+    hits = await store.search(MemoryQuery("", MemoryFilter(), 5, "semantic"), q)
+    return [h.record.id for h in hits]
 
 
 def session_env(config: pytest.Config) -> SupabaseTestEnv:

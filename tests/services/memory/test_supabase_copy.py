@@ -18,14 +18,20 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from carrier_studio.core.memory import EmbeddingSpace, MemoryFilter, MemoryQuery, MemoryRecord
+from carrier_studio.core.memory import EmbeddingSpace, MemoryFilter, MemoryRecord
 from carrier_studio.core.memory.errors import MemoryStoreError
 from carrier_studio.core.memory.model import StoredMemory
 from carrier_studio.services.memory import supabase_copy, supabase_store
 from carrier_studio.services.memory.service import MemoryService
 from carrier_studio.services.memory.sqlite_store import SqliteMemoryStore
 from carrier_studio.services.memory.supabase_store import SupabaseMemoryStore
-from tests.services.memory.supabase_env import SERVICE_KEY, SupabaseTestEnv, session_env
+from tests.services.memory.supabase_env import (
+    SERVICE_KEY,
+    SupabaseTestEnv,
+    index_state,
+    nearest,
+    session_env,
+)
 
 SPACE = EmbeddingSpace("copy-test", 384)
 N = 120
@@ -100,20 +106,6 @@ async def _target(env: SupabaseTestEnv, database_url: str) -> SupabaseMemoryStor
     return await SupabaseMemoryStore.open(env.bridge.url, SERVICE_KEY, database_url=database_url)
 
 
-def _index_state(env: SupabaseTestEnv) -> tuple[bool, bool]:
-    with env.connect() as connection:
-        (indexed,) = connection.execute(
-            "select count(*) from pg_indexes where indexname = 'memories_embedding_hnsw_384'"
-        ).fetchone()
-        (status,) = connection.execute("select public.memories_status()").fetchone()
-    return indexed == 1, status["vector_index_deferred"]
-
-
-async def _nearest(store: SupabaseMemoryStore, q: np.ndarray) -> list[str]:
-    hits = await store.search(MemoryQuery("", MemoryFilter(), 5, "semantic"), q)
-    return [h.record.id for h in hits]
-
-
 def _exact(vectors: np.ndarray, q: np.ndarray, ids: list[str] | None = None) -> list[str]:
     ids = ids or [f"m{i:04d}" for i in range(len(vectors))]
     return [ids[i] for i in np.argsort(-(vectors @ q))[:5]]
@@ -144,7 +136,7 @@ def test_a_copy_move_brings_every_row_and_vector_and_builds_the_index_once(
             return await real_rpc(function, args, **kwargs)
 
         async def add_and_look(self, items, space):
-            states.append(await asyncio.to_thread(_index_state, env))
+            states.append(await asyncio.to_thread(index_state, env))
             return await real_copy_add(self, items, space)
 
         target._rpc = spy_rpc  # type: ignore[method-assign]
@@ -159,7 +151,7 @@ def test_a_copy_move_brings_every_row_and_vector_and_builds_the_index_once(
                 assert moved[f"m{i:04d}"].record.metadata == {"n": i}
                 assert moved[f"m{i:04d}"].record.content == f"memory {i}"
             for q in vectors[:5]:
-                assert await _nearest(target, q) == _exact(vectors, q)
+                assert await nearest(target, q) == _exact(vectors, q)
         finally:
             await target.close()
             await service.close()
@@ -167,7 +159,7 @@ def test_a_copy_move_brings_every_row_and_vector_and_builds_the_index_once(
     asyncio.run(scenario())
     assert len(states) == N // 25 + 1  # COPY batches, not the service's 10
     assert set(states) == {(False, True)}  # no index kept current while loading
-    assert _index_state(env) == (True, False)  # built at the end
+    assert index_state(env) == (True, False)  # built at the end
     assert "memories_insert" not in api_calls and "memories_bulk_begin" not in api_calls
     _no_password(caplog.text)
 
@@ -236,13 +228,13 @@ def test_an_interrupted_copy_move_resumes_without_duplicates_or_loss(env, tmp_pa
             for i, v in enumerate(vectors):
                 np.testing.assert_array_equal(moved[f"m{i:04d}"], v)
             for q in vectors[-3:]:
-                assert await _nearest(target, q) == _exact(vectors, q)
+                assert await nearest(target, q) == _exact(vectors, q)
         finally:
             await target.close()
             await service.close()
 
     asyncio.run(scenario())
-    assert _index_state(env) == (True, False)
+    assert index_state(env) == (True, False)
 
 
 def _closed_port() -> int:
@@ -316,7 +308,7 @@ def test_a_wrong_database_url_is_named_and_nothing_moves(env, tmp_path, case, sa
 
     error = asyncio.run(scenario())
     assert error.hint
-    assert _index_state(env) == (True, False)  # the project's index untouched
+    assert index_state(env) == (True, False)  # the project's index untouched
     _no_password(
         str(error),
         repr(error),
@@ -380,7 +372,7 @@ def test_a_write_by_someone_else_as_the_move_begins_does_not_stop_it(
         if sql_from != "now":
             monkeypatch.setattr(supabase_copy, "connect", real_connect)
             supabase_store.apply_migration(env.postgres_url)  # the other tests need it
-    assert _index_state(env) == (True, False)
+    assert index_state(env) == (True, False)
 
 
 def test_a_password_in_a_driver_message_is_scrubbed():
@@ -549,7 +541,7 @@ def test_a_move_cancelled_while_a_batch_is_copied_loses_nothing(env, tmp_path, m
             await service.close()
 
     asyncio.run(scenario())
-    assert _index_state(env) == (True, False)
+    assert index_state(env) == (True, False)
 
 
 def test_a_move_stopped_while_it_connects_leaves_no_connection_and_moves_nothing(
@@ -599,7 +591,7 @@ def test_a_move_stopped_while_it_connects_leaves_no_connection_and_moves_nothing
         await service.close()
 
     asyncio.run(scenario())
-    assert _index_state(env) == (True, False)  # not dropped by a move that never began
+    assert index_state(env) == (True, False)  # not dropped by a move that never began
     with env.connect() as connection:
         assert connection.execute("select count(*) from public.memories").fetchone() == (0,)
 

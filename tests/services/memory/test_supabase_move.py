@@ -9,14 +9,14 @@ import asyncio
 import numpy as np
 import pytest
 
-from carrier_studio.core.memory import EmbeddingSpace, MemoryFilter, MemoryQuery, MemoryRecord
+from carrier_studio.core.memory import EmbeddingSpace, MemoryFilter, MemoryRecord
 from carrier_studio.core.memory.errors import MemoryStoreError
 from carrier_studio.core.memory.model import StoredMemory
 from carrier_studio.services.memory import supabase_store
 from carrier_studio.services.memory.service import MemoryService
 from carrier_studio.services.memory.sqlite_store import SqliteMemoryStore
-from carrier_studio.services.memory.supabase_store import SupabaseMemoryStore, apply_migration
-from tests.services.memory.supabase_env import SupabaseTestEnv, session_env
+from carrier_studio.services.memory.supabase_store import apply_migration
+from tests.services.memory.supabase_env import SupabaseTestEnv, index_state, nearest, session_env
 
 SPACE = EmbeddingSpace("move-test", 384)
 N = 120
@@ -51,21 +51,6 @@ async def _local(tmp_path, vectors: np.ndarray) -> MemoryService:
     return MemoryService(store, _Embedder(), batch=10)  # type: ignore[arg-type]
 
 
-def _index_state(env: SupabaseTestEnv) -> tuple[bool, bool]:
-    """(whether the 384-d vector index exists, whether the store says it is deferred)."""
-    with env.connect() as connection:
-        (indexed,) = connection.execute(
-            "select count(*) from pg_indexes where indexname = 'memories_embedding_hnsw_384'"
-        ).fetchone()
-        (status,) = connection.execute("select public.memories_status()").fetchone()
-    return indexed == 1, status["vector_index_deferred"]
-
-
-async def _nearest(store: SupabaseMemoryStore, q: np.ndarray) -> list[str]:
-    hits = await store.search(MemoryQuery("", MemoryFilter(), 5, "semantic"), q)
-    return [h.record.id for h in hits]
-
-
 def _exact(vectors: np.ndarray, q: np.ndarray) -> list[str]:
     return [f"m{i:04d}" for i in np.argsort(-(vectors @ q))[:5]]
 
@@ -81,7 +66,7 @@ def test_a_bulk_move_builds_the_index_once_and_moves_everything(env, tmp_path, m
         real_add = target.add
 
         async def add_and_look(items, space, **kwargs):
-            states.append(await asyncio.to_thread(_index_state, env))
+            states.append(await asyncio.to_thread(index_state, env))
             return await real_add(items, space, **kwargs)
 
         target.add = add_and_look  # type: ignore[method-assign]
@@ -93,7 +78,7 @@ def test_a_bulk_move_builds_the_index_once_and_moves_everything(env, tmp_path, m
             for i, v in enumerate(vectors):
                 np.testing.assert_array_equal(moved[f"m{i:04d}"], v)
             for q in vectors[:5]:
-                assert await _nearest(target, q) == _exact(vectors, q)
+                assert await nearest(target, q) == _exact(vectors, q)
         finally:
             await target.close()
             await service.close()
@@ -101,7 +86,7 @@ def test_a_bulk_move_builds_the_index_once_and_moves_everything(env, tmp_path, m
     asyncio.run(scenario())
     assert len(states) == N // 25 + 1  # the bulk batch, not the service's 10
     assert set(states) == {(False, True)}  # no index kept current while loading
-    assert _index_state(env) == (True, False)  # built at the end
+    assert index_state(env) == (True, False)  # built at the end
 
 
 def test_an_interrupted_move_stays_searchable_and_finishes_when_run_again(
@@ -130,18 +115,18 @@ def test_an_interrupted_move_stays_searchable_and_finishes_when_run_again(
             here = await service.store.count(MemoryFilter())
             there = await target.count(MemoryFilter())
             assert (here, there) == (N - 60, 60)  # each memory in exactly one place
-            assert await asyncio.to_thread(_index_state, env) == (False, True)
+            assert await asyncio.to_thread(index_state, env) == (False, True)
             moved = vectors[:60]  # iter_all goes in storage order
             for q in moved[:3]:  # no index: searched exactly, by a scan
-                assert await _nearest(target, q) == _exact(moved, q)
+                assert await nearest(target, q) == _exact(moved, q)
 
             target.add = real_add  # type: ignore[method-assign]
             assert await service.move_to(target) == N - 60
             assert await target.count(MemoryFilter()) == N
             assert await service.store.count(MemoryFilter()) == 0
-            assert await asyncio.to_thread(_index_state, env) == (True, False)
+            assert await asyncio.to_thread(index_state, env) == (True, False)
             for q in vectors[-3:]:
-                assert await _nearest(target, q) == _exact(vectors, q)
+                assert await nearest(target, q) == _exact(vectors, q)
         finally:
             await target.close()
             await service.close()
@@ -159,7 +144,7 @@ def test_a_small_move_into_a_larger_store_keeps_its_index(env, tmp_path):
                    for i, v in enumerate(_vectors(200, seed=6))]  # fmt: skip
             await target.add(big, SPACE)
             assert await target.begin_bulk(SPACE, N) == supabase_store.BULK_BATCH
-            assert await asyncio.to_thread(_index_state, env) == (True, False)
+            assert await asyncio.to_thread(index_state, env) == (True, False)
             await target.end_bulk()
         finally:
             await target.close()
@@ -173,7 +158,7 @@ def test_a_small_move_into_a_larger_store_keeps_its_index(env, tmp_path):
             await service.close()
 
     asyncio.run(scenario())
-    assert _index_state(env) == (True, False)
+    assert index_state(env) == (True, False)
 
 
 def test_a_project_with_schema_2_sql_moves_row_by_row_then_upgrades_keeping_data(env, tmp_path):
@@ -204,13 +189,13 @@ def test_a_project_with_schema_2_sql_moves_row_by_row_then_upgrades_keeping_data
                 await asyncio.to_thread(apply_migration, env.postgres_url)  # to schema 3
                 assert await target.count(MemoryFilter()) == 40
                 assert await target.space() == SPACE
-                assert await _nearest(target, vectors[9]) == _exact(vectors, vectors[9])
+                assert await nearest(target, vectors[9]) == _exact(vectors, vectors[9])
             finally:
                 await target.close()
                 await service.close()
 
         asyncio.run(scenario())
-        assert _index_state(env) == (True, False)
+        assert index_state(env) == (True, False)
     finally:
         apply_migration(env.postgres_url)  # the session's other tests need schema 3
 
@@ -227,7 +212,7 @@ def test_the_index_is_dropped_only_when_its_build_fits_the_time_limit(env):
         assert status["vector_index_deferred"] is True
         connection.execute("set statement_timeout = 0")
         connection.execute("select public.memories_bulk_end()")
-    assert _index_state(env) == (True, False)
+    assert index_state(env) == (True, False)
 
 
 def test_a_build_that_fails_is_named_and_finished_by_applying_the_sql(env, tmp_path):
@@ -249,9 +234,9 @@ def test_a_build_that_fails_is_named_and_finished_by_applying_the_sql(env, tmp_p
                 await service.move_to(target)
             assert "--apply" in (e.value.hint or "")
             assert await target.count(MemoryFilter()) == 40
-            assert await asyncio.to_thread(_index_state, env) == (False, True)
+            assert await asyncio.to_thread(index_state, env) == (False, True)
             await asyncio.to_thread(apply_migration, env.postgres_url)
-            assert await asyncio.to_thread(_index_state, env) == (True, False)
+            assert await asyncio.to_thread(index_state, env) == (True, False)
         finally:
             await target.close()
             await service.close()
