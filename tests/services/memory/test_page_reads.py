@@ -21,6 +21,7 @@ from carrier_studio.core.memory import (
 from carrier_studio.services.memory.embedders import LocalEmbedder
 from carrier_studio.services.memory.service import MemoryService
 from carrier_studio.services.memory.sqlite_store import SqliteMemoryStore
+from tests.services.memory.held_write import writes_held_open
 
 SPACE = EmbeddingSpace("page-test", 32)
 T0 = datetime(2026, 6, 1, tzinfo=UTC)
@@ -45,46 +46,32 @@ def _memories(start: int, n: int, client: str = "chat") -> list[StoredMemory]:
 
 
 def test_the_page_reads_while_a_write_transaction_is_open(tmp_path):
-    inside, release = threading.Event(), threading.Event()
-
     async def scenario():
         store = await SqliteMemoryStore.open(tmp_path / "studio.db")
         try:
             await store.add(_memories(0, 40), SPACE)
-            real_write = store._write
-
-            def held_write(conn, body, follow=None):
-                def held():
-                    result = body()  # the import's rows are written, not committed
-                    inside.set()
-                    release.wait()
-                    return result
-
-                return real_write(conn, held, follow)
-
-            store._write = held_write
-            importing = asyncio.ensure_future(store.add(_memories(100, 10, "import"), SPACE))
-            await asyncio.to_thread(inside.wait)
-            # The write transaction is open on the store's writer thread. Queued behind it these
-            # reads would wait until it commits; the guard only turns that hang into a failure.
-            page = await asyncio.wait_for(store.page(MemoryFilter(), None, 5), 60)
-            assert [r.id for r in page.records] == ["m0039", "m0038", "m0037", "m0036", "m0035"]
-            assert await asyncio.wait_for(store.count(MemoryFilter()), 60) == 40
-            got = await asyncio.wait_for(store.get(["m0100", "m0003"]), 60)
-            assert [r.id for r in got] == ["m0003"]  # the uncommitted row is not seen
-            only = await asyncio.wait_for(store.page(MemoryFilter(client="import")), 60)
-            assert only.records == []
-            assert not importing.done()
-            release.set()
-            assert await importing == 10
-            store._write = real_write
+            with writes_held_open(store) as (inside, release):
+                importing = asyncio.ensure_future(store.add(_memories(100, 10, "import"), SPACE))
+                await asyncio.to_thread(inside.wait)
+                # The write transaction is open on the store's writer thread. Queued behind it
+                # these reads would wait until it commits; the guard turns that hang into a
+                # failure.
+                page = await asyncio.wait_for(store.page(MemoryFilter(), None, 5), 60)
+                assert [r.id for r in page.records] == ["m0039", "m0038", "m0037", "m0036", "m0035"]
+                assert await asyncio.wait_for(store.count(MemoryFilter()), 60) == 40
+                got = await asyncio.wait_for(store.get(["m0100", "m0003"]), 60)
+                assert [r.id for r in got] == ["m0003"]  # the uncommitted row is not seen
+                only = await asyncio.wait_for(store.page(MemoryFilter(client="import")), 60)
+                assert only.records == []
+                assert not importing.done()
+                release.set()
+                assert await importing == 10
             # Committed: the next reads show it.
             page = await store.page(MemoryFilter(), None, 3)
             assert [r.id for r in page.records] == ["m0109", "m0108", "m0107"]
             assert await store.count(MemoryFilter(client="import")) == 10
             assert [r.id for r in await store.get(["m0100"])] == ["m0100"]
         finally:
-            release.set()
             await store.close()
 
     asyncio.run(scenario())

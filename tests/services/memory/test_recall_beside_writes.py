@@ -5,7 +5,6 @@ commit and never half of one, and the store's own writes are followed without re
 from __future__ import annotations
 
 import asyncio
-import threading
 
 import numpy as np
 
@@ -20,6 +19,7 @@ from carrier_studio.core.memory import (
 from carrier_studio.services.memory.sqlite_follow import Changes
 from carrier_studio.services.memory.sqlite_store import SqliteMemoryStore
 from carrier_studio.services.platform.db import connect
+from tests.services.memory.held_write import writes_held_open
 
 SPACE = EmbeddingSpace("follow-test", 64)
 
@@ -45,44 +45,31 @@ async def _nearest(store: SqliteMemoryStore, q: np.ndarray) -> list[str]:
 def test_a_recall_answers_while_an_import_transaction_is_open(tmp_path):
     rng = np.random.default_rng(1)
     old, new = _unit(rng, 300), _unit(rng, 200)
-    inside, release = threading.Event(), threading.Event()
 
     async def scenario():
         store = await SqliteMemoryStore.open(tmp_path / "studio.db")
         try:
             await store.add([_memory(i, v) for i, v in enumerate(old)], SPACE)
             await store.warm("Ada")
-            real_write = store._write
-
-            def held_write(conn, body, follow=None):
-                def held():
-                    result = body()  # the import's rows are written, not committed
-                    inside.set()
-                    release.wait()
-                    return result
-
-                return real_write(conn, held, follow)
-
-            store._write = held_write
-            importing = asyncio.ensure_future(
-                store.add([_memory(1000 + i, v) for i, v in enumerate(new)], SPACE)
-            )
-            await asyncio.to_thread(inside.wait)
-            # The write transaction is open on the store's writer thread. On that thread this
-            # recall would wait for it forever; the guard only turns that hang into a failure.
-            during = await asyncio.wait_for(_nearest(store, old[7]), 60)
-            assert during[0] == "m000007"
-            assert not importing.done()
-            assert await asyncio.wait_for(_nearest(store, new[3]), 60) != ["m001003"]
-            assert all(not i.startswith("m001") for i in await _nearest(store, new[3]))
-            release.set()
-            assert await importing == 200
-            store._write = real_write
+            with writes_held_open(store) as (inside, release):
+                importing = asyncio.ensure_future(
+                    store.add([_memory(1000 + i, v) for i, v in enumerate(new)], SPACE)
+                )
+                await asyncio.to_thread(inside.wait)
+                # The write transaction is open on the store's writer thread. On that thread
+                # this recall would wait for it forever; the guard turns that hang into a
+                # failure.
+                during = await asyncio.wait_for(_nearest(store, old[7]), 60)
+                assert during[0] == "m000007"
+                assert not importing.done()
+                assert await asyncio.wait_for(_nearest(store, new[3]), 60) != ["m001003"]
+                assert all(not i.startswith("m001") for i in await _nearest(store, new[3]))
+                release.set()
+                assert await importing == 200
             # Read your writes: the import's commit is seen by the next recall.
             assert (await _nearest(store, new[3]))[0] == "m001003"
             assert (await _nearest(store, old[7]))[0] == "m000007"
         finally:
-            release.set()
             await store.close()
 
     asyncio.run(scenario())
