@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from carrier_studio.core.errors import CarrierError
-from carrier_studio.core.settings import SUPABASE_DB_URL_SECRET
+from carrier_studio.core.secret_names import SUPABASE_DB_URL_SECRET
 from carrier_studio.services.platform.paths import AppPaths
 
 

@@ -190,13 +190,6 @@ class ProviderSettings(_Section):
         return options
 
 
-#: The secret (keyring, .env or environment; never the settings file) holding the Supabase
-#: project's database connection string, password included. Optional: with it a move to
-#: Supabase goes over COPY, ≈10× faster than the API; `memory init --supabase --apply` reads
-#: it too.
-SUPABASE_DB_URL_SECRET = "SUPABASE_DB_URL"
-
-
 class MemorySettings(_Section):
     backend: Literal["sqlite", "supabase"] = "sqlite"
     embedder: Literal["local-minilm", "openai"] = "local-minilm"

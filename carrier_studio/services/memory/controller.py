@@ -19,7 +19,8 @@ from carrier_studio.core.errors import CarrierError
 from carrier_studio.core.events import Emitter
 from carrier_studio.core.memory import MemoryRecord, SearchHit
 from carrier_studio.core.memory.privacy import fetch_limit, recallable
-from carrier_studio.core.settings import SUPABASE_DB_URL_SECRET, MemorySettings
+from carrier_studio.core.secret_names import SUPABASE_DB_URL_SECRET
+from carrier_studio.core.settings import MemorySettings
 from carrier_studio.core.status import State, StatusBoard
 from carrier_studio.services.platform.secrets import SecretStore
 from carrier_studio.services.platform.settings_store import SettingsStore

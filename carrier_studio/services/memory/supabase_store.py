@@ -38,7 +38,7 @@ from carrier_studio.core.memory.model import (
     StoredMemory,
 )
 from carrier_studio.core.memory.search import Candidate, fuse, keyword_score
-from carrier_studio.core.settings import SUPABASE_DB_URL_SECRET
+from carrier_studio.core.secret_names import SUPABASE_DB_URL_SECRET
 from carrier_studio.services.memory.supabase_copy import INIT_COMMAND
 
 if TYPE_CHECKING:

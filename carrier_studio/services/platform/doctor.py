@@ -9,8 +9,9 @@ import subprocess
 import sys
 
 from carrier_studio import __version__
+from carrier_studio.core.secret_names import KNOWN_SECRETS
 from carrier_studio.services.platform import db
-from carrier_studio.services.platform.secrets import KNOWN_SECRETS, SecretStore
+from carrier_studio.services.platform.secrets import SecretStore
 from carrier_studio.services.platform.settings_store import SettingsStore
 from carrier_studio.services.platform.workspace import OpenedWorkspace
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from carrier_studio.core.errors import SecretStoreError
 from carrier_studio.core.redaction import Redactor, looks_like_credential
-from carrier_studio.core.settings import SUPABASE_DB_URL_SECRET
+from carrier_studio.core.secret_names import KNOWN_SECRETS
 
 if TYPE_CHECKING:
     from keyring.backend import KeyringBackend
@@ -31,17 +31,6 @@ SERVICE = "carrier-studio"
 Storage = Literal["keyring", "session", "dotenv"]
 Source = Literal["session", "keyring", ".env", "environment"]
 
-#: The secrets the studio knows by name, with the label the Settings page shows.
-KNOWN_SECRETS: dict[str, str] = {
-    "OPENAI_API_KEY": "OpenAI API key",
-    "ANTHROPIC_API_KEY": "Anthropic API key",
-    "DISCORD_BOT_TOKEN": "Discord bot token",
-    "INSTAGRAM_ACCESS_TOKEN": "Instagram access token",
-    "FTP_PASSWORD": "FTP password",
-    "SUPABASE_SERVICE_KEY": "Supabase service key",
-    SUPABASE_DB_URL_SECRET: "Supabase database URL",
-    "GITHUB_PERSONAL_ACCESS_TOKEN": "GitHub token (MCP server)",
-}
 _SECRET_SUFFIXES = ("_KEY", "_TOKEN", "_PASSWORD", "_SECRET")
 
 

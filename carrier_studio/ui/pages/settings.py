@@ -42,10 +42,10 @@ from PySide6.QtWidgets import (
 
 from carrier_studio.core import messages
 from carrier_studio.core.errors import CarrierError
+from carrier_studio.core.secret_names import SUPABASE_DB_URL_SECRET
 from carrier_studio.core.settings import (
     DEFAULT_MODELS,
     PROVIDERS,
-    SUPABASE_DB_URL_SECRET,
     CompatEndpoint,
     Settings,
     same_server,
