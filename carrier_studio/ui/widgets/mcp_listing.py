@@ -64,6 +64,19 @@ class ServerListingTab(QWidget):
         #: picker beside the MCP page's tab).
         self._where = ""
 
+    def _build_pane(self, heading_name: str) -> QVBoxLayout:
+        """The right-hand pane (``self.pane``) opened by its selectable heading (``self.heading``);
+        returns the pane's layout for the tab's own widgets."""
+        self.pane = QWidget()
+        right = QVBoxLayout(self.pane)
+        right.setContentsMargins(0, 0, 0, 0)
+        self.heading = QLabel()
+        self.heading.setObjectName(heading_name)
+        self.heading.setWordWrap(True)
+        self.heading.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        right.addWidget(self.heading)
+        return right
+
     def _build_list_column(
         self, row: QHBoxLayout, list_name: str, empty_name: str, top: QWidget | None = None
     ) -> None:

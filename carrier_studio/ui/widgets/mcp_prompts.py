@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPlainTextEdit,
     QPushButton,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -54,14 +53,7 @@ class PromptBrowser(ServerListingTab):
         # Enter on a prompt goes to its first field, or gets it when it takes none.
         self.list.itemActivated.connect(lambda _item: self._on_list_activated())
 
-        self.pane = QWidget()
-        right = QVBoxLayout(self.pane)
-        right.setContentsMargins(0, 0, 0, 0)
-        self.heading = QLabel()
-        self.heading.setObjectName("promptHeading")
-        self.heading.setWordWrap(True)
-        self.heading.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        right.addWidget(self.heading)
+        right = self._build_pane("promptHeading")
         self.form = SchemaForm()
         self.form.setObjectName("promptForm")
         self.form.form.setContentsMargins(0, 4, 0, 4)  # its labels under the heading's text
