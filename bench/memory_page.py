@@ -108,6 +108,17 @@ def median_ms(values: list[float]) -> str:
     return f"{statistics.median(values) * 1e3:6.1f} ms"
 
 
+async def page_alone(store, f: MemoryFilter, size: int, runs: int) -> list[float]:
+    """How long ``store.page`` alone takes for the first page of ``f``, ``runs`` times: the
+    baseline beside the first screen."""
+    times = []
+    for _ in range(runs):
+        began = time.perf_counter()
+        await store.page(f, None, size)
+        times.append(time.perf_counter() - began)
+    return times
+
+
 async def during_import(store, page, first_screen, choose, absent: str, runs: int) -> None:  # noqa: ANN001
     """The first screen while an import writes into the same store, as
     `MemoryService.import_jsonl` does (`IMPORT_CHUNK` memories per transaction, giving way
@@ -159,11 +170,7 @@ async def during_import(store, page, first_screen, choose, absent: str, runs: in
         await started.wait()
         for label, setup, f in cases:
             times = [await first_screen(setup) for _ in range(runs)]
-            bare = []
-            for _ in range(runs):
-                began = time.perf_counter()
-                await store.page(f, None, page.model.page_size)
-                bare.append(time.perf_counter() - began)
+            bare = await page_alone(store, f, page.model.page_size, runs)
             print(
                 f"  importing, {label:<33} first screen {median_ms(times)}"
                 f"  (max {max(times) * 1e3:.0f} ms)   store.page alone {median_ms(bare)}"
@@ -256,11 +263,7 @@ async def measure(path: Path, runs: int) -> None:
         print(f"median of {runs} runs (target <= 150 ms):")
         for label, setup, f in cases:
             times = [await first_screen(setup) for _ in range(runs)]
-            bare = []
-            for _ in range(runs):
-                began = time.perf_counter()
-                await store.page(f, None, page.model.page_size)
-                bare.append(time.perf_counter() - began)
+            bare = await page_alone(store, f, page.model.page_size, runs)
             print(
                 f"  {label:<32} first screen {median_ms(times)}  (max {max(times) * 1e3:.0f} ms)"
                 f"   store.page alone {median_ms(bare)}   rows shown {page.model.rowCount()}"
