@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from carrier_studio.core.runtime import attachments as attached
+from carrier_studio.core.runtime.attachments import human_size
 
 #: A resource too big to show or attach whole; the preview says its size instead.
 PREVIEW_MAX_CHARS = 200_000
@@ -89,14 +90,6 @@ class ResourceContent:
     def describe(self) -> str:
         """What a blob is, for a preview that cannot show it: "application/pdf, 12.3 KB"."""
         return f"{self.mime or 'unknown type'}, {human_size(self.size)}"
-
-
-def human_size(size: int) -> str:
-    if size < 1024:
-        return f"{size} bytes"
-    if size < 1024 * 1024:
-        return f"{size / 1024:.1f} KB"
-    return f"{size / (1024 * 1024):.1f} MB"
 
 
 def as_attachment(content: ResourceContent) -> attached.Attachment:

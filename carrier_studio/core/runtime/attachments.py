@@ -134,3 +134,12 @@ def redact_around_images(text: str, redact: Callable[[str], str]) -> str:
 
     redacted = redact(_DATA_URL.sub(lift, text))
     return re.sub("\x00(\\d+)\x00", lambda m: urls[int(m.group(1))], redacted)
+
+
+def human_size(size: int) -> str:
+    """A byte count as a person reads it: "12 bytes", "2.0 KB", "3.0 MB"."""
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"

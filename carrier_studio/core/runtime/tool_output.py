@@ -15,6 +15,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from carrier_studio.core.runtime.attachments import human_size
+
 #: A stored result longer than this is shown as it is rather than parsed (a repr of parts this
 #: long would be mostly an image's base64, and parsing it would hold the loop).
 MAX_REPR_CHARS = 200_000
@@ -99,10 +101,10 @@ def _block_text(block: Mapping[str, Any]) -> str:
         if isinstance(text, str):
             return f"{head}\n{text}"
         mime = resource.get("mimeType") or resource.get("mime_type") or "binary"
-        return f"{head} ({mime}, {_size(_base64_bytes(str(resource.get('blob') or '')))})"
+        return f"{head} ({mime}, {human_size(_base64_bytes(str(resource.get('blob') or '')))})"
     if kind == "audio":
         mime = block.get("mimeType") or block.get("mime_type") or "audio"
-        return f"[{mime}, {_size(_base64_bytes(str(block.get('data') or '')))}]"
+        return f"[{mime}, {human_size(_base64_bytes(str(block.get('data') or '')))}]"
     return json.dumps(dict(block), ensure_ascii=False)
 
 
@@ -110,7 +112,7 @@ def _image_note(url: str, file_id: Any) -> str:
     if url.startswith("data:"):
         head, _, data = url.partition(",")
         mime = head[len("data:") :].split(";", 1)[0] or "image"
-        return f"[image: {mime}, {_size(_base64_bytes(data))}]"
+        return f"[image: {mime}, {human_size(_base64_bytes(data))}]"
     if url:
         return f"[image: {url}]"
     return f"[image: {file_id}]" if file_id else "[image]"
@@ -119,11 +121,3 @@ def _image_note(url: str, file_id: Any) -> str:
 def _base64_bytes(data: str) -> int:
     data = data.strip()
     return max(0, len(data) * 3 // 4 - data[-2:].count("="))
-
-
-def _size(count: int) -> str:
-    if count < 1024:
-        return f"{count} bytes"
-    if count < 1024 * 1024:
-        return f"{count / 1024:.1f} KB"
-    return f"{count / (1024 * 1024):.1f} MB"
