@@ -17,6 +17,12 @@ is set), the real openai client and agents SDK, and the local scripted server fr
     servers (filesystem, memory, sequential-thinking through npx): with the servers ready (they
     start when the character is chosen) beside a bare call in the same run (target ≤ 1.2×), and
     with the servers stopped, how long the reply waited for them (#16).
+(e) What a person waits for on a real model: send -> first token painted with SmolLM2-135M on
+    llama.cpp's own server (the real small model the tests run, tests/realmodel/serve.py), beside
+    the same request made with bare `openai`, alternately. Each side sends a message the server
+    has not seen (same length, a new number), so each processes its own new tokens after the
+    cached system prompt, as a person's next message does; the studio then presses Stop and the
+    bare call closes its stream after the first token.
 """
 
 from __future__ import annotations
@@ -210,7 +216,130 @@ async def _first_turns_with_servers(ctx, studio, page, server, runs: int) -> dic
     return figures
 
 
-async def main(server, root: Path, runs: int, tokens: int, rate: float, mcp_runs: int) -> None:
+def _real_model_python() -> Path | None:
+    """The real-model venv's python (scripts/real_model_env.sh), or None when not set up."""
+    configured = os.environ.get("CARRIER_REAL_MODEL_PYTHON")
+    default = Path.home() / ".cache" / "carrier-studio" / "real-model-env" / "bin" / "python"
+    python = Path(configured) if configured else default
+    return python if python.is_file() else None
+
+
+def _start_real_model(python: Path, log: Path):
+    """SmolLM2 on llama.cpp's server, as the real-model tests start it; (process, base URL)."""
+    import socket
+    import subprocess
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    here = ROOT / "tests" / "realmodel"
+    command = [str(python), str(here / "serve.py"), "--port", str(port),
+               "--chat-template", str(here / "chatml_tools.jinja")]  # fmt: skip
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=2):
+                return process, f"http://127.0.0.1:{port}/v1"
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit(f"the real model's server did not start: see {log}")
+
+
+async def _real_model_turns(ctx, studio, page, base_url: str, runs: int) -> dict[str, list]:
+    """(e): alternately, the studio's send -> first token painted (then Stop) and the bare
+    stream's first delta, each with a message the server has not seen."""
+    import copy
+
+    import openai
+
+    providers = ctx.settings.settings.providers
+    providers.endpoints = [*providers.endpoints, CompatEndpoint(name="real", base_url=base_url)]
+    providers.default = ModelChoice(
+        provider="openai-compatible", model="smollm2-135m-instruct", endpoint="real"
+    )
+    loop = asyncio.get_running_loop()
+    bodies: list[dict] = []
+    from openai.resources.chat.completions import AsyncCompletions
+
+    create = AsyncCompletions.create
+
+    async def recording(self, *args, **kwargs):  # the studio's request, to send it bare too
+        bodies.append(copy.deepcopy(kwargs))
+        return await create(self, *args, **kwargs)
+
+    async def studio_turn(message: str) -> float:
+        page.new_conversation()
+        await studio.tasks.wait_idle()
+        if page.thread._building is not None:
+            await page.thread._building
+        painted, finished = loop.create_future(), loop.create_future()
+
+        def on_painted() -> None:
+            if not painted.done():
+                painted.set_result(time.perf_counter())
+                page.stop()  # the first token is what this measures
+
+        def on_finished() -> None:
+            if not finished.done():
+                finished.set_result(None)
+
+        page.first_token_painted.connect(on_painted)
+        page.turn_finished.connect(on_finished)
+        page.composer.setPlainText(message)
+        await asyncio.sleep(TYPED_PAUSE)  # sent as a person sends, after a pause
+        start = time.perf_counter()
+        page.send()
+        at = await painted
+        await finished
+        page.first_token_painted.disconnect(on_painted)
+        page.turn_finished.disconnect(on_finished)
+        return at - start
+
+    async def bare_turn(body: dict) -> float:
+        async with openai.AsyncOpenAI(base_url=base_url, api_key="bench") as client:
+            start = time.perf_counter()
+            # One token is all this measures: the stream then ends by itself (leaving it early
+            # leaves the SDK's stream generator to be closed outside the loop).
+            stream = await client.chat.completions.create(**{**body, "max_tokens": 1})
+            first = float("nan")
+            async for chunk in stream:
+                if first != first and chunk.choices and chunk.choices[0].delta.content:
+                    first = time.perf_counter() - start
+            return first
+
+    def unseen(body: dict, message: str) -> dict:
+        body = copy.deepcopy(body)
+        for item in reversed(body["messages"]):
+            if item.get("role") == "user":
+                item["content"] = message
+                break
+        return body
+
+    figures: dict[str, list] = {"studio": [], "bare": []}
+    AsyncCompletions.create = recording
+    try:
+        await studio_turn("Tell me one thing about the number 100.")  # warm up both, loads
+        await asyncio.sleep(0.3)  # the stopped generation frees the server's one slot
+        for i in range(runs):
+            figures["studio"].append(
+                await studio_turn(f"Tell me one thing about the number {201 + 2 * i}.")
+            )
+            await asyncio.sleep(0.3)
+            body = unseen(bodies[-1], f"Tell me one thing about the number {202 + 2 * i}.")
+            figures["bare"].append(await bare_turn(body))
+            await asyncio.sleep(0.3)
+    finally:
+        AsyncCompletions.create = create
+    return figures
+
+
+async def main(
+    server, root: Path, runs: int, tokens: int, rate: float, mcp_runs: int, real_runs: int
+) -> None:
     if True:
         ctx = Session.build(AppPaths.under(root), str(root / "workspace"), environ={})
         providers = ctx.settings.settings.providers
@@ -269,6 +398,15 @@ async def main(server, root: Path, runs: int, tokens: int, rate: float, mcp_runs
             if mcp_runs
             else None
         )
+        real = None
+        python = _real_model_python() if real_runs else None
+        if python is not None:
+            process, base_url = _start_real_model(python, root / "llama-server.log")
+            try:
+                real = await _real_model_turns(ctx, studio, page, base_url, real_runs)
+            finally:
+                process.terminate()
+                process.wait(timeout=10)
         await studio.shutdown()
 
     s_med, b_med = statistics.median(studio_times), statistics.median(bare_times)
@@ -315,6 +453,17 @@ async def main(server, root: Path, runs: int, tokens: int, rate: float, mcp_runs
             f" ms, of which waiting for the servers ~{statistics.median(f['waited']):.0f} ms"
         )
 
+    if real:
+        f = {k: [x * 1000 for x in v] for k, v in real.items()}
+        ours, bare = statistics.median(f["studio"]), statistics.median(f["bare"])
+        print(f"(e) real model (SmolLM2-135M, llama.cpp server), {real_runs} runs")
+        print(
+            f"    send -> first token painted median {ours:7.1f} ms, bare openai {bare:.1f} ms,"
+            f" ratio {ours / bare:.2f}x  (target <= 1.15);  load average {os.getloadavg()[0]:.2f}"
+        )
+    elif real_runs:
+        print("(e) real model: left out, no real-model venv (run scripts/real_model_env.sh)")
+
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
@@ -322,6 +471,7 @@ if __name__ == "__main__":
     parser.add_argument("--tokens", type=int, default=1000)
     parser.add_argument("--rate", type=float, default=500.0)
     parser.add_argument("--mcp-runs", type=int, default=3, help="(d) runs; 0 leaves it out")
+    parser.add_argument("--real-runs", type=int, default=5, help="(e) runs; 0 leaves it out")
     args = parser.parse_args()
     app = QApplication(sys.argv)
     bus.connect(lambda _m: None)
@@ -332,4 +482,14 @@ if __name__ == "__main__":
         running_server() as llm_server,
         tempfile.TemporaryDirectory(prefix="carrier-bench-chat-") as tmp,
     ):
-        qasync.run(main(llm_server, Path(tmp), args.runs, args.tokens, args.rate, args.mcp_runs))
+        qasync.run(
+            main(
+                llm_server,
+                Path(tmp),
+                args.runs,
+                args.tokens,
+                args.rate,
+                args.mcp_runs,
+                args.real_runs,
+            )
+        )

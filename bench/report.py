@@ -61,7 +61,7 @@ class Bench:
 BENCHES = [
     Bench(
         "chat.py",
-        ["--runs", "5", "--mcp-runs", "1"],
+        ["--runs", "5", "--mcp-runs", "1", "--real-runs", "5"],
         [
             Figure(
                 "chat: send → first token painted",
@@ -98,6 +98,14 @@ BENCHES = [
                 "ms",
                 r"servers ready:.*bare " + NUMBER,
                 "bare call",
+            ),
+            Figure(
+                "chat: send → first token painted on a real model (SmolLM2-135M, llama.cpp)",
+                "≤ 1.15× bare",
+                r"\(e\) real model.*\n\s+send -> first token painted median\s+" + NUMBER,
+                "ms",
+                r"\(e\) real model.*\n.*bare openai " + NUMBER,
+                "bare `openai`, same server",
             ),
         ],
     ),  # fmt: skip
