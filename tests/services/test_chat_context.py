@@ -64,3 +64,37 @@ def test_a_server_that_states_its_window_is_believed(tmp_path, keyring_backend):
     assert windows == {"test-model": 4096, "big": 65536, "trained": 16384}
     assert nobody == {}
     assert window == 4096
+
+
+def test_each_model_call_leaves_out_what_measuring_every_item_did():
+    """ContextFit's filter as the SDK calls it (its own copies of the items each call), over a
+    conversation that grows, is edited and switches models: the same items sent as when every
+    item was measured at every call, and `left_out` the same count for the chat's notice."""
+    from agents.run_config import CallModelData, ModelInputData
+    from agents.run_internal.items import prepare_model_input_items
+
+    from carrier_studio.core.runtime.context_budget import context_window, fit
+    from carrier_studio.services.chat.context import ContextFit
+
+    model = ["gpt-4o"]
+    history: list[dict] = []
+    context = ContextFit(lambda: model[0], lambda: None, lambda: history)
+    filtered = context.wrap(lambda data: data.model_data)
+    for n in range(60):
+        history += _turn(n)
+        history[-1]["content"] += " (edited)" if n % 7 == 0 else ""
+        if n % 5 == 0:
+            history[0]["content"] = "question 0 " + "y" * n * 500  # the first turn, rewritten
+        model[0] = ["gpt-4o", "llama3", "phi3", "my-own-model"][n // 15]  # 128k, 8k, 4k, 8k
+        items = prepare_model_input_items(history, [{"role": "user", "content": f"now {n}?"}])
+        sent = run(filtered(CallModelData(ModelInputData(items, "You are Ada."), None, None)))
+        kept, dropped = fit("You are Ada.", list(items), context_window(model[0]))
+        assert (sent.input, context.left_out) == (kept, dropped), n
+        assert context.budget("typed") == _measure_all(history, model[0])
+    assert context.left_out > 0
+
+
+def _measure_all(history: list[dict], model: str):
+    from carrier_studio.core.runtime.context_budget import context_window, measure
+
+    return measure("", list(history), "typed", context_window(model))

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import random
+import tracemalloc
+
+import pytest
+
 from carrier_studio.core.runtime.context_budget import (
     DEFAULT_WINDOW,
+    ItemSizes,
     context_window,
     estimate_tokens,
     fit,
@@ -55,3 +62,177 @@ def test_fit_leaves_out_whole_oldest_turns_never_the_newest():
     # The newest turn is kept even alone over the window.
     huge = [{"role": "user", "content": "y" * 100_000}]
     assert fit("", greeting + huge, 8192) == (huge, 1)
+
+
+# --- Measuring once (#21): ItemSizes gives item_tokens' numbers, and fit what it gave before.
+
+
+def _reference_tokens(item) -> int:
+    # item_tokens as first written: json.dumps and a UTF-8 encode of every item.
+    if isinstance(item, dict):
+        content = item.get("content")
+        if isinstance(content, str) and set(item) <= {"role", "content", "type"}:
+            return (len(content.encode()) + 3) // 4 + 4
+        return (len(json.dumps(item, ensure_ascii=False).encode()) + 3) // 4 + 4
+    return (len(str(item).encode()) + 3) // 4 + 4
+
+
+def _reference_fit(instructions: str, items: list, window: int) -> tuple[list, int]:
+    # fit as first written: every item measured, the next user message searched for each cut.
+    budget = window - reserve(window) - estimate_tokens(instructions) - 4
+    sizes = [_reference_tokens(item) for item in items]
+    total = sum(sizes)
+    users = [i for i, it in enumerate(items) if isinstance(it, dict) and it.get("role") == "user"]
+    last_turn = users[-1] if users else 0
+    start = 0
+    while total > budget and start < last_turn:
+        following = [i for i in users if i > start]
+        end = following[0] if following else last_turn
+        total -= sum(sizes[start:end])
+        start = end
+    return items[start:], start
+
+
+def _random_item(rng: random.Random, n: int) -> dict:
+    words = rng.choice(
+        ["ok", "Ça va, naïve café", "海の音", "same text", "x" * rng.randint(1, 900)]
+    )
+    kind = rng.randrange(6)
+    if kind == 0:
+        return {"role": "user", "content": f"{words} {n}" if rng.random() < 0.8 else "same text"}
+    if kind == 1:  # a message with an image, as user_content makes it
+        url = "data:image/png;base64," + "QUJD" * rng.randint(10, 3000)
+        return {
+            "role": "user",
+            "content": [
+                {"type": "input_text", "text": words},
+                {"type": "input_image", "image_url": url},
+            ],
+        }
+    if kind == 2:
+        return {
+            "type": "function_call",
+            "call_id": f"c{n}",
+            "name": "t",
+            "arguments": json.dumps({"q": words}),
+            "id": "__fake_id__",
+            "provider_data": {"model": "m"},
+        }
+    if kind == 3:
+        return {
+            "type": "function_call_output",
+            "call_id": f"c{n}",
+            "output": words * rng.randint(1, 4),
+        }
+    if kind == 4:
+        return {
+            "id": "__fake_id__",
+            "content": [{"annotations": [], "text": words, "type": "output_text", "logprobs": []}],
+            "role": "assistant",
+            "status": "completed",
+            "type": "message",
+        }
+    return {"role": "assistant", "content": words, "n": rng.choice([1, True, 1.0, -0.0, 0.0, None])}
+
+
+def _mutate(rng: random.Random, item: dict) -> None:
+    """An edit in place, where == alone would not see what json writes differently."""
+    choice = rng.randrange(5)
+    content = item.get("content")
+    if choice == 0 and isinstance(content, list):
+        content[0]["text" if "text" in content[0] else "type"] += " and more"
+    elif choice == 1 and isinstance(content, list):
+        content.append({"type": "input_text", "text": "added " * rng.randint(1, 50)})
+    elif choice == 2:
+        item["flag"] = rng.choice([True, False, 1, 0, 1.0, 0.0, -0.0, None, [True] * 40, [1] * 40])
+    elif choice == 3 and isinstance(item.get("provider_data"), dict):
+        item["provider_data"]["model"] += "-x"
+    else:
+        item["content"] = rng.choice(
+            [
+                "same text",
+                "海" * rng.randint(1, 99),
+                content or "",
+                [{"type": "input_text", "text": "t"}],
+            ]
+        )
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_measuring_once_leaves_out_what_measuring_everything_did(seed):
+    rng = random.Random(seed)
+    items: list[dict] = []
+    sizes = ItemSizes()
+    for n in range(300):
+        step = rng.random()
+        if step < 0.55 or len(items) < 3:
+            items.append(_random_item(rng, n))
+        elif step < 0.8:
+            _mutate(rng, rng.choice(items))
+        elif step < 0.88:
+            del items[rng.randrange(len(items))]
+        elif step < 0.93:
+            items.insert(rng.randrange(len(items)), _random_item(rng, n))
+        else:
+            items = items[rng.randrange(len(items)) :]  # another branch of the conversation
+        # The SDK hands the filter its own shallow copies; the meter reads the history itself.
+        sent = [dict(item) for item in items] if rng.random() < 0.7 else items
+        window = rng.choice([1000, 4096, 8192, 32_768, 128_000])  # the model switched
+        instructions = "You are Ada. " * rng.randint(0, 300)
+        assert sizes.of(sent) == [_reference_tokens(item) for item in sent], n
+        expected = _reference_fit(instructions, sent, window)
+        assert fit(instructions, sent, window, sizes) == expected, n
+        assert fit(instructions, sent, window) == expected, n
+        assert measure(instructions, sent, "hi", window, sizes) == measure(
+            instructions, sent, "hi", window
+        )
+        assert len(sizes) == len(sent)
+
+
+def test_an_item_edited_in_place_is_measured_again():
+    image = {"type": "input_image", "image_url": "data:image/png;base64," + "QUJD" * 1000}
+    items = [
+        {"role": "user", "content": [{"type": "input_text", "text": "look"}, image]},
+        {"type": "function_call_output", "call_id": "c1", "output": "ok", "extra": [True] * 40},
+    ]
+    sizes = ItemSizes()
+    first = sizes.of([dict(item) for item in items])
+    items[0]["content"].pop()  # the image taken out of the very list the snapshot saw
+    items[1]["extra"][:] = [1] * 40  # equal by ==, but json writes "1" where it wrote "true"
+    again = sizes.of([dict(item) for item in items])
+    assert again == [_reference_tokens(item) for item in items]
+    assert again[0] < first[0] - 900 and again[1] == first[1] - 30
+
+
+def test_the_same_text_twice_and_scalars_json_writes_differently():
+    sizes = ItemSizes()
+    twice = [{"role": "user", "content": "same"}, {"role": "user", "content": "same"}]
+    assert sizes.of(twice) == [5, 5]
+    for a, b in [(True, 1), (1, 1.0), (0.0, -0.0), (False, 0), (None, "null")]:
+        sizes = ItemSizes()
+        for value in (a, b, a):
+            item = {"type": "x", "values": [value] * 60}
+            assert sizes.of([item]) == [_reference_tokens(item)], (a, b)
+    # Keys: json writes 1 and True as "1" and "true", and == takes them as the same key.
+    sizes = ItemSizes()
+    keyed = {"type": "x", "m": {1: "one"}}
+    first = sizes.of([keyed])
+    keyed["m"] = {True: "one"}
+    assert sizes.of([keyed]) == [_reference_tokens(keyed)] != first
+
+
+def test_what_is_kept_is_one_conversation_and_not_its_strings():
+    image = "data:image/png;base64," + "QUJD" * 2_500_000  # 10 MB
+    items = [{"role": "user", "content": [{"type": "input_image", "image_url": image}]}]
+    items += [{"role": "assistant", "content": f"answer {n}"} for n in range(50)]
+    sizes = ItemSizes()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        sizes.of([dict(item) for item in items])
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert held < 100_000, "the snapshot shares the image's string"
+    sizes.of(items[:3])  # another, shorter branch: the longer one is let go
+    assert len(sizes) == 3 and len(sizes._snapshots) == 3 and sizes.users == [0]

@@ -17,11 +17,21 @@ left out of what the model is sent, a whole turn at a time (a user message and e
 after it up to the next user message, so tool calls stay with their results), never the
 newest turn. The stored conversation keeps every turn; the chat shows a marker saying how many
 messages the model did not see.
+
+Measuring is incremental (#21): the filter runs before every model call, on the event loop, and
+the SDK hands it fresh copies of every item of the conversation each time (the dicts are new,
+their strings and nested lists the same objects). `ItemSizes` keeps, by position, each item's
+count beside a snapshot of the item (its own lists and dicts, the strings shared); an item equal
+to its snapshot is not measured again. Equality is checked in C, and a string compared with
+itself costs nothing, so a call costs about the new items' json.dumps. Scalars in a snapshot
+equal only the same type and spelling (json writes True, 1 and 1.0, or 0.0 and -0.0,
+differently, though == takes them as equal), so the counts are the ones `item_tokens` would give.
 """
 
 from __future__ import annotations
 
 import json
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,9 +65,14 @@ KNOWN_WINDOWS: dict[str, int] = {
 WARN_AT = 0.8
 
 
+#: json.dumps(item, ensure_ascii=False) builds this encoder anew at every call.
+_JSON = json.JSONEncoder(ensure_ascii=False)
+
+
 def estimate_tokens(text: str) -> int:
     """The estimated tokens of ``text`` (see the module's note on the estimate)."""
-    size = len(text.encode("utf-8"))
+    # An ASCII string's length is its UTF-8 size (isascii reads a flag: no copy, no scan).
+    size = len(text) if text.isascii() else len(text.encode("utf-8"))
     return (size + 3) // 4
 
 
@@ -67,8 +82,100 @@ def item_tokens(item: Any) -> int:
         content = item.get("content")
         if isinstance(content, str) and set(item) <= {"role", "content", "type"}:
             return estimate_tokens(content) + MESSAGE_OVERHEAD
-        return estimate_tokens(json.dumps(item, ensure_ascii=False)) + MESSAGE_OVERHEAD
+        return estimate_tokens(_JSON.encode(item)) + MESSAGE_OVERHEAD
     return estimate_tokens(str(item)) + MESSAGE_OVERHEAD
+
+
+def _is_user(item: Any) -> bool:
+    return isinstance(item, dict) and item.get("role") == "user"
+
+
+class _Same:
+    """A scalar in a snapshot: equal only to a value of the same type and spelling."""
+
+    __slots__ = ("value",)
+    __hash__ = None  # type: ignore[assignment]  # snapshots are compared, never hashed
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self.value) and repr(other) == repr(self.value)
+
+
+class _UnlikeError(Exception):
+    """Raised inside `_snapshot` for a value it cannot stand for exactly."""
+
+
+#: Equal to nothing: the snapshot of an item that is measured at every call.
+_NEVER = object()
+
+
+def _snapshot(value: Any) -> Any:
+    """A copy of ``value`` that compares equal only to values json writes at the same length:
+    its own lists and dicts (a list changed in place later does not change the copy), the
+    same strings, scalars as `_Same`."""
+    kind = type(value)
+    if kind is str:
+        return value
+    if kind is dict:
+        if not all(type(key) is str for key in value):
+            raise _UnlikeError  # json writes 1 and True as keys "1" and "true", == mixes them
+        return {key: _snapshot(v) for key, v in value.items()}
+    if kind is list or kind is tuple:
+        return kind(_snapshot(v) for v in value)
+    if value is None or kind in (bool, int, float):
+        return _Same(value)
+    raise _UnlikeError  # anything else json cannot write (item_tokens raised already)
+
+
+class ItemSizes:
+    """The token counts of one conversation's input items, kept between model calls.
+
+    Holds, position by position, the last call's items as snapshots beside their counts (one
+    conversation's worth: each call replaces them); strings are shared with the items, not
+    copied. ``of(items)`` measures only the items unlike the snapshot at their position: the
+    new ones at the end, or the ones edited since. `users` are the positions of the user
+    messages among the items last measured (where `fit` may cut).
+    """
+
+    def __init__(self) -> None:
+        self._snapshots: list[Any] = []
+        self._sizes: list[int] = []
+        self.users: list[int] = []
+
+    def __len__(self) -> int:
+        return len(self._snapshots)
+
+    def of(self, items: list[Any]) -> list[int]:
+        """``item_tokens`` of each of ``items``, the same numbers, measured once."""
+        old, old_sizes = self._snapshots, self._sizes
+        n = min(len(items), len(old))
+        if items[:n] == old[:n]:  # the usual call: the conversation grew at the end
+            same = n
+        else:
+            same = 0
+            while items[same] == old[same]:
+                same += 1
+        snapshots, sizes = old[:same], old_sizes[:same]
+        # An item equal to its snapshot has the snapshot's role: the user positions stand.
+        users = self.users[: bisect_left(self.users, same)]
+        for index in range(same, len(items)):
+            item = items[index]
+            if index < n and item == old[index]:  # edited before it, not itself
+                tokens, snapshot = old_sizes[index], old[index]
+            else:
+                tokens = item_tokens(item)  # first: raises as before on what json cannot write
+                try:
+                    snapshot = _snapshot(item) if type(item) is dict else _NEVER
+                except (_UnlikeError, RecursionError):
+                    snapshot = _NEVER
+            snapshots.append(snapshot)
+            sizes.append(tokens)
+            if _is_user(item):
+                users.append(index)
+        self._snapshots, self._sizes, self.users = snapshots, sizes, users
+        return list(sizes)
 
 
 def context_window(model: str) -> int:
@@ -104,33 +211,41 @@ class Budget:
         return not self.over and self.tokens >= WARN_AT * self.limit
 
 
-def measure(instructions: str, history: list[Any], typed: str, window: int) -> Budget:
-    """The budget of a request of ``instructions``, ``history`` and the ``typed`` message."""
+def measure(
+    instructions: str, history: list[Any], typed: str, window: int, sizes: ItemSizes | None = None
+) -> Budget:
+    """The budget of a request of ``instructions``, ``history`` and the ``typed`` message;
+    ``sizes`` keeps the history's counts between readings (else every item is measured)."""
     tokens = estimate_tokens(instructions) + MESSAGE_OVERHEAD
-    tokens += sum(item_tokens(item) for item in history)
+    counts = sizes.of(history) if sizes is not None else map(item_tokens, history)
+    tokens += sum(counts)
     if typed.strip():
         tokens += estimate_tokens(typed) + MESSAGE_OVERHEAD
     return Budget(tokens, window)
 
 
-def _is_user(item: Any) -> bool:
-    return isinstance(item, dict) and item.get("role") == "user"
-
-
-def fit(instructions: str, items: list[Any], window: int) -> tuple[list[Any], int]:
+def fit(
+    instructions: str, items: list[Any], window: int, sizes: ItemSizes | None = None
+) -> tuple[list[Any], int]:
     """``items`` without their oldest turns, until the request fits ``window`` (less the
     reply's reserve); returns the items kept and how many were left out. The newest turn (from
-    the last user message on) is always kept, even when it alone does not fit."""
+    the last user message on) is always kept, even when it alone does not fit. ``sizes`` keeps
+    the counts between calls (else every item is measured)."""
     budget = window - reserve(window) - estimate_tokens(instructions) - MESSAGE_OVERHEAD
-    sizes = [item_tokens(item) for item in items]
-    total = sum(sizes)
-    users = [i for i, item in enumerate(items) if _is_user(item)]
+    counts = sizes.of(items) if sizes is not None else [item_tokens(item) for item in items]
+    total = sum(counts)
+    if total <= budget:
+        return items[:], 0
+    if sizes is not None:
+        users = sizes.users
+    else:
+        users = [i for i, item in enumerate(items) if _is_user(item)]
     last_turn = users[-1] if users else 0
     start = 0
     while total > budget and start < last_turn:
         # Cut after the next whole turn: up to the next user message (or the newest turn).
-        following = [i for i in users if i > start]
-        end = following[0] if following else last_turn
-        total -= sum(sizes[start:end])
+        following = bisect_right(users, start)
+        end = users[following] if following < len(users) else last_turn
+        total -= sum(counts[start:end])
         start = end
     return items[start:], start

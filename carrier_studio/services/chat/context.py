@@ -3,6 +3,8 @@
 `ContextFit` sits in the thread's run path as part of the SDK's ``call_model_input_filter``: each
 model call is sent without the oldest turns that no longer fit, and `left_out` says how many
 items that was, for the chat's marker. `budget` is the meter's reading for the next request.
+Each keeps its items' token counts between calls (`ItemSizes`), so a call measures only what is
+new: the filter runs on the event loop before every request leaves (#21).
 """
 
 from __future__ import annotations
@@ -11,7 +13,13 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from carrier_studio.core.runtime.context_budget import Budget, context_window, fit, measure
+from carrier_studio.core.runtime.context_budget import (
+    Budget,
+    ItemSizes,
+    context_window,
+    fit,
+    measure,
+)
 
 
 class ContextFit:
@@ -37,6 +45,10 @@ class ContextFit:
         #: Windows the model's server says in its listing, by model id (ChatService fills it):
         #: they win over the table of known models.
         self.listed: dict[str, int] = {}
+        #: The counts of what the model calls were sent and of the history the meter reads:
+        #: two lists, as the SDK's copies of the history items can differ from them.
+        self._sent = ItemSizes()
+        self._read = ItemSizes()
 
     def ready(self) -> bool:
         """Whether the agent is built, so `budget` counts its instructions."""
@@ -51,7 +63,7 @@ class ContextFit:
         agent = self._agent()
         instructions = getattr(agent, "instructions", "") if agent is not None else ""
         text = instructions if isinstance(instructions, str) else ""
-        return measure(text, list(self._history()), typed, self.window())
+        return measure(text, list(self._history()), typed, self.window(), self._read)
 
     def wrap(self, inner: Callable[[Any], Any]) -> Callable[[Any], Awaitable[Any]]:
         """A ``call_model_input_filter`` that runs ``inner`` and then leaves out what does not
@@ -63,7 +75,7 @@ class ContextFit:
             if inspect.isawaitable(model_data):
                 model_data = await model_data
             instructions = model_data.instructions or ""
-            kept, dropped = fit(instructions, list(model_data.input), self.window())
+            kept, dropped = fit(instructions, list(model_data.input), self.window(), self._sent)
             self.left_out = dropped
             if not dropped:
                 return model_data
