@@ -110,6 +110,28 @@ BENCHES = [
         ],
     ),  # fmt: skip
     Bench(
+        "context_fit.py",
+        ["--turns", "100", "500", "--calls", "10"],
+        [
+            Figure(
+                "chat: fitting 100 turns into the context window, per model call",
+                "—",
+                r"gpt-4o tools\s+100 turns.*incremental\s+" + NUMBER,
+                "ms",
+                r"gpt-4o tools\s+100 turns.*before\s+" + NUMBER,
+                "measuring every item (before)",
+            ),
+            Figure(
+                "chat: the same, 500 turns into an 8k window (most left out)",
+                "—",
+                r"llama3 tools\s+500 turns.*incremental\s+" + NUMBER,
+                "ms",
+                r"llama3 tools\s+500 turns.*before\s+" + NUMBER,
+                "measuring every item (before)",
+            ),
+        ],
+    ),  # fmt: skip
+    Bench(
         "mcp.py",
         ["--quick"],
         [
