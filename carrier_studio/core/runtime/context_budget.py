@@ -19,8 +19,8 @@ newest turn. The stored conversation keeps every turn; the chat shows a marker s
 messages the model did not see.
 
 Measuring is incremental (#21): the filter runs before every model call, on the event loop, and
-the SDK hands it fresh copies of every item of the conversation each time (the dicts are new,
-their strings and nested lists the same objects). `ItemSizes` keeps, by position, each item's
+the SDK hands it fresh copies of every item of the conversation each time (every dict and list
+is new, only the strings are the same objects). `ItemSizes` keeps, by position, each item's
 count beside a snapshot of the item (its own lists and dicts, the strings shared); an item equal
 to its snapshot is not measured again. Equality is checked in C, and a string compared with
 itself costs nothing, so a call costs about the new items' json.dumps. Scalars in a snapshot
