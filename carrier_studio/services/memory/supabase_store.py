@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     import httpx
     from supabase import AsyncClient
 
-    from carrier_studio.services.memory.supabase_copy import CopyLoader
+    from carrier_studio.services.memory.supabase_copy import CopyLoader, IndexBuild
 
 #: The migration's schema version this code needs (``memories_status().schema_version``).
 SCHEMA_VERSION = 2  # 2: memories_insert(…, p_keep_existing): imports that can run again
@@ -62,6 +62,12 @@ BULK_BATCH = 500
 LARGE_MOVE = 10_000
 #: Seconds `end_bulk` waits for the vector index to be built (≈0.5 ms a memory here).
 INDEX_BUILD_TIMEOUT = 900.0
+#: What the user is told of the vector index (`index_note`), by its state.
+INDEX_BUILDING = "search index building — searches are exact until it is ready"
+INDEX_MISSING = (
+    "search index not built — searches are exact, and slower, until it is; opening the store "
+    f"with the database URL set builds it, or `{INIT_COMMAND} --apply`"
+)
 
 _NOT_INSTALLED_CODES = {"PGRST202", "42883", "42P01"}
 _KEY_REFUSED_CODES = {"PGRST301", "PGRST302", "PGRST303", "401"}
@@ -135,6 +141,9 @@ class SupabaseMemoryStore:
         self._connecting = asyncio.Lock()
         #: Between `begin_bulk` and `end_bulk` on a project that has the bulk functions.
         self._bulk = False
+        #: The vector index build a move over the database URL left running, or one this
+        #: store resumed on opening (`index_build`).
+        self._index_build: IndexBuild | None = None
 
     @classmethod
     async def open(
@@ -147,15 +156,40 @@ class SupabaseMemoryStore:
         """
         store = cls(url, key, call_timeout=call_timeout, database_url=database_url)
         try:
-            await store.space()
+            status = await store._status()
         except BaseException:
             await store.close()
             raise
+        if store._database_url and _index_left(status):
+            # A build the app's quit (or a failure) stopped: build it again, in the background.
+            from carrier_studio.services.memory.supabase_copy import CopyLoader, IndexBuild
+
+            store._index_build = IndexBuild(CopyLoader(store._database_url), connect=True)
         return store
+
+    @property
+    def index_build(self) -> asyncio.Future[None] | None:
+        """Resolves when the vector index build this store started has ended (None: none)."""
+        return None if self._index_build is None else self._index_build.done
+
+    async def index_note(self) -> str:
+        """A few words for the user while the vector index is not there ("" once it is):
+        building, or left unbuilt by a stopped build or move."""
+        status = await self._status()
+        building = self._index_build is not None and not self._index_build.done.done()
+        if building or status.get("vector_index_building"):
+            return INDEX_BUILDING
+        return INDEX_MISSING if status.get("vector_index_deferred") else ""
 
     # -- the protocol --------------------------------------------------------------------------
 
     async def space(self) -> EmbeddingSpace | None:
+        status = await self._status()
+        if status.get("embedder_id") is None:
+            return None
+        return EmbeddingSpace(str(status["embedder_id"]), int(status["dimension"]))
+
+    async def _status(self) -> dict[str, Any]:
         status = await self._rpc("memories_status", {})
         if not isinstance(status, dict) or not isinstance(status.get("schema_version"), int):
             raise MemoryStoreError(
@@ -170,9 +204,7 @@ class SupabaseMemoryStore:
                 where=self.url,
                 hint=f"Run `{INIT_COMMAND}` and apply the SQL again.",
             )
-        if status.get("embedder_id") is None:
-            return None
-        return EmbeddingSpace(str(status["embedder_id"]), int(status["dimension"]))
+        return status
 
     async def add(
         self, items: Sequence[StoredMemory], space: EmbeddingSpace, *, keep_existing: bool = False
@@ -205,6 +237,11 @@ class SupabaseMemoryStore:
         functions (schema 2) loads row by row as before. With a database URL the move goes over
         it (COPY, `COPY_BATCH` a call); one that fails to connect stops the move before anything
         moved, naming what failed."""
+        # This store's own build from an earlier move or open: stopped (its rows join this
+        # move's, and one build at the end covers both).
+        if self._index_build is not None:
+            build, self._index_build = self._index_build, None
+            await build.stop()
         if self._database_url:
             return await self._begin_copy(space, expected)
         found = await self._rpc(
@@ -218,9 +255,15 @@ class SupabaseMemoryStore:
 
     async def end_bulk(self) -> None:
         """Build the vector index a `begin_bulk` dropped (or an interrupted move left dropped);
-        this can take minutes for a large store."""
+        this can take minutes for a large store. Over the database URL (schema 4) it returns at
+        once, the rows being stored: the build goes on in the background (`index_build`)."""
         if self._copy is not None:
             copy, self._copy = self._copy, None
+            if copy.builds_later:
+                from carrier_studio.services.memory.supabase_copy import IndexBuild
+
+                self._index_build = IndexBuild(copy)
+                return
             try:
                 await copy.end()
             except MemoryStoreError as exc:
@@ -374,8 +417,11 @@ class SupabaseMemoryStore:
             )
 
     def move_advice(self, moved: int) -> str:
-        """A sentence for the user after a move of ``moved`` memories into this store: after
-        a large one through the API, that the database URL makes such moves faster."""
+        """A sentence for the user after a move of ``moved`` memories into this store: that
+        its search index is still being built; after a large one through the API, that the
+        database URL makes such moves faster."""
+        if self._index_build is not None and not self._index_build.done.done():
+            return INDEX_BUILDING[0].upper() + INDEX_BUILDING[1:] + "."
         if self._database_url or moved < LARGE_MOVE:
             return ""
         return "Large moves are faster with the database URL (Settings → Memory)."
@@ -399,6 +445,8 @@ class SupabaseMemoryStore:
         return COPY_BATCH
 
     async def close(self) -> None:
+        # A vector index build goes on without the store (`IndexBuild`): a move closes its
+        # target as soon as the rows are stored.
         copy, self._copy = self._copy, None
         if copy is not None:
             await copy.close()
@@ -641,6 +689,12 @@ def _record(row: dict[str, Any]) -> MemoryRecord:
         pinned=bool(row["pinned"]),
         metadata=row["metadata"] or {},
     )
+
+
+def _index_left(status: dict[str, Any]) -> bool:
+    """A vector index a stopped build or move left unbuilt, that nobody is building."""
+    deferred = bool(status.get("vector_index_deferred"))
+    return deferred and status.get("vector_index_building") is False
 
 
 def _stored(rows: list[dict[str, Any]]) -> list[StoredMemory]:

@@ -164,6 +164,54 @@ as $$
     end;
 $$;
 
+-- The CREATE INDEX of a dimension's vector index: one text for the build inside a function
+-- (memories_record_space) and the one a direct connection runs concurrently (schema 4). pgvector's
+-- defaults (m 16, ef_construction 64): on 100k real sentence embeddings they give recall@10 0.992
+-- at the store's ef_search; ef_construction 32 builds twice as fast but gives 0.976, and m 8
+-- 0.970 (bench figures in docs/performance.md), too close to the 0.97 floor to trade.
+create or replace function public.memories_index_ddl(p_dimension integer, p_concurrently boolean)
+returns text
+language sql
+immutable
+set search_path = pg_catalog, public, extensions
+as $$
+    select format(
+        'create index %s if not exists %I on public.memories using hnsw '
+        '((embedding::vector(%s)) vector_cosine_ops) where vector_dims(embedding) = %s',
+        case when p_concurrently then 'concurrently' else '' end,
+        'memories_embedding_hnsw_' || p_dimension, p_dimension, p_dimension);
+$$;
+
+-- Whether a session is building the vector index in the background (memories_index_build_begin
+-- holds this advisory lock until the build ends or its connection closes: an app that quit
+-- mid-build holds nothing, so the flag cannot outlive the build).
+create or replace function public.memories_index_building()
+returns boolean
+language sql
+stable
+set search_path = pg_catalog, public, extensions
+as $$
+    select exists (
+        select from pg_locks
+        where locktype = 'advisory' and classid = 1129533267 and objsubid = 2 and granted
+          and database = (select oid from pg_database where datname = current_database()));
+$$;
+
+-- Drops the dimension's vector index if a stopped concurrent build left it invalid.
+create or replace function public.memories_drop_invalid_index(p_dimension integer)
+returns void
+language plpgsql
+set search_path = pg_catalog, public, extensions
+as $$
+begin
+    if exists (select from pg_index i
+               where i.indexrelid = to_regclass('public.memories_embedding_hnsw_' || p_dimension)
+                 and not i.indisvalid) then
+        execute format('drop index if exists %I', 'memories_embedding_hnsw_' || p_dimension);
+    end if;
+end
+$$;
+
 -- Records the store's embedding space (creating the HNSW index its dimension needs).
 create or replace function public.memories_record_space(p_embedder_id text, p_dimension integer)
 returns void
@@ -181,10 +229,12 @@ begin
         set embedder_id = excluded.embedder_id, dimension = excluded.dimension;
     -- pgvector's HNSW indexes at most 2000 dimensions; wider vectors are searched exactly.
     if p_dimension <= 2000 then
-        execute format(
-            'create index if not exists %I on public.memories using hnsw '
-            '((embedding::vector(%s)) vector_cosine_ops) where vector_dims(embedding) = %s',
-            'memories_embedding_hnsw_' || p_dimension, p_dimension, p_dimension);
+        -- A background build that was stopped leaves its index invalid (unused by searches,
+        -- yet "existing"): drop it so that it is built again, unless a build is running.
+        if not public.memories_index_building() then
+            perform public.memories_drop_invalid_index(p_dimension);
+        end if;
+        execute public.memories_index_ddl(p_dimension, false);
     end if;
 end
 $$;
@@ -227,12 +277,15 @@ security definer
 set search_path = pg_catalog, public, extensions
 as $$
     select jsonb_build_object(
-        'schema_version', 3,
+        'schema_version', 4,
         'embedder_id', (select embedder_id from public.memories_space where id = 1),
         'dimension', (select dimension from public.memories_space where id = 1),
         'vector_index_deferred',
             coalesce((select vector_index_deferred from public.memories_space where id = 1),
                      false),
+        -- Schema 4: true while a session builds it in the background; deferred and not
+        -- building is an index a stopped build or move left unbuilt.
+        'vector_index_building', public.memories_index_building(),
         'database', current_database(),
         'server_started', extract(epoch from pg_postmaster_start_time())::text);
 $$;
@@ -710,7 +763,8 @@ declare
 begin
     perform public.memories_check_space(p_embedder_id, p_dimension);
     select count(*) into held from (select 1 from public.memories limit p_expected + 1) c;
-    if p_expected >= held
+    -- A background build running elsewhere keeps its index: the rows join it as they come.
+    if p_expected >= held and not public.memories_index_building()
        and (limit_ms = 0 or (held + p_expected) * p_build_ms <= limit_ms / 2) then
         execute format('drop index if exists %I', 'memories_embedding_hnsw_' || p_dimension);
         update public.memories_space set vector_index_deferred = true where id = 1;
@@ -754,6 +808,52 @@ begin
 end
 $$;
 
+-- The vector index built after a move over a direct connection (schema 4), so that the move
+-- ends once its rows are stored: the connection runs the statement this returns, CREATE INDEX
+-- CONCURRENTLY (searches answer exactly meanwhile, and writes go on: a plain build would hold
+-- them for its whole length), then memories_index_build_end(). Returns null when there is
+-- nothing to build (no space yet; over 2000 dimensions, whose flag it clears) or when another
+-- session is building it. Not callable through the API: a build has no time limit.
+create or replace function public.memories_index_build_begin()
+returns text
+language plpgsql
+set search_path = pg_catalog, public, extensions
+as $$
+declare
+    s public.memories_space;
+begin
+    select * into s from public.memories_space where id = 1;
+    if not found then
+        return null;
+    end if;
+    if s.dimension > 2000 then
+        perform public.memories_bulk_end();
+        return null;
+    end if;
+    -- Held by this session until memories_index_build_end or its connection closes.
+    if not pg_try_advisory_lock(1129533267, s.dimension) then
+        return null;
+    end if;
+    perform public.memories_drop_invalid_index(s.dimension);
+    -- The whole graph in memory (see memories_bulk_end), for this session's build.
+    perform set_config('maintenance_work_mem', '256MB', false);
+    return public.memories_index_ddl(s.dimension, true);
+end
+$$;
+
+create or replace function public.memories_index_build_end()
+returns jsonb
+language plpgsql
+set search_path = pg_catalog, public, extensions
+as $$
+begin
+    -- The index exists now: this records it (building nothing) and clears the flag.
+    perform public.memories_bulk_end();
+    perform pg_advisory_unlock_all();
+    return public.memories_status();
+end
+$$;
+
 -- ---------------------------------------------------------------------------------------------
 -- Who may call what: nobody but the service role (and the owner).
 -- ---------------------------------------------------------------------------------------------
@@ -777,7 +877,12 @@ revoke all on function
     public.memories_replace_vectors(jsonb, text, integer, boolean),
     public.memories_bulk_begin(text, integer, bigint, real),
     public.memories_bulk_end(),
-    public.memories_timeout_ms()
+    public.memories_timeout_ms(),
+    public.memories_index_ddl(integer, boolean),
+    public.memories_index_building(),
+    public.memories_drop_invalid_index(integer),
+    public.memories_index_build_begin(),
+    public.memories_index_build_end()
 from public;
 
 do $$
@@ -819,9 +924,11 @@ $$;
 
 -- A bulk move whose index build did not finish (interrupted, or over the API's time limit):
 -- build it now. Over a direct connection (`memory init --supabase --apply`) no API limit applies.
+-- Not while a session builds it in the background: that build ends the same way.
 do $$
 begin
-    if exists (select from public.memories_space where vector_index_deferred) then
+    if exists (select from public.memories_space where vector_index_deferred)
+       and not public.memories_index_building() then
         perform public.memories_bulk_end();
     end if;
 end

@@ -98,6 +98,12 @@ class SupabaseTestEnv:
     def empty(self) -> None:
         """The memory tables as a fresh migration leaves them: no rows, only the 384-d index."""
         with psycopg.connect(self.postgres_url, autocommit=True) as connection:
+            # A background index build an earlier test left running (its CREATE INDEX
+            # CONCURRENTLY and the truncate would deadlock): end it, as an app's quit would.
+            connection.execute(
+                "select pg_terminate_backend(pid, 10000) from pg_locks "
+                "where locktype = 'advisory' and classid = 1129533267 and pid <> pg_backend_pid()"
+            )
             connection.execute("truncate public.memories, public.memories_space")
             extra = connection.execute(
                 "select indexname from pg_indexes where tablename = 'memories' "
@@ -137,13 +143,21 @@ _ENV: SupabaseTestEnv | None = None
 
 
 def index_state(env: SupabaseTestEnv) -> tuple[bool, bool]:
-    """(whether the 384-d vector index exists, whether the store says it is deferred)."""
+    """(whether the 384-d vector index exists and searches may use it, whether the store says
+    it is deferred). A concurrent build's index is there, invalid, until the build ends."""
     with env.connect() as connection:
         (indexed,) = connection.execute(
-            "select count(*) from pg_indexes where indexname = 'memories_embedding_hnsw_384'"
+            "select count(*) from pg_index "
+            "where indexrelid = to_regclass('public.memories_embedding_hnsw_384') and indisvalid"
         ).fetchone()
         (status,) = connection.execute("select public.memories_status()").fetchone()
     return indexed == 1, status["vector_index_deferred"]
+
+
+async def index_built(store: SupabaseMemoryStore) -> None:
+    """Wait for the vector index build a move over the database URL left running."""
+    assert store.index_build is not None, "the move started no index build"
+    await store.index_build
 
 
 async def nearest(store: SupabaseMemoryStore, q: np.ndarray) -> list[str]:

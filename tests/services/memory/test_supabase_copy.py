@@ -28,6 +28,7 @@ from carrier_studio.services.memory.supabase_store import SupabaseMemoryStore
 from tests.services.memory.supabase_env import (
     SERVICE_KEY,
     SupabaseTestEnv,
+    index_built,
     index_state,
     nearest,
     session_env,
@@ -152,6 +153,7 @@ def test_a_copy_move_brings_every_row_and_vector_and_builds_the_index_once(
                 assert moved[f"m{i:04d}"].record.content == f"memory {i}"
             for q in vectors[:5]:
                 assert await nearest(target, q) == _exact(vectors, q)
+            await index_built(target)
         finally:
             await target.close()
             await service.close()
@@ -229,6 +231,7 @@ def test_an_interrupted_copy_move_resumes_without_duplicates_or_loss(env, tmp_pa
                 np.testing.assert_array_equal(moved[f"m{i:04d}"], v)
             for q in vectors[-3:]:
                 assert await nearest(target, q) == _exact(vectors, q)
+            await index_built(target)
         finally:
             await target.close()
             await service.close()
@@ -362,6 +365,7 @@ def test_a_write_by_someone_else_as_the_move_begins_does_not_stop_it(
         try:
             assert await service.move_to(target) == 30
             assert await target.count(MemoryFilter()) == 31
+            await index_built(target)
         finally:
             await target.close()
             await service.close()
@@ -449,6 +453,7 @@ def test_the_session_opens_the_store_with_the_database_url_from_the_secrets(env,
         try:
             assert await store.begin_bulk(SPACE, 10) == supabase_copy.COPY_BATCH
             await store.end_bulk()
+            await index_built(store)
         finally:
             await store.close()
 
@@ -482,7 +487,7 @@ def test_the_cli_applies_the_migration_to_the_url_saved_in_the_workspace(env, tm
     _no_password(result.stdout, result.stderr)
     with psycopg.connect(env.postgres_url.replace("/postgres?", f"/{database}?")) as c:
         (status,) = c.execute("select public.memories_status()").fetchone()
-    assert status["schema_version"] == 3
+    assert status["schema_version"] == 4
 
 
 def test_a_move_cancelled_while_a_batch_is_copied_loses_nothing(env, tmp_path, monkeypatch):
@@ -536,6 +541,7 @@ def test_a_move_cancelled_while_a_batch_is_copied_loses_nothing(env, tmp_path, m
             await service.move_to(target)
             assert await target.count(MemoryFilter()) == N
             assert await service.store.count(MemoryFilter()) == 0
+            await index_built(target)
         finally:
             await target.close()
             await service.close()
@@ -625,3 +631,137 @@ def test_only_a_large_move_through_the_api_points_to_the_database_url():
     )
     direct = SupabaseMemoryStore("https://p.supabase.co", "k", database_url="postgresql://x@h/d")
     assert direct.move_advice(10 * LARGE_MOVE) == ""
+
+
+class _HeldBuild:
+    """Holds the background index build where a long one spends its time, in CREATE INDEX
+    CONCURRENTLY: the test's open transaction holds a write lock on the table, which the build
+    waits out (after it said it is building). `release` commits it."""
+
+    def __init__(self, env: SupabaseTestEnv, monkeypatch) -> None:
+        self._env = env
+        self._locked = threading.Event()
+        self._holder: psycopg.Connection | None = None
+        real_build = supabase_copy.CopyLoader.build_index
+
+        def build_after_the_lock(loader, **kwargs):
+            assert self._locked.wait(30), "the test never took its lock"
+            return real_build(loader, **kwargs)
+
+        monkeypatch.setattr(supabase_copy.CopyLoader, "build_index", build_after_the_lock)
+
+    def lock(self) -> None:
+        """Take the lock (blocking: from a thread), then let the build begin."""
+        self._holder = psycopg.connect(self._env.postgres_url)
+        self._holder.execute("lock table public.memories in row exclusive mode")
+        self._locked.set()
+
+    def release(self) -> None:
+        holder, self._holder = self._holder, None
+        if holder is not None:
+            holder.commit()
+            holder.close()
+        self._locked.set()
+
+    def building(self) -> bool:
+        with self._env.connect() as connection:
+            (status,) = connection.execute("select public.memories_status()").fetchone()
+        return status["vector_index_building"]
+
+
+def test_a_copy_move_returns_once_the_rows_are_safe_and_builds_the_index_after(
+    env, tmp_path, monkeypatch
+):
+    """The user waits for the rows, not the index: `move_to` returns with every memory stored
+    there and deleted here and no index yet; searches answer (an exact scan) while it builds,
+    the store's status says it is building, and then that it is ready."""
+    vectors = _vectors(N, seed=27)
+    held = _HeldBuild(env, monkeypatch)
+
+    async def scenario():
+        service = await _local(tmp_path, vectors)
+        target = await _target(env, _url(env))
+        viewer = await env.open_store()  # another window on the project: no database URL
+        try:
+            assert await service.move_to(target) == N
+            assert await asyncio.to_thread(index_state, env) == (False, True)
+            assert await service.store.count(MemoryFilter()) == 0
+            assert await target.count(MemoryFilter()) == N
+            assert "Search index building" in target.move_advice(N)
+
+            await asyncio.to_thread(held.lock)
+            await _until(held.building, "the build never said it was building")
+            assert await asyncio.to_thread(index_state, env) == (False, True)
+            assert await viewer.index_note() == supabase_store.INDEX_BUILDING
+            for q in vectors[:5]:
+                assert await nearest(viewer, q) == _exact(vectors, q)
+            # Writes go on meanwhile (a plain CREATE INDEX would hold them).
+            await viewer.add([StoredMemory(MemoryRecord("Ada", "new", id="new"), vectors[0])],
+                             SPACE)  # fmt: skip
+
+            await asyncio.to_thread(held.release)
+            await index_built(target)
+            assert await asyncio.to_thread(index_state, env) == (True, False)
+            assert await viewer.index_note() == ""
+            assert not held.building()
+            stored = np.vstack([vectors, vectors[:1]])
+            ids = [f"m{i:04d}" for i in range(N)] + ["new"]
+            for q in vectors[5:10]:
+                assert await nearest(viewer, q) == _exact(stored, q, ids)
+        finally:
+            held.release()
+            await viewer.close()
+            await target.close()
+            await service.close()
+
+    asyncio.run(scenario())
+
+
+def test_an_index_build_stopped_by_quitting_is_reported_then_built_on_the_next_open(
+    env, tmp_path, monkeypatch
+):
+    """The app quits while the index builds (its session ends on the server): the store is left
+    saying the index is not built, which a store opened without the database URL reports and
+    one opened with it builds again, in the background."""
+    vectors = _vectors(N, seed=28)
+    held = _HeldBuild(env, monkeypatch)
+
+    async def scenario():
+        service = await _local(tmp_path, vectors)
+        target = await _target(env, _url(env))
+        try:
+            assert await service.move_to(target) == N
+            await asyncio.to_thread(held.lock)
+            await _until(held.building, "the build never said it was building")
+            with env.connect() as connection:  # the app's process ends: so does its session
+                connection.execute(
+                    "select pg_terminate_backend(pid, 10000) from pg_locks "
+                    "where locktype = 'advisory' and classid = 1129533267"
+                )
+            with pytest.raises(MemoryStoreError):
+                await index_built(target)
+        finally:
+            held.release()
+            await target.close()
+            await service.close()
+        assert await asyncio.to_thread(index_state, env) == (False, True)
+        assert not held.building()
+
+        viewer = await env.open_store()
+        try:
+            assert viewer.index_build is None
+            assert await viewer.index_note() == supabase_store.INDEX_MISSING
+            assert await nearest(viewer, vectors[0]) == _exact(vectors, vectors[0])
+        finally:
+            await viewer.close()
+
+        reopened = await _target(env, _url(env))
+        try:
+            await index_built(reopened)
+            assert await asyncio.to_thread(index_state, env) == (True, False)
+            assert await reopened.index_note() == ""
+            assert await nearest(reopened, vectors[1]) == _exact(vectors, vectors[1])
+        finally:
+            await reopened.close()
+
+    asyncio.run(scenario())

@@ -267,10 +267,11 @@ def test_apply_migration_prepares_an_empty_database(env):
             status = connection.execute("select public.memories_status()").fetchone()[0]
         assert float(status.pop("server_started")) > 0  # which database answers, with its name
         assert status == {
-            "schema_version": 3,
+            "schema_version": 4,
             "embedder_id": None,
             "dimension": None,
             "vector_index_deferred": False,
+            "vector_index_building": False,
             "database": "fresh_project",
         }
 
@@ -300,7 +301,7 @@ def test_the_cli_applies_the_migration(env, tmp_path):
         assert result.returncode == 0, result.stderr
         with psycopg.connect(url) as connection:
             status = connection.execute("select public.memories_status()").fetchone()[0]
-        assert status["schema_version"] == 3
+        assert status["schema_version"] == 4
 
 
 def test_apply_migration_leaves_a_foreign_memories_table_alone(env):
