@@ -98,3 +98,46 @@ def _measure_all(history: list[dict], model: str):
     from carrier_studio.core.runtime.context_budget import context_window, measure
 
     return measure("", list(history), "typed", context_window(model))
+
+
+def test_a_send_measures_only_what_is_new(tmp_path, keyring_backend, monkeypatch):
+    """The meter's reading as the conversation opens leaves the model calls of the next Send
+    only their new items to measure: the message, then the tool call and its output."""
+    from carrier_studio.core.runtime import context_budget
+    from tests.fakes import tool_call
+
+    measured: list[dict] = []
+
+    def counted(item):
+        measured.append(item)
+        return item_tokens(item)
+
+    item_tokens = context_budget.item_tokens
+    monkeypatch.setattr(context_budget, "item_tokens", counted)
+    answer = {
+        "id": "__fake_id__",
+        "content": [{"annotations": [], "text": "answer", "type": "output_text", "logprobs": []}],
+        "role": "assistant",
+        "status": "completed",
+        "type": "message",
+    }
+    history = [item for n in range(30) for item in ({"role": "user", "content": f"q{n}"}, answer)]
+
+    async def go():
+        async with workspace(tmp_path, keyring_backend) as (ws, server):
+            cid = await ws.conversations.create("Ada")
+            await ws.conversations.save_history(cid, history, None)
+            thread = await ws.open(cid)
+            thread.context.budget("")  # the page's meter, as the conversation opens
+            opened = len(measured)
+            server.script(tool_call("calculate", {"expression": "6 * 7"}), text("It is 42."))
+            await collect(thread.send("And now?"))
+            return opened, measured[opened:]
+
+    opened, during = run(go())
+    assert opened == len(history)
+    assert [item.get("type", item.get("role")) for item in during] == [
+        "user",  # the first call: the new message
+        "function_call",  # the second: the tool's call and its output
+        "function_call_output",
+    ]

@@ -45,10 +45,10 @@ class ContextFit:
         #: Windows the model's server says in its listing, by model id (ChatService fills it):
         #: they win over the table of known models.
         self.listed: dict[str, int] = {}
-        #: The counts of what the model calls were sent and of the history the meter reads:
-        #: two lists, as the SDK's copies of the history items can differ from them.
-        self._sent = ItemSizes()
-        self._read = ItemSizes()
+        #: The items' counts, for the model calls and the meter alike: the SDK's copies equal
+        #: the history's items, so the meter's reading as a conversation opens (or after a
+        #: turn) leaves the next Send only its new message to measure.
+        self._sizes = ItemSizes()
 
     def ready(self) -> bool:
         """Whether the agent is built, so `budget` counts its instructions."""
@@ -63,7 +63,7 @@ class ContextFit:
         agent = self._agent()
         instructions = getattr(agent, "instructions", "") if agent is not None else ""
         text = instructions if isinstance(instructions, str) else ""
-        return measure(text, list(self._history()), typed, self.window(), self._read)
+        return measure(text, list(self._history()), typed, self.window(), self._sizes)
 
     def wrap(self, inner: Callable[[Any], Any]) -> Callable[[Any], Awaitable[Any]]:
         """A ``call_model_input_filter`` that runs ``inner`` and then leaves out what does not
@@ -75,7 +75,7 @@ class ContextFit:
             if inspect.isawaitable(model_data):
                 model_data = await model_data
             instructions = model_data.instructions or ""
-            kept, dropped = fit(instructions, list(model_data.input), self.window(), self._sent)
+            kept, dropped = fit(instructions, list(model_data.input), self.window(), self._sizes)
             self.left_out = dropped
             if not dropped:
                 return model_data
