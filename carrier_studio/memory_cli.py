@@ -212,6 +212,9 @@ async def _stats(session, service, args, out) -> int:  # noqa: ANN001
     if space is not None:
         print(f"Stored vectors: {space.embedder_id} ({space.dimension} dimensions)", file=out)
     print(f"Memories: {total:,}", file=out)
+    index_note = getattr(service.store, "index_note", None)
+    if index_note is not None:
+        print(f"Search index: {await index_note() or 'ready'}", file=out)
     names = sorted(
         e.doc.name for e in await asyncio.to_thread(session.characters.list) if e.doc is not None
     )

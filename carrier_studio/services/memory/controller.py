@@ -83,6 +83,17 @@ async def open_store(settings: MemorySettings, secrets: SecretStore, database_pa
     return await SqliteMemoryStore.open(database_path)
 
 
+async def _index_note(store) -> str:  # noqa: ANN001 - a MemoryStore
+    """The store's word on its search index ("" when it has none to say, or cannot say)."""
+    note = getattr(store, "index_note", None)
+    if note is None:
+        return ""
+    try:
+        return await note()
+    except Exception:  # noqa: BLE001 - a status line must not raise
+        return ""
+
+
 class MemoryController:
     """The session's memory: opened once in the background, closed at shutdown."""
 
@@ -212,7 +223,14 @@ class MemoryController:
                 "(Memory page)",
             )
             return
-        self._status.set("memory", State.RUNNING, f"{service.store.name} · {count:,} memories")
+        # Supabase: its vector index while a move's background build runs, or left unbuilt.
+        note = await _index_note(service.store)
+        line = f"{service.store.name} · {count:,} memories" + (f" · {note}" if note else "")
+        self._status.set("memory", State.RUNNING, line)
+        build = getattr(service.store, "index_build", None)
+        if note and build is not None and not build.done():
+            # Said again when it ends (ready, or stopped).
+            build.add_done_callback(lambda _: asyncio.ensure_future(self.refresh_status()))
 
     def can_move_to_supabase(self) -> bool:
         """Moving local memories to Supabase makes sense: the store is local and a Supabase

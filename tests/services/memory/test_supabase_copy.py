@@ -633,6 +633,24 @@ def test_only_a_large_move_through_the_api_points_to_the_database_url():
     assert direct.move_advice(10 * LARGE_MOVE) == ""
 
 
+def _status_board(store: SupabaseMemoryStore):
+    """The window's status bar entry for the memory, as the session's controller keeps it
+    over ``store``."""
+    from carrier_studio.core.events import Emitter
+    from carrier_studio.core.status import StatusBoard
+    from carrier_studio.services.memory.controller import MemoryController
+
+    class _Settings:
+        changed: Emitter = Emitter("settings")
+
+    board = StatusBoard()
+    board.add("memory", "Memory")
+    # Only its status line is asked of it: no workspace, settings or secrets behind it.
+    controller = MemoryController(None, _Settings(), None, board)  # type: ignore[arg-type]
+    controller.service = MemoryService(store, _Embedder())  # type: ignore[arg-type]
+    return controller, lambda: board.get("memory").detail
+
+
 class _HeldBuild:
     """Holds the background index build where a long one spends its time, in CREATE INDEX
     CONCURRENTLY: the test's open transaction holds a write lock on the table, which the build
@@ -693,6 +711,9 @@ def test_a_copy_move_returns_once_the_rows_are_safe_and_builds_the_index_after(
             await _until(held.building, "the build never said it was building")
             assert await asyncio.to_thread(index_state, env) == (False, True)
             assert await viewer.index_note() == supabase_store.INDEX_BUILDING
+            controller, status_line = _status_board(target)
+            await controller.refresh_status()
+            assert status_line() == f"supabase · {N:,} memories · {supabase_store.INDEX_BUILDING}"
             for q in vectors[:5]:
                 assert await nearest(viewer, q) == _exact(vectors, q)
             # Writes go on meanwhile (a plain CREATE INDEX would hold them).
@@ -703,6 +724,8 @@ def test_a_copy_move_returns_once_the_rows_are_safe_and_builds_the_index_after(
             await index_built(target)
             assert await asyncio.to_thread(index_state, env) == (True, False)
             assert await viewer.index_note() == ""
+            # The status bar says so when the build ends, by itself.
+            await _until(lambda: status_line() == f"supabase · {N + 1:,} memories", status_line())
             assert not held.building()
             stored = np.vstack([vectors, vectors[:1]])
             ids = [f"m{i:04d}" for i in range(N)] + ["new"]
@@ -751,6 +774,9 @@ def test_an_index_build_stopped_by_quitting_is_reported_then_built_on_the_next_o
         try:
             assert viewer.index_build is None
             assert await viewer.index_note() == supabase_store.INDEX_MISSING
+            controller, status_line = _status_board(viewer)
+            await controller.refresh_status()
+            assert status_line().endswith(supabase_store.INDEX_MISSING)
             assert await nearest(viewer, vectors[0]) == _exact(vectors, vectors[0])
         finally:
             await viewer.close()
