@@ -280,8 +280,15 @@ as $$
         'schema_version', 4,
         'embedder_id', (select embedder_id from public.memories_space where id = 1),
         'dimension', (select dimension from public.memories_space where id = 1),
+        -- Flagged and not there: a build whose session ended after its index became valid
+        -- (the app quit at the very end) leaves nothing to report.
         'vector_index_deferred',
-            coalesce((select vector_index_deferred from public.memories_space where id = 1),
+            coalesce((select s.vector_index_deferred and not exists (
+                          select from pg_index i
+                          where i.indexrelid
+                                = to_regclass('public.memories_embedding_hnsw_' || s.dimension)
+                            and i.indisvalid)
+                      from public.memories_space s where s.id = 1),
                      false),
         -- Schema 4: true while a session builds it in the background; deferred and not
         -- building is an index a stopped build or move left unbuilt.

@@ -787,6 +787,11 @@ def test_an_index_build_stopped_by_quitting_is_reported_then_built_on_the_next_o
             assert await asyncio.to_thread(index_state, env) == (True, False)
             assert await reopened.index_note() == ""
             assert await nearest(reopened, vectors[1]) == _exact(vectors, vectors[1])
+            # A quit just after the index became valid, before the flag was cleared: the index
+            # is there, and nothing is reported.
+            with env.connect() as connection:
+                connection.execute("update public.memories_space set vector_index_deferred = true")
+            assert await reopened.index_note() == ""
         finally:
             await reopened.close()
 
