@@ -230,7 +230,20 @@ def test_discord_rehearsal_posts_what_the_bot_would(tmp_path, keyring_backend):
     assert "would not answer in #general" in refused.error
 
 
-def test_seeded_memories_are_recalled_from_a_store_of_their_own(tmp_path, keyring_backend):
+def test_seeded_memories_are_recalled_from_a_store_of_their_own(
+    tmp_path, keyring_backend, monkeypatch
+):
+    import carrier_studio.services.scenarios.setup as scenario_setup
+
+    made: list[Path] = []
+    mkdtemp = scenario_setup.tempfile.mkdtemp
+
+    def recorded(*args, **kwargs):
+        made.append(Path(mkdtemp(*args, **kwargs)))
+        return str(made[-1])
+
+    monkeypatch.setattr(scenario_setup.tempfile, "mkdtemp", recorded)
+
     async def run():
         server, ws = await _open(tmp_path, keyring_backend)
         try:
@@ -256,7 +269,9 @@ def test_seeded_memories_are_recalled_from_a_store_of_their_own(tmp_path, keyrin
     assert ("m-ledger", "The user keeps notes in a green ledger.") in record.turns[0].recalled
     assert "green ledger" in json.dumps(requests[0].body)  # in the instructions of that turn
     assert record.passed, record.verdicts
-    assert not (tmp_path / "studio.db-wal").exists() or True  # the user's store is untouched
+    # The scenario's memories lived in a throw-away store, gone with the run.
+    assert made, "no throw-away store was made"
+    assert not any(folder.exists() for folder in made)
 
 
 def test_a_simulated_user_plays_its_brief(tmp_path, keyring_backend):

@@ -249,3 +249,17 @@ def fit(
         total -= sum(counts[start:end])
         start = end
     return items[start:], start
+
+
+def fit_model_input(
+    model_data: Any, window: int, sizes: ItemSizes | None = None
+) -> tuple[Any, int]:
+    """The SDK's model input (``ModelInputData``) fitted into ``window`` by `fit`, and how many
+    items it was sent without: what a ``call_model_input_filter`` returns, the chat's and the
+    scenario runner's alike."""
+    kept, dropped = fit(model_data.instructions or "", list(model_data.input), window, sizes)
+    if not dropped:
+        return model_data, 0
+    from agents.run_config import ModelInputData
+
+    return ModelInputData(input=kept, instructions=model_data.instructions), dropped

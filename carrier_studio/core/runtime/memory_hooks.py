@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from carrier_studio.core.memory import MemoryRecord, Provenance, SearchHit
 from carrier_studio.core.runtime.events import MemoriesRecalled, RecalledMemory
@@ -109,6 +109,20 @@ def context_block(recalled: MemoriesRecalled) -> str:
             content = content[: MAX_MEMORY_CHARS - 1] + "…"
         lines.append(f"- [{memory.kind}, {memory.client}, {_when(memory.created_at)}] {content}")
     return "\n".join(lines)
+
+
+def with_memory_block(model_data: Any, block: str) -> Any:
+    """The SDK's model input (``ModelInputData``) with ``block`` after its instructions: the
+    memories go to the character's instructions only, the history stays as it was said."""
+    if not block:
+        return model_data
+    from agents.run_config import ModelInputData
+
+    instructions = model_data.instructions or ""
+    return ModelInputData(
+        input=model_data.input,
+        instructions=f"{instructions}\n\n{block}" if instructions else block,
+    )
 
 
 def turn_records(

@@ -17,7 +17,7 @@ from carrier_studio.core.runtime.context_budget import (
     Budget,
     ItemSizes,
     context_window,
-    fit,
+    fit_model_input,
     measure,
 )
 
@@ -74,13 +74,7 @@ class ContextFit:
             model_data = inner(data)
             if inspect.isawaitable(model_data):
                 model_data = await model_data
-            instructions = model_data.instructions or ""
-            kept, dropped = fit(instructions, list(model_data.input), self.window(), self._sizes)
-            self.left_out = dropped
-            if not dropped:
-                return model_data
-            from agents.run_config import ModelInputData
-
-            return ModelInputData(input=kept, instructions=model_data.instructions)
+            fitted_data, self.left_out = fit_model_input(model_data, self.window(), self._sizes)
+            return fitted_data
 
         return fitted

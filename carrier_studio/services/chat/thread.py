@@ -40,6 +40,7 @@ from carrier_studio.core.runtime.memory_hooks import (
     min_score,
     recalled_event,
     turn_records,
+    with_memory_block,
 )
 from carrier_studio.core.runtime.transcript import (
     ApprovalResult,
@@ -212,16 +213,9 @@ class ChatThread:
         recalling = self._recalling
         if recalling is not None and not recalling.done():
             await asyncio.wait({recalling})  # a cancelled one sends no memories
-        block = self._memory_block
-        if not block or data.agent.name != self.character:
+        if data.agent.name != self.character:
             return data.model_data
-        from agents.run_config import ModelInputData
-
-        instructions = data.model_data.instructions or ""
-        return ModelInputData(
-            input=data.model_data.input,
-            instructions=f"{instructions}\n\n{block}" if instructions else block,
-        )
+        return with_memory_block(data.model_data, self._memory_block)
 
     def model_choice(self, doc: CharacterDoc | None = None) -> ModelChoice:
         """The model this conversation runs on: the switcher's choice, else the character's."""

@@ -187,27 +187,23 @@ async def _session(run: Run) -> Any:
     )
     agent = await asyncio.to_thread(factory.build, run.doc)
 
-    from agents.run_config import ModelInputData
-
-    from carrier_studio.core.runtime.context_budget import context_window, fit
+    from carrier_studio.core.runtime.context_budget import (
+        ItemSizes,
+        context_window,
+        fit_model_input,
+    )
+    from carrier_studio.core.runtime.memory_hooks import with_memory_block
 
     window = context_window(run.choice.model)
+    sizes = ItemSizes()  # each item measured once over the run's model calls, as the chat does
 
     def with_memories(data: Any) -> Any:
         """As the chat sends a request: this turn's memories in the tested character's
         instructions, then without the oldest turns that no longer fit the model's window."""
         model_data = data.model_data
-        block = run.memory_block
-        if block and data.agent.name == tested:
-            instructions = model_data.instructions or ""
-            model_data = ModelInputData(
-                input=model_data.input,
-                instructions=f"{instructions}\n\n{block}" if instructions else block,
-            )
-        kept, dropped = fit(model_data.instructions or "", list(model_data.input), window)
-        if not dropped:
-            return model_data
-        return ModelInputData(input=kept, instructions=model_data.instructions)
+        if data.agent.name == tested:
+            model_data = with_memory_block(model_data, run.memory_block)
+        return fit_model_input(model_data, window, sizes)[0]
 
     config = RunConfig(
         tracing_disabled=True,
