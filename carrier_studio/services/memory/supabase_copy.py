@@ -423,7 +423,8 @@ class IndexBuild:
         self._loader = loader
         loop = asyncio.get_running_loop()
         self.done: asyncio.Future[None] = loop.create_future()
-        self.done.add_done_callback(_log_failure)
+        self.done.add_done_callback(self._log_failure)
+        self._stopped = False
         IndexBuild.running.add(self)
         threading.Thread(
             target=self._run, args=(loop, connect), name="supabase-index-build", daemon=True
@@ -453,14 +454,16 @@ class IndexBuild:
 
     async def stop(self) -> None:
         """Stop the build (the server cancels it; the index stays to build) and wait for it."""
+        self._stopped = True
         await asyncio.to_thread(self._loader._close)
         with contextlib.suppress(Exception):
             await asyncio.shield(self.done)
 
-
-def _log_failure(done: asyncio.Future[None]) -> None:
-    if not done.cancelled() and done.exception() is not None:
-        log.warning("Supabase vector index build: %s", done.exception())
+    def _log_failure(self, done: asyncio.Future[None]) -> None:
+        # Nobody may await it (the store that started it is closed): the log keeps why it
+        # failed; the store's status says the index is not built.
+        if not done.cancelled() and done.exception() is not None and not self._stopped:
+            log.warning("Supabase vector index build: %s", done.exception())
 
 
 def _rows(items: Sequence[StoredMemory], space: EmbeddingSpace) -> list[tuple]:
