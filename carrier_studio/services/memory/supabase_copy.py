@@ -10,9 +10,11 @@ roles stop a statement after 8 s). Over the API the same move spends most of its
 The move ends once the rows are stored (and deleted locally): the index is then built by
 `IndexBuild`, on the move's connection in a thread of its own, with CREATE INDEX CONCURRENTLY
 (searches answer meanwhile by an exact scan, writes go on). That build is most of a move's time
-(≈2.4 s of 3.1 s per 10k memories here); `memories_status()` says while it runs. Stopped (the
-app quit), it leaves the index invalid and the store flagged: the next open with the database
-URL builds it again (`SupabaseMemoryStore.open`).
+(≈2.4 s of 3.1 s per 10k memories here); `memories_status()` says while it runs. If the app
+quits meanwhile, the server goes on and finishes it (its session ends only when it answers: a
+client killed mid-build here, the index was valid and the status clear 2.5 s later); a build
+the server stops (its session terminated, a crash) leaves the index invalid and the store
+flagged, and the next open with the database URL builds it again (`SupabaseMemoryStore.open`).
 
 Resumable by id as the RPC move is: a batch is one transaction that first deletes the ids it
 brings (a batch a crash left committed but not yet deleted locally is replaced, not doubled),
@@ -412,8 +414,8 @@ class CopyLoader:
 class IndexBuild:
     """A vector index build in the background, on ``loader``'s connection (or a new one with
     ``connect``) in a daemon thread of its own: it outlives the store that started it (a move
-    closes its target store at once) and never holds up the app's exit (the server then ends
-    the build, leaving it for the next open). ``done`` resolves when it ends."""
+    closes its target store at once) and never holds up the app's exit (the server finishes the
+    build alone, or, stopped, leaves it for the next open). ``done`` resolves when it ends."""
 
     #: Builds under way, so that none is collected while its store is gone.
     running: set[IndexBuild] = set()
