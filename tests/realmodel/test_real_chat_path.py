@@ -34,7 +34,7 @@ def get_secret_number() -> int:
     return SECRET
 
 
-def _session(real_model: RealModel, tmp_path, doc: CharacterDoc, force_tool: bool):
+def _session(real_model: RealModel, tmp_path, doc: CharacterDoc, force_tool: bool, extra_tools=()):
     providers = ProviderSettings(
         endpoints=[CompatEndpoint(name="local", base_url=real_model.base_url)]
     )
@@ -50,7 +50,7 @@ def _session(real_model: RealModel, tmp_path, doc: CharacterDoc, force_tool: boo
         extra = ModelSettings(max_tokens=80, tool_choice="required" if force_tool else None)
         return model, settings.resolve(extra)
 
-    tools = {"get_secret_number": get_secret_number}
+    tools = {"get_secret_number": get_secret_number} | {t.name: t for t in extra_tools}
     factory = AgentFactory(resolve, {doc.name: doc}, {}, tools=tools)
     agent = factory.build(doc)
     return ChatSession(lambda: agent, classify_error), clients
@@ -105,3 +105,35 @@ def test_a_tool_result_reaches_the_model(real_model: RealModel, tmp_path) -> Non
         i for i in history if isinstance(i, dict) and i.get("type") == "function_call_output"
     ]
     assert outputs and str(SECRET) in str(outputs[0]["output"])
+
+
+def test_a_request_longer_than_the_window_is_explained(real_model: RealModel, tmp_path) -> None:
+    """llama.cpp's own refusal of a request longer than its context (4096 tokens here), as a
+    fresh profile's Ada with two MCP servers' tools met it, reaches the user with what to do."""
+    from agents import FunctionTool
+
+    from carrier_studio.core.runtime.events import RunError
+
+    async def nothing(_ctx, _args):
+        return ""
+
+    # ≈7,500 tokens of tool description: more than the whole window.
+    big = FunctionTool(
+        name="big_tool",
+        description="Does everything. " + "lorem ipsum dolor " * 1700,
+        params_json_schema={"type": "object", "properties": {}},
+        on_invoke_tool=nothing,
+    )
+    doc = CharacterDoc({"name": "Sol", "system": "You are Sol."})
+
+    async def run():
+        session, clients = _session(real_model, tmp_path, doc, False, extra_tools=[big])
+        try:
+            return await _collect(session.send("Hello?"))
+        finally:
+            for client in clients:
+                await client.close()
+
+    failure = next(e for e in asyncio.run(run()) if isinstance(e, RunError))
+    assert "context" in failure.message  # llama.cpp's own words
+    assert "context window" in failure.hint and "fewer MCP servers" in failure.hint

@@ -141,3 +141,44 @@ def test_a_send_measures_only_what_is_new(tmp_path, keyring_backend, monkeypatch
         "function_call",  # the second: the tool's call and its output
         "function_call_output",
     ]
+
+
+def test_the_tools_definitions_count_against_the_window(tmp_path, keyring_backend):
+    """Every request carries the agent's tool definitions (a few MCP servers' are thousands of
+    tokens, more than a small local model's whole window): the meter shows them and the oldest
+    turns make room for them."""
+    from agents import FunctionTool
+
+    async def noop(_ctx, _args):
+        return ""
+
+    # ≈3,000 estimated tokens of description: with the ≈4,000-token turn and the instructions
+    # the request no longer fits the 8192 window less its reserve; without it, it does.
+    big = FunctionTool(
+        name="big_tool",
+        description="Does everything. " + "y" * 12_000,
+        params_json_schema={"type": "object", "properties": {}},
+        on_invoke_tool=noop,
+    )
+
+    async def go():
+        async with workspace(tmp_path, keyring_backend) as (ws, server):
+            cid = await ws.conversations.create("Ada")
+            await ws.conversations.save_history(cid, _turn(1), None)
+            thread = await ws.open(cid)
+            agent = await thread._ensure_agent()
+            without = thread.context.budget("And now?")
+            thread.context._tools.clear()  # as a new agent with the tool would be measured
+            agent.tools.append(big)
+            with_tool = thread.context.budget("And now?")
+            server.script(text("Fine."))
+            await collect(thread.send("And now?"))
+            return without, with_tool, thread.context.left_out, server.requests
+
+    without, with_tool, left_out, requests = run(go())
+    assert not without.over
+    assert with_tool.tokens >= without.tokens + 3_000 and with_tool.over
+    assert left_out == 2
+    sent = json.dumps(requests[0].body)
+    assert "big_tool" in sent  # the tool went, and the old turn made room for it
+    assert "question 1" not in sent and "And now?" in sent

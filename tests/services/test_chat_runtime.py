@@ -205,6 +205,34 @@ def test_errors_are_explained_and_the_message_is_kept(
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
+@pytest.mark.parametrize(
+    "wording",
+    [
+        # llama.cpp's server, as a fresh profile's Ada with two MCP servers met it
+        "request (4785 tokens) exceeds the available context size (4096 tokens), try increasing it",
+        # OpenAI
+        "This model's maximum context length is 8192 tokens. However, your messages resulted in "
+        "9000 tokens. Please reduce the length of the messages.",
+        # Anthropic
+        "prompt is too long: 210000 tokens > 200000 maximum",
+    ],
+)
+def test_a_request_longer_than_the_window_says_what_to_do(
+    tmp_path, keyring_backend, provider, wording
+):
+    async def go():
+        async with workspace(tmp_path, keyring_backend, provider) as (ws, server):
+            server.script(error(400, wording), error(400, wording))
+            cid = await ws.conversations.create("Ada")
+            thread = await ws.open(cid)
+            return await collect(thread.send("Hello?"))
+
+    failure = next(e for e in run(go()) if isinstance(e, RunError))
+    assert wording.split(".")[0] in failure.message  # the provider's own words are kept
+    assert "context window" in failure.hint and "fewer MCP servers" in failure.hint
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
 def test_a_provider_error_echoing_a_key_shows_and_stores_it_redacted(
     tmp_path, keyring_backend, provider
 ):

@@ -26,6 +26,11 @@ to its snapshot is not measured again. Equality is checked in C, and a string co
 itself costs nothing, so a call costs about the new items' json.dumps. Scalars in a snapshot
 equal only the same type and spelling (json writes True, 1 and 1.0, or 0.0 and -0.0,
 differently, though == takes them as equal), so the counts are the ones `item_tokens` would give.
+
+The agent's tools count too: every request carries each tool's name, description and JSON
+schema, which for a character with a few MCP servers is thousands of tokens (a fresh profile's
+Ada with filesystem and sequential-thinking: ~3,400, against a 4,096-token local model). They
+are a fixed cost of every request, measured once per agent (`tools_tokens`).
 """
 
 from __future__ import annotations
@@ -84,6 +89,26 @@ def item_tokens(item: Any) -> int:
             return estimate_tokens(content) + MESSAGE_OVERHEAD
         return estimate_tokens(_JSON.encode(item)) + MESSAGE_OVERHEAD
     return estimate_tokens(str(item)) + MESSAGE_OVERHEAD
+
+
+def tools_tokens(agent: Any) -> int:
+    """The estimated tokens of the tool definitions every request of ``agent`` carries: its
+    tools (name, description, JSON schema, as the chat APIs are sent them) and a
+    ``transfer_to_…`` tool per handoff."""
+    total = 0
+    for tool in getattr(agent, "tools", None) or ():
+        schema = getattr(tool, "params_json_schema", None) or {}
+        described = {
+            "name": getattr(tool, "name", ""),
+            "description": getattr(tool, "description", "") or "",
+            "parameters": schema,
+        }
+        total += estimate_tokens(_JSON.encode(described)) + MESSAGE_OVERHEAD
+    for handoff in getattr(agent, "handoffs", None) or ():
+        description = getattr(handoff, "handoff_description", None) or ""
+        total += estimate_tokens(f"transfer_to_{getattr(handoff, 'name', '')} {description}")
+        total += MESSAGE_OVERHEAD
+    return total
 
 
 def _is_user(item: Any) -> bool:
@@ -212,11 +237,17 @@ class Budget:
 
 
 def measure(
-    instructions: str, history: list[Any], typed: str, window: int, sizes: ItemSizes | None = None
+    instructions: str,
+    history: list[Any],
+    typed: str,
+    window: int,
+    sizes: ItemSizes | None = None,
+    fixed: int = 0,
 ) -> Budget:
-    """The budget of a request of ``instructions``, ``history`` and the ``typed`` message;
-    ``sizes`` keeps the history's counts between readings (else every item is measured)."""
-    tokens = estimate_tokens(instructions) + MESSAGE_OVERHEAD
+    """The budget of a request of ``instructions``, ``history`` and the ``typed`` message, plus
+    ``fixed`` tokens (the tools' definitions); ``sizes`` keeps the history's counts between
+    readings (else every item is measured)."""
+    tokens = estimate_tokens(instructions) + MESSAGE_OVERHEAD + fixed
     counts = sizes.of(history) if sizes is not None else map(item_tokens, history)
     tokens += sum(counts)
     if typed.strip():
@@ -225,13 +256,18 @@ def measure(
 
 
 def fit(
-    instructions: str, items: list[Any], window: int, sizes: ItemSizes | None = None
+    instructions: str,
+    items: list[Any],
+    window: int,
+    sizes: ItemSizes | None = None,
+    fixed: int = 0,
 ) -> tuple[list[Any], int]:
     """``items`` without their oldest turns, until the request fits ``window`` (less the
-    reply's reserve); returns the items kept and how many were left out. The newest turn (from
-    the last user message on) is always kept, even when it alone does not fit. ``sizes`` keeps
-    the counts between calls (else every item is measured)."""
-    budget = window - reserve(window) - estimate_tokens(instructions) - MESSAGE_OVERHEAD
+    reply's reserve and ``fixed`` tokens, the tools' definitions); returns the items kept and
+    how many were left out. The newest turn (from the last user message on) is always kept,
+    even when it alone does not fit. ``sizes`` keeps the counts between calls (else every item
+    is measured)."""
+    budget = window - reserve(window) - estimate_tokens(instructions) - MESSAGE_OVERHEAD - fixed
     counts = sizes.of(items) if sizes is not None else [item_tokens(item) for item in items]
     total = sum(counts)
     if total <= budget:
@@ -252,12 +288,13 @@ def fit(
 
 
 def fit_model_input(
-    model_data: Any, window: int, sizes: ItemSizes | None = None
+    model_data: Any, window: int, sizes: ItemSizes | None = None, fixed: int = 0
 ) -> tuple[Any, int]:
-    """The SDK's model input (``ModelInputData``) fitted into ``window`` by `fit`, and how many
-    items it was sent without: what a ``call_model_input_filter`` returns, the chat's and the
-    scenario runner's alike."""
-    kept, dropped = fit(model_data.instructions or "", list(model_data.input), window, sizes)
+    """The SDK's model input (``ModelInputData``) fitted into ``window`` by `fit` (less
+    ``fixed`` tokens: the agent's `tools_tokens`), and how many items it was sent without: what
+    a ``call_model_input_filter`` returns, the chat's and the scenario runner's alike."""
+    instructions = model_data.instructions or ""
+    kept, dropped = fit(instructions, list(model_data.input), window, sizes, fixed)
     if not dropped:
         return model_data, 0
     from agents.run_config import ModelInputData

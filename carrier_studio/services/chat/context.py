@@ -19,6 +19,7 @@ from carrier_studio.core.runtime.context_budget import (
     context_window,
     fit_model_input,
     measure,
+    tools_tokens,
 )
 
 
@@ -49,6 +50,9 @@ class ContextFit:
         #: the history's items, so the meter's reading as a conversation opens (or after a
         #: turn) leaves the next Send only its new message to measure.
         self._sizes = ItemSizes()
+        #: Each agent's `tools_tokens` (the agent kept beside it, so its id is not reused):
+        #: an agent's tools do not change (a change builds a new agent).
+        self._tools: dict[int, tuple[Any, int]] = {}
 
     def ready(self) -> bool:
         """Whether the agent is built, so `budget` counts its instructions."""
@@ -59,11 +63,26 @@ class ContextFit:
         return self.listed.get(model) or context_window(model)
 
     def budget(self, typed: str) -> Budget:
-        """The next request: the agent's instructions, the history and the ``typed`` text."""
+        """The next request: the agent's instructions and tools, the history and the ``typed``
+        text."""
         agent = self._agent()
         instructions = getattr(agent, "instructions", "") if agent is not None else ""
         text = instructions if isinstance(instructions, str) else ""
-        return measure(text, list(self._history()), typed, self.window(), self._sizes)
+        history = list(self._history())
+        return measure(text, history, typed, self.window(), self._sizes, self.tools_of(agent))
+
+    def tools_of(self, agent: Any) -> int:
+        """The tokens of ``agent``'s tool definitions, measured once per agent."""
+        if agent is None:
+            return 0
+        known = self._tools.get(id(agent))
+        if known is not None and known[0] is agent:
+            return known[1]
+        if len(self._tools) >= 8:  # a conversation's agents: the character and its handoffs
+            self._tools.clear()
+        tokens = tools_tokens(agent)
+        self._tools[id(agent)] = (agent, tokens)
+        return tokens
 
     def wrap(self, inner: Callable[[Any], Any]) -> Callable[[Any], Awaitable[Any]]:
         """A ``call_model_input_filter`` that runs ``inner`` and then leaves out what does not
@@ -74,7 +93,9 @@ class ContextFit:
             model_data = inner(data)
             if inspect.isawaitable(model_data):
                 model_data = await model_data
-            fitted_data, self.left_out = fit_model_input(model_data, self.window(), self._sizes)
+            fitted_data, self.left_out = fit_model_input(
+                model_data, self.window(), self._sizes, self.tools_of(data.agent)
+            )
             return fitted_data
 
         return fitted

@@ -2,10 +2,28 @@
 
 from __future__ import annotations
 
+import re
 import sys
 
 from carrier_studio.core.errors import ProviderError
 from carrier_studio.core.runtime.events import ErrorKind, RunError
+
+#: How providers word a request longer than the model's context window: llama.cpp ("exceeds
+#: the available context size"), OpenAI ("maximum context length", code
+#: context_length_exceeded), Anthropic ("prompt is too long"), Ollama and LM Studio ("context
+#: length"), vLLM ("maximum context length").
+_TOO_LONG = re.compile(
+    r"context[ _](size|length|window)|context_length_exceeded|prompt is too long"
+    r"|too many tokens",
+    re.IGNORECASE,
+)
+TOO_LONG_HINT = (
+    "The request is longer than this model's context window: the character's instructions, "
+    "its tools (each MCP server's tool descriptions count) and the conversation. Use a model "
+    "with a larger window, start the local server with a larger context (llama.cpp: "
+    "--ctx-size; Ollama: num_ctx), or give the character fewer MCP servers (Characters → "
+    "Model & tools). The meter under the conversation shows the estimate."
+)
 
 
 def provider_error(exc: Exception, label: str) -> ProviderError:
@@ -43,7 +61,8 @@ def provider_error(exc: Exception, label: str) -> ProviderError:
         )
     if raised("APIStatusError"):
         status, message = exc.status_code, exc.message  # type: ignore[attr-defined]
-        return ProviderError(f"{label} answered with an error ({status}): {message}")
+        hint = TOO_LONG_HINT if status in (400, 413) and _TOO_LONG.search(message) else None
+        return ProviderError(f"{label} answered with an error ({status}): {message}", hint=hint)
     return ProviderError(f"{label} failed: {exc}")
 
 

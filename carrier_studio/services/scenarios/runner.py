@@ -191,6 +191,7 @@ async def _session(run: Run) -> Any:
         ItemSizes,
         context_window,
         fit_model_input,
+        tools_tokens,
     )
     from carrier_studio.core.runtime.memory_hooks import with_memory_block
 
@@ -203,7 +204,7 @@ async def _session(run: Run) -> Any:
         model_data = data.model_data
         if data.agent.name == tested:
             model_data = with_memory_block(model_data, run.memory_block)
-        return fit_model_input(model_data, window, sizes)[0]
+        return fit_model_input(model_data, window, sizes, tools_tokens(data.agent))[0]
 
     config = RunConfig(
         tracing_disabled=True,
