@@ -133,3 +133,17 @@ def test_the_meter_uses_the_window_the_server_states(chat, loop, server):
     _settle(page, studio, loop)
     wait_until(loop, lambda: "of 3,072 tokens" in page.context_meter.text())  # 4096 less 1024
     assert page.thread.context.window() == 4096
+
+
+def test_the_meter_says_when_the_instructions_and_tools_alone_are_too_long(chat, loop, server):
+    """A small local model (llama.cpp says n_ctx 512): no message can fit beside the
+    character's instructions and tools, and the meter says so and what to do, before a Send."""
+    page, studio = chat
+    server._server.models = ("m",)
+    server.model_fields["m"] = {"meta": {"n_ctx": 512}}
+    page.new_conversation()
+    _settle(page, studio, loop)
+    wait_until(loop, lambda: "of 384 tokens" in page.context_meter.text())  # 512 less 128
+    assert "too long for this model" in page.context_meter.text()
+    assert page.context_meter.budget.fixed > page.context_meter.budget.limit
+    assert "fewer MCP servers" in page.context_meter.toolTip()

@@ -66,6 +66,13 @@ KNOWN_WINDOWS: dict[str, int] = {
     "gemma3": 131_072,
     "phi3": 4_096,
 }
+#: What to do when a request cannot fit the model's window (the meter's tooltip, the provider's
+#: refusal in the chat).
+TOO_LONG_ADVICE = (
+    "Use a model with a larger window, start the local server with a larger context (llama.cpp: "
+    "--ctx-size; Ollama: num_ctx), or give the character fewer MCP servers (Characters → "
+    "Model & tools)."
+)
 #: The meter warns from this share of the budget on.
 WARN_AT = 0.8
 
@@ -221,6 +228,8 @@ class Budget:
 
     tokens: int
     window: int
+    #: Of ``tokens``, what no turn left out can free: the instructions and the tools' definitions.
+    fixed: int = 0
 
     @property
     def limit(self) -> int:
@@ -230,6 +239,11 @@ class Budget:
     @property
     def over(self) -> bool:
         return self.tokens > self.limit
+
+    @property
+    def fixed_over(self) -> bool:
+        """The instructions and tools alone do not fit: no request of this model can."""
+        return self.fixed > self.limit
 
     @property
     def near(self) -> bool:
@@ -247,12 +261,12 @@ def measure(
     """The budget of a request of ``instructions``, ``history`` and the ``typed`` message, plus
     ``fixed`` tokens (the tools' definitions); ``sizes`` keeps the history's counts between
     readings (else every item is measured)."""
-    tokens = estimate_tokens(instructions) + MESSAGE_OVERHEAD + fixed
+    fixed += estimate_tokens(instructions) + MESSAGE_OVERHEAD
     counts = sizes.of(history) if sizes is not None else map(item_tokens, history)
-    tokens += sum(counts)
+    tokens = fixed + sum(counts)
     if typed.strip():
         tokens += estimate_tokens(typed) + MESSAGE_OVERHEAD
-    return Budget(tokens, window)
+    return Budget(tokens, window, fixed)
 
 
 def fit(

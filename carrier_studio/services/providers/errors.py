@@ -6,6 +6,7 @@ import re
 import sys
 
 from carrier_studio.core.errors import ProviderError
+from carrier_studio.core.runtime.context_budget import TOO_LONG_ADVICE
 from carrier_studio.core.runtime.events import ErrorKind, RunError
 
 #: How providers word a request longer than the model's context window: llama.cpp ("exceeds
@@ -19,10 +20,8 @@ _TOO_LONG = re.compile(
 )
 TOO_LONG_HINT = (
     "The request is longer than this model's context window: the character's instructions, "
-    "its tools (each MCP server's tool descriptions count) and the conversation. Use a model "
-    "with a larger window, start the local server with a larger context (llama.cpp: "
-    "--ctx-size; Ollama: num_ctx), or give the character fewer MCP servers (Characters → "
-    "Model & tools). The meter under the conversation shows the estimate."
+    f"its tools (each MCP server's tool descriptions count) and the conversation. {TOO_LONG_ADVICE}"
+    " The meter under the conversation shows the estimate."
 )
 
 

@@ -14,7 +14,7 @@ from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import QFileDialog, QLabel, QMenu, QPushButton, QWidget
 
 from carrier_studio.core import messages
-from carrier_studio.core.runtime.context_budget import Budget, reserve
+from carrier_studio.core.runtime.context_budget import TOO_LONG_ADVICE, Budget, reserve
 from carrier_studio.core.runtime.export import to_json, to_markdown
 from carrier_studio.core.runtime.transcript import Stored
 from carrier_studio.ui.tasks import TaskOwner
@@ -103,16 +103,26 @@ class ContextMeter(QLabel):
         share = round(100 * budget.tokens / budget.limit) if budget.limit else 100
         text = f"≈ {budget.tokens:,} of {budget.limit:,} tokens ({share}%)"
         style = ""
-        if budget.over:
-            text += " — over: the oldest turns will be left out"
+        if budget.fixed_over:
+            text += " — too long for this model"
+            style = "color: #c62828; font-weight: 600"
+        elif budget.over:
+            text += " — over: oldest turns left out"
             style = "color: #c62828; font-weight: 600"
         elif budget.near:
             text += " — near the limit"
             style = "color: #b26a00"
         self.setText(text)
         self.setStyleSheet(style)
+        fixed = ""
+        if budget.fixed_over:
+            fixed = (
+                f"The character's instructions and tools alone take ≈ {budget.fixed:,} tokens, "
+                f"leaving no room for a message. {TOO_LONG_ADVICE}\n\n"
+            )
         self.setToolTip(
-            f"The next request (instructions, the conversation and your message) against the "
+            f"{fixed}The next request (instructions, tools, the conversation and your message) "
+            "against the "
             f"model's context window of {budget.window:,} tokens, less {reserve(budget.window):,} "
             "kept for the reply. Tokens are estimated (about 4 bytes of text each).\n"
             "When it does not fit, the oldest turns are left out of what the model is sent, a "
