@@ -175,6 +175,21 @@ class SearchSide(ReadSide):
         self.changes = Changes()
         self._keep = keep
         self._held = -1  # the memory generation the search state is of
+        #: Set while no search is queued or running: the vectors' warmer (`sqlite_warm`)
+        #: reads only then, so a recall competes for the disk with one of its steps at most.
+        self.idle = threading.Event()
+        self.idle.set()
+        self._searches = 0  # queued or running; counted on the event loop's thread
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        self._searches += 1
+        self.idle.clear()
+        try:
+            return await super().run(fn, *args)
+        finally:
+            self._searches -= 1
+            if self._searches == 0:
+                self.idle.set()
 
     def _reading(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(conn, *args)`` in one read transaction whose snapshot the search state is

@@ -21,11 +21,13 @@ indexes are then rebuilt on next use, while chat saving a message leaves them as
 
 This module is the store's face and its writes; the rest sits beside it: rows and filters
 (`sqlite_rows`), search and the bit indexes (`sqlite_search`), the search thread
-(`sqlite_follow`), the kept bit-index chunks (`sqlite_bits`), re-embedding (`sqlite_reembed`).
+(`sqlite_follow`), the kept bit-index chunks (`sqlite_bits`), re-embedding (`sqlite_reembed`),
+reading the vectors into the OS cache after opening (`sqlite_warm`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -60,6 +62,7 @@ from carrier_studio.services.memory.sqlite_rows import (
     to_micros,
 )
 from carrier_studio.services.memory.sqlite_search import Searcher
+from carrier_studio.services.memory.sqlite_warm import Warmer
 from carrier_studio.services.platform.db import (
     ThreadedConnection,
     connect,
@@ -89,7 +92,9 @@ class SqliteMemoryStore(ThreadedConnection):
     #: The store's name in a sentence for the user.
     title = "the local store"
 
-    def __init__(self, path: Path | str, *, candidates: int = DEFAULT_CANDIDATES) -> None:
+    def __init__(
+        self, path: Path | str, *, candidates: int = DEFAULT_CANDIDATES, warm_vectors: bool = True
+    ) -> None:
         super().__init__("memory-db")
         self.path = Path(path)
         # Searches: their own connection and thread, following this one's writes.
@@ -101,6 +106,9 @@ class SqliteMemoryStore(ThreadedConnection):
         self._changes = self._search_side.changes
         # The Memory page's reads: a query-only connection and thread of their own too.
         self._page_side = ReadSide(self.path)
+        # The float vectors read into the OS cache in the background after opening, so
+        # recall after a reboot soon runs as on a cached file (`sqlite_warm`).
+        self.warmer = Warmer(self.path, self._search_side.idle) if warm_vectors else None
 
     @property
     def _searcher(self) -> Searcher:
@@ -119,6 +127,8 @@ class SqliteMemoryStore(ThreadedConnection):
             await store._call(store._open)
             await store._search_side.open()
             await store._page_side.open()
+            if store.warmer is not None:
+                store.warmer.start()
         except BaseException:
             await store.close()
             raise
@@ -461,6 +471,8 @@ class SqliteMemoryStore(ThreadedConnection):
     # -- closing -----------------------------------------------------------------------------
 
     async def close(self) -> None:
+        if self.warmer is not None:
+            await asyncio.to_thread(self.warmer.close)  # stops between two steps
         await self._search_side.close()
         await self._page_side.close()
         await super().close()  # after the reader: it may have handed chunks to keep
