@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import qasync
+import shiboken6
 from PySide6.QtCore import QEventLoop as QtEventLoop
 from PySide6.QtWidgets import QApplication
 
@@ -46,3 +47,14 @@ class TestLoop(qasync.QEventLoop):
         if not future.done():
             raise RuntimeError("Event loop stopped before Future completed.")
         return future.result()
+
+    def close(self) -> None:
+        super().close()
+        # qasync's close only flags its timer object as stopped: the Qt timers of callbacks
+        # still scheduled stay registered until they fire. Left to the garbage collector, the
+        # object may be destroyed on another thread (a later test's worker or server thread),
+        # where Qt cannot unregister its timers, and the next pass over Qt events (pytest-qt's,
+        # after each test) fires a timer at the freed object: a segmentation fault, seen with
+        # the chat page's tests followed by the chat runtime's. Destroyed here, on the thread
+        # that owns it, its timers go with it.
+        shiboken6.delete(self._timer)
