@@ -182,3 +182,44 @@ def test_the_tools_definitions_count_against_the_window(tmp_path, keyring_backen
     sent = json.dumps(requests[0].body)
     assert "big_tool" in sent  # the tool went, and the old turn made room for it
     assert "question 1" not in sent and "And now?" in sent
+
+
+def test_a_small_window_leaves_the_largest_servers_tools_out_and_says_so(tmp_path, keyring_backend):
+    """A fresh profile's Ada on a 4096-token local model: her MCP servers' tool descriptions
+    would leave no room for a message. The largest server's tools are left out of her
+    requests (the others kept), the chat says which and why, and the meter counts what goes."""
+    from agents import FunctionTool
+
+    from carrier_studio.core.runtime.events import ToolsUnavailable
+
+    async def noop(_ctx, _args):
+        return ""
+
+    def tool(name: str, description: str) -> FunctionTool:
+        schema = {"type": "object", "properties": {}}
+        return FunctionTool(name, description, schema, noop)
+
+    big = tool("read_everything", "Reads every file. " + "z" * 12_000)  # ≈3,000 tokens
+    small = tool("think", "Thinks a step.")
+
+    async def go():
+        async with workspace(tmp_path, keyring_backend) as (ws, server):
+            server.model_fields["test-model"] = {"meta": {"n_ctx": 4096}}  # llama.cpp's listing
+            cid = await ws.conversations.create("Ada")
+            thread = await ws.open(cid)
+            await ws.chat.learn_context_window(thread)
+            agent = await thread._ensure_agent()
+            agent.tools += [big, small]  # as the servers' tools are built into her agent
+            thread._mcp_tool_names = {"files": ["read_everything"], "thinking": ["think"]}
+            budget = thread.context.budget("Hello?")
+            server.script(text("Hi."))
+            events = await collect(thread.send("Hello?"))
+            return budget, events, [r for r in server.requests if r.method == "POST"]
+
+    budget, events, requests = run(go())
+    assert not budget.fixed_over and budget.limit == 3072
+    sent = json.dumps(requests[0].body)
+    assert "read_everything" not in sent and "think" in sent
+    (told,) = [e for e in events if isinstance(e, ToolsUnavailable)]
+    assert [name for name, _why in told.servers] == ["files"]
+    assert "4,096-token context window" in told.servers[0][1]

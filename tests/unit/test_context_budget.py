@@ -236,3 +236,15 @@ def test_what_is_kept_is_one_conversation_and_not_its_strings():
     assert held < 100_000, "the snapshot shares the image's string"
     sizes.of(items[:3])  # another, shorter branch: the longer one is let go
     assert len(sizes) == 3 and len(sizes._snapshots) == 3 and sizes.users == [0]
+
+
+def test_servers_are_left_out_largest_first_until_the_rest_fits():
+    from carrier_studio.core.runtime.context_budget import FIXED_SHARE, servers_left_out
+
+    allowed = FIXED_SHARE * (4096 - reserve(4096))  # 2304 of a 4096-token window
+    servers = {"files": 2500, "thinking": 900, "time": 100}
+    assert servers_left_out(2000, servers, 4096) == []  # fits as it is
+    assert servers_left_out(1300 + 3500, servers, 4096) == ["files"]  # 2300 left: fits
+    assert servers_left_out(1900 + 3500, servers, 4096) == ["files", "thinking"]
+    # Instructions alone too long: every server goes, and the meter says the rest.
+    assert servers_left_out(int(allowed) + 3600, servers, 4096) == ["files", "thinking", "time"]

@@ -73,6 +73,9 @@ TOO_LONG_ADVICE = (
     "--ctx-size; Ollama: num_ctx), or give the character fewer MCP servers (Characters → "
     "Model & tools)."
 )
+#: At most this share of what a request may take goes to the instructions and tools; beyond it
+#: a character's MCP servers are left out of its requests, the largest first (`servers_left_out`).
+FIXED_SHARE = 0.75
 #: The meter warns from this share of the budget on.
 WARN_AT = 0.8
 
@@ -98,24 +101,41 @@ def item_tokens(item: Any) -> int:
     return estimate_tokens(str(item)) + MESSAGE_OVERHEAD
 
 
+def tool_tokens(tool: Any) -> int:
+    """The estimated tokens of one tool's definition (name, description, JSON schema, as the
+    chat APIs are sent it)."""
+    described = {
+        "name": getattr(tool, "name", ""),
+        "description": getattr(tool, "description", "") or "",
+        "parameters": getattr(tool, "params_json_schema", None) or {},
+    }
+    return estimate_tokens(_JSON.encode(described)) + MESSAGE_OVERHEAD
+
+
 def tools_tokens(agent: Any) -> int:
     """The estimated tokens of the tool definitions every request of ``agent`` carries: its
-    tools (name, description, JSON schema, as the chat APIs are sent them) and a
-    ``transfer_to_…`` tool per handoff."""
-    total = 0
-    for tool in getattr(agent, "tools", None) or ():
-        schema = getattr(tool, "params_json_schema", None) or {}
-        described = {
-            "name": getattr(tool, "name", ""),
-            "description": getattr(tool, "description", "") or "",
-            "parameters": schema,
-        }
-        total += estimate_tokens(_JSON.encode(described)) + MESSAGE_OVERHEAD
+    tools and a ``transfer_to_…`` tool per handoff."""
+    total = sum(tool_tokens(tool) for tool in getattr(agent, "tools", None) or ())
     for handoff in getattr(agent, "handoffs", None) or ():
         description = getattr(handoff, "handoff_description", None) or ""
         total += estimate_tokens(f"transfer_to_{getattr(handoff, 'name', '')} {description}")
         total += MESSAGE_OVERHEAD
     return total
+
+
+def servers_left_out(fixed: int, servers: dict[str, int], window: int) -> list[str]:
+    """Which MCP servers' tools to leave out, the largest first, so that the instructions and
+    tools (``fixed`` tokens, ``servers`` the tokens of each server's tools among them) take at
+    most `FIXED_SHARE` of what a request may take: a small local model's window must keep
+    room for the conversation. None when they fit, all of them when even that is not enough."""
+    allowed = FIXED_SHARE * (window - reserve(window))
+    left: list[str] = []
+    for name, tokens in sorted(servers.items(), key=lambda item: (-item[1], item[0])):
+        if fixed <= allowed:
+            break
+        left.append(name)
+        fixed -= tokens
+    return left
 
 
 def _is_user(item: Any) -> bool:

@@ -10,15 +10,19 @@ new: the filter runs on the event loop before every request leaves (#21).
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from carrier_studio.core.runtime.context_budget import (
+    MESSAGE_OVERHEAD,
     Budget,
     ItemSizes,
     context_window,
+    estimate_tokens,
     fit_model_input,
     measure,
+    servers_left_out,
+    tool_tokens,
     tools_tokens,
 )
 
@@ -37,10 +41,12 @@ class ContextFit:
         model: Callable[[], str],
         agent: Callable[[], Any],
         history: Callable[[], list[Any]],
+        servers: Callable[[], Mapping[str, Sequence[str]]] = dict,
     ) -> None:
         self._model = model
         self._agent = agent
         self._history = history
+        self._servers = servers
         #: How many input items the last model call was sent without (0: all of them).
         self.left_out = 0
         #: Windows the model's server says in its listing, by model id (ChatService fills it):
@@ -53,6 +59,8 @@ class ContextFit:
         #: Each agent's `tools_tokens` (the agent kept beside it, so its id is not reused):
         #: an agent's tools do not change (a change builds a new agent).
         self._tools: dict[int, tuple[Any, int]] = {}
+        #: The last `fitted_agent`: ((agent id, window), agent, fitted agent, servers left out).
+        self._fitted: tuple[tuple[int, int], Any, Any, dict[str, str]] | None = None
 
     def ready(self) -> bool:
         """Whether the agent is built, so `budget` counts its instructions."""
@@ -65,11 +73,44 @@ class ContextFit:
     def budget(self, typed: str) -> Budget:
         """The next request: the agent's instructions and tools, the history and the ``typed``
         text."""
-        agent = self._agent()
+        agent, _ = self.fitted_agent(self._agent())
         instructions = getattr(agent, "instructions", "") if agent is not None else ""
         text = instructions if isinstance(instructions, str) else ""
         history = list(self._history())
         return measure(text, history, typed, self.window(), self._sizes, self.tools_of(agent))
+
+    def fitted_agent(self, agent: Any) -> tuple[Any, dict[str, str]]:
+        """``agent`` as this model's window allows: without the tools of the MCP servers
+        `servers_left_out` names (a small local model's window cannot hold every server's tool
+        descriptions and a conversation), and why each server was left out."""
+        if agent is None:
+            return agent, {}
+        window = self.window()
+        key = (id(agent), window)
+        if self._fitted is not None and self._fitted[0] == key and self._fitted[1] is agent:
+            return self._fitted[2], self._fitted[3]
+        tools = {getattr(tool, "name", ""): tool for tool in agent.tools}
+        groups = {
+            server: [n for n in names if n in tools] for server, names in self._servers().items()
+        }
+        sizes = {
+            server: sum(tool_tokens(tools[n]) for n in names) for server, names in groups.items()
+        }
+        instructions = agent.instructions if isinstance(agent.instructions, str) else ""
+        fixed = estimate_tokens(instructions) + MESSAGE_OVERHEAD + self.tools_of(agent)
+        left = servers_left_out(fixed, {s: n for s, n in sizes.items() if n}, window)
+        fitted, why = agent, {}
+        if left:
+            dropped = {name for server in left for name in groups[server]}
+            fitted = agent.clone(tools=[t for t in agent.tools if t.name not in dropped])
+            why = {
+                server: f"is left out of this model's requests: its tools' descriptions "
+                f"(≈ {sizes[server]:,} tokens) do not fit beside a conversation in its "
+                f"{window:,}-token context window"
+                for server in left
+            }
+        self._fitted = (key, agent, fitted, why)
+        return fitted, why
 
     def tools_of(self, agent: Any) -> int:
         """The tokens of ``agent``'s tool definitions, measured once per agent."""

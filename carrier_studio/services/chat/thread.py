@@ -173,8 +173,13 @@ class ChatThread:
         self._turn_memory: tuple[str, str, str | None] | None = None
         #: The request against the model's context window: each model call is sent without
         #: the oldest turns that no longer fit (services/chat/context.py).
+        #: The names of the tools each MCP server gave the agent (for `ContextFit.fitted_agent`).
+        self._mcp_tool_names: dict[str, list[str]] = {}
         self.context = ContextFit(
-            lambda: self.model_choice().model, lambda: self._agent, lambda: self.session.history
+            lambda: self.model_choice().model,
+            lambda: self._agent,
+            lambda: self.session.history,
+            lambda: self._mcp_tool_names,
         )
         # The agents SDK costs ~3.7 s of imports: the session imports it when a conversation
         # opens, so the studio's first screen (which builds ChatService) never waits for it.
@@ -361,6 +366,9 @@ class ChatThread:
         self._mcp_waiting = found.starting
         self._mcp_servers = found.servers
         self.unavailable = found.unavailable
+        self._mcp_tool_names = {
+            server: [tool.name for tool in tools] for server, tools in found.tools.items()
+        }
         return found.tools
 
     def stop_waiting(self) -> None:
@@ -638,11 +646,14 @@ class ChatThread:
                 building = self._building is not None and not self._building.done()
                 if self._agent is None or building or self._mcp_waiting:
                     self._release_writes()  # it may wait for MCP servers: store the message now
-                self._run_agent = await self._ensure_agent()
-                if self.unavailable != self._told_unavailable:
-                    self._told_unavailable = dict(self.unavailable)
-                    if self.unavailable:
-                        yield ToolsUnavailable(tuple(sorted(self.unavailable.items())))
+                agent = await self._ensure_agent()
+                # A small window may not hold every MCP server's tools beside a conversation.
+                self._run_agent, left_out = self.context.fitted_agent(agent)
+                unavailable = {**self.unavailable, **left_out}
+                if unavailable != self._told_unavailable:
+                    self._told_unavailable = dict(unavailable)
+                    if unavailable:
+                        yield ToolsUnavailable(tuple(sorted(unavailable.items())))
                 self._request_sent = asyncio.Event()
                 if recall is not None:
                     # Recalled while the SDK sets the run up; its model-input filter waits.
