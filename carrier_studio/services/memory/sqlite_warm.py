@@ -25,8 +25,10 @@ Nothing here changes what a search returns: it reads what a search would read, e
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import os
+import platform
 import sys
 import threading
 from pathlib import Path
@@ -167,9 +169,9 @@ def _parts(step: int) -> list[tuple[str, str, str, int]]:
     reads their pages, rows per step). Each step is ≈4 MB at 384-d when ``step`` is `STEP`."""
     return [
         # The bit index chunks (≈56 KB each): the first recall of a character loads them. A
-        # blob's last byte is reached through all of its overflow pages.
+        # concatenation reads both blobs whole, through all of their overflow pages.
         ("memory_bit_chunks", "id",
-         "count(substr(seqs, -1) || substr(codes, -1))", max(1, step // 32)),
+         "count(seqs || codes)", max(1, step // 32)),
         # Every recall rescores ≈500 of these rows; counting steps through their leaf pages.
         ("memory_vectors", "memory", "count(*)", step),
         # The ten rows a recall returns.
@@ -177,9 +179,24 @@ def _parts(step: int) -> list[tuple[str, str, str, int]]:
     ]  # fmt: skip
 
 
+#: ``ioprio_set``'s system call number by machine (Linux has no libc wrapper for it).
+IOPRIO_SET = {"x86_64": 251, "aarch64": 30, "arm64": 30}
+#: The idle I/O class (3 << IOPRIO_CLASS_SHIFT): its reads go to the disk only when nothing
+#: else waits (mq-deadline, bfq), and the kernel's read-ahead for it inherits the class.
+IOPRIO_IDLE = 3 << 13
+
+
 def _lowest_priority() -> None:
-    """Run this thread at the lowest CPU priority: on Linux a thread has a nice value of its own
-    (elsewhere ``setpriority`` would lower the whole process, so it is left as it is)."""
-    if sys.platform.startswith("linux"):
+    """Run this thread at the lowest CPU and I/O priority: on Linux a thread has a nice value
+    and an I/O class of its own (elsewhere ``setpriority`` would lower the whole process, so it
+    is left as it is; there the pause while a search runs is all)."""
+    if not sys.platform.startswith("linux"):
+        return
+    tid = threading.get_native_id()
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, tid, 19)
+    number = IOPRIO_SET.get(platform.machine())
+    if number is not None:
         with contextlib.suppress(OSError, AttributeError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+            # IOPRIO_WHO_PROCESS (1) with a thread id sets that thread's class only.
+            ctypes.CDLL(None, use_errno=True).syscall(number, 1, tid, IOPRIO_IDLE)
