@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import json
 from bisect import bisect_left, bisect_right
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -136,6 +137,34 @@ def servers_left_out(fixed: int, servers: dict[str, int], window: int) -> list[s
         left.append(name)
         fixed -= tokens
     return left
+
+
+def fit_agent(
+    agent: Any, servers: Mapping[str, Sequence[str]], window: int, tools: int | None = None
+) -> tuple[Any, dict[str, str]]:
+    """``agent`` as ``window`` allows: a clone without the tools of the MCP servers
+    `servers_left_out` names (``servers``: each server's tool names), and why each was left
+    out. ``tools`` is the agent's `tools_tokens`, when already known."""
+    by_name = {getattr(tool, "name", ""): tool for tool in agent.tools}
+    groups = {server: [n for n in names if n in by_name] for server, names in servers.items()}
+    sizes = {
+        server: sum(tool_tokens(by_name[n]) for n in names) for server, names in groups.items()
+    }
+    instructions = agent.instructions if isinstance(agent.instructions, str) else ""
+    fixed = estimate_tokens(instructions) + MESSAGE_OVERHEAD
+    fixed += tools_tokens(agent) if tools is None else tools
+    left = servers_left_out(fixed, {s: n for s, n in sizes.items() if n}, window)
+    if not left:
+        return agent, {}
+    dropped = {name for server in left for name in groups[server]}
+    fitted = agent.clone(tools=[t for t in agent.tools if t.name not in dropped])
+    why = {
+        server: f"is left out of this model's requests: its tools' descriptions "
+        f"(≈ {sizes[server]:,} tokens) do not fit beside a conversation in its "
+        f"{window:,}-token context window"
+        for server in left
+    }
+    return fitted, why
 
 
 def _is_user(item: Any) -> bool:

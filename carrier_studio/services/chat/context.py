@@ -14,15 +14,12 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from carrier_studio.core.runtime.context_budget import (
-    MESSAGE_OVERHEAD,
     Budget,
     ItemSizes,
     context_window,
-    estimate_tokens,
+    fit_agent,
     fit_model_input,
     measure,
-    servers_left_out,
-    tool_tokens,
     tools_tokens,
 )
 
@@ -80,35 +77,15 @@ class ContextFit:
         return measure(text, history, typed, self.window(), self._sizes, self.tools_of(agent))
 
     def fitted_agent(self, agent: Any) -> tuple[Any, dict[str, str]]:
-        """``agent`` as this model's window allows: without the tools of the MCP servers
-        `servers_left_out` names (a small local model's window cannot hold every server's tool
-        descriptions and a conversation), and why each server was left out."""
+        """`fit_agent` for this conversation's window, kept until the agent or window
+        changes (the meter asks at every keystroke)."""
         if agent is None:
             return agent, {}
         window = self.window()
         key = (id(agent), window)
         if self._fitted is not None and self._fitted[0] == key and self._fitted[1] is agent:
             return self._fitted[2], self._fitted[3]
-        tools = {getattr(tool, "name", ""): tool for tool in agent.tools}
-        groups = {
-            server: [n for n in names if n in tools] for server, names in self._servers().items()
-        }
-        sizes = {
-            server: sum(tool_tokens(tools[n]) for n in names) for server, names in groups.items()
-        }
-        instructions = agent.instructions if isinstance(agent.instructions, str) else ""
-        fixed = estimate_tokens(instructions) + MESSAGE_OVERHEAD + self.tools_of(agent)
-        left = servers_left_out(fixed, {s: n for s, n in sizes.items() if n}, window)
-        fitted, why = agent, {}
-        if left:
-            dropped = {name for server in left for name in groups[server]}
-            fitted = agent.clone(tools=[t for t in agent.tools if t.name not in dropped])
-            why = {
-                server: f"is left out of this model's requests: its tools' descriptions "
-                f"(≈ {sizes[server]:,} tokens) do not fit beside a conversation in its "
-                f"{window:,}-token context window"
-                for server in left
-            }
+        fitted, why = fit_agent(agent, self._servers(), window, self.tools_of(agent))
         self._fitted = (key, agent, fitted, why)
         return fitted, why
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,8 @@ from carrier_studio.services.scenarios.setup import (
     with_mcp,
 )
 from carrier_studio.services.scenarios.turns import run_turns
+
+log = logging.getLogger(__name__)
 
 __all__ = ["Mode", "ModelPool", "RunnerDeps", "run_scenario"]
 
@@ -190,12 +193,18 @@ async def _session(run: Run) -> Any:
     from carrier_studio.core.runtime.context_budget import (
         ItemSizes,
         context_window,
+        fit_agent,
         fit_model_input,
         tools_tokens,
     )
     from carrier_studio.core.runtime.memory_hooks import with_memory_block
 
     window = context_window(run.choice.model)
+    # As the chat does: a window too small for every MCP server's tools goes without the largest.
+    names = {server: [tool.name for tool in tools] for server, tools in servers.items()}
+    agent, left_out = fit_agent(agent, names, window)
+    for server, why in left_out.items():
+        log.info("scenario %s, %s: MCP server %s %s", run.scenario.name, run.choice, server, why)
     sizes = ItemSizes()  # each item measured once over the run's model calls, as the chat does
 
     def with_memories(data: Any) -> Any:
