@@ -8,6 +8,8 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from carrier_studio import assets
 from carrier_studio.core.scenarios.model import (
     Expect,
@@ -81,6 +83,11 @@ def scenario(path: Path, *turns: tuple[str, list[tuple[str, object]]], **fields)
     )
     fields.setdefault("character", "Ada")
     return Scenario(name=path.stem, path=path, turns=built, **fields)
+
+
+def _calls(server: ScriptedLLMServer) -> list:
+    """The model calls the server got (a live run first asks for the model list: its window)."""
+    return [r for r in server.requests if r.method == "POST"]
 
 
 def go(coro):
@@ -215,7 +222,7 @@ def test_discord_rehearsal_posts_what_the_bot_would(tmp_path, keyring_backend):
             records = await ws.service().run([tested], [MODEL])
             ws.settings.settings.discord.channel_allowlist = ["writing"]
             refused = await ws.service().run([tested], [MODEL])
-            return records, refused, server.requests
+            return records, refused, _calls(server)
         finally:
             await ws.db.close()
             await server.close()
@@ -259,7 +266,7 @@ def test_seeded_memories_are_recalled_from_a_store_of_their_own(
                 path, ("What colour is my ledger?", [("recalled", "m-ledger")]), setup=setup
             )
             records = await ws.service().run([tested], [MODEL])
-            return records, server.requests
+            return records, _calls(server)
         finally:
             await ws.db.close()
             await server.close()
@@ -513,18 +520,24 @@ def test_a_handoff_is_recorded_and_answered_by_the_other_character(tmp_path, key
     assert record.passed, record.verdicts
 
 
-def test_long_conversations_are_fitted_to_the_window_as_in_the_chat(tmp_path, keyring_backend):
-    # test-model has the default 8192-token window; each message is ≈2,250 tokens.
+@pytest.mark.parametrize("listed", [None, 16384])
+def test_long_conversations_are_fitted_to_the_window_as_in_the_chat(
+    tmp_path, keyring_backend, listed
+):
+    # test-model has the default 8192-token window unless the server states one (llama.cpp's
+    # n_ctx, as the chat asks it); each message is ≈2,250 tokens.
     messages = [f"Turn {i}: " + "word " * 1800 for i in range(3)]
 
     async def run():
         server, ws = await _open(tmp_path, keyring_backend)
+        if listed:
+            server.model_fields["test-model"] = {"meta": {"n_ctx": listed}}
         try:
             server.script(text("One."), text("Two."), text("Three."))
             path = ws.root / "scenarios" / "long.yaml"
             tested = scenario(path, *[(m, []) for m in messages])
             records = await ws.service().run([tested], [MODEL])
-            return records, [json.dumps(r.body) for r in server.requests]
+            return records, [json.dumps(r.body) for r in _calls(server)]
         finally:
             await ws.db.close()
             await server.close()
@@ -533,4 +546,7 @@ def test_long_conversations_are_fitted_to_the_window_as_in_the_chat(tmp_path, ke
     assert record.error is None, record.error
     assert [t.reply for t in record.turns] == ["One.", "Two.", "Three."]
     assert "Turn 0:" in bodies[1]  # the second request still fits the first turn
-    assert "Turn 0:" not in bodies[2] and "Turn 2:" in bodies[2]  # the third does not
+    if listed:
+        assert "Turn 0:" in bodies[2]  # the served 16k window holds all three
+    else:
+        assert "Turn 0:" not in bodies[2] and "Turn 2:" in bodies[2]  # the third does not

@@ -37,8 +37,8 @@ from carrier_studio.services.providers import (
     check_choice,
     checked,
     choice_for,
-    listed_windows,
     plan_for,
+    windows_for,
 )
 
 log = logging.getLogger(__name__)
@@ -287,14 +287,5 @@ class ChatService:
         """Ask an OpenAI-compatible server for its models' context windows (vLLM, LM Studio and
         llama.cpp state them in their model list), so the meter and the run use the served size
         rather than a guess. The official services' sizes are in the known table already."""
-        choice = thread.model_choice()
-        if choice.provider != "openai-compatible":
-            return
         providers = self.settings.settings.providers
-        endpoint = next((e for e in providers.endpoints if e.name == choice.endpoint), None)
-        if endpoint is None and providers.endpoints and not choice.endpoint:
-            endpoint = providers.endpoints[0]
-        if endpoint is None:
-            return
-        key = await asyncio.to_thread(self.secrets.get, endpoint.secret_name)
-        thread.context.listed = await listed_windows(str(endpoint.base_url), key or "")
+        thread.context.listed = await windows_for(thread.model_choice(), providers, self.secrets)

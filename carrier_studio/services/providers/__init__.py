@@ -19,6 +19,7 @@ from carrier_studio.services.providers.probe import (
     find_local_servers,
     list_models,
     listed_windows,
+    windows_for,
 )
 from carrier_studio.services.providers.registry import (
     ModelPlan,
@@ -49,6 +50,7 @@ __all__ = [
     "find_local_servers",
     "list_models",
     "listed_windows",
+    "windows_for",
     "needs_model_setup",
     "plan_for",
     "provider_error",

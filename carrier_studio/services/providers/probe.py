@@ -204,6 +204,21 @@ def _ids(body: Any) -> list[str] | None:
     return ids
 
 
+async def windows_for(choice: Any, providers: Any, secrets: Any) -> dict[str, int]:
+    """`listed_windows` of the OpenAI-compatible endpoint ``choice`` (a ModelChoice) runs on,
+    with its key from ``secrets``; {} for the official services (their sizes are in the known
+    table) or an endpoint that is not configured."""
+    if choice.provider != "openai-compatible":
+        return {}
+    endpoint = next((e for e in providers.endpoints if e.name == choice.endpoint), None)
+    if endpoint is None and providers.endpoints and not choice.endpoint:
+        endpoint = providers.endpoints[0]
+    if endpoint is None:
+        return {}
+    key = await asyncio.to_thread(secrets.get, endpoint.secret_name)
+    return await listed_windows(str(endpoint.base_url), key or "")
+
+
 async def listed_windows(base_url: str, api_key: str, *, within: float = 3.0) -> dict[str, int]:
     """The context windows an OpenAI-compatible server states in its model list, by model id;
     {} when it states none or cannot be asked (the caller falls back to known sizes).

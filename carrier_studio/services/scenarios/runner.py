@@ -200,6 +200,12 @@ async def _session(run: Run) -> Any:
     from carrier_studio.core.runtime.memory_hooks import with_memory_block
 
     window = context_window(run.choice.model)
+    if tape.mode != "replay":  # a replay asks no server: the known or default size
+        from carrier_studio.services.providers import windows_for
+
+        settings = run.deps.settings.settings.providers
+        listed = await windows_for(run.choice, settings, run.deps.secrets)
+        window = listed.get(run.choice.model) or window
     # As the chat does: a window too small for every MCP server's tools goes without the largest.
     names = {server: [tool.name for tool in tools] for server, tools in servers.items()}
     agent, left_out = fit_agent(agent, names, window)
