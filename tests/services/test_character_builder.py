@@ -85,6 +85,26 @@ def test_validation_errors_are_fed_back_once(tmp_path, keyring_backend):
     assert "$.bio[1]: must be a string, not a number" in feedback
 
 
+@pytest.mark.parametrize("slot", ["<name of the character>", "{{name}}", "[Name]", "  "])
+def test_a_placeholder_name_is_sent_back(tmp_path, keyring_backend, slot):
+    """Seen with the real small model: it copied a template slot as the name."""
+
+    async def go():
+        async with ScriptedLLMServer() as server:
+            server.script(json_text(dict(DRAFT, name=slot)), json_text(DRAFT))
+            choice, providers = _compat(server)
+            doc = await _draft(text_model(choice, providers, _secrets(tmp_path, keyring_backend)))
+            return doc, server.requests
+
+    doc, requests = _run(go())
+    assert doc.name == "Pip"
+    feedback = requests[1].body["messages"][-1]["content"]
+    if slot.strip():
+        assert '"name" is a placeholder' in feedback
+    else:
+        assert "$.name" in feedback  # an empty name: the validator's own words
+
+
 def test_invalid_json_twice_gives_a_clear_error(tmp_path, keyring_backend):
     async def go():
         async with ScriptedLLMServer() as server:

@@ -8,6 +8,7 @@ validated. The service (`services/characters/builder.py`) runs the conversation 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from carrier_studio.core.characters.document import CharacterDoc, CharacterError
@@ -29,6 +30,10 @@ markdown. Use exactly these keys:
   "adjectives": 5-8 adjectives (strings),
   "style": {"all": [rules], "chat": [rules], "post": [rules]} with 2-4 rules each.
 Never include API keys, tokens or passwords."""
+
+
+#: A name that is a template's slot, not a name: "<name>", "{{name}}", "[Name]", "" .
+_PLACEHOLDER = re.compile(r"|<[^<>]*>|\{\{?[^{}]*\}?\}|\[[^\[\]]*\]")
 
 
 def first_prompt(description: str) -> list[dict[str, str]]:
@@ -71,4 +76,7 @@ def read_draft(text: str) -> tuple[CharacterDoc | None, list[str]]:
     if isinstance(settings, dict):
         settings["secrets"] = {}
     problems = [str(issue) for issue in errors(validate(doc))]
+    if _PLACEHOLDER.fullmatch(name.strip()):
+        # Small models copy a template's slot ("<name of the character>") instead of filling it.
+        problems.append(f'"name" is a placeholder ({name!r}): give the character its own name')
     return (None, problems) if problems else (doc, [])
