@@ -4,7 +4,7 @@ A recall at a million memories rescores ≈500 random rows of ``memory_vectors``
 studio.db in the OS page cache that takes ≈5 ms; after a reboot each of those rows is a random
 disk read, and a recall took 60–130 ms here until, hundreds of recalls later, the rows it needs
 happened to be cached. Read from start to end instead, the file comes off the disk
-sequentially, in ≈3–9 s per 2.5 GB on this machine's disk, after which recalls run as on a
+sequentially, in ≈5–10 s per 2.5 GB on this machine's disk, after which recalls run as on a
 cached file.
 
 `Warmer` does that on a thread of its own, with plain reads of the file (no SQLite: nothing it
@@ -15,8 +15,11 @@ does can lock, block a writer or hold back a checkpoint):
   order instead, the kernel read ahead up to 8 MB at a time (this machine's ``read_ahead_kb``),
   and a recall starting meanwhile queued behind it: recall from opening got slower with
   warming than without (p50 83 against 65 ms, bench/memory.py, 3 Dec).
-- It waits while a search is queued or running (`idle` clear). Its thread runs at the lowest
-  CPU priority and in the idle I/O class where the OS gives a thread its own (Linux).
+- After each step it leaves the disk alone as long as the step took (`REST`), so it takes
+  half the disk's time at most: a disk that shares its bandwidth (a VM's, a cloud volume's)
+  would otherwise make a recall wait behind it. It waits while a search is queued or running
+  (`idle` clear). Its thread runs at the lowest CPU priority and in the idle I/O class where
+  the OS gives a thread its own (Linux).
 - It stops at half the memory the machine has available: past that, warming would push out
   what other programs use, and the OS would drop the first pages again.
 - ``close`` stops it between two steps and waits for it.
@@ -35,12 +38,15 @@ import os
 import platform
 import sys
 import threading
+import time
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 
 #: Bytes read per step: a few milliseconds of disk, all a recall starting meanwhile waits for.
 STEP = 1 << 20
+#: After each step, rest this many times as long as the step took.
+REST = 1.0
 #: Share of the available memory warming may fill.
 SHARE = 0.5
 #: When the available memory cannot be read (not Linux, no sysconf figure): warm this much.
@@ -131,10 +137,12 @@ class Warmer:
                     return "closed"
                 if self.read >= budget:
                     return "budget"
+                began = time.monotonic()
                 got = handle.readinto(buffer)
                 if not got:
                     return "done"
                 self.read += got
+                self._stop.wait((time.monotonic() - began) * REST)
 
     def _wait_idle(self) -> bool:
         """Wait until no search runs; False when closing."""
