@@ -25,8 +25,10 @@ lines would be. The 1M database is cached in --cache like bench/memory.py's.
 
 At 1M the store is measured in two states of the OS page cache, each with queries not asked
 before (re-asking queries finds their own rows cached and overstates a warm store): "cold",
-the database file dropped from the cache first, as after a reboot, and "cached", the file read
-whole first, as in daily use (bench/memory.py's `drop_from_cache` and `read_into_cache`).
+the database file dropped from the cache first, as after a reboot (four passes: the store's
+background warming of the file off, then on from opening, from 2 s after opening, and once
+it finished), and "cached", the file read whole first, as in daily use (bench/memory.py's
+`drop_from_cache` and `read_into_cache`).
 
 Each figure stands beside numpy's exact search (``M @ q``, all vectors in RAM) on the same
 vectors and queries in the same run, and the store is measured at several candidate counts
@@ -54,7 +56,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"
 sys.path.insert(0, str(ROOT))
 
 from bench.chat_corpus import chat_lines  # noqa: E402
-from bench.memory import PROBES, drop_from_cache, read_into_cache  # noqa: E402
+from bench.memory import PACE, PROBES, WARM_AFTER, drop_from_cache, read_into_cache  # noqa: E402
 from carrier_studio.core.memory import (  # noqa: E402
     EmbeddingSpace,
     MemoryFilter,
@@ -72,6 +74,9 @@ from carrier_studio.services.memory.sqlite_store import (  # noqa: E402
 K = 10
 N = 100_000
 SEED = 20261203
+#: Sets of query lines: the 100k store's (and the 1M store's cold pass from opening), the
+#: cached passes', and three more cold passes (warming off, from 2 s after opening, warmed).
+SETS = 5
 #: Changes when the lines or the way they are embedded change (the cache key).
 VERSION = "v1"
 COPY_NOISE = 0.33
@@ -94,10 +99,11 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def corpus(queries: int) -> tuple[list[str], list[str]]:
-    """N stored lines and two sets of ``queries`` + 1 other lines to ask with (never stored):
-    the 1M store is asked each set once, cold and cached (100k and numpy take the first)."""
+    """N stored lines and SETS sets of ``queries`` + 1 other lines to ask with (never stored):
+    the 1M store is asked each set once, cached and in each cold pass (100k and numpy take the
+    first)."""
     lines = chat_lines(N + 2_000, SEED)
-    return lines[:N], lines[N : N + min(2 * (queries + 1), 2_000)]
+    return lines[:N], lines[N : N + min(SETS * (queries + 1), 2_000)]
 
 
 def _key(lines: list[str]) -> str:
@@ -201,19 +207,36 @@ def exact(matrix: np.ndarray, queries: np.ndarray) -> tuple[list[set[str]], list
 
 
 async def measure(
-    path: Path, candidates: int, queries: np.ndarray, texts: list[str], wanted: list[set[str]]
+    path: Path,
+    candidates: int,
+    queries: np.ndarray,
+    texts: list[str],
+    wanted: list[set[str]],
+    *,
+    warm: bool = True,
+    after: float | None = 0.0,
+    pace: float = 0.0,
 ) -> tuple[float, float, float, float]:
     """(first query after open s, p50 s, p95 s, recall@10) of the store at ``candidates``: the
     first query timed alone (it loads the bit index), the others after it (the first is not
-    asked again: its rows would be cached by then)."""
-    store = await SqliteMemoryStore.open(path, candidates=candidates)
+    asked again: its rows would be cached by then). ``warm``: the store warms its vectors
+    (`sqlite_warm`); ``after``: seconds waited after opening (None: until the warming
+    finished, kept in ``measure.waited``); ``pace``: seconds between the queries' starts."""
+    store = await SqliteMemoryStore.open(path, candidates=candidates, warm_vectors=warm)
     f = MemoryFilter(character="Ada")
     try:
+        opened = time.perf_counter()
+        if after is None:
+            await asyncio.to_thread(store.warmer.finished.wait)
+        else:
+            await asyncio.sleep(after)
+        measure.waited = time.perf_counter() - opened
         began = time.perf_counter()
         await store.search(MemoryQuery(texts[0], f, K, "semantic"), queries[0])
         first = time.perf_counter() - began
         times, recalls = [], []
         for q, text, want in zip(queries[1:], texts[1:], wanted[1:], strict=True):
+            await asyncio.sleep(max(0.0, pace - (time.perf_counter() - began)))
             began = time.perf_counter()
             hits = await store.search(MemoryQuery(text, f, K, "semantic"), q)
             times.append(time.perf_counter() - began)
@@ -250,17 +273,22 @@ async def report_1m(
     label: str,
     path: Path,
     matrix: np.ndarray,
-    cold: tuple[np.ndarray, list[str]],
+    colds: list[tuple[np.ndarray, list[str]]],
     cached: tuple[np.ndarray, list[str]],
     counts: list[int],
 ) -> None:
-    """The 1M store cold (the file dropped from the OS cache, then open and ``cold`` queries)
-    at the default candidates, then cached (the file read whole, then the ``cached`` queries)
-    at each distinct candidate count. Once the whole file is cached, asking the same queries
-    at the next count reads nothing from the disk, so the counts compare like with like."""
-    cold_wanted, cold_base = exact(matrix, cold[0])
+    """The 1M store cold (each pass: the file dropped from the OS cache, then open and its
+    queries from ``colds``, a recall every PACE s: warming off, from opening, from 2 s after
+    opening, once the warming finished) at the default candidates, then cached (the file read
+    whole, then the ``cached`` queries) at each distinct candidate count. Once the whole file
+    is cached, asking the same queries at the next count reads nothing from the disk, so the
+    counts compare like with like."""
     wanted, base = exact(matrix, cached[0])
-    base += cold_base
+    cold_wanted = []
+    for queries, _ in colds:
+        found, times = exact(matrix, queries)
+        cold_wanted.append(found)
+        base += times
     print(f"  {label}: {len(matrix):,} memories, {len(cached[0]) - 1} queries in each state"
           " after the first, none asked in the other")  # fmt: skip
     p50, p95 = statistics.median(base), _percentile(base, 0.95)
@@ -268,14 +296,27 @@ async def report_1m(
           "  recall@10 1.000 (the baseline)")  # fmt: skip
     floor = len(matrix) // 2000  # the store rescores at least this many, whatever is asked
     probe_disk, probe_cache = drop_from_cache(path)
-    print("    file not in the OS page cache (dropped with POSIX_FADV_DONTNEED:"
-          f" {PROBES} random 4 KiB reads of it then took {probe_disk:.1f} ms, {probe_cache:.1f}"
-          " ms again), as after a reboot:")  # fmt: skip
-    first, p50, p95, recall = await measure(path, DEFAULT_CANDIDATES, *cold, cold_wanted)
+    print("    file not in the OS page cache (each pass: dropped with POSIX_FADV_DONTNEED, then"
+          f" opened; {PROBES} random 4 KiB reads of it then took {probe_disk:.1f} ms,"
+          f" {probe_cache:.1f} ms again), a recall every {PACE} s, as after a reboot; the"
+          " store's warming (services/memory/sqlite_warm.py) reads the file into the OS cache"
+          " in the background from opening, pausing while a recall runs:")  # fmt: skip
     used = max(DEFAULT_CANDIDATES, 4 * K, floor)
-    print(f"    cold:   store, {used:>5} cand. p50 {p50 * 1e3:7.2f} ms  p95 {p95 * 1e3:7.2f} ms"
-          f"  recall@10 {recall:.3f}  first query {first * 1e3:5.0f} ms (the default)",
-          flush=True)  # fmt: skip
+    passes = (
+        ("cold, no warming", False, 0.0, "immediately after opening, warming off (as before it)"),
+        ("cold", True, 0.0, "immediately after opening, while the file warms"),
+        (f"cold {WARM_AFTER:g} s after opening", True, WARM_AFTER,
+         f"from {WARM_AFTER:g} s after opening"),
+        ("cold, warming done", True, None, "after the warming finished, {:.1f} s after opening"),
+    )  # fmt: skip
+    for (state, warm, after, note), queries, want in zip(passes, colds, cold_wanted, strict=True):
+        drop_from_cache(path)
+        first, p50, p95, recall = await measure(
+            path, DEFAULT_CANDIDATES, *queries, want, warm=warm, after=after, pace=PACE
+        )
+        print(f"    {state}: store, {used:>5} cand. p50 {p50 * 1e3:7.2f} ms  p95"
+              f" {p95 * 1e3:7.2f} ms  recall@10 {recall:.3f}  first query {first * 1e3:5.0f} ms"
+              f" ({note.format(measure.waited)})", flush=True)  # fmt: skip
     seconds, size = read_into_cache(path)
     print(f"    file in the OS page cache (read whole first: {size / 1e9:.2f} GB in"
           f" {seconds:.1f} s), as in daily use:")  # fmt: skip
@@ -307,8 +348,8 @@ async def main(args: argparse.Namespace) -> None:
         path = Path(tmp) / "real-100k.db"
         inserted = await fill(path, lines, vectors)
         print(f"  inserted 100k at {inserted:,.0f} rows/s")
-        half = len(query_lines) // 2
-        await report("100k", path, vectors, queries[:half], query_lines[:half], counts)
+        each = len(query_lines) // SETS
+        await report("100k", path, vectors, queries[:each], query_lines[:each], counts)
     if not args.large:
         return
     copies = args.large // N - 1
@@ -322,10 +363,13 @@ async def main(args: argparse.Namespace) -> None:
         inserted = await fill(path, lines, matrix)
         ready.write_text(f"{inserted:.0f}\n")
         print(f"  built at {inserted:,.0f} rows/s")
-    half = len(query_lines) // 2
+    # Set 0 is the 100k's and the cold pass from opening; set 1 the cached passes'.
+    each = len(query_lines) // SETS
+    sets = [(queries[i * each : (i + 1) * each], query_lines[i * each : (i + 1) * each])
+            for i in range(SETS)]  # fmt: skip
     await report_1m(
         f"1M (100k + {copies} noisy copies)", path, matrix,
-        (queries[:half], query_lines[:half]), (queries[half:], query_lines[half:]), counts,
+        [sets[2], sets[0], sets[3], sets[4]], sets[1], counts,
     )  # fmt: skip
     print(f"done; {_load()}")
 
