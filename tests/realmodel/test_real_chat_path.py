@@ -137,3 +137,35 @@ def test_a_request_longer_than_the_window_is_explained(real_model: RealModel, tm
     failure = next(e for e in asyncio.run(run()) if isinstance(e, RunError))
     assert "context" in failure.message  # llama.cpp's own words
     assert "context window" in failure.hint and "fewer MCP servers" in failure.hint
+
+
+def test_the_small_model_drafts_a_whole_character(real_model: RealModel, tmp_path) -> None:
+    """'New from description…' on the real small model: held to the draft's schema (llama.cpp
+    makes a grammar of it), SmolLM2-135M writes a character that validates, where as free text
+    it wrote prose or repeated a sentence until the JSON was cut off."""
+    from carrier_studio.core.characters import validate
+    from carrier_studio.core.characters.validation import errors
+    from carrier_studio.services.characters.builder import draft_character
+    from carrier_studio.services.providers import text_model
+
+    providers = ProviderSettings(
+        endpoints=[CompatEndpoint(name="local", base_url=real_model.base_url)]
+    )
+    choice = ModelChoice(
+        provider="openai-compatible", model=real_model.model, endpoint="local", temperature=0
+    )
+    secrets = SecretStore("session", tmp_path / ".env", environ={})
+
+    async def run():
+        model = text_model(choice, providers, secrets)
+        try:
+            return await draft_character(
+                "A cheerful baker named Rosa who tells kitchen jokes.", model
+            )
+        finally:
+            await model.close()
+
+    doc = asyncio.run(run())
+    assert doc.name.strip() and not doc.name.startswith("<")
+    assert errors(validate(doc)) == []
+    assert doc.strings("bio") and doc.strings("adjectives")

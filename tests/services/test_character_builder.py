@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from carrier_studio.core.characters import validate
+from carrier_studio.core.characters import builder, validate
 from carrier_studio.core.characters.document import CharacterError
 from carrier_studio.core.errors import ProviderError
 from carrier_studio.core.settings import CompatEndpoint, ModelChoice, ProviderSettings
@@ -105,6 +105,33 @@ def test_a_placeholder_name_is_sent_back(tmp_path, keyring_backend, slot):
         assert "$.name" in feedback  # an empty name: the validator's own words
 
 
+def test_the_draft_asks_for_the_schema_and_a_server_without_it_is_asked_again(
+    tmp_path, keyring_backend
+):
+    """A compatible server is asked for output in the draft's JSON schema (llama.cpp makes a
+    grammar of it); one that refuses response_format (400) is asked again without it."""
+
+    async def go():
+        async with ScriptedLLMServer() as server:
+            server.script(json_text(DRAFT), error(400, "response_format is not supported"))
+            server.script(json_text(DRAFT))
+            choice, providers = _compat(server)
+            first = await _draft(text_model(choice, providers, _secrets(tmp_path, keyring_backend)))
+            second = await _draft(
+                text_model(choice, providers, _secrets(tmp_path, keyring_backend))
+            )
+            return first, second, server.requests
+
+    first, second, requests = _run(go())
+    assert first.name == second.name == "Pip"
+    asked = requests[0].body["response_format"]
+    assert asked["type"] == "json_schema" and asked["json_schema"]["schema"] == builder.DRAFT_SCHEMA
+    assert requests[0].body["max_tokens"] == builder.DRAFT_MAX_TOKENS
+    assert "response_format" in requests[1].body  # refused...
+    assert "response_format" not in requests[2].body  # ...so asked as plain text
+    assert len(requests) == 3
+
+
 def test_invalid_json_twice_gives_a_clear_error(tmp_path, keyring_backend):
     async def go():
         async with ScriptedLLMServer() as server:
@@ -135,6 +162,7 @@ def test_openai_responses_api_with_a_key_from_the_keyring(tmp_path, keyring_back
     assert doc.name == "Pip"
     assert request.path == "/v1/responses"
     assert request.headers["authorization"] == "Bearer sk-from-keyring-123456"
+    assert request.body["text"]["format"]["schema"] == builder.DRAFT_SCHEMA
 
 
 def test_anthropic_messages(tmp_path, keyring_backend):

@@ -32,6 +32,77 @@ markdown. Use exactly these keys:
 Never include API keys, tokens or passwords."""
 
 
+def _text(longest: int) -> dict[str, Any]:
+    return {"type": "string", "minLength": 1, "maxLength": longest}
+
+
+def _texts(longest: int, fewest: int, most: int) -> dict[str, Any]:
+    return {"type": "array", "items": _text(longest), "minItems": fewest, "maxItems": most}
+
+
+#: The draft's shape, for providers that take an output schema (OpenAI; llama.cpp, vLLM, LM
+#: Studio and Ollama make a grammar of it). The lengths are bounds, not targets: a small local
+#: model held to them writes a whole, valid character (SmolLM2-135M: 581 tokens, 17 s) where
+#: unbounded it repeated one sentence until its token limit cut the JSON off.
+DRAFT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "name": _text(40),
+        "username": _text(30),
+        "system": _text(1200),
+        "bio": _texts(200, 3, 6),
+        "lore": _texts(300, 2, 5),
+        "messageExamples": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 3,
+            "items": {
+                "type": "array",
+                "minItems": 2,
+                "maxItems": 6,
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "user": _text(40),
+                        "content": {
+                            "type": "object",
+                            "properties": {"text": _text(400)},
+                            "required": ["text"],
+                        },
+                    },
+                    "required": ["user", "content"],
+                },
+            },
+        },
+        "postExamples": _texts(280, 2, 5),
+        "topics": _texts(60, 3, 10),
+        "adjectives": _texts(40, 3, 8),
+        "style": {
+            "type": "object",
+            "properties": {
+                "all": _texts(160, 1, 4),
+                "chat": _texts(160, 1, 4),
+                "post": _texts(160, 1, 4),
+            },
+            "required": ["all", "chat", "post"],
+        },
+    },
+    "required": [
+        "name",
+        "username",
+        "system",
+        "bio",
+        "lore",
+        "messageExamples",
+        "postExamples",
+        "topics",
+        "adjectives",
+        "style",
+    ],
+}
+#: Room for a whole draft: the schema's bounds come to about 3,000 tokens at most.
+DRAFT_MAX_TOKENS = 4096
+
 #: A name that is a template's slot, not a name: "<name>", "{{name}}", "[Name]", "" .
 _PLACEHOLDER = re.compile(r"|<[^<>]*>|\{\{?[^{}]*\}?\}|\[[^\[\]]*\]")
 

@@ -27,7 +27,12 @@ async def draft_character(
             if attempt == 1
             else f"The draft had {len(problems)} problem(s); asking {model.label} to fix them…"
         )
-        answer = await model.complete(builder.SYSTEM, messages)
+        answer = await model.complete(
+            builder.SYSTEM,
+            messages,
+            max_tokens=builder.DRAFT_MAX_TOKENS,
+            schema=builder.DRAFT_SCHEMA,
+        )
         doc, problems = builder.read_draft(answer.text)
         if doc is not None:
             progress(f"Drafted {doc.name}.")

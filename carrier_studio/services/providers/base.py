@@ -52,10 +52,16 @@ class TextModel(Protocol):
     label: str
 
     async def complete(
-        self, system: str, messages: list[dict[str, str]], max_tokens: int | None = None
+        self,
+        system: str,
+        messages: list[dict[str, str]],
+        max_tokens: int | None = None,
+        schema: dict[str, Any] | None = None,
     ) -> Completion:
         """Answer the conversation ``messages`` (role user/assistant) under ``system``, in at
-        most ``max_tokens`` tokens when given (an MCP sampling request's limit)."""
+        most ``max_tokens`` tokens when given (an MCP sampling request's limit). With a JSON
+        ``schema`` the provider is asked for structured output where it offers it (a server
+        that refuses it is asked again without); the caller still parses and validates."""
         ...
 
     async def close(self) -> None:

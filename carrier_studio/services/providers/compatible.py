@@ -62,17 +62,35 @@ class ChatTextModel:
         await self._client.close()
 
     async def complete(
-        self, system: str, messages: list[dict[str, str]], max_tokens: int | None = None
+        self,
+        system: str,
+        messages: list[dict[str, str]],
+        max_tokens: int | None = None,
+        schema: dict[str, Any] | None = None,
     ) -> Completion:
-        try:
-            response = await self._client.chat.completions.create(
-                model=self._model,
-                messages=[{"role": "system", "content": system}, *messages],
-                temperature=self._temperature,
-                **({"max_tokens": max_tokens} if max_tokens else {}),
-            )
-        except Exception as exc:  # noqa: BLE001 - every provider failure is reworded
-            raise provider_error(exc, self.label) from exc
+        request: dict[str, Any] = {
+            "model": self._model,
+            "messages": [{"role": "system", "content": system}, *messages],
+            "temperature": self._temperature,
+            **({"max_tokens": max_tokens} if max_tokens else {}),
+        }
+        if schema is not None:
+            # llama.cpp, vLLM, LM Studio and Ollama turn the schema into a grammar: a small
+            # model then writes valid JSON of bounded length instead of prose or a loop.
+            format_ = {"type": "json_schema", "json_schema": {"name": "answer", "schema": schema}}
+            try:
+                response = await self._client.chat.completions.create(
+                    **request, response_format=format_
+                )
+            except Exception as exc:  # noqa: BLE001 - every provider failure is reworded
+                if getattr(exc, "status_code", None) != 400:
+                    raise provider_error(exc, self.label) from exc
+                schema = None  # a server without structured output: ask as plain text
+        if schema is None:
+            try:
+                response = await self._client.chat.completions.create(**request)
+            except Exception as exc:  # noqa: BLE001 - every provider failure is reworded
+                raise provider_error(exc, self.label) from exc
         usage = response.usage
         return Completion(
             response.choices[0].message.content or "",

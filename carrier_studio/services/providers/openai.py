@@ -55,15 +55,30 @@ class ResponsesTextModel:
         await self._client.close()
 
     async def complete(
-        self, system: str, messages: list[dict[str, str]], max_tokens: int | None = None
+        self,
+        system: str,
+        messages: list[dict[str, str]],
+        max_tokens: int | None = None,
+        schema: dict[str, Any] | None = None,
     ) -> Completion:
+        extra: dict[str, Any] = {"max_output_tokens": max_tokens} if max_tokens else {}
+        if schema is not None:
+            # Not strict: strict mode wants every object closed and every key required.
+            extra["text"] = {
+                "format": {
+                    "type": "json_schema",
+                    "name": "answer",
+                    "schema": schema,
+                    "strict": False,
+                }
+            }
         try:
             response = await self._client.responses.create(
                 model=self._model,
                 instructions=system,
                 input=messages,
                 temperature=self._temperature,
-                **({"max_output_tokens": max_tokens} if max_tokens else {}),
+                **extra,
             )
         except Exception as exc:  # noqa: BLE001 - every provider failure is reworded
             raise provider_error(exc, self.label) from exc

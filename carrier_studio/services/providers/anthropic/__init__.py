@@ -62,8 +62,14 @@ class MessagesTextModel:
         await self._client.close()
 
     async def complete(
-        self, system: str, messages: list[dict[str, str]], max_tokens: int | None = None
+        self,
+        system: str,
+        messages: list[dict[str, str]],
+        max_tokens: int | None = None,
+        schema: dict[str, Any] | None = None,
     ) -> Completion:
+        # ``schema`` is not sent: the Messages API takes no output schema; the prompt asks
+        # for the JSON and the caller reads it leniently.
         try:
             response = await self._client.messages.create(
                 model=self._model,
