@@ -7,8 +7,9 @@ happened to be cached. Read from start to end instead, the file comes off the di
 sequentially, in ≈5–10 s per 2.5 GB on this machine's disk, after which recalls run as on a
 cached file.
 
-`Warmer` does that on a thread of its own, with plain reads of the file (no SQLite: nothing it
-does can lock, block a writer or hold back a checkpoint):
+`Warmer` does that on a thread of its own, first the bit index chunks through SQLite (a first
+recall loads them; ≈56 MB at a million, wherever the file keeps them), then the whole file with
+plain reads (nothing that can lock, block a writer or hold back a checkpoint):
 
 - It reads a step (1 MB) at a time, with the kernel's read-ahead turned off for its descriptor
   (``POSIX_FADV_RANDOM``), so one step is all it ever has in flight. Read through SQLite in key
@@ -41,10 +42,14 @@ import threading
 import time
 from pathlib import Path
 
+import apsw
+
 log = logging.getLogger(__name__)
 
 #: Bytes read per step: a few milliseconds of disk, all a recall starting meanwhile waits for.
 STEP = 1 << 20
+#: Bit index chunks per step (≈56 KB each at 384-d).
+CHUNK_STEP = 16
 #: After each step, rest this many times as long as the step took.
 REST = 1.0
 #: Share of the available memory warming may fill.
@@ -88,8 +93,9 @@ class Warmer:
         self.idle = idle
         self.step = step or STEP
         self.budget = budget
-        #: Bytes read so far.
+        #: Bytes read so far (of the whole file), and bit index chunks read before.
         self.read = 0
+        self.chunks = 0
         #: Why it stopped: "done", "budget", "closed", "failed", or None while it runs.
         self.outcome: str | None = None
         #: Set when it stopped, whatever the outcome.
@@ -116,7 +122,7 @@ class Warmer:
         _lowest_priority()
         try:
             self.outcome = self._warm()
-        except OSError as exc:
+        except (OSError, apsw.Error) as exc:
             # A cache, not data: recall still works, only slower until the file is cached.
             log.warning("memory store: reading %s ahead failed: %s", self.path, exc)
             self.outcome = "failed"
@@ -128,6 +134,8 @@ class Warmer:
         if budget is None:
             available = available_memory()
             budget = int(available * SHARE) if available is not None else UNKNOWN_BUDGET
+        if not self._chunks_first():
+            return "closed"
         buffer = bytearray(self.step)
         with open(self.path, "rb", buffering=0) as handle:
             if hasattr(os, "posix_fadvise"):
@@ -143,6 +151,31 @@ class Warmer:
                     return "done"
                 self.read += got
                 self._stop.wait((time.monotonic() - began) * REST)
+
+    def _chunks_first(self) -> bool:
+        """Read the bit index chunks (≈56 bytes a memory) before the rest: the first recall of a
+        character loads them, and where the file keeps them, its reading from the start may
+        reach seconds later. False when closing."""
+        conn = apsw.Connection(str(self.path), flags=apsw.SQLITE_OPEN_READONLY)
+        try:
+            (last,) = conn.execute("SELECT max(id) FROM memory_bit_chunks").fetchone()
+            at = 1
+            while last is not None and at <= last:
+                if not self._wait_idle():
+                    return False
+                # Concatenating reads both blobs whole, through their overflow pages. Each
+                # step is a read transaction of its own: no checkpoint waits for it long.
+                (found,) = conn.execute(
+                    "SELECT count(seqs || codes) FROM memory_bit_chunks WHERE id BETWEEN ? AND ?",
+                    (at, at + CHUNK_STEP - 1),
+                ).fetchone()
+                self.chunks += found
+                at += CHUNK_STEP
+        except apsw.Error as exc:  # the rest is worth reading all the same
+            log.warning("memory store: reading the bit index ahead failed: %s", exc)
+        finally:
+            conn.close()
+        return True
 
     def _wait_idle(self) -> bool:
         """Wait until no search runs; False when closing."""

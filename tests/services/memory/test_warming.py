@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import threading
 
+import apsw
 import numpy as np
 
 from carrier_studio.core.memory import (
@@ -59,15 +60,20 @@ def _idle() -> threading.Event:
     return idle
 
 
-def test_it_reads_the_whole_file(tmp_path):
+def test_it_reads_the_bit_index_chunks_and_the_whole_file(tmp_path):
     path = tmp_path / "studio.db"
     _filled(path, 3000)
+    conn = apsw.Connection(str(path))
+    (chunks,) = conn.execute("SELECT count(*) FROM memory_bit_chunks").fetchone()
+    conn.close()
+    assert chunks >= 2
     warmer = Warmer(path, _idle(), step=4096)
     warmer.start()
     assert warmer.finished.wait(PATIENCE)
     warmer.close()
     assert warmer.outcome == "done"
     assert warmer.read == path.stat().st_size > 3000 * SPACE.dimension * 4
+    assert warmer.chunks == chunks
 
 
 def test_it_waits_while_a_search_runs_and_close_stops_it(tmp_path):
