@@ -58,7 +58,7 @@ REPLY = "Hello there! " * 4
 #: The default catalogue's stdio servers that are on (mcp_servers.json).
 SERVERS = ("filesystem", "memory", "sequential-thinking")
 #: The event-loop thread's CPU seconds of each timed first token, by who ("studio", "bare").
-CPU: dict[str, list[float]] = {"studio": [], "bare": [], "typed": []}
+CPU: dict[str, list[float]] = {"studio": [], "bare": [], "typed": [], "real": []}
 #: How long after its last keystroke the "typed" variant of (a) sends.
 TYPED_PAUSE = 0.3
 
@@ -83,9 +83,12 @@ async def _bare_first_token(base_url: str, body: dict) -> float:
         return first or float("nan")
 
 
-async def _studio_first_token(page, studio, pause: float = 0.0, who: str = "studio") -> float:
-    """Send "hi"; ``pause`` seconds after the text was set, as a person sends some time after
-    their last keystroke (the page recalls the draft's memories after 200 ms without typing)."""
+async def _studio_first_token(
+    page, studio, pause: float = 0.0, who: str = "studio", text: str = "hi", stop: bool = False
+) -> float:
+    """Send ``text``; ``pause`` seconds after the text was set, as a person sends some time
+    after their last keystroke (the page recalls the draft's memories after 200 ms without
+    typing). ``stop``: press Stop once the first token is painted (all (e) measures)."""
     painted = asyncio.get_running_loop().create_future()
     finished = asyncio.get_running_loop().create_future()
 
@@ -93,6 +96,8 @@ async def _studio_first_token(page, studio, pause: float = 0.0, who: str = "stud
         if not painted.done():
             painted.set_result(time.perf_counter())
             CPU[who].append(time.thread_time() - cpu)
+            if stop:
+                page.stop()
 
     def on_finished() -> None:
         if not finished.done():
@@ -100,7 +105,7 @@ async def _studio_first_token(page, studio, pause: float = 0.0, who: str = "stud
 
     page.first_token_painted.connect(on_painted)
     page.turn_finished.connect(on_finished)
-    page.composer.setPlainText("hi")
+    page.composer.setPlainText(text)
     if pause:
         await asyncio.sleep(pause)
     start, cpu = time.perf_counter(), time.thread_time()
@@ -261,7 +266,6 @@ async def _real_model_turns(ctx, studio, page, base_url: str, runs: int) -> dict
     providers.default = ModelChoice(
         provider="openai-compatible", model="smollm2-135m-instruct", endpoint="real"
     )
-    loop = asyncio.get_running_loop()
     bodies: list[dict] = []
     from openai.resources.chat.completions import AsyncCompletions
 
@@ -276,28 +280,7 @@ async def _real_model_turns(ctx, studio, page, base_url: str, runs: int) -> dict
         await studio.tasks.wait_idle()
         if page.thread._building is not None:
             await page.thread._building
-        painted, finished = loop.create_future(), loop.create_future()
-
-        def on_painted() -> None:
-            if not painted.done():
-                painted.set_result(time.perf_counter())
-                page.stop()  # the first token is what this measures
-
-        def on_finished() -> None:
-            if not finished.done():
-                finished.set_result(None)
-
-        page.first_token_painted.connect(on_painted)
-        page.turn_finished.connect(on_finished)
-        page.composer.setPlainText(message)
-        await asyncio.sleep(TYPED_PAUSE)  # sent as a person sends, after a pause
-        start = time.perf_counter()
-        page.send()
-        at = await painted
-        await finished
-        page.first_token_painted.disconnect(on_painted)
-        page.turn_finished.disconnect(on_finished)
-        return at - start
+        return await _studio_first_token(page, studio, TYPED_PAUSE, "real", message, stop=True)
 
     async def bare_turn(body: dict) -> float:
         async with openai.AsyncOpenAI(base_url=base_url, api_key="bench") as client:
@@ -390,7 +373,7 @@ async def main(
                 await page.thread._building
             server.script(text(REPLY))
             typed_times.append(await _studio_first_token(page, studio, TYPED_PAUSE, "typed"))
-        cpu = {who: statistics.median(times) * 1000 for who, times in CPU.items()}
+        cpu = {who: statistics.median(times) * 1000 for who, times in CPU.items() if times}
         gaps = await _stalls(page, server, tokens, rate)
         stops = [await _stop_latency(page, server) for _ in range(5)]
         with_servers = (
