@@ -37,35 +37,10 @@ from agents.run_internal.items import prepare_model_input_items  # noqa: E402
 
 from carrier_studio.core.runtime import context_budget as cb  # noqa: E402
 from carrier_studio.services.chat.context import ContextFit  # noqa: E402
+from tests.helpers.context_reference import reference_fit  # noqa: E402
 
 INSTRUCTIONS = "You are Ada, a careful writer. " * 40
 IMAGE = "data:image/png;base64," + "iVBORw0KGgoAAAANSUhEUgAA" * 1700  # ≈ 40 KB
-
-
-def _before_item_tokens(item: Any) -> int:
-    # context_budget.item_tokens as it was before #21's incremental measuring.
-    if isinstance(item, dict):
-        content = item.get("content")
-        if isinstance(content, str) and set(item) <= {"role", "content", "type"}:
-            return cb.estimate_tokens(content) + cb.MESSAGE_OVERHEAD
-        return cb.estimate_tokens(json.dumps(item, ensure_ascii=False)) + cb.MESSAGE_OVERHEAD
-    return cb.estimate_tokens(str(item)) + cb.MESSAGE_OVERHEAD
-
-
-def _before_fit(instructions: str, items: list[Any], window: int) -> tuple[list[Any], int]:
-    # context_budget.fit as it was before #21's incremental measuring.
-    budget = window - cb.reserve(window) - cb.estimate_tokens(instructions) - cb.MESSAGE_OVERHEAD
-    sizes = [_before_item_tokens(item) for item in items]
-    total = sum(sizes)
-    users = [i for i, it in enumerate(items) if isinstance(it, dict) and it.get("role") == "user"]
-    last_turn = users[-1] if users else 0
-    start = 0
-    while total > budget and start < last_turn:
-        following = [i for i in users if i > start]
-        end = following[0] if following else last_turn
-        total -= sum(sizes[start:end])
-        start = end
-    return items[start:], start
 
 
 def _turn(n: int, kind: str) -> list[dict[str, Any]]:
@@ -176,7 +151,7 @@ def main() -> None:
             for turns in args.turns:
                 calls = _calls(turns, kind, min(args.calls, turns - 1))
 
-                before = _plain(_before_fit, window)
+                before = _plain(reference_fit, window)
                 full = _plain(cb.fit, window)
 
                 context = ContextFit(lambda model=model: model, lambda: None, list)

@@ -17,6 +17,7 @@ from carrier_studio.core.runtime.context_budget import (
     measure,
     reserve,
 )
+from tests.helpers.context_reference import reference_fit, reference_tokens
 
 
 def _turn(n: int, size: int) -> list[dict]:
@@ -65,32 +66,6 @@ def test_fit_leaves_out_whole_oldest_turns_never_the_newest():
 
 
 # --- Measuring once (#21): ItemSizes gives item_tokens' numbers, and fit what it gave before.
-
-
-def _reference_tokens(item) -> int:
-    # item_tokens as first written: json.dumps and a UTF-8 encode of every item.
-    if isinstance(item, dict):
-        content = item.get("content")
-        if isinstance(content, str) and set(item) <= {"role", "content", "type"}:
-            return (len(content.encode()) + 3) // 4 + 4
-        return (len(json.dumps(item, ensure_ascii=False).encode()) + 3) // 4 + 4
-    return (len(str(item).encode()) + 3) // 4 + 4
-
-
-def _reference_fit(instructions: str, items: list, window: int) -> tuple[list, int]:
-    # fit as first written: every item measured, the next user message searched for each cut.
-    budget = window - reserve(window) - estimate_tokens(instructions) - 4
-    sizes = [_reference_tokens(item) for item in items]
-    total = sum(sizes)
-    users = [i for i, it in enumerate(items) if isinstance(it, dict) and it.get("role") == "user"]
-    last_turn = users[-1] if users else 0
-    start = 0
-    while total > budget and start < last_turn:
-        following = [i for i in users if i > start]
-        end = following[0] if following else last_turn
-        total -= sum(sizes[start:end])
-        start = end
-    return items[start:], start
 
 
 def _random_item(rng: random.Random, n: int) -> dict:
@@ -179,8 +154,8 @@ def test_measuring_once_leaves_out_what_measuring_everything_did(seed):
         sent = [dict(item) for item in items] if rng.random() < 0.7 else items
         window = rng.choice([1000, 4096, 8192, 32_768, 128_000])  # the model switched
         instructions = "You are Ada. " * rng.randint(0, 300)
-        assert sizes.of(sent) == [_reference_tokens(item) for item in sent], n
-        expected = _reference_fit(instructions, sent, window)
+        assert sizes.of(sent) == [reference_tokens(item) for item in sent], n
+        expected = reference_fit(instructions, sent, window)
         assert fit(instructions, sent, window, sizes) == expected, n
         assert fit(instructions, sent, window) == expected, n
         assert measure(instructions, sent, "hi", window, sizes) == measure(
@@ -200,7 +175,7 @@ def test_an_item_edited_in_place_is_measured_again():
     items[0]["content"].pop()  # the image taken out of the very list the snapshot saw
     items[1]["extra"][:] = [1] * 40  # equal by ==, but json writes "1" where it wrote "true"
     again = sizes.of([dict(item) for item in items])
-    assert again == [_reference_tokens(item) for item in items]
+    assert again == [reference_tokens(item) for item in items]
     assert again[0] < first[0] - 900 and again[1] == first[1] - 30
 
 
@@ -212,13 +187,13 @@ def test_the_same_text_twice_and_scalars_json_writes_differently():
         sizes = ItemSizes()
         for value in (a, b, a):
             item = {"type": "x", "values": [value] * 60}
-            assert sizes.of([item]) == [_reference_tokens(item)], (a, b)
+            assert sizes.of([item]) == [reference_tokens(item)], (a, b)
     # Keys: json writes 1 and True as "1" and "true", and == takes them as the same key.
     sizes = ItemSizes()
     keyed = {"type": "x", "m": {1: "one"}}
     first = sizes.of([keyed])
     keyed["m"] = {True: "one"}
-    assert sizes.of([keyed]) == [_reference_tokens(keyed)] != first
+    assert sizes.of([keyed]) == [reference_tokens(keyed)] != first
 
 
 def test_what_is_kept_is_one_conversation_and_not_its_strings():
