@@ -83,15 +83,18 @@ async def open_store(settings: MemorySettings, secrets: SecretStore, database_pa
     return await SqliteMemoryStore.open(database_path)
 
 
-async def _index_note(store) -> str:  # noqa: ANN001 - a MemoryStore
-    """The store's word on its search index ("" when it has none to say, or cannot say)."""
-    note = getattr(store, "index_note", None)
-    if note is None:
-        return ""
-    try:
-        return await note()
-    except Exception:  # noqa: BLE001 - a status line must not raise
-        return ""
+#: Seconds between looks at a Supabase index another store or studio is building: its end
+#: reaches this session by no other way.
+INDEX_RECHECK = 5.0
+
+
+async def _space_and_note(store):  # noqa: ANN001, ANN202 - a MemoryStore
+    """The store's embedding space, its word on its search index ("" when it has none to say)
+    and whether that index is being built where nothing here says when it ends."""
+    index_status = getattr(store, "index_status", None)
+    if index_status is None:
+        return await store.space(), "", False
+    return await index_status()
 
 
 class MemoryController:
@@ -121,6 +124,12 @@ class MemoryController:
         self.reembedding: asyncio.Future[None] | None = None
         #: Emits the re-embedding job's `Progress`.
         self.reembed_progress: Emitter[Progress] = Emitter("re-embedding")
+        #: The store's own index build whose end refreshes the status (registered once).
+        self._watched_build: asyncio.Future[None] | None = None
+        #: The next look at an index built elsewhere (`INDEX_RECHECK`), cancelled on close.
+        self._recheck: asyncio.TimerHandle | None = None
+        #: Status refreshes those two started, kept until they end.
+        self._refreshes: set[asyncio.Task[None]] = set()
         settings.changed.subscribe(self._on_settings)
 
     def _on_settings(self, change) -> None:  # noqa: ANN001 - platform.settings_store.SettingsChange
@@ -210,7 +219,8 @@ class MemoryController:
             return
         try:
             count = await service.count()
-            stored = await service.store.space()
+            # Supabase: its vector index while a background build runs, or left unbuilt.
+            stored, note, elsewhere = await _space_and_note(service.store)
         except Exception as exc:  # noqa: BLE001 - a status line must not raise
             self._status.set("memory", State.ERROR, f"{service.store.name}: {exc}")
             return
@@ -223,14 +233,30 @@ class MemoryController:
                 "(Memory page)",
             )
             return
-        # Supabase: its vector index while a move's background build runs, or left unbuilt.
-        note = await _index_note(service.store)
         line = f"{service.store.name} · {count:,} memories" + (f" · {note}" if note else "")
         self._status.set("memory", State.RUNNING, line)
+        self._watch_index(service, note, elsewhere)
+
+    def _watch_index(self, service: MemoryService, note: str, elsewhere: bool) -> None:
+        """Say the status again when the search index's build ends: this store's own build
+        tells when; one elsewhere (a move's target store, another studio) is looked at again
+        every `INDEX_RECHECK` seconds until it ends."""
+        if self._recheck is not None:
+            self._recheck.cancel()
+            self._recheck = None
         build = getattr(service.store, "index_build", None)
         if note and build is not None and not build.done():
-            # Said again when it ends (ready, or stopped).
-            build.add_done_callback(lambda _: asyncio.ensure_future(self.refresh_status()))
+            if build is not self._watched_build:
+                self._watched_build = build
+                build.add_done_callback(lambda _: self._refresh_later())
+        elif elsewhere:
+            loop = asyncio.get_running_loop()
+            self._recheck = loop.call_later(INDEX_RECHECK, self._refresh_later)
+
+    def _refresh_later(self) -> None:
+        task = asyncio.ensure_future(self.refresh_status())
+        self._refreshes.add(task)
+        task.add_done_callback(self._refreshes.discard)
 
     def can_move_to_supabase(self) -> bool:
         """Moving local memories to Supabase makes sense: the store is local and a Supabase
@@ -340,6 +366,10 @@ class MemoryController:
             await asyncio.gather(self._opening, return_exceptions=True)
         service, self.service = self.service, None
         self._opening = None
+        if self._recheck is not None:
+            self._recheck.cancel()
+            self._recheck = None
+        self._watched_build = None
         if service is not None:
             await service.close()
         self._status.set("memory", State.STOPPED, "")

@@ -7,14 +7,8 @@ and the vector index is dropped first and built once at the end with no API time
 roles stop a statement after 8 s). Over the API the same move spends most of its time turning
 500×384 floats into JSON text and back.
 
-The move ends once the rows are stored (and deleted locally): the index is then built by
-`IndexBuild`, on the move's connection in a thread of its own, with CREATE INDEX CONCURRENTLY
-(searches answer meanwhile by an exact scan, writes go on). That build is most of a move's time
-(≈2.4 s of 3.1 s per 10k memories here); `memories_status()` says while it runs. If the app
-quits meanwhile, the server goes on and finishes it (its session ends only when it answers: a
-client killed mid-build here, the index was valid and the status clear 2.5 s later); a build
-the server stops (its session terminated, a crash) leaves the index invalid and the store
-flagged, and the next open with the database URL builds it again (`SupabaseMemoryStore.open`).
+The move ends once the rows are stored (and deleted locally): the index is then built in the
+background (`supabase_index.IndexBuild`, on the move's own connection).
 
 Resumable by id as the RPC move is: a batch is one transaction that first deletes the ids it
 brings (a batch a crash left committed but not yet deleted locally is replaced, not doubled),
@@ -219,7 +213,7 @@ class CopyLoader:
         api_status: Mapping[str, Any],
         api_count: int | None,
     ) -> None:
-        self._connect()
+        self.connect()
         try:
             # `_open` each time: a close meanwhile stops here, before the index is dropped.
             row = self._open().execute(
@@ -254,10 +248,11 @@ class CopyLoader:
             self._call("select public.memories_bulk_begin(%s, %s, %s)",
                        [space.embedder_id, space.dimension, expected])  # fmt: skip
         except BaseException:
-            self._close()
+            self.close_blocking()
             raise
 
-    def _connect(self) -> None:
+    def connect(self) -> None:
+        """Make the connection (blocking; `begin` does, and a resumed index build)."""
         connection = connect(self._url)
         with self._state:
             closing = self._closing
@@ -268,33 +263,6 @@ class CopyLoader:
             raise MemoryStoreError("the move was stopped while connecting", where=self.where)
         # No time limit for this session: the one index build may take minutes.
         self._open().execute("set statement_timeout = 0")
-
-    def build_index(self, *, connect: bool = False) -> None:
-        """Build the vector index a move left (blocking; `IndexBuild` runs it in a thread):
-        concurrently, then record it. With ``connect``, on a new connection (a build resumed
-        on opening the store). Another session building it already: nothing to do here."""
-        import psycopg
-
-        if connect:
-            self._connect()
-        try:
-            (statement,) = (
-                self._open()
-                .execute(  # type: ignore[misc]
-                    "select public.memories_index_build_begin()"
-                )
-                .fetchone()
-            )
-            if statement is None:
-                return
-            self._open().execute(statement)
-            self._open().execute("select public.memories_index_build_end()")
-        except psycopg.Error as exc:
-            if self._closing:
-                raise MemoryStoreError(
-                    "the vector index build was stopped", where=self.where
-                ) from None
-            raise self._sql_error("building the vector index", exc) from None
 
     def _same_database(
         self, api_url: str, api_status: Mapping[str, Any], api_count: int | None
@@ -366,7 +334,7 @@ class CopyLoader:
                 hint="Run the move again: it goes on from where it stopped.",
             ) from None
         except psycopg.Error as exc:
-            raise self._sql_error("storing a batch", exc) from None
+            raise self.sql_error("storing a batch", exc) from None
         return len(rows)
 
     async def end(self) -> None:
@@ -374,7 +342,16 @@ class CopyLoader:
         await asyncio.to_thread(self._call, "select public.memories_bulk_end()", [])
 
     async def close(self) -> None:
-        await asyncio.to_thread(self._close)
+        await asyncio.to_thread(self.close_blocking)
+
+    @property
+    def stopping(self) -> bool:
+        """`close` was called (a statement failing now failed because of it)."""
+        return self._closing
+
+    def execute(self, query: str, args: list[Any] | None = None) -> psycopg.Cursor:
+        """Run ``query`` on the connection (blocking); raises psycopg's errors."""
+        return self._open().execute(query, args)  # type: ignore[arg-type]
 
     def _open(self) -> psycopg.Connection:
         if self._connection is None or self._connection.closed:
@@ -387,9 +364,9 @@ class CopyLoader:
         try:
             self._open().execute(query, args)  # type: ignore[arg-type]
         except psycopg.Error as exc:
-            raise self._sql_error(query.split("(")[0].removeprefix("select "), exc) from None
+            raise self.sql_error(query.split("(")[0].removeprefix("select "), exc) from None
 
-    def _sql_error(self, doing: str, exc: Any) -> MemoryStoreError:
+    def sql_error(self, doing: str, exc: Any) -> MemoryStoreError:
         diag = exc.diag
         message = scrub(diag.message_primary or first_line(exc), self._url)
         hint = scrub(diag.message_hint or "", self._url) or None
@@ -397,7 +374,8 @@ class CopyLoader:
             return EmbeddingSpaceError(message, where=self.where, hint=hint)
         return MemoryStoreError(f"{doing} failed: {message}", where=self.where, hint=hint)
 
-    def _close(self) -> None:
+    def close_blocking(self) -> None:
+        """`close` from a thread (an index build's own)."""
         with self._state:
             self._closing = True
             connection, self._connection = self._connection, None
@@ -409,63 +387,6 @@ class CopyLoader:
             # Not while a worker thread is inside libpq on it (close takes no lock itself).
             with connection.lock:
                 connection.close()
-
-
-class IndexBuild:
-    """A vector index build in the background, on ``loader``'s connection (or a new one with
-    ``connect``) in a daemon thread of its own: it outlives the store that started it (a move
-    closes its target store at once) and never holds up the app's exit (the server finishes the
-    build alone, or, stopped, leaves it for the next open). ``done`` resolves when it ends."""
-
-    #: Builds under way, so that none is collected while its store is gone.
-    running: set[IndexBuild] = set()
-
-    def __init__(self, loader: CopyLoader, *, connect: bool = False) -> None:
-        self.where = loader.where
-        self._loader = loader
-        loop = asyncio.get_running_loop()
-        self.done: asyncio.Future[None] = loop.create_future()
-        self.done.add_done_callback(self._log_failure)
-        self._stopped = False
-        IndexBuild.running.add(self)
-        threading.Thread(
-            target=self._run, args=(loop, connect), name="supabase-index-build", daemon=True
-        ).start()
-
-    def _run(self, loop: asyncio.AbstractEventLoop, connect: bool) -> None:
-        error: BaseException | None = None
-        try:
-            self._loader.build_index(connect=connect)
-        except BaseException as exc:  # noqa: BLE001 - handed to the loop below
-            error = exc
-        finally:
-            self._loader._close()
-
-        def settle() -> None:
-            IndexBuild.running.discard(self)
-            if self.done.done():
-                return
-            if error is None:
-                self.done.set_result(None)
-            else:
-                self.done.set_exception(error)
-
-        # The loop may be gone (the app quit meanwhile): the store's status says the rest.
-        with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(settle)
-
-    async def stop(self) -> None:
-        """Stop the build (the server cancels it; the index stays to build) and wait for it."""
-        self._stopped = True
-        await asyncio.to_thread(self._loader._close)
-        with contextlib.suppress(Exception):
-            await asyncio.shield(self.done)
-
-    def _log_failure(self, done: asyncio.Future[None]) -> None:
-        # Nobody may await it (the store that started it is closed): the log keeps why it
-        # failed; the store's status says the index is not built.
-        if not done.cancelled() and done.exception() is not None and not self._stopped:
-            log.warning("Supabase vector index build: %s", done.exception())
 
 
 def _rows(items: Sequence[StoredMemory], space: EmbeddingSpace) -> list[tuple]:

@@ -45,7 +45,8 @@ if TYPE_CHECKING:
     import httpx
     from supabase import AsyncClient
 
-    from carrier_studio.services.memory.supabase_copy import CopyLoader, IndexBuild
+    from carrier_studio.services.memory.supabase_copy import CopyLoader
+    from carrier_studio.services.memory.supabase_index import IndexBuild
 
 #: The migration's schema version this code needs (``memories_status().schema_version``).
 SCHEMA_VERSION = 2  # 2: memories_insert(…, p_keep_existing): imports that can run again
@@ -67,6 +68,17 @@ INDEX_BUILDING = "search index building — searches are exact until it is ready
 INDEX_MISSING = (
     "search index not built — searches are exact, and slower, until it is; opening the store "
     f"with the database URL set builds it, or `{INIT_COMMAND} --apply`"
+)
+#: This store's build (a resumed one, or a move's) failed: why, and what to check.
+INDEX_FAILED = (
+    "search index build failed: {reason} — searches are exact, and slower, until it is built; "
+    "check Settings → Memory → Supabase database URL, then open the store again"
+)
+#: Refused by `apply_migration` while a background build runs: its DDL and the build's
+#: CREATE INDEX CONCURRENTLY would wait on each other's locks.
+MIGRATION_DURING_BUILD = (
+    "a search index build is running; run this again when `carrier-studio memory stats` says "
+    "the index is ready"
 )
 
 _NOT_INSTALLED_CODES = {"PGRST202", "42883", "42P01"}
@@ -95,6 +107,8 @@ def apply_migration(database_url: str) -> None:
             # The script may build a vector index a bulk move left to it (minutes for a large
             # store): no time limit for this session.
             connection.execute("set statement_timeout = 0")
+            if _building(connection):
+                raise MemoryStoreError(MIGRATION_DURING_BUILD, where=where)
             # No parameters: psycopg sends the whole script in one simple-query round trip,
             # which PostgreSQL runs as one transaction (autocommit: no transaction around it).
             connection.execute(migration_sql())
@@ -162,7 +176,8 @@ class SupabaseMemoryStore:
             raise
         if store._database_url and _index_left(status):
             # A build the app's quit (or a failure) stopped: build it again, in the background.
-            from carrier_studio.services.memory.supabase_copy import CopyLoader, IndexBuild
+            from carrier_studio.services.memory.supabase_copy import CopyLoader
+            from carrier_studio.services.memory.supabase_index import IndexBuild
 
             store._index_build = IndexBuild(CopyLoader(store._database_url), connect=True)
         return store
@@ -174,20 +189,29 @@ class SupabaseMemoryStore:
 
     async def index_note(self) -> str:
         """A few words for the user while the vector index is not there ("" once it is):
-        building, or left unbuilt by a stopped build or move."""
+        building, left unbuilt by a stopped build or move, or this store's build failed."""
+        return (await self.index_status())[1]
+
+    async def index_status(self) -> tuple[EmbeddingSpace | None, str, bool]:
+        """The store's embedding space, `index_note`'s words and whether a build runs
+        elsewhere (another store or studio: nothing here says when it ends), in one call."""
         status = await self._status()
-        building = self._index_build is not None and not self._index_build.done.done()
-        if building or status.get("vector_index_building"):
-            return INDEX_BUILDING
-        return INDEX_MISSING if status.get("vector_index_deferred") else ""
+        space = _space(status)
+        own = self._index_build
+        if own is not None and own.running:
+            return space, INDEX_BUILDING, False
+        if status.get("vector_index_building"):
+            return space, INDEX_BUILDING, True
+        if not status.get("vector_index_deferred"):
+            return space, "", False
+        if own is not None and own.failure:
+            return space, INDEX_FAILED.format(reason=own.failure), False
+        return space, INDEX_MISSING, False
 
     # -- the protocol --------------------------------------------------------------------------
 
     async def space(self) -> EmbeddingSpace | None:
-        status = await self._status()
-        if status.get("embedder_id") is None:
-            return None
-        return EmbeddingSpace(str(status["embedder_id"]), int(status["dimension"]))
+        return _space(await self._status())
 
     async def _status(self) -> dict[str, Any]:
         status = await self._rpc("memories_status", {})
@@ -260,7 +284,7 @@ class SupabaseMemoryStore:
         if self._copy is not None:
             copy, self._copy = self._copy, None
             if copy.builds_later:
-                from carrier_studio.services.memory.supabase_copy import IndexBuild
+                from carrier_studio.services.memory.supabase_index import IndexBuild
 
                 self._index_build = IndexBuild(copy)
                 return
@@ -420,7 +444,7 @@ class SupabaseMemoryStore:
         """A sentence for the user after a move of ``moved`` memories into this store: that
         its search index is still being built; after a large one through the API, that the
         database URL makes such moves faster."""
-        if self._index_build is not None and not self._index_build.done.done():
+        if self._index_build is not None and self._index_build.running:
             return INDEX_BUILDING[0].upper() + INDEX_BUILDING[1:] + "."
         if self._database_url or moved < LARGE_MOVE:
             return ""
@@ -689,6 +713,24 @@ def _record(row: dict[str, Any]) -> MemoryRecord:
         pinned=bool(row["pinned"]),
         metadata=row["metadata"] or {},
     )
+
+
+def _space(status: dict[str, Any]) -> EmbeddingSpace | None:
+    if status.get("embedder_id") is None:
+        return None
+    return EmbeddingSpace(str(status["embedder_id"]), int(status["dimension"]))
+
+
+def _building(connection: Any) -> bool:
+    """A background vector index build is running on the database (schema 4; older SQL has
+    no such builds)."""
+    (found,) = connection.execute(
+        "select to_regprocedure('public.memories_index_building()') is not null"
+    ).fetchone()
+    if not found:
+        return False
+    (building,) = connection.execute("select public.memories_index_building()").fetchone()
+    return bool(building)
 
 
 def _index_left(status: dict[str, Any]) -> bool:

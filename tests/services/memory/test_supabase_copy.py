@@ -21,7 +21,7 @@ from psycopg import sql
 from carrier_studio.core.memory import EmbeddingSpace, MemoryFilter, MemoryRecord
 from carrier_studio.core.memory.errors import MemoryStoreError
 from carrier_studio.core.memory.model import StoredMemory
-from carrier_studio.services.memory import supabase_copy, supabase_store
+from carrier_studio.services.memory import supabase_copy, supabase_index, supabase_store
 from carrier_studio.services.memory.service import MemoryService
 from carrier_studio.services.memory.sqlite_store import SqliteMemoryStore
 from carrier_studio.services.memory.supabase_store import SupabaseMemoryStore
@@ -506,7 +506,7 @@ def test_a_move_cancelled_while_a_batch_is_copied_loses_nothing(env, tmp_path, m
         moving = asyncio.ensure_future(service.move_to(target))
 
         closed = threading.Event()
-        real_close = supabase_copy.CopyLoader._close
+        real_close = supabase_copy.CopyLoader.close_blocking
 
         def close_and_tell(self):
             real_close(self)
@@ -523,7 +523,7 @@ def test_a_move_cancelled_while_a_batch_is_copied_loses_nothing(env, tmp_path, m
             return real_rows(items, space)
 
         monkeypatch.setattr(supabase_copy, "_rows", rows_then_cancel)
-        monkeypatch.setattr(supabase_copy.CopyLoader, "_close", close_and_tell)
+        monkeypatch.setattr(supabase_copy.CopyLoader, "close_blocking", close_and_tell)
         try:
             with pytest.raises(asyncio.CancelledError):
                 await moving
@@ -660,13 +660,13 @@ class _HeldBuild:
         self._env = env
         self._locked = threading.Event()
         self._holder: psycopg.Connection | None = None
-        real_build = supabase_copy.CopyLoader.build_index
+        real_build = supabase_index.build_index
 
         def build_after_the_lock(loader, **kwargs):
             assert self._locked.wait(30), "the test never took its lock"
             return real_build(loader, **kwargs)
 
-        monkeypatch.setattr(supabase_copy.CopyLoader, "build_index", build_after_the_lock)
+        monkeypatch.setattr(supabase_index, "build_index", build_after_the_lock)
 
     def lock(self) -> None:
         """Take the lock (blocking: from a thread), then let the build begin."""
