@@ -222,8 +222,11 @@ class MemoryController:
             # Supabase: its vector index while a background build runs, or left unbuilt.
             stored, note, elsewhere = await _space_and_note(service.store)
         except Exception as exc:  # noqa: BLE001 - a status line must not raise
-            self._status.set("memory", State.ERROR, f"{service.store.name}: {exc}")
+            if self.service is service:
+                self._status.set("memory", State.ERROR, f"{service.store.name}: {exc}")
             return
+        if self.service is not service:
+            return  # closed or replaced meanwhile: its status is said already
         if stored is not None and stored != service.space:
             self._status.set(
                 "memory",
@@ -370,6 +373,10 @@ class MemoryController:
             self._recheck.cancel()
             self._recheck = None
         self._watched_build = None
+        # A refresh the index's end started must not say a closed store's status after this.
+        for task in list(self._refreshes):
+            task.cancel()
+        await asyncio.gather(*self._refreshes, return_exceptions=True)
         if service is not None:
             await service.close()
         self._status.set("memory", State.STOPPED, "")

@@ -337,3 +337,43 @@ def test_memory_stats_says_how_the_search_index_is(env, tmp_path, monkeypatch):
             await service.close()
 
     asyncio.run(scenario())
+
+
+def test_a_refresh_in_flight_when_the_memory_closes_says_nothing_after():
+    """A status refresh (the index's end started it) still waiting on the store when the
+    session closes the memory must not put the closed store's line back in the status bar."""
+    from carrier_studio.core.status import State
+
+    class _SlowStore:
+        name = "supabase"
+
+        def __init__(self) -> None:
+            self.asked = asyncio.Event()
+            self.answer = asyncio.Event()
+            self.closed = asyncio.Event()
+
+        async def count(self, filter) -> int:  # noqa: ANN001 - a MemoryFilter
+            return 3
+
+        async def index_status(self):  # noqa: ANN202
+            self.asked.set()
+            await self.answer.wait()
+            return SPACE, supabase_store.INDEX_BUILDING, True
+
+        async def close(self) -> None:
+            self.closed.set()
+
+    async def scenario():
+        store = _SlowStore()
+        controller, line = _status_board(store)  # type: ignore[arg-type]
+        refreshing = asyncio.ensure_future(controller.refresh_status())
+        await store.asked.wait()
+        closing = asyncio.ensure_future(controller._close())
+        await store.closed.wait()
+        store.answer.set()
+        await asyncio.gather(refreshing, closing)
+        assert controller._status.get("memory").state == State.STOPPED
+        assert line() == ""
+        assert controller._recheck is None
+
+    asyncio.run(scenario())
