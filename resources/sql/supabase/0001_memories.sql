@@ -20,6 +20,33 @@
 -- space (embedder id + dimension) of the store is recorded in `memories_space`; writes with
 -- another space are refused with a clear error.
 
+-- A vector index build running in the background (schema 4, `memories_index_build_begin`):
+-- this script's DDL and its CREATE INDEX CONCURRENTLY would wait on each other, so stop; else
+-- hold the build's lock until the script ends, so that none begins meanwhile.
+do $$
+declare
+    dimension integer;
+begin
+    if exists (select from pg_locks
+               where locktype = 'advisory' and classid = 1129533267 and objsubid = 2 and granted
+                 and pid <> pg_backend_pid()
+                 and database = (select oid from pg_database where datname = current_database()))
+    then
+        raise exception 'a search index build is running; run this again when '
+                        '`carrier-studio memory stats` says the index is ready'
+            using errcode = '55006';
+    end if;
+    if to_regclass('public.memories_space') is not null then
+        execute 'select dimension from public.memories_space where id = 1' into dimension;
+        if dimension is not null and not pg_try_advisory_xact_lock(1129533267, dimension) then
+            raise exception 'a search index build is running; run this again when '
+                            '`carrier-studio memory stats` says the index is ready'
+                using errcode = '55006';
+        end if;
+    end if;
+end
+$$;
+
 create extension if not exists vector;
 
 -- A table named `memories` that this script did not create is somebody else's: stop before
@@ -184,7 +211,8 @@ $$;
 
 -- Whether a session is building the vector index in the background (memories_index_build_begin
 -- holds this advisory lock until the build ends or its connection closes: an app that quit
--- mid-build holds nothing, so the flag cannot outlive the build).
+-- mid-build holds nothing, so the flag cannot outlive the build). Another session's: this
+-- script holds it while it runs (above), and builds what is left itself.
 create or replace function public.memories_index_building()
 returns boolean
 language sql
@@ -194,6 +222,7 @@ as $$
     select exists (
         select from pg_locks
         where locktype = 'advisory' and classid = 1129533267 and objsubid = 2 and granted
+          and pid <> pg_backend_pid()
           and database = (select oid from pg_database where datname = current_database()));
 $$;
 

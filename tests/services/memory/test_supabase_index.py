@@ -12,6 +12,7 @@ import io
 import logging
 from types import SimpleNamespace
 
+import psycopg
 import pytest
 
 from carrier_studio import memory_cli
@@ -375,5 +376,69 @@ def test_a_refresh_in_flight_when_the_memory_closes_says_nothing_after():
         assert controller._status.get("memory").state == State.STOPPED
         assert line() == ""
         assert controller._recheck is None
+
+    asyncio.run(scenario())
+
+
+def test_a_build_resumed_while_the_sql_is_applied_leaves_it_to_the_script(
+    env, tmp_path, monkeypatch
+):
+    """A store opened with the database URL while `memory init --supabase --apply` runs (past
+    its check that no build runs) starts no concurrent build that would deadlock with the
+    script: the script holds the build's lock (the store says it is building) and builds the
+    index left unbuilt itself."""
+    held = _HeldBuild(env, monkeypatch)
+    real_sql = supabase_store.migration_sql
+    # The script waits here, after its first statement, until the test lets it go on.
+    monkeypatch.setattr(
+        supabase_store,
+        "migration_sql",
+        lambda: real_sql().replace(
+            "create extension if not exists vector;",
+            "select from public.test_gate;\ncreate extension if not exists vector;",
+            1,
+        ),
+    )
+
+    def waiting_at_the_gate() -> bool:
+        with env.connect() as connection:
+            return connection.execute(
+                "select exists (select from pg_locks where not granted "
+                "and relation = 'public.test_gate'::regclass)"
+            ).fetchone()[0]
+
+    async def scenario():
+        service, target = await _move_and_hold(env, tmp_path, held, seed=50)
+        try:
+            _terminate_build(env)
+            with pytest.raises(MemoryStoreError):
+                await index_built(target)
+        finally:
+            held.release()
+            await service.close()
+        gate = await asyncio.to_thread(psycopg.connect, env.postgres_url)
+        gate.execute("create table if not exists public.test_gate ()")
+        gate.commit()
+        gate.execute("lock table public.test_gate in access exclusive mode")
+        applying = asyncio.ensure_future(asyncio.to_thread(apply_migration, _url(env)))
+        try:
+            await _until(waiting_at_the_gate, "the script never reached the gate")
+            store = await _target(env, _url(env))
+            try:
+                # The script's lock says "building": the store leaves the build to it (one
+                # that began would wait on the script; 30 s only ends that hang).
+                assert await store.index_note() == supabase_store.INDEX_BUILDING
+                if store.index_build is not None:
+                    await asyncio.wait_for(store.index_build, 30)
+                assert await asyncio.to_thread(index_state, env) == (False, True)
+            finally:
+                await store.close()
+        finally:
+            await asyncio.to_thread(gate.commit)
+            await applying
+            with env.connect() as connection:
+                connection.execute("drop table if exists public.test_gate")
+            gate.close()
+        assert await asyncio.to_thread(index_state, env) == (True, False)
 
     asyncio.run(scenario())
