@@ -197,13 +197,15 @@ class SupabaseMemoryStore:
         elsewhere (another store or studio: nothing here says when it ends), in one call."""
         status = await self._status()
         space = _space(status)
+        if not status.get("vector_index_deferred"):
+            # The index is there (a build's lock held without one missing is the SQL script
+            # being applied: it holds the lock while it runs).
+            return space, "", False
         own = self._index_build
         if own is not None and own.running:
             return space, INDEX_BUILDING, False
         if status.get("vector_index_building"):
             return space, INDEX_BUILDING, True
-        if not status.get("vector_index_deferred"):
-            return space, "", False
         if own is not None and own.failure:
             return space, INDEX_FAILED.format(reason=own.failure), False
         return space, INDEX_MISSING, False

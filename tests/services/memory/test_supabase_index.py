@@ -380,16 +380,10 @@ def test_a_refresh_in_flight_when_the_memory_closes_says_nothing_after():
     asyncio.run(scenario())
 
 
-def test_a_build_resumed_while_the_sql_is_applied_leaves_it_to_the_script(
-    env, tmp_path, monkeypatch
-):
-    """A store opened with the database URL while `memory init --supabase --apply` runs (past
-    its check that no build runs) starts no concurrent build that would deadlock with the
-    script: the script holds the build's lock (the store says it is building) and builds the
-    index left unbuilt itself."""
-    held = _HeldBuild(env, monkeypatch)
+def _script_with_a_gate(env, monkeypatch):
+    """The migration script waits after its first statement (the build lock taken) until the
+    test commits its lock on public.test_gate; returns whether it is waiting there."""
     real_sql = supabase_store.migration_sql
-    # The script waits here, after its first statement, until the test lets it go on.
     monkeypatch.setattr(
         supabase_store,
         "migration_sql",
@@ -407,6 +401,58 @@ def test_a_build_resumed_while_the_sql_is_applied_leaves_it_to_the_script(
                 "and relation = 'public.test_gate'::regclass)"
             ).fetchone()[0]
 
+    return waiting_at_the_gate
+
+
+async def _gate(env) -> psycopg.Connection:
+    gate = await asyncio.to_thread(psycopg.connect, env.postgres_url)
+    gate.execute("create table if not exists public.test_gate ()")
+    gate.commit()
+    gate.execute("lock table public.test_gate in access exclusive mode")
+    return gate
+
+
+def test_applying_the_sql_to_a_store_with_its_index_says_nothing_of_a_build(
+    env, tmp_path, monkeypatch
+):
+    """While the script runs it holds the build's lock: a store whose index is there does not
+    say "building" meanwhile."""
+    waiting_at_the_gate = _script_with_a_gate(env, monkeypatch)
+
+    async def scenario():
+        service = await _local(tmp_path, _vectors(N, seed=51))
+        store = await env.open_store()
+        try:
+            assert await service.move_to(store) == N  # through the API: its index stays
+            assert await asyncio.to_thread(index_state, env) == (True, False)
+            gate = await _gate(env)
+            applying = asyncio.ensure_future(asyncio.to_thread(apply_migration, _url(env)))
+            try:
+                await _until(waiting_at_the_gate, "the script never reached the gate")
+                assert (await store.index_status())[1:] == ("", False)
+            finally:
+                await asyncio.to_thread(gate.commit)
+                await applying
+                with env.connect() as connection:
+                    connection.execute("drop table if exists public.test_gate")
+                gate.close()
+        finally:
+            await store.close()
+            await service.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_build_resumed_while_the_sql_is_applied_leaves_it_to_the_script(
+    env, tmp_path, monkeypatch
+):
+    """A store opened with the database URL while `memory init --supabase --apply` runs (past
+    its check that no build runs) starts no concurrent build that would deadlock with the
+    script: the script holds the build's lock (the store says it is building) and builds the
+    index left unbuilt itself."""
+    held = _HeldBuild(env, monkeypatch)
+    waiting_at_the_gate = _script_with_a_gate(env, monkeypatch)
+
     async def scenario():
         service, target = await _move_and_hold(env, tmp_path, held, seed=50)
         try:
@@ -416,10 +462,7 @@ def test_a_build_resumed_while_the_sql_is_applied_leaves_it_to_the_script(
         finally:
             held.release()
             await service.close()
-        gate = await asyncio.to_thread(psycopg.connect, env.postgres_url)
-        gate.execute("create table if not exists public.test_gate ()")
-        gate.commit()
-        gate.execute("lock table public.test_gate in access exclusive mode")
+        gate = await _gate(env)
         applying = asyncio.ensure_future(asyncio.to_thread(apply_migration, _url(env)))
         try:
             await _until(waiting_at_the_gate, "the script never reached the gate")
