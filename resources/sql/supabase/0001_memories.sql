@@ -319,8 +319,9 @@ as $$
                             and i.indisvalid)
                       from public.memories_space s where s.id = 1),
                      false),
-        -- Schema 4: true while a session builds it in the background; deferred and not
-        -- building is an index a stopped build or move left unbuilt.
+        -- Schema 4: true while a session builds it in the background (or this script runs,
+        -- holding the build's lock); deferred and not building is an index a stopped build or
+        -- move left unbuilt.
         'vector_index_building', public.memories_index_building(),
         'database', current_database(),
         'server_started', extract(epoch from pg_postmaster_start_time())::text);
