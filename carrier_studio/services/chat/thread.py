@@ -404,7 +404,8 @@ class ChatThread:
 
     async def restore_pending(self) -> None:
         try:
-            self._run_agent = await self._ensure_agent()
+            # Resumed as it was sent: without the tools a small window left out.
+            self._run_agent = self.context.fitted_agent(await self._ensure_agent())[0]
         except CarrierError:
             # No key or endpoint yet: keep the paused run for when there is one.
             self.pending = []
