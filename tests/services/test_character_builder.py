@@ -113,7 +113,7 @@ def test_the_draft_asks_for_the_schema_and_a_server_without_it_is_asked_again(
 
     async def go():
         async with ScriptedLLMServer() as server:
-            server.script(json_text(DRAFT), error(400, "response_format is not supported"))
+            server.script(json_text(DRAFT), error(400, "'response_format' is not supported"))
             server.script(json_text(DRAFT))
             choice, providers = _compat(server)
             first = await _draft(text_model(choice, providers, _secrets(tmp_path, keyring_backend)))
@@ -130,6 +130,24 @@ def test_the_draft_asks_for_the_schema_and_a_server_without_it_is_asked_again(
     assert "response_format" in requests[1].body  # refused...
     assert "response_format" not in requests[2].body  # ...so asked as plain text
     assert len(requests) == 3
+
+
+def test_a_context_refusal_during_a_draft_is_not_asked_again_as_text(tmp_path, keyring_backend):
+    """Only a refusal of the output schema is retried without it: a request too long for the
+    model says so at once (one request, the server's words kept)."""
+    too_long = "request (5000 tokens) exceeds the available context size (4096 tokens)"
+
+    async def go():
+        async with ScriptedLLMServer() as server:
+            server.script(error(400, too_long))
+            choice, providers = _compat(server)
+            with pytest.raises(ProviderError) as info:
+                await _draft(text_model(choice, providers, _secrets(tmp_path, keyring_backend)))
+            return info.value, server.requests
+
+    exc, requests = _run(go())
+    assert len(requests) == 1
+    assert "exceeds the available context size" in str(exc)
 
 
 def test_invalid_json_twice_gives_a_clear_error(tmp_path, keyring_backend):

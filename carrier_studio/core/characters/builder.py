@@ -20,15 +20,15 @@ markdown. Use exactly these keys:
   "name": short display name,
   "username": lowercase handle,
   "system": a system prompt of several sentences in the second person ("You are …"),
-  "bio": 4-6 short facts (strings),
+  "bio": 3-6 short facts (strings),
   "lore": 3-5 short background stories (strings),
-  "messageExamples": 3 conversations; each is a list of messages
+  "messageExamples": 1-3 conversations; each is a list of messages
       {"user": "{{user1}}" or the character's exact name, "content": {"text": "…"}},
       alternating between "{{user1}}" and the character,
   "postExamples": 3-5 social posts in the character's voice (strings),
   "topics": 5-10 topics (strings),
   "adjectives": 5-8 adjectives (strings),
-  "style": {"all": [rules], "chat": [rules], "post": [rules]} with 2-4 rules each.
+  "style": {"all": [rules], "chat": [rules], "post": [rules]} with 1-4 rules each.
 Never include API keys, tokens or passwords."""
 
 

@@ -3,6 +3,7 @@ named endpoint from Settings, with the endpoint's own key when it needs one."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from carrier_studio.core.errors import ProviderError
@@ -54,6 +55,16 @@ class CompatibleProvider(ModelProvider):
         )
 
 
+#: How a server says it does not take an output schema (400, or FastAPI's 422 for an unknown
+#: field): other refusals (a context too long, a bad key) are the user's to read, not retried.
+_FORMAT_WORDS = re.compile(r"response_format|json_schema|schema|grammar|structured", re.I)
+
+
+def _refuses_format(exc: BaseException) -> bool:
+    status = getattr(exc, "status_code", None)
+    return status in (400, 422) and bool(_FORMAT_WORDS.search(str(exc)))
+
+
 class ChatTextModel:
     def __init__(self, client: Any, model: str, temperature: float, label: str) -> None:
         self._client, self._model, self._temperature, self.label = client, model, temperature, label
@@ -83,7 +94,7 @@ class ChatTextModel:
                     **request, response_format=format_
                 )
             except Exception as exc:  # noqa: BLE001 - every provider failure is reworded
-                if getattr(exc, "status_code", None) != 400:
+                if not _refuses_format(exc):
                     raise provider_error(exc, self.label) from exc
                 schema = None  # a server without structured output: ask as plain text
         if schema is None:
