@@ -308,13 +308,18 @@ async def _real_model_turns(ctx, studio, page, base_url: str, runs: int) -> dict
         await studio_turn("Tell me one thing about the number 100.")  # warm up both, loads
         await asyncio.sleep(0.3)  # the stopped generation frees the server's one slot
         for i in range(runs):
-            figures["studio"].append(
-                await studio_turn(f"Tell me one thing about the number {201 + 2 * i}.")
-            )
+            # Each side goes first in turn: the one after a Stop might meet the server's slot
+            # not yet free (0.3 s is many tokens' time, but the order must not favour either).
+            ours = f"Tell me one thing about the number {201 + 2 * i}."
+            theirs = f"Tell me one thing about the number {202 + 2 * i}."
+            if i % 2:
+                figures["bare"].append(await bare_turn(unseen(bodies[-1], theirs)))
+                await asyncio.sleep(0.3)
+            figures["studio"].append(await studio_turn(ours))
             await asyncio.sleep(0.3)
-            body = unseen(bodies[-1], f"Tell me one thing about the number {202 + 2 * i}.")
-            figures["bare"].append(await bare_turn(body))
-            await asyncio.sleep(0.3)
+            if not i % 2:
+                figures["bare"].append(await bare_turn(unseen(bodies[-1], theirs)))
+                await asyncio.sleep(0.3)
     finally:
         AsyncCompletions.create = create
     return figures
