@@ -87,19 +87,9 @@ DRAFT_SCHEMA: dict[str, Any] = {
             "required": ["all", "chat", "post"],
         },
     },
-    "required": [
-        "name",
-        "username",
-        "system",
-        "bio",
-        "lore",
-        "messageExamples",
-        "postExamples",
-        "topics",
-        "adjectives",
-        "style",
-    ],
 }
+# Every key the prompt names is asked for.
+DRAFT_SCHEMA["required"] = list(DRAFT_SCHEMA["properties"])
 #: Room for a whole draft: the schema's bounds come to about 3,000 tokens at most.
 DRAFT_MAX_TOKENS = 4096
 
