@@ -128,7 +128,7 @@ def servers_left_out(fixed: int, servers: dict[str, int], window: int) -> list[s
     """Which MCP servers' tools to leave out, the largest first, so that the instructions and
     tools (``fixed`` tokens, ``servers`` the tokens of each server's tools among them) take at
     most `FIXED_SHARE` of what a request may take: a small local model's window must keep
-    room for the conversation. None when they fit, all of them when even that is not enough."""
+    room for the conversation. Empty when they fit, all of them when even that is not enough."""
     allowed = FIXED_SHARE * (window - reserve(window))
     left: list[str] = []
     for name, tokens in sorted(servers.items(), key=lambda item: (-item[1], item[0])):
