@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import numpy as np
 import pytest
@@ -117,3 +118,31 @@ def test_a_failing_migration_keeps_the_migrations_applied_before(tmp_path):
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert tables == {"a"}
     conn.close()
+
+
+def test_connections_opening_one_new_database_at_once_all_get_it_in_wal(tmp_path):
+    """Changing to WAL does not wait on the busy timeout: some of four at once saw "locked".
+
+    Without the retry, 34 of 200 rounds on this machine had a connection fail (CI once, as two
+    `memory import` processes on a new workspace); the rounds here make a miss unlikely.
+    """
+    failed: list[BaseException] = []
+    for round_ in range(40):
+        path = tmp_path / f"{round_}.db"
+        barrier = threading.Barrier(4)
+
+        def open_it(path=path, barrier=barrier) -> None:
+            barrier.wait()
+            try:
+                conn = db.connect(path)
+                assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+                conn.close()
+            except BaseException as exc:  # noqa: BLE001 - collected and reported below
+                failed.append(exc)
+
+        threads = [threading.Thread(target=open_it) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert not failed, failed[:3]

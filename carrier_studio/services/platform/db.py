@@ -15,6 +15,7 @@ import importlib.util
 import logging
 import os
 import re
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -67,14 +68,39 @@ def load_migrations(folder: Path | None = None) -> list[Migration]:
     return found
 
 
+#: How long a statement waits for another connection's lock before "database is locked".
+BUSY_TIMEOUT_MS = 5000
+
+
+def _use_wal(conn: apsw.Connection) -> None:
+    """Switch to WAL, waiting as the busy timeout would for another process doing the same.
+
+    Changing the journal mode takes its lock without calling the busy handler: two processes
+    creating one new workspace at the same moment (the window and ``headless``, two CLI
+    commands) failed at once with "database is locked" (2 in 30 tries on this machine, and
+    once in CI). Once the file is in WAL mode the pragma only reads it, and never waits.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    pause = 0.001
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except apsw.BusyError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
+
+
 def connect(path: Path | str) -> apsw.Connection:
     """A connection with sqlite-vec loaded and the pragmas every user of studio.db expects."""
     conn = apsw.Connection(str(path))
     conn.enable_load_extension(True)
     conn.load_extension(vec_extension_path())
     conn.enable_load_extension(False)
-    conn.setbusytimeout(5000)
-    conn.execute("PRAGMA journal_mode=WAL")
+    conn.setbusytimeout(BUSY_TIMEOUT_MS)
+    _use_wal(conn)
     conn.execute("PRAGMA foreign_keys=ON")
     # FULL, on purpose (#20): a commit that returned is on disk, power cut included. With WAL,
     # NORMAL syncs only at checkpoints: a power cut then loses the last transactions (it never
