@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from carrier_studio.core.runtime.context_budget import DEFAULT_WINDOW
-from tests.fakes import text
+from tests.fakes import text, tool_call
 from tests.services.test_chat_runtime import collect, run, workspace
 
 
@@ -222,4 +222,46 @@ def test_a_small_window_leaves_the_largest_servers_tools_out_and_says_so(tmp_pat
     assert "read_everything" not in sent and "think" in sent
     (told,) = [e for e in events if isinstance(e, ToolsUnavailable)]
     assert [name for name, _why in told.servers] == ["files"]
+    assert "4,096-token context window" in told.servers[0][1]
+
+
+def test_a_character_handed_off_to_is_fitted_too(tmp_path, keyring_backend):
+    """The Orchestrator hands off to Ada on a 4096-token local model, and Ada's own MCP
+    server's tools are far more than the window holds beside a conversation: the request
+    after the handoff goes without them (it fits), and the chat names her server."""
+    from agents import FunctionTool
+
+    from carrier_studio.core.runtime.context_budget import estimate_tokens
+    from carrier_studio.core.runtime.events import Done, HandoffEvent, ToolsUnavailable
+
+    async def noop(_ctx, _args):
+        return ""
+
+    schema = {"type": "object", "properties": {}}
+    big = FunctionTool("read_everything", "Reads every file. " + "z" * 12_000, schema, noop)
+
+    async def go():
+        async with workspace(tmp_path, keyring_backend) as (ws, server):
+            server.model_fields["test-model"] = {"meta": {"n_ctx": 4096}}  # llama.cpp's listing
+            cid = await ws.conversations.create("Orchestrator")
+            thread = await ws.open(cid)
+            await ws.chat.learn_context_window(thread)
+            agent = await thread._ensure_agent()
+            (ada,) = [h for h in agent.handoffs if h.name == "Ada"]
+            ada.tools.append(big)  # as her filesystem server's tools are built into her agent
+            thread._mcp_tool_names = {"files": ["read_everything"]}
+            server.script(tool_call("transfer_to_ada", {}), text("Ada here: on it."))
+            events = await collect(thread.send("Please read my notes."))
+            return events, [r for r in server.requests if r.method == "POST"], ada
+
+    events, requests, ada = run(go())
+    assert any(isinstance(e, HandoffEvent) and e.to_agent == "Ada" for e in events)
+    assert isinstance(events[-1], Done) and events[-1].completed and events[-1].agent == "Ada"
+    after = json.dumps(requests[1].body)
+    assert "You are Ada" in after and "read_everything" not in after
+    # What llama.cpp would count, about: within the 4096 window less the reply's reserve.
+    assert estimate_tokens(after) <= 3072
+    assert big in ada.tools  # the character's own agent is left as it was built
+    (told,) = [e for e in events if isinstance(e, ToolsUnavailable)]
+    assert [name for name, _why in told.servers] == ["Ada's files"]
     assert "4,096-token context window" in told.servers[0][1]

@@ -223,3 +223,41 @@ def test_servers_are_left_out_largest_first_until_the_rest_fits():
     assert servers_left_out(1900 + 3500, servers, 4096) == ["files", "thinking"]
     # Instructions alone too long: every server goes, and the meter says the rest.
     assert servers_left_out(int(allowed) + 3600, servers, 4096) == ["files", "thinking", "time"]
+
+
+def test_every_agent_a_run_can_reach_is_fitted_and_handoffs_go_to_the_fitted_ones():
+    """A hands off to B, B to C and back to A (a cycle): each is fitted with its own
+    instructions and tools against the window, and the clones hand off to each other, so a
+    run of the fitted A meets only fitted agents; the originals stay as they were built."""
+    from agents import Agent, FunctionTool, handoff
+
+    from carrier_studio.core.runtime.context_budget import fit_agent
+
+    async def noop(_ctx, _args):
+        return ""
+
+    def tool(name: str, size: int) -> FunctionTool:
+        return FunctionTool(name, "d" * size, {"type": "object", "properties": {}}, noop)
+
+    a = Agent(name="A", instructions="Leads.", tools=[tool("a_small", 40)])
+    b = Agent(name="B", instructions="Reads.", tools=[tool("b_big", 12_000), tool("b_t", 40)])
+    c = Agent(name="C", instructions="Writes.", tools=[tool("c_big", 12_000)])
+    custom = handoff(Agent(name="D", tools=[tool("d_big", 12_000)]))  # the SDK's own Handoff
+    a.handoffs = [b, custom]
+    b.handoffs = [c, a]
+    c.handoffs = [a]
+    servers = {"files": ["b_big", "c_big", "d_big"], "small": ["a_small", "b_t"]}
+
+    fitted, why = fit_agent(a, servers, 4096)
+    assert sorted(why) == ["B's files", "C's files"]  # A's own tools fit: nothing of A's
+    fb = fitted.handoffs[0]
+    (fc, back) = fb.handoffs
+    assert fitted is not a and back is fitted and fc.handoffs == [fitted]
+    assert fitted.handoffs[1] is custom  # a Handoff object keeps its own agent
+    assert [t.name for t in fitted.tools] == ["a_small"]
+    assert [t.name for t in fb.tools] == ["b_t"] and fc.tools == []
+    # The originals: their tools and wiring as built.
+    assert [t.name for t in b.tools] == ["b_big", "b_t"] and b.handoffs == [c, a]
+    assert a.handoffs == [b, custom] and [t.name for t in c.tools] == ["c_big"]
+    # A window that holds everything: the agent as it is.
+    assert fit_agent(a, servers, 200_000) == (a, {})

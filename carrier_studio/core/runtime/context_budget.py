@@ -142,9 +142,61 @@ def servers_left_out(fixed: int, servers: dict[str, int], window: int) -> list[s
 def fit_agent(
     agent: Any, servers: Mapping[str, Sequence[str]], window: int, tools: int | None = None
 ) -> tuple[Any, dict[str, str]]:
-    """``agent`` as ``window`` allows: a clone without the tools of the MCP servers
-    `servers_left_out` names (``servers``: each server's tool names), and why each was left
-    out. ``tools`` is the agent's `tools_tokens`, when already known."""
+    """``agent`` as ``window`` allows, and every agent it can hand off to (a handed-off
+    request carries the target's own instructions and tools): each without the tools of the
+    MCP servers `servers_left_out` names for it (``servers``: each server's tool names), and
+    why each was left out. ``tools`` is the agent's `tools_tokens`, when already known.
+
+    When any is left out, every reachable agent is cloned and the clones hand off to each
+    other as the originals did (cycles too), so a run of the fitted agent meets only fitted
+    agents. A server left out of a handoff target is named with that agent ("Bob's files")."""
+    reachable = _reachable(agent)
+    kept: dict[int, list[Any]] = {}
+    why: dict[str, str] = {}
+    for each in reachable:
+        known = tools if each is agent else None
+        left, sizes, tools_kept = _fit_one(each, servers, window, known)
+        if not left:
+            continue
+        kept[id(each)] = tools_kept
+        for server in left:
+            reason = (
+                f"is left out of this model's requests: its tools' descriptions "
+                f"(≈ {sizes[server]:,} tokens) do not fit beside a conversation in its "
+                f"{window:,}-token context window"
+            )
+            why[server if each is agent else f"{each.name}'s {server}"] = reason
+    if not why:
+        return agent, {}
+    clones = {id(each): each.clone(tools=kept.get(id(each), each.tools)) for each in reachable}
+    for each in reachable:
+        # A new list for each clone: the original agent keeps its own wiring.
+        clones[id(each)].handoffs = [clones.get(id(h), h) for h in each.handoffs]
+    return clones[id(agent)], why
+
+
+def _reachable(agent: Any) -> list[Any]:
+    """``agent`` and every agent it can hand off to, directly or not, each once (handoffs may
+    form cycles). A `Handoff` object (the SDK's custom handoff) keeps its agent to itself: it
+    is left as it is."""
+    from agents import Agent
+
+    found: dict[int, Any] = {}
+    pending = [agent]
+    while pending:
+        current = pending.pop(0)
+        if id(current) in found:
+            continue
+        found[id(current)] = current
+        pending += [h for h in current.handoffs if isinstance(h, Agent)]
+    return list(found.values())
+
+
+def _fit_one(
+    agent: Any, servers: Mapping[str, Sequence[str]], window: int, tools: int | None
+) -> tuple[list[str], dict[str, int], list[Any]]:
+    """The servers `servers_left_out` names for ``agent`` alone, each server's tokens among
+    its tools, and the tools it keeps."""
     by_name = {getattr(tool, "name", ""): tool for tool in agent.tools}
     groups = {server: [n for n in names if n in by_name] for server, names in servers.items()}
     sizes = {
@@ -154,17 +206,8 @@ def fit_agent(
     fixed = estimate_tokens(instructions) + MESSAGE_OVERHEAD
     fixed += tools_tokens(agent) if tools is None else tools
     left = servers_left_out(fixed, {s: n for s, n in sizes.items() if n}, window)
-    if not left:
-        return agent, {}
     dropped = {name for server in left for name in groups[server]}
-    fitted = agent.clone(tools=[t for t in agent.tools if t.name not in dropped])
-    why = {
-        server: f"is left out of this model's requests: its tools' descriptions "
-        f"(≈ {sizes[server]:,} tokens) do not fit beside a conversation in its "
-        f"{window:,}-token context window"
-        for server in left
-    }
-    return fitted, why
+    return left, sizes, [t for t in agent.tools if t.name not in dropped]
 
 
 def _is_user(item: Any) -> bool:
