@@ -77,3 +77,14 @@ def test_two_files_of_one_scenario_name_keep_the_first_and_flag_the_second():
     assert kept[0].scenario.name == "greet" and kept[0].path.name == "a.yaml"
     assert kept[1].scenario is None
     assert kept[1].error.startswith("b.yaml: name: “greet” is also the name of a.yaml")
+
+
+def test_the_transcript_says_what_the_run_went_without(qtbot):
+    from carrier_studio.ui.widgets.run_transcript import RunTranscript
+
+    view = RunTranscript(COLORS)
+    qtbot.addWidget(view)
+    record = _record("greet", "m1", True)
+    record.notes = ["Ada's fs is left out of this model's requests: its tools' descriptions"]
+    view.show_record(record, None)
+    assert "Ada's fs is left out of this model's requests" in view.toPlainText()

@@ -67,6 +67,9 @@ class RunRecord:
     cost_usd: float | None = None
     #: When the run ended (ISO 8601, UTC), set as it is stored.
     finished_at: str | None = None
+    #: What the run went without, in words: the MCP servers a small context window left out
+    #: of a character's requests ("Ada's files is left out of this model's requests: …").
+    notes: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:

@@ -56,6 +56,7 @@ def record_to_dict(record: RunRecord) -> dict[str, Any]:
         "replayed": record.replayed,
         "cost_usd": record.cost_usd,
         "finished_at": record.finished_at,
+        "notes": list(record.notes),
         "turns": [_turn(t) for t in record.turns],
         "verdicts": [
             {
@@ -115,4 +116,5 @@ def record_from_dict(data: dict[str, Any]) -> RunRecord:
         replayed=bool(data.get("replayed", False)),
         cost_usd=data.get("cost_usd"),
         finished_at=data.get("finished_at"),
+        notes=[str(note) for note in data.get("notes", [])],
     )

@@ -66,7 +66,7 @@ async def run_scenario(
             if pool is None:  # this run's own models, closed with it
                 run.stack.push_async_callback(run.pool.close)
             await _prepare(run)
-            session = await _session(run)
+            session = await _session(run, record)
             await run_turns(run, session, record)
             record.cost_usd = cost_usd(
                 choice.provider,
@@ -159,7 +159,7 @@ async def _prepare(run: Run) -> None:
     tape.tools = ToolTape(tape.cassette.tools)
 
 
-async def _session(run: Run) -> Any:
+async def _session(run: Run, record: RunRecord) -> Any:
     from agents import RunConfig
 
     from carrier_studio.core.runtime.agent_factory import AgentFactory
@@ -206,9 +206,11 @@ async def _session(run: Run) -> Any:
         settings = run.deps.settings.settings.providers
         listed = await windows_for(run.choice, settings, run.deps.secrets)
         window = listed.get(run.choice.model) or window
-    # As the chat does: a window too small for every MCP server's tools goes without the largest.
+    # As the chat does: a window too small for every MCP server's tools goes without the
+    # largest, for the tested character and each one it hands off to; the record says so.
     names = {server: [tool.name for tool in tools] for server, tools in servers.items()}
     agent, left_out = fit_agent(agent, names, window)
+    record.notes += [f"{server} {why}" for server, why in left_out.items()]
     for server, why in left_out.items():
         log.info("scenario %s, %s: MCP server %s %s", run.scenario.name, run.choice, server, why)
     sizes = ItemSizes()  # each item measured once over the run's model calls, as the chat does

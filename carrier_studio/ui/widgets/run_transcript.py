@@ -160,6 +160,8 @@ class RunTranscript(QTextBrowser):
             html += f"<p style='color:{c['text_muted']}'>{escape(' · '.join(figures))}</p>"
         if record.error:
             html += f"<p style='color:{c['error']}'>{escape(record.error)}</p>"
+        for note in record.notes:  # what the run went without (a small window's left-outs)
+            html += f"<p style='color:{c['text_muted']}'>{escape(note)}</p>"
         return html
 
     @staticmethod

@@ -1,0 +1,65 @@
+"""A character test on a small local model fits its MCP tools as the chat does: the tested
+character and each character it hands off to go without the largest servers' tools that leave
+no room for a conversation, and the run's record says which (real npm server-filesystem)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from carrier_studio.core.runtime.context_budget import estimate_tokens
+from tests.fakes import text, tool_call
+from tests.mcp.servers import node_servers
+from tests.services.test_scenario_runner import MODEL, _calls, _open, go, scenario
+
+#: server-filesystem's tools, a few of them: ≈3,000 tokens of descriptions in all.
+FS_TOOLS = ("read_text_file", "list_directory", "write_file")
+
+
+@pytest.mark.parametrize(
+    ("tested", "named"), [("Ada", "fs"), ("Orchestrator", "Ada's fs")], ids=["own", "handoff"]
+)
+def test_a_small_window_leaves_the_largest_servers_tools_out_and_the_record_says_so(
+    tmp_path, keyring_backend, tested, named
+):
+    from carrier_studio.services.mcp import McpManager
+
+    fs = node_servers().filesystem_stdio(str(tmp_path))
+    (tmp_path / "mcp_servers.json").write_text(json.dumps({"mcpServers": {"fs": fs}}))
+
+    async def run():
+        server, ws = await _open(tmp_path, keyring_backend)
+        server.model_fields["test-model"] = {"meta": {"n_ctx": 4096}}  # llama.cpp's listing
+        ws.edit_character("ada.json", mcp_servers=["fs"])
+        manager = McpManager(tmp_path / "mcp_servers.json", lambda name: None)
+        ws.mcp = manager
+        path = ws.root / "scenarios" / "small.yaml"
+        if tested == "Orchestrator":
+            server.script(tool_call("transfer_to_ada", {}), text("Ada here: on it."))
+        else:
+            server.script(text("Ada here: on it."))
+        checked = scenario(path, ("Read my notes", [("contains", "on it")]), character=tested)
+        try:
+            service = ws.service()
+            (record,) = await service.run([checked], [MODEL])
+            started = manager.active
+            (stored,) = await service.latest()
+            return record, stored, started, [json.dumps(r.body) for r in _calls(server)]
+        finally:
+            await manager.shutdown()
+            await ws.db.close()
+            await server.close()
+
+    record, stored, started, bodies = go(run())
+    assert record.error is None, record.error
+    assert started == ["fs"] and record.passed, record.verdicts
+    # The request Ada answers (after the Orchestrator's handoff, or her own): no fs tools, and
+    # about what llama.cpp would count fits the 4096 window less the reply's reserve.
+    ada = bodies[-1]
+    assert "You are Ada" in ada and not any(name in ada for name in FS_TOOLS)
+    assert estimate_tokens(ada) <= 3072
+    (note,) = record.notes
+    assert note.startswith(f"{named} is left out of this model's requests")
+    assert "4,096-token context window" in note
+    assert stored.notes == record.notes  # kept with the run in studio.db
