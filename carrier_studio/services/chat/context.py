@@ -77,8 +77,9 @@ class ContextFit:
         return measure(text, history, typed, self.window(), self._sizes, self.tools_of(agent))
 
     def fitted_agent(self, agent: Any) -> tuple[Any, dict[str, str]]:
-        """`fit_agent` for this conversation's window, kept until the agent or window
-        changes (the meter asks at every keystroke)."""
+        """`fit_agent` for this conversation's window (the characters it hands off to
+        fitted too), kept until the agent or window changes (the meter asks at every
+        keystroke)."""
         if agent is None:
             return agent, {}
         window = self.window()
