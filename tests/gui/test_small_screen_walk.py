@@ -1,0 +1,54 @@
+"""What a new user met in the first minutes at 1024x700 (h-walk): each test is one finding.
+
+The studio is the real window (``make_studio``) at the size it opens on a 1024x700 screen.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QAbstractSpinBox, QCheckBox, QComboBox, QPlainTextEdit, QWidget
+
+from tests.helpers.walkthrough import click
+
+SMALL = (1008, 660)  # the window MainWindow._fitting opens on a 1024x700 screen
+
+
+def _settle(studio, loop) -> None:
+    for _ in range(3):  # the page's layout request, then the splitter's
+        studio.window.layout().activate()
+        loop.run_until_complete(studio.tasks.wait_idle())
+
+
+def _studio(make_studio, loop):
+    """A studio at the small size, its SDK import done: run alone, the import's worker thread
+    outlived the test's loop and called back into it."""
+    studio = make_studio()
+    studio.window.resize(*SMALL)
+    loop.run_until_complete(studio._warming)
+    return studio
+
+
+def _wanted(widget: QWidget) -> int:
+    """The height a layout may not go under: a minimum set on the widget, else its hint."""
+    return widget.minimumHeight() or widget.minimumSizeHint().height()
+
+
+def test_a_new_memory_form_is_not_squeezed_at_1024x700(make_studio, loop):
+    """The New memory form's Character, Kind and Importance boxes were a few pixels tall: the
+    splitter shared ~410 px between the form and the map, less than the two want."""
+    studio = _studio(make_studio, loop)
+    studio.window.show_page("memory")
+    loop.run_until_complete(studio.tasks.wait_idle())
+    page = studio.window.page("memory")
+    click(loop, page.new_button)
+    _settle(studio, loop)
+    detail = page.detail
+    assert detail.is_new
+    squeezed = [
+        f"{type(w).__name__} {w.objectName()!r}: {w.height()} px, wants {_wanted(w)}"
+        for w in detail.findChildren(QWidget)
+        if isinstance(w, (QComboBox, QAbstractSpinBox, QCheckBox, QPlainTextEdit))
+        and w.isVisible()
+        and w.height() < _wanted(w)
+    ]
+    assert not squeezed, "\n".join(squeezed)
+    assert detail.save_button.isVisible()
