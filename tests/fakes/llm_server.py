@@ -35,6 +35,9 @@ from .replies import REPLY_TYPES, ErrorReply, Hang, Reply
 
 DEFAULT_MODELS: tuple[str, ...] = ("test-model", "gpt-4o-mini", "claude-sonnet-4-5")
 DEFAULT_TIMEOUT = 5.0
+#: The routes that generate (each consumes a scripted reply), as opposed to model listings and
+#: embeddings, which a client may also send before or between them.
+GENERATION_PATHS = frozenset({"/v1/chat/completions", "/v1/responses", "/v1/messages"})
 _SSE_HEADERS = {"Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache"}
 _REQUEST_ID_HEADER = {"openai": "x-request-id", "anthropic": "request-id"}
 
@@ -202,6 +205,12 @@ class ScriptedLLMServer:
     def requests(self) -> list[RecordedRequest]:
         """A snapshot of every request received so far, oldest first."""
         return self._state.requests()
+
+    @property
+    def completions(self) -> list[RecordedRequest]:
+        """The generation requests only (chat completions, responses, messages), oldest first:
+        what a test of the model's input indexes, whatever listings the client asked before."""
+        return [r for r in self._state.requests() if r.path in GENERATION_PATHS]
 
     @property
     def pending(self) -> int:
@@ -438,6 +447,10 @@ class ThreadedLLMServer:
     @property
     def requests(self) -> list[RecordedRequest]:
         return self._server.requests
+
+    @property
+    def completions(self) -> list[RecordedRequest]:
+        return self._server.completions
 
     @property
     def pending(self) -> int:

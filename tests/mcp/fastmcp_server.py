@@ -5,6 +5,8 @@ ready, so tests see stderr being collected. With ``--stubborn`` it ignores SIGTE
 running after its stdin closes, like a badly behaved server that only SIGKILL stops. With
 ``--wait-for PATH`` it starts slowly: it answers nothing until PATH exists (the test decides when
 it is ready), and then also offers ``late_hello``, so a test can tell its tools from the others'.
+With ``--big`` it offers only ``read_everything``, whose description alone is ≈2,500 tokens: a
+large server's tools, which a 4,096-token window has no room for beside a conversation.
 """
 
 from __future__ import annotations
@@ -42,6 +44,14 @@ def late_hello(name: str) -> str:
     return f"hello {name}, from the slow server"
 
 
+def read_everything(path: str) -> str:
+    """Reads every file under ``path``."""
+    return path
+
+
+read_everything.__doc__ = "Reads every file under the path. " + "Every detail. " * 700
+
+
 def _wait_for(path: Path) -> None:
     # The server is the slow party here, not the test: polling a file is what it is asked to do.
     while not path.exists():
@@ -50,6 +60,9 @@ def _wait_for(path: Path) -> None:
 
 if __name__ == "__main__":
     stubborn = "--stubborn" in sys.argv
+    if "--big" in sys.argv:
+        server = MCPServer("carrier-test-big")
+        server.tool()(read_everything)
     if "--wait-for" in sys.argv:
         _wait_for(Path(sys.argv[sys.argv.index("--wait-for") + 1]))
         server.tool()(late_hello)

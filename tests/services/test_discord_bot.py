@@ -142,7 +142,7 @@ def test_a_mention_is_answered_in_its_channel_with_typing(tmp_path, keyring_back
             calls = [(c.method, c.path) for c in fake.calls]
             activity = bot.recent_activity
             await bot.stop()
-            return status, seen, asked, sent, calls, activity, bot, world, llm.requests
+            return status, seen, asked, sent, calls, activity, bot, world, llm.completions
 
     status, seen, asked, sent, calls, activity, bot, world, requests = run(go())
     assert status.phase is BotPhase.CONNECTED and status.state is State.RUNNING
@@ -209,7 +209,7 @@ def test_what_the_bot_does_not_answer(tmp_path, keyring_backend):
             llm.script(text("Only this one."))
             await fake.say(general, "this one", mention_bot=True)
             await eventually(lambda: bot.recent_activity)
-            return fake.sent, llm.requests
+            return fake.sent, llm.completions
 
     sent, requests = run(go())
     assert [s.content for s in sent] == ["Only this one."]
@@ -235,7 +235,7 @@ def test_open_policy_answers_everyone_but_itself(tmp_path, keyring_backend):
             await fake.say(general, "beep", author=fake.user("otherbot", bot=True))
             await fake.wait_until(lambda: len(fake.sent) == 3)
             await eventually(lambda: len(bot.recent_activity) == 3)
-            return fake.sent, llm.requests, fake.dm_channel(sam), bot.recent_activity
+            return fake.sent, llm.completions, fake.dm_channel(sam), bot.recent_activity
 
     sent, requests, dm, activity = run(go())
     assert [s.content for s in sent] == ["Answer one.", "Answer two.", "Answer three."]
@@ -293,7 +293,7 @@ def test_a_dropped_gateway_resumes_without_losing_or_repeating(tmp_path, keyring
             await fake.say(general, "asked while you were away", mention_bot=True)
             await fake.wait_until(lambda: len(fake.sent) == 2)
             await eventually(lambda: len(bot.recent_activity) >= 3)
-            return fake, llm.requests, list(world.statuses[bot]), bot.recent_activity
+            return fake, llm.completions, list(world.statuses[bot]), bot.recent_activity
 
     fake, requests, statuses, activity = run(go())
     assert [s.content for s in fake.sent] == ["First answer.", "Second answer."]
@@ -328,7 +328,7 @@ def test_a_lost_session_identifies_again_and_reads_back_what_it_missed(tmp_path,
             await fake.say(general, "posted during the outage", mention_bot=True)
             await fake.wait_until(lambda: len(fake.sent) == 2, within=20)
             await eventually(lambda: len(bot.recent_activity) >= 2)
-            return fake, llm.requests
+            return fake, llm.completions
 
     fake, requests = run(go())
     assert fake.identifies == 2
@@ -386,7 +386,7 @@ def test_stopping_mid_answer_cancels_the_run_and_sends_nothing(tmp_path, keyring
             await bot.start()
             llm.script(hang())
             await fake.say(fake.guild.channel("general"), "take your time", mention_bot=True)
-            await llm.wait_for_requests(1)
+            await llm.wait_until(lambda: bool(llm.completions))
             await bot.stop()
             (summary,) = await world.conversations.list(character="Ada")
             stored = await world.conversations.messages(summary.id)
@@ -440,7 +440,7 @@ def test_the_channel_conversation_survives_a_restart(tmp_path, keyring_backend):
             await eventually(lambda: len(second.recent_activity) == 1)
             await fake.say(random_, "Hello over here.", mention_bot=True)
             await eventually(lambda: len(second.recent_activity) == 2)
-            return llm.requests, await world.conversations.list(character="Ada")
+            return llm.completions, await world.conversations.list(character="Ada")
 
     requests, conversations = run(go())
     assert len(requests) == 3
@@ -538,7 +538,7 @@ def test_tools_that_need_approval_are_refused_and_the_reply_says_so(tmp_path, ke
             await eventually(lambda: bot.recent_activity)
             (summary,) = await world.conversations.list(character="Ada")
             stored = await world.conversations.messages(summary.id)
-            return world.fake.sent, stored, world.llm.requests
+            return world.fake.sent, stored, world.llm.completions
 
     sent, stored, requests = run(go())
     (reply,) = sent

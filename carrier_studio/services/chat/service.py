@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ from carrier_studio.services.providers import (
     check_choice,
     checked,
     choice_for,
+    listing_endpoint,
     plan_for,
     windows_for,
 )
@@ -45,6 +47,8 @@ log = logging.getLogger(__name__)
 
 #: The modules a chat thread runs on (the agents SDK behind them).
 CHAT_RUNTIME = ("carrier_studio.core.runtime.session", "carrier_studio.core.runtime.agent_factory")
+#: Seconds before a server whose model list stated no window for a model is asked again.
+ASK_WINDOW_AGAIN_S = 60.0
 
 
 class ChatService:
@@ -79,6 +83,9 @@ class ChatService:
         #: Each open conversation's own model choice as stored (the thread holds only the
         #: resolved model, which cannot tell "the workspace default" from a fixed choice).
         self._models: dict[int, ConversationModel] = {}
+        #: Each endpoint's model list as last asked, by (base URL, model): when, and the
+        #: windows it states (`learn_context_window`; an ask still running is shared).
+        self._windows: dict[tuple[str, str], tuple[float, asyncio.Future[dict[str, int]]]] = {}
         if mcp is not None:
             # A server's new tools reach the open conversations' next message (#19 item 4).
             mcp.on_list_changed(self._on_list_changed)
@@ -233,6 +240,8 @@ class ChatService:
         """Wait for the memories of finished turns to be written (called at shutdown)."""
         for starting in list(self._warming):
             starting.cancel()  # the servers stay under their supervisors; only the wait ends
+        for _when, asking in self._windows.values():
+            asking.cancel()  # an ask still running (at most listed_windows' 3 s)
         while self._remembering:
             await asyncio.gather(*list(self._remembering), return_exceptions=True)
 
@@ -283,9 +292,49 @@ class ChatService:
         doc = (await self.characters_by_name()).get(character)
         return doc is not None and await next_greeting(self.conversations, conversation_id, doc)
 
-    async def learn_context_window(self, thread: ChatThread) -> None:
+    async def learn_context_window(self, thread: ChatThread, *, cached: bool = False) -> None:
         """Ask an OpenAI-compatible server for its models' context windows (vLLM, LM Studio and
         llama.cpp state them in their model list), so the meter and the run use the served size
-        rather than a guess. The official services' sizes are in the known table already."""
+        rather than a guess. The official services' sizes are in the known table already.
+
+        Args:
+            cached: Take what an earlier ask of the same endpoint and model learned (the
+                Discord bot, before each reply: one listing per endpoint and model, not per
+                message). False asks again (the Chat page, as a conversation opens: a server
+                restarted with another window is seen), and the answer is kept for the others.
+        """
         providers = self.settings.settings.providers
-        thread.context.listed = await windows_for(thread.model_choice(), providers, self.secrets)
+        # The character's own model: until its agent is built, the thread knows only the default.
+        doc = (await self.characters_by_name()).get(thread.character)
+        choice = thread.model_choice(doc)
+        endpoint = listing_endpoint(choice, providers)
+        if endpoint is None:
+            thread.context.listed = {}
+            return
+        key = (str(endpoint.base_url), choice.model)
+        asked = self._windows.get(key)
+        if not cached or asked is None or _ask_again(asked, choice.model):
+            asked = (time.monotonic(), asyncio.ensure_future(self._ask_windows(choice)))
+            self._windows[key] = asked
+        # Shielded: a reply cancelled while it waits leaves the answer to the next one.
+        thread.context.listed = await asyncio.shield(asked[1])
+
+    async def _ask_windows(self, choice: Any) -> dict[str, int]:
+        providers = self.settings.settings.providers
+        try:
+            return await windows_for(choice, providers, self.secrets)
+        except Exception:  # noqa: BLE001 - a window unknown is a guess, never a failed reply
+            log.debug("asking %s for its context windows failed", choice, exc_info=True)
+            return {}
+
+
+def _ask_again(asked: tuple[float, asyncio.Future[dict[str, int]]], model: str) -> bool:
+    """Whether an earlier ask of a server is out of date: an answer that states no window for
+    ``model`` is asked again after `ASK_WINDOW_AGAIN_S` (a server still loading its model
+    answers 503, one not yet started not at all)."""
+    when, answer = asked
+    if not answer.done():
+        return False
+    if answer.cancelled():
+        return True
+    return model not in answer.result() and time.monotonic() - when >= ASK_WINDOW_AGAIN_S

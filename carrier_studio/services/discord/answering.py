@@ -257,6 +257,9 @@ class Answering:
 
     async def _run(self, thread: ChatThread, prompt: str, author: str) -> tuple[str, str]:
         """Run one turn; returns (the reply to post, what went wrong or "")."""
+        # The window a local server states (llama.cpp's -c): a guess too large sends more than
+        # it holds, and the server refuses every message. Asked once per endpoint and model.
+        await self._chat.learn_context_window(thread, cached=True)
         turn = TurnReducer(thread.character)
         stream = thread.send(prompt, client="discord", speaker=author)
         rounds, gave_up = 0, False

@@ -19,6 +19,7 @@ from carrier_studio.services.providers.probe import (
     find_local_servers,
     list_models,
     listed_windows,
+    listing_endpoint,
     windows_for,
 )
 from carrier_studio.services.providers.registry import (
@@ -50,6 +51,7 @@ __all__ = [
     "find_local_servers",
     "list_models",
     "listed_windows",
+    "listing_endpoint",
     "windows_for",
     "needs_model_setup",
     "plan_for",

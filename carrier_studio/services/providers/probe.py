@@ -204,15 +204,23 @@ def _ids(body: Any) -> list[str] | None:
     return ids
 
 
-async def windows_for(choice: Any, providers: Any, secrets: Any) -> dict[str, int]:
-    """`listed_windows` of the OpenAI-compatible endpoint ``choice`` (a ModelChoice) runs on,
-    with its key from ``secrets``; {} for the official services (their sizes are in the known
-    table) or an endpoint that is not configured."""
+def listing_endpoint(choice: Any, providers: Any) -> Any:
+    """The OpenAI-compatible endpoint (a CompatEndpoint) ``choice`` (a ModelChoice) runs on,
+    whose model list may state windows; None for the official services (their sizes are in
+    the known table) or an endpoint that is not configured."""
     if choice.provider != "openai-compatible":
-        return {}
+        return None
     endpoint = next((e for e in providers.endpoints if e.name == choice.endpoint), None)
     if endpoint is None and providers.endpoints and not choice.endpoint:
         endpoint = providers.endpoints[0]
+    return endpoint
+
+
+async def windows_for(choice: Any, providers: Any, secrets: Any) -> dict[str, int]:
+    """`listed_windows` of the `listing_endpoint` ``choice`` runs on, with its key from
+    ``secrets``; {} when there is none. Bounded by `listed_windows`' 3 s (a keyring read
+    aside)."""
+    endpoint = listing_endpoint(choice, providers)
     if endpoint is None:
         return {}
     key = await asyncio.to_thread(secrets.get, endpoint.secret_name)
