@@ -74,7 +74,8 @@ def test_the_window_stays_responsive_while_the_bot_answers(world, loop):
         await asyncio.wait_for(connected.wait(), 10)
         llm.script(slow_text(words, 0.05))  # about three seconds of generation
         await fake.say(general, "tell me a long story", mention_bot=True)
-        await asyncio.to_thread(llm.wait_for_requests, 1)  # the agent is generating now
+        # The agent is generating now (the bot lists the server's models first).
+        await asyncio.to_thread(llm.wait_until, lambda: bool(llm.completions))
         shown = []
         for row, _key in enumerate(window.page_keys()):
             rect = window.sidebar.visualItemRect(window.sidebar.item(row))
