@@ -6,6 +6,7 @@ server stating llama.cpp's ``meta.n_ctx``."""
 from __future__ import annotations
 
 import json
+from contextlib import asynccontextmanager
 
 from carrier_studio.core.discord import ActivityKind
 from carrier_studio.core.mcp import lookup_chain
@@ -19,51 +20,89 @@ from tests.mcp.servers import fastmcp_stdio
 from tests.services.test_discord_bot import eventually, run, studio
 
 
-def test_a_reply_on_a_4096_window_leaves_the_big_server_out_and_asks_once(
-    tmp_path, keyring_backend
-):
+def _servers(tmp_path):
+    """A small MCP server and a big one (≈2,500 tokens of tool definitions)."""
     catalogue = tmp_path / "mcp_servers.json"
     servers = {"helper": fastmcp_stdio(), "files": fastmcp_stdio("--big")}
     catalogue.write_text(json.dumps({"mcpServers": servers}))
+    return McpManager(catalogue, lookup_chain({}))
 
+
+@asynccontextmanager
+async def ada_on_discord(tmp_path, keyring_backend):
+    """The world, and a bot answering as Ada with both servers (a service with MCP)."""
+    async with studio(tmp_path, keyring_backend) as world:
+        world.edit_character("ada.json", mcp_servers=["helper", "files"], tool_policy={})
+        mcp = _servers(tmp_path)
+        chat = ChatService(
+            ConversationStore(world.db), world.characters, world.settings, world.secrets, mcp
+        )
+        bot = DiscordBot(
+            lambda: world.secrets.get("DISCORD_BOT_TOKEN"),
+            "Ada",
+            chat,
+            guild_ready_timeout=0.05,
+            connect_timeout=20,
+        )
+        try:
+            await bot.start()
+            yield world, bot
+        finally:
+            await bot.stop()
+            await mcp.shutdown()
+
+
+async def _say(world, bot, channel: str, words: str) -> None:
+    count = len(bot.recent_activity)
+    await world.fake.say(world.fake.guild.channel(channel), words, mention_bot=True)
+    await eventually(lambda: len(bot.recent_activity) == count + 1, within=30)
+
+
+def _tools(request) -> list[str]:
+    return [tool["function"]["name"] for tool in request.body.get("tools", [])]
+
+
+def test_a_reply_on_a_4096_window_leaves_the_big_server_out_and_asks_once(
+    tmp_path, keyring_backend
+):
     async def go():
-        async with studio(tmp_path, keyring_backend) as world:
-            fake, llm = world.fake, world.llm
+        async with ada_on_discord(tmp_path, keyring_backend) as (world, bot):
+            llm = world.llm
             llm.model_fields["test-model"] = {"meta": {"n_ctx": 4096}}  # llama.cpp -c 4096
-            world.edit_character("ada.json", mcp_servers=["helper", "files"], tool_policy={})
-            mcp = McpManager(catalogue, lookup_chain({}))
-            chat = ChatService(
-                ConversationStore(world.db), world.characters, world.settings, world.secrets, mcp
-            )
-            bot = DiscordBot(
-                lambda: world.secrets.get("DISCORD_BOT_TOKEN"),
-                "Ada",
-                chat,
-                guild_ready_timeout=0.05,
-                connect_timeout=20,
-            )
-            try:
-                await bot.start()
-                llm.script(text("Hello from Ada."), text("Still here."))
-                general = fake.guild.channel("general")
-                await fake.say(general, "what is a tide?", mention_bot=True)
-                await eventually(lambda: len(bot.recent_activity) == 1, within=30)
-                await fake.say(fake.guild.channel("random"), "and a wave?", mention_bot=True)
-                await eventually(lambda: len(bot.recent_activity) == 2, within=30)
-                return bot.recent_activity, fake.sent, llm.completions, llm.requests
-            finally:
-                await bot.stop()
-                await mcp.shutdown()
+            llm.script(text("Hello from Ada."), text("Still here."))
+            await _say(world, bot, "general", "what is a tide?")
+            await _say(world, bot, "random", "and a wave?")
+            return bot.recent_activity, world.fake.sent, llm.completions, llm.requests
 
     activity, sent, completions, requests = run(go())
     assert [a.kind for a in activity] == [ActivityKind.REPLY, ActivityKind.REPLY], activity
     assert [s.content for s in sent] == ["Hello from Ada.", "Still here."]
     for request in completions:
-        body = json.dumps(request.body)
-        tools = [tool["function"]["name"] for tool in request.body.get("tools", [])]
+        tools = _tools(request)
         assert "read_everything" not in tools, "the big server's tools are left out"
         assert {"add", "shout"} <= set(tools), "the small server's tools stay"
         # What llama.cpp would count, about: within the 4096 window less the reply's reserve.
-        assert estimate_tokens(body) <= 3072
+        assert estimate_tokens(json.dumps(request.body)) <= 3072
     # One listing for the endpoint and model, not one per message (nor per channel).
     assert [r.path for r in requests if r.method == "GET"] == ["/v1/models"]
+
+
+def test_a_server_that_stated_no_window_yet_is_asked_again(tmp_path, keyring_backend, monkeypatch):
+    """A server still loading its model states no window: a later reply asks again (after
+    ASK_WINDOW_AGAIN_S, made 0 here) and uses the window it states then; once stated, a window
+    is not asked for again."""
+    monkeypatch.setattr("carrier_studio.services.chat.service.ASK_WINDOW_AGAIN_S", 0.0)
+
+    async def go():
+        async with ada_on_discord(tmp_path, keyring_backend) as (world, bot):
+            llm = world.llm
+            llm.script(text("One."), text("Two."), text("Three."))
+            await _say(world, bot, "general", "first")
+            llm.model_fields["test-model"] = {"meta": {"n_ctx": 4096}}  # the model is loaded
+            await _say(world, bot, "general", "second")
+            await _say(world, bot, "general", "third")
+            return llm.completions, llm.requests
+
+    completions, requests = run(go())
+    assert ["read_everything" in _tools(r) for r in completions] == [True, False, False]
+    assert [r.path for r in requests if r.method == "GET"] == ["/v1/models"] * 2
