@@ -5,8 +5,18 @@ The studio is the real window (``make_studio``) at the size it opens on a 1024x7
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QAbstractSpinBox, QCheckBox, QComboBox, QPlainTextEdit, QWidget
+from PySide6.QtGui import QKeySequence
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QApplication,
+    QCheckBox,
+    QComboBox,
+    QPlainTextEdit,
+    QWidget,
+)
 
+from tests.helpers.waiting import wait_until
 from tests.helpers.walkthrough import click
 
 SMALL = (1008, 660)  # the window MainWindow._fitting opens on a 1024x700 screen
@@ -52,3 +62,25 @@ def test_a_new_memory_form_is_not_squeezed_at_1024x700(make_studio, loop):
     ]
     assert not squeezed, "\n".join(squeezed)
     assert detail.save_button.isVisible()
+
+
+def test_a_pages_keys_work_right_after_choosing_it_in_the_sidebar(make_studio, loop):
+    """Ctrl+F on the Memory page, straight after clicking Memory in the sidebar, typed into the
+    sidebar instead (its type-ahead then jumped to Settings): the page's keys only listened
+    with the focus inside the page."""
+    studio = _studio(make_studio, loop)
+    window = studio.window
+    window.activateWindow()
+    wait_until(loop, lambda: QApplication.activeWindow() is window)
+    window.show_page("memory")
+    loop.run_until_complete(studio.tasks.wait_idle())
+    page = window.page("memory")
+    window.sidebar.setFocus()
+    wait_until(loop, window.sidebar.hasFocus)
+    QTest.keySequence(window.sidebar, QKeySequence.StandardKey.Find)
+    assert page.search.hasFocus()
+    window.sidebar.setFocus()
+    wait_until(loop, window.sidebar.hasFocus)
+    QTest.keySequence(window.sidebar, QKeySequence.StandardKey.New)
+    assert page.detail.is_new
+    assert window.current_page_key() == "memory"

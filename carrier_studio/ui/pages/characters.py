@@ -24,7 +24,6 @@ from PySide6.QtGui import (
     QDropEvent,
     QIcon,
     QKeySequence,
-    QShortcut,
 )
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -75,7 +74,7 @@ from carrier_studio.ui.widgets.ask import Ask
 from carrier_studio.ui.widgets.avatar import AVATAR_SIZE, avatar_icons
 from carrier_studio.ui.widgets.builder_dialog import BuilderDialog, Draft
 from carrier_studio.ui.widgets.examples_editor import count_speaker, rename_speaker
-from carrier_studio.ui.widgets.page import Page
+from carrier_studio.ui.widgets.page import Page, page_shortcut
 
 if TYPE_CHECKING:
     from carrier_studio.services.characters.store import CharacterStore, Entry, Stamp, TrashEntry
@@ -230,9 +229,7 @@ class CharactersPage(Page):
         self._recheck = QTimer(self, singleShot=True, interval=150)
         self._recheck.timeout.connect(self._check_external_change)
 
-        save = QShortcut(QKeySequence.StandardKey.Save, self)
-        save.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        save.activated.connect(self.save)
+        page_shortcut(QKeySequence.StandardKey.Save, self, self.save)
         self._set_editor_enabled(False)
         self.refresh()
 
@@ -262,9 +259,7 @@ class CharactersPage(Page):
         self.new_button = QPushButton("New")
         self.new_button.setToolTip("A new, empty character (Ctrl+N)")
         self.new_button.clicked.connect(self.new_character)
-        QShortcut(QKeySequence.StandardKey.New, self, self.new_character).setContext(
-            Qt.ShortcutContext.WidgetWithChildrenShortcut
-        )
+        page_shortcut(QKeySequence.StandardKey.New, self, self.new_character)
         self.more_button = QPushButton("More")
         menu = QMenu(self.more_button)
         self.describe_action = menu.addAction("New from description…", self.open_builder)

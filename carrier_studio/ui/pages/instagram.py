@@ -65,7 +65,7 @@ from carrier_studio.ui.widgets.instagram_edit import MediaStrip, PostEditDialog
 from carrier_studio.ui.widgets.instagram_posts import ICON, PostList
 from carrier_studio.ui.widgets.instagram_quota import QuotaGauge
 from carrier_studio.ui.widgets.instagram_timeline import Timeline
-from carrier_studio.ui.widgets.page import Page
+from carrier_studio.ui.widgets.page import Page, page_shortcut
 
 if TYPE_CHECKING:
     from carrier_studio.services.instagram.queue import InstagramQueue, QueueChange
@@ -318,10 +318,9 @@ class InstagramPage(Page):
         self._show_detail(None)
 
     def _shortcuts(self) -> None:
-        context = Qt.ShortcutContext.WidgetWithChildrenShortcut
-        QShortcut(QKeySequence.StandardKey.Open, self, self.choose_files, context=context)
+        page_shortcut(QKeySequence.StandardKey.Open, self, self.choose_files)
         for keys in ("Ctrl+Return", "Ctrl+Enter"):
-            QShortcut(QKeySequence(keys), self, self.queue_draft, context=context)
+            page_shortcut(keys, self, self.queue_draft)
         # Only on the list: Delete in the caption editor deletes text.
         delete = QShortcut(QKeySequence.StandardKey.Delete, self.post_list, self.cancel_selected)
         delete.setContext(Qt.ShortcutContext.WidgetShortcut)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -53,7 +53,7 @@ from carrier_studio.core.settings import (
 from carrier_studio.ui.tasks import TaskOwner
 from carrier_studio.ui.theme import ThemeManager
 from carrier_studio.ui.widgets.ask import Ask
-from carrier_studio.ui.widgets.page import Page
+from carrier_studio.ui.widgets.page import Page, page_shortcut
 from carrier_studio.ui.widgets.secret_field import SecretField
 
 if TYPE_CHECKING:
@@ -224,9 +224,7 @@ class SettingsPage(Page):
         buttons.addWidget(self.revert_button)
         buttons.addWidget(self.save_button)
         self.body.addLayout(buttons)
-        shortcut = QShortcut(QKeySequence.StandardKey.Save, self)
-        shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        shortcut.activated.connect(self.save)
+        page_shortcut(QKeySequence.StandardKey.Save, self, self.save)
 
         self.load_from_store()
         store.changed.subscribe(self._on_store_changed)

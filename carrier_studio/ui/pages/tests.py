@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from PySide6.QtCore import QEvent, QItemSelection, QModelIndex, QObject, Qt, QTimer
-from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -38,7 +37,7 @@ from carrier_studio.core.scenarios.model import Scenario
 from carrier_studio.core.scenarios.record import RunRecord
 from carrier_studio.ui.models.run_grid import QtRunGridModel, RecordRole, Row, short_label
 from carrier_studio.ui.tasks import TaskOwner
-from carrier_studio.ui.widgets.page import Page
+from carrier_studio.ui.widgets.page import Page, page_shortcut
 from carrier_studio.ui.widgets.run_transcript import RunTranscript
 from carrier_studio.ui.widgets.scenario_tree import (
     ScenarioTree,
@@ -126,8 +125,7 @@ class TestsPage(Page):
         splitter.setSizes([320, 640])
         splitter.setChildrenCollapsible(False)
         self.body.addWidget(splitter, 1)
-        shortcut = QShortcut(QKeySequence("Ctrl+R"), self, self.run_selected)
-        shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        page_shortcut("Ctrl+R", self, self.run_selected)
         self._save_timer = QTimer(self, singleShot=True, interval=300)
         self._save_timer.timeout.connect(self._save_models)
         if deps.theme_changed is not None:

@@ -2,7 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+
+def page_shortcut(
+    keys: QKeySequence | QKeySequence.StandardKey | str, page: QWidget, slot: Callable[[], object]
+) -> QShortcut:
+    """A page's main action on a key, live while the page is shown wherever the focus is.
+
+    A shortcut limited to the page's own widgets did nothing after a click in the sidebar,
+    which keeps the focus: Ctrl+F on the Memory page typed into the sidebar instead (its
+    type-ahead then jumped to Settings). Pages hidden in the window's stack are not visible,
+    so theirs never clash with the shown page's.
+    """
+    shortcut = QShortcut(QKeySequence(keys), page, slot)
+    shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
+    return shortcut
 
 
 class Page(QWidget):

@@ -40,7 +40,7 @@ from carrier_studio.ui.pages.memory.edits import MemoryEdits
 from carrier_studio.ui.pages.memory.jobs import MemoryJobs
 from carrier_studio.ui.pages.memory.map import MapPane
 from carrier_studio.ui.tasks import TaskOwner
-from carrier_studio.ui.widgets.page import Page
+from carrier_studio.ui.widgets.page import Page, page_shortcut
 
 if TYPE_CHECKING:
     from carrier_studio.core.memory.protocols import MemoryStore
@@ -237,13 +237,12 @@ class MemoryPage(Page):
         return box
 
     def _add_shortcuts(self) -> None:
-        context = Qt.ShortcutContext.WidgetWithChildrenShortcut
-        for keys, slot in (
-            (QKeySequence.StandardKey.Find, self.browser.focus_search),
-            (QKeySequence.StandardKey.Undo, self.edits.undo_delete),
-            (QKeySequence.StandardKey.New, self.edits.new_memory),
-        ):
-            QShortcut(keys, self, slot).setContext(context)
+        page_shortcut(QKeySequence.StandardKey.Find, self, self.browser.focus_search)
+        page_shortcut(QKeySequence.StandardKey.New, self, self.edits.new_memory)
+        # Undo stays with the page's own widgets: in the sidebar it would undo unseen.
+        QShortcut(QKeySequence.StandardKey.Undo, self, self.edits.undo_delete).setContext(
+            Qt.ShortcutContext.WidgetWithChildrenShortcut
+        )
         # Delete acts on the table (and the map), not on text being edited in the detail pane.
         for widget in (self.table, self.map.view):
             QShortcut(
