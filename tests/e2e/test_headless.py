@@ -210,3 +210,50 @@ def test_headless_imports_no_qt():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.stdout.strip() == "[]", done.stderr
+
+
+@pytest.mark.slow
+def test_headless_on_a_4096_window_leaves_the_big_mcp_server_out(tmp_path):
+    """llama.cpp with -c 4096 says so in its model list: the headless bot asks (once), and its
+    reply's request goes without the character's big MCP server, so it fits."""
+    from carrier_studio.core.runtime.context_budget import estimate_tokens
+    from tests.mcp.servers import fastmcp_stdio
+
+    with running_server(models=("m",)) as llm, fake_discord_in_a_thread() as (fake, call):
+        llm.model_fields["m"] = {"meta": {"n_ctx": 4096}}
+        workspace, env = _prepare(tmp_path, llm.openai_base_url, fake.token)
+        servers = {"helper": fastmcp_stdio(), "files": fastmcp_stdio("--big")}
+        (workspace / "mcp_servers.json").write_text(json.dumps({"mcpServers": servers}))
+        juniper = workspace / "characters" / "juniper.json"
+        data = json.loads(juniper.read_text())
+        data.update(mcp_servers=["helper", "files"], tool_policy={})
+        juniper.write_text(json.dumps(data))
+        env.update(CARRIER_DISCORD_API_BASE=fake.api_base, CARRIER_DISCORD_GATEWAY=fake.gateway_url)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "carrier_studio", "--workspace", str(workspace), "headless"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        output = Output(process)
+        try:
+            output.wait_for("connected as Juniper")
+            llm.script(text("Welcome!"), text("Again!"))
+            general = fake.guild.channel("general")
+            for n, words in enumerate(("hello there", "and again"), start=1):
+                call(fake.say(general, words, mention_bot=True))
+                call(fake.wait_until(lambda n=n: len(fake.sent_in(general)) == n, within=30), 40)
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=5)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            output.close()
+    assert [m.content for m in fake.sent_in(general)] == ["Welcome!", "Again!"]
+    for request in llm.completions:
+        tools = [tool["function"]["name"] for tool in request.body.get("tools", [])]
+        assert "read_everything" not in tools and {"add", "shout"} <= set(tools), tools
+        assert estimate_tokens(json.dumps(request.body)) <= 3072  # 4096 less the reply's room
+    assert [r.path for r in llm.requests if r.method == "GET"] == ["/v1/models"]
