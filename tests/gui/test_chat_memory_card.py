@@ -8,10 +8,12 @@ import re
 from PySide6.QtWidgets import QAbstractScrollArea, QApplication
 
 from carrier_studio.core.memory import MemoryRecord, Provenance
+from carrier_studio.ui.pages import chat as chat_page
 from carrier_studio.ui.widgets.chat_items import MemoryCard
 from carrier_studio.ui.widgets.memory_card import score_words
-from tests.fakes import text
-from tests.gui.test_chat_page import _items, _send, chat, server  # noqa: F401 - fixtures
+from tests.fakes import error, hang, text
+from tests.gui.test_chat_page import _agent_ready, _items, _send, chat, server  # noqa: F401
+from tests.helpers.waiting import wait_until
 
 BEES = "Sam keeps **bees** on the roof of the library."
 
@@ -108,6 +110,52 @@ def test_pin_edit_and_forget_a_memory_from_the_card(chat, loop, server):  # noqa
     back = stored()
     assert back is not None and back.content.startswith("Sam keeps *two* hives")
     assert row.forgotten.isHidden() and row.forget_button.isVisible()
+
+
+def _remember_bees(loop, studio) -> None:
+    service = loop.run_until_complete(studio.session.memory.ready())
+    loop.run_until_complete(service.remember([MemoryRecord("Ada", BEES, "fact")]))
+
+
+def test_the_card_goes_above_the_reply_though_drawn_after_its_first_words(
+    chat,  # noqa: F811
+    loop,
+    server,  # noqa: F811
+    monkeypatch,
+):
+    # Drawn once the first words are painted (#21), it still reads in the order things
+    # happened: the user's message, what was recalled for it, the reply. (No drawing on a
+    # timer here: a loaded machine could draw it before the reply came.)
+    monkeypatch.setattr(chat_page, "CARD_WAIT_MS", 60_000)
+    page, studio = chat
+    _remember_bees(loop, studio)
+    server.script(text("They are busy."))
+    _send(page, loop, "How are my bees on the library roof?")
+    kinds = [type(w).__name__ for w in page.transcript.items()]
+    assert kinds[-3:] == ["MessageBubble", "MemoryCard", "MessageBubble"], kinds
+    assert page.transcript.items()[-1].text == "They are busy."
+
+
+def test_the_card_shows_while_the_model_thinks(chat, loop, server):  # noqa: F811
+    page, studio = chat
+    _remember_bees(loop, studio)
+    server.script(hang())
+    _agent_ready(page, loop)
+    page.composer.setPlainText("How are my bees on the library roof?")
+    page.send()
+    wait_until(loop, lambda: _items(page, MemoryCard))
+    assert page._running, "drawn before the reply came"
+    page.stop()
+    wait_until(loop, lambda: not page._running)
+    assert len(_items(page, MemoryCard)) == 1
+
+
+def test_a_reply_that_fails_keeps_its_card(chat, loop, server):  # noqa: F811
+    page, studio = chat
+    _remember_bees(loop, studio)
+    server.script(error(400, "no such model"))
+    _send(page, loop, "How are my bees on the library roof?")
+    assert len(_items(page, MemoryCard)) == 1
 
 
 def test_the_score_in_words_adds_up_as_the_fusion_does() -> None:

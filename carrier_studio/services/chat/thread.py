@@ -584,9 +584,10 @@ class ChatThread:
             self._user_write = _after(self._user_write, write)
 
     def _on_response(self) -> None:
-        """The model's response started: its request has gone. The writes held for it go now
-        and the memory card is drawn (under anyio's checkpoints they ran before the request
-        was written when released as the model-input filter ran)."""
+        """The model's response started (or HOLD_WRITES passed): its request has gone. The
+        writes held for it go now and the memory card is drawn (under anyio's checkpoints they
+        ran before the request was written when released as the model-input filter ran). A
+        local model may think for seconds before its first chunk: the card shows meanwhile."""
         self._release_writes()
         self._request_sent.set()
 
@@ -594,9 +595,7 @@ class ChatThread:
         """Hold this turn's writes until its request goes (at most HOLD_WRITES): started at
         once, they ran on the loop between the SDK's set-up steps, before the request."""
         if self._hold_timer is None:
-            self._hold_timer = asyncio.get_running_loop().call_later(
-                HOLD_WRITES, self._release_writes
-            )
+            self._hold_timer = asyncio.get_running_loop().call_later(HOLD_WRITES, self._on_response)
 
     def _release_writes(self) -> None:
         if self._hold_timer is not None:

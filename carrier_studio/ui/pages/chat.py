@@ -91,6 +91,9 @@ if TYPE_CHECKING:
 
 #: The pause in typing after which the draft's memories are recalled (ChatThread.recall_ahead).
 RECALL_AHEAD_MS = 200
+#: How long a turn's memory card waits for the reply's first words before it is drawn anyway:
+#: shorter than a person notices, longer than a quick model takes to start answering.
+CARD_WAIT_MS = 40
 
 
 @dataclass
@@ -184,6 +187,13 @@ class ChatPage(Page):
         self._turn = TurnReducer("")
         self._running = False
         self._turns = 0
+        #: This turn's recalled memories, drawn once the reply's first words are painted, and
+        #: the transcript item they go after (`_defer_memory_card`).
+        self._pending_card: tuple[Memories, QWidget | None] | None = None
+        # After the signal's other receivers (the bench times the first token by it).
+        self.first_token_painted.connect(
+            lambda: QTimer.singleShot(0, self, self._draw_pending_card)
+        )
         self._characters: list[str] = []
         # Recall cards pin, edit and forget through the memory service (none: memory is off).
         memory = getattr(deps.chat, "memory", None)
@@ -558,6 +568,7 @@ class ChatPage(Page):
 
     def _render_history(self, stored: list[Stored], pending: set[str]) -> None:
         """Draw a stored conversation; approvals still pending are drawn live afterwards."""
+        self._pending_card = None
         self.transcript.clear()
         self._bubble = None
         self._tools = {}
@@ -597,11 +608,31 @@ class ChatPage(Page):
         self._end_edit()  # the message being edited is gone with the old view
         mark_branches(self._message_bubbles(), stored, idle=not self._running)
 
-    def _memory_card(self, item: Memories) -> None:
+    def _memory_card(self, item: Memories, after: QWidget | None = None) -> None:
         card = MemoryCard([asdict(m) for m in item.memories], self.deps.dark())
         card.open_memory.connect(self.open_memory)
         self._memory_actions.attach(card)
-        self.transcript.add(card)
+        if after is None:
+            self.transcript.add(card)
+        else:
+            self.transcript.insert_after(after, card)
+
+    def _defer_memory_card(self, item: Memories) -> None:
+        """A turn's recalled memories, drawn above its reply once the reply's first words are
+        painted, or after `CARD_WAIT_MS` while the model thinks: built first, the card's ~1.5 ms
+        came before a quick model's first token (#21)."""
+        items = self.transcript.items()
+        self._pending_card = (item, items[-1] if items else None)
+        QTimer.singleShot(CARD_WAIT_MS, self, self._draw_pending_card)
+
+    def _draw_pending_card(self) -> None:
+        pending, self._pending_card = self._pending_card, None
+        if pending is None:
+            return
+        item, after = pending
+        if after is not None and after not in self.transcript.items():
+            return  # the view was redrawn meanwhile: the stored transcript has the card
+        self._memory_card(item, after)
 
     @staticmethod
     def _usage_text(item: AssistantText) -> str:
@@ -872,6 +903,7 @@ class ChatPage(Page):
             # A key or endpoint may have been set up since the box was filled: say it afresh.
             await self._show_models()
         finally:
+            self._draw_pending_card()  # a turn that ended before any words still shows it
             self._running = False
             if (card := self._live_servers_card()) is not None:
                 card.set_waiting(False)
@@ -965,7 +997,7 @@ class ChatPage(Page):
             elif isinstance(item, Handoff):
                 self.transcript.add(Notice(f"Handed off: {item.from_agent} → {item.to_agent}"))
             elif isinstance(item, Memories):
-                self._memory_card(item)
+                self._defer_memory_card(item)
             elif isinstance(item, AssistantText) and item.final and self._bubble is not None:
                 self._bubble.finish(self._usage_text(item))
         if isinstance(event, Done):

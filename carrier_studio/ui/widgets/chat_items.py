@@ -475,6 +475,13 @@ class Transcript(QWidget):
         self.column.insertWidget(self.column.count() - 1, widget)
         return widget
 
+    def insert_after(self, anchor: QWidget | None, widget: QWidget) -> QWidget:
+        """Put ``widget`` right after ``anchor`` (first, when None)."""
+        self.empty.hide()
+        at = self.column.indexOf(anchor) + 1 if anchor is not None else 1
+        self.column.insertWidget(at, widget)
+        return widget
+
     def items(self) -> list[QWidget]:
         return [
             self.column.itemAt(i).widget()
