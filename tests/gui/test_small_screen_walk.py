@@ -5,7 +5,8 @@ The studio is the real window (``make_studio``) at the size it opens on a 1024x7
 
 from __future__ import annotations
 
-from PySide6.QtGui import QKeySequence
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QKeySequence, QWheelEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
@@ -84,3 +85,41 @@ def test_a_pages_keys_work_right_after_choosing_it_in_the_sidebar(make_studio, l
     QTest.keySequence(window.sidebar, QKeySequence.StandardKey.New)
     assert page.detail.is_new
     assert window.current_page_key() == "memory"
+
+
+def _wheel_down(widget: QWidget) -> QWheelEvent:
+    """A mouse wheel's notch down over ``widget``, sent as the window system sends it."""
+    middle = QPointF(widget.width() / 2, widget.height() / 2)
+    event = QWheelEvent(
+        middle,
+        QPointF(widget.mapToGlobal(middle)),
+        QPoint(),
+        QPoint(0, -120),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QApplication.sendEvent(widget, event)
+    return event
+
+
+def test_scrolling_the_settings_past_a_box_leaves_its_value(make_studio, loop):
+    """Scrolling Settings with the wheel, the pointer crossed Temperature: 0.70 became 0.40
+    and nothing said so. A box takes the wheel once the user has clicked or tabbed into it."""
+    studio = _studio(make_studio, loop)
+    studio.window.show_page("settings")
+    loop.run_until_complete(studio.tasks.wait_idle())
+    page = studio.window.page("settings")
+    box, choice = page.temperature, page.theme_choice
+    before, chosen = box.value(), choice.currentIndex()
+    studio.window.sidebar.setFocus()
+    for widget in (box, choice):
+        assert not widget.hasFocus()
+        assert not _wheel_down(widget).isAccepted(), "the wheel goes on to the page"
+    assert (box.value(), choice.currentIndex()) == (before, chosen)
+    assert box.focusPolicy() == Qt.FocusPolicy.StrongFocus  # the wheel gives it no focus
+    box.setFocus()
+    wait_until(loop, box.hasFocus)
+    _wheel_down(box)
+    assert box.value() < before, "a box the user is in still takes the wheel"
