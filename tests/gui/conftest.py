@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import Callable, Iterator
 
@@ -41,6 +42,12 @@ def make_studio(
 
     yield make
     for studio in opened:
+        warming = getattr(studio, "_warming", None)
+        if warming is not None and not warming.done():
+            # The SDK's import runs in a worker thread that no cancel stops: ended with the
+            # test's loop, it called back into the closed loop (the first test of a run alone
+            # errored at teardown).
+            loop.run_until_complete(asyncio.wait([warming]))
         if studio.window.isVisible():
             loop.run_until_complete(studio.shutdown())
         elif not studio.closed:  # never started

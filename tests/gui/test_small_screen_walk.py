@@ -30,11 +30,9 @@ def _settle(studio, loop) -> None:
 
 
 def _studio(make_studio, loop):
-    """A studio at the small size, its SDK import done: run alone, the import's worker thread
-    outlived the test's loop and called back into it."""
+    """A studio at the size it opens on a 1024x700 screen."""
     studio = make_studio()
     studio.window.resize(*SMALL)
-    loop.run_until_complete(studio._warming)
     return studio
 
 
