@@ -5,6 +5,8 @@ The studio is the real window (``make_studio``) at the size it opens on a 1024x7
 
 from __future__ import annotations
 
+import json
+
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QKeySequence, QWheelEvent
 from PySide6.QtTest import QTest
@@ -17,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from carrier_studio.core.mcp import ServerState
 from tests.helpers.waiting import wait_until
 from tests.helpers.walkthrough import click
 
@@ -121,3 +124,33 @@ def test_scrolling_the_settings_past_a_box_leaves_its_value(make_studio, loop):
     wait_until(loop, box.hasFocus)
     _wheel_down(box)
     assert box.value() < before, "a box the user is in still takes the wheel"
+
+
+def test_an_off_server_says_how_to_start_it_and_a_failed_one_why(make_studio, loop, tmp_path):
+    """Start on a server that is off answered with an error box ("github is turned off Turn it
+    on first."), and a server that failed to start said "Start the server to see its tools."."""
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    off = {"type": "stdio", "command": str(tmp_path / "no-such-server"), "enabled": False}
+    (workspace / "mcp_servers.json").write_text(json.dumps({"mcpServers": {"broken": off}}))
+    studio = make_studio(str(workspace))
+    studio.window.resize(*SMALL)
+    studio.window.show_page("mcp")
+    loop.run_until_complete(studio.tasks.wait_idle())
+    page = studio.window.page("mcp")
+    page.table.selectRow(page.model.row_of("broken"))
+    assert page.restart_button.text() == "Start" and not page.restart_button.isEnabled()
+    assert "On box" in page.restart_button.toolTip()
+    assert "broken is off. Tick its On box" in page.no_tools.text()
+    page.model.setData(
+        page.model.index(page.model.row_of("broken"), 0),
+        Qt.CheckState.Checked.value,
+        Qt.ItemDataRole.CheckStateRole,
+    )
+    loop.run_until_complete(studio.tasks.wait_idle())
+    wait_until(loop, page.restart_button.isEnabled)
+    click(loop, page.restart_button)
+    wait_until(loop, lambda: studio.session.mcp.status("broken").state is ServerState.FAILED)
+    loop.run_until_complete(studio.tasks.wait_idle())
+    assert page.no_tools.text().startswith("broken did not start: ")
+    assert studio.session.mcp.status("broken").error in page.no_tools.text()

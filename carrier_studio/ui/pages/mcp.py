@@ -101,6 +101,18 @@ class McpPageDeps:
     roots: Any = None
 
 
+def _why_no_tools(status: ServerStatus | None) -> str:
+    """What the tools pane says for a server that is not running: what to do next, and why a
+    start failed (it said "Start the server to see its tools." for a failed or off server)."""
+    if status is None:
+        return "Start the server to see its tools."
+    if not status.enabled:
+        return f"{status.name} is off. Tick its On box, then press Start to see its tools."
+    if status.state is ServerState.FAILED:
+        return f"{status.name} did not start: {status.error or 'the Log tab says why.'}"
+    return "Start the server to see its tools."
+
+
 class McpPage(Page):
     def __init__(self, deps: McpPageDeps, tasks: TaskOwner, parent: QWidget | None = None):
         super().__init__(
@@ -309,6 +321,7 @@ class McpPage(Page):
         self.no_tools.setObjectName("noTools")
         self.no_tools.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.no_tools.setProperty("muted", True)
+        self.no_tools.setWordWrap(True)
         row.addWidget(self.no_tools, 1)
         # The form scrolls when the window is short, rather than squashing its fields to a few
         # pixels (a four-field tool at 1024x700 was one unreadable strip).
@@ -431,6 +444,11 @@ class McpPage(Page):
         self.restart_button.setText(
             "Start" if status.state in (ServerState.STOPPED, ServerState.FAILED) else "Restart"
         )
+        # An off server cannot start: Start on one only answered with an error box.
+        self.restart_button.setEnabled(status.enabled)
+        self.restart_button.setToolTip(
+            "" if status.enabled else f"{name} is off: tick its On box to start it."
+        )
         current = self.tool_list.currentItem()
         current_name = current.text() if current else None
         self.tool_list.blockSignals(True)
@@ -531,8 +549,11 @@ class McpPage(Page):
         self.tool_pane.setVisible(tool is not None)
         self.no_tools.setVisible(tool is None)
         if tool is None:
+            name = self.selected()
             self.no_tools.setText(
-                "Start the server to see its tools." if not running else "This server has no tools."
+                "This server has no tools."
+                if running
+                else _why_no_tools(self.deps.manager.status(name) if name else None)
             )
             return
         self.tool_description.setText(f"<b>{tool.name}</b> — {tool.description or ''}")
