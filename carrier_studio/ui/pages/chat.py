@@ -74,7 +74,6 @@ from carrier_studio.ui.widgets.chat_items import (
     MessageBubble,
     Notice,
     ToolCard,
-    Transcript,
 )
 from carrier_studio.ui.widgets.chat_mcp import ComposerMcp
 from carrier_studio.ui.widgets.chat_servers import ServersCard
@@ -83,6 +82,7 @@ from carrier_studio.ui.widgets.elided_label import ElidedLabel
 from carrier_studio.ui.widgets.memory_card import MemoryCardActions
 from carrier_studio.ui.widgets.page import Page
 from carrier_studio.ui.widgets.save_as_test import SaveAsTest, TestFiles
+from carrier_studio.ui.widgets.transcript import Transcript
 
 if TYPE_CHECKING:
     from carrier_studio.services.chat import ChatService, ChatThread
