@@ -168,8 +168,7 @@ def test_the_tools_definitions_count_against_the_window(tmp_path, keyring_backen
             thread = await ws.open(cid)
             agent = await thread._ensure_agent()
             without = thread.context.budget("And now?")
-            thread.context._tools.clear()  # as a new agent with the tool would be measured
-            agent.tools.append(big)
+            thread._agent = agent.clone(tools=[*agent.tools, big])  # as a rebuild makes it
             with_tool = thread.context.budget("And now?")
             server.script(text("Fine."))
             await collect(thread.send("And now?"))
@@ -209,7 +208,8 @@ def test_a_small_window_leaves_the_largest_servers_tools_out_and_says_so(tmp_pat
             thread = await ws.open(cid)
             await ws.chat.learn_context_window(thread)
             agent = await thread._ensure_agent()
-            agent.tools += [big, small]  # as the servers' tools are built into her agent
+            # As the servers' tools are built into her agent (a new agent, as a rebuild makes).
+            thread._agent = agent.clone(tools=[*agent.tools, big, small])
             thread._mcp_tool_names = {"files": ["read_everything"], "thinking": ["think"]}
             budget = thread.context.budget("Hello?")
             server.script(text("Hi."))
@@ -247,8 +247,12 @@ def test_a_character_handed_off_to_is_fitted_too(tmp_path, keyring_backend):
             thread = await ws.open(cid)
             await ws.chat.learn_context_window(thread)
             agent = await thread._ensure_agent()
-            (ada,) = [h for h in agent.handoffs if h.name == "Ada"]
-            ada.tools.append(big)  # as her filesystem server's tools are built into her agent
+            (built,) = [h for h in agent.handoffs if h.name == "Ada"]
+            # As her filesystem server's tools are built into her agent (new agents, as a
+            # rebuild makes).
+            ada = built.clone(tools=[*built.tools, big])
+            handoffs = [ada if h is built else h for h in agent.handoffs]
+            thread._agent = agent.clone(handoffs=handoffs)
             thread._mcp_tool_names = {"files": ["read_everything"]}
             server.script(tool_call("transfer_to_ada", {}), text("Ada here: on it."))
             events = await collect(thread.send("Please read my notes."))
@@ -265,3 +269,36 @@ def test_a_character_handed_off_to_is_fitted_too(tmp_path, keyring_backend):
     (told,) = [e for e in events if isinstance(e, ToolsUnavailable)]
     assert [name for name, _why in told.servers] == ["Ada's files"]
     assert "4,096-token context window" in told.servers[0][1]
+
+
+def test_the_agent_is_fitted_as_it_is_built_not_when_the_person_sends(
+    tmp_path, keyring_backend, monkeypatch
+):
+    """Fitting clones agents (~1 ms, more with MCP servers and handoffs): done while the person
+    types, the first Send only looks it up (#21)."""
+    from carrier_studio.services.chat import context
+
+    fits: list[str] = []
+
+    def counted(agent, *args, **kwargs):
+        fits.append(agent.name)
+        return fit_agent(agent, *args, **kwargs)
+
+    fit_agent = context.fit_agent
+    monkeypatch.setattr(context, "fit_agent", counted)
+
+    async def go():
+        async with workspace(tmp_path, keyring_backend) as (ws, server):
+            cid = await ws.conversations.create("Ada")
+            thread = await ws.open(cid)
+            thread.prepare()
+            await thread._building
+            built = list(fits)
+            server.script(text("Hello."))
+            await collect(thread.send("Hi"))
+            return built, fits[len(built) :], server.requests
+
+    built, at_send, requests = run(go())
+    assert built == ["Ada"]
+    assert at_send == []
+    assert requests, "the message was sent"

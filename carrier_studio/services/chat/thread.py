@@ -354,6 +354,9 @@ class ChatThread:
         )
         # Building reads keys from the keyring, which may block: off the event loop.
         self._agent = await asyncio.to_thread(factory.build, doc)
+        # Fitted to the window now, while the person types, not when they send (~1 ms, more
+        # with MCP servers and handoffs); a window learned later fits it again.
+        self.context.fitted_agent(self._agent)
 
     async def _mcp_tools(self, docs: dict[str, CharacterDoc], doc: CharacterDoc) -> dict:
         """The tools of the character's MCP servers that run: a failed server is left out at
