@@ -9,6 +9,15 @@ from __future__ import annotations
 from pathlib import Path
 
 
+def with_hint(text: str, hint: str | None) -> str:
+    """``text``, then what to do about it as its own sentence: most messages end without a
+    full stop, and "github is turned off Turn it on first." read as one run-on line."""
+    if not hint:
+        return text
+    stop = "" if not text or text.rstrip()[-1:] in ".!?:;" else "."
+    return f"{text}{stop} {hint}"
+
+
 class CarrierError(Exception):
     """The root of every error the studio raises on purpose.
 
@@ -40,7 +49,7 @@ class CarrierError(Exception):
         elif self.where:
             parts.append(self.where)
         text = f"{': '.join(parts)}: {self.message}" if parts else self.message
-        return f"{text} {self.hint}" if self.hint else text
+        return with_hint(text, self.hint)
 
 
 class ConfigError(CarrierError):
@@ -99,4 +108,4 @@ class ScenarioError(CarrierError):
             place += f":{self.line}"
         parts = [part for part in (place, self.field) if part]
         text = ": ".join([*parts, self.message])
-        return f"{text} {self.hint}" if self.hint else text
+        return with_hint(text, self.hint)

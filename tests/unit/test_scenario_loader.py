@@ -118,7 +118,7 @@ def test_short_forms_and_defaults():
         ),
         (
             "character: Ada\ncolour: red\nturns: [{user: hi}]\n",
-            't.yaml:2: colour: unknown field "colour" Known fields here: version, name,',
+            't.yaml:2: colour: unknown field "colour". Known fields here: version, name,',
         ),
         (
             "character: Ada\nturns:\n  - user: hi\n    expect: [no_lek]\n",
@@ -127,7 +127,7 @@ def test_short_forms_and_defaults():
         # Wrong types, worded for people, with YAML's yes/no trap named.
         (
             "character: Ada\nturns:\n  - user: no\n",
-            "t.yaml:3: turns[0].user: must be text, not false (a yes/no value) Put it in quotes",
+            "t.yaml:3: turns[0].user: must be text, not false (a yes/no value). Put it in quotes",
         ),
         (
             "character: Ada\nturns:\n  - user: hi\n    expect:\n      - max_chars: lots\n",
@@ -143,7 +143,7 @@ def test_short_forms_and_defaults():
         ),
         (
             "character: Ada\nmodel: gpt-4o\nturns: [{user: hi}]\n",
-            't.yaml:2: model: "gpt-4o" is not a model name Write provider:model',
+            't.yaml:2: model: "gpt-4o" is not a model name. Write provider:model',
         ),
         (
             "character: Ada\nsetup: {client: slack}\nturns: [{user: hi}]\n",
@@ -155,7 +155,7 @@ def test_short_forms_and_defaults():
         ),
         (
             "character: Ada\nturns:\n  - user: hi\n    expect: [{no_leak: false}]\n",
-            't.yaml:4: turns[0].expect[0].no_leak: no_leak takes no value Write "- no_leak"',
+            't.yaml:4: turns[0].expect[0].no_leak: no_leak takes no value. Write "- no_leak"',
         ),
         (
             "character: Ada\nturns:\n  - expect: [no_leak]\n",
@@ -185,7 +185,7 @@ def test_short_forms_and_defaults():
         ),
         ("", "t.yaml:1: the file is empty"),
         ("- user: hi\n", "t.yaml:1: the file is a list;"),
-        ("turns: [{user: hi}]\n", 't.yaml:1: the file names no character Add "character:'),
+        ("turns: [{user: hi}]\n", 't.yaml:1: the file names no character. Add "character:'),
         ("character: Ada\n", "t.yaml:1: the file has no turns"),
         (
             "character: Ada\nturns: [{user: a}]\nsimulated_user: {brief: b}\n",
