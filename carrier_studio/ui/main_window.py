@@ -40,6 +40,14 @@ class PageSpec:
     icon: str
 
 
+class _Sidebar(QListWidget):
+    """The page list. No type-ahead: letters typed after clicking a page (a message meant for
+    the Chat page) went here and jumped to the page whose name they began."""
+
+    def keyboardSearch(self, search: str) -> None:  # noqa: N802 - Qt override
+        return
+
+
 class MainWindow(QMainWindow):
     #: The user asked to close the window; app/window.py shuts down the session and then quits.
     close_requested = Signal()
@@ -93,6 +101,7 @@ class MainWindow(QMainWindow):
 
         self._install_shortcuts()
         self.sidebar.currentRowChanged.connect(self._on_sidebar_current_row_changed)
+        self.sidebar.itemClicked.connect(self._focus_page)
         self.sidebar.setCurrentRow(0)
         self.installEventFilter(self)
 
@@ -108,7 +117,7 @@ class MainWindow(QMainWindow):
         title = QLabel("Carrier Studio")
         title.setObjectName("appTitle")
         column.addWidget(title)
-        self.sidebar = QListWidget()
+        self.sidebar = _Sidebar()
         self.sidebar.setObjectName("sidebar")
         self.sidebar.setIconSize(QSize(18, 18))
         self.sidebar.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -191,6 +200,14 @@ class MainWindow(QMainWindow):
             self.page_needed.emit(key)
         self.stack.setCurrentIndex(row)
         self.page_changed.emit(key)
+
+    def _focus_page(self) -> None:
+        """A page chosen with the mouse takes the keyboard where its work starts (the Chat
+        page's message box): typed after the click, a message went to the sidebar. Chosen with
+        the arrow keys, the focus stays in the sidebar for the next key."""
+        focus = getattr(self.stack.currentWidget(), "focus_on_open", None)
+        if callable(focus):
+            focus()
 
     def services_ready(self) -> None:
         """From now on pages are built when shown; the current one at once."""

@@ -174,3 +174,28 @@ def test_a_corrupt_settings_file_is_reported_once_the_window_exists(make_studio,
 
     shown = [b.text() for b in studio.window.findChildren(QMessageBox) if b.isVisible()]
     assert warning.text in shown, "a warning with details is shown in a dialog"
+
+
+def test_choosing_chat_with_the_mouse_puts_the_keyboard_in_the_message_box(make_studio, loop):
+    """A new user clicked Chat and typed: the letters went to the sidebar, whose type-ahead
+    jumped to Memory ("My sister…"). Now the message box has them; letters in the sidebar
+    move nowhere, arrows still do."""
+    from tests.helpers.waiting import wait_until
+
+    studio = make_studio()
+    window = studio.window
+    window.show()
+    chat_row = PAGES.index("chat")
+    rect = window.sidebar.visualItemRect(window.sidebar.item(chat_row))
+    QTest.mouseClick(window.sidebar.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    page = window.page("chat")
+    wait_until(loop, page.composer.hasFocus)  # once Ada is chosen, if the page was new
+    QTest.keyClicks(window.focusWidget(), "My sister")
+    assert page.composer.toPlainText() == "My sister"
+
+    window.sidebar.setFocus()
+    wait_until(loop, window.sidebar.hasFocus)
+    QTest.keyClicks(window.sidebar, "memory")
+    assert window.current_page_key() == "chat"
+    QTest.keyClick(window.sidebar, Qt.Key.Key_Down)
+    assert window.current_page_key() == "memory"

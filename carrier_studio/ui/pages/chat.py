@@ -191,6 +191,8 @@ class ChatPage(Page):
         #: the transcript item they go after (`_defer_memory_card`).
         self._pending_card: tuple[Memories, QWidget | None] | None = None
         # After the signal's other receivers (the bench times the first token by it).
+        #: Chosen in the sidebar before the message box could take the keyboard.
+        self._focus_wanted = False
         self.first_token_painted.connect(
             lambda: QTimer.singleShot(0, self, self._draw_pending_card)
         )
@@ -783,6 +785,13 @@ class ChatPage(Page):
         del self._attachments[index]
         self.attachment_strip.set_attachments(self._attachments)
 
+    def focus_on_open(self) -> None:
+        """Chosen in the sidebar: the message box takes the keyboard (MainWindow), now or
+        once a character is chosen (the page's first showing lists them first)."""
+        self._focus_wanted = not self.composer.isEnabled()
+        if not self._focus_wanted:
+            self.composer.setFocus()
+
     def send(self) -> None:
         text = self.composer.toPlainText().strip()
         if not (text or self._attachments) or self._running:
@@ -1014,6 +1023,9 @@ class ChatPage(Page):
         # sending starts one.
         can_type = enabled or bool(self.character.currentText())
         self.composer.setEnabled(can_type)
+        if can_type and self._focus_wanted:
+            self._focus_wanted = False
+            self.composer.setFocus()
         self.send_button.setEnabled(can_type)
         # No conversation, no model to choose: the heading gets the row.
         self.model_label.setVisible(enabled)
