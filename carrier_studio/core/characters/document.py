@@ -61,6 +61,9 @@ def _is_empty(value: Any) -> bool:
 class CharacterDoc:
     def __init__(self, data: dict[str, Any]) -> None:
         self.data = data
+        # The keys it came with: a field typed into and emptied again leaves the others
+        # absent, as they were (undoing an edit left "username": "" and the page unsaved).
+        self._given = frozenset(data)
 
     @classmethod
     def from_text(cls, text: str, path: Path | None = None) -> CharacterDoc:
@@ -142,8 +145,10 @@ class CharacterDoc:
     # -- edits ---------------------------------------------------------------------------------
 
     def set(self, key: str, value: Any) -> None:
-        """Set a top-level key; an empty value for an absent key leaves it absent."""
-        if key not in self.data and _is_empty(value):
+        """Set a top-level key; an empty value for a key the document did not come with
+        leaves it absent."""
+        if key not in self._given and _is_empty(value):
+            self.data.pop(key, None)
             return
         self.data[key] = value
 
