@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from carrier_studio.core.mcp import ServerState
 from tests.helpers.waiting import wait_until
-from tests.helpers.walkthrough import click
+from tests.helpers.walkthrough import click, type_into
 
 SMALL = (1008, 660)  # the window MainWindow._fitting opens on a 1024x700 screen
 
@@ -154,3 +154,17 @@ def test_an_off_server_says_how_to_start_it_and_a_failed_one_why(make_studio, lo
     loop.run_until_complete(studio.tasks.wait_idle())
     assert page.no_tools.text().startswith("broken did not start: ")
     assert studio.session.mcp.status("broken").error in page.no_tools.text()
+
+
+def test_a_new_memory_left_blank_is_not_unsaved_work(make_studio, loop):
+    """New on the Memory page, nothing typed, then quit: "The open memory has unsaved
+    changes." asked Save / Discard / Cancel of an empty form."""
+    studio = _studio(make_studio, loop)
+    studio.window.show_page("memory")
+    loop.run_until_complete(studio.tasks.wait_idle())
+    page = studio.window.page("memory")
+    click(loop, page.new_button)
+    assert page.detail.is_new and not page.dirty
+    assert not page.detail.save_button.isEnabled()
+    type_into(loop, page.detail.content, "Hazel bakes rye on Saturdays.")
+    assert page.dirty and page.detail.save_button.isEnabled()

@@ -206,7 +206,9 @@ class MemoryDetail(QWidget):
         if self.record is None:
             return False
         try:
-            return self.is_new or self.edited() != self.record
+            # A new memory left blank holds nothing to lose: counted unsaved, a New then a
+            # quit asked "The open memory has unsaved changes." of an empty form.
+            return self.edited() != self.record
         except MetadataError:
             return True
 
