@@ -63,7 +63,11 @@ def test_a_new_memory_form_is_not_squeezed_at_1024x700(make_studio, loop):
         and w.height() < _wanted(w)
     ]
     assert not squeezed, "\n".join(squeezed)
-    assert detail.save_button.isVisible()
+    fields = detail.fields  # they scroll up and down, and are never cut at the right
+    assert fields.widget().width() <= fields.viewport().width()
+    # Save stays in view (below the scrolling fields), nothing of it cut off.
+    save = detail.save_button
+    assert save.isVisible() and save.visibleRegion().boundingRect() == save.rect()
 
 
 def test_a_pages_keys_work_right_after_choosing_it_in_the_sidebar(make_studio, loop):
@@ -168,3 +172,14 @@ def test_a_new_memory_left_blank_is_not_unsaved_work(make_studio, loop):
     assert not page.detail.save_button.isEnabled()
     type_into(loop, page.detail.content, "Hazel bakes rye on Saturdays.")
     assert page.dirty and page.detail.save_button.isEnabled()
+
+
+def test_the_discord_pages_lists_show_their_whole_titles(make_studio, loop):
+    """The Discord page's server list read "Servers and channels the bo" at 1024x700."""
+    studio = _studio(make_studio, loop)
+    studio.window.show_page("discord")
+    _settle(studio, loop)
+    page = studio.window.page("discord")
+    header = page.guilds.header()
+    title = page.guilds.headerItem().text(0)
+    assert header.sectionSize(0) >= header.fontMetrics().horizontalAdvance(title) + 8, title

@@ -124,7 +124,9 @@ class DiscordPage(Page):
         splitter = QSplitter()
         self.guilds = QTreeWidget()
         self.guilds.setObjectName("discordGuilds")
-        self.guilds.setHeaderLabels(["Servers and channels the bot sees"])
+        # Short enough for the pane at 1024x700 ("Servers and channels the bo" was cut).
+        self.guilds.setHeaderLabels(["Servers and channels"])
+        self.guilds.headerItem().setToolTip(0, "The servers and channels the bot sees")
         splitter.addWidget(self.guilds)
         self.activity = QTableWidget(0, 5)
         self.activity.setObjectName("discordActivity")
