@@ -131,7 +131,7 @@ def test_servers_start_when_the_character_is_chosen_and_a_reply_does_not_wait_on
     _card(page).go_on_button.click()
     _finish(page, studio, loop)
     notices = [w.text() for w in page.transcript.items() if isinstance(w, Notice)]
-    without = "This reply runs without the tools of: broken failed; slow is still starting"
+    without = "This reply runs without the tools of broken (failed); slow (still starting)"
     assert notices == [without]
     (notice,) = [w for w in page.transcript.items() if isinstance(w, Notice)]
     assert "cannot reach the database" in notice.toolTip()
@@ -161,7 +161,7 @@ def test_a_server_still_starting_holds_a_reply_no_longer_than_the_wait(
     _type_and_send(page, "Hello?")
     _finish(page, studio, loop)
     notices = [w.text() for w in page.transcript.items() if isinstance(w, Notice)]
-    assert len(notices) == 1 and "slow is still starting" in notices[0]
+    assert len(notices) == 1 and "slow (still starting)" in notices[0]
     assert [w.text for w in page.transcript.items() if isinstance(w, MessageBubble)] == [
         "Hello?",
         "Still here.",

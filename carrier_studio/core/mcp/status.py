@@ -7,6 +7,7 @@ connections; it publishes a fresh `ServerStatus` snapshot on every change.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -97,6 +98,24 @@ def unavailable_reason(status: ServerStatus | None) -> str:
     if status.state is ServerState.FAILED:
         return f"failed: {status.error}" if status.error else "failed"
     return "is not started"
+
+
+def without_tools_line(servers: Iterable[tuple[str, str]]) -> str:
+    """One line for a reply that runs without some servers' tools, from (name, why) pairs as
+    `unavailable_reason` words them: servers with the same reason together, the detail after a
+    colon left to the tooltip. "This reply runs without the tools of filesystem and
+    sequential-thinking (left out of this model's requests); github (still starting)"."""
+    groups: dict[str, list[str]] = {}
+    for name, why in servers:
+        short = why.split(":", 1)[0].strip()
+        short = short[3:] if short.startswith("is ") else short
+        groups.setdefault(short, []).append(name)
+    parts = [f"{_and(names)} ({short})" for short, names in groups.items()]
+    return "This reply runs without the tools of " + "; ".join(parts)
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def mcp_summary(statuses: list[ServerStatus]) -> tuple[State, str]:

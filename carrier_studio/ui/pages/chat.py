@@ -37,6 +37,7 @@ from carrier_studio.core import messages
 from carrier_studio.core.mcp import ServerStatus
 from carrier_studio.core.mcp.requests import ListChanged, ToolProgress
 from carrier_studio.core.mcp.resources import PromptText
+from carrier_studio.core.mcp.status import without_tools_line
 from carrier_studio.core.runtime import attachments as attached
 from carrier_studio.core.runtime.events import (
     ApprovalRequested,
@@ -991,8 +992,7 @@ class ChatPage(Page):
             self._error_card(event.message, event.hint, event.retry_after)
         elif isinstance(event, ToolsUnavailable):
             # Short, and wrapped: the servers card above says each reason in full.
-            missing = "; ".join(f"{name} {why.split(':', 1)[0]}" for name, why in event.servers)
-            notice = Notice(f"This reply runs without the tools of: {missing}")
+            notice = Notice(without_tools_line(event.servers))
             notice.setWordWrap(True)
             notice.setToolTip("\n".join(f"{name} {why}" for name, why in event.servers))
             self.transcript.add(notice)
