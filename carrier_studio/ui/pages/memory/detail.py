@@ -19,6 +19,8 @@ from PySide6.QtWidgets import (
     QLabel,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -66,12 +68,27 @@ class MemoryDetail(QWidget):
         # Everything below the heading: hidden while no memory is open.
         self.editor = QWidget()
         outer = layout
-        layout = QVBoxLayout(self.editor)
-        layout.setContentsMargins(0, 0, 0, 0)
+        editor_layout = QVBoxLayout(self.editor)
+        editor_layout.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(self.editor, 1)
+        # The fields scroll, the buttons stay in view: at 1024x700 the pane has ~250 px, and
+        # squeezed into them the Character, Kind and Importance boxes were 6 px tall.
+        self.fields = QScrollArea()
+        self.fields.setObjectName("memoryFields")
+        self.fields.setWidgetResizable(True)
+        self.fields.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.fields.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        inside = QWidget()
+        self.fields.setWidget(inside)
+        editor_layout.addWidget(self.fields, 1)
+        layout = QVBoxLayout(inside)
+        layout.setContentsMargins(0, 0, 0, 0)
         self.content = QPlainTextEdit()
         self.content.setObjectName("memoryContent")
         self.content.setPlaceholderText("What the character should remember")
+        # It takes the height left over (its own wish, ~190 px, pushed the fields out of view).
+        self.content.setMinimumHeight(72)
+        self.content.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
         layout.addWidget(self.content, 2)
         form = QFormLayout()
         self.character = QComboBox()
@@ -103,7 +120,7 @@ class MemoryDetail(QWidget):
         self.error.setObjectName("memoryDetailError")
         self.error.setWordWrap(True)
         self.error.hide()
-        layout.addWidget(self.error)
+        editor_layout.addWidget(self.error)  # beside Save, in view
         buttons = QHBoxLayout()
         self.save_button = QPushButton("Save")
         self.save_button.clicked.connect(self._on_save_clicked)
@@ -114,7 +131,10 @@ class MemoryDetail(QWidget):
         for button in (self.save_button, self.pin_button, self.delete_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
-        layout.addLayout(buttons)
+        editor_layout.addLayout(buttons)
+        # Never narrower than its fields and the scrollbar: it cut the boxes' right edges off.
+        bar = self.fields.verticalScrollBar().sizeHint().width()
+        self.fields.setMinimumWidth(inside.minimumSizeHint().width() + bar)
         for signal in (
             self.content.textChanged,
             self.kind.currentTextChanged,

@@ -27,7 +27,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMessageBox,
-    QScrollArea,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -195,17 +194,9 @@ class MemoryPage(Page):
         column.addLayout(actions)
         splitter = QSplitter()
         splitter.addWidget(left)
-        # The detail scrolls rather than squeezes: at 1024x700 the splitter left the new
-        # memory's form 160 px, its Character, Kind and Importance boxes a few pixels tall.
-        self.detail_area = QScrollArea()
-        self.detail_area.setObjectName("memoryDetailArea")
-        self.detail_area.setWidgetResizable(True)
-        self.detail_area.setFrameShape(QScrollArea.Shape.NoFrame)
-        self.detail_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.detail_area.setWidget(self.detail)
         right = QSplitter(Qt.Orientation.Vertical)
         right.setChildrenCollapsible(False)
-        right.addWidget(self.detail_area)
+        right.addWidget(self.detail)  # its fields scroll when the window is small
         right.addWidget(self.map)
         # The form comes first: the map gives way to it (a 1024x700 window leaves both
         # ~410 px, less than the two want).
