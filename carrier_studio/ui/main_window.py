@@ -213,6 +213,7 @@ class MainWindow(QMainWindow):
         """From now on pages are built when shown; the current one at once."""
         self._services_ready = True
         self.build_current_page()
+        self._focus_page()  # reopened on the Chat page, typing goes to the message box
 
     def _fitting(self, wanted: QSize) -> QSize:
         """``wanted``, made small enough for the screen's free area (a 1024×700 screen showed

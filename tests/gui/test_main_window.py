@@ -199,3 +199,15 @@ def test_choosing_chat_with_the_mouse_puts_the_keyboard_in_the_message_box(make_
     assert window.current_page_key() == "chat"
     QTest.keyClick(window.sidebar, Qt.Key.Key_Down)
     assert window.current_page_key() == "memory"
+
+
+def test_reopened_on_the_chat_page_the_message_box_has_the_keyboard(make_studio, loop):
+    from tests.helpers.waiting import wait_until
+
+    first = make_studio()
+    first.window.show_page("chat")
+    loop.run_until_complete(first.shutdown())
+    second = make_studio()
+    second.window.show()
+    page = second.window.page("chat")
+    wait_until(loop, page.composer.hasFocus)
