@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QKeySequence, QWheelEvent
 from PySide6.QtTest import QTest
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from carrier_studio.core.mcp import ServerState
+from carrier_studio.ui.widgets.team_builder import TeamsEmptyState
 from tests.helpers.waiting import wait_until
 from tests.helpers.walkthrough import click, type_into
 
@@ -183,3 +185,16 @@ def test_the_discord_pages_lists_show_their_whole_titles(make_studio, loop):
     header = page.guilds.header()
     title = page.guilds.headerItem().text(0)
     assert header.sectionSize(0) >= header.fontMetrics().horizontalAdvance(title) + 8, title
+
+
+@pytest.mark.parametrize("size", [SMALL, (2560, 1440)])
+def test_the_teams_page_explains_a_team_in_full(make_studio, loop, size):
+    """With no team yet, the Teams page's explanation stopped after "A team is a few of your
+    characters working": the label had one line's height at every window size."""
+    studio = make_studio()
+    studio.window.resize(*size)
+    studio.window.show_page("teams")
+    _settle(studio, loop)
+    text = studio.window.page("teams").findChild(TeamsEmptyState).text
+    assert text.isVisible() and text.width() >= min(600, text.maximumWidth())
+    assert text.height() >= text.heightForWidth(text.width()), "the text is cut off"

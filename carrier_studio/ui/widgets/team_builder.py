@@ -262,7 +262,13 @@ class TeamsEmptyState(QWidget):
         self.text.setWordWrap(True)
         self.text.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.text.setMaximumWidth(620)  # a readable line on a wide screen
-        layout.addWidget(self.text, 0, Qt.AlignmentFlag.AlignHCenter)
+        # Centred by stretches, not by an alignment flag: a word-wrapped label placed with one
+        # gets its one-line size hint, and the text was cut after "characters working".
+        centred = QHBoxLayout()
+        centred.addStretch(1)
+        centred.addWidget(self.text, 100)
+        centred.addStretch(1)
+        layout.addLayout(centred)
         offers = QHBoxLayout()
         offers.addStretch(1)
         self.new_button = QPushButton("New team…")
