@@ -286,6 +286,8 @@ class Session:
                 stack.callback(self.settings.changed.subscribe(self._on_settings_saved))
                 self._sync_instagram()
                 await self._instagram_synced()  # its status slot is current after start
+            # The conversations' shared provider clients close once the chat has drained.
+            stack.push_async_callback(self.chat.clients.close)
             # The last turns' memories are written before memory closes.
             stack.push_async_callback(self.chat.drain)
             stack.callback(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import ssl
 import threading
 import time
 from collections import deque
@@ -59,6 +60,8 @@ class RecordedRequest:
     reply: Reply | None = None
     finished: bool = False
     disconnected: bool = False
+    #: The client's (host, port): requests with the same peer came over one TCP connection.
+    peer: tuple[str, int] | None = None
 
     @property
     def stream(self) -> bool:
@@ -124,8 +127,12 @@ class _ScriptState:
 class ScriptedLLMServer:
     """The fake provider, run on the current event loop (see the module docstring)."""
 
-    def __init__(self, models: Iterable[str] = DEFAULT_MODELS) -> None:
+    def __init__(
+        self, models: Iterable[str] = DEFAULT_MODELS, *, ssl_context: ssl.SSLContext | None = None
+    ) -> None:
         self.models: tuple[str, ...] = tuple(models)
+        #: Serve HTTPS with this context (its certificate), as the hosted APIs do.
+        self.ssl_context = ssl_context
         #: Extra fields of a model in the OpenAI-shaped list, by id (e.g. vLLM's
         #: ``max_model_len``, llama.cpp's ``meta``: servers that state a context window).
         self.model_fields: dict[str, dict[str, Any]] = {}
@@ -166,7 +173,7 @@ class ScriptedLLMServer:
         # streaming replies notice cancelled clients; a short shutdown bounds close().
         runner = web.AppRunner(app, handler_cancellation=True, access_log=None, shutdown_timeout=1)
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
+        site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=self.ssl_context)
         await site.start()
         self._runner, self._port = runner, site.port
 
@@ -190,7 +197,8 @@ class ScriptedLLMServer:
     @property
     def base_url(self) -> str:
         """The server root: Anthropic's `base_url` (the client appends `/v1/messages`)."""
-        return f"http://127.0.0.1:{self.port}"
+        scheme = "https" if self.ssl_context is not None else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
 
     @property
     def openai_base_url(self) -> str:
@@ -263,6 +271,7 @@ class ScriptedLLMServer:
             headers={name.lower(): value for name, value in request.headers.items()},
             body=body,
             query=dict(request.query),
+            peer=request.transport.get_extra_info("peername") if request.transport else None,
         )
         self._state.record(recorded)
         self._notify()

@@ -12,7 +12,15 @@ if TYPE_CHECKING:
 #: The order services must stop in: the reverse of `Session.start`. The Discord bot and the last
 #: chat turns still write memories and use MCP tools; the Instagram publisher saves its step in
 #: studio.db; studio.db closes last.
-STOP_ORDER = ["discord", "chat drain", "instagram", "memory", "mcp", "database"]
+STOP_ORDER = [
+    "discord",
+    "chat drain",
+    "provider clients",
+    "instagram",
+    "memory",
+    "mcp",
+    "database",
+]
 
 
 def record_stops(
@@ -26,6 +34,7 @@ def record_stops(
     targets = {
         "discord": (session.discord, "stop"),
         "chat drain": (session.chat, "drain"),
+        "provider clients": (session.chat.clients, "close"),
         "instagram": (session.instagram, "close"),
         "memory": (session.memory, "close"),
         "mcp": (session.mcp, "shutdown"),

@@ -27,7 +27,12 @@ def test_queue_post_asks_first_then_queues_as_the_character(tmp_path, keyring_ba
             ws.edit_character("mira.json", instagram={"enabled": True})
             queue = InstagramQueue(ws.db, tmp_path / "ws-instagram")
             chat = ChatService(
-                ConversationStore(ws.db), ws.characters, ws.settings, ws.secrets, instagram=queue
+                ConversationStore(ws.db),
+                ws.characters,
+                ws.settings,
+                ws.secrets,
+                instagram=queue,
+                clients=ws.chat.clients,  # closed with the workspace
             )
             server.script(
                 tool_call(
@@ -63,7 +68,12 @@ def test_characters_without_instagram_do_not_get_the_tool(tmp_path, keyring_back
         async with workspace(tmp_path, keyring_backend) as (ws, server):
             queue = InstagramQueue(ws.db, tmp_path / "ws-instagram")
             chat = ChatService(
-                ConversationStore(ws.db), ws.characters, ws.settings, ws.secrets, instagram=queue
+                ConversationStore(ws.db),
+                ws.characters,
+                ws.settings,
+                ws.secrets,
+                instagram=queue,
+                clients=ws.chat.clients,  # closed with the workspace
             )
             server.script(text("Hi."))
             cid = await ws.conversations.create("Ada")

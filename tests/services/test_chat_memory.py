@@ -30,6 +30,7 @@ def _with_memory(ws, status: StatusBoard) -> tuple[ChatService, MemoryController
     chat = ChatService(
         ConversationStore(ws.db), ws.characters, ws.settings, ws.secrets, memory=controller
     )
+    ws.services.append(chat)  # its provider clients close with the workspace
     return chat, controller
 
 

@@ -62,6 +62,8 @@ class Workspace:
         self.conversations = ConversationStore(self.db)
         self.chat = ChatService(self.conversations, self.characters, self.settings, self.secrets)
         self.threads = []
+        #: Every service made here: their shared provider clients are closed at the end.
+        self.services = [self.chat]
 
     async def open(self, cid, service=None):
         thread = await (service or self.chat).open(cid)
@@ -70,7 +72,11 @@ class Workspace:
 
     def service(self):
         """A new service over the same database: what a restart sees."""
-        return ChatService(ConversationStore(self.db), self.characters, self.settings, self.secrets)
+        service = ChatService(
+            ConversationStore(self.db), self.characters, self.settings, self.secrets
+        )
+        self.services.append(service)
+        return service
 
     def edit_character(self, filename: str, **changes) -> None:
         path = self.root / "characters" / filename
@@ -89,6 +95,8 @@ async def workspace(tmp_path, keyring_backend, provider="openai-compatible"):
         finally:
             for thread in ws.threads:
                 await thread.close()
+            for service in ws.services:
+                await service.clients.close()
             await ws.db.close()
 
 

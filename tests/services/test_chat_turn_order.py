@@ -24,7 +24,14 @@ def test_the_request_leaves_before_the_message_and_memories_are_stored(tmp_path,
             ws.edit_character("ada.json", memory={"min_score": 0.0})
             store = ConversationStore(ws.db)
             memory = MemoryController(ws.root / "studio.db", ws.settings, ws.secrets, _status())
-            chat = ChatService(store, ws.characters, ws.settings, ws.secrets, memory=memory)
+            chat = ChatService(
+                store,
+                ws.characters,
+                ws.settings,
+                ws.secrets,
+                memory=memory,
+                clients=ws.chat.clients,
+            )
             service = await memory.ready()
             old = datetime.now(UTC) - timedelta(days=2)
             fact = "Sam's favourite tea is a smoky lapsang souchong."

@@ -24,6 +24,7 @@ from carrier_studio.services.discord.bot import INTENT_REFUSED, TOKEN_REFUSED, D
 from carrier_studio.services.platform.db import Database
 from carrier_studio.services.platform.secrets import SecretStore
 from carrier_studio.services.platform.settings_store import SettingsStore
+from carrier_studio.services.providers import ProviderClients
 from tests.fakes import ScriptedLLMServer, hang, text, tool_call
 from tests.fakes.discord_server import FakeDiscord
 
@@ -50,13 +51,21 @@ class Studio:
         self.secrets.set("DISCORD_BOT_TOKEN", fake.token)
         self.characters = CharacterStore(root / "characters", root / ".trash")
         self.conversations = ConversationStore(self.db)
+        #: The provider clients every chat service here shares, as a studio session's do.
+        self.clients = ProviderClients()
         self.bots: list[DiscordBot] = []
         self.statuses: dict[DiscordBot, list] = {}
         self.activity: dict[DiscordBot, list] = {}
 
     def chat(self) -> ChatService:
         """A fresh service over the same database: what a studio restart sees."""
-        return ChatService(ConversationStore(self.db), self.characters, self.settings, self.secrets)
+        return ChatService(
+            ConversationStore(self.db),
+            self.characters,
+            self.settings,
+            self.secrets,
+            clients=self.clients,
+        )
 
     def bot(self, policy: BotPolicy | None = None, token=None, character="Ada") -> DiscordBot:
         statuses: list = []
@@ -94,6 +103,7 @@ async def studio(tmp_path, keyring_backend):
             finally:
                 for bot in world.bots:
                     await bot.stop()
+                await world.clients.close()
                 await world.db.close()
 
 

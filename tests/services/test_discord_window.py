@@ -35,7 +35,12 @@ async def ada_on_discord(tmp_path, keyring_backend):
         world.edit_character("ada.json", mcp_servers=["helper", "files"], tool_policy={})
         mcp = _servers(tmp_path)
         chat = ChatService(
-            ConversationStore(world.db), world.characters, world.settings, world.secrets, mcp
+            ConversationStore(world.db),
+            world.characters,
+            world.settings,
+            world.secrets,
+            mcp,
+            clients=world.clients,
         )
         bot = DiscordBot(
             lambda: world.secrets.get("DISCORD_BOT_TOKEN"),

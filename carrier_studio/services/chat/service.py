@@ -35,6 +35,7 @@ from carrier_studio.services.platform.secrets import SecretStore
 from carrier_studio.services.platform.settings_store import SettingsStore
 from carrier_studio.services.providers import (
     ModelPlan,
+    ProviderClients,
     check_choice,
     checked,
     choice_for,
@@ -61,8 +62,12 @@ class ChatService:
         mcp: McpManager | None = None,
         memory: RecallService | None = None,
         instagram: Any = None,
+        clients: ProviderClients | None = None,
     ) -> None:
         self.conversations = conversations
+        #: The provider clients the threads share (a new one if none is given); whoever
+        #: built the service closes them once no thread runs (`Session.stop`).
+        self.clients = clients if clients is not None else ProviderClients()
         #: The Instagram queue (a core.runtime.instagram_tool.PostQueuer): characters with
         #: Instagram turned on get the queue_instagram_post tool. None: no such tool.
         self.instagram = instagram
@@ -101,6 +106,7 @@ class ChatService:
             instagram=instagram,
             characters_by_name=self.characters_by_name,
             release=self.release,
+            clients=self.clients,
         )
 
     async def characters_by_name(self) -> dict[str, CharacterDoc]:

@@ -67,7 +67,7 @@ from carrier_studio.services.mcp import McpManager
 from carrier_studio.services.platform.secrets import SecretStore
 from carrier_studio.services.platform.settings_store import SettingsStore
 from carrier_studio.services.providers import (
-    agents_model,
+    ProviderClients,
     check_choice,
     choice_for,
     classify_error,
@@ -113,6 +113,8 @@ class ThreadDeps:
     characters_by_name: Callable[[], Awaitable[dict[str, CharacterDoc]]]
     #: Tells the service one holder let the thread go; True when nobody holds it any more.
     release: Callable[[ChatThread], bool]
+    #: The provider clients every conversation shares (their warm connections, #21).
+    clients: ProviderClients
 
 
 class ChatThread:
@@ -132,8 +134,9 @@ class ChatThread:
         #: `_ensure_agent`, so an agent dropped while the turn sets up (a model switch during
         #: its memory recall) is not the None it runs on.
         self._run_agent: Any = None
-        #: HTTP clients of the current agents' models; those of replaced agents are closed
-        #: once no run can still use them (a run goes on with the agent it started with).
+        #: Shared HTTP clients the current agents' models lease (`ProviderClients`); those of
+        #: replaced agents are handed back once no run can still use them (a run goes on with
+        #: the agent it started with). The thread never closes one: others use it too.
         self._clients: list[Any] = []
         self._retired: list[Any] = []
         self._rebuild_agent = False
@@ -263,12 +266,12 @@ class ChatThread:
             self._user_write = None
         self._retired += self._clients
         self._clients = []
-        await self._close_retired()
+        await self._release_retired()
 
-    async def _close_retired(self) -> None:
+    async def _release_retired(self) -> None:
         retired, self._retired = self._retired, []
         for client in retired:
-            await client.close()
+            await self._deps.clients.release(client)
 
     def prepare(self) -> None:
         """Start building the agent now, so the first message does not wait for it."""
@@ -284,6 +287,12 @@ class ChatThread:
         if self._agent is not None and await self._mcp_changed():
             # A server restarted (its tools must call the new connection) or changed its tools.
             self._drop_agent()
+        deps = self._deps
+        providers = deps.settings.settings.providers
+        if self._agent is not None and not await deps.clients.current(
+            self._clients, providers, deps.secrets
+        ):
+            self._drop_agent()  # a key or endpoint changed: the old key is not sent again
         while self._agent is None:
             if self._building is None:
                 self._building = asyncio.ensure_future(self._build_agent())
@@ -321,7 +330,9 @@ class ChatThread:
                 if character.name == self.character
                 else choice_for(character, providers)
             )
-            model, settings, client = agents_model(choice, providers, service.secrets)
+            model, settings, client = service.clients.agents_model(
+                choice, providers, service.secrets
+            )
             self._clients.append(client)
             return model, settings
 
@@ -755,7 +766,7 @@ class ChatThread:
                     self._rebuild_agent = False
                     self._drop_agent()
                 if not event.pending_approvals:
-                    await self._close_retired()  # the run is over: nothing uses them now
+                    await self._release_retired()  # the run is over: nothing uses them now
                 if event.cancelled:
                     status = "cancelled"
                 elif event.pending_approvals:

@@ -24,6 +24,7 @@ from carrier_studio.services.providers.probe import (
 )
 from carrier_studio.services.providers.registry import (
     ModelPlan,
+    ProviderClients,
     agents_model,
     check_choice,
     checked,
@@ -41,6 +42,7 @@ __all__ = [
     "FirstModel",
     "LocalServer",
     "ModelPlan",
+    "ProviderClients",
     "TextModel",
     "agents_model",
     "apply_first_model",

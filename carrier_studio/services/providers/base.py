@@ -9,8 +9,9 @@ seconds at start-up. Providers are registered by name in `registry.py`.
 from __future__ import annotations
 
 import functools
+import hashlib
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from carrier_studio.core.errors import ProviderError
@@ -22,6 +23,13 @@ if TYPE_CHECKING:
 
 #: Local servers (Ollama, LM Studio, llama.cpp) ignore the key but the client needs one.
 NO_KEY = "not-needed"
+#: Seconds an idle pooled connection is kept for reuse. httpx's 5 s default drops it while a
+#: person types the next message, so the next request paid a new TCP (and TLS) handshake.
+#: Longer is safe against servers: before reusing an idle connection httpcore checks whether
+#: the server closed it (``has_expired``: the socket is readable), and a request that still
+#: races a close is retried (``max_retries=1``). 90 s stays under the idle timeouts of NAT
+#: boxes and load balancers that drop a connection without a word (Firefox keeps 115 s).
+KEEPALIVE_S = 90.0
 
 
 @functools.cache
@@ -37,8 +45,28 @@ def tls_context() -> ssl.SSLContext:
 
 def http_client(sdk: Any) -> Any:
     """The SDK's (``openai`` or ``anthropic``) default async HTTP client, on the shared TLS
-    context; the SDK client closes it with itself."""
-    return sdk.DefaultAsyncHttpxClient(verify=tls_context())
+    context, keeping idle connections `KEEPALIVE_S`; the SDK client closes it with itself."""
+    import httpx2
+
+    # The SDKs' own limits (1000 connections, 100 kept), with a longer keep-alive.
+    limits = httpx2.Limits(
+        max_connections=1000, max_keepalive_connections=100, keepalive_expiry=KEEPALIVE_S
+    )
+    return sdk.DefaultAsyncHttpxClient(verify=tls_context(), limits=limits)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a provider's client connects and the key it sends: two choices with the same
+    target can share one client (and its warm connections). TLS is not part of it: every
+    client uses the one `tls_context`."""
+
+    base_url: str | None
+    api_key: str = field(repr=False)
+
+    def identity(self, provider: str) -> tuple[str, str | None, str]:
+        """The provider, base URL and a fingerprint of the key (never the key itself)."""
+        return provider, self.base_url, hashlib.sha256(self.api_key.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -82,10 +110,24 @@ class ModelProvider(ABC):
         """Raise `ProviderError` if the choice cannot work here (no key, unknown endpoint)."""
 
     @abstractmethod
+    def target(
+        self, choice: ModelChoice, providers: ProviderSettings, secrets: SecretStore
+    ) -> Target:
+        """The base URL (None: the SDK's default) and key a client for ``choice`` uses."""
+
+    @abstractmethod
+    def client(self, target: Target) -> Any:
+        """A new authenticated SDK client for ``target``."""
+
+    def label(self, choice: ModelChoice, providers: ProviderSettings) -> str:
+        """How a person reads the choice: ``OpenAI (gpt-4.1)``."""
+        return f"{self.title} ({choice.model})"
+
     def connect(
         self, choice: ModelChoice, providers: ProviderSettings, secrets: SecretStore
     ) -> tuple[Any, str]:
-        """An authenticated SDK client for the choice, and its label (``OpenAI (gpt-4.1)``)."""
+        """A new authenticated SDK client for the choice, and its label."""
+        return self.client(self.target(choice, providers, secrets)), self.label(choice, providers)
 
     @abstractmethod
     def text_model(self, client: Any, choice: ModelChoice, label: str) -> TextModel:

@@ -9,7 +9,13 @@ from typing import Any
 from carrier_studio.core.errors import ProviderError
 from carrier_studio.core.settings import CompatEndpoint, ModelChoice, ProviderSettings
 from carrier_studio.services.platform.secrets import SecretStore
-from carrier_studio.services.providers.base import NO_KEY, Completion, ModelProvider, http_client
+from carrier_studio.services.providers.base import (
+    NO_KEY,
+    Completion,
+    ModelProvider,
+    Target,
+    http_client,
+)
 from carrier_studio.services.providers.errors import provider_error
 
 
@@ -20,19 +26,24 @@ class CompatibleProvider(ModelProvider):
     def check(self, choice: ModelChoice, providers: ProviderSettings, secrets: SecretStore) -> None:
         self._endpoint(choice, providers)
 
-    def connect(
+    def target(
         self, choice: ModelChoice, providers: ProviderSettings, secrets: SecretStore
-    ) -> tuple[Any, str]:
+    ) -> Target:
+        endpoint = self._endpoint(choice, providers)
+        return Target(str(endpoint.base_url), secrets.get(endpoint.secret_name) or NO_KEY)
+
+    def client(self, target: Target) -> Any:
         import openai
 
-        endpoint = self._endpoint(choice, providers)
-        client = openai.AsyncOpenAI(
-            base_url=endpoint.base_url,
-            api_key=secrets.get(endpoint.secret_name) or NO_KEY,
+        return openai.AsyncOpenAI(
+            base_url=target.base_url,
+            api_key=target.api_key,
             max_retries=1,
             http_client=http_client(openai),
         )
-        return client, f"{endpoint.name} ({choice.model})"
+
+    def label(self, choice: ModelChoice, providers: ProviderSettings) -> str:
+        return f"{self._endpoint(choice, providers).name} ({choice.model})"
 
     def text_model(self, client: Any, choice: ModelChoice, label: str) -> ChatTextModel:
         return ChatTextModel(client, choice.model, choice.temperature, label)

@@ -9,6 +9,7 @@ from carrier_studio.services.platform.secrets import SecretStore
 from carrier_studio.services.providers.base import (
     Completion,
     ModelProvider,
+    Target,
     http_client,
     require_key,
 )
@@ -24,18 +25,20 @@ class OpenAIProvider(ModelProvider):
     def check(self, choice: ModelChoice, providers: ProviderSettings, secrets: SecretStore) -> None:
         require_key(secrets, KEY, self.title)
 
-    def connect(
+    def target(
         self, choice: ModelChoice, providers: ProviderSettings, secrets: SecretStore
-    ) -> tuple[Any, str]:
+    ) -> Target:
+        return Target(providers.openai_base_url or None, secrets.get(KEY) or "")
+
+    def client(self, target: Target) -> Any:
         import openai
 
-        client = openai.AsyncOpenAI(
-            api_key=secrets.get(KEY),
-            base_url=providers.openai_base_url or None,
+        return openai.AsyncOpenAI(
+            api_key=target.api_key,
+            base_url=target.base_url,
             max_retries=1,
             http_client=http_client(openai),
         )
-        return client, f"OpenAI ({choice.model})"
 
     def text_model(self, client: Any, choice: ModelChoice, label: str) -> ResponsesTextModel:
         return ResponsesTextModel(client, choice.model, choice.temperature, label)

@@ -10,8 +10,9 @@ table settings and character files are validated against.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+import threading
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from carrier_studio.core.characters.document import CharacterDoc
@@ -99,13 +100,138 @@ async def with_text_model(
 def agents_model(
     choice: ModelChoice, providers: ProviderSettings, secrets: SecretStore
 ) -> tuple[Any, Any, Any]:
-    """An `agents.Model`, its `ModelSettings` and its HTTP client (the caller closes it).
+    """An `agents.Model`, its `ModelSettings` and a new HTTP client (the caller closes it).
+    Conversations share theirs instead (`ProviderClients`).
 
     Raises ProviderError when the choice cannot work (no key, unknown endpoint).
     """
     provider, client, _label = _connect(choice, providers, secrets)
     model, settings = provider.agents_model(client, choice)
     return model, settings, client
+
+
+@dataclass(eq=False)
+class _Shared:
+    client: Any
+    #: The choice it was made for, to see whether its key or endpoint changed since.
+    choice: ModelChoice
+    identity: tuple[str, str | None, str]
+    #: How many agents hold it; a replaced client closes when the last lets go.
+    leases: int = 0
+    replaced: bool = False
+
+
+@dataclass(eq=False)
+class ProviderClients:
+    """The provider clients conversations share: one per provider, base URL and key (by its
+    fingerprint), so a new conversation, or an agent rebuilt, sends its first request on a
+    connection an earlier one left open instead of paying a new TCP and TLS handshake (#21).
+
+    The composition root owns it (`Session`: closed at stop, after the chat). An agent leases
+    its client (`agents_model`) and hands it back (`release`) when no run uses it any more. A
+    changed key or endpoint gets a new client; the old one is replaced at once (no new agent
+    gets it; `current` tells holders to rebuild) and closed when its last holder lets go, so
+    the old key is not sent again.
+    """
+
+    _shared: dict[tuple[str, str | None, str], _Shared] = field(default_factory=dict)
+    _replaced: list[_Shared] = field(default_factory=list)
+    #: `agents_model` runs in worker threads (it reads keys); the rest on the loop.
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    #: The provider settings `current` last checked the keys against.
+    _checked: ProviderSettings | None = None
+    _closed: bool = False
+
+    def agents_model(
+        self, choice: ModelChoice, providers: ProviderSettings, secrets: SecretStore
+    ) -> tuple[Any, Any, Any]:
+        """An `agents.Model`, its `ModelSettings` and the shared client it uses, leased: hand
+        it back with `release`, never close it. Reads keys (the keyring): call it in a thread.
+
+        Raises ProviderError when the choice cannot work (no key, unknown endpoint).
+        """
+        check_choice(choice, providers, secrets)
+        provider = provider_named(choice.provider)
+        target = provider.target(choice, providers, secrets)
+        identity = target.identity(provider.name)
+        if providers is not self._checked:  # Settings were saved: the others' keys too
+            self._check(providers, secrets)
+            self._checked = providers
+        with self._lock:
+            if self._closed:
+                raise ProviderError("the studio is closing: no model can be reached now")
+            shared = self._shared.get(identity)
+            if shared is None:
+                shared = _Shared(provider.client(target), choice, identity)
+                for old in list(self._shared.values()):
+                    if _same_place(old.choice, choice):
+                        self._replace(old)  # its key or base URL changed
+                self._shared[identity] = shared
+            shared.leases += 1
+        model, settings = provider.agents_model(shared.client, choice)
+        return model, settings, shared.client
+
+    async def current(
+        self, clients: Iterable[Any], providers: ProviderSettings, secrets: SecretStore
+    ) -> bool:
+        """Whether ``clients`` are still the ones their choices get: False after a key or
+        endpoint changed (the holder builds its agent again). The keys are read again only
+        when the provider settings changed since the last check (Settings saves keys with
+        them); otherwise this costs nothing."""
+        if providers is not self._checked:
+            self._checked = providers
+            await asyncio.to_thread(self._check, providers, secrets)
+        live = {id(shared.client) for shared in self._shared.values()}
+        return all(id(client) in live for client in clients)
+
+    def _check(self, providers: ProviderSettings, secrets: SecretStore) -> None:
+        for shared in list(self._shared.values()):
+            provider = provider_named(shared.choice.provider)
+            try:
+                identity = provider.target(shared.choice, providers, secrets).identity(
+                    provider.name
+                )
+            except ProviderError:
+                identity = None  # its endpoint is gone
+            if identity != shared.identity:
+                with self._lock:
+                    self._replace(shared)
+
+    def _replace(self, shared: _Shared) -> None:
+        if self._shared.get(shared.identity) is shared:
+            del self._shared[shared.identity]
+            shared.replaced = True
+            self._replaced.append(shared)
+
+    async def release(self, client: Any) -> None:
+        """An agent on ``client`` is gone and no run uses it; a replaced client with no holder
+        left is closed."""
+        with self._lock:
+            for shared in (*self._shared.values(), *self._replaced):
+                if shared.client is client:
+                    shared.leases -= 1
+                    break
+            done = [s for s in self._replaced if s.leases <= 0]
+            self._replaced = [s for s in self._replaced if s.leases > 0]
+        for shared in done:
+            await shared.client.close()
+
+    async def close(self) -> None:
+        """Close every client (at the session's stop, once nothing runs)."""
+        with self._lock:
+            self._closed = True
+            everything = [*self._shared.values(), *self._replaced]
+            self._shared, self._replaced = {}, []
+        for shared in everything:
+            await shared.client.close()
+
+
+def _same_place(a: ModelChoice, b: ModelChoice) -> bool:
+    """Whether two choices reach the same server as configured (the same provider, and for an
+    OpenAI-compatible one the same endpoint row): a new client for one replaces the other's."""
+    return a.provider == b.provider and (
+        a.provider != "openai-compatible" or a.endpoint == b.endpoint
+    )
 
 
 def choice_for(doc: CharacterDoc, providers: ProviderSettings) -> ModelChoice:

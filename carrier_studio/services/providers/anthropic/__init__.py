@@ -14,6 +14,7 @@ from carrier_studio.services.platform.secrets import SecretStore
 from carrier_studio.services.providers.base import (
     Completion,
     ModelProvider,
+    Target,
     http_client,
     require_key,
 )
@@ -29,18 +30,20 @@ class AnthropicProvider(ModelProvider):
     def check(self, choice: ModelChoice, providers: ProviderSettings, secrets: SecretStore) -> None:
         require_key(secrets, KEY, self.title)
 
-    def connect(
+    def target(
         self, choice: ModelChoice, providers: ProviderSettings, secrets: SecretStore
-    ) -> tuple[Any, str]:
+    ) -> Target:
+        return Target(providers.anthropic_base_url or None, secrets.get(KEY) or "")
+
+    def client(self, target: Target) -> Any:
         import anthropic
 
-        client = anthropic.AsyncAnthropic(
-            api_key=secrets.get(KEY),
-            base_url=providers.anthropic_base_url or None,
+        return anthropic.AsyncAnthropic(
+            api_key=target.api_key,
+            base_url=target.base_url,
             max_retries=1,
             http_client=http_client(anthropic),
         )
-        return client, f"Anthropic ({choice.model})"
 
     def text_model(self, client: Any, choice: ModelChoice, label: str) -> MessagesTextModel:
         return MessagesTextModel(client, choice.model, label)
