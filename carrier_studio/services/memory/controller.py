@@ -88,6 +88,13 @@ async def open_store(settings: MemorySettings, secrets: SecretStore, database_pa
 INDEX_RECHECK = 5.0
 
 
+def _index_build_failed(note: str) -> bool:
+    # Only a Supabase store has a note: its module is loaded by then.
+    from carrier_studio.services.memory.supabase_store import index_build_failed
+
+    return index_build_failed(note)
+
+
 async def _space_and_note(store):  # noqa: ANN001, ANN202 - a MemoryStore
     """The store's embedding space, its word on its search index ("" when it has none to say)
     and whether that index is being built where nothing here says when it ends."""
@@ -237,7 +244,10 @@ class MemoryController:
             )
             return
         line = f"{service.store.name} · {count:,} memories" + (f" · {note}" if note else "")
-        self._status.set("memory", State.RUNNING, line)
+        # A failed index build is the user's to fix (the note says how): searches still answer,
+        # exactly and slowly, so the memory is not down, but the dot must not say all is well.
+        state = State.ERROR if note and _index_build_failed(note) else State.RUNNING
+        self._status.set("memory", state, line)
         self._watch_index(service, note, elsewhere)
 
     def _watch_index(self, service: MemoryService, note: str, elsewhere: bool) -> None:

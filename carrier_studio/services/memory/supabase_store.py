@@ -74,6 +74,13 @@ INDEX_FAILED = (
     "search index build failed: {reason} — searches are exact, and slower, until it is built; "
     "check Settings → Memory → Supabase database URL, then open the store again"
 )
+
+
+def index_build_failed(note: str) -> bool:
+    """Whether ``note`` (`index_note`'s words) says this store's index build failed."""
+    return note.startswith(INDEX_FAILED.partition("{")[0])
+
+
 #: Refused by `apply_migration` while a background build runs: its DDL and the build's
 #: CREATE INDEX CONCURRENTLY would wait on each other's locks.
 MIGRATION_DURING_BUILD = (
