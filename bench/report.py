@@ -132,6 +132,26 @@ BENCHES = [
         ],
     ),  # fmt: skip
     Bench(
+        "connect.py",
+        ["--runs", "7", "--pause-runs", "1"],
+        [
+            Figure(
+                "chat: a new conversation's send → first token, TLS, 40 ms round trip",
+                "2 round trips less",
+                r"after: shared clients\s+median\s+" + NUMBER,
+                "ms",
+                r"before: fresh client per conversation\s+median\s+" + NUMBER,
+                "a new client per conversation",
+            ),
+            Figure(
+                "chat: the same after a 6 s pause (past httpx's 5 s keep-alive)",
+                "≈ no pause",
+                r"after, [\d.]+ s pause before each\s+median\s+" + NUMBER,
+                "ms",
+            ),
+        ],
+    ),  # fmt: skip
+    Bench(
         "mcp.py",
         ["--quick"],
         [
