@@ -63,3 +63,44 @@ def test_a_small_window_leaves_the_largest_servers_tools_out_and_the_record_says
     assert note.startswith(f"{named} is left out of this model's requests")
     assert "4,096-token context window" in note
     assert stored.notes == record.notes  # kept with the run in studio.db
+
+
+def test_a_replay_fits_the_requests_to_the_window_the_recording_was_made_on(
+    tmp_path, keyring_backend
+):
+    """Recorded on a 4,096-token local model (fs left out), replayed in CI with no server to
+    ask: the replay is fitted to the window kept in the cassette, so it offers the model the
+    same tools and its record says the same, instead of the 8,192 an unknown model is taken
+    for."""
+    from carrier_studio.services.mcp import McpManager
+
+    fs = node_servers().filesystem_stdio(str(tmp_path))
+    (tmp_path / "mcp_servers.json").write_text(json.dumps({"mcpServers": {"fs": fs}}))
+
+    async def run():
+        server, ws = await _open(tmp_path, keyring_backend)
+        server.model_fields["test-model"] = {"meta": {"n_ctx": 4096}}  # llama.cpp's listing
+        ws.edit_character("ada.json", mcp_servers=["fs"])
+        manager = McpManager(tmp_path / "mcp_servers.json", lambda name: None)
+        ws.mcp = manager
+        path = ws.root / "scenarios" / "small.yaml"
+        server.script(text("Ada here: on it."))
+        checked = scenario(path, ("Read my notes", [("contains", "on it")]))
+        try:
+            (recorded,) = await ws.service().run([checked], [MODEL], mode="record")
+        finally:
+            await manager.shutdown()
+            await server.close()  # a replay asks no server
+        try:
+            ws.mcp = None
+            (replayed,) = await ws.service().run([checked], [MODEL], mode="replay")
+            return recorded, replayed, path
+        finally:
+            await ws.db.close()
+
+    recorded, replayed, path = go(run())
+    assert recorded.error is None and replayed.error is None, (recorded.error, replayed.error)
+    (cassette,) = path.parent.glob("small.*.cassette.json")
+    assert json.loads(cassette.read_text())["window"] == 4096
+    assert recorded.notes and replayed.notes == recorded.notes
+    assert "4,096-token context window" in replayed.notes[0]

@@ -92,6 +92,9 @@ class Cassette:
     tools: list[dict[str, Any]] = field(default_factory=list)
     #: The MCP tools each server offered: server → [{name, description, schema, strict}].
     servers: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: The model's context window as its server stated it when recorded (None: not stated):
+    #: a replay, which asks no server, fits the requests as the recording did.
+    window: int | None = None
 
     def to_json(self) -> str:
         data = {
@@ -101,6 +104,7 @@ class Cassette:
             "judge": self.judge,
             "tools": self.tools,
             "servers": self.servers,
+            "window": self.window,
         }
         return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
 
@@ -116,6 +120,7 @@ class Cassette:
                 dict(data.get("judge") or {}),
                 list(data.get("tools") or []),
                 dict(data.get("servers") or {}),
+                _window(data.get("window")),
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise CassetteError(
@@ -130,6 +135,14 @@ class Cassette:
                 f"the cassette {path.name} no longer fits: {'; '.join(changes)}: "
                 "re-record with --record"
             )
+
+
+def _window(value: Any) -> int | None:
+    if value is None:
+        return None  # a cassette recorded before windows were kept, or on a silent server
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"window is {value!r}, not a number of tokens")
+    return value
 
 
 def judge_key(criteria: str, transcript: str) -> str:

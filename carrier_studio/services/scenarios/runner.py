@@ -200,12 +200,16 @@ async def _session(run: Run, record: RunRecord) -> Any:
     from carrier_studio.core.runtime.memory_hooks import with_memory_block
 
     window = context_window(run.choice.model)
-    if tape.mode != "replay":  # a replay asks no server: the known or default size
+    if tape.mode == "replay":  # asks no server: the window the recording was fitted to
+        window = (tape.cassette.window if tape.cassette else None) or window
+    else:
         from carrier_studio.services.providers import windows_for
 
         settings = run.deps.settings.settings.providers
         listed = await windows_for(run.choice, settings, run.deps.secrets)
         window = listed.get(run.choice.model) or window
+        if tape.cassette is not None:
+            tape.cassette.window = listed.get(run.choice.model)
     # As the chat does: a window too small for every MCP server's tools goes without the
     # largest, for the tested character and each one it hands off to; the record says so.
     names = {server: [tool.name for tool in tools] for server, tools in servers.items()}
