@@ -6,6 +6,7 @@ The studio is the real window (``make_studio``) at the size it opens on a 1024x7
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
@@ -16,6 +17,7 @@ from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
     QComboBox,
+    QLabel,
     QPlainTextEdit,
     QWidget,
 )
@@ -198,3 +200,25 @@ def test_the_teams_page_explains_a_team_in_full(make_studio, loop, size):
     text = studio.window.page("teams").findChild(TeamsEmptyState).text
     assert text.isVisible() and text.width() >= min(600, text.maximumWidth())
     assert text.height() >= text.heightForWidth(text.width()), "the text is cut off"
+
+
+def test_after_a_haas_import_the_team_graph_keeps_its_room(make_studio, loop, monkeypatch):
+    """After importing the newsroom at 1024x700, its report took 170 px and the graph's
+    legend was drawn over the graph, hiding the Reporter's node."""
+    studio = _studio(make_studio, loop)
+    studio.window.show_page("teams")
+    loop.run_until_complete(studio.tasks.wait_idle())
+    page = studio.window.page("teams")
+    newsroom = str(Path(__file__).parents[1] / "data" / "teams" / "newsroom")
+    monkeypatch.setattr(type(page), "ask_folder", staticmethod(lambda _parent: newsroom))
+    click(loop, page.import_button)
+    _settle(studio, loop)
+    assert page.picker.currentText() == "newsroom"
+    assert page.import_report.isVisibleTo(page)
+    graph = page.graph
+    legend = next(w for w in graph.parentWidget().findChildren(QLabel) if w.isVisible())
+    assert graph.height() >= graph.minimumHeight()
+    graph_bottom = graph.mapTo(page, QPoint(0, graph.height())).y()
+    assert legend.mapTo(page, QPoint(0, 0)).y() >= graph_bottom, "the legend covers the graph"
+    click(loop, page.import_panel.hide_button)
+    assert not page.import_report.isVisibleTo(page)

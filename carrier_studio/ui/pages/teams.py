@@ -34,7 +34,11 @@ from carrier_studio.core.teams.events import TeamEvent
 from carrier_studio.core.teams.model import USER, Team, TeamError
 from carrier_studio.ui.tasks import TaskOwner
 from carrier_studio.ui.widgets.page import Page
-from carrier_studio.ui.widgets.team_builder import TeamBuilderDialog, TeamsEmptyState
+from carrier_studio.ui.widgets.team_builder import (
+    ImportReport,
+    TeamBuilderDialog,
+    TeamsEmptyState,
+)
 from carrier_studio.ui.widgets.team_graph import TeamGraph
 
 if TYPE_CHECKING:
@@ -166,12 +170,9 @@ class TeamsPage(Page):
 
         # What the last import changed, per member, stays on the page: a message box would be
         # gone before the user has compared it with the graph.
-        self.import_report = QLabel()
-        self.import_report.setObjectName("teamImportReport")
-        self.import_report.setWordWrap(True)
-        self.import_report.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.import_report.setVisible(False)
-        self.view.addWidget(self.import_report)
+        self.import_panel = ImportReport()
+        self.import_report = self.import_panel.text
+        self.view.addWidget(self.import_panel)
 
         splitter = QSplitter()
         left = QWidget()
@@ -329,8 +330,7 @@ class TeamsPage(Page):
         made = ", ".join(result.created) or "no new characters"
         notes = "".join(f"\n• {n}" for n in result.notes)
         text = f"Imported the team {result.team.name} ({made})."
-        self.import_report.setText(import_report_text(result))
-        self.import_report.setVisible(True)
+        self.import_panel.show_text(import_report_text(result))
         if notes:
             messages.warning(text, notes.strip())
         else:

@@ -69,7 +69,9 @@ class TeamGraph(QGraphicsView):
         self.setObjectName("teamGraph")
         self.setRenderHint(QPainter.RenderHint.Antialiasing)
         self.setScene(QGraphicsScene(self))
-        self.setMinimumSize(320, 280)
+        # 200 px tall at least: with an import report above it, 280 did not fit a 1024x700
+        # window, and the legend under it was drawn over the nodes.
+        self.setMinimumSize(320, 200)
         self._colors = colors
         self._nodes: dict[str, tuple[QGraphicsEllipseItem, QGraphicsSimpleTextItem]] = {}
         self._edges: dict[tuple[str, str], _Edge] = {}
