@@ -16,8 +16,8 @@ the person types), sends one message and times send → first text delta:
 
 The two alternate, run by run, in the same process. Then ``--pause-runs`` conversations on the
 shared clients, each after a pause of ``--pause`` seconds (longer than httpx's default 5 s
-keep-alive, which dropped the connection while a person typed). The proxy counts the TCP
-connections each side opened.
+keep-alive, which dropped the connection while a person typed; ``--keepalive 5`` shows it).
+The proxy counts the TCP connections each side opened.
 """
 
 from __future__ import annotations
@@ -278,5 +278,12 @@ if __name__ == "__main__":
     parser.add_argument("--delay-ms", type=float, default=20.0)
     parser.add_argument("--pause-runs", type=int, default=3, help="0 leaves them out")
     parser.add_argument("--pause", type=float, default=6.0)
+    parser.add_argument(
+        "--keepalive", type=float, help="seconds idle connections are kept (5: httpx's default)"
+    )
     args = parser.parse_args()
+    if args.keepalive is not None:
+        from carrier_studio.services.providers import base
+
+        base.KEEPALIVE_S = args.keepalive  # read as each client is made
     asyncio.run(main(args.runs, args.delay_ms, args.pause_runs, args.pause))
