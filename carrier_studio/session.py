@@ -236,8 +236,16 @@ class Session:
             memory=memory,
             discord=DiscordController(chat, secrets),
             instagram=instagram,
+            # Team members take the context windows the chat learned (one ask per endpoint
+            # and model for the chat, the bot and teams).
             teams=TeamService(
-                workspace.paths.teams_dir, characters, settings, secrets, database, mcp
+                workspace.paths.teams_dir,
+                characters,
+                settings,
+                secrets,
+                database,
+                mcp,
+                windows=chat.context_windows,
             ),
             scenarios=scenarios,
         )

@@ -114,7 +114,8 @@ def test_stop_ends_a_running_team(world, loop, monkeypatch):
     page.start_button.click()
 
     async def stop_when_pong_thinks() -> None:
-        await asyncio.to_thread(llm.wait_for_requests, 3)  # Pong is waiting for the model
+        # Pong is waiting for the model (after the run's one model listing).
+        await asyncio.to_thread(llm.wait_until, lambda: len(llm.completions) >= 3)
         page.stop_button.click()
         await studio.tasks.wait_idle()
 

@@ -76,7 +76,7 @@ def test_a_boss_worker_team_runs_to_completion(tmp_path, keyring_backend):
             await runner.close()
             stored = await service.transcript(runner.run_id)
             runs = await service.runs("desk")
-            return imported, stop, seen, runner, server.requests, stored, runs, service
+            return imported, stop, seen, runner, server.completions, stored, runs, service
 
     imported, stop, seen, runner, requests, stored, runs, service = asyncio.run(go())
     assert stop.kind == "finished", stop.reason
@@ -238,7 +238,7 @@ def test_members_use_their_mcp_tools_and_tools_that_would_ask_are_left_out(
                 await runner.open()
                 stop = await runner.run()
                 await runner.close()
-                return stop, runner.events, server.requests
+                return stop, runner.events, server.completions
             finally:
                 await service.mcp.shutdown()
 

@@ -309,21 +309,25 @@ class ChatService:
                 message). False asks again (the Chat page, as a conversation opens: a server
                 restarted with another window is seen), and the answer is kept for the others.
         """
-        providers = self.settings.settings.providers
         # The character's own model: until its agent is built, the thread knows only the default.
         doc = (await self.characters_by_name()).get(thread.character)
-        choice = thread.model_choice(doc)
-        endpoint = listing_endpoint(choice, providers)
+        thread.context.listed = await self.context_windows(thread.model_choice(doc), cached=cached)
+
+    async def context_windows(self, choice: Any, *, cached: bool = True) -> dict[str, int]:
+        """The context windows the server of ``choice`` states, by model id ({} for a server
+        that cannot list them): what `learn_context_window` learns, kept per endpoint and
+        model, so a team run's members take what the chat or the bot learned (and the other
+        way round) rather than asking again. ``cached`` as for `learn_context_window`."""
+        endpoint = listing_endpoint(choice, self.settings.settings.providers)
         if endpoint is None:
-            thread.context.listed = {}
-            return
+            return {}
         key = (str(endpoint.base_url), choice.model)
         asked = self._windows.get(key)
         if not cached or asked is None or _ask_again(asked, choice.model):
             asked = (time.monotonic(), asyncio.ensure_future(self._ask_windows(choice)))
             self._windows[key] = asked
         # Shielded: a reply cancelled while it waits leaves the answer to the next one.
-        thread.context.listed = await asyncio.shield(asked[1])
+        return await asyncio.shield(asked[1])
 
     async def _ask_windows(self, choice: Any) -> dict[str, int]:
         providers = self.settings.settings.providers

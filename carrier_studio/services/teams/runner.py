@@ -4,6 +4,7 @@ the loop guard, and every event stored through the `TeamService` that started it
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, Protocol
@@ -11,6 +12,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 from carrier_studio.core.characters.document import CharacterDoc
 from carrier_studio.core.errors import CarrierError
 from carrier_studio.core.events import Emitter
+from carrier_studio.core.runtime.context_budget import (
+    ItemSizes,
+    context_window,
+    fit_agent,
+    fit_model_input,
+    tools_tokens,
+)
 from carrier_studio.core.runtime.events import (
     Done,
 )
@@ -58,6 +66,8 @@ class TeamHost(Protocol):
 
     async def finish_run(self, run_id: int, stop: Stop, turns: int) -> None: ...
 
+    async def context_windows(self, choice: Any) -> dict[str, int]: ...
+
 
 class TeamRunner:
     """One run of a team: `open`, then `run` (until it stops) or `step` (one turn); `say`
@@ -76,6 +86,12 @@ class TeamRunner:
         self._sessions: dict[str, Any] = {}
         self._clients: list[Any] = []
         self._current: Any = None
+        #: Each member's context window (what its model's server states, else the known size).
+        self.windows: dict[str, int] = {}
+        #: How many items each member's last model call was sent without (the oldest turns).
+        self._left_out: dict[str, int] = {}
+        #: Members whose trimmed conversation the transcript has told of already.
+        self._trim_told: set[str] = set()
         self._stop_requested = False
         self._turn_lock = asyncio.Lock()
 
@@ -124,10 +140,14 @@ class TeamRunner:
         remembered = {name: await store.remembered(name) for name in self.team.names}
         workspace_policy = await store.workspace_policies()
         mcp_tools, notes = await self._mcp_tools(docs)
-        self._sessions, asking = await asyncio.to_thread(
+        self.windows = await self._member_windows(docs)
+        self._sessions, asking, left_out = await asyncio.to_thread(
             self._build_sessions, docs, remembered, workspace_policy, mcp_tools
         )
         self.run_id = await service._new_run(self.team)
+        for member, servers in left_out.items():
+            # As the chat's "This reply runs without the tools of …", said once for the run.
+            notes += [f"{member} goes without the tools of {s}, which {w}." for s, w in servers]
         for member, tools in asking.items():
             notes.append(
                 f"{member} goes without {', '.join(tools)}: they ask for approval, and a team "
@@ -170,14 +190,30 @@ class TeamRunner:
             tools[server.name] = [MCPUtil.to_function_tool(t, server, False) for t in listed]
         return tools, notes
 
+    async def _member_windows(self, docs: dict[str, CharacterDoc]) -> dict[str, int]:
+        """Each member's context window: what its model's server states (asked once per
+        endpoint and model, through the service: the chat's cache in the studio), else the
+        known or default size. Members may each run on their own model."""
+        providers = self.service.settings.settings.providers
+        windows: dict[str, int] = {}
+        asked: dict[tuple[str, str | None, str], dict[str, int]] = {}
+        for name in self.team.names:
+            choice = choice_for(docs[name], providers)
+            key = (choice.provider, choice.endpoint, choice.model)
+            if key not in asked:  # members on one model: one ask
+                asked[key] = await self.service.context_windows(choice)
+            windows[name] = asked[key].get(choice.model) or context_window(choice.model)
+        return windows
+
     def _build_sessions(
         self,
         docs: dict[str, CharacterDoc],
         remembered: dict[str, dict[str, str]],
         workspace_policy: dict[str, str],
         mcp_tools: dict[str, list],
-    ) -> tuple[dict[str, Any], dict[str, list[str]]]:
-        """A session per member, and the tools left out because they would ask."""
+    ) -> tuple[dict[str, Any], dict[str, list[str]], dict[str, list[tuple[str, str]]]]:
+        """A session per member, the tools left out because they would ask, and the MCP
+        servers left out because their tools do not fit the member's window (with why)."""
         from agents import RunConfig
 
         from carrier_studio.core.runtime.agent_factory import AgentFactory
@@ -198,6 +234,8 @@ class TeamRunner:
         config = RunConfig(tracing_disabled=not tracing, workflow_name="Carrier Studio team")
         sessions = {}
         asking: dict[str, list[str]] = {}
+        left_out: dict[str, list[tuple[str, str]]] = {}
+        servers = {server: [tool.name for tool in tools] for server, tools in mcp_tools.items()}
         for name in self.team.names:
             doc = docs[name].copy()
             doc.data["system"] = f"{doc.text('system')}\n\n{team_briefing(self.team, name)}"
@@ -220,13 +258,33 @@ class TeamRunner:
             if waiting:
                 asking[name] = waiting
                 agent.tools = [t for t in agent.tools if t.name not in waiting]
+            # As the chat does on a small model: the largest MCP servers' tools are left
+            # out when they would leave no room for the conversation.
+            window = self.windows.get(name) or context_window("")
+            agent, why = fit_agent(agent, servers, window)
+            if why:
+                left_out[name] = sorted(why.items())
             sessions[name] = ChatSession(
                 lambda agent=agent: agent,
                 classify_error,
-                run_config=config,
+                run_config=self._fitting(config, name, window, tools_tokens(agent)),
                 max_turns=MEMBER_MAX_TURNS,
             )
-        return sessions, asking
+        return sessions, asking, left_out
+
+    def _fitting(self, config: Any, member: str, window: int, tools: int) -> Any:
+        """``config`` with the chat's model-input filter for ``member``: each call is sent
+        without the oldest turns of the member's conversation that no longer fit ``window``
+        (the member's `ChatSession` keeps them all)."""
+        sizes = ItemSizes()  # each item measured once over the member's calls, as the chat does
+
+        def fitted(data: Any) -> Any:
+            model_data, self._left_out[member] = fit_model_input(
+                data.model_data, window, sizes, tools
+            )
+            return model_data
+
+        return dataclasses.replace(config, call_model_input_filter=fitted)
 
     async def close(self) -> None:
         self.stop()
@@ -332,7 +390,24 @@ class TeamRunner:
         finally:
             self._current = None
             await stream.aclose()
+        await self._tell_trimmed(member, turn)
         return None
+
+    async def _tell_trimmed(self, member: str, turn: int) -> None:
+        """Say once per member, the first time it happens, that its model is no longer sent
+        the oldest turns of its conversation (as the chat's marker does for a reply)."""
+        left = self._left_out.get(member, 0)
+        if not left or member in self._trim_told:
+            return
+        self._trim_told.add(member)
+        window = self.windows.get(member) or context_window("")
+        text = (
+            f"{member}'s model was not sent the oldest {left} messages of its conversation: "
+            f"they no longer fit its {window:,}-token context window (the transcript keeps "
+            "them); from now on the oldest are left out as its conversation grows."
+        )
+        meta = {"member": member, "left_out": left}
+        await self._emit(TeamEvent("note", "", (), text, turn, meta))
 
     async def _act(self, member: str, tool: str, args: dict[str, Any]) -> str:
         """A member called a network tool: route it, tell the listeners, answer the model."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,6 +30,7 @@ from carrier_studio.services.platform.secrets import SecretStore
 from carrier_studio.services.platform.settings_store import SettingsStore
 
 if TYPE_CHECKING:
+    from carrier_studio.core.settings import ModelChoice
     from carrier_studio.services.mcp import McpManager
     from carrier_studio.services.teams.runner import TeamRunner
 
@@ -94,6 +96,7 @@ class TeamService:
         secrets: SecretStore,
         database: Database,
         mcp: McpManager | None = None,
+        windows: Callable[[ModelChoice], Awaitable[dict[str, int]]] | None = None,
     ) -> None:
         self.folder = folder
         self.characters = characters
@@ -101,6 +104,10 @@ class TeamService:
         self.secrets = secrets
         self.db = database
         self.mcp = mcp
+        #: The context windows a model's server states (`ChatService.context_windows`, kept
+        #: per endpoint and model for the chat, the bot and teams alike); None asks the
+        #: server at each run (`windows_for`).
+        self.windows = windows
 
     # -- files -----------------------------------------------------------------------------
 
@@ -295,6 +302,18 @@ class TeamService:
         await self.db.run(update)
 
     # -- running ---------------------------------------------------------------------------
+
+    async def context_windows(self, choice: ModelChoice) -> dict[str, int]:
+        """The context windows the server ``choice`` runs on states, by model id; {} when it
+        states none or cannot be asked (the run then counts the known or default size)."""
+        if self.windows is not None:
+            return await self.windows(choice)
+        from carrier_studio.services.providers import windows_for
+
+        try:
+            return await windows_for(choice, self.settings.settings.providers, self.secrets)
+        except Exception:  # noqa: BLE001 - a window unknown is a guess, never a failed run
+            return {}
 
     def runner(self, team: Team) -> TeamRunner:
         from carrier_studio.services.teams.runner import TeamRunner
