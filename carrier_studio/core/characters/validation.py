@@ -304,12 +304,13 @@ def _lint(
             warnings.append(
                 _warn(path, f'"{text}" is a placeholder, not a real value', "placeholder-secret")
             )
-    for part in ("all", "chat", "post"):
+    # Worded for the Style tab's boxes ("the character has no all style rules" read oddly).
+    for part, box in (("all", "Always"), ("chat", "In chat"), ("post", "In posts")):
         if not doc.style(part):
             warnings.append(
                 _warn(
                     f"$.style.{part}",
-                    f"style.{part} is empty: the character has no {part} style rules",
+                    f'no writing rules yet in the Style tab\'s "{box}" list',
                     "empty-style",
                 )
             )

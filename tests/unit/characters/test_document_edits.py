@@ -22,3 +22,17 @@ def test_a_field_the_file_had_keeps_its_key_when_emptied():
     doc.set("username", "")
     doc.set("lore", [])
     assert doc.data == {"name": "Rook", "username": "", "lore": []}
+
+
+def test_an_imported_card_without_style_rules_is_told_so_in_words():
+    # An imported Character Card showed "style.all is empty: the character has no all style
+    # rules" (and the same for chat and post).
+    from carrier_studio.core.characters.validation import validate
+
+    doc = CharacterDoc.from_text(IMPORTED)
+    words = {i.path: i.message for i in validate(doc) if i.code == "empty-style"}
+    assert words == {
+        "$.style.all": 'no writing rules yet in the Style tab\'s "Always" list',
+        "$.style.chat": 'no writing rules yet in the Style tab\'s "In chat" list',
+        "$.style.post": 'no writing rules yet in the Style tab\'s "In posts" list',
+    }
