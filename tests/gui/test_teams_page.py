@@ -242,3 +242,59 @@ def test_a_new_team_cannot_take_another_teams_name(world, loop, monkeypatch):
     builder.reject()
     loop.run_until_complete(studio.tasks.wait_idle())
     assert page.builder is None
+
+
+def test_a_member_on_a_small_window_goes_without_its_big_server_and_the_page_says_so(
+    make_studio, loop, monkeypatch
+):
+    """llama.cpp -c 4096 and a worker with a ≈2,500-token MCP server: the run takes the
+    window the chat learned (no listing of its own), leaves the server out of the worker's
+    requests, and the transcript says so."""
+    from tests.mcp.servers import fastmcp_stdio
+
+    with running_server(models=("m",)) as llm:
+        studio = make_studio(start=False)
+        providers = studio.session.settings.settings.providers
+        providers.endpoints = [CompatEndpoint(name="local", base_url=llm.openai_base_url)]
+        providers.default = ModelChoice(provider="openai-compatible", model="m", endpoint="local")
+        root = studio.session.workspace.root
+        catalogue = {"mcpServers": {"files": fastmcp_stdio("--big")}}
+        (root / "mcp_servers.json").write_text(json.dumps(catalogue))
+        loop.run_until_complete(studio.start())
+        page, _teams = teams_page(studio)
+        loop.run_until_complete(studio.tasks.wait_idle())
+        try:
+            import_folder(page, loop, studio, monkeypatch, "desk")
+            worker = next((root / "characters").glob("worker*.json"))
+            data = json.loads(worker.read_text())
+            data.update(mcp_servers=["files"], tool_policy={"read_everything": "auto"})
+            worker.write_text(json.dumps(data))
+            llm.model_fields["m"] = {"meta": {"n_ctx": 4096}}
+            # The chat (or the Discord bot) learned the window already.
+            learned = studio.session.chat.context_windows(providers.default)
+            assert loop.run_until_complete(learned) == {"m": 4096}
+            listings = sum(r.method == "GET" for r in llm.requests)
+            llm.script(
+                tool_call("assign_task", {"to": "Worker", "task": "Compute 6 * 7."}),
+                text("Asked Worker."),
+                tool_call("resolve_task", {"task_id": "T1", "result": "42"}),
+                text("Done."),
+                text("The answer is 42."),
+            )
+            page.start_button.click()
+            loop.run_until_complete(studio.tasks.wait_idle())
+            rows = [page.transcript.item(i).text() for i in range(page.transcript.count())]
+            assert rows[-1].startswith("Finished"), rows
+            (note,) = [r for r in rows if r.startswith("Worker goes without the tools of files")]
+            assert "4,096-token context window" in note
+            worker_calls = [
+                r for r in llm.completions if "You do the work you are given" in json.dumps(r.body)
+            ]
+            assert worker_calls
+            for request in worker_calls:
+                offered = [t["function"]["name"] for t in request.body["tools"]]
+                assert "read_everything" not in offered and "resolve_task" in offered
+            # The run asked the server nothing: it took the chat's answer.
+            assert sum(r.method == "GET" for r in llm.requests) == listings
+        finally:
+            loop.run_until_complete(page.shutdown())
