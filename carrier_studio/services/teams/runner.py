@@ -4,7 +4,6 @@ the loop guard, and every event stored through the `TeamService` that started it
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, Protocol
@@ -12,13 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from carrier_studio.core.characters.document import CharacterDoc
 from carrier_studio.core.errors import CarrierError
 from carrier_studio.core.events import Emitter
-from carrier_studio.core.runtime.context_budget import (
-    ItemSizes,
-    context_window,
-    fit_agent,
-    fit_model_input,
-    tools_tokens,
-)
+from carrier_studio.core.runtime.context_budget import context_window, fit_agent, tools_tokens
 from carrier_studio.core.runtime.events import (
     Done,
 )
@@ -34,6 +27,12 @@ from carrier_studio.services.providers import (
     check_choice,
     choice_for,
     classify_error,
+)
+from carrier_studio.services.teams.fitting import (
+    fitted_config,
+    member_windows,
+    servers_note,
+    trimmed_note,
 )
 
 if TYPE_CHECKING:
@@ -132,22 +131,20 @@ class TeamRunner:
             where, message = problems[0]
             raise TeamError(f"cannot run: {message}", where=where)
         providers = service.settings.settings.providers
-        for name in self.team.names:
-            await asyncio.to_thread(
-                check_choice, choice_for(docs[name], providers), providers, service.secrets
-            )
+        choices = {name: choice_for(docs[name], providers) for name in self.team.names}
+        for choice in choices.values():
+            await asyncio.to_thread(check_choice, choice, providers, service.secrets)
         store = ConversationStore(service.db)
         remembered = {name: await store.remembered(name) for name in self.team.names}
         workspace_policy = await store.workspace_policies()
         mcp_tools, notes = await self._mcp_tools(docs)
-        self.windows = await self._member_windows(docs)
+        self.windows = await member_windows(choices, service.context_windows)
         self._sessions, asking, left_out = await asyncio.to_thread(
             self._build_sessions, docs, remembered, workspace_policy, mcp_tools
         )
         self.run_id = await service._new_run(self.team)
         for member, servers in left_out.items():
-            # As the chat's "This reply runs without the tools of …", said once for the run.
-            notes += [f"{member} goes without the tools of {s}, which {w}." for s, w in servers]
+            notes += servers_note(member, servers)  # said once for the run
         for member, tools in asking.items():
             notes.append(
                 f"{member} goes without {', '.join(tools)}: they ask for approval, and a team "
@@ -189,21 +186,6 @@ class TeamRunner:
                 continue
             tools[server.name] = [MCPUtil.to_function_tool(t, server, False) for t in listed]
         return tools, notes
-
-    async def _member_windows(self, docs: dict[str, CharacterDoc]) -> dict[str, int]:
-        """Each member's context window: what its model's server states (asked once per
-        endpoint and model, through the service: the chat's cache in the studio), else the
-        known or default size. Members may each run on their own model."""
-        providers = self.service.settings.settings.providers
-        windows: dict[str, int] = {}
-        asked: dict[tuple[str, str | None, str], dict[str, int]] = {}
-        for name in self.team.names:
-            choice = choice_for(docs[name], providers)
-            key = (choice.provider, choice.endpoint, choice.model)
-            if key not in asked:  # members on one model: one ask
-                asked[key] = await self.service.context_windows(choice)
-            windows[name] = asked[key].get(choice.model) or context_window(choice.model)
-        return windows
 
     def _build_sessions(
         self,
@@ -267,24 +249,15 @@ class TeamRunner:
             sessions[name] = ChatSession(
                 lambda agent=agent: agent,
                 classify_error,
-                run_config=self._fitting(config, name, window, tools_tokens(agent)),
+                run_config=fitted_config(
+                    config,
+                    window,
+                    tools_tokens(agent),
+                    lambda left, name=name: self._left_out.__setitem__(name, left),
+                ),
                 max_turns=MEMBER_MAX_TURNS,
             )
         return sessions, asking, left_out
-
-    def _fitting(self, config: Any, member: str, window: int, tools: int) -> Any:
-        """``config`` with the chat's model-input filter for ``member``: each call is sent
-        without the oldest turns of the member's conversation that no longer fit ``window``
-        (the member's `ChatSession` keeps them all)."""
-        sizes = ItemSizes()  # each item measured once over the member's calls, as the chat does
-
-        def fitted(data: Any) -> Any:
-            model_data, self._left_out[member] = fit_model_input(
-                data.model_data, window, sizes, tools
-            )
-            return model_data
-
-        return dataclasses.replace(config, call_model_input_filter=fitted)
 
     async def close(self) -> None:
         self.stop()
@@ -401,11 +374,7 @@ class TeamRunner:
             return
         self._trim_told.add(member)
         window = self.windows.get(member) or context_window("")
-        text = (
-            f"{member}'s model was not sent the oldest {left} messages of its conversation: "
-            f"they no longer fit its {window:,}-token context window (the transcript keeps "
-            "them); from now on the oldest are left out as its conversation grows."
-        )
+        text = trimmed_note(member, left, window)
         meta = {"member": member, "left_out": left}
         await self._emit(TeamEvent("note", "", (), text, turn, meta))
 
