@@ -222,3 +222,22 @@ def test_after_a_haas_import_the_team_graph_keeps_its_room(make_studio, loop, mo
     assert legend.mapTo(page, QPoint(0, 0)).y() >= graph_bottom, "the legend covers the graph"
     click(loop, page.import_panel.hide_button)
     assert not page.import_report.isVisibleTo(page)
+
+
+def test_a_server_missing_a_secret_says_which_first(make_studio, loop, tmp_path):
+    """A server whose ${TOKEN} was not set showed "/tmp/…/workspace/mcp_servers.json (…" in
+    the Last error column, cut off before what was missing."""
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    server = {"type": "stdio", "command": "true", "env": {"TOKEN": "${H_WALK_UNSET_TOKEN}"}}
+    (workspace / "mcp_servers.json").write_text(json.dumps({"mcpServers": {"needy": server}}))
+    studio = make_studio(str(workspace))
+    studio.window.show_page("mcp")
+    loop.run_until_complete(studio.tasks.wait_idle())
+    page = studio.window.page("mcp")
+    page.table.selectRow(page.model.row_of("needy"))
+    click(loop, page.restart_button)
+    wait_until(loop, lambda: studio.session.mcp.status("needy").state is ServerState.FAILED)
+    shown = page.model.index(page.model.row_of("needy"), 5).data()
+    assert shown.startswith("H_WALK_UNSET_TOKEN is not set (used in $.mcpServers.needy.env."), shown
+    assert shown.endswith("then start the server again.") and ". Add it" in shown

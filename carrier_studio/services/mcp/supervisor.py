@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from carrier_studio.core.errors import with_hint
 from carrier_studio.core.mcp import (
     BackoffPolicy,
     Lookup,
@@ -60,6 +61,16 @@ log = logging.getLogger(__name__)
 CLEANUP_TIMEOUT = 10.0
 #: Seconds to wait for a ping when the stderr pipe closed, before calling the server dead.
 CONFIRM_TIMEOUT = 2.0
+
+
+def _entry_problem(exc: McpConfigError) -> str:
+    """What is wrong with one server's entry, said without the catalogue's path: the MCP
+    table's Last error column showed only "/home/…/workspace/mcp_servers.json (…", cut off
+    before "GITHUB_PERSONAL_ACCESS_TOKEN is not set"."""
+    text = exc.message
+    if exc.where and exc.where not in text:
+        text = f"{exc.where}: {text}"
+    return with_hint(text, exc.hint)
 
 
 class ServerEntry:
@@ -353,7 +364,7 @@ class Supervisor:
                         resolve, entry.config, self._filling, path=self._supervision.path
                     )
                 except McpConfigError as exc:
-                    entry.update(state=ServerState.FAILED, error=str(exc))
+                    entry.update(state=ServerState.FAILED, error=_entry_problem(exc))
                     return
                 except Exception as exc:  # noqa: BLE001 - a failing lookup (keyring) is shown
                     entry.update(state=ServerState.FAILED, error=f"variables: {describe(exc)}")
