@@ -241,3 +241,18 @@ def test_a_server_missing_a_secret_says_which_first(make_studio, loop, tmp_path)
     shown = page.model.index(page.model.row_of("needy"), 5).data()
     assert shown.startswith("H_WALK_UNSET_TOKEN is not set (used in $.mcpServers.needy.env."), shown
     assert shown.endswith("then start the server again.") and ". Add it" in shown
+
+
+def test_importing_several_characters_names_them_all(make_studio, loop):
+    """Three files chosen in the import dialog: the status bar said only "Imported Wren from
+    eliza_v2.json as wren.json", each file's line having replaced the one before."""
+    studio = _studio(make_studio, loop)
+    studio.window.show_page("characters")
+    loop.run_until_complete(studio.tasks.wait_idle())
+    page = studio.window.page("characters")
+    data = Path(__file__).parents[1] / "data" / "characters"
+    files = [data / "samples" / "rook.eliza-v0.json", data / "formats" / "eliza_v2.json"]
+    loop.run_until_complete(page._import(files))
+    loop.run_until_complete(studio.tasks.wait_idle())
+    said = studio.window.statusBar().currentMessage()
+    assert said == "Imported 2 characters: Rook, Wren.", said

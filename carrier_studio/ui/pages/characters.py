@@ -806,6 +806,8 @@ class CharactersPage(Page):
 
     async def _import(self, sources: list[Path]) -> None:
         last = None
+        names: list[str] = []
+        details: list[str] = []
         for source in sources:
             try:
                 doc, path, notes = await asyncio.to_thread(self.deps.store.import_file, source)
@@ -813,8 +815,18 @@ class CharactersPage(Page):
                 messages.error(f"Could not import {source.name}: {exc}")
                 continue
             last = path
-            details = "\n".join(notes) or None
-            messages.info(f"Imported {doc.name} from {source.name} as {path.name}", details)
+            names.append(doc.name)
+            details += [f"{doc.name} from {source.name} as {path.name}", *notes]
+            if len(sources) == 1:
+                said = f"Imported {doc.name} from {source.name} as {path.name}"
+                messages.info(said, "\n".join(notes) or None)
+        if len(sources) > 1 and names:
+            # One line for them all: each file's line replaced the one before in the status
+            # bar, and after three files it named only the last.
+            plural = "character" if len(names) == 1 else "characters"
+            messages.info(
+                f"Imported {len(names)} {plural}: {', '.join(names)}.", "\n".join(details)
+            )
         if last is not None:
             await self._refresh(last)
 
