@@ -17,7 +17,9 @@ the person types), sends one message and times send → first text delta:
 The two alternate, run by run, in the same process. Then ``--pause-runs`` conversations on the
 shared clients, each after a pause of ``--pause`` seconds (longer than httpx's default 5 s
 keep-alive, which dropped the connection while a person typed; ``--keepalive 5`` shows it).
-The proxy counts the TCP connections each side opened.
+The proxy counts the TCP connections each side opened. Last, ``--first-runs`` first
+conversations of a session (new clients, nothing open), sent ``--typing`` seconds after the
+conversation opened: with the connection warmed as it opened, or not (as before #21).
 """
 
 from __future__ import annotations
@@ -182,14 +184,21 @@ class World:
         )
 
 
-async def _new_conversation_first_token(world: World, chat, remote: Remote) -> float:  # noqa: ANN001
-    """Seconds from Send to the first text delta in a new conversation with Ada."""
+async def _new_conversation_first_token(
+    world: World,
+    chat,  # noqa: ANN001 - a ChatService
+    remote: Remote,
+    typing: float = 0.0,
+) -> float:
+    """Seconds from Send to the first text delta in a new conversation with Ada, sent
+    ``typing`` seconds after its agent was built."""
     from carrier_studio.core.runtime.events import TextDelta
 
     remote.server.script(text(REPLY))
     thread = await chat.open(await world.conversations.create("Ada"))
     try:
         await thread._ensure_agent()  # built while the person types (the page's prepare())
+        await asyncio.sleep(typing)
         start = time.perf_counter()
         first = float("nan")
         async for event in thread.send("Hi Ada"):
@@ -208,12 +217,20 @@ def _line(label: str, values: list[float]) -> str:
     )
 
 
-async def main(runs: int, delay_ms: float, pause_runs: int, pause: float) -> None:
+async def main(  # noqa: PLR0913 - the bench's knobs
+    runs: int, delay_ms: float, pause_runs: int, pause: float, first_runs: int, typing: float
+) -> None:
     folder = Path(tempfile.mkdtemp(prefix="carrier-bench-connect-"))
     cert, key = self_signed_certificate(folder / "tls")
     # Trusted as a public CA would be (before any provider client builds its TLS context).
     os.environ["SSL_CERT_FILE"] = str(cert)
     from carrier_studio.services.providers import ProviderClients
+
+    class Unwarmed(ProviderClients):
+        """Shared clients that never warm a connection (as before #21)."""
+
+        def warm(self, clients) -> None:  # noqa: ANN001
+            pass
 
     with Remote(cert, key, delay_ms / 1000) as remote:
         world = World(folder / "ws", remote.base_url)
@@ -233,7 +250,7 @@ async def main(runs: int, delay_ms: float, pause_runs: int, pause: float) -> Non
                 for side in ("before", "after") if run % 2 == 0 else ("after", "before"):
                     accepted = proxy.accepted
                     if side == "before":
-                        fresh = ProviderClients()  # a new client per conversation
+                        fresh = Unwarmed()  # a new client per conversation
                         try:
                             before.append(
                                 await _new_conversation_first_token(
@@ -251,6 +268,20 @@ async def main(runs: int, delay_ms: float, pause_runs: int, pause: float) -> Non
                 await asyncio.sleep(pause)  # the person reads, then starts a new conversation
                 paused.append(await _new_conversation_first_token(world, after_chat, remote))
             paused_opened = proxy.accepted - accepted
+            # The first conversation of a session: nothing is open yet. Sent ``typing`` s
+            # after the agent was built, with the connection warmed meanwhile or not.
+            first = {"cold": [], "warmed": []}
+            for run in range(first_runs):
+                for side in ("cold", "warmed") if run % 2 == 0 else ("warmed", "cold"):
+                    session = Unwarmed() if side == "cold" else ProviderClients()
+                    try:
+                        first[side].append(
+                            await _new_conversation_first_token(
+                                world, world.chat(session), remote, typing
+                            )
+                        )
+                    finally:
+                        await session.close()
         finally:
             await shared.close()
             await world.db.close()
@@ -270,6 +301,10 @@ async def main(runs: int, delay_ms: float, pause_runs: int, pause: float) -> Non
     if paused:
         print(_line(f"after, {pause:g} s pause before each", paused))
         print(f"TCP connections opened after a pause: {paused_opened}")
+    if first_runs:
+        print(f"first conversation of a session, sent {typing * 1000:g} ms after it opened:")
+        print(_line("  not warmed (before)", first["cold"]))
+        print(_line("  warmed as it opened", first["warmed"]))
 
 
 if __name__ == "__main__":
@@ -278,6 +313,8 @@ if __name__ == "__main__":
     parser.add_argument("--delay-ms", type=float, default=20.0)
     parser.add_argument("--pause-runs", type=int, default=3, help="0 leaves them out")
     parser.add_argument("--pause", type=float, default=6.0)
+    parser.add_argument("--first-runs", type=int, default=5, help="0 leaves them out")
+    parser.add_argument("--typing", type=float, default=0.3, help="seconds before the send")
     parser.add_argument(
         "--keepalive", type=float, help="seconds idle connections are kept (5: httpx's default)"
     )
@@ -286,4 +323,6 @@ if __name__ == "__main__":
         from carrier_studio.services.providers import base
 
         base.KEEPALIVE_S = args.keepalive  # read as each client is made
-    asyncio.run(main(args.runs, args.delay_ms, args.pause_runs, args.pause))
+    asyncio.run(
+        main(args.runs, args.delay_ms, args.pause_runs, args.pause, args.first_runs, args.typing)
+    )

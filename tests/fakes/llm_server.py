@@ -133,6 +133,8 @@ class ScriptedLLMServer:
         self.models: tuple[str, ...] = tuple(models)
         #: Serve HTTPS with this context (its certificate), as the hosted APIs do.
         self.ssl_context = ssl_context
+        #: The peers of HEAD requests (clients warming a connection); not in `requests`.
+        self.warmups: list[tuple[str, int] | None] = []
         #: Extra fields of a model in the OpenAI-shaped list, by id (e.g. vLLM's
         #: ``max_model_len``, llama.cpp's ``meta``: servers that state a context window).
         self.model_fields: dict[str, dict[str, Any]] = {}
@@ -168,6 +170,8 @@ class ScriptedLLMServer:
         app.router.add_post("/v1/embeddings", self._embeddings)
         app.router.add_get("/v1/models", self._list_models)
         app.router.add_get("/v1/models/{model_id}", self._get_model)
+        # A client warming its connection (HEAD, no key): counted, not a request of the API.
+        app.router.add_route("HEAD", "/{tail:.*}", self._warmup)
         app.router.add_route("*", "/{tail:.*}", self._unknown_route)
         # handler_cancellation: a client disconnect cancels its handler, which is how hung and
         # streaming replies notice cancelled clients; a short shutdown bounds close().
@@ -398,6 +402,11 @@ class ScriptedLLMServer:
             recorded.finished = True
             self._notify()
 
+    async def _warmup(self, request: web.Request) -> web.Response:
+        self.warmups.append(request.transport.get_extra_info("peername"))
+        self._notify()
+        return web.Response()
+
     async def _unknown_route(self, request: web.Request) -> web.Response:
         await self._record(request)
         provider = "anthropic" if "anthropic-version" in request.headers else "openai"
@@ -460,6 +469,10 @@ class ThreadedLLMServer:
     @property
     def completions(self) -> list[RecordedRequest]:
         return self._server.completions
+
+    @property
+    def warmups(self) -> list[tuple[str, int] | None]:
+        return self._server.warmups
 
     @property
     def pending(self) -> int:

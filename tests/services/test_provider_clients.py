@@ -127,3 +127,21 @@ def test_no_new_client_after_the_clients_closed(tmp_path, keyring_backend):
 
     events = run(go())
     assert "closing" in events[-2].message
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_an_opened_conversation_warms_the_connection_its_message_then_uses(
+    tmp_path, keyring_backend, provider
+):
+    async def go():
+        async with workspace(tmp_path, keyring_backend, provider) as (ws, server):
+            server.script(text("Hi."))
+            thread = await ws.open(await ws.conversations.create("Ada"))  # builds the agent
+            await server.wait_until(lambda: server.warmups)  # while the person types
+            await collect(thread.send("Hello"))
+            thread.recall_ahead("typing again")  # answered just now: no second warm-up
+            return server.warmups, server.requests
+
+    warmups, requests = run(go())
+    (request,) = requests  # the warm-up is not a request of the API (tests index these)
+    assert warmups == [request.peer], "the message went over the warmed connection"

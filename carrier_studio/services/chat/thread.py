@@ -365,6 +365,8 @@ class ChatThread:
         )
         # Building reads keys from the keyring, which may block: off the event loop.
         self._agent = await asyncio.to_thread(factory.build, doc)
+        # The person sends next: have the connection open by then (#21).
+        service.clients.warm(self._clients)
         # Fitted to the window now, while the person types, not when they send (~1 ms, more
         # with MCP servers and handoffs); a window learned later fits it again.
         self.context.fitted_agent(self._agent)
@@ -540,6 +542,7 @@ class ChatThread:
         """Recall for ``text`` now (the page asks after a pause in typing): a message then sent
         with exactly this text uses it while the memories are unchanged, any other text
         recalls afresh. Only when recalling costs no request (the local store and embedder)."""
+        self._deps.clients.warm(self._clients)  # typing: the send follows (#21)
         memory, doc = self._deps.memory, self._character_doc
         if memory is None or doc is None or not text or not recall_is_free(memory):
             return

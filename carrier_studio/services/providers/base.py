@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -43,16 +44,19 @@ def tls_context() -> ssl.SSLContext:
     return httpx2.create_ssl_context()
 
 
-def http_client(sdk: Any) -> Any:
+def http_client(sdk: Any, on_response: Callable[[Any], Awaitable[None]] | None = None) -> Any:
     """The SDK's (``openai`` or ``anthropic``) default async HTTP client, on the shared TLS
-    context, keeping idle connections `KEEPALIVE_S`; the SDK client closes it with itself."""
+    context, keeping idle connections `KEEPALIVE_S`; the SDK client closes it with itself.
+    ``on_response`` hears of every response (`ProviderClients`: when the connection was last
+    used)."""
     import httpx2
 
     # The SDKs' own limits (1000 connections, 100 kept), with a longer keep-alive.
     limits = httpx2.Limits(
         max_connections=1000, max_keepalive_connections=100, keepalive_expiry=KEEPALIVE_S
     )
-    return sdk.DefaultAsyncHttpxClient(verify=tls_context(), limits=limits)
+    hooks = {"response": [on_response]} if on_response is not None else None
+    return sdk.DefaultAsyncHttpxClient(verify=tls_context(), limits=limits, event_hooks=hooks)
 
 
 @dataclass(frozen=True)
@@ -115,9 +119,13 @@ class ModelProvider(ABC):
     ) -> Target:
         """The base URL (None: the SDK's default) and key a client for ``choice`` uses."""
 
+    #: The SDK module whose client `client` makes (its `http_client` type).
+    sdk: str = "openai"
+
     @abstractmethod
-    def client(self, target: Target) -> Any:
-        """A new authenticated SDK client for ``target``."""
+    def client(self, target: Target, http: Any = None) -> Any:
+        """A new authenticated SDK client for ``target``, over ``http`` (an `http_client` of
+        `sdk`; a new one when None)."""
 
     def label(self, choice: ModelChoice, providers: ProviderSettings) -> str:
         """How a person reads the choice: ``OpenAI (gpt-4.1)``."""

@@ -32,14 +32,14 @@ class CompatibleProvider(ModelProvider):
         endpoint = self._endpoint(choice, providers)
         return Target(str(endpoint.base_url), secrets.get(endpoint.secret_name) or NO_KEY)
 
-    def client(self, target: Target) -> Any:
+    def client(self, target: Target, http: Any = None) -> Any:
         import openai
 
         return openai.AsyncOpenAI(
             base_url=target.base_url,
             api_key=target.api_key,
             max_retries=1,
-            http_client=http_client(openai),
+            http_client=http or http_client(openai),
         )
 
     def label(self, choice: ModelChoice, providers: ProviderSettings) -> str:

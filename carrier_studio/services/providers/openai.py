@@ -30,14 +30,14 @@ class OpenAIProvider(ModelProvider):
     ) -> Target:
         return Target(providers.openai_base_url or None, secrets.get(KEY) or "")
 
-    def client(self, target: Target) -> Any:
+    def client(self, target: Target, http: Any = None) -> Any:
         import openai
 
         return openai.AsyncOpenAI(
             api_key=target.api_key,
             base_url=target.base_url,
             max_retries=1,
-            http_client=http_client(openai),
+            http_client=http or http_client(openai),
         )
 
     def text_model(self, client: Any, choice: ModelChoice, label: str) -> ResponsesTextModel:

@@ -10,7 +10,10 @@ table settings and character files are validated against.
 from __future__ import annotations
 
 import asyncio
+import importlib
+import logging
 import threading
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
@@ -30,11 +33,17 @@ from carrier_studio.core.settings import (
 )
 from carrier_studio.services.platform.secrets import SecretStore
 from carrier_studio.services.providers.anthropic import AnthropicProvider
-from carrier_studio.services.providers.base import ModelProvider, TextModel
+from carrier_studio.services.providers.base import ModelProvider, TextModel, http_client
 from carrier_studio.services.providers.compatible import CompatibleProvider
 from carrier_studio.services.providers.openai import OpenAIProvider
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
+
+#: Seconds after its last answer a shared client is warmed again when a conversation opens or
+#: the person types (`ProviderClients.warm`): servers close idle connections on their own.
+WARM_AFTER_S = 20.0
 
 _REGISTRY: dict[str, ModelProvider] = {}
 
@@ -119,6 +128,13 @@ class _Shared:
     #: How many agents hold it; a replaced client closes when the last lets go.
     leases: int = 0
     replaced: bool = False
+    #: Its HTTP client, and when it last had an answer (monotonic; 0: never).
+    http: Any = None
+    answered: float = 0.0
+    warming: asyncio.Future[None] | None = None
+
+    async def heard(self, _response: Any) -> None:
+        self.answered = time.monotonic()
 
 
 @dataclass(eq=False)
@@ -162,7 +178,10 @@ class ProviderClients:
                 raise ProviderError("the studio is closing: no model can be reached now")
             shared = self._shared.get(identity)
             if shared is None:
-                shared = _Shared(provider.client(target), choice, identity)
+                shared = _Shared(None, choice, identity)
+                sdk = importlib.import_module(provider.sdk)
+                shared.http = http_client(sdk, on_response=shared.heard)
+                shared.client = provider.client(target, shared.http)
                 for old in list(self._shared.values()):
                     if _same_place(old.choice, choice):
                         self._replace(old)  # its key or base URL changed
@@ -216,6 +235,32 @@ class ProviderClients:
         for shared in done:
             await shared.client.close()
 
+    def warm(self, clients: Iterable[Any]) -> None:
+        """Open a connection for ``clients`` in the background unless one answered lately
+        (`WARM_AFTER_S`): a conversation opened or the person types, so the message they send
+        next needs no TCP and TLS handshake (the first of a session, or after a pause). One
+        HEAD of the API's base URL: no key is sent, no tokens are spent, and whatever it
+        answers leaves the connection open for the send."""
+        wanted = {id(client) for client in clients}
+        now = time.monotonic()
+        with self._lock:
+            candidates = list(self._shared.values())
+        for shared in candidates:
+            if self._closed or id(shared.client) not in wanted:
+                continue
+            if shared.warming is not None and not shared.warming.done():
+                continue
+            if now - shared.answered < WARM_AFTER_S:
+                continue
+            shared.warming = asyncio.ensure_future(self._warm(shared))
+
+    @staticmethod
+    async def _warm(shared: _Shared) -> None:
+        try:
+            await shared.http.head(str(shared.client.base_url))
+        except Exception:  # noqa: BLE001 - the send connects (and says why) if this could not
+            log.debug("warming the connection to %s failed", shared.identity[1], exc_info=True)
+
     async def close(self) -> None:
         """Close every client (at the session's stop, once nothing runs)."""
         with self._lock:
@@ -223,6 +268,9 @@ class ProviderClients:
             everything = [*self._shared.values(), *self._replaced]
             self._shared, self._replaced = {}, []
         for shared in everything:
+            if shared.warming is not None:
+                shared.warming.cancel()
+                await asyncio.gather(shared.warming, return_exceptions=True)
             await shared.client.close()
 
 

@@ -26,6 +26,7 @@ KEY = "ANTHROPIC_API_KEY"
 class AnthropicProvider(ModelProvider):
     name = "anthropic"
     title = "Anthropic"
+    sdk = "anthropic"
 
     def check(self, choice: ModelChoice, providers: ProviderSettings, secrets: SecretStore) -> None:
         require_key(secrets, KEY, self.title)
@@ -35,14 +36,14 @@ class AnthropicProvider(ModelProvider):
     ) -> Target:
         return Target(providers.anthropic_base_url or None, secrets.get(KEY) or "")
 
-    def client(self, target: Target) -> Any:
+    def client(self, target: Target, http: Any = None) -> Any:
         import anthropic
 
         return anthropic.AsyncAnthropic(
             api_key=target.api_key,
             base_url=target.base_url,
             max_retries=1,
-            http_client=http_client(anthropic),
+            http_client=http or http_client(anthropic),
         )
 
     def text_model(self, client: Any, choice: ModelChoice, label: str) -> MessagesTextModel:
