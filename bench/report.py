@@ -149,6 +149,14 @@ BENCHES = [
                 r"after, [\d.]+ s pause before each\s+median\s+" + NUMBER,
                 "ms",
             ),
+            Figure(
+                "chat: the first conversation of a session, sent 0.3 s after it opened",
+                "2 round trips less",
+                r"warmed as it opened\s+median\s+" + NUMBER,
+                "ms",
+                r"not warmed \(before\)\s+median\s+" + NUMBER,
+                "not warmed",
+            ),
         ],
     ),  # fmt: skip
     Bench(
