@@ -256,3 +256,17 @@ def test_importing_several_characters_names_them_all(make_studio, loop):
     loop.run_until_complete(studio.tasks.wait_idle())
     said = studio.window.statusBar().currentMessage()
     assert said == "Imported 2 characters: Rook, Wren.", said
+
+
+def test_a_character_with_an_avatar_fits_the_list(make_studio, loop):
+    """Hazel Thornbury's PNG card, imported at 1024x700: her name beside her avatar gave the
+    character list a sideways scrollbar."""
+    studio = _studio(make_studio, loop)
+    studio.window.show_page("characters")
+    loop.run_until_complete(studio.tasks.wait_idle())
+    page = studio.window.page("characters")
+    hazel = Path(__file__).parents[1] / "data" / "characters" / "samples" / "hazel.card-v2.png"
+    loop.run_until_complete(page._import([hazel]))
+    _settle(studio, loop)
+    assert "Hazel Thornbury" in page.heading.text()
+    assert not page.list.horizontalScrollBar().isVisible()

@@ -164,6 +164,13 @@ class _EntryDelegate(QStyledItemDelegate):
         if folder:
             option.text = f"{option.text}   {folder}/"
 
+    def sizeHint(self, option: QStyleOptionViewItem, index: Any) -> QSize:  # noqa: N802
+        # No wider than the list: a name beside an avatar ("Hazel Thornbury") is elided,
+        # where it gave the list a sideways scrollbar at 1024x700.
+        size = super().sizeHint(option, index)
+        size.setWidth(min(size.width(), self.page.list.viewport().width()))
+        return size
+
 
 @dataclass
 class CharacterPageDeps:
@@ -252,6 +259,7 @@ class CharactersPage(Page):
         self.list.setObjectName("characterList")
         self.list.setModel(self.proxy)
         self.list.setItemDelegate(_EntryDelegate(self))
+        self.list.setResizeMode(QListView.ResizeMode.Adjust)  # rows follow the list's width
         self.list.setIconSize(QSize(AVATAR_SIZE, AVATAR_SIZE))
         self.list.selectionModel().currentChanged.connect(self._on_list_current_changed)
         layout.addWidget(self.list, 1)
