@@ -200,7 +200,8 @@ class ProviderClients:
         if providers is not self._checked:
             self._checked = providers
             await asyncio.to_thread(self._check, providers, secrets)
-        live = {id(shared.client) for shared in self._shared.values()}
+        with self._lock:  # a build in a worker thread may be adding one
+            live = {id(shared.client) for shared in self._shared.values()}
         return all(id(client) in live for client in clients)
 
     def _check(self, providers: ProviderSettings, secrets: SecretStore) -> None:
