@@ -61,7 +61,7 @@ class Bench:
 BENCHES = [
     Bench(
         "chat.py",
-        ["--runs", "5", "--mcp-runs", "1", "--real-runs", "5"],
+        ["--runs", "9", "--mcp-runs", "3", "--real-runs", "9"],
         [
             Figure(
                 "chat: send → first token painted",
