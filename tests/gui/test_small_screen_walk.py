@@ -270,3 +270,28 @@ def test_a_character_with_an_avatar_fits_the_list(make_studio, loop):
     _settle(studio, loop)
     assert "Hazel Thornbury" in page.heading.text()
     assert not page.list.horizontalScrollBar().isVisible()
+
+
+def test_a_queued_post_is_described_in_full_at_1024x700(make_studio, loop, tmp_path):
+    """Queued an image with Instagram not set up: the status bar said "Queued a image post",
+    and the post's title, beside three buttons, read "Post 1 / · image / · / queued"."""
+    from PIL import Image
+
+    studio = _studio(make_studio, loop)
+    studio.window.show_page("instagram")
+    loop.run_until_complete(studio.tasks.wait_idle())
+    page = studio.window.page("instagram")
+    photo = tmp_path / "rye.jpg"
+    Image.new("RGB", (1080, 1080), "orange").save(photo)
+    page.add_files([str(photo)])
+    loop.run_until_complete(studio.tasks.wait_idle())
+    page.editor.caption.setPlainText("Fresh rye this Saturday #bakery")
+    click(loop, page.queue_button)
+    loop.run_until_complete(studio.tasks.wait_idle())
+    _settle(studio, loop)
+    said = studio.window.statusBar().currentMessage()
+    assert said.startswith("Queued an image post"), said
+    title = page.detail_title
+    assert "<b>Post 1</b> · image · queued" in title.text()
+    assert title.width() >= page.timeline.width() - 2, "the title has the pane's width"
+    assert title.height() >= title.heightForWidth(title.width())

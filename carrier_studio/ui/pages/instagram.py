@@ -275,11 +275,14 @@ class InstagramPage(Page):
         detail = QWidget()
         detail_layout = QVBoxLayout(detail)
         detail_layout.setContentsMargins(0, 4, 0, 0)
-        actions = QHBoxLayout()
+        # The title has a line of its own: beside the three buttons at 1024x700 it had 55 px
+        # and read "Post 1 / · image / · / queued" down the side.
         self.detail_title = QLabel("Select a post to see its timeline.")
         self.detail_title.setObjectName("instagramDetail")
         self.detail_title.setWordWrap(True)
-        actions.addWidget(self.detail_title, 1)
+        detail_layout.addWidget(self.detail_title)
+        actions = QHBoxLayout()
+        actions.addStretch(1)
         self.retry_button = QPushButton("Retry")
         self.retry_button.setObjectName("instagramRetry")
         self.retry_button.clicked.connect(self.retry_selected)
@@ -531,7 +534,8 @@ class InstagramPage(Page):
         await self._refresh_once()
         self.post_list.select_id(post.id)
         when = "as soon as possible" if post.scheduled_at is None else "on schedule"
-        messages.info(f"Queued a {post.kind.value} post; it publishes {when}.")
+        article = "an" if post.kind.value[:1] in "aeiou" else "a"  # "Queued a image post"
+        messages.info(f"Queued {article} {post.kind.value} post; it publishes {when}.")
 
     # -- captions -----------------------------------------------------------------------------
 
