@@ -295,3 +295,5 @@ def test_a_queued_post_is_described_in_full_at_1024x700(make_studio, loop, tmp_p
     assert "<b>Post 1</b> · image · queued" in title.text()
     assert title.width() >= page.timeline.width() - 2, "the title has the pane's width"
     assert title.height() >= title.heightForWidth(title.width())
+    assert page.timeline.topLevelItemCount() == 1
+    assert not page.timeline.horizontalScrollBar().isVisible(), "the timeline scrolls sideways"

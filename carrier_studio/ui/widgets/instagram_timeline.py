@@ -38,7 +38,11 @@ class Timeline(QTreeWidget):
         header = self.header()
         for column in range(3):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
+        # What happened takes the width left and wraps: at 1024x700 it kept a width of its
+        # own and the timeline scrolled sideways, "What happened" cut to "What ha".
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        header.setMinimumSectionSize(40)
 
     def show_attempts(self, attempts: Sequence[Attempt]) -> None:
         self.clear()
