@@ -297,3 +297,26 @@ def test_a_queued_post_is_described_in_full_at_1024x700(make_studio, loop, tmp_p
     assert title.height() >= title.heightForWidth(title.width())
     assert page.timeline.topLevelItemCount() == 1
     assert not page.timeline.horizontalScrollBar().isVisible(), "the timeline scrolls sideways"
+
+
+def test_on_a_wide_screen_the_tests_list_shows_whole_scenario_names(make_studio, loop):
+    """At 2560x1440 the scenario list stayed 390 px wide and cut "Mira keeps an unhappy
+    cu…", beside a results grid with hundreds of empty pixels."""
+    studio = make_studio()
+    studio.window.resize(2560, 1440)
+    studio.window.show_page("tests")
+    _settle(studio, loop)
+    tree = studio.window.page("tests").tree
+    items = []
+    for top in range(tree.topLevelItemCount()):
+        group = tree.topLevelItem(top)
+        items += [group.child(i) for i in range(group.childCount())]
+    assert items, "the shipped scenarios are listed"
+    metrics = tree.fontMetrics()
+    cut = [
+        item.text(0)
+        for item in items
+        if tree.visualItemRect(item).left() + metrics.horizontalAdvance(item.text(0))
+        > tree.viewport().width()
+    ]
+    assert not cut, cut

@@ -123,6 +123,8 @@ class TestsPage(Page):
         splitter.addWidget(self._build_results())
         # Scenario names are sentences ("Ada names the path …"): the list gets room to show them.
         splitter.setSizes([320, 640])
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 2)
         splitter.setChildrenCollapsible(False)
         self.body.addWidget(splitter, 1)
         page_shortcut("Ctrl+R", self, self.run_selected)
@@ -171,7 +173,9 @@ class TestsPage(Page):
 
     def _build_sidebar(self) -> QWidget:
         panel = QWidget()
-        panel.setMaximumWidth(400)  # a wider window widens the grid, not the list
+        # A wider window widens the grid more than the list; up to 520 px the list grows
+        # too (capped at 400, it cut "Mira keeps an unhappy customer's replies short…").
+        panel.setMaximumWidth(520)
         layout = QVBoxLayout(panel)
         layout.setContentsMargins(0, 0, 8, 0)
         self.tree = ScenarioTree()
