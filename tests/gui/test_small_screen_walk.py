@@ -320,3 +320,19 @@ def test_on_a_wide_screen_the_tests_list_shows_whole_scenario_names(make_studio,
         > tree.viewport().width()
     ]
     assert not cut, cut
+
+
+def test_start_without_a_bot_token_says_only_why_it_did_not_start(make_studio, loop):
+    """Start on the Discord page with no token: the line beside it said "no bot token" while
+    the status bar said "Discord options saved.", as if something had worked."""
+    studio = _studio(make_studio, loop)
+    studio.window.show_page("discord")
+    loop.run_until_complete(studio.tasks.wait_idle())
+    page = studio.window.page("discord")
+    wait_until(loop, lambda: page.character.count() > 0)
+    chosen = page.character.currentText()
+    click(loop, page.start_button)
+    loop.run_until_complete(studio.tasks.wait_idle())
+    wait_until(loop, lambda: "no bot token" in page.status_label.text())
+    assert "saved" not in studio.window.statusBar().currentMessage()
+    assert studio.session.settings.settings.discord.character == chosen  # saved all the same

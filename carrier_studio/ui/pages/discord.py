@@ -209,12 +209,13 @@ class DiscordPage(Page):
     def save_options(self) -> None:
         self.tasks.start("Saving Discord options", self._save(), busy=[self.save_button])
 
-    async def _save(self) -> None:
+    async def _save(self, *, say: bool = True) -> None:
         store = self.deps.settings
         settings = store.settings.model_copy(update={"discord": self._options()})
         await store.save_async(settings)
-        note = " Restart the bot to apply them." if self.deps.controller.running else ""
-        messages.info(f"Discord options saved.{note}")
+        if say:
+            note = " Restart the bot to apply them." if self.deps.controller.running else ""
+            messages.info(f"Discord options saved.{note}")
 
     # -- start / stop -----------------------------------------------------------------------
 
@@ -229,7 +230,9 @@ class DiscordPage(Page):
             self.tasks.start("Starting the Discord bot", self._start())
 
     async def _start(self) -> None:
-        await self._save()
+        # Saved quietly: "Discord options saved." answered a Start that then failed (no bot
+        # token), the status line beside the button saying why.
+        await self._save(say=False)
         await self.deps.controller.start(self.deps.settings.settings.discord)
         self._show_guilds()
 
