@@ -13,6 +13,22 @@ from tests.fakes import text, tool_call
 from tests.mcp.servers import node_servers
 from tests.services.test_scenario_runner import MODEL, _calls, _open, go, scenario
 
+
+async def _small_model(tmp_path, keyring_backend):
+    """A workspace on a server stating a 4,096-token window (llama.cpp's listing), Ada with the
+    real npm server-filesystem: (server, workspace, MCP manager)."""
+    from carrier_studio.services.mcp import McpManager
+
+    fs = node_servers().filesystem_stdio(str(tmp_path))
+    (tmp_path / "mcp_servers.json").write_text(json.dumps({"mcpServers": {"fs": fs}}))
+    server, ws = await _open(tmp_path, keyring_backend)
+    server.model_fields["test-model"] = {"meta": {"n_ctx": 4096}}
+    ws.edit_character("ada.json", mcp_servers=["fs"])
+    manager = McpManager(tmp_path / "mcp_servers.json", lambda name: None)
+    ws.mcp = manager
+    return server, ws, manager
+
+
 #: server-filesystem's tools, a few of them: ≈3,000 tokens of descriptions in all.
 FS_TOOLS = ("read_text_file", "list_directory", "write_file")
 
@@ -23,17 +39,8 @@ FS_TOOLS = ("read_text_file", "list_directory", "write_file")
 def test_a_small_window_leaves_the_largest_servers_tools_out_and_the_record_says_so(
     tmp_path, keyring_backend, tested, named
 ):
-    from carrier_studio.services.mcp import McpManager
-
-    fs = node_servers().filesystem_stdio(str(tmp_path))
-    (tmp_path / "mcp_servers.json").write_text(json.dumps({"mcpServers": {"fs": fs}}))
-
     async def run():
-        server, ws = await _open(tmp_path, keyring_backend)
-        server.model_fields["test-model"] = {"meta": {"n_ctx": 4096}}  # llama.cpp's listing
-        ws.edit_character("ada.json", mcp_servers=["fs"])
-        manager = McpManager(tmp_path / "mcp_servers.json", lambda name: None)
-        ws.mcp = manager
+        server, ws, manager = await _small_model(tmp_path, keyring_backend)
         path = ws.root / "scenarios" / "small.yaml"
         if tested == "Orchestrator":
             server.script(tool_call("transfer_to_ada", {}), text("Ada here: on it."))
@@ -72,17 +79,9 @@ def test_a_replay_fits_the_requests_to_the_window_the_recording_was_made_on(
     ask: the replay is fitted to the window kept in the cassette, so it offers the model the
     same tools and its record says the same, instead of the 8,192 an unknown model is taken
     for."""
-    from carrier_studio.services.mcp import McpManager
-
-    fs = node_servers().filesystem_stdio(str(tmp_path))
-    (tmp_path / "mcp_servers.json").write_text(json.dumps({"mcpServers": {"fs": fs}}))
 
     async def run():
-        server, ws = await _open(tmp_path, keyring_backend)
-        server.model_fields["test-model"] = {"meta": {"n_ctx": 4096}}  # llama.cpp's listing
-        ws.edit_character("ada.json", mcp_servers=["fs"])
-        manager = McpManager(tmp_path / "mcp_servers.json", lambda name: None)
-        ws.mcp = manager
+        server, ws, manager = await _small_model(tmp_path, keyring_backend)
         path = ws.root / "scenarios" / "small.yaml"
         server.script(text("Ada here: on it."))
         checked = scenario(path, ("Read my notes", [("contains", "on it")]))
