@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
     QComboBox,
+    QGroupBox,
     QLabel,
     QPlainTextEdit,
     QWidget,
@@ -240,7 +241,14 @@ def test_a_server_missing_a_secret_says_which_first(make_studio, loop, tmp_path)
     wait_until(loop, lambda: studio.session.mcp.status("needy").state is ServerState.FAILED)
     shown = page.model.index(page.model.row_of("needy"), 5).data()
     assert shown.startswith("H_WALK_UNSET_TOKEN is not set (used in $.mcpServers.needy.env."), shown
-    assert shown.endswith("then start the server again.") and ". Add it" in shown
+    assert shown.endswith("then start the server again.")
+    # It sends the user to places the screens name ("Settings (secrets)" matched no heading).
+    tabs = [page.details.tabText(i) for i in range(page.details.count())]
+    assert "Configuration" in tabs and ". Type it in the server's Configuration tab" in shown
+    studio.window.show_page("settings")
+    loop.run_until_complete(studio.tasks.wait_idle())
+    groups = [g.title() for g in studio.window.page("settings").findChildren(QGroupBox)]
+    assert "MCP server secrets" in groups and "Settings → MCP server secrets" in shown
 
 
 def test_importing_several_characters_names_them_all(make_studio, loop):

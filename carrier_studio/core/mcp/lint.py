@@ -123,7 +123,8 @@ def lint_server(
                         where,
                         f"${{{name}}} is not set (no secret, environment variable or .env "
                         "entry of that name)",
-                        "Add it in Settings (secrets) or to the workspace .env.",
+                        "Type it in the server's Configuration tab or under Settings → MCP "
+                        "server secrets, or add it to the workspace .env.",
                     )
     command = config.command
     if config.type == "stdio" and command and "${" not in command:

@@ -38,8 +38,9 @@ class McpVariableError(McpConfigError):
             message,
             path=path,
             where=next(iter(missing.values()))[0],
-            hint="Add it in Settings (secrets), to the workspace .env or to the environment, "
-            "then start the server again.",
+            # Named as the screens name them: "Settings (secrets)" matched no heading.
+            hint="Type it in the server's Configuration tab (MCP Servers) or under Settings → "
+            "MCP server secrets, or add it to the workspace .env, then start the server again.",
         )
         self.missing = missing
 
