@@ -129,10 +129,15 @@ def test_the_card_goes_above_the_reply_though_drawn_after_its_first_words(
     monkeypatch.setattr(chat_page, "CARD_WAIT_MS", 60_000)
     page, studio = chat
     _remember_bees(loop, studio)
+    cards_at_first_words: list[int] = []
+    page.first_token_painted.connect(
+        lambda: cards_at_first_words.append(len(_items(page, MemoryCard)))
+    )
     server.script(text("They are busy."))
     _send(page, loop, "How are my bees on the library roof?")
     kinds = [type(w).__name__ for w in page.transcript.items()]
     assert kinds[-3:] == ["MessageBubble", "MemoryCard", "MessageBubble"], kinds
+    assert cards_at_first_words == [0], "the card came before the reply's first words"
     assert page.transcript.items()[-1].text == "They are busy."
 
 
