@@ -15,7 +15,7 @@ from carrier_studio.services.chat.conversations import ConversationStore
 from carrier_studio.services.chat.service import ChatService
 from carrier_studio.services.discord.bot import DiscordBot
 from carrier_studio.services.mcp.manager import McpManager
-from tests.fakes import text
+from tests.fakes import error, text
 from tests.mcp.servers import fastmcp_stdio
 from tests.services.test_discord_bot import eventually, run, studio
 
@@ -111,3 +111,81 @@ def test_a_server_that_stated_no_window_yet_is_asked_again(tmp_path, keyring_bac
     completions, requests = run(go())
     assert ["read_everything" in _tools(r) for r in completions] == [True, False, False]
     assert [r.path for r in requests if r.method == "GET"] == ["/v1/models"] * 2
+
+
+#: llama.cpp's refusal of a request longer than the window it was started with (HTTP 400).
+TOO_LONG = "the request exceeds the available context size, try increasing it"
+
+
+def test_a_stated_window_is_asked_again_after_a_while(tmp_path, keyring_backend, monkeypatch):
+    """A window stated once is not kept for good: after ASK_STATED_WINDOW_AGAIN_S (made 0 here)
+    the bot asks again, and a llama.cpp restarted with a smaller -c is fitted to."""
+    monkeypatch.setattr("carrier_studio.services.chat.service.ASK_STATED_WINDOW_AGAIN_S", 0.0)
+
+    async def go():
+        async with ada_on_discord(tmp_path, keyring_backend) as (world, bot):
+            llm = world.llm
+            llm.model_fields["test-model"] = {"meta": {"n_ctx": 32768}}
+            llm.script(text("One."), text("Two."))
+            await _say(world, bot, "general", "first")
+            llm.model_fields["test-model"] = {"meta": {"n_ctx": 4096}}  # restarted with -c 4096
+            await _say(world, bot, "general", "second")
+            return bot.recent_activity, llm.completions, llm.requests
+
+    activity, completions, requests = run(go())
+    assert [a.kind for a in activity] == [ActivityKind.REPLY, ActivityKind.REPLY], activity
+    assert ["read_everything" in _tools(r) for r in completions] == [True, False]
+    assert [r.path for r in requests if r.method == "GET"] == ["/v1/models"] * 2
+
+
+def test_a_refusal_as_too_long_asks_the_window_again_at_once(tmp_path, keyring_backend):
+    """llama.cpp restarted with a smaller -c refuses the request fitted to the old window: the
+    bot forgets that window, so the next reply asks again (long before the time limit) and
+    fits; without it every reply would be refused until the bot restarts."""
+
+    async def go():
+        async with ada_on_discord(tmp_path, keyring_backend) as (world, bot):
+            llm = world.llm
+            llm.model_fields["test-model"] = {"meta": {"n_ctx": 32768}}
+            llm.script(text("One."), error(400, TOO_LONG), text("Three."))
+            await _say(world, bot, "general", "first")
+            llm.model_fields["test-model"] = {"meta": {"n_ctx": 4096}}  # restarted with -c 4096
+            await _say(world, bot, "general", "second")
+            await _say(world, bot, "general", "third")
+            return bot.recent_activity, world.fake.sent, llm.completions, llm.requests
+
+    activity, sent, completions, requests = run(go())
+    kinds = [a.kind for a in activity]
+    assert kinds == [ActivityKind.REPLY, ActivityKind.FAILED, ActivityKind.REPLY], activity
+    assert "context size" in activity[1].detail
+    assert sent[-1].content == "Three."
+    assert ["read_everything" in _tools(r) for r in completions] == [True, True, False]
+    assert [r.path for r in requests if r.method == "GET"] == ["/v1/models"] * 2
+
+
+def test_a_reply_after_the_first_reads_no_character_file(tmp_path, keyring_backend, monkeypatch):
+    """Learning the window before each reply takes the model from the thread's character once
+    its agent is built, rather than reading (and parsing) every character file per message."""
+
+    async def go():
+        async with ada_on_discord(tmp_path, keyring_backend) as (world, bot):
+            reads = []
+            listing = world.characters.list
+
+            def counted():
+                reads.append(1)
+                return listing()
+
+            monkeypatch.setattr(world.characters, "list", counted)
+            world.llm.script(text("One."), text("Two."))
+            per_reply = []
+            for words in ("first", "second"):
+                before = len(reads)
+                await _say(world, bot, "general", words)
+                per_reply.append(len(reads) - before)
+            return bot.recent_activity, per_reply
+
+    activity, per_reply = run(go())
+    assert [a.kind for a in activity] == [ActivityKind.REPLY, ActivityKind.REPLY], activity
+    assert per_reply[0] >= 1, "the first reply reads the characters (its agent is built)"
+    assert per_reply[1] == 0, per_reply

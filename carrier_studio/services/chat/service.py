@@ -50,6 +50,12 @@ log = logging.getLogger(__name__)
 CHAT_RUNTIME = ("carrier_studio.core.runtime.session", "carrier_studio.core.runtime.agent_factory")
 #: Seconds before a server whose model list stated no window for a model is asked again.
 ASK_WINDOW_AGAIN_S = 60.0
+#: Seconds before a window a server stated is asked for again. A long-running bot or
+#: `carrier-studio headless` would otherwise keep the first answer for good: llama.cpp
+#: restarted with a smaller ``-c`` would refuse every reply until the process restarts. A
+#: refusal as too long forgets the window at once (`forget_context_window`); this catches a
+#: window that grew, or one shrunk without a refusal yet.
+ASK_STATED_WINDOW_AGAIN_S = 600.0
 
 
 class ChatService:
@@ -309,9 +315,27 @@ class ChatService:
                 message). False asks again (the Chat page, as a conversation opens: a server
                 restarted with another window is seen), and the answer is kept for the others.
         """
-        # The character's own model: until its agent is built, the thread knows only the default.
-        doc = (await self.characters_by_name()).get(thread.character)
-        thread.context.listed = await self.context_windows(thread.model_choice(doc), cached=cached)
+        choice = await self._model_of(thread)
+        thread.context.listed = await self.context_windows(choice, cached=cached)
+
+    async def forget_context_window(self, thread: ChatThread) -> None:
+        """Drop what was learned of the window of ``thread``'s model: its server refused a
+        request as longer than the window (restarted with a smaller one), so the next
+        `learn_context_window` asks it again rather than fitting to the old size."""
+        choice = await self._model_of(thread)
+        endpoint = listing_endpoint(choice, self.settings.settings.providers)
+        if endpoint is not None:
+            self._windows.pop((str(endpoint.base_url), choice.model), None)
+
+    async def _model_of(self, thread: ChatThread) -> Any:
+        """The character's own model. Until its agent is built the thread knows only the
+        default, so the characters are read then; once built (the bot's every reply after the
+        first) the thread's doc serves, not a read of every character file per message."""
+        # The thread's doc is private to it; read, never written, here (its deps are us).
+        if thread.model_override is None and thread._character_doc is None:
+            doc = (await self.characters_by_name()).get(thread.character)
+            return thread.model_choice(doc)
+        return thread.model_choice()
 
     async def context_windows(self, choice: Any, *, cached: bool = True) -> dict[str, int]:
         """The context windows the server of ``choice`` states, by model id ({} for a server
@@ -341,10 +365,12 @@ class ChatService:
 def _ask_again(asked: tuple[float, asyncio.Future[dict[str, int]]], model: str) -> bool:
     """Whether an earlier ask of a server is out of date: an answer that states no window for
     ``model`` is asked again after `ASK_WINDOW_AGAIN_S` (a server still loading its model
-    answers 503, one not yet started not at all)."""
+    answers 503, one not yet started not at all), one that states it after
+    `ASK_STATED_WINDOW_AGAIN_S` (the server may have restarted with another window)."""
     when, answer = asked
     if not answer.done():
         return False
     if answer.cancelled():
         return True
-    return model not in answer.result() and time.monotonic() - when >= ASK_WINDOW_AGAIN_S
+    limit = ASK_STATED_WINDOW_AGAIN_S if model in answer.result() else ASK_WINDOW_AGAIN_S
+    return time.monotonic() - when >= limit

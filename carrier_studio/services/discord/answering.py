@@ -36,6 +36,7 @@ from carrier_studio.services.chat import ChatService, ChatThread
 from carrier_studio.services.discord.connection import DiscordConnection, import_discord
 from carrier_studio.services.discord.reporting import BotReport, reason, short
 from carrier_studio.services.discord.store import DiscordChannelStore
+from carrier_studio.services.providers import too_long
 
 if TYPE_CHECKING:
     import discord
@@ -258,7 +259,8 @@ class Answering:
     async def _run(self, thread: ChatThread, prompt: str, author: str) -> tuple[str, str]:
         """Run one turn; returns (the reply to post, what went wrong or "")."""
         # The window a local server states (llama.cpp's -c): a guess too large sends more than
-        # it holds, and the server refuses every message. Asked once per endpoint and model.
+        # it holds, and the server refuses every message. Asked once per endpoint and model
+        # (again after a while, or at once after a refusal as too long).
         await self._chat.learn_context_window(thread, cached=True)
         turn = TurnReducer(thread.character)
         stream = thread.send(prompt, client="discord", speaker=author)
@@ -276,6 +278,10 @@ class Answering:
             rounds += 1
             # Nobody can approve from Discord: reject, and let the model answer without them.
             stream = thread.resolve(dict.fromkeys(done.pending_approvals, False))
+        if any(too_long(failure.hint) for failure in turn.failures()):
+            # The server holds less than it stated (llama.cpp restarted with a smaller -c):
+            # the next reply asks it again and fits to the window it states now.
+            await self._chat.forget_context_window(thread)
         return bot_reply(turn, gave_up=gave_up)
 
     async def _thread_for(self, channel_id: int, label: str) -> ChatThread:

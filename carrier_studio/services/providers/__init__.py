@@ -6,7 +6,7 @@ and the first-run answer (`first_model`).
 """
 
 from carrier_studio.services.providers.base import Completion, TextModel
-from carrier_studio.services.providers.errors import classify_error, provider_error
+from carrier_studio.services.providers.errors import classify_error, provider_error, too_long
 from carrier_studio.services.providers.first_model import (
     FirstModel,
     apply_first_model,
@@ -62,5 +62,6 @@ __all__ = [
     "register",
     "skip_first_model",
     "text_model",
+    "too_long",
     "with_text_model",
 ]

@@ -25,6 +25,13 @@ TOO_LONG_HINT = (
 )
 
 
+def too_long(hint: str) -> bool:
+    """Whether a failure (its `RunError` / transcript hint) is the provider refusing a request
+    as longer than the model's context window: a window learned from its server is then out
+    of date."""
+    return hint == TOO_LONG_HINT
+
+
 def provider_error(exc: Exception, label: str) -> ProviderError:
     """A provider SDK's exception, worded for a person. openai and anthropic name their
     exception classes alike, so one mapping serves both."""
