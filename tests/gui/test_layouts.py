@@ -108,6 +108,12 @@ def test_every_page_fits_from_a_1024x700_screen_to_a_2560x1440_one(make_studio, 
             loop.run_until_complete(page._new(page.character.currentText()))
             loop.run_until_complete(studio.tasks.wait_idle())
             assert page.model.count() > 0
+            studio.window.layout().activate()
+            loop.run_until_complete(studio.tasks.wait_idle())
+            # The title beside the model box: at 1024x700 it read "Hello, wh…".
+            room = page.heading.width() / page.heading.fontMetrics().averageCharWidth()
+            if room < 18:
+                problems.append(f"chat: the title has room for {room:.0f} characters")
         problems += _problems(page, key)
         if key == "mcp":  # a selected running server turns "Start" into "Restart"
             page.restart_button.setText("Restart")

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -95,6 +96,8 @@ RECALL_AHEAD_MS = 200
 #: How long a turn's memory card waits for the reply's first words before it is drawn anyway:
 #: shorter than a person notices, longer than a quick model takes to start answering.
 CARD_WAIT_MS = 40
+#: The widest the model box grows beside the conversation's title (px).
+MODEL_BOX_MAX_WIDTH = 420
 
 
 @dataclass
@@ -283,14 +286,18 @@ class ChatPage(Page):
         header.addWidget(self.model_label)
         self.model = QComboBox()
         self.model.setObjectName("modelSwitcher")
-        # Sized to about 30 characters, not to its longest choice: a long "… cannot run here"
-        # pushed the box off the right edge at 1024x700. The tooltip says the whole choice.
+        # Sized to about 18 characters, not to its longest choice: a long "… cannot run here"
+        # pushed the box off the right edge at 1024x700, and at 30 the title beside it read
+        # "Hello, wh…". It shares the row with the title and grows to MODEL_BOX_MAX_WIDTH on a
+        # wide window; the tooltip says the whole choice.
         self.model.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
-        self.model.setMinimumContentsLength(30)
+        self.model.setMinimumContentsLength(18)
+        self.model.setMaximumWidth(MODEL_BOX_MAX_WIDTH)
+        self.model.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.model.activated.connect(self._on_model_activated)
-        header.addWidget(self.model)
+        header.addWidget(self.model, 1)
         layout.addLayout(header)
         problem = QHBoxLayout()
         self.model_problem = QLabel()
