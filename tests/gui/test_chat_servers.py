@@ -38,11 +38,13 @@ def server():
         yield srv
 
 
-def _studio(make_studio, loop, server, catalogue, ada_servers):
-    """A studio whose Ada uses ``ada_servers`` of ``catalogue``; nobody else has servers."""
+def _studio(make_studio, loop, server, catalogue, ada_servers, endpoint=True):
+    """A studio whose Ada uses ``ada_servers`` of ``catalogue``; nobody else has servers.
+    Without ``endpoint`` her model's endpoint is not set up (a chat that cannot run yet)."""
     studio = make_studio(start=False)
     providers = studio.session.settings.settings.providers
-    providers.endpoints = [CompatEndpoint(name="local", base_url=server.openai_base_url)]
+    if endpoint:
+        providers.endpoints = [CompatEndpoint(name="local", base_url=server.openai_base_url)]
     providers.default = ModelChoice(provider="openai-compatible", model="m", endpoint="local")
     root = studio.session.workspace.root
     (root / "mcp_servers.json").write_text(json.dumps({"mcpServers": catalogue}))
@@ -208,3 +210,13 @@ def test_a_reopened_conversation_shows_its_end_and_a_long_title_leaves_the_model
     assert page.model.width() == model_width
     assert page.heading.geometry().right() < page.model.geometry().left()
     assert page.heading.elided().endswith("…")
+
+
+def test_with_no_model_set_up_yet_the_servers_say_not_started(make_studio, loop, server):
+    """A fresh profile that pressed Later in the first-run guide (no endpoint): Ada's servers do
+    not start, and the card says so, not "files is not in the MCP catalogue" (the catalogue had
+    not been read yet)."""
+    page, _studio_ = _studio(
+        make_studio, loop, server, {"files": fastmcp_stdio()}, ["files"], endpoint=False
+    )
+    assert _line(page, "files") == "– files not started"

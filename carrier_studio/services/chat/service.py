@@ -9,6 +9,7 @@ paused for approvals included.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -145,6 +146,10 @@ class ChatService:
                 check_choice, choice_for(doc, providers), providers, self.secrets
             )
         except CarrierError:
+            # None start, but each shows as it is ("not started"): unread, the catalogue had
+            # no such server, and a fresh profile's card said "not in the MCP catalogue".
+            with contextlib.suppress(CarrierError):  # a broken file: the MCP page says why
+                await self.mcp.ensure_loaded()
             return names
         starting = asyncio.ensure_future(self.mcp.ensure(names))
         self._warming.add(starting)

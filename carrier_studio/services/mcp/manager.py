@@ -207,7 +207,7 @@ class McpManager:
     async def set_enabled(self, name: str, enabled: bool) -> None:
         """Turn a server on or off in mcp_servers.json (only that value changes) and live:
         turning it off stops it; turning it on lets the next `ensure` start it."""
-        await self._ensure_loaded()
+        await self.ensure_loaded()
         entry = self._entry(name)
 
         def edit() -> Catalogue:
@@ -232,7 +232,7 @@ class McpManager:
         McpConfigError if ``raw`` is invalid (with JSON paths), or if adding would overwrite a
         server of the same name; the file is then left as it was.
         """
-        await self._ensure_loaded()
+        await self.ensure_loaded()
 
         def edit() -> Catalogue:
             catalogue = self._read()
@@ -253,7 +253,7 @@ class McpManager:
 
     async def remove_server(self, name: str) -> None:
         """Stop a server and take it out of mcp_servers.json."""
-        await self._ensure_loaded()
+        await self.ensure_loaded()
         await self._supervisor.stop(self._entry(name))
 
         def edit() -> Catalogue:
@@ -276,7 +276,7 @@ class McpManager:
         off, broken or failing are left out (their status says why); with ``strict`` that is
         an McpServerError naming each of them instead.
         """
-        await self._ensure_loaded()
+        await self.ensure_loaded()
         self._check_open()
         chosen: list[ServerEntry] = []
         missing: dict[str, str] = {}
@@ -304,7 +304,7 @@ class McpManager:
 
     async def start(self, name: str) -> ServerStatus:
         """Start one server (the user's Start button) and wait until it runs or fails."""
-        await self._ensure_loaded()
+        await self.ensure_loaded()
         self._check_open()
         entry = self._entry(name)
         if entry.problem is not None:
@@ -401,7 +401,8 @@ class McpManager:
         if self._closed:
             raise McpServerError("the MCP servers are shutting down")
 
-    async def _ensure_loaded(self) -> None:
+    async def ensure_loaded(self) -> None:
+        """Read the catalogue unless it was read (its servers' states known; none started)."""
         async with self._load_lock:  # concurrent first calls read the file once
             if not self._loaded:
                 await self.load()
