@@ -97,6 +97,24 @@ def _after(first: asyncio.Future[Any], then: Any) -> asyncio.Future[Any]:
     return asyncio.ensure_future(chain())
 
 
+#: Leases of cancelled builds being handed back (a task nobody holds could be collected).
+_HANDING_BACK: set[asyncio.Future[None]] = set()
+
+
+def _hand_back(build: asyncio.Future[Any], leases: list[Any], clients: ProviderClients) -> None:
+    """Hand back the clients a build that did not finish (cancelled, failed) leased, once its
+    thread stops leasing: a replaced one then closes, not at the session's stop."""
+
+    async def hand_back() -> None:
+        await asyncio.gather(build, return_exceptions=True)
+        for client in leases:
+            await clients.release(client)
+
+    task = asyncio.ensure_future(hand_back())
+    _HANDING_BACK.add(task)
+    task.add_done_callback(_HANDING_BACK.discard)
+
+
 @dataclass(frozen=True)
 class ThreadDeps:
     """What a `ChatThread` works with, handed in by `ChatService` (one per service)."""
@@ -306,6 +324,9 @@ class ChatThread:
             finally:
                 if self._building is building and building.done():
                     self._building = None
+        if providers is not deps.settings.settings.providers:
+            # Settings were saved while it waited for a build begun before: check again.
+            return await self._ensure_agent()
         return self._agent
 
     async def _build_agent(self) -> None:
@@ -323,8 +344,13 @@ class ChatThread:
             )
         remembered = {name: await service.conversations.remembered(name) for name in docs}
         providers = service.settings.settings.providers
+        # This build's leases: the thread adopts them only if the build is not cancelled.
+        leases: list[Any] = []
 
         def resolve(character: CharacterDoc) -> Any:
+            # The settings as they are now, not as the build began (a save while it waited
+            # for the MCP servers): the newest key and base URL, checked against nothing older.
+            providers = service.settings.settings.providers
             choice = (
                 self.model_choice(character)
                 if character.name == self.character
@@ -333,7 +359,7 @@ class ChatThread:
             model, settings, client = service.clients.agents_model(
                 choice, providers, service.secrets
             )
-            self._clients.append(client)
+            leases.append(client)
             return model, settings
 
         if providers.openai_tracing:
@@ -363,8 +389,15 @@ class ChatThread:
             workspace_policy=workspace_policy,
             instagram_tool=instagram_tool,
         )
-        # Building reads keys from the keyring, which may block: off the event loop.
-        self._agent = await asyncio.to_thread(factory.build, doc)
+        # Building reads keys from the keyring, which may block: off the event loop. It goes
+        # on in its thread if this build is cancelled: its leases are handed back after it.
+        build = asyncio.ensure_future(asyncio.to_thread(factory.build, doc))
+        try:
+            agent = await asyncio.shield(build)
+        except BaseException:
+            _hand_back(build, leases, service.clients)
+            raise
+        self._clients, self._agent = leases, agent
         # The person sends next: have the connection open by then (#21).
         service.clients.warm(self._clients)
         # Fitted to the window now, while the person types, not when they send (~1 ms, more

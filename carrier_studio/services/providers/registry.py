@@ -10,6 +10,7 @@ table settings and character files are validated against.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import importlib
 import logging
 import threading
@@ -154,8 +155,14 @@ class ProviderClients:
     _replaced: list[_Shared] = field(default_factory=list)
     #: `agents_model` runs in worker threads (it reads keys); the rest on the loop.
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    #: The provider settings `current` last checked the keys against.
+    _check_lock: threading.Lock = field(default_factory=threading.Lock)
+    #: The provider settings the keys were last checked against (`_checked_for`), and the
+    #: check under way: one per settings object, which every caller meanwhile awaits.
     _checked: ProviderSettings | None = None
+    _checking: tuple[ProviderSettings, concurrent.futures.Future[None]] | None = None
+    #: Every provider settings object seen, oldest first: a build that read them before a
+    #: save must not check (and evict) against them once newer ones were checked.
+    _seen: list[ProviderSettings] = field(default_factory=list)
     _closed: bool = False
 
     def agents_model(
@@ -170,9 +177,11 @@ class ProviderClients:
         provider = provider_named(choice.provider)
         target = provider.target(choice, providers, secrets)
         identity = target.identity(provider.name)
-        if providers is not self._checked:  # Settings were saved: the others' keys too
-            self._check(providers, secrets)
-            self._checked = providers
+        check = self._checked_for(providers)  # Settings were saved: the others' keys too
+        if check is not None and check[1]:
+            self._run_check(check, providers, secrets)
+        elif check is not None:
+            check[0].result()  # another conversation is checking these settings
         with self._lock:
             if self._closed:
                 raise ProviderError("the studio is closing: no model can be reached now")
@@ -196,16 +205,78 @@ class ProviderClients:
         """Whether ``clients`` are still the ones their choices get: False after a key or
         endpoint changed (the holder builds its agent again). The keys are read again only
         when the provider settings changed since the last check (Settings saves keys with
-        them); otherwise this costs nothing."""
-        if providers is not self._checked:
-            self._checked = providers
-            await asyncio.to_thread(self._check, providers, secrets)
+        them); otherwise this costs nothing. Whoever asks while that check runs waits for it
+        (its answer is not known before), and a check that failed is tried again."""
+        check = self._checked_for(providers)
+        if check is not None:
+            if check[1]:  # the thread finishes the check even if this caller is cancelled
+                await asyncio.to_thread(self._run_check, check, providers, secrets)
+            else:
+                await asyncio.wrap_future(check[0])
         with self._lock:  # a build in a worker thread may be adding one
             live = {id(shared.client) for shared in self._shared.values()}
         return all(id(client) in live for client in clients)
 
+    def _checked_for(
+        self, providers: ProviderSettings
+    ) -> tuple[concurrent.futures.Future[None], bool] | None:
+        """The check of the keys against ``providers`` to wait for, and whether the caller
+        runs it (True: the first to ask); None when there is nothing to check: they were
+        checked, or newer settings were (what they would replace is current)."""
+        with self._lock:
+            if providers is self._checked:
+                return None
+            if self._order(providers) < 0:
+                self._seen.append(providers)
+            elif self._newer_checked(providers):
+                return None
+            if self._checking is not None and self._checking[0] is providers:
+                return self._checking[1], False
+            future: concurrent.futures.Future[None] = concurrent.futures.Future()
+            future.set_running_or_notify_cancel()  # a waiter cancelled does not cancel it
+            self._checking = (providers, future)
+            return future, True
+
+    def _run_check(
+        self,
+        check: tuple[concurrent.futures.Future[None], bool],
+        providers: ProviderSettings,
+        secrets: SecretStore,
+    ) -> None:
+        """Check, tell those waiting, and only on success count ``providers`` as checked: a
+        check that failed (a locked keyring) is tried again by the next caller."""
+        future = check[0]
+        try:
+            with self._check_lock:  # one at a time: an older check never runs after a newer
+                with self._lock:
+                    stale = self._newer_checked(providers)
+                if not stale:
+                    self._check(providers, secrets)
+        except BaseException as exc:
+            future.set_exception(exc)
+            raise
+        else:
+            future.set_result(None)
+        finally:
+            with self._lock:
+                if self._checking is not None and self._checking[1] is future:
+                    self._checking = None
+                if future.exception() is None and not self._newer_checked(providers):
+                    self._checked = providers
+
+    def _newer_checked(self, providers: ProviderSettings) -> bool:
+        """Whether settings seen after ``providers`` were checked already (under the lock)."""
+        return self._checked is not None and self._order(self._checked) > self._order(providers)
+
+    def _order(self, providers: ProviderSettings) -> int:
+        """Where ``providers`` came among the settings seen (-1: not yet); by identity, as
+        settings saved unchanged compare equal."""
+        return next((i for i, p in enumerate(self._seen) if p is providers), -1)
+
     def _check(self, providers: ProviderSettings, secrets: SecretStore) -> None:
-        for shared in list(self._shared.values()):
+        with self._lock:
+            candidates = list(self._shared.values())
+        for shared in candidates:
             provider = provider_named(shared.choice.provider)
             try:
                 identity = provider.target(shared.choice, providers, secrets).identity(
