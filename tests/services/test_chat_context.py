@@ -302,3 +302,47 @@ def test_the_agent_is_fitted_as_it_is_built_not_when_the_person_sends(
     assert built == ["Ada"]
     assert at_send == []
     assert requests, "the message was sent"
+
+
+def test_a_character_handed_off_to_is_fitted_to_its_own_models_window(tmp_path, keyring_backend):
+    """The Orchestrator runs on a model stating 32,768 tokens and hands off to Ada, who runs on
+    another model of the same server stating 4,096: her request goes without her big MCP
+    server (fitted to her window, not the conversation's), and the notice says her window."""
+    from agents import FunctionTool, OpenAIChatCompletionsModel
+
+    from carrier_studio.core.runtime.context_budget import estimate_tokens
+    from carrier_studio.core.runtime.events import ToolsUnavailable
+
+    async def noop(_ctx, _args):
+        return ""
+
+    schema = {"type": "object", "properties": {}}
+    big = FunctionTool("read_everything", "Reads every file. " + "z" * 12_000, schema, noop)
+
+    async def go():
+        async with workspace(tmp_path, keyring_backend) as (ws, server):
+            server.models = ("test-model", "small-model")
+            server.model_fields["test-model"] = {"meta": {"n_ctx": 32768}}
+            server.model_fields["small-model"] = {"meta": {"n_ctx": 4096}}
+            cid = await ws.conversations.create("Orchestrator")
+            thread = await ws.open(cid)
+            await ws.chat.learn_context_window(thread)
+            agent = await thread._ensure_agent()
+            (built,) = [h for h in agent.handoffs if h.name == "Ada"]
+            small = OpenAIChatCompletionsModel("small-model", built.model._client)
+            ada = built.clone(tools=[*built.tools, big], model=small)
+            handoffs = [ada if h is built else h for h in agent.handoffs]
+            thread._agent = agent.clone(handoffs=handoffs)
+            thread._mcp_tool_names = {"files": ["read_everything"]}
+            server.script(tool_call("transfer_to_ada", {}), text("Ada here: on it."))
+            events = await collect(thread.send("Please read my notes."))
+            return events, [r for r in server.requests if r.method == "POST"]
+
+    events, requests = run(go())
+    after = requests[1].body
+    assert after["model"] == "small-model"
+    assert "read_everything" not in json.dumps(after)
+    assert estimate_tokens(json.dumps(after)) <= 3072
+    (told,) = [e for e in events if isinstance(e, ToolsUnavailable)]
+    assert [name for name, _why in told.servers] == ["Ada's files"]
+    assert "4,096-token context window" in told.servers[0][1]

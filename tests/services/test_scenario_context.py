@@ -100,6 +100,6 @@ def test_a_replay_fits_the_requests_to_the_window_the_recording_was_made_on(
     recorded, replayed, path = go(run())
     assert recorded.error is None and replayed.error is None, (recorded.error, replayed.error)
     (cassette,) = path.parent.glob("small.*.cassette.json")
-    assert json.loads(cassette.read_text())["window"] == 4096
+    assert json.loads(cassette.read_text())["windows"] == {"test-model": 4096}
     assert recorded.notes and replayed.notes == recorded.notes
     assert "4,096-token context window" in replayed.notes[0]

@@ -59,17 +59,17 @@ def test_a_cassette_round_trips_and_says_when_it_no_longer_fits(tmp_path):
         Cassette.from_json("{}", path)
 
 
-def test_a_cassette_keeps_the_window_it_was_recorded_on(tmp_path):
+def test_a_cassette_keeps_the_windows_it_was_recorded_on(tmp_path):
     import json
 
     path = tmp_path / "s.openai-m.cassette.json"
-    cassette = Cassette(Fingerprint("c1", "s1", "llama:m"), window=4096)
-    assert Cassette.from_json(cassette.to_json(), path).window == 4096
+    cassette = Cassette(Fingerprint("c1", "s1", "llama:m"), windows={"m": 4096})
+    assert Cassette.from_json(cassette.to_json(), path).windows == {"m": 4096}
     older = json.loads(cassette.to_json())
-    del older["window"]  # recorded before windows were kept: the known or default size
-    assert Cassette.from_json(json.dumps(older), path).window is None
-    with pytest.raises(CassetteError, match=r"s\.openai-m\.cassette\.json .*window is 'big'"):
-        Cassette.from_json(json.dumps({**older, "window": "big"}), path)
+    del older["windows"]  # recorded before windows were kept: the known or default sizes
+    assert Cassette.from_json(json.dumps(older), path).windows == {}
+    with pytest.raises(CassetteError, match=r"s\.openai-m\.cassette\.json .*window of m is 'big'"):
+        Cassette.from_json(json.dumps({**older, "windows": {"m": "big"}}), path)
 
 
 def test_cassette_files_sit_beside_their_scenario():

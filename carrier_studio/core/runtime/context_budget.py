@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import json
 from bisect import bisect_left, bisect_right
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -139,23 +139,49 @@ def servers_left_out(fixed: int, servers: dict[str, int], window: int) -> list[s
     return left
 
 
+def agent_model(agent: Any) -> str | None:
+    """The name of the model ``agent`` runs on (an SDK `Model`'s ``model``, or a string)."""
+    model = getattr(agent, "model", None)
+    name = getattr(model, "model", model)
+    return name if isinstance(name, str) and name else None
+
+
+def windows_by_agent(model: str, window: int, listed: Mapping[str, int]) -> Callable[[Any], int]:
+    """Each agent's context window: ``window`` for the conversation's ``model``; a character
+    handed off to may run on its own model, whose window its server ``listed`` (the
+    conversation's server lists every model it serves) or the known sizes say."""
+
+    def window_of(agent: Any) -> int:
+        name = agent_model(agent)
+        if name is None or name == model:
+            return window
+        return listed.get(name) or context_window(name)
+
+    return window_of
+
+
 def fit_agent(
-    agent: Any, servers: Mapping[str, Sequence[str]], window: int, tools: int | None = None
+    agent: Any,
+    servers: Mapping[str, Sequence[str]],
+    window: int | Callable[[Any], int],
+    tools: int | None = None,
 ) -> tuple[Any, dict[str, str]]:
-    """``agent`` as ``window`` allows, and every agent it can hand off to (a handed-off
-    request carries the target's own instructions and tools): each without the tools of the
-    MCP servers `servers_left_out` names for it (``servers``: each server's tool names), and
-    why each was left out. ``tools`` is the agent's `tools_tokens`, when already known.
+    """``agent`` as its ``window`` allows, and every agent it can hand off to (a handed-off
+    request carries the target's own instructions and tools), each fitted to its own window
+    when ``window`` is a function of the agent (`windows_by_agent`): each without the tools of
+    the MCP servers `servers_left_out` names for it (``servers``: each server's tool names),
+    and why each was left out. ``tools`` is the agent's `tools_tokens`, when already known.
 
     When any is left out, every reachable agent is cloned and the clones hand off to each
     other as the originals did (cycles too), so a run of the fitted agent meets only fitted
     agents. A server left out of a handoff target is named with that agent ("Bob's files")."""
-    reachable = _reachable(agent)
+    reachable = reachable_agents(agent)
     kept: dict[int, list[Any]] = {}
     why: dict[str, str] = {}
     for each in reachable:
         known = tools if each is agent else None
-        left, sizes, tools_kept = _fit_one(each, servers, window, known)
+        limit = window(each) if callable(window) else window
+        left, sizes, tools_kept = _fit_one(each, servers, limit, known)
         if not left:
             continue
         kept[id(each)] = tools_kept
@@ -163,7 +189,7 @@ def fit_agent(
             reason = (
                 f"is left out of this model's requests: its tools' descriptions "
                 f"(≈ {sizes[server]:,} tokens) do not fit beside a conversation in its "
-                f"{window:,}-token context window"
+                f"{limit:,}-token context window"
             )
             why[server if each is agent else f"{each.name}'s {server}"] = reason
     if not why:
@@ -175,7 +201,7 @@ def fit_agent(
     return clones[id(agent)], why
 
 
-def _reachable(agent: Any) -> list[Any]:
+def reachable_agents(agent: Any) -> list[Any]:
     """``agent`` and every agent it can hand off to, directly or not, each once (handoffs may
     form cycles). A `Handoff` object (the SDK's custom handoff) keeps its agent to itself: it
     is left as it is."""

@@ -92,9 +92,10 @@ class Cassette:
     tools: list[dict[str, Any]] = field(default_factory=list)
     #: The MCP tools each server offered: server → [{name, description, schema, strict}].
     servers: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    #: The model's context window as its server stated it when recorded (None: not stated):
-    #: a replay, which asks no server, fits the requests as the recording did.
-    window: int | None = None
+    #: The context windows the models of the run's characters stated when recorded (model →
+    #: tokens; a model whose server stated none is absent): a replay, which asks no server,
+    #: fits the requests as the recording did.
+    windows: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> str:
         data = {
@@ -104,7 +105,7 @@ class Cassette:
             "judge": self.judge,
             "tools": self.tools,
             "servers": self.servers,
-            "window": self.window,
+            "windows": self.windows,
         }
         return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
 
@@ -120,7 +121,7 @@ class Cassette:
                 dict(data.get("judge") or {}),
                 list(data.get("tools") or []),
                 dict(data.get("servers") or {}),
-                _window(data.get("window")),
+                _windows(data.get("windows")),
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise CassetteError(
@@ -137,12 +138,15 @@ class Cassette:
             )
 
 
-def _window(value: Any) -> int | None:
+def _windows(value: Any) -> dict[str, int]:
     if value is None:
-        return None  # a cassette recorded before windows were kept, or on a silent server
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"window is {value!r}, not a number of tokens")
-    return value
+        return {}  # a cassette recorded before windows were kept
+    if not isinstance(value, dict):
+        raise ValueError(f"windows is {value!r}, not model names and their tokens")
+    for model, tokens in value.items():
+        if isinstance(tokens, bool) or not isinstance(tokens, int) or tokens <= 0:
+            raise ValueError(f"the window of {model} is {tokens!r}, not a number of tokens")
+    return dict(value)
 
 
 def judge_key(criteria: str, transcript: str) -> str:

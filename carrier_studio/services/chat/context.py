@@ -21,6 +21,7 @@ from carrier_studio.core.runtime.context_budget import (
     fit_model_input,
     measure,
     tools_tokens,
+    windows_by_agent,
 )
 
 
@@ -57,7 +58,7 @@ class ContextFit:
         #: an agent's tools do not change (a change builds a new agent).
         self._tools: dict[int, tuple[Any, int]] = {}
         #: The last `fitted_agent`: ((agent id, window), agent, fitted agent, servers left out).
-        self._fitted: tuple[tuple[int, int], Any, Any, dict[str, str]] | None = None
+        self._fitted: tuple[tuple[int, int, int], Any, Any, dict[str, str], Any] | None = None
 
     def ready(self) -> bool:
         """Whether the agent is built, so `budget` counts its instructions."""
@@ -66,6 +67,10 @@ class ContextFit:
     def window(self) -> int:
         model = self._model()
         return self.listed.get(model) or context_window(model)
+
+    def window_of(self) -> Callable[[Any], int]:
+        """Each agent's window: a character handed off to may run on its own model."""
+        return windows_by_agent(self._model(), self.window(), self.listed)
 
     def budget(self, typed: str) -> Budget:
         """The next request: the agent's instructions and tools, the history and the ``typed``
@@ -82,13 +87,16 @@ class ContextFit:
         keystroke)."""
         if agent is None:
             return agent, {}
-        window = self.window()
-        key = (id(agent), window)
-        if self._fitted is not None and self._fitted[0] == key and self._fitted[1] is agent:
-            return self._fitted[2], self._fitted[3]
-        fitted, why = fit_agent(agent, self._servers(), window, self.tools_of(agent))
-        self._fitted = (key, agent, fitted, why)
-        return fitted, why
+        # The listing too: the characters it hands off to are fitted to their models' windows.
+        key = (id(agent), self.window(), id(self.listed))
+        fitted = self._fitted
+        if fitted is not None and fitted[0] == key and fitted[1] is agent:
+            return fitted[2], fitted[3]
+        fitted_agent, why = fit_agent(
+            agent, self._servers(), self.window_of(), self.tools_of(agent)
+        )
+        self._fitted = (key, agent, fitted_agent, why, self.listed)  # the listing kept: its id
+        return fitted_agent, why
 
     def tools_of(self, agent: Any) -> int:
         """The tokens of ``agent``'s tool definitions, measured once per agent."""
@@ -113,7 +121,7 @@ class ContextFit:
             if inspect.isawaitable(model_data):
                 model_data = await model_data
             fitted_data, self.left_out = fit_model_input(
-                model_data, self.window(), self._sizes, self.tools_of(data.agent)
+                model_data, self.window_of()(data.agent), self._sizes, self.tools_of(data.agent)
             )
             return fitted_data
 

@@ -49,6 +49,8 @@ class RecordingModel(Model):
     def __init__(self, inner: Model, calls: list[dict[str, Any]]) -> None:
         self._inner = inner
         self._calls = calls
+        #: The model's name, as the SDK's models say it (`agent_model`: each agent's window).
+        self.model = getattr(inner, "model", None)
 
     async def get_response(self, *args: Any, **kwargs: Any) -> ModelResponse:
         response = await self._inner.get_response(*args, **kwargs)
@@ -77,9 +79,11 @@ class RecordingModel(Model):
 class ReplayModel(Model):
     """Answers each call with the next recorded one."""
 
-    def __init__(self, calls: list[dict[str, Any]], role: str) -> None:
+    def __init__(self, calls: list[dict[str, Any]], role: str, model: str | None = None) -> None:
         self._calls = deque(calls)
         self._role = role
+        #: The recorded model's name (`agent_model`: each agent's window).
+        self.model = model
 
     def _next(self, kind: str) -> dict[str, Any]:
         if not self._calls:

@@ -192,28 +192,33 @@ async def _session(run: Run, record: RunRecord) -> Any:
 
     from carrier_studio.core.runtime.context_budget import (
         ItemSizes,
+        agent_model,
         context_window,
         fit_agent,
         fit_model_input,
+        reachable_agents,
         tools_tokens,
+        windows_by_agent,
     )
     from carrier_studio.core.runtime.memory_hooks import with_memory_block
 
-    window = context_window(run.choice.model)
-    if tape.mode == "replay":  # asks no server: the window the recording was fitted to
-        window = (tape.cassette.window if tape.cassette else None) or window
+    if tape.mode == "replay":  # asks no server: the windows the recording was fitted to
+        listed = dict(tape.cassette.windows) if tape.cassette else {}
     else:
         from carrier_studio.services.providers import windows_for
 
         settings = run.deps.settings.settings.providers
         listed = await windows_for(run.choice, settings, run.deps.secrets)
-        window = listed.get(run.choice.model) or window
-        if tape.cassette is not None:
-            tape.cassette.window = listed.get(run.choice.model)
+        if tape.cassette is not None:  # what the run's characters' models stated, for replays
+            used = {agent_model(each) for each in reachable_agents(agent)}
+            tape.cassette.windows = {m: w for m, w in listed.items() if m in used}
+    window = listed.get(run.choice.model) or context_window(run.choice.model)
     # As the chat does: a window too small for every MCP server's tools goes without the
-    # largest, for the tested character and each one it hands off to; the record says so.
+    # largest, for the tested character and each one it hands off to (on its own model's
+    # window); the record says so.
+    window_of = windows_by_agent(run.choice.model, window, listed)
     names = {server: [tool.name for tool in tools] for server, tools in servers.items()}
-    agent, left_out = fit_agent(agent, names, window)
+    agent, left_out = fit_agent(agent, names, window_of)
     record.notes += [f"{server} {why}" for server, why in left_out.items()]
     for server, why in left_out.items():
         log.info("scenario %s, %s: MCP server %s %s", run.scenario.name, run.choice, server, why)
@@ -225,7 +230,8 @@ async def _session(run: Run, record: RunRecord) -> Any:
         model_data = data.model_data
         if data.agent.name == tested:
             model_data = with_memory_block(model_data, run.memory_block)
-        return fit_model_input(model_data, window, sizes, tools_tokens(data.agent))[0]
+        fitted = fit_model_input(model_data, window_of(data.agent), sizes, tools_tokens(data.agent))
+        return fitted[0]
 
     config = RunConfig(
         tracing_disabled=True,

@@ -147,7 +147,8 @@ def model_for(run: Run, choice: ModelChoice, role: str) -> tuple[Any, Any]:
 
     tape = run.tape
     if tape.mode == "replay":
-        return ReplayModel(tape.calls(role), role), ModelSettings(temperature=choice.temperature)
+        replay = ReplayModel(tape.calls(role), role, choice.model)
+        return replay, ModelSettings(temperature=choice.temperature)
     model, settings = run.pool.get(choice)
     if tape.mode == "record":
         model = RecordingModel(model, tape.calls(role))
