@@ -253,6 +253,62 @@ def test_a_settings_save_while_a_build_waits_leases_with_the_new_settings(
     assert requests[2].peer == requests[0].peer
 
 
+def _gate_leases(clients):
+    """Hold each build's thread right after it leased a client, until ``gate`` is set."""
+    leased, gate, entered = [], threading.Event(), threading.Event()
+    agents_model = clients.agents_model
+
+    def leasing(choice, providers, secrets):
+        model, settings, client = agents_model(choice, providers, secrets)
+        leased.append(client)
+        entered.set()
+        assert gate.wait(10), "the build was never let go on"
+        return model, settings, client
+
+    clients.agents_model = leasing
+    return leased, gate, entered
+
+
+@pytest.mark.parametrize("saved", ["before the turn", "while the turn waits"])
+def test_a_settings_save_after_a_build_leased_builds_again_before_the_send(
+    tmp_path, keyring_backend, saved
+):
+    """The key changes after the build (still running) leased its client: the turn awaiting
+    that build does not send with the old key."""
+
+    async def go():
+        async with workspace(tmp_path, keyring_backend) as (ws, server):
+            ws.secrets.set(KEY_NAME, "sk-old-key-000000")
+            server.script(text("Hi."))
+            leased, gate, entered = _gate_leases(ws.chat.clients)
+            thread = await ws.open(await ws.conversations.create("Ada"))  # builds
+            await asyncio.to_thread(entered.wait, 10)
+            awaiting, ensure_agent = asyncio.Event(), thread._ensure_agent
+
+            async def ensuring():
+                awaiting.set()  # it goes on to await the build without a pause
+                return await ensure_agent()
+
+            def save():
+                ws.secrets.set(KEY_NAME, "sk-new-key-111111")
+                _save_settings(ws)
+
+            thread._ensure_agent = ensuring
+            if saved == "before the turn":
+                save()
+            sending = asyncio.ensure_future(collect(thread.send("Hello")))
+            await awaiting.wait()  # the turn awaits the build
+            if saved == "while the turn waits":
+                save()
+            gate.set()
+            await sending
+            return server.completions, leased[0], thread._clients
+
+    (request,), old_client, clients = run(go())
+    assert _authorization(request) == "Bearer sk-new-key-111111"
+    assert old_client not in clients
+
+
 def test_a_cancelled_build_hands_back_its_client(tmp_path, keyring_backend):
     """A conversation closed while its build leases in its thread: once the build stops, the
     lease goes back, so a client replaced by a new key closes then, not at the session's stop."""
@@ -262,21 +318,11 @@ def test_a_cancelled_build_hands_back_its_client(tmp_path, keyring_backend):
             ws.secrets.set(KEY_NAME, "sk-old-key-000000")
             server.script(text("Hi."))
             clients = ws.chat.clients
-            leased, gate, entered = [], threading.Event(), threading.Event()
-            agents_model = clients.agents_model
-
-            def leasing(choice, providers, secrets):  # the build's thread, after its lease
-                model, settings, client = agents_model(choice, providers, secrets)
-                leased.append(client)
-                entered.set()
-                assert gate.wait(10), "the build was never let go on"
-                return model, settings, client
-
-            clients.agents_model = leasing
+            leased, gate, entered = _gate_leases(clients)
             leaving = await ws.chat.open(await ws.conversations.create("Ada"))  # builds
             await asyncio.to_thread(entered.wait, 10)
             await leaving.close()  # cancels the build; its thread still runs
-            clients.agents_model = agents_model
+            del clients.agents_model  # the class's own from here
             ws.secrets.set(KEY_NAME, "sk-new-key-111111")
             _save_settings(ws)
             other = await ws.open(await ws.conversations.create("Ada"))

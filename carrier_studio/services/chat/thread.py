@@ -53,7 +53,7 @@ from carrier_studio.core.runtime.transcript import (
     UserText,
     failure_of,
 )
-from carrier_studio.core.settings import ModelChoice
+from carrier_studio.core.settings import ModelChoice, ProviderSettings
 from carrier_studio.services.chat.context import ContextFit
 from carrier_studio.services.chat.conversations import Conversation, ConversationStore
 from carrier_studio.services.chat.mcp_tools import gather_tools, server_names
@@ -156,6 +156,8 @@ class ChatThread:
         #: replaced agents are handed back once no run can still use them (a run goes on with
         #: the agent it started with). The thread never closes one: others use it too.
         self._clients: list[Any] = []
+        #: The provider settings they were leased with (the oldest, if a save came between).
+        self._leased_with: Any = None
         self._retired: list[Any] = []
         self._rebuild_agent = False
         self._user_write: asyncio.Future[int] | None = None
@@ -307,10 +309,11 @@ class ChatThread:
             self._drop_agent()
         deps = self._deps
         providers = deps.settings.settings.providers
-        if self._agent is not None and not await deps.clients.current(
-            self._clients, providers, deps.secrets
-        ):
-            self._drop_agent()  # a key or endpoint changed: the old key is not sent again
+        if self._agent is not None:
+            if await deps.clients.current(self._clients, providers, deps.secrets):
+                self._leased_with = providers  # still what these settings get
+            else:
+                self._drop_agent()  # a key or endpoint changed: the old key is not sent again
         while self._agent is None:
             if self._building is None:
                 self._building = asyncio.ensure_future(self._build_agent())
@@ -324,8 +327,8 @@ class ChatThread:
             finally:
                 if self._building is building and building.done():
                     self._building = None
-        if providers is not deps.settings.settings.providers:
-            # Settings were saved while it waited for a build begun before: check again.
+        if self._leased_with is not deps.settings.settings.providers:
+            # Settings were saved after the build leased (or while this waited): check again.
             return await self._ensure_agent()
         return self._agent
 
@@ -346,6 +349,7 @@ class ChatThread:
         providers = service.settings.settings.providers
         # This build's leases: the thread adopts them only if the build is not cancelled.
         leases: list[Any] = []
+        leased_with: list[ProviderSettings] = []
 
         def resolve(character: CharacterDoc) -> Any:
             # The settings as they are now, not as the build began (a save while it waited
@@ -360,6 +364,7 @@ class ChatThread:
                 choice, providers, service.secrets
             )
             leases.append(client)
+            leased_with.append(providers)
             return model, settings
 
         if providers.openai_tracing:
@@ -398,6 +403,7 @@ class ChatThread:
             _hand_back(build, leases, service.clients)
             raise
         self._clients, self._agent = leases, agent
+        self._leased_with = leased_with[0] if leased_with else providers
         # The person sends next: have the connection open by then (#21).
         service.clients.warm(self._clients)
         # Fitted to the window now, while the person types, not when they send (~1 ms, more
