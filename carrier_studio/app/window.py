@@ -37,10 +37,8 @@ def create_window(
     """The themed main window with no page content yet: cheap enough to paint at once."""
     from carrier_studio.ui.main_window import MainWindow, PageSpec
     from carrier_studio.ui.theme import ThemeManager
-    from carrier_studio.ui.wheel_guard import WheelGuard
 
     theme = ThemeManager(qapp, state.theme)
-    WheelGuard.install(qapp)
     specs = [PageSpec(page.key, page.title, page.icon) for page in PAGES]
     window = MainWindow(specs, status, theme, workspace_root)
     window.restore_window_state(state)

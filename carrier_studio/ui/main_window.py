@@ -30,6 +30,7 @@ from carrier_studio.core.status import ServiceStatus, StatusBoard
 from carrier_studio.core.window_state import WindowState
 from carrier_studio.ui import icons
 from carrier_studio.ui.theme import ThemeManager
+from carrier_studio.ui.wheel_guard import WheelGuard
 from carrier_studio.ui.widgets.status_slot import StatusSlot
 
 
@@ -84,6 +85,7 @@ class MainWindow(QMainWindow):
         self.stack = QStackedWidget()
         self.stack.setObjectName("pageStack")
         self._built: set[str] = set()
+        self._wheel_guard = WheelGuard(self)
         for _page in pages:
             # An empty stand-in until the page is first shown: cheap to paint at start-up.
             self.stack.addWidget(QWidget())
@@ -177,6 +179,7 @@ class MainWindow(QMainWindow):
         current = self.stack.currentIndex()
         stand_in = self.stack.widget(index)
         self.stack.insertWidget(index, widget)
+        self._wheel_guard.protect(widget)
         self.stack.removeWidget(stand_in)
         stand_in.deleteLater()
         self._built.add(key)
@@ -199,6 +202,7 @@ class MainWindow(QMainWindow):
         if self._services_ready and key not in self._built:
             self.page_needed.emit(key)
         self.stack.setCurrentIndex(row)
+        self._wheel_guard.protect(self.stack.currentWidget())  # boxes it added since
         self.page_changed.emit(key)
 
     def _focus_page(self) -> None:

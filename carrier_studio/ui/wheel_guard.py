@@ -13,12 +13,13 @@ from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import (
     QAbstractScrollArea,
     QAbstractSpinBox,
-    QApplication,
     QComboBox,
     QWidget,
 )
 
 _BOXES = (QComboBox, QAbstractSpinBox)
+#: A box's property once the guard is on it.
+_GUARDED = "wheelGuarded"
 
 
 def _in_scroll_area(widget: QWidget) -> bool:
@@ -31,25 +32,25 @@ def _in_scroll_area(widget: QWidget) -> bool:
 
 
 class WheelGuard(QObject):
-    """An application-wide event filter; `install` puts one on the application once."""
+    """The boxes' event filter, put on each box rather than on the application: an
+    application-wide Python filter saw every Qt event (2 µs each) and made start-up ~0.2 s
+    slower. `protect` guards the boxes a page has (the main window calls it as a page is built
+    and each time it is shown)."""
 
-    @classmethod
-    def install(cls, app: QApplication) -> WheelGuard:
-        guard = app.findChild(WheelGuard)
-        if guard is None:
-            guard = cls(app)
-            app.installEventFilter(guard)
-        return guard
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
-        kind = event.type()
-        if kind == QEvent.Type.Polish and isinstance(watched, _BOXES):
+    def protect(self, root: QWidget) -> None:
+        for box in [*root.findChildren(QComboBox), *root.findChildren(QAbstractSpinBox)]:
+            if box.property(_GUARDED) or not _in_scroll_area(box):
+                continue
+            box.setProperty(_GUARDED, True)
             # The wheel no longer gives these focus (Qt's default for them), so a box the
             # pointer merely crosses never counts as chosen.
-            if watched.focusPolicy() == Qt.FocusPolicy.WheelFocus:
-                watched.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        elif (
-            kind == QEvent.Type.Wheel
+            if box.focusPolicy() == Qt.FocusPolicy.WheelFocus:
+                box.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+            box.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if (
+            event.type() == QEvent.Type.Wheel
             and isinstance(watched, _BOXES)
             and not watched.hasFocus()
             and _in_scroll_area(watched)
