@@ -356,14 +356,16 @@ def test_no_new_client_after_the_clients_closed(tmp_path, keyring_backend):
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
-def test_an_opened_conversation_warms_the_connection_its_message_then_uses(
+def test_a_conversation_warms_the_connection_as_the_person_types_and_the_message_uses_it(
     tmp_path, keyring_backend, provider
 ):
     async def go():
         async with workspace(tmp_path, keyring_backend, provider) as (ws, server):
             server.script(text("Hi."))
-            thread = await ws.open(await ws.conversations.create("Ada"))  # builds the agent
-            await server.wait_until(lambda: server.warmups)  # while the person types
+            thread = await ws.open(await ws.conversations.create("Ada"))
+            await thread._ensure_agent()
+            thread.recall_ahead("Hel")  # the page asks after a pause in typing
+            await server.wait_until(lambda: server.warmups)
             await collect(thread.send("Hello"))
             thread.recall_ahead("typing again")  # answered just now: no second warm-up
             return server.warmups, server.requests

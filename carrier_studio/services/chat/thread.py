@@ -404,8 +404,9 @@ class ChatThread:
             raise
         self._clients, self._agent = leases, agent
         self._leased_with = leased_with[0] if leased_with else providers
-        # The person sends next: have the connection open by then (#21).
-        service.clients.warm(self._clients)
+        # Not warmed here, as every opened conversation was: the warm-ups of conversations
+        # closed at once (tests open dozens) left sockets to the garbage collector in CI. The
+        # person's typing warms the connection (`recall_ahead`).
         # Fitted to the window now, while the person types, not when they send (~1 ms, more
         # with MCP servers and handoffs); a window learned later fits it again.
         self.context.fitted_agent(self._agent)

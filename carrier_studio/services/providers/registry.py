@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 #: Seconds after its last answer a shared client is warmed again when a conversation opens or
 #: the person types (`ProviderClients.warm`): servers close idle connections on their own.
 WARM_AFTER_S = 20.0
+#: How long a closing client waits for its warm-up's one HEAD to end (`_settle_warming`).
+WARM_SETTLE_S = 1.0
 
 _REGISTRY: dict[str, ModelProvider] = {}
 
@@ -305,6 +307,7 @@ class ProviderClients:
             done = [s for s in self._replaced if s.leases <= 0]
             self._replaced = [s for s in self._replaced if s.leases > 0]
         for shared in done:
+            await _settle_warming(shared)
             await shared.client.close()
 
     def warm(self, clients: Iterable[Any]) -> None:
@@ -340,10 +343,21 @@ class ProviderClients:
             everything = [*self._shared.values(), *self._replaced]
             self._shared, self._replaced = {}, []
         for shared in everything:
-            if shared.warming is not None:
-                shared.warming.cancel()
-                await asyncio.gather(shared.warming, return_exceptions=True)
+            await _settle_warming(shared)
             await shared.client.close()
+
+
+async def _settle_warming(shared: _Shared) -> None:
+    """Let a warm-up under way end before its client closes: cancelled while it connected,
+    httpx left the socket to the garbage collector ("unclosed transport", seen in CI). One
+    HEAD: it gets `WARM_SETTLE_S`, then it is cancelled after all."""
+    warming = shared.warming
+    if warming is None or warming.done():
+        return
+    done, _ = await asyncio.wait({warming}, timeout=WARM_SETTLE_S)
+    if not done:
+        warming.cancel()
+        await asyncio.gather(warming, return_exceptions=True)
 
 
 def _same_place(a: ModelChoice, b: ModelChoice) -> bool:
